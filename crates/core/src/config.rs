@@ -1,0 +1,104 @@
+//! Helpers every gateway config uses: environment variables and base URLs.
+
+use std::fmt;
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::Error;
+
+/// Reads an environment variable; `Ok(None)` when unset or empty.
+///
+/// A value that is not Unicode is [`Error::Config`] naming the variable, never showing the value.
+pub fn env_var(name: &str) -> Result<Option<String>, Error> {
+    match std::env::var(name) {
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(Error::config(format!("{name} is not valid Unicode"))),
+    }
+}
+
+/// Reads an environment variable that must be set: [`Error::Config`] naming it otherwise.
+pub fn env_required(name: &str) -> Result<String, Error> {
+    env_var(name)?.ok_or_else(|| Error::config(format!("{name} is not set")))
+}
+
+/// Reads a secret that must be set.
+pub fn env_secret(name: &str) -> Result<SecretString, Error> {
+    env_required(name).map(SecretString::from)
+}
+
+/// A gateway's base URL: the prefix the documented paths are appended to.
+///
+/// Any trailing `/` is dropped, so `BaseUrl::parse("https://cuan10pay.com/api/")` and
+/// `…/api` are the same, and the paths of the gateway documents (`/v1/deposit_create`) append as
+/// written. A base URL may not carry a query or credentials: keys go through the config.
+///
+/// ```
+/// use gerbang_core::BaseUrl;
+/// let base = BaseUrl::parse("https://cuan10pay.com/api/").unwrap();
+/// assert_eq!(base.join("/v1/deposit_status?ref=CP-1").unwrap().as_str(), "https://cuan10pay.com/api/v1/deposit_status?ref=CP-1");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    /// Parses and checks a base URL.
+    pub fn parse(value: &str) -> Result<Self, Error> {
+        let bad = |why: &str| Error::config(format!("base URL is not usable: {why}"));
+        let url = Url::parse(value.trim()).map_err(|_| bad("expected an absolute http:// or https:// URL"))?;
+        if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+            return Err(bad("expected an absolute http:// or https:// URL"));
+        }
+        if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+            return Err(bad("it may not carry a query, fragment or credentials"));
+        }
+        Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
+    }
+
+    /// Parses the variable `name` as a base URL, or uses `default` when unset.
+    pub fn from_env(name: &str, default: Option<&str>) -> Result<Self, Error> {
+        match (env_var(name)?, default) {
+            (Some(v), _) => Self::parse(&v).map_err(|_| Error::config(format!("{name} is not an absolute http(s) URL without query"))),
+            (None, Some(d)) => Self::parse(d),
+            (None, None) => Err(Error::config(format!("{name} is not set"))),
+        }
+    }
+
+    /// The URL of `path_and_query` (which starts with `/`) under this base.
+    pub fn join(&self, path_and_query: &str) -> Result<Url, Error> {
+        Url::parse(&format!("{}{}", self.0, path_and_query)).map_err(|_| Error::validation("path", "does not form a valid URL with the base URL"))
+    }
+
+    /// The base URL as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_queries_credentials_and_other_schemes() {
+        for bad in ["ftp://x.com", "not a url", "https://x.com/api?apikey=1", "https://u:p@x.com"] {
+            assert!(matches!(BaseUrl::parse(bad), Err(Error::Config { .. })), "{bad}");
+        }
+        let msg = BaseUrl::parse("https://x.com/?apikey=SECRET").unwrap_err().to_string();
+        assert!(!msg.contains("SECRET"));
+    }
+}

@@ -1,0 +1,198 @@
+//! The one error type every gateway crate returns.
+
+use std::time::Duration;
+
+use crate::ProviderId;
+
+/// Everything that can go wrong talking to a gateway or checking what it sent.
+///
+/// Messages say what was wrong and what to do about it. They never hold a secret, a URL (a query
+/// string may carry an API key), or a customer's phone number or e-mail: the gateway's own message
+/// is kept because it is the most useful thing to show, and gateways do not echo credentials.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request never got an HTTP answer (DNS, connection refused, TLS, reset).
+    #[error("could not reach the gateway: {message}; check the base URL and the network")]
+    Transport {
+        /// What failed, without the URL.
+        message: String,
+    },
+    /// No answer within the configured timeout. The gateway may still have acted on the request.
+    #[error("{operation} timed out; the gateway may still have processed it, so check its status before repeating it")]
+    Timeout {
+        /// The operation that timed out (`deposit_create`, …).
+        operation: String,
+    },
+    /// The gateway answered with an error of its own.
+    #[error("the gateway answered{}{}: {message}", status.map(|s| format!(" HTTP {s}")).unwrap_or_default(), code.as_ref().map(|c| format!(" with code {c}")).unwrap_or_default())]
+    Api {
+        /// The HTTP status, when the error came with one that was not 2xx.
+        status: Option<u16>,
+        /// The gateway's own error code, when it gives one.
+        code: Option<String>,
+        /// The gateway's own message, verbatim.
+        message: String,
+    },
+    /// The gateway refused the credentials or the signature of the request.
+    #[error("the gateway refused the credentials: {message}; check the API key, the secret and that they belong to this environment")]
+    Unauthorized {
+        /// The gateway's own message.
+        message: String,
+    },
+    /// Too many requests: refused by the gateway (429) or by the client's own rate budget.
+    #[error("rate limit reached{}", retry_after.map(|d| format!("; retry in {} s", d.as_secs().max(1))).unwrap_or_else(|| "; retry later".to_owned()))]
+    RateLimited {
+        /// How long to wait before the next call, when known.
+        retry_after: Option<Duration>,
+    },
+    /// The gateway does not know the payment or resource asked for.
+    #[error("not found: {message}")]
+    NotFound {
+        /// The gateway's own message.
+        message: String,
+    },
+    /// A value was refused before anything was sent (or by the gateway's validation).
+    #[error("invalid {field}: {reason}")]
+    Validation {
+        /// The field, as the caller knows it (`amount`, `customer.phone`, …).
+        field: String,
+        /// What is wrong and what is accepted.
+        reason: String,
+    },
+    /// A webhook's signature (or shared key) does not match: do not trust its content.
+    #[error("webhook signature is invalid: {reason}")]
+    InvalidSignature {
+        /// Why, without the expected signature or any key.
+        reason: String,
+    },
+    /// A webhook's timestamp is outside the accepted window: a replay, or a clock far off.
+    #[error("webhook timestamp is {skew_seconds} s away from now, outside the {tolerance_seconds} s tolerance; check the server clock")]
+    StaleTimestamp {
+        /// Timestamp minus now, in seconds (negative: in the past).
+        skew_seconds: i64,
+        /// The window that was allowed either side of now.
+        tolerance_seconds: u64,
+    },
+    /// An answer or webhook body could not be read as the expected shape.
+    #[error("could not decode {context}")]
+    Decode {
+        /// What was being decoded and what was wrong, with values from the body left out.
+        context: String,
+    },
+    /// The gateway has no such operation.
+    #[error("{provider} does not support {operation}")]
+    Unsupported {
+        /// The gateway.
+        provider: ProviderId,
+        /// The operation asked for.
+        operation: &'static str,
+    },
+    /// The client's configuration is missing or malformed.
+    #[error("configuration error: {message}")]
+    Config {
+        /// What is wrong; names an environment variable, never its value.
+        message: String,
+    },
+}
+
+impl Error {
+    /// A [`Error::Validation`] for `field`.
+    pub fn validation(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Validation { field: field.into(), reason: reason.into() }
+    }
+
+    /// A [`Error::Config`].
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::Config { message: message.into() }
+    }
+
+    /// A [`Error::InvalidSignature`].
+    pub fn invalid_signature(reason: impl Into<String>) -> Self {
+        Self::InvalidSignature { reason: reason.into() }
+    }
+
+    /// A [`Error::Decode`] with a plain context.
+    pub fn decode(context: impl Into<String>) -> Self {
+        Self::Decode { context: context.into() }
+    }
+
+    /// A [`Error::Decode`] from a serde_json error, for `what` (`"deposit_status answer"`).
+    ///
+    /// serde_json quotes offending values (`invalid type: string "a@b.c"`); those could be a
+    /// customer's details, so every quoted part is replaced by `"…"`. Field names (in backticks),
+    /// the kind of problem and its position are kept.
+    pub fn decode_json(what: &str, err: &serde_json::Error) -> Self {
+        Self::Decode { context: format!("{what}: {}", redact_quoted(&err.to_string())) }
+    }
+
+    /// The HTTP status the gateway answered with, if any.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Self::Api { status, .. } => *status,
+            Self::Unauthorized { .. } => Some(401),
+            Self::NotFound { .. } => Some(404),
+            Self::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
+
+    /// Whether repeating the same call later may succeed (network trouble, timeouts, rate limits,
+    /// 5xx). A create that timed out must be checked with a status call first.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Transport { .. } | Self::Timeout { .. } | Self::RateLimited { .. } => true,
+            Self::Api { status: Some(s), .. } => *s >= 500,
+            _ => false,
+        }
+    }
+}
+
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut in_quotes = false;
+    for c in message.chars() {
+        match (c, in_quotes) {
+            ('"', false) => {
+                out.push_str("\"…");
+                in_quotes = true;
+            }
+            ('"', true) => {
+                out.push('"');
+                in_quotes = false;
+            }
+            (_, true) => {}
+            (c, false) => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_json_hides_values_but_keeps_field_names() {
+        let err = serde_json::from_str::<u64>("\"budi@example.com\"").unwrap_err();
+        let msg = Error::decode_json("deposit answer", &err).to_string();
+        assert!(!msg.contains("budi"), "{msg}");
+        assert!(msg.contains("invalid type"), "{msg}");
+
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Needs {
+            data: u8,
+        }
+        let err = serde_json::from_str::<Needs>("{}").unwrap_err();
+        assert!(Error::decode_json("x", &err).to_string().contains("missing field `data`"));
+    }
+
+    #[test]
+    fn api_error_display_keeps_status_code_and_message() {
+        let e = Error::Api { status: Some(400), code: Some("E12".into()), message: "Saldo tidak cukup".into() };
+        assert_eq!(e.to_string(), "the gateway answered HTTP 400 with code E12: Saldo tidak cukup");
+        let e = Error::Api { status: None, code: Some("05".into()), message: "Failed".into() };
+        assert_eq!(e.to_string(), "the gateway answered with code 05: Failed");
+    }
+}

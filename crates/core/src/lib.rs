@@ -1,0 +1,32 @@
+//! The shared heart of gerbang: the [`PaymentProvider`] trait every gateway crate implements, the
+//! gateway-neutral types it speaks ([`PaymentRequest`], [`Payment`], [`WebhookEvent`], [`Money`]),
+//! the one [`Error`] type, and the [`HttpClient`] every gateway sends its calls through.
+//!
+//! Users normally depend on the `gerbang` facade crate with the features of their gateways; this
+//! crate is what those gateway crates build on.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod channel;
+mod clock;
+mod config;
+mod error;
+mod money;
+mod payment;
+mod provider;
+pub mod transport;
+mod webhook;
+
+pub use async_trait::async_trait;
+pub use channel::{Bank, Channel, EWallet, Retail};
+pub use clock::{Clock, FixedClock, SharedClock, SystemClock};
+pub use config::{BaseUrl, env_required, env_secret, env_var};
+pub use error::Error;
+pub use money::{Currency, Money};
+pub use payment::{Customer, Payment, PaymentRequest, PaymentRequestBuilder, PaymentStatus};
+pub use provider::{Capabilities, PaymentProvider, ProviderId, WebhookSupport};
+pub use transport::{HttpClient, RetryPolicy};
+pub use webhook::{Ack, MAX_WEBHOOK_BODY_BYTES, WebhookEvent, WebhookRequest};
+
+/// Re-exported so that gateway crates and users name the same versions.
+pub use {http, rust_decimal::Decimal, secrecy, time};

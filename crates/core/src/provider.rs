@@ -1,0 +1,149 @@
+//! The trait every gateway implements, and what it tells about itself.
+
+use std::fmt;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::{Ack, Error, Payment, PaymentRequest, WebhookEvent, WebhookRequest};
+
+/// Which gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ProviderId {
+    /// Cuan10pay: deposits, invoices, PPOB, SMM, vouchers.
+    Cuan10pay,
+    /// Cash In: hosted checkout with SNAP notifications.
+    #[serde(rename = "cashin")]
+    CashIn,
+    /// The QRIS invoice gateway.
+    Qris,
+    /// The crypto invoice gateway.
+    CryptoInvoice,
+    /// Ciputra Life e-payment.
+    Ciputra,
+}
+
+impl ProviderId {
+    /// Every gateway, in the order the project lists them.
+    pub const ALL: [ProviderId; 5] = [Self::Cuan10pay, Self::CashIn, Self::Qris, Self::CryptoInvoice, Self::Ciputra];
+
+    /// The id as used in JSON, on the command line and in environment variable names
+    /// (`cuan10pay`, `cashin`, `qris`, `crypto-invoice`, `ciputra`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Cuan10pay => "cuan10pay",
+            Self::CashIn => "cashin",
+            Self::Qris => "qris",
+            Self::CryptoInvoice => "crypto-invoice",
+            Self::Ciputra => "ciputra",
+        }
+    }
+}
+
+impl fmt::Display for ProviderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ProviderId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| {
+            Error::validation("provider", "expected one of cuan10pay, cashin, qris, crypto-invoice, ciputra")
+        })
+    }
+}
+
+/// How a gateway tells the merchant that a payment changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum WebhookSupport {
+    /// No callback at all: poll the status.
+    None,
+    /// A callback carrying a signature (or shared key) that is checked locally.
+    Signed,
+    /// An unsigned callback: it is only a hint, confirmed by a status call.
+    ConfirmedByStatus,
+}
+
+/// What a gateway supports of the common flow.
+///
+/// ```
+/// use gerbang_core::{Capabilities, WebhookSupport};
+/// let caps = Capabilities::new(WebhookSupport::Signed).with_cancel();
+/// assert!(caps.cancel_payment && caps.payment_status);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// [`PaymentProvider::create_payment`].
+    pub create_payment: bool,
+    /// [`PaymentProvider::payment_status`].
+    pub payment_status: bool,
+    /// [`PaymentProvider::cancel_payment`].
+    pub cancel_payment: bool,
+    /// [`PaymentProvider::verify_webhook`], and how trustworthy its callback is.
+    pub webhook: WebhookSupport,
+}
+
+impl Capabilities {
+    /// Create and status supported, cancel not, with the given kind of webhook.
+    pub const fn new(webhook: WebhookSupport) -> Self {
+        Self { create_payment: true, payment_status: true, cancel_payment: false, webhook }
+    }
+
+    /// The same, with cancel supported.
+    pub const fn with_cancel(mut self) -> Self {
+        self.cancel_payment = true;
+        self
+    }
+}
+
+/// The common payment flow, implemented by every gateway crate.
+///
+/// Gateway-specific calls (catalogues, withdrawals, registrations…) are inherent methods of each
+/// gateway's client; this trait is what lets a merchant's code treat the gateways alike:
+///
+/// ```no_run
+/// use gerbang_core::{Money, PaymentProvider, PaymentRequest, Error};
+///
+/// async fn charge(gateway: &dyn PaymentProvider, order: &str) -> Result<String, Error> {
+///     let request = PaymentRequest::builder(order, Money::idr(50_000)).build()?;
+///     let payment = gateway.create_payment(&request).await?;
+///     Ok(payment.checkout_url.unwrap_or_default())
+/// }
+/// ```
+#[async_trait]
+pub trait PaymentProvider: Send + Sync {
+    /// Which gateway this is.
+    fn id(&self) -> ProviderId;
+
+    /// What it supports of the operations below.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Creates a payment. A field of the request that the gateway cannot honour is refused with
+    /// [`Error::Validation`], never dropped. A create is never retried automatically.
+    async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error>;
+
+    /// Looks a payment up by the id the gateway keys it on (each crate's docs say which).
+    async fn payment_status(&self, reference: &str) -> Result<Payment, Error>;
+
+    /// Cancels a payment; [`Error::Unsupported`] where the gateway has no such call.
+    async fn cancel_payment(&self, reference: &str) -> Result<Payment, Error>;
+
+    /// Verifies a webhook on its raw bytes and returns the normalised event, whose
+    /// [`WebhookEvent::ack`] is the answer the gateway expects.
+    async fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error>;
+
+    /// The answer to send back when [`verify_webhook`](Self::verify_webhook) failed: by default
+    /// 401 for a bad signature or timestamp and 400 otherwise, as plain text; gateways that expect
+    /// a particular body (Cash In's SNAP codes) override it.
+    fn reject_webhook(&self, error: &Error) -> Ack {
+        Ack::rejection(error)
+    }
+}

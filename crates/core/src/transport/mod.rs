@@ -1,0 +1,344 @@
+//! The HTTP transport every gateway crate sends its calls through.
+//!
+//! A gateway crate describes a call (method, URL, headers, body), says whether it is safe to
+//! repeat, and parses the answer. This module owns the sockets: timeouts, retries with backoff,
+//! `Retry-After`, a `User-Agent`, a tracing span per call, and errors without URLs.
+
+mod retry;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use http::{HeaderMap, Method, StatusCode};
+use tracing::Instrument;
+use url::Url;
+
+pub use self::retry::RetryPolicy;
+use crate::{Error, ProviderId};
+
+/// The `User-Agent` sent with every call.
+pub const USER_AGENT: &str = concat!("gerbang/", env!("CARGO_PKG_VERSION"), " (+https://github.com/gerbang-rs/gerbang)");
+
+/// Whether a call may be sent again after a failure that leaves its outcome unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Repeating it cannot do harm (a look-up, a token fetch).
+    Safe,
+    /// It must go out at most once (a create, a withdrawal).
+    Never,
+}
+
+/// What a call is, for retries and tracing.
+#[derive(Debug, Clone, Copy)]
+pub struct Call {
+    /// The gateway.
+    pub provider: ProviderId,
+    /// The operation's name, as the gateway documents it (`deposit_create`).
+    pub operation: &'static str,
+    /// Whether it may be repeated.
+    pub retry: Retry,
+}
+
+impl Call {
+    /// A call that is safe to repeat.
+    pub const fn safe(provider: ProviderId, operation: &'static str) -> Self {
+        Self { provider, operation, retry: Retry::Safe }
+    }
+
+    /// A call that must go out at most once.
+    pub const fn once(provider: ProviderId, operation: &'static str) -> Self {
+        Self { provider, operation, retry: Retry::Never }
+    }
+}
+
+/// A request, ready to send. Its `Debug` shows neither the URL nor header values.
+#[derive(Clone)]
+pub struct HttpRequest {
+    /// Method.
+    pub method: Method,
+    /// Full URL. It may carry an API key: it is never logged.
+    pub url: Url,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body bytes, sent as is.
+    pub body: Bytes,
+}
+
+impl HttpRequest {
+    /// A request without headers or body.
+    pub fn new(method: Method, url: Url) -> Self {
+        Self { method, url, headers: HeaderMap::new(), body: Bytes::new() }
+    }
+
+    /// Adds a header. A value that is not a valid header (a control character in a key from the
+    /// environment, say) is [`Error::Config`] naming the header, not the value.
+    pub fn header(mut self, name: &'static str, value: &str) -> Result<Self, Error> {
+        let mut value = HeaderValue::from_str(value).map_err(|_| Error::config(format!("the value for header {name} has characters a header cannot carry")))?;
+        if is_sensitive(name) {
+            value.set_sensitive(true);
+        }
+        self.headers.insert(HeaderName::from_static(name), value);
+        Ok(self)
+    }
+
+    /// Sets a body with its content type.
+    pub fn body(mut self, content_type: &'static str, body: impl Into<Bytes>) -> Self {
+        self.headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        self.body = body.into();
+        self
+    }
+}
+
+fn is_sensitive(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name == "authorization" || name.contains("key") || name.contains("signature") || name.contains("secret") || name.contains("token")
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("path", &self.url.path())
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
+}
+
+/// An answer, whatever its status.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body bytes.
+    pub body: Bytes,
+}
+
+impl HttpResponse {
+    /// The wait the gateway asked for in `Retry-After`, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        retry::retry_after(&self.headers)
+    }
+
+    /// The error for a non-2xx answer, given the gateway's own code and message as read from
+    /// its error body: 401 and 403 are [`Error::Unauthorized`], 404 [`Error::NotFound`], 429
+    /// [`Error::RateLimited`] (with `Retry-After`), anything else [`Error::Api`] with the status.
+    pub fn error(&self, code: Option<String>, message: Option<String>) -> Error {
+        let message = message.unwrap_or_else(|| self.status.canonical_reason().unwrap_or("no message").to_owned());
+        match self.status.as_u16() {
+            401 | 403 => Error::Unauthorized { message },
+            404 => Error::NotFound { message },
+            429 => Error::RateLimited { retry_after: self.retry_after() },
+            status => Error::Api { status: Some(status), code, message },
+        }
+    }
+}
+
+/// The HTTP client shared by every gateway client. Cheap to clone: clones share one connection
+/// pool.
+///
+/// ```
+/// use gerbang_core::{HttpClient, RetryPolicy};
+/// use std::time::Duration;
+///
+/// let http = HttpClient::builder()
+///     .timeout(Duration::from_secs(20))
+///     .retry(RetryPolicy::default().max_retries(2))
+///     .build()?;
+/// # Ok::<(), gerbang_core::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: reqwest::Client,
+    retry: RetryPolicy,
+    timeout: Duration,
+    max_response_bytes: usize,
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient").field("timeout", &self.inner.timeout).field("retry", &self.inner.retry).finish_non_exhaustive()
+    }
+}
+
+impl Default for HttpClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds an [`HttpClient`].
+#[derive(Debug, Clone)]
+pub struct HttpClientBuilder {
+    connect_timeout: Duration,
+    timeout: Duration,
+    retry: RetryPolicy,
+    max_response_bytes: usize,
+}
+
+impl HttpClientBuilder {
+    /// How long to wait for a connection (default 10 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+
+    /// How long a whole attempt may take, answer read included (default 30 s).
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+
+    /// The retry policy for calls that are safe to repeat.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The largest answer read (default 4 MiB); a larger one is [`Error::Decode`].
+    pub fn max_response_bytes(mut self, n: usize) -> Self {
+        self.max_response_bytes = n;
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<HttpClient, Error> {
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.timeout)
+            .build()
+            .map_err(|e| Error::config(format!("could not set up the HTTP client: {}", error_chain(&e))))?;
+        Ok(HttpClient { inner: Arc::new(Inner { client, retry: self.retry, timeout: self.timeout, max_response_bytes: self.max_response_bytes }) })
+    }
+}
+
+impl HttpClient {
+    /// A client with the default timeouts and retry policy.
+    ///
+    /// # Panics
+    /// Only if the TLS backend cannot start at all (no usable crypto provider), which
+    /// [`HttpClient::builder`]`.build()` reports as an error instead.
+    pub fn new() -> Self {
+        #[allow(clippy::expect_used)]
+        Self::builder().build().expect("the default HTTP client could not start its TLS backend")
+    }
+
+    /// Starts a client with the default settings.
+    pub fn builder() -> HttpClientBuilder {
+        HttpClientBuilder { connect_timeout: Duration::from_secs(10), timeout: Duration::from_secs(30), retry: RetryPolicy::default(), max_response_bytes: 4 * 1024 * 1024 }
+    }
+
+    /// Sends a call and returns the answer, whatever its HTTP status.
+    ///
+    /// `build` is called once per attempt, so that each attempt carries a fresh timestamp,
+    /// signature and request id. A [`Retry::Safe`] call is repeated, per the policy, after a
+    /// connection failure, a timeout, a 429 or a 502–504; a [`Retry::Never`] call is sent once.
+    pub async fn send<F>(&self, call: Call, mut build: F) -> Result<HttpResponse, Error>
+    where
+        F: FnMut() -> Result<HttpRequest, Error>,
+    {
+        let span = tracing::info_span!(
+            "gerbang.http",
+            provider = call.provider.as_str(),
+            operation = call.operation,
+            http.status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+        );
+        async move {
+            let started = Instant::now();
+            let mut waits = self.inner.retry.backoff();
+            let mut attempts = 0u32;
+            let result = loop {
+                attempts += 1;
+                let result = self.attempt(call, build()?).await;
+                let wait = match (&result, call.retry) {
+                    (_, Retry::Never) => None,
+                    (Ok(resp), Retry::Safe) if retry::is_retryable_status(resp.status) => match (waits.next(), resp.retry_after()) {
+                        (None, _) => None,
+                        (Some(_), Some(asked)) if asked > self.inner.retry.max_retry_after => None,
+                        (Some(computed), asked) => Some(asked.unwrap_or(computed)),
+                    },
+                    (Err(Error::Transport { .. } | Error::Timeout { .. }), Retry::Safe) => waits.next(),
+                    _ => None,
+                };
+                match wait {
+                    Some(wait) => {
+                        tracing::debug!(wait_ms = wait.as_millis() as u64, "retrying");
+                        tokio::time::sleep(wait).await;
+                    }
+                    None => break result,
+                }
+            };
+            let span = tracing::Span::current();
+            span.record("latency_ms", started.elapsed().as_millis() as u64);
+            span.record("attempts", attempts);
+            match &result {
+                Ok(resp) => {
+                    span.record("http.status", resp.status.as_u16());
+                    tracing::debug!("gateway answered");
+                }
+                Err(e) => tracing::debug!(error = %e, "gateway call failed"),
+            }
+            result
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn attempt(&self, call: Call, request: HttpRequest) -> Result<HttpResponse, Error> {
+        let HttpRequest { method, url, headers, body } = request;
+        let transport_error = |e: reqwest::Error| {
+            if e.is_timeout() { Error::Timeout { operation: call.operation.to_owned() } } else { Error::Transport { message: error_chain(&e) } }
+        };
+        let mut response = self.inner.client.request(method, url).headers(headers).body(body).send().await.map_err(transport_error)?;
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+            if body.len() + chunk.len() > self.inner.max_response_bytes {
+                return Err(Error::decode(format!("{} answer: larger than {} bytes", call.operation, self.inner.max_response_bytes)));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(HttpResponse { status, headers, body: body.into() })
+    }
+}
+
+/// An error and its causes, one after the other, with any URL removed (a query may hold a key).
+fn error_chain(error: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    // reqwest puts the URL in its own Display only; `without_url` is not available on a shared
+    // reference, so format its kind by hand and then its causes, which never carry the URL.
+    let mut text = String::from(if error.is_connect() {
+        "connection failed"
+    } else if error.is_request() {
+        "the request could not be sent"
+    } else if error.is_body() || error.is_decode() {
+        "the answer could not be read"
+    } else if error.is_redirect() {
+        "too many redirects"
+    } else {
+        "HTTP error"
+    });
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

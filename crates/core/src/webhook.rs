@@ -1,0 +1,177 @@
+//! Webhooks: the raw request as received, the verified event, and the answer to send back.
+
+use std::fmt;
+
+use http::{HeaderMap, Method};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{Error, Money, PaymentStatus, ProviderId};
+
+/// The most a webhook body may weigh. Gateways send a few hundred bytes; anything near this is not
+/// a webhook, and a verifier refuses it before parsing. Receivers should cap their body reader at
+/// the same figure (axum: `DefaultBodyLimit::max(MAX_WEBHOOK_BODY_BYTES)`).
+pub const MAX_WEBHOOK_BODY_BYTES: usize = 64 * 1024;
+
+/// A webhook as it arrived: method, path, headers and the body's raw bytes.
+///
+/// Signatures are computed over the exact bytes received, so pass the body before any JSON
+/// parsing. It is framework-agnostic: build it from `http` types.
+///
+/// ```
+/// use gerbang_core::WebhookRequest;
+/// use http::{HeaderMap, Method};
+///
+/// let headers = HeaderMap::new();
+/// let body = br#"{"reference":"CP-1"}"#;
+/// let request = WebhookRequest::new(Method::POST, "/webhooks/cuan10pay", &headers, body);
+/// assert_eq!(request.header("x-signature"), None);
+/// ```
+#[derive(Clone)]
+pub struct WebhookRequest<'a> {
+    /// The HTTP method.
+    pub method: Method,
+    /// The path the handler was called on (no scheme, host or query).
+    pub path: &'a str,
+    /// The headers as received.
+    pub headers: &'a HeaderMap,
+    /// The body as received.
+    pub body: &'a [u8],
+}
+
+impl<'a> WebhookRequest<'a> {
+    /// A webhook request from its parts.
+    pub fn new(method: Method, path: &'a str, headers: &'a HeaderMap, body: &'a [u8]) -> Self {
+        Self { method, path, headers, body }
+    }
+
+    /// From an `http::Request` whose body is bytes.
+    pub fn from_http<B: AsRef<[u8]>>(request: &'a http::Request<B>) -> Self {
+        Self { method: request.method().clone(), path: request.uri().path(), headers: request.headers(), body: request.body().as_ref() }
+    }
+
+    /// A header's value as text; `None` when absent or not visible ASCII.
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A header that must be there: [`Error::InvalidSignature`] naming it otherwise, because a
+    /// webhook missing its authentication headers cannot be trusted.
+    pub fn required_header(&self, name: &str) -> Result<&'a str, Error> {
+        self.header(name).ok_or_else(|| Error::invalid_signature(format!("header {name} is missing or not ASCII")))
+    }
+
+    /// Refuses an empty body or one over [`MAX_WEBHOOK_BODY_BYTES`].
+    pub fn check_body_size(&self) -> Result<(), Error> {
+        match self.body.len() {
+            0 => Err(Error::decode("webhook body: it is empty")),
+            n if n > MAX_WEBHOOK_BODY_BYTES => Err(Error::decode(format!("webhook body: {n} bytes, over the {MAX_WEBHOOK_BODY_BYTES}-byte limit"))),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for WebhookRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Headers carry signatures and the body carries customer data: show only their size.
+        f.debug_struct("WebhookRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("headers", &self.headers.len())
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
+}
+
+/// The HTTP answer a gateway expects to a webhook: status and body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ack {
+    /// HTTP status.
+    pub status: u16,
+    /// Body, sent as is.
+    pub body: String,
+    /// `Content-Type` of the body.
+    #[serde(skip, default = "text_plain")]
+    pub content_type: &'static str,
+}
+
+fn text_plain() -> &'static str {
+    "text/plain; charset=utf-8"
+}
+
+impl Ack {
+    /// A plain-text answer.
+    pub fn text(status: u16, body: impl Into<String>) -> Self {
+        Self { status, body: body.into(), content_type: text_plain() }
+    }
+
+    /// A JSON answer.
+    pub fn json(status: u16, body: impl Into<String>) -> Self {
+        Self { status, body: body.into(), content_type: "application/json" }
+    }
+
+    /// The default answer to a webhook that failed verification: 401 for a signature or
+    /// timestamp problem, 400 for anything else, with the error's message.
+    pub fn rejection(error: &Error) -> Self {
+        let status = match error {
+            Error::InvalidSignature { .. } | Error::StaleTimestamp { .. } => 401,
+            _ => 400,
+        };
+        Self::text(status, error.to_string())
+    }
+}
+
+/// A verified webhook, normalised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct WebhookEvent {
+    /// The gateway.
+    pub provider: ProviderId,
+    /// The merchant's reference, when the webhook carries it.
+    pub reference: Option<String>,
+    /// The gateway's own id.
+    pub provider_reference: Option<String>,
+    /// Normalised status.
+    pub status: PaymentStatus,
+    /// The gateway's status word, as sent.
+    pub provider_status: String,
+    /// The amount, when the webhook carries it.
+    pub amount: Option<Money>,
+    /// When the change happened, as the gateway says.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub occurred_at: Option<OffsetDateTime>,
+    /// What to answer the gateway with.
+    pub ack: Ack,
+    /// The body, parsed, for anything not modelled.
+    #[serde(skip)]
+    pub raw: serde_json::Value,
+}
+
+impl WebhookEvent {
+    /// An event with the given status and acknowledgement; other fields empty, to be filled in.
+    pub fn new(provider: ProviderId, status: PaymentStatus, provider_status: impl Into<String>, ack: Ack) -> Self {
+        Self {
+            provider,
+            reference: None,
+            provider_reference: None,
+            status,
+            provider_status: provider_status.into(),
+            amount: None,
+            occurred_at: None,
+            ack,
+            raw: serde_json::Value::Null,
+        }
+    }
+
+    /// The exact HTTP answer the gateway expects.
+    pub fn ack(&self) -> &Ack {
+        &self.ack
+    }
+
+    /// A key that is the same for every delivery of the same change, to make handling
+    /// idempotent: gateways retry, so store it and skip a webhook whose key was seen.
+    pub fn dedup_key(&self) -> String {
+        let id = self.provider_reference.as_deref().or(self.reference.as_deref()).unwrap_or("");
+        format!("{}:{}:{}", self.provider, id, self.provider_status)
+    }
+}
