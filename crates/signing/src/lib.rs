@@ -1,0 +1,117 @@
+//! Every signature scheme of the gerbang gateways, as pure functions.
+//!
+//! Nothing here does I/O, allocates a client or reads a clock: each function takes the exact
+//! bytes and strings that go on the wire and returns a signature, or checks one. The provider
+//! crates decide *which* bytes to sign; this crate only makes sure they are signed correctly and
+//! compared safely.
+//!
+//! | module | scheme |
+//! |---|---|
+//! | [`cuan10pay`] | Cuan10pay request and webhook signatures (hex HMAC-SHA256) |
+//! | [`snap`] | SNAP (Bank Indonesia open API): JSON minification, body digests, symmetric HMAC-SHA512 signatures, the asymmetric string to sign |
+//! | [`cashin`] | Cash In's "non-SNAP" symmetric signature (base64 HMAC-SHA256 or -SHA512) |
+//! | `rsa` (feature `rsa`, on by default) | SHA256withRSA (PKCS#1 v1.5) signatures and PEM keys |
+//! | [`jakarta`] | Western Indonesia Time (+07:00) timestamps |
+//!
+//! Every `verify_*` function compares MAC bytes in constant time ([`ct_eq`]) and returns a
+//! [`SignatureError`]; no error ever holds a secret, a key or a signature.
+//!
+//! The `rsa` feature pulls in the `rsa` crate; gateways that only use HMAC can turn it off
+//! (`default-features = false`).
+//!
+//! ```
+//! let signature = gerbang_signing::cuan10pay::sign_request(
+//!     b"private-key",
+//!     1_730_689_200,
+//!     "GET",
+//!     "/v1/deposit_status?ref=CP-1",
+//!     b"",
+//! );
+//! assert_eq!(signature.len(), 64);
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod cashin;
+pub mod cuan10pay;
+mod encoding;
+mod error;
+pub mod jakarta;
+#[cfg(feature = "rsa")]
+pub mod rsa;
+pub mod snap;
+
+pub use error::SignatureError;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Sha256, Sha512};
+use subtle::ConstantTimeEq;
+
+/// Compares two byte strings in constant time.
+///
+/// Slices of different lengths are unequal, and that answer is given at once: the *length* of
+/// the expected value may leak through timing, its *contents* never do. Every MAC length in this
+/// crate is public anyway (32 or 64 bytes).
+///
+/// ```
+/// use gerbang_signing::ct_eq;
+///
+/// assert!(ct_eq(b"same", b"same"));
+/// assert!(!ct_eq(b"same", b"sane"));
+/// assert!(!ct_eq(b"short", b"longer"));
+/// ```
+#[must_use]
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
+}
+
+/// HMAC-SHA256 of the concatenation of `parts`, under `key`.
+///
+/// The parts are fed to the MAC one after the other, so a signature over
+/// `timestamp + method + path + body` never builds that string in memory.
+///
+/// ```
+/// use gerbang_signing::hmac_sha256;
+///
+/// // The parts are concatenated: splitting the message differently gives the same MAC.
+/// assert_eq!(hmac_sha256(b"key", &[b"hello ", b"world"]), hmac_sha256(b"key", &[b"hello world"]));
+/// ```
+#[must_use]
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = new_mac::<Sha256>(key);
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// HMAC-SHA512 of the concatenation of `parts`, under `key`.
+///
+/// ```
+/// use gerbang_signing::hmac_sha512;
+///
+/// let mac = hmac_sha512(b"secret", &[b"POST:/v1.0/qr/qr-mpm-generate:", b"token"]);
+/// assert_eq!(mac.len(), 64);
+/// ```
+#[must_use]
+pub fn hmac_sha512(key: &[u8], parts: &[&[u8]]) -> [u8; 64] {
+    let mut mac = new_mac::<Sha512>(key);
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+fn new_mac<D>(key: &[u8]) -> Hmac<D>
+where
+    D: hmac::EagerHash,
+    Hmac<D>: KeyInit,
+{
+    match Hmac::<D>::new_from_slice(key) {
+        Ok(mac) => mac,
+        // HMAC takes keys of any length (RFC 2104 hashes long keys and pads short ones), and
+        // `hmac` 0.13 never returns this error for `Hmac`: the branch is compiled out.
+        Err(_) => unreachable!("HMAC accepts keys of any length"),
+    }
+}
