@@ -1,0 +1,192 @@
+//! Cuan10pay's deposits, how they move from pending to paid or expired, and the webhook each move
+//! sends.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use gerbang_core::ProviderId;
+use gerbang_signing::cuan10pay::sign_webhook;
+use gerbang_signing::jakarta::format_local_datetime;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::PRIVATE_KEY;
+use crate::state::{Shared, lock};
+use crate::webhook::{Outgoing, dispatch};
+use crate::{PaymentState, SandboxError};
+
+/// The deposits created so far, by `deposit_id`, and the ids given to orders.
+#[derive(Debug, Default)]
+pub(super) struct Store {
+    deposits: HashMap<String, Deposit>,
+    orders: HashSet<String>,
+}
+
+/// One deposit, as the sandbox keeps it.
+#[derive(Debug, Clone)]
+pub(super) struct Deposit {
+    pub(super) id: String,
+    pub(super) channel_name: &'static str,
+    pub(super) amount: u64,
+    pub(super) fee: u64,
+    pub(super) payment_code: String,
+    pub(super) checkout_url: String,
+    pub(super) link_url: String,
+    pub(super) state: PaymentState,
+    pub(super) created_at: OffsetDateTime,
+    pub(super) paid_at: Option<OffsetDateTime>,
+}
+
+/// A deposit on the wire: the `data` of the document's `deposit_create` answer, field for field
+/// and in its order, plus `paid_at` once paid.
+#[derive(Debug, Serialize)]
+pub(super) struct DepositView<'a> {
+    deposit_id: &'a str,
+    channel_name: &'a str,
+    amount: u64,
+    fee: u64,
+    total: u64,
+    status: &'static str,
+    payment_code: &'a str,
+    checkout_url: &'a str,
+    link_url: &'a str,
+    payment_instructions: &'static str,
+    created_at: String,
+    paid_at: Option<String>,
+}
+
+impl Deposit {
+    pub(super) fn view(&self) -> DepositView<'_> {
+        DepositView {
+            deposit_id: &self.id,
+            channel_name: self.channel_name,
+            amount: self.amount,
+            fee: self.fee,
+            total: self.amount + self.fee,
+            // The document's answer says `"status": "pending"`: the lower-case names.
+            status: self.state.as_str(),
+            payment_code: &self.payment_code,
+            checkout_url: &self.checkout_url,
+            link_url: &self.link_url,
+            // The document's own text, verbatim.
+            payment_instructions: "Please follow the payment instructions provided.",
+            created_at: format_local_datetime(self.created_at),
+            paid_at: self.paid_at.map(format_local_datetime),
+        }
+    }
+}
+
+impl Store {
+    pub(super) fn insert(&mut self, deposit: Deposit) {
+        self.deposits.insert(deposit.id.clone(), deposit);
+    }
+
+    pub(super) fn get(&self, id: &str) -> Option<&Deposit> {
+        self.deposits.get(id)
+    }
+
+    pub(super) fn contains(&self, id: &str) -> bool {
+        self.deposits.contains_key(id)
+    }
+
+    pub(super) fn contains_order(&self, id: &str) -> bool {
+        self.orders.contains(id)
+    }
+
+    pub(super) fn add_order(&mut self, id: &str) {
+        self.orders.insert(id.to_owned());
+    }
+}
+
+/// A fresh id in the document's form, `CP-20250928-38B575`: the Jakarta date of creation and six
+/// upper-case hex digits.
+pub(super) fn new_id(prefix: &str, now: OffsetDateTime, taken: impl Fn(&str) -> bool) -> String {
+    let date = format_local_datetime(now);
+    let date: String = date.chars().take(10).filter(char::is_ascii_digit).collect();
+    loop {
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        let id = format!("{prefix}-{date}-{}", random[..6].to_ascii_uppercase());
+        if !taken(&id) {
+            return id;
+        }
+    }
+}
+
+/// Moves a pending deposit to `target` (paid or expired) and sends the webhook.
+pub(crate) fn settle(
+    shared: &Arc<Shared>,
+    reference: &str,
+    target: PaymentState,
+) -> Result<PaymentState, SandboxError> {
+    let now = shared.now();
+    let deposit = {
+        let mut store = lock(&shared.cuan10pay.store);
+        let Some(deposit) = store.deposits.get_mut(reference) else {
+            return Err(SandboxError::UnknownPayment {
+                provider: ProviderId::Cuan10pay,
+                reference: reference.to_owned(),
+            });
+        };
+        if deposit.state != PaymentState::Pending {
+            return Err(SandboxError::NotPending {
+                provider: ProviderId::Cuan10pay,
+                reference: reference.to_owned(),
+                status: deposit.state,
+            });
+        }
+        deposit.state = target;
+        if target == PaymentState::Paid {
+            deposit.paid_at = Some(now);
+        }
+        deposit.clone()
+    };
+    tracing::info!(reference, status = %target, "deposit settled");
+    // The callback URL of deposits is set in the merchant's dashboard: `deposit_create` has no
+    // field for it (seeds/000_b443c682d4d25840.txt).
+    match shared.webhook_url(ProviderId::Cuan10pay) {
+        Some(url) => {
+            let status = webhook_status(target);
+            dispatch(shared, webhook(url, &deposit.id, status, deposit.amount, now));
+        }
+        None => tracing::info!("no Cuan10pay webhook URL configured: no webhook sent"),
+    }
+    Ok(target)
+}
+
+/// The status word of a deposit webhook. The document's example shows `"PAID"`;
+/// **Decision**: the other moves use the same upper-case spelling of the deposit's status.
+const fn webhook_status(state: PaymentState) -> &'static str {
+    match state {
+        PaymentState::Pending => "PENDING",
+        PaymentState::Paid => "PAID",
+        PaymentState::Expired => "EXPIRED",
+    }
+}
+
+/// The webhook the document describes: POST JSON
+/// `{"reference","status","amount","timestamp","signature"}`, in that order, with `amount` and
+/// `timestamp` as integers. The signature covers them as their decimal text (PROVIDERS.md §1
+/// Decision): `reference + status + amount + timestamp`. **Decision**: `amount` is the deposit's
+/// amount without the fee (the document's example, `100000`, is a round amount, not a total).
+pub(super) fn webhook(url: &str, reference: &str, status: &str, amount: u64, now: OffsetDateTime) -> Outgoing {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        reference: &'a str,
+        status: &'a str,
+        amount: u64,
+        timestamp: i64,
+        signature: String,
+    }
+    let timestamp = now.unix_timestamp();
+    let signature =
+        sign_webhook(PRIVATE_KEY.as_bytes(), reference, status, &amount.to_string(), &timestamp.to_string());
+    let body = Body { reference, status, amount, timestamp, signature };
+    Outgoing {
+        provider: ProviderId::Cuan10pay,
+        reference: reference.to_owned(),
+        url: url.to_owned(),
+        headers: vec![("content-type", "application/json".to_owned())],
+        // Serialising a struct of strings and integers cannot fail.
+        body: serde_json::to_string(&body).unwrap_or_default(),
+    }
+}

@@ -1,0 +1,45 @@
+//! The one error type of the sandbox's own API (not the gateways' error answers, which each
+//! gateway module writes in that gateway's shape).
+
+use gerbang_core::ProviderId;
+
+use crate::PaymentState;
+
+/// Why the sandbox refused a control operation ([`Sandbox::pay`](crate::Sandbox::pay),
+/// [`Sandbox::expire`](crate::Sandbox::expire), …).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// The sandbox does not emulate this gateway (yet).
+    #[error("the sandbox does not emulate {provider} yet")]
+    NotEmulated {
+        /// The gateway asked for.
+        provider: ProviderId,
+    },
+    /// No payment with this reference was created in this sandbox.
+    #[error("no {provider} payment with reference {reference:?} in this sandbox; create it first")]
+    UnknownPayment {
+        /// The gateway.
+        provider: ProviderId,
+        /// The reference asked for.
+        reference: String,
+    },
+    /// The payment exists but is no longer pending, so it cannot be paid or expired.
+    #[error("{provider} payment {reference:?} is {status}; only a pending payment can be paid or expired")]
+    NotPending {
+        /// The gateway.
+        provider: ProviderId,
+        /// The payment's reference.
+        reference: String,
+        /// Its current state.
+        status: PaymentState,
+    },
+    /// [`Sandbox::wait_for_deliveries`](crate::Sandbox::wait_for_deliveries) gave up.
+    #[error("expected at least {expected} webhook deliveries, saw {seen} before the timeout")]
+    DeliveriesTimeout {
+        /// How many were awaited.
+        expected: usize,
+        /// How many had been recorded.
+        seen: usize,
+    },
+}

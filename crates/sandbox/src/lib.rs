@@ -1,0 +1,62 @@
+//! A local emulator of the gerbang payment gateways, to try the whole payment flow on a laptop:
+//! create a payment, play the customer paying it, receive the signed webhook, look the status up.
+//!
+//! One axum server, each gateway under its own path prefix, all state in memory. It checks every
+//! request exactly as the gateway documents it (credentials, timestamp window, signature over the
+//! raw bytes, field validation) and refuses bad ones in that gateway's own error shape, so that a
+//! client is tested against something it did not write. It does not depend on the gateway client
+//! crates.
+//!
+//! | gateway | prefix | credentials |
+//! |---|---|---|
+//! | Cuan10pay | `/cuan10pay` | [`cuan10pay::API_KEY`], [`cuan10pay::PRIVATE_KEY`] |
+//!
+//! The other gateways come in later versions, each as its own module.
+//!
+//! Three ways to run it:
+//!
+//! - in-process, for tests and examples: [`Sandbox::builder`]`()…`[`start`](SandboxBuilder::start)`()`
+//!   gives a [`SandboxHandle`] with the URL to point clients at and the controls
+//!   ([`pay`](SandboxHandle::pay), [`expire`](SandboxHandle::expire),
+//!   [`deliveries`](SandboxHandle::deliveries));
+//! - as a server: [`SandboxBuilder::serve`] (what `gerbang sandbox serve` runs), driven over HTTP
+//!   through the control API under `/_sandbox` (see below);
+//! - mounted in your own axum application: [`Sandbox::router`].
+//!
+//! Control API, on the same port:
+//!
+//! | route | answer |
+//! |---|---|
+//! | `POST /_sandbox/{provider}/payments/{reference}/pay` | 200 `{"provider","reference","status":"paid"}`; 404 `{"error"}` unknown; 409 not pending |
+//! | `POST /_sandbox/{provider}/payments/{reference}/expire` | the same, with `"status":"expired"` |
+//! | `GET /_sandbox/deliveries` | every webhook attempt, a JSON list of [`Delivery`] |
+//! | `GET /_sandbox/health` | `{"status":"ok","emulated":["cuan10pay"]}` |
+//!
+//! ```no_run
+//! use gerbang_core::ProviderId;
+//! use gerbang_sandbox::Sandbox;
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let sandbox = Sandbox::builder()
+//!     .webhook_url(ProviderId::Cuan10pay, "http://127.0.0.1:3000/webhooks/cuan10pay")
+//!     .start()
+//!     .await?;
+//! println!("Cuan10pay base URL: {}", sandbox.base_url(ProviderId::Cuan10pay));
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod control;
+pub mod cuan10pay;
+mod error;
+mod rate_limit;
+mod sandbox;
+mod state;
+mod webhook;
+
+pub use error::SandboxError;
+pub use sandbox::{Sandbox, SandboxBuilder, SandboxHandle};
+pub use state::PaymentState;
+pub use webhook::{CUAN10PAY_WEBHOOK_ATTEMPTS, CUAN10PAY_WEBHOOK_INTERVAL, Delivery};

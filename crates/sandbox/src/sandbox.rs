@@ -1,0 +1,409 @@
+//! The sandbox itself: how it is configured, served and driven.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{Next, from_fn};
+use axum::response::Response;
+use gerbang_core::{ProviderId, SharedClock, SystemClock};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use crate::state::{Settings, Shared};
+use crate::webhook::{DeliveryLog, WebhookRetry};
+use crate::{Delivery, PaymentState, SandboxError, control, cuan10pay, state};
+
+/// How long [`SandboxHandle::shutdown`] waits for open connections before it stops the server.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A local emulator of the payment gateways: cheap to clone (an `Arc` inside), all state in memory.
+///
+/// Build one with [`Sandbox::builder`], then either [`start`](SandboxBuilder::start) it in-process
+/// (tests, the quickstart), [`serve`](SandboxBuilder::serve) it until Ctrl-C (`gerbang sandbox
+/// serve`), or mount its [`router`](Sandbox::router) in an axum application of your own.
+///
+/// ```no_run
+/// use gerbang_core::ProviderId;
+/// use gerbang_sandbox::{Sandbox, cuan10pay};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let sandbox = Sandbox::builder()
+///     .webhook_url(ProviderId::Cuan10pay, "http://127.0.0.1:3000/webhooks/cuan10pay")
+///     .start()
+///     .await?;
+///
+/// // Point the Cuan10pay client at the sandbox, with its published test credentials.
+/// let base_url = sandbox.base_url(ProviderId::Cuan10pay); // http://127.0.0.1:PORT/cuan10pay
+/// let (api_key, private_key) = (cuan10pay::API_KEY, cuan10pay::PRIVATE_KEY);
+/// # let _ = (base_url, api_key, private_key);
+///
+/// // … create a deposit with the client, then play the customer:
+/// sandbox.pay(ProviderId::Cuan10pay, "CP-20250928-38B575").await?;
+///
+/// // The webhook is on its way to the URL above; every attempt is recorded.
+/// let deliveries = sandbox.wait_for_deliveries(1, std::time::Duration::from_secs(5)).await?;
+/// assert!(deliveries[0].succeeded());
+/// sandbox.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    shared: Arc<Shared>,
+}
+
+impl Default for Sandbox {
+    /// A sandbox with every default: system clock, no webhook URL, no rate limit.
+    fn default() -> Self {
+        Self::builder().build()
+    }
+}
+
+impl Sandbox {
+    /// Starts configuring a sandbox.
+    pub fn builder() -> SandboxBuilder {
+        SandboxBuilder::default()
+    }
+
+    /// Every route of the sandbox (each gateway under its prefix, the control API under
+    /// `/_sandbox`), to serve or to mount in another router.
+    ///
+    /// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` for the per-IP rate
+    /// limit to tell clients apart; without it all clients share one budget.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .nest(cuan10pay::PREFIX, cuan10pay::router(Arc::clone(&self.shared)))
+            .nest("/_sandbox", control::router(Arc::clone(&self.shared)))
+            .layer(from_fn(trace))
+    }
+
+    /// Plays the customer paying: moves a pending payment to paid and sends the gateway's webhook
+    /// (in the background; see [`deliveries`](Self::deliveries)).
+    ///
+    /// `reference` is the id the gateway gave the payment (Cuan10pay: the `deposit_id`).
+    ///
+    /// # Errors
+    ///
+    /// [`SandboxError::UnknownPayment`] if no such payment was created,
+    /// [`SandboxError::NotPending`] if it is already paid or expired,
+    /// [`SandboxError::NotEmulated`] for a gateway the sandbox does not emulate yet.
+    pub async fn pay(&self, provider: ProviderId, reference: &str) -> Result<PaymentState, SandboxError> {
+        control::settle(&self.shared, provider, reference, PaymentState::Paid)
+    }
+
+    /// Lets a pending payment expire and sends the gateway's webhook.
+    ///
+    /// # Errors
+    ///
+    /// As [`pay`](Self::pay).
+    pub async fn expire(&self, provider: ProviderId, reference: &str) -> Result<PaymentState, SandboxError> {
+        control::settle(&self.shared, provider, reference, PaymentState::Expired)
+    }
+
+    /// Every webhook delivery attempt so far, oldest first.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.shared.deliveries.all()
+    }
+
+    /// Waits until at least `count` webhook delivery attempts have been recorded, and returns
+    /// them all.
+    ///
+    /// # Errors
+    ///
+    /// [`SandboxError::DeliveriesTimeout`] if fewer were recorded within `timeout`.
+    pub async fn wait_for_deliveries(&self, count: usize, timeout: Duration) -> Result<Vec<Delivery>, SandboxError> {
+        self.shared.deliveries.wait_for(count, timeout).await
+    }
+
+    /// Serves the sandbox on `127.0.0.1` at a free port, in a background task.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of binding the port.
+    pub async fn start(self) -> io::Result<SandboxHandle> {
+        self.start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
+    }
+
+    /// Serves the sandbox on `addr` (port 0: a free one), in a background task.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of binding the address.
+    pub async fn start_on(self, addr: SocketAddr) -> io::Result<SandboxHandle> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        // A dropped sender also stops the server: that is how dropping the handle shuts it down.
+        let server = self.serve_listener(listener, async move {
+            let _ = stopped.await;
+        });
+        let task = tokio::spawn(server);
+        tracing::info!(%addr, "sandbox listening");
+        Ok(SandboxHandle { sandbox: self, addr, stop: Some(stop), task: Some(task) })
+    }
+
+    /// Serves the sandbox on `addr` until Ctrl-C, or until the returned future is dropped.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of binding the address.
+    pub async fn serve(self, addr: SocketAddr) -> io::Result<()> {
+        self.serve_with_shutdown(addr, ctrl_c()).await
+    }
+
+    /// Serves the sandbox on `addr` until `signal` completes (then lets open requests finish), or
+    /// until the returned future is dropped.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of binding the address.
+    pub async fn serve_with_shutdown(
+        self,
+        addr: SocketAddr,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> io::Result<()> {
+        let listener = TcpListener::bind(addr).await?;
+        tracing::info!(addr = %listener.local_addr()?, "sandbox listening");
+        self.serve_listener(listener, signal).await
+    }
+
+    fn serve_listener(
+        &self,
+        listener: TcpListener,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = io::Result<()>> + Send + 'static {
+        let service = self.router().into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service).with_graceful_shutdown(signal).into_future()
+    }
+}
+
+/// Resolves on Ctrl-C; never, if the signal cannot be listened for (then the future's owner
+/// stops the server by dropping it).
+async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// A span per request: method, path (never the query, which some gateways use for API keys),
+/// status and latency. No header or body is logged.
+async fn trace(request: Request, next: Next) -> Response {
+    let span = tracing::info_span!(
+        "sandbox.request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        status = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let response = next.run(request).instrument(span.clone()).await;
+    span.record("status", response.status().as_u16());
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    tracing::debug!(parent: &span, latency_ms, "answered");
+    response
+}
+
+/// Configures a [`Sandbox`]; from [`Sandbox::builder`].
+#[derive(Debug, Default)]
+pub struct SandboxBuilder {
+    clock: Option<SharedClock>,
+    webhook_urls: HashMap<ProviderId, String>,
+    webhook_retry: Option<WebhookRetry>,
+    cuan10pay_rate_limit: Option<u32>,
+}
+
+impl SandboxBuilder {
+    /// Where the sandbox sends `provider`'s webhooks, for gateways whose callback URL is set in the
+    /// merchant's dashboard rather than in each request (Cuan10pay's deposits). Without one, no
+    /// webhook is sent for them.
+    pub fn webhook_url(mut self, provider: ProviderId, url: impl Into<String>) -> Self {
+        self.webhook_urls.insert(provider, url.into());
+        self
+    }
+
+    /// How many times (`attempts`, the first included; at least 1) and how far apart a webhook is
+    /// sent until the receiver answers 2xx, for every gateway. By default each gateway's own
+    /// policy: for Cuan10pay [`CUAN10PAY_WEBHOOK_ATTEMPTS`](crate::CUAN10PAY_WEBHOOK_ATTEMPTS)
+    /// attempts [`CUAN10PAY_WEBHOOK_INTERVAL`](crate::CUAN10PAY_WEBHOOK_INTERVAL) apart.
+    pub fn webhook_retry(mut self, attempts: u32, interval: Duration) -> Self {
+        self.webhook_retry = Some(WebhookRetry { attempts: attempts.max(1), interval });
+        self
+    }
+
+    /// The clock the sandbox checks request timestamps against, stamps records and webhooks
+    /// with, and counts rate limits on (default: the system clock).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Cuan10pay's rate limit, in requests per hour per client IP; over it, 429 with
+    /// `Retry-After`. Off by default (`None`), so that tests and benchmarks are not throttled; the
+    /// real gateway's is [`cuan10pay::DOCUMENTED_RATE_LIMIT`].
+    pub fn cuan10pay_rate_limit(mut self, per_hour: Option<u32>) -> Self {
+        self.cuan10pay_rate_limit = per_hour;
+        self
+    }
+
+    /// The sandbox, not yet serving.
+    pub fn build(self) -> Sandbox {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("gerbang-sandbox/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        let settings = Settings {
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            webhook_urls: self.webhook_urls,
+            webhook_retry: self.webhook_retry,
+        };
+        let shared = Shared {
+            settings,
+            deliveries: DeliveryLog::default(),
+            http,
+            cuan10pay: cuan10pay::Emulator::new(self.cuan10pay_rate_limit),
+        };
+        Sandbox { shared: Arc::new(shared) }
+    }
+
+    /// Builds the sandbox and [starts](Sandbox::start) it on `127.0.0.1` at a free port.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of binding the port.
+    pub async fn start(self) -> io::Result<SandboxHandle> {
+        self.build().start().await
+    }
+
+    /// Builds the sandbox and [starts](Sandbox::start_on) it on `addr`.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of binding the address.
+    pub async fn start_on(self, addr: SocketAddr) -> io::Result<SandboxHandle> {
+        self.build().start_on(addr).await
+    }
+
+    /// Builds the sandbox and [serves](Sandbox::serve) it on `addr` until Ctrl-C.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of binding the address.
+    pub async fn serve(self, addr: SocketAddr) -> io::Result<()> {
+        self.build().serve(addr).await
+    }
+
+    /// Builds the sandbox and [serves](Sandbox::serve_with_shutdown) it on `addr` until `signal`.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of binding the address.
+    pub async fn serve_with_shutdown(
+        self,
+        addr: SocketAddr,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> io::Result<()> {
+        self.build().serve_with_shutdown(addr, signal).await
+    }
+}
+
+/// A sandbox serving in the background; from [`SandboxBuilder::start`]. Dropping it stops the
+/// server.
+#[derive(Debug)]
+pub struct SandboxHandle {
+    sandbox: Sandbox,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl SandboxHandle {
+    /// The address the sandbox is bound to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`: the sandbox's root (an unspecified bind address is written as
+    /// loopback, the address a local client reaches it by).
+    pub fn url(&self) -> String {
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() { Ipv4Addr::LOCALHOST.into() } else { Ipv6Addr::LOCALHOST.into() });
+        }
+        format!("http://{addr}")
+    }
+
+    /// The base URL a client of `provider` should be configured with: the sandbox URL followed
+    /// by the gateway's prefix (`{url}/cuan10pay`), so that the paths of the gateway's document
+    /// append to it as written and are what its signature covers.
+    pub fn base_url(&self, provider: ProviderId) -> String {
+        match state::prefix(provider) {
+            Some(prefix) => format!("{}{prefix}", self.url()),
+            None => format!("{}/{}", self.url(), provider.as_str()),
+        }
+    }
+
+    /// The sandbox being served.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    /// [`Sandbox::pay`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Sandbox::pay`].
+    pub async fn pay(&self, provider: ProviderId, reference: &str) -> Result<PaymentState, SandboxError> {
+        self.sandbox.pay(provider, reference).await
+    }
+
+    /// [`Sandbox::expire`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Sandbox::pay`].
+    pub async fn expire(&self, provider: ProviderId, reference: &str) -> Result<PaymentState, SandboxError> {
+        self.sandbox.expire(provider, reference).await
+    }
+
+    /// [`Sandbox::deliveries`].
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.sandbox.deliveries()
+    }
+
+    /// [`Sandbox::wait_for_deliveries`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Sandbox::wait_for_deliveries`].
+    pub async fn wait_for_deliveries(&self, count: usize, timeout: Duration) -> Result<Vec<Delivery>, SandboxError> {
+        self.sandbox.wait_for_deliveries(count, timeout).await
+    }
+
+    /// Stops accepting connections, lets open requests finish (for a few seconds at most), and
+    /// returns once the server has stopped and its port is free.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for SandboxHandle {
+    fn drop(&mut self) {
+        // Dropping the sender is the signal; the task winds down on its own.
+        self.stop.take();
+    }
+}

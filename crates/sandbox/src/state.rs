@@ -1,0 +1,104 @@
+//! What every emulated gateway shares: the clock, the webhook settings, the delivery log, and the
+//! normalised state a payment is in.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use gerbang_core::{ProviderId, SharedClock};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::webhook::{DeliveryLog, WebhookRetry};
+use crate::{cuan10pay, webhook};
+
+/// The state of a payment held by the sandbox, whatever the gateway calls it on the wire.
+///
+/// Serialised in lower case (`"pending"`, `"paid"`, …), as the control API answers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PaymentState {
+    /// Created and waiting for the customer.
+    Pending,
+    /// Paid by the customer.
+    Paid,
+    /// Expired before it was paid.
+    Expired,
+}
+
+impl PaymentState {
+    /// The lower-case name: `pending`, `paid`, `expired`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Paid => "paid",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+impl fmt::Display for PaymentState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Settings fixed when the sandbox is built.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) clock: SharedClock,
+    pub(crate) webhook_urls: HashMap<ProviderId, String>,
+    /// `None`: each gateway's own default ([`webhook::default_retry`]).
+    pub(crate) webhook_retry: Option<WebhookRetry>,
+}
+
+/// Everything the handlers and the control API share, behind one `Arc`.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) settings: Settings,
+    pub(crate) deliveries: DeliveryLog,
+    pub(crate) http: reqwest::Client,
+    pub(crate) cuan10pay: cuan10pay::Emulator,
+}
+
+impl Shared {
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        self.settings.clock.now()
+    }
+
+    /// The callback URL configured for a gateway whose URL lives in a dashboard.
+    pub(crate) fn webhook_url(&self, provider: ProviderId) -> Option<&str> {
+        self.settings.webhook_urls.get(&provider).map(String::as_str)
+    }
+
+    pub(crate) fn webhook_retry(&self, provider: ProviderId) -> WebhookRetry {
+        self.settings.webhook_retry.unwrap_or_else(|| webhook::default_retry(provider))
+    }
+}
+
+/// The path prefix each gateway is served under, without a trailing slash. A client's base URL is
+/// the sandbox URL followed by this prefix, so that the paths of each gateway's document append to
+/// it as written (and are what that gateway's signature covers). `None` for a gateway not emulated.
+pub(crate) const fn prefix(provider: ProviderId) -> Option<&'static str> {
+    match provider {
+        ProviderId::Cuan10pay => Some(cuan10pay::PREFIX),
+        // Not emulated yet: each gets its own module and prefix when it is.
+        _ => None,
+    }
+}
+
+/// Locks a mutex, taking the data back from a poisoned one: every critical section in the sandbox
+/// leaves its data consistent before anything that could panic, and an emulator that stops
+/// answering because one test panicked would hide the real failure.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Whole seconds until `deadline`, at least one: what a `Retry-After` header says.
+pub(crate) fn seconds_until(now: OffsetDateTime, deadline: OffsetDateTime) -> u64 {
+    let wait = deadline - now;
+    let whole = Duration::try_from(wait).map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0)).unwrap_or(0);
+    whole.max(1)
+}
