@@ -1,0 +1,234 @@
+//! Credentials and settings of a [`Cuan10payClient`](crate::Cuan10payClient).
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gerbang_core::secrecy::{ExposeSecret, SecretString};
+use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_secret};
+
+use crate::budget::RateBudget;
+
+/// The environment variable holding the merchant API key (`X-API-KEY`).
+pub const ENV_API_KEY: &str = "GERBANG_CUAN10PAY_API_KEY";
+/// The environment variable holding the private key that signs requests and webhooks.
+pub const ENV_PRIVATE_KEY: &str = "GERBANG_CUAN10PAY_PRIVATE_KEY";
+/// The environment variable overriding the base URL.
+pub const ENV_BASE_URL: &str = "GERBANG_CUAN10PAY_BASE_URL";
+/// The production base URL, as given at the top of the Cuan10pay document
+/// (`seeds/000_b443c682d4d25840.txt`); the `/v1/…` paths are appended to it.
+pub const DEFAULT_BASE_URL: &str = "https://cuan10pay.com/api";
+/// Requests allowed per hour by default: the document says "100 requests per hour per IP
+/// address" and answers 429 beyond.
+pub const DEFAULT_RATE_BUDGET_PER_HOUR: u32 = 100;
+/// How far a webhook's `timestamp` may be from now, either way, by default.
+pub const DEFAULT_WEBHOOK_TOLERANCE: Duration = Duration::from_secs(5 * 60);
+
+/// Everything a [`Cuan10payClient`](crate::Cuan10payClient) needs: the two keys, the base URL
+/// and the client-side settings.
+///
+/// Its `Debug` shows the base URL (so a sandbox and a production client are told apart in logs)
+/// and never the keys.
+///
+/// ```
+/// use gerbang_cuan10pay::Cuan10payConfig;
+/// use std::time::Duration;
+///
+/// let config = Cuan10payConfig::builder("my-api-key", "my-private-key")
+///     .base_url("http://127.0.0.1:8080/cuan10pay/api")
+///     .rate_budget_per_hour(50)
+///     .webhook_tolerance(Duration::from_secs(120))
+///     .build()?;
+/// let shown = format!("{config:?}");
+/// assert!(shown.contains("127.0.0.1") && !shown.contains("my-private-key"));
+/// # Ok::<(), gerbang_core::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Cuan10payConfig {
+    pub(crate) api_key: SecretString,
+    pub(crate) private_key: SecretString,
+    pub(crate) base_url: BaseUrl,
+    pub(crate) rate_budget: RateBudget,
+    pub(crate) webhook_tolerance: Duration,
+    pub(crate) clock: SharedClock,
+    pub(crate) http: HttpClient,
+}
+
+impl Cuan10payConfig {
+    /// Starts a config from the two keys; every other setting has its default.
+    pub fn builder(api_key: impl Into<String>, private_key: impl Into<String>) -> Cuan10payConfigBuilder {
+        Cuan10payConfigBuilder {
+            api_key: SecretString::from(api_key.into()),
+            private_key: SecretString::from(private_key.into()),
+            base_url: None,
+            rate_budget: Budget::PerHour(DEFAULT_RATE_BUDGET_PER_HOUR),
+            webhook_tolerance: DEFAULT_WEBHOOK_TOLERANCE,
+            clock: None,
+            http: None,
+        }
+    }
+
+    /// A config from `GERBANG_CUAN10PAY_API_KEY`, `GERBANG_CUAN10PAY_PRIVATE_KEY` and
+    /// `GERBANG_CUAN10PAY_BASE_URL` (default `https://cuan10pay.com/api`), with default settings.
+    ///
+    /// A missing or malformed variable is [`Error::Config`] naming it, never showing its value.
+    pub fn from_env() -> Result<Self, Error> {
+        Cuan10payConfigBuilder::from_env()?.build()
+    }
+
+    /// The base URL the `/v1/…` paths are appended to.
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.base_url
+    }
+
+    /// The client-side rate budget.
+    pub fn rate_budget(&self) -> &RateBudget {
+        &self.rate_budget
+    }
+
+    /// How far a webhook's timestamp may be from now.
+    pub fn webhook_tolerance(&self) -> Duration {
+        self.webhook_tolerance
+    }
+
+    /// The clock that stamps requests and judges webhook timestamps.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+}
+
+impl fmt::Debug for Cuan10payConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cuan10payConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &"<redacted>")
+            .field("private_key", &"<redacted>")
+            .field("rate_budget", &self.rate_budget)
+            .field("webhook_tolerance", &self.webhook_tolerance)
+            .field("clock", &self.clock)
+            .field("http", &self.http)
+            .finish()
+    }
+}
+
+/// What the builder was told about the rate budget; the limiter itself is made in `build`.
+#[derive(Clone)]
+enum Budget {
+    PerHour(u32),
+    Shared(RateBudget),
+}
+
+/// Builds a [`Cuan10payConfig`]; [`build`](Self::build) checks it.
+#[derive(Clone)]
+pub struct Cuan10payConfigBuilder {
+    api_key: SecretString,
+    private_key: SecretString,
+    base_url: Option<String>,
+    rate_budget: Budget,
+    webhook_tolerance: Duration,
+    clock: Option<SharedClock>,
+    http: Option<HttpClient>,
+}
+
+impl Cuan10payConfigBuilder {
+    /// A builder holding the keys and base URL from the environment (see
+    /// [`Cuan10payConfig::from_env`]), so that settings can still be changed before `build`.
+    pub fn from_env() -> Result<Self, Error> {
+        let api_key = env_secret(ENV_API_KEY)?;
+        let private_key = env_secret(ENV_PRIVATE_KEY)?;
+        let base_url = BaseUrl::from_env(ENV_BASE_URL, Some(DEFAULT_BASE_URL))?;
+        let mut builder = Cuan10payConfig::builder(api_key.expose_secret(), private_key.expose_secret());
+        builder.base_url = Some(base_url.as_str().to_owned());
+        Ok(builder)
+    }
+
+    /// The base URL (default `https://cuan10pay.com/api`): point it at the sandbox or a test
+    /// server. Checked by [`build`](Self::build).
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// Requests allowed per hour, enforced by the client before sending (default 100, the
+    /// gateway's own limit). Zero is refused by [`build`](Self::build): use
+    /// [`without_rate_budget`](Self::without_rate_budget) to turn the budget off.
+    pub fn rate_budget_per_hour(mut self, per_hour: u32) -> Self {
+        self.rate_budget = Budget::PerHour(per_hour);
+        self
+    }
+
+    /// Uses an existing budget, shared with every other client given the same one (the gateway
+    /// counts per IP address, not per client).
+    pub fn rate_budget(mut self, budget: RateBudget) -> Self {
+        self.rate_budget = Budget::Shared(budget);
+        self
+    }
+
+    /// No client-side budget: for tests and benchmarks, or when something else limits the rate.
+    /// A 429 from the gateway is still [`Error::RateLimited`].
+    pub fn without_rate_budget(mut self) -> Self {
+        self.rate_budget = Budget::Shared(RateBudget::unlimited());
+        self
+    }
+
+    /// How far a webhook's timestamp may be from now, in the past or the future (default
+    /// 5 minutes).
+    pub fn webhook_tolerance(mut self, tolerance: Duration) -> Self {
+        self.webhook_tolerance = tolerance;
+        self
+    }
+
+    /// The clock used for `X-TIMESTAMP`, `expired_time` and webhook freshness (default the
+    /// system clock); a [`FixedClock`](gerbang_core::FixedClock) in tests.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The HTTP client (default [`HttpClient::new`]: default timeouts and retries).
+    pub fn http_client(mut self, http: HttpClient) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Checks the settings and builds the config: non-empty keys, a usable base URL, a
+    /// non-zero budget.
+    pub fn build(self) -> Result<Cuan10payConfig, Error> {
+        if self.api_key.expose_secret().trim().is_empty() {
+            return Err(Error::config("the Cuan10pay API key is empty"));
+        }
+        if self.private_key.expose_secret().trim().is_empty() {
+            return Err(Error::config("the Cuan10pay private key is empty"));
+        }
+        let base_url = BaseUrl::parse(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        let rate_budget = match self.rate_budget {
+            Budget::Shared(budget) => budget,
+            Budget::PerHour(n) => NonZeroU32::new(n).map(RateBudget::per_hour).ok_or_else(|| {
+                Error::config(
+                    "a rate budget of 0 requests per hour allows no call; use without_rate_budget() to turn it off",
+                )
+            })?,
+        };
+        Ok(Cuan10payConfig {
+            api_key: self.api_key,
+            private_key: self.private_key,
+            base_url,
+            rate_budget,
+            webhook_tolerance: self.webhook_tolerance,
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            http: self.http.unwrap_or_default(),
+        })
+    }
+}
+
+impl fmt::Debug for Cuan10payConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cuan10payConfigBuilder")
+            .field("base_url", &self.base_url)
+            .field("api_key", &"<redacted>")
+            .field("private_key", &"<redacted>")
+            .field("webhook_tolerance", &self.webhook_tolerance)
+            .finish_non_exhaustive()
+    }
+}

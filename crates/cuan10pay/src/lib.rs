@@ -1,0 +1,106 @@
+//! Cuan10pay for gerbang: deposits (QRIS and bank virtual accounts), invoice status, the PPOB,
+//! SMM and game-voucher catalogues and their orders, and signed webhooks.
+//!
+//! Built from the Cuan10pay document (`seeds/000_b443c682d4d25840.txt`) as distilled in
+//! `PROVIDERS.md` §1. Every call is signed for you: `X-API-KEY`, `X-TIMESTAMP` (Unix seconds) and
+//! `X-SIGNATURE`, the hex HMAC-SHA256 of timestamp + method + path (with its query) + body.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use gerbang_core::{Channel, Money, PaymentProvider, PaymentRequest};
+//! use gerbang_cuan10pay::Cuan10payClient;
+//!
+//! # async fn run() -> Result<(), gerbang_core::Error> {
+//! // GERBANG_CUAN10PAY_API_KEY, GERBANG_CUAN10PAY_PRIVATE_KEY, and optionally
+//! // GERBANG_CUAN10PAY_BASE_URL (default https://cuan10pay.com/api).
+//! let client = Cuan10payClient::from_env()?;
+//!
+//! let request = PaymentRequest::builder("ORDER-1001", Money::idr(150_000))
+//!     .channel(Channel::Qris)
+//!     .customer_name("Budi Santoso")
+//!     .description("2 x Kopi Susu")
+//!     .build()?;
+//! let payment = client.create_payment(&request).await?;
+//! println!("pay at {:?}", payment.checkout_url);
+//!
+//! // Later, by Cuan10pay's deposit_id:
+//! let deposit_id = payment.provider_reference.unwrap_or_default();
+//! let now = client.payment_status(&deposit_id).await?;
+//! println!("{deposit_id} is {}", now.status);
+//!
+//! // Cuan10pay's own catalogues:
+//! for product in client.ppob_products(Some("telkomsel")).await? {
+//!     println!("{:?} {:?}", product.code, product.price);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Webhooks
+//!
+//! Cuan10pay posts `{"reference","status","amount","timestamp","signature"}` to the webhook URL
+//! set in its dashboard. Verify it on the bytes received, then answer with
+//! [`WebhookEvent::ack`](gerbang_core::WebhookEvent::ack); the [`WebhookVerifier`] needs only the
+//! private key:
+//!
+//! ```
+//! use gerbang_cuan10pay::WebhookVerifier;
+//! use gerbang_core::{Error, FixedClock, PaymentStatus, WebhookRequest};
+//! use gerbang_core::http::{HeaderMap, Method};
+//! use std::sync::Arc;
+//!
+//! let verifier = WebhookVerifier::new("your_private_key").with_clock(Arc::new(FixedClock::at_unix(1_700_000_000)));
+//! let body = verifier.signed_body("CP-20250928-38B575", "PAID", 150_000, 1_700_000_000);
+//! let headers = HeaderMap::new();
+//! let event = verifier.verify(&WebhookRequest::new(Method::POST, "/webhooks/cuan10pay", &headers, body.as_bytes()))?;
+//! assert_eq!(event.status, PaymentStatus::Paid);
+//!
+//! // A body changed on the way is refused.
+//! let forged = body.replace("150000", "1500000");
+//! let result = verifier.verify(&WebhookRequest::new(Method::POST, "/webhooks/cuan10pay", &headers, forged.as_bytes()));
+//! assert!(matches!(result, Err(Error::InvalidSignature { .. })));
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! # Assumptions
+//!
+//! Where the document is silent, the crate follows the decisions of `PROVIDERS.md` §1, each kept
+//! in one named place: what the request signature covers (the query string included), what the
+//! webhook signature covers, what to answer a webhook with, and the deposit `notes` carrying
+//! the merchant reference. The catalogue and order answers are not documented: their obvious
+//! fields are typed, everything else is kept in each type's `extra`.
+//!
+//! The client keeps to the gateway's limit of 100 requests per hour by itself ([`RateBudget`]):
+//! a call over the budget is not sent and returns [`Error::RateLimited`](gerbang_core::Error)
+//! with the wait.
+//!
+//! **Not implemented:** the document's PHP example posts form fields to
+//! `/v1/deposit_create.php`, signed with HMAC(merchant_code + merchant_ref + amount), with a
+//! merchant code this API has nowhere else. It is an older scheme, contradicted by the rest of
+//! the document, and is left out.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod budget;
+mod client;
+mod config;
+mod convert;
+mod de;
+mod provider;
+mod request;
+mod webhook;
+mod wire;
+
+pub use budget::RateBudget;
+pub use client::Cuan10payClient;
+pub use config::{
+    Cuan10payConfig, Cuan10payConfigBuilder, DEFAULT_BASE_URL, DEFAULT_RATE_BUDGET_PER_HOUR, DEFAULT_WEBHOOK_TOLERANCE,
+    ENV_API_KEY, ENV_BASE_URL, ENV_PRIVATE_KEY,
+};
+pub use convert::payment_status;
+pub use request::{
+    DepositRequest, MAX_DEPOSIT_IDR, MIN_DEPOSIT_IDR, PpobOrderRequest, SmmOrderRequest, VoucherOrderRequest,
+};
+pub use webhook::WebhookVerifier;
+pub use wire::{Deposit, Extra, Invoice, Order, PpobProduct, SmmService, VoucherProduct, parse_answer};

@@ -1,0 +1,55 @@
+//! The common payment flow ([`PaymentProvider`]) on top of Cuan10pay's deposits.
+
+use async_trait::async_trait;
+use gerbang_core::{
+    Capabilities, Error, Payment, PaymentProvider, PaymentRequest, ProviderId, WebhookEvent, WebhookRequest,
+    WebhookSupport,
+};
+
+use crate::client::Cuan10payClient;
+use crate::convert;
+
+/// A payment is a Cuan10pay deposit:
+///
+/// - `create_payment` is `deposit_create`. The channel is required (`qris`, `va:<bank>` or a
+///   Cuan10pay code), the amount must be 10 000 to 10 000 000 whole rupiah, and `success_url`,
+///   `cancel_url`, `callback_url` and `customer.id` are refused (Cuan10pay has no such fields;
+///   its webhook URL is set in its dashboard). The description, or else the merchant reference,
+///   goes into the deposit's `notes`.
+/// - `payment_status` takes the **`deposit_id`** (the payment's `provider_reference`).
+/// - `cancel_payment` is [`Error::Unsupported`]: Cuan10pay has no such call.
+/// - `verify_webhook` is the synchronous [`WebhookVerifier`](crate::WebhookVerifier).
+#[async_trait]
+impl PaymentProvider for Cuan10payClient {
+    fn id(&self) -> ProviderId {
+        ProviderId::Cuan10pay
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new(WebhookSupport::Signed)
+    }
+
+    async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {
+        let deposit_request = convert::deposit_request(request, &self.config().clock)?;
+        let (deposit, raw) = self.deposit_create_with_raw(&deposit_request).await?;
+        let mut payment = convert::deposit_payment(&deposit, raw)?;
+        payment.reference = Some(request.reference.clone());
+        // The answer carries no expiry; the one asked for is the one the deposit was made with.
+        payment.expires_at = deposit_request.expired_time.and_then(convert::jakarta_time);
+        convert::check_amount(&payment, deposit_request.amount)?;
+        Ok(payment)
+    }
+
+    async fn payment_status(&self, deposit_id: &str) -> Result<Payment, Error> {
+        let (deposit, raw) = self.deposit_status_with_raw(deposit_id).await?;
+        convert::deposit_payment(&deposit, raw)
+    }
+
+    async fn cancel_payment(&self, _deposit_id: &str) -> Result<Payment, Error> {
+        Err(Error::Unsupported { provider: ProviderId::Cuan10pay, operation: "cancel_payment" })
+    }
+
+    async fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error> {
+        self.webhook_verifier().verify(request)
+    }
+}

@@ -1,0 +1,134 @@
+//! No key, and no customer e-mail or phone, ever appears in logs, `Debug` or error messages,
+//! even at TRACE level and on failing calls.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may unwrap: see clippy.toml.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use gerbang_core::{Channel, Money, PaymentProvider, PaymentRequest};
+use gerbang_cuan10pay::{Cuan10payClient, Cuan10payConfig, DepositRequest, PpobOrderRequest, WebhookVerifier};
+use httpmock::MockServer;
+use tracing_subscriber::EnvFilter;
+
+use common::{API_KEY, PRIVATE_KEY, builder, fixture};
+
+const EMAIL: &str = "siti.rahma.secret@example.com";
+const PHONE: &str = "081299990000";
+
+/// Every log line written, shared with the subscriber.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_and_customer_details_never_reach_logs_debug_or_errors() {
+    let logs = Captured::default();
+    // Everything at TRACE, from this crate, gerbang-core, reqwest and hyper, but not from
+    // httpmock's server: it stands for the gateway, which is of course shown the key.
+    let filter = EnvFilter::new("trace,httpmock=off");
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(logs.clone()).init();
+
+    let mut shown = Vec::<String>::new();
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/api/v1/deposit_status");
+            then.status(401).body(fixture("error_401.json"));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/api/v1/deposit_create");
+            then.status(500).body(fixture("error_500.json"));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/api/v1/ppob_order");
+            then.status(401).body(fixture("error_401.json"));
+        })
+        .await;
+
+    let config = builder(&server.url("/api")).rate_budget_per_hour(100).build().unwrap();
+    shown.push(format!("{config:?}"));
+    shown.push(format!("{:?}", builder(&server.url("/api"))));
+    let client = Cuan10payClient::new(config);
+    shown.push(format!("{client:?}"));
+    shown.push(format!("{:?}", client.webhook_verifier()));
+    shown.push(format!("{:?}", WebhookVerifier::new(PRIVATE_KEY)));
+
+    let deposit = DepositRequest::new("QRIS", 50_000).customer_email(EMAIL).customer_phone(PHONE);
+    shown.push(format!("{deposit:?}"));
+    let ppob = PpobOrderRequest::new("PULSA_50K", PHONE);
+    shown.push(format!("{ppob:?}"));
+    let payment = PaymentRequest::builder("ORDER-1", Money::idr(50_000))
+        .channel(Channel::Qris)
+        .customer_email(EMAIL)
+        .customer_phone(PHONE)
+        .build()
+        .unwrap();
+    shown.push(format!("{payment:?}"));
+
+    let mut errors = vec![
+        client.deposit_status("CP-1").await.unwrap_err(),
+        client.deposit_create(&deposit).await.unwrap_err(),
+        client.create_payment(&payment).await.unwrap_err(),
+        client.ppob_order(&ppob).await.unwrap_err(),
+    ];
+
+    // Nothing listens on this port: a transport error.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let refused = Cuan10payClient::new(builder(&format!("http://127.0.0.1:{port}/api")).build().unwrap());
+    errors.push(refused.deposit_status("CP-1").await.unwrap_err());
+    errors.push(refused.create_payment(&payment).await.unwrap_err());
+
+    // And the configuration errors.
+    errors.push(
+        Cuan10payConfig::builder(API_KEY, PRIVATE_KEY)
+            .base_url(format!("https://u:{PRIVATE_KEY}@x.com"))
+            .build()
+            .unwrap_err(),
+    );
+    errors.push(
+        Cuan10payConfig::builder(API_KEY, PRIVATE_KEY)
+            .base_url(format!("https://x.com/?k={API_KEY}"))
+            .build()
+            .unwrap_err(),
+    );
+
+    assert!(errors.iter().any(|e| matches!(e, gerbang_core::Error::Unauthorized { .. })));
+    assert!(errors.iter().any(|e| matches!(e, gerbang_core::Error::Transport { .. })));
+    for error in &errors {
+        shown.push(format!("{error:?}"));
+        shown.push(error.to_string());
+    }
+
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("gerbang.http") && logs.contains("hyper"), "the calls were traced: {logs}");
+    shown.push(logs);
+    for text in &shown {
+        for secret in [API_KEY, PRIVATE_KEY, EMAIL, PHONE] {
+            assert!(!text.contains(secret), "{secret} leaked into: {text}");
+        }
+    }
+}
