@@ -1,0 +1,74 @@
+//! `gerbang`: create payments, check their status, verify webhooks and run the sandbox, from a
+//! shell. Results are JSON on stdout; an error is one line on stderr with exit code 1, and bad
+//! usage exits with 2. Credentials come from the environment (`GERBANG_<GATEWAY>_*`).
+#![forbid(unsafe_code)]
+// The command enums are built once per process by clap: their variants' sizes do not matter.
+#![allow(clippy::large_enum_variant)]
+
+mod common;
+mod providers;
+mod sandbox;
+mod webhook;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Indonesian payment gateways from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "gerbang", version, about, long_about = None)]
+struct Cli {
+    /// Use this base URL instead of the gateway's (the sandbox's, a test server…).
+    #[arg(long, global = true)]
+    base_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Cuan10pay: deposits, invoices, PPOB, SMM and vouchers.
+    Cuan10pay(providers::cuan10pay::Cuan10payArgs),
+    /// Webhooks.
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
+    /// The local gateway emulator.
+    Sandbox {
+        #[command(subcommand)]
+        command: sandbox::SandboxCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhookCommand {
+    /// Verify a webhook and print the event.
+    Verify(webhook::VerifyArgs),
+}
+
+async fn run(cli: Cli) -> Result<(), gerbang::Error> {
+    let base_url = cli.base_url.as_deref();
+    match cli.command {
+        Command::Cuan10pay(args) => args.run(base_url).await,
+        Command::Webhook { command: WebhookCommand::Verify(args) } => common::print_json(&args.run().await?),
+        Command::Sandbox { command } => command.run().await,
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse(); // exits with 2 on bad usage
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line, whatever the message holds.
+            let line = error.to_string().replace(['\n', '\r'], " ");
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {line}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! `gerbang sandbox serve [--port N]`, `gerbang sandbox pay|expire <provider> REF`.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use clap::Subcommand;
+use gerbang::sandbox::Sandbox;
+use gerbang::{Error, ProviderId};
+use serde_json::json;
+
+use crate::common::print_json;
+
+/// The port `serve` listens on and `pay`/`expire` talk to by default.
+const DEFAULT_PORT: u16 = 8870;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SandboxCommand {
+    /// Run the emulator of every gateway until Ctrl-C; prints its URLs and test credentials as JSON.
+    Serve {
+        /// The loopback port to listen on (0 picks a free one).
+        #[arg(long, default_value_t = DEFAULT_PORT)]
+        port: u16,
+        /// Where a gateway whose webhook URL is set in its dashboard sends webhooks:
+        /// `cuan10pay=http://127.0.0.1:3000/webhook`. Repeat for each gateway.
+        #[arg(long = "webhook-url", value_parser = parse_webhook_url)]
+        webhook_urls: Vec<(ProviderId, String)>,
+    },
+    /// Mark a pending payment paid (the sandbox sends the gateway's webhook).
+    Pay(ControlArgs),
+    /// Mark a pending payment expired (the sandbox sends the gateway's webhook).
+    Expire(ControlArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ControlArgs {
+    /// The gateway.
+    provider: ProviderId,
+    /// The payment's id, as the sandbox gave it.
+    reference: String,
+    /// The running sandbox.
+    #[arg(long, env = "GERBANG_SANDBOX_URL", default_value_t = format!("http://127.0.0.1:{DEFAULT_PORT}"))]
+    sandbox_url: String,
+}
+
+impl SandboxCommand {
+    pub(crate) async fn run(self) -> Result<(), Error> {
+        match self {
+            Self::Serve { port, webhook_urls } => serve(port, webhook_urls).await,
+            Self::Pay(args) => control(&args, "pay").await,
+            Self::Expire(args) => control(&args, "expire").await,
+        }
+    }
+}
+
+async fn serve(port: u16, webhook_urls: Vec<(ProviderId, String)>) -> Result<(), Error> {
+    let mut builder = Sandbox::builder();
+    for (provider, url) in webhook_urls {
+        builder = builder.webhook_url(provider, url);
+    }
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let handle = builder.start_on(addr).await.map_err(|e| Error::config(format!("cannot listen on {addr}: {e}")))?;
+    print_json(&json!({
+        "url": handle.url(),
+        "gateways": {
+            "cuan10pay": {
+                "base_url": handle.base_url(ProviderId::Cuan10pay),
+                "api_key": gerbang::sandbox::cuan10pay::API_KEY,
+                "private_key": gerbang::sandbox::cuan10pay::PRIVATE_KEY,
+            }
+        }
+    }))?;
+    tokio::signal::ctrl_c().await.map_err(|e| Error::config(format!("cannot wait for Ctrl-C: {e}")))?;
+    handle.shutdown().await;
+    Ok(())
+}
+
+async fn control(args: &ControlArgs, action: &str) -> Result<(), Error> {
+    let url = format!(
+        "{}/_sandbox/{}/payments/{}/{action}",
+        args.sandbox_url.trim_end_matches('/'),
+        args.provider,
+        utf8_percent_encode(&args.reference)
+    );
+    let response = reqwest::Client::new().post(url).send().await.map_err(|e| Error::Transport {
+        message: format!(
+            "the sandbox at {} does not answer ({}); start it with `gerbang sandbox serve`",
+            args.sandbox_url,
+            e.without_url()
+        ),
+    })?;
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(|e| Error::Transport { message: e.without_url().to_string() })?;
+    let body: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| Error::decode_json("the sandbox's answer", &e))?;
+    if !status.is_success() {
+        let message = body.get("error").and_then(|m| m.as_str()).unwrap_or("no message").to_owned();
+        return Err(match status.as_u16() {
+            404 => Error::NotFound { message },
+            s => Error::Api { status: Some(s), code: None, message },
+        });
+    }
+    print_json(&body)
+}
+
+/// Percent-encodes a path segment (references are usually plain, but need not be).
+fn utf8_percent_encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn parse_webhook_url(text: &str) -> Result<(ProviderId, String), String> {
+    let (provider, url) =
+        text.split_once('=').ok_or("expected GATEWAY=URL, such as cuan10pay=http://127.0.0.1:3000/webhook")?;
+    let provider = provider.parse::<ProviderId>().map_err(|e| e.to_string())?;
+    Ok((provider, url.to_owned()))
+}

@@ -1,0 +1,62 @@
+//! # gerbang
+//!
+//! One SDK for Indonesian payment gateways. Every gateway is a feature of this crate, so an
+//! application compiles only the gateways it uses; all of them implement one trait,
+//! [`PaymentProvider`], and each also exposes every endpoint of its gateway, typed.
+//!
+//! | feature | gateway | module |
+//! |---|---|---|
+//! | `cuan10pay` | Cuan10pay: deposits (QRIS, virtual accounts), invoices, PPOB, SMM, vouchers | [`cuan10pay`] |
+//! | `sandbox` | a local emulator of the gateways, for tests and demos | [`sandbox`] |
+//! | `full` | every gateway (not the sandbox) | |
+//!
+//! No gateway is on by default: a merchant uses one or two, and each brings its own
+//! dependencies (Cash In brings `rsa`, the sandbox brings `axum`).
+//!
+//! ```toml
+//! [dependencies]
+//! gerbang = { version = "0.1", features = ["cuan10pay"] }
+//! ```
+//!
+//! The common flow is the same for every gateway:
+//!
+//! ```
+//! use gerbang::{Money, PaymentProvider, PaymentRequest, PaymentStatus};
+//!
+//! async fn checkout(gateway: &dyn PaymentProvider, order: &str) -> Result<Option<String>, gerbang::Error> {
+//!     let request = PaymentRequest::builder(order, Money::idr(150_000))
+//!         .channel("qris".parse()?)
+//!         .customer_name("Budi Santoso")
+//!         .build()?;
+//!     let payment = gateway.create_payment(&request).await?;
+//!     assert_eq!(payment.status, PaymentStatus::Pending);
+//!     Ok(payment.checkout_url) // send the customer there
+//! }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+pub use gerbang_core::*;
+
+/// Cuan10pay (feature `cuan10pay`).
+#[cfg(feature = "cuan10pay")]
+pub use gerbang_cuan10pay as cuan10pay;
+
+/// The local gateway emulator (feature `sandbox`).
+#[cfg(feature = "sandbox")]
+pub use gerbang_sandbox as sandbox;
+
+/// Builds a client for every compiled-in gateway whose credentials are set in the environment.
+///
+/// Gateways whose variables are absent are left out rather than failing, so the same binary runs
+/// wherever only some gateways are configured. A variable that is set but malformed is an error.
+pub fn providers_from_env() -> Result<Vec<Box<dyn PaymentProvider>>, Error> {
+    #[allow(unused_mut)]
+    let mut providers: Vec<Box<dyn PaymentProvider>> = Vec::new();
+    #[cfg(feature = "cuan10pay")]
+    if env_var("GERBANG_CUAN10PAY_API_KEY")?.is_some() {
+        providers.push(Box::new(cuan10pay::Cuan10payClient::from_env()?));
+    }
+    Ok(providers)
+}

@@ -1,0 +1,67 @@
+//! Shared pieces of the examples: a webhook receiver that hands every delivery to the caller.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use gerbang::MAX_WEBHOOK_BODY_BYTES;
+use tokio::sync::mpsc;
+
+/// A webhook as it arrived.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// Method.
+    pub method: Method,
+    /// Path.
+    pub path: String,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Raw body.
+    pub body: Bytes,
+}
+
+/// A local HTTP server that accepts any POST and passes it on; it answers 200 at once, so the
+/// sender is not kept waiting on the verification done by whoever reads the deliveries.
+#[derive(Debug)]
+pub struct WebhookInbox {
+    addr: SocketAddr,
+    deliveries: mpsc::UnboundedReceiver<Received>,
+}
+
+impl WebhookInbox {
+    /// Starts the receiver on an ephemeral loopback port.
+    pub async fn start() -> std::io::Result<Self> {
+        let (tx, deliveries) = mpsc::unbounded_channel();
+        let app = Router::new().fallback(receive).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY_BYTES)).with_state(tx);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(Self { addr, deliveries })
+    }
+
+    /// The URL of `path` on this receiver.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// The next delivery, or `None` after `timeout`.
+    pub async fn next(&mut self, timeout: Duration) -> Option<Received> {
+        tokio::time::timeout(timeout, self.deliveries.recv()).await.ok().flatten()
+    }
+}
+
+async fn receive(
+    State(tx): State<mpsc::UnboundedSender<Received>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let _ = tx.send(Received { method, path: uri.path().to_owned(), headers, body });
+    StatusCode::OK
+}
