@@ -140,11 +140,18 @@ impl FromStr for Channel {
     fn from_str(s: &str) -> Result<Self, Error> {
         let s = s.trim();
         if s.is_empty() {
-            return Err(Error::validation("channel", "empty; expected qris, va:<bank>, ewallet:<name>, retail:<name>, card, crypto or a gateway code"));
+            return Err(Error::validation(
+                "channel",
+                "empty; expected qris, va:<bank>, ewallet:<name>, retail:<name>, card, crypto or a gateway code",
+            ));
         }
         let lower = s.to_ascii_lowercase();
         let named = |rest: &str| {
-            if rest.is_empty() { Err(Error::validation("channel", format!("`{s}` names no bank, wallet or outlet after the colon"))) } else { Ok(rest.to_owned()) }
+            if rest.is_empty() {
+                Err(Error::validation("channel", format!("`{s}` names no bank, wallet or outlet after the colon")))
+            } else {
+                Ok(rest.to_owned())
+            }
         };
         Ok(match lower.split_once(':') {
             Some(("va", rest)) => Self::VirtualAccount(Bank::from_code(&named(rest)?)),
@@ -179,7 +186,17 @@ mod tests {
 
     #[test]
     fn every_written_form_round_trips() {
-        for text in ["qris", "va:bca", "va:cimb_niaga", "ewallet:gopay", "retail:alfamart", "card", "crypto", "va:seabank", "BCA"] {
+        for text in [
+            "qris",
+            "va:bca",
+            "va:cimb_niaga",
+            "ewallet:gopay",
+            "retail:alfamart",
+            "card",
+            "crypto",
+            "va:seabank",
+            "BCA",
+        ] {
             let channel: Channel = text.parse().unwrap();
             assert_eq!(channel.to_string(), text);
         }

@@ -60,7 +60,8 @@ impl BaseUrl {
     /// Parses the variable `name` as a base URL, or uses `default` when unset.
     pub fn from_env(name: &str, default: Option<&str>) -> Result<Self, Error> {
         match (env_var(name)?, default) {
-            (Some(v), _) => Self::parse(&v).map_err(|_| Error::config(format!("{name} is not an absolute http(s) URL without query"))),
+            (Some(v), _) => Self::parse(&v)
+                .map_err(|_| Error::config(format!("{name} is not an absolute http(s) URL without query"))),
             (None, Some(d)) => Self::parse(d),
             (None, None) => Err(Error::config(format!("{name} is not set"))),
         }
@@ -68,7 +69,8 @@ impl BaseUrl {
 
     /// The URL of `path_and_query` (which starts with `/`) under this base.
     pub fn join(&self, path_and_query: &str) -> Result<Url, Error> {
-        Url::parse(&format!("{}{}", self.0, path_and_query)).map_err(|_| Error::validation("path", "does not form a valid URL with the base URL"))
+        Url::parse(&format!("{}{}", self.0, path_and_query))
+            .map_err(|_| Error::validation("path", "does not form a valid URL with the base URL"))
     }
 
     /// The base URL as text.

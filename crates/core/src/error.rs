@@ -35,7 +35,9 @@ pub enum Error {
         message: String,
     },
     /// The gateway refused the credentials or the signature of the request.
-    #[error("the gateway refused the credentials: {message}; check the API key, the secret and that they belong to this environment")]
+    #[error(
+        "the gateway refused the credentials: {message}; check the API key, the secret and that they belong to this environment"
+    )]
     Unauthorized {
         /// The gateway's own message.
         message: String,
@@ -67,7 +69,9 @@ pub enum Error {
         reason: String,
     },
     /// A webhook's timestamp is outside the accepted window: a replay, or a clock far off.
-    #[error("webhook timestamp is {skew_seconds} s away from now, outside the {tolerance_seconds} s tolerance; check the server clock")]
+    #[error(
+        "webhook timestamp is {skew_seconds} s away from now, outside the {tolerance_seconds} s tolerance; check the server clock"
+    )]
     StaleTimestamp {
         /// Timestamp minus now, in seconds (negative: in the past).
         skew_seconds: i64,

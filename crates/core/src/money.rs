@@ -29,7 +29,10 @@ impl Currency {
     pub fn new(code: &str) -> Result<Self, Error> {
         let ok = (2..=10).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric());
         if !ok {
-            return Err(Error::validation("currency", "expected a code of 2 to 10 letters or digits, such as IDR or USDT"));
+            return Err(Error::validation(
+                "currency",
+                "expected a code of 2 to 10 letters or digits, such as IDR or USDT",
+            ));
         }
         Ok(match code.to_ascii_uppercase().as_str() {
             "IDR" => Self::IDR,
@@ -154,7 +157,8 @@ impl<'de> Deserialize<'de> for Money {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error as _;
         let wire = MoneyWire::deserialize(d)?;
-        let value = Decimal::from_str_exact(&wire.value).map_err(|_| D::Error::custom("money value is not a decimal"))?;
+        let value =
+            Decimal::from_str_exact(&wire.value).map_err(|_| D::Error::custom("money value is not a decimal"))?;
         let currency = Currency::new(&wire.currency).map_err(D::Error::custom)?;
         Money::new(value, currency).map_err(D::Error::custom)
     }
@@ -173,7 +177,8 @@ mod tests {
 
     #[test]
     fn serialises_value_as_decimal_string_and_round_trips() {
-        let m = Money::new(Decimal::from_str_exact("0.000000000000000001").unwrap(), Currency::new("btc").unwrap()).unwrap();
+        let m = Money::new(Decimal::from_str_exact("0.000000000000000001").unwrap(), Currency::new("btc").unwrap())
+            .unwrap();
         let json = serde_json::to_string(&m).unwrap();
         assert_eq!(json, r#"{"value":"0.000000000000000001","currency":"BTC"}"#);
         assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), m);

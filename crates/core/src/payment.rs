@@ -243,14 +243,20 @@ impl PaymentRequestBuilder {
     /// absolute http(s) URLs, an expiry of at least a second.
     pub fn build(self) -> Result<PaymentRequest, Error> {
         let r = self.request;
-        let reference_ok = !r.reference.trim().is_empty() && r.reference.len() <= 64 && !r.reference.chars().any(char::is_control);
+        let reference_ok =
+            !r.reference.trim().is_empty() && r.reference.len() <= 64 && !r.reference.chars().any(char::is_control);
         if !reference_ok {
             return Err(Error::validation("reference", "expected 1 to 64 printable characters"));
         }
         if r.amount.value().is_sign_negative() || r.amount.value().is_zero() {
             return Err(Error::validation("amount", "must be more than zero"));
         }
-        for (field, url) in [("success_url", &r.success_url), ("cancel_url", &r.cancel_url), ("return_url", &r.return_url), ("callback_url", &r.callback_url)] {
+        for (field, url) in [
+            ("success_url", &r.success_url),
+            ("cancel_url", &r.cancel_url),
+            ("return_url", &r.return_url),
+            ("callback_url", &r.callback_url),
+        ] {
             if let Some(url) = url {
                 check_url(field, url)?;
             }
@@ -353,7 +359,12 @@ mod tests {
 
     #[test]
     fn customer_debug_hides_contact_details() {
-        let c = Customer { name: Some("Budi".into()), email: Some("budi@example.com".into()), phone: Some("0812345".into()), id: None };
+        let c = Customer {
+            name: Some("Budi".into()),
+            email: Some("budi@example.com".into()),
+            phone: Some("0812345".into()),
+            id: None,
+        };
         let text = format!("{c:?}");
         assert!(!text.contains("budi@") && !text.contains("0812345"), "{text}");
         assert!(text.contains("Budi"));

@@ -47,7 +47,12 @@ impl<'a> WebhookRequest<'a> {
 
     /// From an `http::Request` whose body is bytes.
     pub fn from_http<B: AsRef<[u8]>>(request: &'a http::Request<B>) -> Self {
-        Self { method: request.method().clone(), path: request.uri().path(), headers: request.headers(), body: request.body().as_ref() }
+        Self {
+            method: request.method().clone(),
+            path: request.uri().path(),
+            headers: request.headers(),
+            body: request.body().as_ref(),
+        }
     }
 
     /// A header's value as text; `None` when absent or not visible ASCII.
@@ -65,7 +70,9 @@ impl<'a> WebhookRequest<'a> {
     pub fn check_body_size(&self) -> Result<(), Error> {
         match self.body.len() {
             0 => Err(Error::decode("webhook body: it is empty")),
-            n if n > MAX_WEBHOOK_BODY_BYTES => Err(Error::decode(format!("webhook body: {n} bytes, over the {MAX_WEBHOOK_BODY_BYTES}-byte limit"))),
+            n if n > MAX_WEBHOOK_BODY_BYTES => {
+                Err(Error::decode(format!("webhook body: {n} bytes, over the {MAX_WEBHOOK_BODY_BYTES}-byte limit")))
+            }
             _ => Ok(()),
         }
     }

@@ -24,12 +24,21 @@ fn payment_shape() {
 
 #[test]
 fn payment_shape_with_every_optional_field_absent() {
-    insta::assert_json_snapshot!(Payment::new(ProviderId::CryptoInvoice, PaymentStatus::Unknown("partially_paid".into()), "partially_paid"));
+    insta::assert_json_snapshot!(Payment::new(
+        ProviderId::CryptoInvoice,
+        PaymentStatus::Unknown("partially_paid".into()),
+        "partially_paid"
+    ));
 }
 
 #[test]
 fn webhook_event_shape() {
-    let mut e = WebhookEvent::new(ProviderId::CashIn, PaymentStatus::Paid, "00", Ack::json(200, r#"{"responseCode":"2005600","responseMessage":"Successful"}"#));
+    let mut e = WebhookEvent::new(
+        ProviderId::CashIn,
+        PaymentStatus::Paid,
+        "00",
+        Ack::json(200, r#"{"responseCode":"2005600","responseMessage":"Successful"}"#),
+    );
     e.reference = Some("TRX-MERCHANT-0001".into());
     e.provider_reference = Some("PAY12345678910".into());
     e.amount = Some(Money::new(Decimal::new(100_000, 2), Currency::IDR).unwrap());

@@ -20,7 +20,8 @@ pub use self::retry::RetryPolicy;
 use crate::{Error, ProviderId};
 
 /// The `User-Agent` sent with every call.
-pub const USER_AGENT: &str = concat!("gerbang/", env!("CARGO_PKG_VERSION"), " (+https://github.com/gerbang-rs/gerbang)");
+pub const USER_AGENT: &str =
+    concat!("gerbang/", env!("CARGO_PKG_VERSION"), " (+https://github.com/gerbang-rs/gerbang)");
 
 /// Whether a call may be sent again after a failure that leaves its outcome unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +77,8 @@ impl HttpRequest {
     /// Adds a header. A value that is not a valid header (a control character in a key from the
     /// environment, say) is [`Error::Config`] naming the header, not the value.
     pub fn header(mut self, name: &'static str, value: &str) -> Result<Self, Error> {
-        let mut value = HeaderValue::from_str(value).map_err(|_| Error::config(format!("the value for header {name} has characters a header cannot carry")))?;
+        let mut value = HeaderValue::from_str(value)
+            .map_err(|_| Error::config(format!("the value for header {name} has characters a header cannot carry")))?;
         if is_sensitive(name) {
             value.set_sensitive(true);
         }
@@ -94,7 +96,11 @@ impl HttpRequest {
 
 fn is_sensitive(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
-    name == "authorization" || name.contains("key") || name.contains("signature") || name.contains("secret") || name.contains("token")
+    name == "authorization"
+        || name.contains("key")
+        || name.contains("signature")
+        || name.contains("secret")
+        || name.contains("token")
 }
 
 impl fmt::Debug for HttpRequest {
@@ -166,7 +172,10 @@ struct Inner {
 
 impl fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpClient").field("timeout", &self.inner.timeout).field("retry", &self.inner.retry).finish_non_exhaustive()
+        f.debug_struct("HttpClient")
+            .field("timeout", &self.inner.timeout)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
     }
 }
 
@@ -218,7 +227,14 @@ impl HttpClientBuilder {
             .timeout(self.timeout)
             .build()
             .map_err(|e| Error::config(format!("could not set up the HTTP client: {}", error_chain(&e))))?;
-        Ok(HttpClient { inner: Arc::new(Inner { client, retry: self.retry, timeout: self.timeout, max_response_bytes: self.max_response_bytes }) })
+        Ok(HttpClient {
+            inner: Arc::new(Inner {
+                client,
+                retry: self.retry,
+                timeout: self.timeout,
+                max_response_bytes: self.max_response_bytes,
+            }),
+        })
     }
 }
 
@@ -235,7 +251,12 @@ impl HttpClient {
 
     /// Starts a client with the default settings.
     pub fn builder() -> HttpClientBuilder {
-        HttpClientBuilder { connect_timeout: Duration::from_secs(10), timeout: Duration::from_secs(30), retry: RetryPolicy::default(), max_response_bytes: 4 * 1024 * 1024 }
+        HttpClientBuilder {
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            max_response_bytes: 4 * 1024 * 1024,
+        }
     }
 
     /// Sends a call and returns the answer, whatever its HTTP status.
@@ -264,11 +285,13 @@ impl HttpClient {
                 let result = self.attempt(call, build()?).await;
                 let wait = match (&result, call.retry) {
                     (_, Retry::Never) => None,
-                    (Ok(resp), Retry::Safe) if retry::is_retryable_status(resp.status) => match (waits.next(), resp.retry_after()) {
-                        (None, _) => None,
-                        (Some(_), Some(asked)) if asked > self.inner.retry.max_retry_after => None,
-                        (Some(computed), asked) => Some(asked.unwrap_or(computed)),
-                    },
+                    (Ok(resp), Retry::Safe) if retry::is_retryable_status(resp.status) => {
+                        match (waits.next(), resp.retry_after()) {
+                            (None, _) => None,
+                            (Some(_), Some(asked)) if asked > self.inner.retry.max_retry_after => None,
+                            (Some(computed), asked) => Some(asked.unwrap_or(computed)),
+                        }
+                    }
                     (Err(Error::Transport { .. } | Error::Timeout { .. }), Retry::Safe) => waits.next(),
                     _ => None,
                 };
@@ -299,15 +322,23 @@ impl HttpClient {
     async fn attempt(&self, call: Call, request: HttpRequest) -> Result<HttpResponse, Error> {
         let HttpRequest { method, url, headers, body } = request;
         let transport_error = |e: reqwest::Error| {
-            if e.is_timeout() { Error::Timeout { operation: call.operation.to_owned() } } else { Error::Transport { message: error_chain(&e) } }
+            if e.is_timeout() {
+                Error::Timeout { operation: call.operation.to_owned() }
+            } else {
+                Error::Transport { message: error_chain(&e) }
+            }
         };
-        let mut response = self.inner.client.request(method, url).headers(headers).body(body).send().await.map_err(transport_error)?;
+        let mut response =
+            self.inner.client.request(method, url).headers(headers).body(body).send().await.map_err(transport_error)?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
             if body.len() + chunk.len() > self.inner.max_response_bytes {
-                return Err(Error::decode(format!("{} answer: larger than {} bytes", call.operation, self.inner.max_response_bytes)));
+                return Err(Error::decode(format!(
+                    "{} answer: larger than {} bytes",
+                    call.operation, self.inner.max_response_bytes
+                )));
             }
             body.extend_from_slice(&chunk);
         }

@@ -32,7 +32,12 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     /// 3 retries, 200 ms doubling to at most 5 s, `Retry-After` honoured up to 60 s.
     fn default() -> Self {
-        Self { max_retries: 3, initial_backoff: Duration::from_millis(200), max_backoff: Duration::from_secs(5), max_retry_after: Duration::from_secs(60) }
+        Self {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(60),
+        }
     }
 }
 
