@@ -6,10 +6,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use gerbang_core::http::Method;
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
-use gerbang_core::transport::{Call, HttpRequest};
+use gerbang_core::transport::{Call, HttpRequest, HttpResponse};
 use gerbang_core::{Error, ProviderId};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::config::Cuan10payConfig;
@@ -75,7 +74,7 @@ impl Cuan10payClient {
     /// `GET /v1/invoice_status?ref=…`: an invoice's status.
     pub async fn invoice_status(&self, reference: &str) -> Result<Invoice, Error> {
         let path = lookup_path("/v1/invoice_status", "ref", reference)?;
-        self.get("invoice_status", path).await.map(|(invoice, _)| invoice)
+        wire::parse_answer("invoice_status", &self.get("invoice_status", path).await?)
     }
 
     /// `POST /v1/deposit_create`: a deposit (a payment into the merchant's balance), by QRIS or a
@@ -83,90 +82,90 @@ impl Cuan10payClient {
     /// is sent. Sent once, never retried: check [`deposit_status`](Self::deposit_status) after
     /// a timeout.
     pub async fn deposit_create(&self, request: &DepositRequest) -> Result<Deposit, Error> {
-        self.deposit_create_with_raw(request).await.map(|(deposit, _)| deposit)
+        wire::parse_answer("deposit_create", &self.deposit_create_response(request).await?)
     }
 
+    /// [`deposit_create`](Self::deposit_create), with the answer's `data` as JSON for `Payment::raw`.
     pub(crate) async fn deposit_create_with_raw(&self, request: &DepositRequest) -> Result<(Deposit, Value), Error> {
+        wire::parse_answer_with_raw("deposit_create", &self.deposit_create_response(request).await?)
+    }
+
+    async fn deposit_create_response(&self, request: &DepositRequest) -> Result<HttpResponse, Error> {
         request.validate()?;
         self.post("deposit_create", "/v1/deposit_create", request).await
     }
 
     /// `GET /v1/deposit_status?ref=…`: a deposit, by its `deposit_id`.
     pub async fn deposit_status(&self, deposit_id: &str) -> Result<Deposit, Error> {
-        self.deposit_status_with_raw(deposit_id).await.map(|(deposit, _)| deposit)
+        wire::parse_answer("deposit_status", &self.deposit_status_response(deposit_id).await?)
     }
 
+    /// [`deposit_status`](Self::deposit_status), with the answer's `data` as JSON for `Payment::raw`.
     pub(crate) async fn deposit_status_with_raw(&self, deposit_id: &str) -> Result<(Deposit, Value), Error> {
-        let path = lookup_path("/v1/deposit_status", "ref", deposit_id)?;
-        self.get("deposit_status", path).await
+        wire::parse_answer_with_raw("deposit_status", &self.deposit_status_response(deposit_id).await?)
+    }
+
+    async fn deposit_status_response(&self, deposit_id: &str) -> Result<HttpResponse, Error> {
+        self.get("deposit_status", lookup_path("/v1/deposit_status", "ref", deposit_id)?).await
     }
 
     /// `GET /v1/ppob_products[?operator=…]`: phone credit, data and bill products, optionally
     /// of one operator (`telkomsel`).
     pub async fn ppob_products(&self, operator: Option<&str>) -> Result<Vec<PpobProduct>, Error> {
-        self.get("ppob_products", filter_path("/v1/ppob_products", "operator", operator)).await.map(|(list, _)| list)
+        wire::parse_answer("ppob_products", &self.get("ppob_products", filter_path("/v1/ppob_products", "operator", operator)).await?)
     }
 
     /// `POST /v1/ppob_order`: orders a PPOB product. Sent once, never retried.
     pub async fn ppob_order(&self, request: &PpobOrderRequest) -> Result<Order, Error> {
         request.validate()?;
-        self.post("ppob_order", "/v1/ppob_order", request).await.map(|(order, _)| order)
+        wire::parse_answer("ppob_order", &self.post("ppob_order", "/v1/ppob_order", request).await?)
     }
 
     /// `GET /v1/smm_services[?category=…]`: social-media services, optionally of one category.
     pub async fn smm_services(&self, category: Option<&str>) -> Result<Vec<SmmService>, Error> {
-        self.get("smm_services", filter_path("/v1/smm_services", "category", category)).await.map(|(list, _)| list)
+        wire::parse_answer("smm_services", &self.get("smm_services", filter_path("/v1/smm_services", "category", category)).await?)
     }
 
     /// `POST /v1/smm_order`: orders a social-media service. Sent once, never retried.
     pub async fn smm_order(&self, request: &SmmOrderRequest) -> Result<Order, Error> {
         request.validate()?;
-        self.post("smm_order", "/v1/smm_order", request).await.map(|(order, _)| order)
+        wire::parse_answer("smm_order", &self.post("smm_order", "/v1/smm_order", request).await?)
     }
 
     /// `GET /v1/voucher_products[?game=…]`: game vouchers, optionally of one game (`ml`, `ff`,
     /// `pubg`, …).
     pub async fn voucher_products(&self, game: Option<&str>) -> Result<Vec<VoucherProduct>, Error> {
-        self.get("voucher_products", filter_path("/v1/voucher_products", "game", game)).await.map(|(list, _)| list)
+        wire::parse_answer("voucher_products", &self.get("voucher_products", filter_path("/v1/voucher_products", "game", game)).await?)
     }
 
     /// `POST /v1/voucher_order`: orders a game voucher. Sent once, never retried.
     pub async fn voucher_order(&self, request: &VoucherOrderRequest) -> Result<Order, Error> {
         request.validate()?;
-        self.post("voucher_order", "/v1/voucher_order", request).await.map(|(order, _)| order)
+        wire::parse_answer("voucher_order", &self.post("voucher_order", "/v1/voucher_order", request).await?)
     }
 
     /// A look-up: safe to repeat, no body.
-    async fn get<T: DeserializeOwned>(
-        &self,
-        operation: &'static str,
-        path_and_query: String,
-    ) -> Result<(T, Value), Error> {
+    async fn get(&self, operation: &'static str, path_and_query: String) -> Result<HttpResponse, Error> {
         self.execute(Call::safe(PROVIDER, operation), Method::GET, path_and_query, Bytes::new()).await
     }
 
     /// A create or an order: a JSON body, sent at most once.
-    async fn post<T: DeserializeOwned, B: Serialize>(
-        &self,
-        operation: &'static str,
-        path: &str,
-        body: &B,
-    ) -> Result<(T, Value), Error> {
+    async fn post<B: Serialize>(&self, operation: &'static str, path: &str, body: &B) -> Result<HttpResponse, Error> {
         let body = serde_json::to_vec(body)
             .map_err(|_| Error::decode(format!("{operation} request: could not be written as JSON")))?;
         self.execute(Call::once(PROVIDER, operation), Method::POST, path.to_owned(), Bytes::from(body)).await
     }
 
-    async fn execute<T: DeserializeOwned>(
+    async fn execute(
         &self,
         call: Call,
         method: Method,
         path_and_query: String,
         body: Bytes,
-    ) -> Result<(T, Value), Error> {
+    ) -> Result<HttpResponse, Error> {
         let config = &self.inner.config;
         let url = config.base_url.join(&path_and_query)?;
-        let response = config
+        config
             .http
             .send(call, || {
                 // Built anew for every attempt, so each carries a fresh timestamp and signature,
@@ -184,8 +183,7 @@ impl Cuan10payClient {
                 }
                 Ok(request)
             })
-            .await?;
-        wire::parse_answer_with_raw(call.operation, &response)
+            .await
     }
 }
 

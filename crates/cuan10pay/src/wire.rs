@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 
 use crate::de;
 
@@ -369,13 +370,16 @@ impl Take {
 }
 
 /// The envelope around every answer.
+///
+/// `data` is borrowed as raw JSON and parsed once, straight into the typed answer: building a
+/// `Value` tree first and converting it would parse every answer twice.
 #[derive(Deserialize)]
-struct Envelope {
-    status: String,
+struct Envelope<'a> {
+    status: std::borrow::Cow<'a, str>,
     #[serde(default)]
     message: Option<Value>,
-    #[serde(default)]
-    data: Option<Value>,
+    #[serde(default, borrow)]
+    data: Option<&'a RawValue>,
 }
 
 /// The gateway's message as text: kept verbatim when it is a string, as compact JSON when it is
@@ -409,7 +413,8 @@ fn message_text(message: Option<Value>) -> Option<String> {
 /// # Ok::<(), gerbang_core::Error>(())
 /// ```
 pub fn parse_answer<T: DeserializeOwned>(operation: &str, response: &HttpResponse) -> Result<T, Error> {
-    parse_answer_with_raw(operation, response).map(|(value, _)| value)
+    let data = answer_data(operation, response)?;
+    serde_json::from_str(data.get()).map_err(|e| Error::decode_json(&format!("{operation} answer's data"), &e))
 }
 
 /// [`parse_answer`], also returning `data` as JSON (for [`Payment::raw`](gerbang_core::Payment)).
@@ -417,7 +422,16 @@ pub(crate) fn parse_answer_with_raw<T: DeserializeOwned>(
     operation: &str,
     response: &HttpResponse,
 ) -> Result<(T, Value), Error> {
-    let envelope = serde_json::from_slice::<Envelope>(&response.body);
+    let data = answer_data(operation, response)?;
+    let context = || format!("{operation} answer's data");
+    let typed = serde_json::from_str(data.get()).map_err(|e| Error::decode_json(&context(), &e))?;
+    let raw = serde_json::from_str(data.get()).map_err(|e| Error::decode_json(&context(), &e))?;
+    Ok((typed, raw))
+}
+
+/// Checks the HTTP status and the envelope, and returns the answer's `data`, unparsed.
+fn answer_data<'a>(operation: &str, response: &'a HttpResponse) -> Result<&'a RawValue, Error> {
+    let envelope = serde_json::from_slice::<Envelope<'a>>(&response.body);
     if !response.status.is_success() {
         // An error page that is not the JSON envelope (a proxy's HTML 502) still maps by status.
         let message = envelope.ok().and_then(|e| message_text(e.message));
@@ -429,10 +443,8 @@ pub(crate) fn parse_answer_with_raw<T: DeserializeOwned>(
             .unwrap_or_else(|| "the answer's status is not success, and it gave no message".to_owned());
         return Err(Error::Api { status: Some(response.status.as_u16()), code: None, message });
     }
-    let data = match envelope.data {
-        Some(Value::Null) | None => return Err(Error::decode(format!("{operation} answer: missing field `data`"))),
-        Some(data) => data,
-    };
-    let typed = T::deserialize(&data).map_err(|e| Error::decode_json(&format!("{operation} answer's data"), &e))?;
-    Ok((typed, data))
+    match envelope.data {
+        Some(data) if data.get() != "null" => Ok(data),
+        _ => Err(Error::decode(format!("{operation} answer: missing field `data`"))),
+    }
 }
