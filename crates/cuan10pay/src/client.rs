@@ -112,7 +112,10 @@ impl Cuan10payClient {
     /// `GET /v1/ppob_products[?operator=…]`: phone credit, data and bill products, optionally
     /// of one operator (`telkomsel`).
     pub async fn ppob_products(&self, operator: Option<&str>) -> Result<Vec<PpobProduct>, Error> {
-        wire::parse_answer("ppob_products", &self.get("ppob_products", filter_path("/v1/ppob_products", "operator", operator)).await?)
+        wire::parse_answer(
+            "ppob_products",
+            &self.get("ppob_products", filter_path("/v1/ppob_products", "operator", operator)).await?,
+        )
     }
 
     /// `POST /v1/ppob_order`: orders a PPOB product. Sent once, never retried.
@@ -123,7 +126,10 @@ impl Cuan10payClient {
 
     /// `GET /v1/smm_services[?category=…]`: social-media services, optionally of one category.
     pub async fn smm_services(&self, category: Option<&str>) -> Result<Vec<SmmService>, Error> {
-        wire::parse_answer("smm_services", &self.get("smm_services", filter_path("/v1/smm_services", "category", category)).await?)
+        wire::parse_answer(
+            "smm_services",
+            &self.get("smm_services", filter_path("/v1/smm_services", "category", category)).await?,
+        )
     }
 
     /// `POST /v1/smm_order`: orders a social-media service. Sent once, never retried.
@@ -135,7 +141,10 @@ impl Cuan10payClient {
     /// `GET /v1/voucher_products[?game=…]`: game vouchers, optionally of one game (`ml`, `ff`,
     /// `pubg`, …).
     pub async fn voucher_products(&self, game: Option<&str>) -> Result<Vec<VoucherProduct>, Error> {
-        wire::parse_answer("voucher_products", &self.get("voucher_products", filter_path("/v1/voucher_products", "game", game)).await?)
+        wire::parse_answer(
+            "voucher_products",
+            &self.get("voucher_products", filter_path("/v1/voucher_products", "game", game)).await?,
+        )
     }
 
     /// `POST /v1/voucher_order`: orders a game voucher. Sent once, never retried.
