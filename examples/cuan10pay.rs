@@ -9,9 +9,10 @@
 //! `GERBANG_CUAN10PAY_PRIVATE_KEY` are set (an order then costs real money: it is skipped).
 #![allow(clippy::print_stdout)] // printing is this program's job
 
-use gerbang::cuan10pay::{Cuan10payClient, Cuan10payConfig, DepositRequest, PpobOrderRequest};
+use gerbang::cuan10pay::{Cuan10payClient, DepositRequest, PpobOrderRequest};
+use gerbang::env_var;
 use gerbang::sandbox::Sandbox;
-use gerbang::{ProviderId, env_var};
+use gerbang_examples::cuan10pay_sandbox_client;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -19,11 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sandbox = if live { None } else { Some(Sandbox::builder().start().await?) };
     let client = match &sandbox {
         None => Cuan10payClient::from_env()?,
-        Some(sandbox) => Cuan10payClient::new(
-            Cuan10payConfig::builder(gerbang::sandbox::cuan10pay::API_KEY, gerbang::sandbox::cuan10pay::PRIVATE_KEY)
-                .base_url(sandbox.base_url(ProviderId::Cuan10pay))
-                .build()?,
-        ),
+        Some(sandbox) => cuan10pay_sandbox_client(sandbox)?,
     };
     println!("{client:?}\n");
 

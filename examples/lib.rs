@@ -9,8 +9,18 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use gerbang::MAX_WEBHOOK_BODY_BYTES;
+use gerbang::cuan10pay::{Cuan10payClient, Cuan10payConfig};
+use gerbang::sandbox::SandboxHandle;
+use gerbang::{Error, MAX_WEBHOOK_BODY_BYTES, ProviderId};
 use tokio::sync::mpsc;
+
+/// A Cuan10pay client for the sandbox, with the sandbox's published test credentials.
+pub fn cuan10pay_sandbox_client(sandbox: &SandboxHandle) -> Result<Cuan10payClient, Error> {
+    Cuan10payConfig::builder(gerbang::sandbox::cuan10pay::API_KEY, gerbang::sandbox::cuan10pay::PRIVATE_KEY)
+        .base_url(sandbox.base_url(ProviderId::Cuan10pay))
+        .build()
+        .map(Cuan10payClient::new)
+}
 
 /// A webhook as it arrived.
 #[derive(Debug, Clone)]

@@ -14,10 +14,10 @@
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use gerbang::cuan10pay::{Cuan10payClient, Cuan10payConfig};
+use gerbang::cuan10pay::Cuan10payClient;
 use gerbang::sandbox::{Sandbox, SandboxHandle};
 use gerbang::{Channel, Error, Money, PaymentProvider, PaymentRequest, ProviderId, WebhookRequest, env_var};
-use gerbang_examples::WebhookInbox;
+use gerbang_examples::{WebhookInbox, cuan10pay_sandbox_client};
 
 /// How long to wait for the sandbox's webhook.
 const WEBHOOK_WAIT: Duration = Duration::from_secs(10);
@@ -96,14 +96,7 @@ fn order_reference() -> String {
 async fn cuan10pay(sandbox: &SandboxHandle, inbox: &mut WebhookInbox) -> Row {
     let live = matches!(env_var(gerbang::cuan10pay::ENV_API_KEY), Ok(Some(_)));
     let mut row = Row::new(ProviderId::Cuan10pay, if live { "live" } else { "sandbox" });
-    let client = if live {
-        Cuan10payClient::from_env()
-    } else {
-        Cuan10payConfig::builder(gerbang::sandbox::cuan10pay::API_KEY, gerbang::sandbox::cuan10pay::PRIVATE_KEY)
-            .base_url(sandbox.base_url(ProviderId::Cuan10pay))
-            .build()
-            .map(Cuan10payClient::new)
-    };
+    let client = if live { Cuan10payClient::from_env() } else { cuan10pay_sandbox_client(sandbox) };
     let request = PaymentRequest::builder(order_reference(), Money::idr(150_000))
         .channel(Channel::Qris)
         .customer_name("Budi Santoso")

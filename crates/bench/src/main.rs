@@ -57,13 +57,19 @@ struct HandEnvelope {
     data: HandDeposit,
 }
 
+/// The signature as a merchant would compute it without the SDK: the bare `hmac` crate.
+fn hand_signature(timestamp: u64, path: &str) -> String {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(PRIVATE_KEY.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(format!("{timestamp}GET{path}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
 /// What a merchant would write without the SDK: sign, send, check, parse.
 async fn hand_written_status(http: &reqwest::Client, base: &str, deposit_id: &str) -> Result<HandDeposit> {
     let path = format!("/v1/deposit_status?ref={deposit_id}");
     let timestamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(PRIVATE_KEY.as_bytes())?;
-    mac.update(format!("{timestamp}GET{path}").as_bytes());
-    let signature = hex::encode(mac.finalize().into_bytes());
+    let signature = hand_signature(timestamp, &path);
     let response = http
         .get(format!("{base}{path}"))
         .header("X-API-KEY", API_KEY)
@@ -96,13 +102,10 @@ async fn transport_only_status(transport: &HttpClient, base: &str, deposit_id: &
         .send(Call::safe(ProviderId::Cuan10pay, "deposit_status"), || {
             let timestamp =
                 std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
-            let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(PRIVATE_KEY.as_bytes())
-                .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-            mac.update(format!("{timestamp}GET{path}").as_bytes());
             HttpRequest::new(Method::GET, url.clone())
                 .header("x-api-key", API_KEY)?
                 .header("x-timestamp", &timestamp.to_string())?
-                .header("x-signature", &hex::encode(mac.finalize().into_bytes()))
+                .header("x-signature", &hand_signature(timestamp, &path))
         })
         .await?;
     let envelope: HandEnvelope = serde_json::from_slice(&response.body)?;

@@ -74,12 +74,14 @@ async fn serve(port: u16, webhook_urls: Vec<(ProviderId, String)>) -> Result<(),
 }
 
 async fn control(args: &ControlArgs, action: &str) -> Result<(), Error> {
-    let url = format!(
-        "{}/_sandbox/{}/payments/{}/{action}",
-        args.sandbox_url.trim_end_matches('/'),
-        args.provider,
-        utf8_percent_encode(&args.reference)
-    );
+    let mut url = reqwest::Url::parse(&args.sandbox_url).ok().filter(|u| !u.cannot_be_a_base()).ok_or_else(|| {
+        Error::validation("sandbox_url", "expected an absolute http:// URL such as http://127.0.0.1:8870")
+    })?;
+    // Pushed as path segments, so a reference is percent-encoded whatever it holds.
+    url.path_segments_mut()
+        .map_err(|()| Error::validation("sandbox_url", "expected an absolute http:// URL"))?
+        .pop_if_empty()
+        .extend(["_sandbox", args.provider.as_str(), "payments", &args.reference, action]);
     let response = reqwest::Client::new().post(url).send().await.map_err(|e| Error::Transport {
         message: format!(
             "the sandbox at {} does not answer ({}); start it with `gerbang sandbox serve`",
@@ -99,19 +101,6 @@ async fn control(args: &ControlArgs, action: &str) -> Result<(), Error> {
         });
     }
     print_json(&body)
-}
-
-/// Percent-encodes a path segment (references are usually plain, but need not be).
-fn utf8_percent_encode(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn parse_webhook_url(text: &str) -> Result<(ProviderId, String), String> {
