@@ -16,7 +16,13 @@ const FORBIDDEN_ALWAYS: &[&str] = &["openssl", "openssl-sys", "native-tls"];
 /// More crates forbidden in `gerbang --no-default-features --features F`: a gateway feature pulls in
 /// what that gateway needs and nothing more. `rsa` belongs to the gateways that verify RSA
 /// signatures (and the sandbox), `axum` to the sandbox alone.
-const FORBIDDEN_WITH_FEATURE: &[(&str, &[&str])] = &[("cuan10pay", &["rsa", "axum"])];
+const FORBIDDEN_WITH_FEATURE: &[(&str, &[&str])] = &[
+    ("cuan10pay", &["rsa", "axum"]),
+    ("cashin", &["axum"]),
+    ("qris", &["rsa", "axum"]),
+    ("crypto-invoice", &["rsa", "axum"]),
+    ("ciputra", &["rsa", "axum"]),
+];
 
 /// Features of the facade (crates/gerbang/Cargo.toml) that are not one gateway each.
 const NOT_GATEWAYS: &[&str] = &["default", "full", "sandbox"];

@@ -43,6 +43,22 @@ pub use gerbang_core::*;
 #[cfg(feature = "cuan10pay")]
 pub use gerbang_cuan10pay as cuan10pay;
 
+/// Cash In (feature `cashin`).
+#[cfg(feature = "cashin")]
+pub use gerbang_cashin as cashin;
+
+/// QRIS invoices (feature `qris`).
+#[cfg(feature = "qris")]
+pub use gerbang_qris as qris;
+
+/// Crypto invoices (feature `crypto-invoice`).
+#[cfg(feature = "crypto-invoice")]
+pub use gerbang_crypto_invoice as crypto_invoice;
+
+/// Ciputra Life e-payment (feature `ciputra`).
+#[cfg(feature = "ciputra")]
+pub use gerbang_ciputra as ciputra;
+
 /// The local gateway emulator (feature `sandbox`).
 #[cfg(feature = "sandbox")]
 pub use gerbang_sandbox as sandbox;

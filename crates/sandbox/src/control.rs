@@ -5,8 +5,9 @@
 //! |---|---|
 //! | `POST /_sandbox/{provider}/payments/{reference}/pay` | 200 `{"provider","reference","status":"paid"}`; 404 unknown; 409 not pending |
 //! | `POST /_sandbox/{provider}/payments/{reference}/expire` | the same, `"status":"expired"` |
+//! | `POST /_sandbox/{provider}/payments/{reference}/fail` | the same, `"status":"failed"` (Cash In); 409 where payments cannot fail |
 //! | `GET /_sandbox/deliveries` | every webhook attempt so far, a JSON list of [`Delivery`](crate::Delivery) |
-//! | `GET /_sandbox/health` | `{"status":"ok","emulated":["cuan10pay"]}` |
+//! | `GET /_sandbox/health` | `{"status":"ok","emulated":["cuan10pay","cashin","qris","crypto-invoice","ciputra"]}` |
 //!
 //! Errors are `{"error": "…"}`.
 
@@ -21,10 +22,10 @@ use gerbang_core::ProviderId;
 use serde_json::json;
 
 use crate::state::Shared;
-use crate::{PaymentState, SandboxError, cuan10pay};
+use crate::{PaymentState, SandboxError, cashin, ciputra, crypto_invoice, cuan10pay, qris};
 
 /// The gateways the sandbox emulates today.
-pub(crate) const EMULATED: &[ProviderId] = &[ProviderId::Cuan10pay];
+pub(crate) const EMULATED: &[ProviderId] = &ProviderId::ALL;
 
 /// Moves a pending payment of `provider` to `target` and sends that gateway's webhook. The one
 /// place that knows which module handles which gateway.
@@ -36,16 +37,23 @@ pub(crate) fn settle(
 ) -> Result<PaymentState, SandboxError> {
     match provider {
         ProviderId::Cuan10pay => cuan10pay::settle(shared, reference, target),
+        ProviderId::CashIn => cashin::settle(shared, reference, target),
+        ProviderId::Qris => qris::settle(shared, reference, target),
+        ProviderId::CryptoInvoice => crypto_invoice::settle(shared, reference, target),
+        ProviderId::Ciputra => ciputra::settle(shared, reference, target),
         other => Err(SandboxError::NotEmulated { provider: other }),
     }
 }
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+    let common = Router::new()
         .route("/health", get(health))
         .route("/deliveries", get(deliveries))
         .route("/{provider}/payments/{reference}/pay", post(pay))
         .route("/{provider}/payments/{reference}/expire", post(expire))
+        .route("/{provider}/payments/{reference}/fail", post(fail));
+    // Controls only one gateway has (QRIS withdrawals) are added by its module.
+    qris::control_routes(common)
         .fallback(|| async {
             refusal(StatusCode::NOT_FOUND, "no such control route; see the gerbang-sandbox docs".into())
         })
@@ -68,6 +76,10 @@ async fn expire(State(shared): State<Arc<Shared>>, Path((provider, reference)): 
     control(&shared, &provider, &reference, PaymentState::Expired)
 }
 
+async fn fail(State(shared): State<Arc<Shared>>, Path((provider, reference)): Path<(String, String)>) -> Response {
+    control(&shared, &provider, &reference, PaymentState::Failed)
+}
+
 fn control(shared: &Arc<Shared>, provider: &str, reference: &str, target: PaymentState) -> Response {
     let Ok(provider) = provider.parse::<ProviderId>() else {
         let message =
@@ -76,7 +88,9 @@ fn control(shared: &Arc<Shared>, provider: &str, reference: &str, target: Paymen
     };
     match settle(shared, provider, reference, target) {
         Ok(status) => Json(json!({ "provider": provider, "reference": reference, "status": status })).into_response(),
-        Err(e @ SandboxError::NotPending { .. }) => refusal(StatusCode::CONFLICT, e.to_string()),
+        Err(e @ (SandboxError::NotPending { .. } | SandboxError::UnsupportedTransition { .. })) => {
+            refusal(StatusCode::CONFLICT, e.to_string())
+        }
         Err(e) => refusal(StatusCode::NOT_FOUND, e.to_string()),
     }
 }

@@ -34,6 +34,14 @@ pub enum SandboxError {
         /// Its current state.
         status: PaymentState,
     },
+    /// The gateway has no such move (a QRIS invoice cannot fail, say).
+    #[error("{provider} payments cannot become {target} in this sandbox")]
+    UnsupportedTransition {
+        /// The gateway.
+        provider: ProviderId,
+        /// The state asked for.
+        target: PaymentState,
+    },
     /// [`Sandbox::wait_for_deliveries`](crate::Sandbox::wait_for_deliveries) gave up.
     #[error("expected at least {expected} webhook deliveries, saw {seen} before the timeout")]
     DeliveriesTimeout {

@@ -30,7 +30,7 @@
 //! | `POST /_sandbox/{provider}/payments/{reference}/pay` | 200 `{"provider","reference","status":"paid"}`; 404 `{"error"}` unknown; 409 not pending |
 //! | `POST /_sandbox/{provider}/payments/{reference}/expire` | the same, with `"status":"expired"` |
 //! | `GET /_sandbox/deliveries` | every webhook attempt, a JSON list of [`Delivery`] |
-//! | `GET /_sandbox/health` | `{"status":"ok","emulated":["cuan10pay"]}` |
+//! | `GET /_sandbox/health` | `{"status":"ok","emulated":["cuan10pay","cashin","qris","crypto-invoice","ciputra"]}` |
 //!
 //! ```no_run
 //! use gerbang_core::ProviderId;
@@ -48,9 +48,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cashin;
+pub mod ciputra;
 mod control;
+pub mod crypto_invoice;
 pub mod cuan10pay;
 mod error;
+pub mod qris;
 mod rate_limit;
 mod sandbox;
 mod state;

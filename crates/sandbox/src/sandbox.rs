@@ -19,7 +19,7 @@ use tracing::Instrument;
 
 use crate::state::{Settings, Shared};
 use crate::webhook::{DeliveryLog, WebhookRetry};
-use crate::{Delivery, PaymentState, SandboxError, control, cuan10pay, state};
+use crate::{Delivery, PaymentState, SandboxError, cashin, ciputra, control, crypto_invoice, cuan10pay, qris, state};
 
 /// How long [`SandboxHandle::shutdown`] waits for open connections before it stops the server.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -81,6 +81,10 @@ impl Sandbox {
     pub fn router(&self) -> Router {
         Router::new()
             .nest(cuan10pay::PREFIX, cuan10pay::router(Arc::clone(&self.shared)))
+            .nest(cashin::PREFIX, cashin::router(Arc::clone(&self.shared)))
+            .nest(qris::PREFIX, qris::router(Arc::clone(&self.shared)))
+            .nest(crypto_invoice::PREFIX, crypto_invoice::router(Arc::clone(&self.shared)))
+            .nest(ciputra::PREFIX, ciputra::router(Arc::clone(&self.shared)))
             .nest("/_sandbox", control::router(Arc::clone(&self.shared)))
             .layer(from_fn(trace))
     }
@@ -106,6 +110,17 @@ impl Sandbox {
     /// As [`pay`](Self::pay).
     pub async fn expire(&self, provider: ProviderId, reference: &str) -> Result<PaymentState, SandboxError> {
         control::settle(&self.shared, provider, reference, PaymentState::Expired)
+    }
+
+    /// Lets a pending payment fail at the gateway (where the gateway has such a state: Cash In's
+    /// `FAILED`) and sends the gateway's webhook.
+    ///
+    /// # Errors
+    ///
+    /// As [`pay`](Self::pay), and [`SandboxError::UnsupportedTransition`] for a gateway whose
+    /// payments cannot fail.
+    pub async fn fail(&self, provider: ProviderId, reference: &str) -> Result<PaymentState, SandboxError> {
+        control::settle(&self.shared, provider, reference, PaymentState::Failed)
     }
 
     /// Every webhook delivery attempt so far, oldest first.
@@ -217,6 +232,11 @@ pub struct SandboxBuilder {
     webhook_urls: HashMap<ProviderId, String>,
     webhook_retry: Option<WebhookRetry>,
     cuan10pay_rate_limit: Option<u32>,
+    // Each gateway module's own settings; its builder methods live in that module.
+    pub(crate) cashin: cashin::Settings,
+    pub(crate) qris: qris::Settings,
+    pub(crate) crypto_invoice: crypto_invoice::Settings,
+    pub(crate) ciputra: ciputra::Settings,
 }
 
 impl SandboxBuilder {
@@ -268,6 +288,10 @@ impl SandboxBuilder {
             deliveries: DeliveryLog::default(),
             http,
             cuan10pay: cuan10pay::Emulator::new(self.cuan10pay_rate_limit),
+            cashin: cashin::Emulator::new(self.cashin),
+            qris: qris::Emulator::new(self.qris),
+            crypto_invoice: crypto_invoice::Emulator::new(self.crypto_invoice),
+            ciputra: ciputra::Emulator::new(self.ciputra),
         };
         Sandbox { shared: Arc::new(shared) }
     }
@@ -343,10 +367,7 @@ impl SandboxHandle {
     /// by the gateway's prefix (`{url}/cuan10pay`), so that the paths of the gateway's document
     /// append to it as written and are what its signature covers.
     pub fn base_url(&self, provider: ProviderId) -> String {
-        match state::prefix(provider) {
-            Some(prefix) => format!("{}{prefix}", self.url()),
-            None => format!("{}/{}", self.url(), provider.as_str()),
-        }
+        format!("{}{}", self.url(), state::prefix(provider))
     }
 
     /// The sandbox being served.
@@ -370,6 +391,15 @@ impl SandboxHandle {
     /// As [`Sandbox::pay`].
     pub async fn expire(&self, provider: ProviderId, reference: &str) -> Result<PaymentState, SandboxError> {
         self.sandbox.expire(provider, reference).await
+    }
+
+    /// [`Sandbox::fail`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Sandbox::fail`].
+    pub async fn fail(&self, provider: ProviderId, reference: &str) -> Result<PaymentState, SandboxError> {
+        self.sandbox.fail(provider, reference).await
     }
 
     /// [`Sandbox::deliveries`].

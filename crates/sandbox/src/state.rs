@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::webhook::{DeliveryLog, WebhookRetry};
-use crate::{cuan10pay, webhook};
+use crate::{cashin, ciputra, crypto_invoice, cuan10pay, qris, webhook};
 
 /// The state of a payment held by the sandbox, whatever the gateway calls it on the wire.
 ///
@@ -24,17 +24,24 @@ pub enum PaymentState {
     Pending,
     /// Paid by the customer.
     Paid,
-    /// Expired before it was paid.
+    /// Expired before it was paid (or withdrawn by the merchant, where the gateway calls that
+    /// expiry).
     Expired,
+    /// Cancelled by the merchant before it was paid.
+    Cancelled,
+    /// Refused or failed at the gateway.
+    Failed,
 }
 
 impl PaymentState {
-    /// The lower-case name: `pending`, `paid`, `expired`.
+    /// The lower-case name: `pending`, `paid`, `expired`, `cancelled`, `failed`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Paid => "paid",
             Self::Expired => "expired",
+            Self::Cancelled => "cancelled",
+            Self::Failed => "failed",
         }
     }
 }
@@ -61,6 +68,10 @@ pub(crate) struct Shared {
     pub(crate) deliveries: DeliveryLog,
     pub(crate) http: reqwest::Client,
     pub(crate) cuan10pay: cuan10pay::Emulator,
+    pub(crate) cashin: cashin::Emulator,
+    pub(crate) qris: qris::Emulator,
+    pub(crate) crypto_invoice: crypto_invoice::Emulator,
+    pub(crate) ciputra: ciputra::Emulator,
 }
 
 impl Shared {
@@ -80,12 +91,17 @@ impl Shared {
 
 /// The path prefix each gateway is served under, without a trailing slash. A client's base URL is
 /// the sandbox URL followed by this prefix, so that the paths of each gateway's document append to
-/// it as written (and are what that gateway's signature covers). `None` for a gateway not emulated.
-pub(crate) const fn prefix(provider: ProviderId) -> Option<&'static str> {
+/// it as written (and are what that gateway's signature covers).
+pub(crate) const fn prefix(provider: ProviderId) -> &'static str {
     match provider {
-        ProviderId::Cuan10pay => Some(cuan10pay::PREFIX),
-        // Not emulated yet: each gets its own module and prefix when it is.
-        _ => None,
+        ProviderId::Cuan10pay => cuan10pay::PREFIX,
+        ProviderId::CashIn => cashin::PREFIX,
+        ProviderId::Qris => qris::PREFIX,
+        ProviderId::CryptoInvoice => crypto_invoice::PREFIX,
+        ProviderId::Ciputra => ciputra::PREFIX,
+        // `ProviderId` is non-exhaustive: a gateway added to it but not yet emulated is served
+        // nowhere, and its requests get the sandbox's 404.
+        _ => "/not-emulated",
     }
 }
 

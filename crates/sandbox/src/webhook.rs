@@ -41,8 +41,11 @@ pub(crate) fn default_retry(provider: ProviderId) -> WebhookRetry {
         ProviderId::Cuan10pay => {
             WebhookRetry { attempts: CUAN10PAY_WEBHOOK_ATTEMPTS, interval: CUAN10PAY_WEBHOOK_INTERVAL }
         }
-        // Gateways not emulated yet get theirs from their own documents when they are.
-        _ => WebhookRetry { attempts: CUAN10PAY_WEBHOOK_ATTEMPTS, interval: CUAN10PAY_WEBHOOK_INTERVAL },
+        ProviderId::CashIn => crate::cashin::WEBHOOK_RETRY,
+        ProviderId::Qris => crate::qris::WEBHOOK_RETRY,
+        ProviderId::CryptoInvoice => crate::crypto_invoice::WEBHOOK_RETRY,
+        ProviderId::Ciputra => crate::ciputra::WEBHOOK_RETRY,
+        _ => WebhookRetry { attempts: 1, interval: CUAN10PAY_WEBHOOK_INTERVAL },
     }
 }
 

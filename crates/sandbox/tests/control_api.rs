@@ -66,7 +66,10 @@ async fn the_control_api_pays_and_expires_over_http() {
 
     let (status, text) = get(&format!("{url}/_sandbox/health")).await;
     assert_eq!(status, 200);
-    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), json!({"status": "ok", "emulated": ["cuan10pay"]}));
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap(),
+        json!({"status": "ok", "emulated": ["cuan10pay", "cashin", "qris", "crypto-invoice", "ciputra"]})
+    );
 }
 
 #[tokio::test]

@@ -136,8 +136,8 @@ async fn only_pending_deposits_can_be_paid_or_expired() {
     assert!(matches!(again, SandboxError::NotPending { status: PaymentState::Paid, .. }), "{again}");
     assert!(again.to_string().contains("is paid"), "{again}");
 
-    let other = sandbox.pay(ProviderId::Qris, "INV-1").await.unwrap_err();
-    assert!(matches!(other, SandboxError::NotEmulated { provider: ProviderId::Qris }), "{other}");
+    let other = sandbox.pay(ProviderId::Qris, &id).await.unwrap_err();
+    assert!(matches!(other, SandboxError::UnknownPayment { provider: ProviderId::Qris, .. }), "{other}");
 
     // No webhook URL configured: nothing sent, nothing recorded.
     assert!(sandbox.deliveries().is_empty());

@@ -118,6 +118,10 @@ pub(crate) fn settle(
     reference: &str,
     target: PaymentState,
 ) -> Result<PaymentState, SandboxError> {
+    // The document names `pending` and `PAID` only; expiry is the one other move a deposit makes.
+    if !matches!(target, PaymentState::Paid | PaymentState::Expired) {
+        return Err(SandboxError::UnsupportedTransition { provider: ProviderId::Cuan10pay, target });
+    }
     let now = shared.now();
     let deposit = {
         let mut store = lock(&shared.cuan10pay.store);
@@ -160,6 +164,8 @@ const fn webhook_status(state: PaymentState) -> &'static str {
         PaymentState::Pending => "PENDING",
         PaymentState::Paid => "PAID",
         PaymentState::Expired => "EXPIRED",
+        PaymentState::Cancelled => "CANCELLED",
+        PaymentState::Failed => "FAILED",
     }
 }
 
