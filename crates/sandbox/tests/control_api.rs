@@ -53,9 +53,9 @@ async fn the_control_api_pays_and_expires_over_http() {
 
     let (status, _) = post(&format!("{url}/_sandbox/stripe/payments/x/pay")).await;
     assert_eq!(status, 404);
-    let (status, body) = post(&format!("{url}/_sandbox/cashin/payments/x/pay")).await;
-    assert_eq!(status, 404);
-    assert!(body["error"].as_str().unwrap().contains("does not emulate"), "{body}");
+    let (status, body) = post(&format!("{url}/_sandbox/cuan10pay/payments/{expired}/fail")).await;
+    assert_eq!(status, 409);
+    assert!(body["error"].as_str().unwrap().contains("cannot become failed"), "{body}");
 
     sandbox.wait_for_deliveries(2, Duration::from_secs(10)).await.unwrap();
     let (status, text) = get(&format!("{url}/_sandbox/deliveries")).await;
