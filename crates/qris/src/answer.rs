@@ -1,0 +1,89 @@
+//! Reading an answer: the gateway's error shape first, then the typed answer.
+
+use gerbang_core::Error;
+use gerbang_core::transport::HttpResponse;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// Reads an answer of the QRIS API as `T`.
+///
+/// This is what the client does with every answer; it is public so that recorded answers can be
+/// checked the same way.
+///
+/// - `{"error": "…"}` is the gateway's error shape (`seeds/002_70371d71cc9c4025.txt`: "Invoice
+///   tidak bisa dibatalkan, status saat ini: paid"), whatever the HTTP status, even 200: see
+///   [`error_for`] for which [`Error`] it becomes. The message is kept verbatim.
+/// - `{"success": false, "message": "…"}` under a 2xx is [`Error::Api`] with that message.
+/// - Any other non-2xx answer maps by its status ([`HttpResponse::error`]), with its `message`
+///   when it has one: a proxy's HTML 502 is still an error, not a decoding failure.
+/// - Malformed JSON or a missing field is [`Error::Decode`] naming `operation`, with no value from
+///   the body in it.
+///
+/// ```
+/// use gerbang_qris::{Invoice, InvoiceStatus, parse_answer};
+/// use gerbang_core::transport::HttpResponse;
+/// use gerbang_core::http::{HeaderMap, StatusCode};
+///
+/// let body = br#"{"invoice_id":"64c8d9e","amount":10000,"fee":123,"total":10123,"status":"paid"}"#;
+/// let response = HttpResponse { status: StatusCode::OK, headers: HeaderMap::new(), body: body.to_vec().into() };
+/// let invoice: Invoice = parse_answer("invoice_status", &response)?;
+/// assert_eq!(invoice.status, InvoiceStatus::Paid);
+/// # Ok::<(), gerbang_core::Error>(())
+/// ```
+pub fn parse_answer<T: DeserializeOwned>(operation: &str, response: &HttpResponse) -> Result<T, Error> {
+    parse_answer_with_raw(operation, response).map(|(typed, _)| typed)
+}
+
+/// [`parse_answer`], also returning the answer as JSON (for [`Payment::raw`](gerbang_core::Payment)).
+pub(crate) fn parse_answer_with_raw<T: DeserializeOwned>(
+    operation: &str,
+    response: &HttpResponse,
+) -> Result<(T, Value), Error> {
+    let json = serde_json::from_slice::<Value>(&response.body);
+    if let Ok(Value::Object(map)) = &json
+        && let Some(message) = map.get("error").and_then(message_text)
+    {
+        return Err(error_for(response, message));
+    }
+    if !response.status.is_success() {
+        let message = json.ok().and_then(|v| v.get("message").and_then(message_text));
+        return Err(response.error(None, message));
+    }
+    let json = json.map_err(|e| Error::decode_json(&format!("{operation} answer"), &e))?;
+    if json.get("success") == Some(&Value::Bool(false)) {
+        let message = json
+            .get("message")
+            .and_then(message_text)
+            .unwrap_or_else(|| "the answer says success: false, and gives no message".to_owned());
+        return Err(Error::Api { status: Some(response.status.as_u16()), code: None, message });
+    }
+    let typed = T::deserialize(&json).map_err(|e| Error::decode_json(&format!("{operation} answer"), &e))?;
+    Ok((typed, json))
+}
+
+/// **Decision** (`PROVIDERS.md` §3, issue 4): which [`Error`] an `{"error": "…"}` answer becomes.
+/// The gateway's Indonesian message is always kept verbatim, as the message of the error:
+///
+/// - under 401 or 403, [`Error::Unauthorized`] (a wrong `apikey`), and under 404
+///   [`Error::NotFound`]: core's variants for those carry the message, and callers match on them;
+/// - under 429, [`Error::RateLimited`] with the `Retry-After` wait, as core maps it: that variant
+///   has no message field, so the gateway's text is the one thing not kept (the document shows no
+///   429 at all);
+/// - under any other status, 2xx included (the document does not say which status its error
+///   example comes with), [`Error::Api`] with that status.
+pub fn error_for(response: &HttpResponse, message: String) -> Error {
+    if response.status.is_success() {
+        return Error::Api { status: Some(response.status.as_u16()), code: None, message };
+    }
+    response.error(None, Some(message))
+}
+
+/// The gateway's message as text: verbatim when a string, compact JSON when a list or object.
+fn message_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(text) if text.trim().is_empty() => None,
+        Value::String(text) => Some(text.clone()),
+        other => Some(other.to_string()),
+    }
+}

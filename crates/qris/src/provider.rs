@@ -1,0 +1,57 @@
+//! The common payment flow ([`PaymentProvider`]) on top of QRIS invoices.
+
+use async_trait::async_trait;
+use gerbang_core::{
+    Capabilities, Error, Payment, PaymentProvider, PaymentRequest, ProviderId, WebhookEvent, WebhookRequest,
+    WebhookSupport,
+};
+
+use crate::client::QrisClient;
+use crate::convert;
+
+/// A payment is a QRIS invoice:
+///
+/// - `create_payment` is `invoice/create`: IDR whole rupiah only (another currency or a fraction
+///   is [`Error::Validation`]); the channel, if given, must be QRIS; every optional field
+///   (customer, description, URLs, `callback_url`, `expires_in`) is refused, since the gateway
+///   takes an amount and nothing else. The merchant reference is echoed in
+///   [`Payment::reference`]. The QR code to show is [`Payment::qr_image_url`].
+/// - `payment_status` takes the gateway's **`invoice_id`** (the payment's `provider_reference`).
+/// - `cancel_payment` takes the `invoice_id` too, and works on a pending invoice only; the
+///   answer is [`PaymentStatus::Cancelled`](gerbang_core::PaymentStatus::Cancelled) with the
+///   gateway's word, `expired`, in `provider_status`. Later look-ups read `expired`.
+/// - `verify_webhook` is [`Error::Unsupported`]: the gateway sends none. Poll with
+///   [`QrisClient::wait_for_payment`].
+#[async_trait]
+impl PaymentProvider for QrisClient {
+    fn id(&self) -> ProviderId {
+        ProviderId::Qris
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new(WebhookSupport::None).with_cancel()
+    }
+
+    async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {
+        let amount = convert::invoice_amount(request)?;
+        let (invoice, raw) = self.create_invoice_with_raw(amount).await?;
+        convert::check_amount(&invoice, amount)?;
+        let mut payment = convert::invoice_payment(&invoice, raw);
+        payment.reference = Some(request.reference.clone());
+        Ok(payment)
+    }
+
+    async fn payment_status(&self, invoice_id: &str) -> Result<Payment, Error> {
+        let (invoice, raw) = self.invoice_status_with_raw(invoice_id).await?;
+        Ok(convert::invoice_payment(&invoice, raw))
+    }
+
+    async fn cancel_payment(&self, invoice_id: &str) -> Result<Payment, Error> {
+        let (cancelled, raw) = self.cancel_invoice_with_raw(invoice_id).await?;
+        Ok(convert::cancelled_payment(&cancelled, raw))
+    }
+
+    async fn verify_webhook(&self, _request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error> {
+        Err(Error::Unsupported { provider: ProviderId::Qris, operation: "verify_webhook" })
+    }
+}

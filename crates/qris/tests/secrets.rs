@@ -1,0 +1,140 @@
+//! The API key travels in the query string, so the URL must never be logged, traced or put into
+//! an error: failing calls (connection refused, 401, 500, timeout) with a recognisable key, and the
+//! key in no error's `Display` or `Debug`, no `Debug` of the config or client, and no line of
+//! tracing output at TRACE level (from this crate, gerbang-core, reqwest and hyper).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may unwrap: see clippy.toml.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gerbang_core::{Error, HttpClient, Money, PaymentProvider, PaymentRequest, RetryPolicy};
+use gerbang_qris::{QrisClient, QrisConfig, WithdrawHistoryQuery, WithdrawRequest};
+use httpmock::MockServer;
+use tracing_subscriber::EnvFilter;
+
+use common::{API_KEY, builder, fixture};
+
+/// The DANA account number: a phone number, personal data too.
+const PHONE: &str = "081299990000";
+
+/// Every log line written, shared with the subscriber.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_key_never_reaches_logs_debug_or_errors() {
+    let logs = Captured::default();
+    // Everything at TRACE, but not from httpmock's server: it stands for the gateway, which is of
+    // course shown the key.
+    let filter = EnvFilter::new("trace,httpmock=off");
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(logs.clone()).init();
+
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/gw/api/v1/invoice/status");
+            then.status(401).body(fixture("error_401.json"));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/gw/api/v1/invoice/create");
+            then.status(500).body(fixture("error_500.json"));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/gw/api/v1/withdraw/dana");
+            then.status(401).body(fixture("error_401.json"));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/gw/api/v1/balance");
+            then.status(200).delay(Duration::from_millis(500)).body(fixture("balance.json"));
+        })
+        .await;
+
+    let mut shown = Vec::<String>::new();
+    let config = builder(&server.url("/gw")).build().unwrap();
+    shown.push(format!("{config:?}"));
+    shown.push(format!("{:?}", builder(&server.url("/gw"))));
+    let client = QrisClient::new(config);
+    shown.push(format!("{client:?}"));
+    let withdraw = WithdrawRequest::new(50_000, PHONE, "John Doe");
+    shown.push(format!("{withdraw:?}"));
+
+    let mut errors = vec![
+        client.invoice_status("64c8d9e").await.unwrap_err(),
+        client.create_invoice(10_000).await.unwrap_err(),
+        client
+            .create_payment(&PaymentRequest::builder("ORDER-1", Money::idr(10_000)).build().unwrap())
+            .await
+            .unwrap_err(),
+        client.withdraw_dana(&withdraw).await.unwrap_err(),
+        client.wait_for_payment("64c8d9e", Duration::from_secs(5)).await.unwrap_err(),
+    ];
+
+    // A timeout: the answer comes after the client's 100 ms.
+    let impatient =
+        HttpClient::builder().timeout(Duration::from_millis(100)).retry(RetryPolicy::none()).build().unwrap();
+    let slow = QrisClient::new(builder(&server.url("/gw")).http_client(impatient).build().unwrap());
+    errors.push(slow.balance().await.unwrap_err());
+
+    // Nothing listens on this port: a transport error, with and without retries.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let base = format!("http://127.0.0.1:{port}/gw");
+    let refused = QrisClient::new(builder(&base).build().unwrap());
+    errors.push(refused.balance().await.unwrap_err());
+    errors.push(refused.withdraw_history(&WithdrawHistoryQuery::new()).await.unwrap_err());
+    let retrying = HttpClient::builder()
+        .retry(RetryPolicy::default().max_retries(1).initial_backoff(Duration::from_millis(1)))
+        .build()
+        .unwrap();
+    errors.push(QrisClient::new(builder(&base).http_client(retrying).build().unwrap()).balance().await.unwrap_err());
+
+    // And a configuration error with the key where a URL should be.
+    errors.push(
+        QrisConfig::builder(API_KEY).base_url(format!("https://x.example/?apikey={API_KEY}")).build().unwrap_err(),
+    );
+
+    assert!(errors.iter().any(|e| matches!(e, Error::Unauthorized { .. })));
+    assert!(errors.iter().any(|e| matches!(e, Error::Api { status: Some(500), .. })));
+    assert!(errors.iter().any(|e| matches!(e, Error::Timeout { .. })));
+    assert!(errors.iter().any(|e| matches!(e, Error::Transport { .. })));
+    for error in &errors {
+        shown.push(format!("{error:?}"));
+        shown.push(error.to_string());
+    }
+
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("gerbang.http") && logs.contains("hyper"), "the calls were traced: {logs}");
+    shown.push(logs);
+    for text in &shown {
+        for secret in [API_KEY, PHONE] {
+            assert!(!text.contains(secret), "{secret} leaked into: {text}");
+        }
+    }
+}
