@@ -1,0 +1,272 @@
+//! Credentials and settings of a [`CryptoInvoiceClient`](crate::CryptoInvoiceClient).
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use gerbang_core::secrecy::{ExposeSecret, SecretString};
+use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_secret, env_var};
+
+/// The environment variable holding the public key (sent as `public_key` in every call).
+pub const ENV_PUBLIC_KEY: &str = "GERBANG_CRYPTO_INVOICE_PUBLIC_KEY";
+/// The environment variable holding the private key (sent as `private_key` in every call, and
+/// what the gateway's callbacks carry to prove where they come from).
+pub const ENV_PRIVATE_KEY: &str = "GERBANG_CRYPTO_INVOICE_PRIVATE_KEY";
+/// The environment variable overriding the base URL.
+pub const ENV_BASE_URL: &str = "GERBANG_CRYPTO_INVOICE_BASE_URL";
+/// The environment variable turning test mode on: `1` or `true` (`0`, `false` or unset: live).
+/// See [`CryptoInvoiceConfigBuilder::test_mode`].
+pub const ENV_TEST: &str = "GERBANG_CRYPTO_INVOICE_TEST";
+/// The environment variable choosing the request body: `json` (the default) or `form`.
+/// See [`BodyFormat`].
+pub const ENV_BODY: &str = "GERBANG_CRYPTO_INVOICE_BODY";
+/// The base URL the `/create_invoice` and `/get_invoices` paths are appended to. The document
+/// (`seeds/003_344fd773d4347651.txt`) names no host; its fields are Payid19's, whose API lives
+/// here (`PROVIDERS.md` §4).
+pub const DEFAULT_BASE_URL: &str = "https://payid19.com/api/v1";
+
+/// How request bodies are written.
+///
+/// **Decision** (`PROVIDERS.md` §4): the document's PHP example posts form fields
+/// (`http_build_query`), its Python example posts JSON (`json=post_data`); the gateway takes
+/// both. JSON is the default; [`Form`](Self::Form) is the switch for a deployment that turns out
+/// to want form fields. The fields, their order and their values are the same in both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum BodyFormat {
+    /// `application/json`; decimals are written as JSON numbers with their exact digits.
+    #[default]
+    Json,
+    /// `application/x-www-form-urlencoded`, as the document's PHP example sends.
+    Form,
+}
+
+impl BodyFormat {
+    /// `json` or `form`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Form => "form",
+        }
+    }
+
+    /// The `Content-Type` of a body in this format.
+    pub(crate) const fn content_type(self) -> &'static str {
+        match self {
+            Self::Json => "application/json",
+            Self::Form => "application/x-www-form-urlencoded",
+        }
+    }
+}
+
+impl FromStr for BodyFormat {
+    type Err = Error;
+
+    /// `json` or `form`, in any case.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "json" => Ok(Self::Json),
+            "form" => Ok(Self::Form),
+            _ => Err(Error::validation("body format", "expected json or form")),
+        }
+    }
+}
+
+impl fmt::Display for BodyFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything a [`CryptoInvoiceClient`](crate::CryptoInvoiceClient) needs: the two keys, the
+/// base URL, test mode, the body format and the client-side settings.
+///
+/// Its `Debug` shows the base URL and whether test mode is on (so that a test client and a live
+/// one are told apart in logs), never the keys.
+///
+/// ```
+/// use gerbang_crypto_invoice::{BodyFormat, CryptoInvoiceConfig};
+///
+/// let config = CryptoInvoiceConfig::builder("my-public-key", "my-private-key")
+///     .base_url("http://127.0.0.1:8080/crypto-invoice")
+///     .test_mode(true)
+///     .body_format(BodyFormat::Form)
+///     .build()?;
+/// let shown = format!("{config:?}");
+/// assert!(shown.contains("test_mode: true") && !shown.contains("my-private-key"));
+/// # Ok::<(), gerbang_core::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct CryptoInvoiceConfig {
+    pub(crate) public_key: SecretString,
+    pub(crate) private_key: SecretString,
+    pub(crate) base_url: BaseUrl,
+    pub(crate) test_mode: bool,
+    pub(crate) body_format: BodyFormat,
+    pub(crate) clock: SharedClock,
+    pub(crate) http: HttpClient,
+}
+
+impl CryptoInvoiceConfig {
+    /// Starts a config from the two keys; every other setting has its default (live invoices,
+    /// JSON bodies, the Payid19 base URL).
+    pub fn builder(public_key: impl Into<String>, private_key: impl Into<String>) -> CryptoInvoiceConfigBuilder {
+        CryptoInvoiceConfigBuilder {
+            public_key: SecretString::from(public_key.into()),
+            private_key: SecretString::from(private_key.into()),
+            base_url: None,
+            test_mode: false,
+            body_format: BodyFormat::Json,
+            clock: None,
+            http: None,
+        }
+    }
+
+    /// A config from `GERBANG_CRYPTO_INVOICE_PUBLIC_KEY`, `GERBANG_CRYPTO_INVOICE_PRIVATE_KEY`,
+    /// `GERBANG_CRYPTO_INVOICE_BASE_URL` (default `https://payid19.com/api/v1`), and the optional
+    /// `GERBANG_CRYPTO_INVOICE_TEST` (`1`/`true`) and `GERBANG_CRYPTO_INVOICE_BODY`
+    /// (`json`/`form`).
+    ///
+    /// A missing or malformed variable is [`Error::Config`] naming it, never showing its value.
+    pub fn from_env() -> Result<Self, Error> {
+        CryptoInvoiceConfigBuilder::from_env()?.build()
+    }
+
+    /// The base URL the `/create_invoice` and `/get_invoices` paths are appended to.
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.base_url
+    }
+
+    /// Whether every invoice is created as a test invoice (`test=1`).
+    pub fn test_mode(&self) -> bool {
+        self.test_mode
+    }
+
+    /// How request bodies are written.
+    pub fn body_format(&self) -> BodyFormat {
+        self.body_format
+    }
+
+    /// The clock used to work out when a created invoice expires.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+}
+
+impl fmt::Debug for CryptoInvoiceConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CryptoInvoiceConfig")
+            .field("base_url", &self.base_url)
+            .field("test_mode", &self.test_mode)
+            .field("body_format", &self.body_format)
+            .field("public_key", &"<redacted>")
+            .field("private_key", &"<redacted>")
+            .field("clock", &self.clock)
+            .field("http", &self.http)
+            .finish()
+    }
+}
+
+/// Builds a [`CryptoInvoiceConfig`]; [`build`](Self::build) checks it.
+#[derive(Clone)]
+pub struct CryptoInvoiceConfigBuilder {
+    public_key: SecretString,
+    private_key: SecretString,
+    base_url: Option<String>,
+    test_mode: bool,
+    body_format: BodyFormat,
+    clock: Option<SharedClock>,
+    http: Option<HttpClient>,
+}
+
+impl CryptoInvoiceConfigBuilder {
+    /// A builder holding the keys, base URL, test mode and body format from the environment
+    /// (see [`CryptoInvoiceConfig::from_env`]), so that settings can still be changed before
+    /// `build`.
+    pub fn from_env() -> Result<Self, Error> {
+        let public_key = env_secret(ENV_PUBLIC_KEY)?;
+        let private_key = env_secret(ENV_PRIVATE_KEY)?;
+        let base_url = BaseUrl::from_env(ENV_BASE_URL, Some(DEFAULT_BASE_URL))?;
+        let test_mode = match env_var(ENV_TEST)?.map(|v| v.trim().to_ascii_lowercase()) {
+            None => false,
+            Some(v) if v == "1" || v == "true" => true,
+            Some(v) if v == "0" || v == "false" => false,
+            Some(_) => return Err(Error::config(format!("{ENV_TEST} must be 1, true, 0 or false"))),
+        };
+        let body_format = match env_var(ENV_BODY)? {
+            None => BodyFormat::Json,
+            Some(v) => v.parse().map_err(|_| Error::config(format!("{ENV_BODY} must be json or form")))?,
+        };
+        let mut builder = CryptoInvoiceConfig::builder(public_key.expose_secret(), private_key.expose_secret())
+            .test_mode(test_mode)
+            .body_format(body_format);
+        builder.base_url = Some(base_url.as_str().to_owned());
+        Ok(builder)
+    }
+
+    /// The base URL (default `https://payid19.com/api/v1`): point it at the sandbox
+    /// (`{sandbox}/crypto-invoice`) or a test server. Checked by [`build`](Self::build).
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// Test mode (default off): every invoice is created with `test=1`, which the document
+    /// describes as "a test invoice" (a live one has no `test`). A request can also ask for a
+    /// test invoice on its own with
+    /// [`CreateInvoiceRequest::test`](crate::CreateInvoiceRequest::test).
+    pub fn test_mode(mut self, on: bool) -> Self {
+        self.test_mode = on;
+        self
+    }
+
+    /// JSON (the default) or form bodies; see [`BodyFormat`].
+    pub fn body_format(mut self, format: BodyFormat) -> Self {
+        self.body_format = format;
+        self
+    }
+
+    /// The clock used to work out `expires_at` of a created invoice (default the system clock).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The HTTP client (default [`HttpClient::new`]: default timeouts and retries).
+    pub fn http_client(mut self, http: HttpClient) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Checks the settings and builds the config: non-empty keys and a usable base URL.
+    pub fn build(self) -> Result<CryptoInvoiceConfig, Error> {
+        if self.public_key.expose_secret().trim().is_empty() {
+            return Err(Error::config("the crypto invoice public key is empty"));
+        }
+        if self.private_key.expose_secret().trim().is_empty() {
+            return Err(Error::config("the crypto invoice private key is empty"));
+        }
+        let base_url = BaseUrl::parse(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        Ok(CryptoInvoiceConfig {
+            public_key: self.public_key,
+            private_key: self.private_key,
+            base_url,
+            test_mode: self.test_mode,
+            body_format: self.body_format,
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            http: self.http.unwrap_or_default(),
+        })
+    }
+}
+
+impl fmt::Debug for CryptoInvoiceConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CryptoInvoiceConfigBuilder")
+            .field("base_url", &self.base_url)
+            .field("test_mode", &self.test_mode)
+            .field("body_format", &self.body_format)
+            .field("public_key", &"<redacted>")
+            .field("private_key", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}

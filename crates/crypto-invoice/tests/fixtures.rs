@@ -1,0 +1,136 @@
+//! Answers recorded from the sandbox, kept as files in `tests/fixtures/sandbox/`.
+//!
+//! Normally this checks two things: every recorded answer still parses with the client's own
+//! parser, and the sandbox still answers in the recorded shape (the same keys with the same JSON
+//! types; ids and times differ from run to run). `cargo xtask fixtures` (which sets
+//! `GERBANG_REGENERATE_FIXTURES=1`) records the answers anew, for review in `git diff`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use gerbang_core::http::{HeaderMap, Method, StatusCode};
+use gerbang_core::transport::HttpResponse;
+use gerbang_core::{ProviderId, WebhookRequest};
+use gerbang_crypto_invoice::{WebhookVerifier, parse_create_invoice, parse_get_invoices};
+use gerbang_sandbox::Sandbox;
+use gerbang_sandbox::crypto_invoice::{PRIVATE_KEY, PUBLIC_KEY};
+use serde_json::{Value, json};
+
+fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sandbox")
+}
+
+/// A JSON call to the sandbox with its keys, returning the status and body.
+async fn call(base: &str, path: &str, mut body: Value) -> (u16, Value) {
+    body["public_key"] = json!(PUBLIC_KEY);
+    body["private_key"] = json!(PRIVATE_KEY);
+    call_raw(base, path, body).await
+}
+
+async fn call_raw(base: &str, path: &str, body: Value) -> (u16, Value) {
+    let response = gerbang_core::HttpClient::new()
+        .send(gerbang_core::transport::Call::once(ProviderId::CryptoInvoice, "fixture"), || {
+            Ok(gerbang_core::transport::HttpRequest::new(Method::POST, format!("{base}{path}").parse().unwrap())
+                .body("application/json", body.to_string()))
+        })
+        .await
+        .unwrap();
+    (response.status.as_u16(), serde_json::from_slice(&response.body).unwrap())
+}
+
+/// Every answer worth recording, by fixture name, with its HTTP status.
+async fn record() -> Vec<(&'static str, u16, Value)> {
+    let sandbox = Sandbox::builder().webhook_retry(1, Duration::ZERO).start().await.unwrap();
+    let base = sandbox.base_url(ProviderId::CryptoInvoice);
+    let b = base.as_str();
+    let hook = "http://127.0.0.1:9/unused";
+    let mut answers = Vec::new();
+    let (s, v) =
+        call(b, "/create_invoice", json!({"price_amount": 725, "order_id": "11", "test": 1, "callback_url": hook}))
+            .await;
+    answers.push(("create_invoice", s, v));
+    let (s, v) = call(
+        b,
+        "/create_invoice",
+        json!({"price_amount": 725, "order_id": "12", "white_label": 1, "banned_coins": "[\"BTC\"]"}),
+    )
+    .await;
+    answers.push(("create_invoice_white_label", s, v));
+    sandbox.pay(ProviderId::CryptoInvoice, "11").await.unwrap();
+    let (s, v) = call(b, "/get_invoices", json!({"order_id": "11"})).await;
+    answers.push(("get_invoices_paid", s, v));
+    let (s, v) = call(b, "/create_invoice", json!({"expiration_date": 13})).await;
+    answers.push(("error_422", s, v));
+    let (s, v) =
+        call_raw(b, "/get_invoices", json!({"public_key": PUBLIC_KEY, "private_key": "wrong", "order_id": "11"})).await;
+    answers.push(("error_401", s, v));
+    let callback = sandbox.wait_for_deliveries(1, Duration::from_secs(5)).await.unwrap();
+    answers.push(("callback_paid", 200, serde_json::from_str(&callback[0].body).unwrap()));
+    sandbox.shutdown().await;
+    answers
+}
+
+/// The shape of a JSON value: its keys and the types of its leaves, values left out.
+fn shape(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+        Value::Array(items) => Value::Array(items.first().map(shape).into_iter().collect()),
+        Value::String(_) => "string".into(),
+        Value::Number(_) => "number".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Null => "null".into(),
+    }
+}
+
+fn parse_with_client(name: &str, status: u16, value: &Value) {
+    let response = HttpResponse {
+        status: StatusCode::from_u16(status).unwrap(),
+        headers: HeaderMap::new(),
+        body: serde_json::to_vec(value).unwrap().into(),
+    };
+    match name {
+        "create_invoice" => assert!(parse_create_invoice(&response).unwrap().invoice_url.is_some()),
+        "create_invoice_white_label" => assert!(parse_create_invoice(&response).unwrap().coins.is_some()),
+        "get_invoices_paid" => assert_eq!(parse_get_invoices(&response).unwrap()[0].0.status.as_deref(), Some("paid")),
+        "callback_paid" => {
+            let headers = HeaderMap::new();
+            let body = value.to_string();
+            let request = WebhookRequest::new(Method::POST, "/cb", &headers, body.as_bytes());
+            assert!(WebhookVerifier::new(PRIVATE_KEY).verify_callback(&request).unwrap().is_test());
+        }
+        _ => {
+            let error = parse_get_invoices(&response).expect_err(name);
+            let message = value["message"][0].as_str().unwrap();
+            assert!(error.to_string().contains(message), "{name}: {error} lost `{message}`");
+        }
+    }
+}
+
+#[tokio::test]
+async fn sandbox_answers_match_the_recorded_fixtures() {
+    let answers = record().await;
+    let regenerate = std::env::var_os("GERBANG_REGENERATE_FIXTURES").is_some();
+    if regenerate {
+        std::fs::create_dir_all(fixture_dir()).unwrap();
+    }
+    for (name, status, live) in &answers {
+        let path = fixture_dir().join(format!("{name}.json"));
+        if regenerate {
+            let file = json!({ "http_status": status, "body": live });
+            std::fs::write(&path, serde_json::to_string_pretty(&file).unwrap() + "\n").unwrap();
+        }
+        let recorded: Value = serde_json::from_str(
+            &std::fs::read_to_string(&path)
+                .unwrap_or_else(|_| panic!("{} is missing: run `cargo xtask fixtures`", path.display())),
+        )
+        .unwrap();
+        assert_eq!(recorded["http_status"], *status, "{name}: the sandbox answers another status than recorded");
+        assert_eq!(
+            shape(&recorded["body"]),
+            shape(live),
+            "{name}: the sandbox's answer changed shape; run `cargo xtask fixtures` and review the diff"
+        );
+        parse_with_client(name, *status, &recorded["body"]);
+    }
+}

@@ -1,0 +1,234 @@
+//! The invoices, how they move from pending to paid or expired, and the callback a payment sends.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use gerbang_core::ProviderId;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::PRIVATE_KEY;
+use crate::state::{Shared, lock};
+use crate::webhook::{Outgoing, dispatch};
+use crate::{PaymentState, SandboxError};
+
+const PROVIDER: ProviderId = ProviderId::CryptoInvoice;
+
+/// The invoices created so far, by id.
+#[derive(Debug, Default)]
+pub(super) struct Store {
+    invoices: BTreeMap<u64, Invoice>,
+    next_id: u64,
+}
+
+/// One invoice, as the sandbox keeps it: what `create_invoice` was sent, and where it stands.
+#[derive(Debug, Clone)]
+pub(super) struct Invoice {
+    pub(super) id: u64,
+    pub(super) test: bool,
+    pub(super) email: Option<String>,
+    pub(super) merchant_id: Option<String>,
+    pub(super) order_id: Option<String>,
+    pub(super) customer_id: Option<u64>,
+    pub(super) price_amount: Decimal,
+    pub(super) price_currency: String,
+    pub(super) add_fee_to_price: bool,
+    pub(super) title: Option<String>,
+    pub(super) description: Option<String>,
+    pub(super) callback_url: Option<String>,
+    pub(super) cancel_url: Option<String>,
+    pub(super) success_url: Option<String>,
+    pub(super) ref_url: Option<String>,
+    pub(super) ip: String,
+    pub(super) invoice_url: String,
+    pub(super) created_at: OffsetDateTime,
+    pub(super) expires_at: OffsetDateTime,
+    pub(super) state: PaymentState,
+    /// What was paid, in the coin, once paid.
+    pub(super) paid: Option<(Decimal, &'static str)>,
+}
+
+/// **Decision**: the coin a sandbox customer pays with, and how many of it make one unit of the
+/// price's currency. The document leaves the coin to the customer; the sandbox's customer always
+/// pays in USDT, at these fixed rates (a stable coin at par with the dollar).
+pub(super) const PAID_COIN: &str = "USDT";
+
+/// **Decision**: the currencies the sandbox prices in, and their value in USDT. The document
+/// says "USD, EUR, GBP and other currencys" without the list; these are enough to try the flow
+/// in the usual ones, rupiah included. Another code is refused as the gateway's validator would.
+pub(super) const CURRENCIES: &[(&str, Decimal)] = &[
+    ("USD", Decimal::from_parts(1, 0, 0, false, 0)),
+    ("EUR", Decimal::from_parts(108, 0, 0, false, 2)),
+    ("GBP", Decimal::from_parts(127, 0, 0, false, 2)),
+    ("SGD", Decimal::from_parts(74, 0, 0, false, 2)),
+    ("MYR", Decimal::from_parts(21, 0, 0, false, 2)),
+    ("IDR", Decimal::from_parts(625, 0, 0, false, 7)), // 1 / 16 000
+];
+
+/// How a time is written in answers and callbacks: RFC 3339 in UTC, whole seconds, as a PHP
+/// backend serialises its dates (the document shows none).
+pub(super) fn timestamp(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    t.replace_nanosecond(0).unwrap_or(t).format(&Rfc3339).unwrap_or_default()
+}
+
+impl Invoice {
+    /// The state, with expiry applied: a pending invoice past its `expiration_date` is expired.
+    fn refresh(&mut self, now: OffsetDateTime) {
+        if self.state == PaymentState::Pending && now >= self.expires_at {
+            self.state = PaymentState::Expired;
+        }
+    }
+
+    /// The status word `get_invoices` answers with. **Decision**: the document names none; the
+    /// lower-case state names (`pending`, `paid`, `expired`).
+    pub(super) fn status_word(&self) -> &'static str {
+        self.state.as_str()
+    }
+
+    /// The fields the document's callback lists (without the key): what
+    /// `get_invoices` lists for an invoice, with its `status` and `invoice_url` added.
+    /// Decimals are strings (a Laravel decimal column), ids and flags integers.
+    fn fields(&self) -> serde_json::Map<String, Value> {
+        let (amount, amount_currency) = match self.paid {
+            Some((amount, coin)) => (json!(amount.to_string()), json!(coin)),
+            None => (Value::Null, Value::Null),
+        };
+        let mut map = serde_json::Map::new();
+        for (name, value) in [
+            ("id", json!(self.id)),
+            ("email", json!(self.email)),
+            ("merchant_id", json!(self.merchant_id)),
+            ("order_id", json!(self.order_id)),
+            ("customer_id", json!(self.customer_id)),
+            ("price_amount", json!(self.price_amount.to_string())),
+            ("price_currency", json!(self.price_currency)),
+            ("amount", amount),
+            ("amount_currency", amount_currency),
+            ("add_fee_to_price", json!(u8::from(self.add_fee_to_price))),
+            ("title", json!(self.title)),
+            ("description", json!(self.description)),
+            ("ref_url", json!(self.ref_url)),
+            ("cancel_url", json!(self.cancel_url)),
+            ("success_url", json!(self.success_url)),
+            ("callback_url", json!(self.callback_url)),
+            ("ip", json!(self.ip)),
+            ("test", json!(u8::from(self.test))),
+            ("created_at", json!(timestamp(self.created_at))),
+            ("expiration_date", json!(timestamp(self.expires_at))),
+        ] {
+            map.insert(name.to_owned(), value);
+        }
+        map
+    }
+
+    /// An invoice as `get_invoices` lists it.
+    pub(super) fn listed(&self) -> Value {
+        let mut map = self.fields();
+        map.insert("status".to_owned(), json!(self.status_word()));
+        map.insert("invoice_url".to_owned(), json!(self.invoice_url));
+        Value::Object(map)
+    }
+}
+
+impl Store {
+    /// A fresh id: numbers counting up from 1001, as a database's would.
+    pub(super) fn next_id(&mut self) -> u64 {
+        self.next_id = self.next_id.max(1000) + 1;
+        self.next_id
+    }
+
+    pub(super) fn insert(&mut self, invoice: Invoice) {
+        self.invoices.insert(invoice.id, invoice);
+    }
+
+    /// An invoice by id, expiry applied.
+    pub(super) fn get(&mut self, id: u64, now: OffsetDateTime) -> Option<&Invoice> {
+        let invoice = self.invoices.get_mut(&id)?;
+        invoice.refresh(now);
+        Some(invoice)
+    }
+
+    /// Every invoice of an order, oldest first, expiry applied.
+    pub(super) fn by_order(&mut self, order_id: &str, now: OffsetDateTime) -> Vec<Invoice> {
+        self.invoices
+            .values_mut()
+            .filter(|i| i.order_id.as_deref() == Some(order_id))
+            .map(|i| {
+                i.refresh(now);
+                i.clone()
+            })
+            .collect()
+    }
+
+    /// **Decision**: what [`settle`] (and so `Sandbox::pay`, `gerbang sandbox pay crypto-invoice
+    /// REF`) takes as a reference. The create answer carries only the invoice URL, and the SDK
+    /// looks payments up by `order_id`: so the invoice's id (the number in its URL and its
+    /// callback), or an order id, meaning that order's newest pending invoice (else its newest).
+    fn find(&mut self, reference: &str, now: OffsetDateTime) -> Option<&mut Invoice> {
+        let id = reference.trim().parse::<u64>().ok().filter(|id| self.invoices.contains_key(id)).or_else(|| {
+            let of_order = || self.invoices.values().rev().filter(|i| i.order_id.as_deref() == Some(reference));
+            of_order().find(|i| i.state == PaymentState::Pending).or_else(|| of_order().next()).map(|i| i.id)
+        })?;
+        let invoice = self.invoices.get_mut(&id)?;
+        invoice.refresh(now);
+        Some(invoice)
+    }
+}
+
+/// Moves a pending invoice to paid (sending the callback) or expired (sending nothing: the
+/// document calls back "if payment success" only). It has no failed or cancelled state.
+pub(crate) fn settle(
+    shared: &Arc<Shared>,
+    reference: &str,
+    target: PaymentState,
+) -> Result<PaymentState, SandboxError> {
+    if !matches!(target, PaymentState::Paid | PaymentState::Expired) {
+        return Err(SandboxError::UnsupportedTransition { provider: PROVIDER, target });
+    }
+    let now = shared.now();
+    let invoice = {
+        let mut store = lock(&shared.crypto_invoice.store);
+        let Some(invoice) = store.find(reference, now) else {
+            return Err(SandboxError::UnknownPayment { provider: PROVIDER, reference: reference.to_owned() });
+        };
+        if invoice.state != PaymentState::Pending {
+            return Err(SandboxError::NotPending {
+                provider: PROVIDER,
+                reference: reference.to_owned(),
+                status: invoice.state,
+            });
+        }
+        invoice.state = target;
+        if target == PaymentState::Paid {
+            let rate = CURRENCIES.iter().find(|(c, _)| *c == invoice.price_currency).map_or(Decimal::ONE, |(_, r)| *r);
+            invoice.paid = Some(((invoice.price_amount * rate).round_dp(6).normalize(), PAID_COIN));
+        }
+        invoice.clone()
+    };
+    tracing::info!(id = invoice.id, status = %target, "invoice settled");
+    if target == PaymentState::Paid {
+        match &invoice.callback_url {
+            Some(url) => dispatch(shared, callback(url, &invoice)),
+            None => tracing::info!("the invoice has no callback_url: no callback sent"),
+        }
+    }
+    Ok(target)
+}
+
+/// The callback the document describes: a JSON POST of `private_key` ("for compare yours") and
+/// the invoice's fields.
+fn callback(url: &str, invoice: &Invoice) -> Outgoing {
+    let mut body = serde_json::Map::new();
+    body.insert("private_key".to_owned(), json!(PRIVATE_KEY));
+    body.extend(invoice.fields());
+    Outgoing {
+        provider: PROVIDER,
+        reference: invoice.id.to_string(),
+        url: url.to_owned(),
+        headers: vec![("content-type", "application/json".to_owned())],
+        body: Value::Object(body).to_string(),
+    }
+}
