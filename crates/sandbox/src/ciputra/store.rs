@@ -1,0 +1,278 @@
+//! Ciputra's transactions and registrations inside the sandbox, how they move, and the callback
+//! each move sends.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use gerbang_core::ProviderId;
+use gerbang_signing::jakarta::format_local_datetime;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::state::{Shared, lock};
+use crate::webhook::{Outgoing, dispatch};
+use crate::{PaymentState, SandboxError};
+
+/// The broker every sandbox transaction belongs to (the document's answers name one).
+pub(super) const BROKER: (u32, &str) = (1, "Gerbang Sandbox Broker");
+
+/// A charge, as the sandbox keeps it.
+#[derive(Debug, Clone)]
+pub(super) struct Transaction {
+    pub(super) order_id: String,
+    pub(super) external_id: String,
+    pub(super) paycode: String,
+    pub(super) name: String,
+    pub(super) phone: String,
+    pub(super) description: [String; 3],
+    pub(super) amount: u64,
+    pub(super) virtual_account: String,
+    pub(super) state: PaymentState,
+    pub(super) created_at: OffsetDateTime,
+    pub(super) expires_at: OffsetDateTime,
+    pub(super) paid_at: Option<OffsetDateTime>,
+    pub(super) cancelled_at: Option<OffsetDateTime>,
+    pub(super) reference_number: String,
+    pub(super) callback_url: String,
+}
+
+/// An auto-debit registration, as the sandbox keeps it.
+#[derive(Debug, Clone)]
+pub(super) struct Registration {
+    pub(super) order_id: String,
+    pub(super) external_id: String,
+    pub(super) paycode: String,
+    pub(super) name: String,
+    pub(super) phone: String,
+    pub(super) description: String,
+    pub(super) state: PaymentState,
+    pub(super) created_at: OffsetDateTime,
+    pub(super) expires_at: OffsetDateTime,
+    pub(super) registered_at: Option<OffsetDateTime>,
+    pub(super) reference_number: String,
+    pub(super) account_number: String,
+    pub(super) callback_url: String,
+}
+
+/// Everything created so far, by `external_id`, and the counter behind `order_id`s.
+#[derive(Debug, Default)]
+pub(super) struct Store {
+    pub(super) transactions: HashMap<String, Transaction>,
+    pub(super) registrations: HashMap<String, Registration>,
+    counter: u64,
+}
+
+impl Store {
+    /// The next `order_id`, in the document's form `TE202100000001`: `TE`, the year, 8 digits.
+    pub(super) fn next_order_id(&mut self, now: OffsetDateTime) -> String {
+        self.counter += 1;
+        format!("TE{}{:08}", now.year(), self.counter)
+    }
+
+    /// Digits derived from the counter, for virtual accounts and bank references.
+    pub(super) fn digits(&self, prefix: &str, width: usize) -> String {
+        format!("{prefix}{:0width$}", self.counter)
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS`, Jakarta time, as the document writes every time.
+pub(super) fn local(t: OffsetDateTime) -> String {
+    format_local_datetime(t)
+}
+
+/// The status word of a transaction. The document shows `paid` (transaction status) and
+/// `cancel` (`status_payment`); **Decision**: `pending` and `expired` for the other states.
+pub(super) const fn transaction_word(state: PaymentState) -> &'static str {
+    match state {
+        PaymentState::Pending => "pending",
+        PaymentState::Paid => "paid",
+        PaymentState::Expired => "expired",
+        PaymentState::Cancelled => "cancel",
+        PaymentState::Failed => "failed",
+    }
+}
+
+/// The status word of a registration: the document shows `success`; **Decision**: `pending`
+/// before the customer registers, `expired` if they never do.
+pub(super) const fn registration_word(state: PaymentState) -> &'static str {
+    match state {
+        PaymentState::Paid => "success",
+        other => transaction_word(other),
+    }
+}
+
+impl Transaction {
+    /// The `data` of the transaction status answer: the document's fields (keys sorted, as `serde_json` writes them).
+    pub(super) fn status_view(&self) -> Value {
+        let card = self.paycode == "credit_card" && self.state == PaymentState::Paid;
+        json!({
+            "broker_id": BROKER.0,
+            "broker_name": BROKER.1,
+            "order_id": self.order_id,
+            "external_id": self.external_id,
+            "action": "charge",
+            "payment_channel": self.paycode,
+            "status": transaction_word(self.state),
+            "name": self.name,
+            "phone": self.phone,
+            "reference_number": self.reference_number,
+            "description": {"text_1": self.description[0], "text_2": self.description[1], "text_3": self.description[2]},
+            "virtual_account": self.virtual_account,
+            "credit_card_number": if card { "411111******1111" } else { "" },
+            "month_end": if card { "12" } else { "" },
+            "year_end": if card { "2030" } else { "" },
+            "amount": self.amount,
+            "created_time": local(self.created_at),
+            "transaction_time": self.paid_at.map(local).unwrap_or_default(),
+            "expired_time": local(self.expires_at),
+            "remark": "",
+            "callback_url": self.callback_url,
+        })
+    }
+
+    /// The `data` of the transaction call's answer (a charge or a cancellation).
+    pub(super) fn result_view(&self, shortlink: &str) -> Value {
+        let mut data = json!({
+            "order_id": self.order_id,
+            "external_id": self.external_id,
+            "status_payment": transaction_word(self.state),
+            "expired_date": local(self.expires_at),
+            "cancel_date": self.cancelled_at.map(local),
+            "shortlink": shortlink,
+        });
+        if !self.virtual_account.is_empty()
+            && let Some(map) = data.as_object_mut()
+        {
+            map.insert("virtual_account_number".into(), json!(self.virtual_account));
+        }
+        data
+    }
+}
+
+impl Registration {
+    /// The `data` of the registration status answer: the document's fields (keys sorted, as `serde_json` writes them).
+    pub(super) fn status_view(&self) -> Value {
+        let done = self.state == PaymentState::Paid;
+        json!({
+            "broker_id": BROKER.0,
+            "broker_name": BROKER.1,
+            "order_id": self.order_id,
+            "external_id": self.external_id,
+            "reference_number": self.reference_number,
+            "name": self.name,
+            "phone": self.phone,
+            "action": "registration",
+            "registration_channel": format!("autodebet_{}", self.paycode),
+            "description": self.description,
+            "status": registration_word(self.state),
+            "account_number": self.account_number,
+            "created_time": local(self.created_at),
+            "registration_time": self.registered_at.map(local).unwrap_or_default(),
+            "transaction_time": self.registered_at.map(local).unwrap_or_default(),
+            "expired_time": local(self.expires_at),
+            "remark": if done { format!("customer successfully registers {} autodebit", self.paycode.to_ascii_uppercase()) } else { String::new() },
+            "callback_url": self.callback_url,
+        })
+    }
+}
+
+/// **Decision**: the callback's shape. The document (`seeds/004_627801bf8e050898.txt`) takes a
+/// `callback_url` but never shows what is posted to it. The sandbox posts a form (the encoding
+/// the gateway's own calls use, `PROVIDERS.md` §5) with the transaction's ids, action, status
+/// word, amount and time: `external_id`, `order_id`, `action`, `status`, `amount`,
+/// `transaction_time`. It carries no signature, as the document shows none; receivers confirm it
+/// with a status call.
+pub(super) fn callback_body(fields: &[(&str, String)]) -> String {
+    let encode = |text: &str| {
+        let mut out = String::with_capacity(text.len());
+        for byte in text.bytes() {
+            match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => out.push(char::from(byte)),
+                b' ' => out.push('+'),
+                other => out.push_str(&format!("%{other:02X}")),
+            }
+        }
+        out
+    };
+    fields.iter().map(|(name, value)| format!("{}={}", encode(name), encode(value))).collect::<Vec<_>>().join("&")
+}
+
+/// Moves a pending transaction (or registration) to paid or expired and posts the callback.
+/// `reference` is the merchant's `external_id` (or the gateway's `order_id`).
+pub(crate) fn settle(
+    shared: &Arc<Shared>,
+    reference: &str,
+    target: PaymentState,
+) -> Result<PaymentState, SandboxError> {
+    let provider = ProviderId::Ciputra;
+    // Cancelling is the merchant's call (`action=cancel`); nothing in the document fails.
+    if !matches!(target, PaymentState::Paid | PaymentState::Expired) {
+        return Err(SandboxError::UnsupportedTransition { provider, target });
+    }
+    let now = shared.now();
+    let (url, fields) = {
+        let mut store = lock(&shared.ciputra.store);
+        let counter_digits = store.digits("90", 9);
+        let not_pending = |status| SandboxError::NotPending { provider, reference: reference.to_owned(), status };
+        if let Some(txn) =
+            store.transactions.values_mut().find(|t| t.external_id == reference || t.order_id == reference)
+        {
+            if txn.state != PaymentState::Pending {
+                return Err(not_pending(txn.state));
+            }
+            txn.state = target;
+            if target == PaymentState::Paid {
+                txn.paid_at = Some(now);
+                txn.reference_number = counter_digits;
+            }
+            let fields = vec![
+                ("external_id", txn.external_id.clone()),
+                ("order_id", txn.order_id.clone()),
+                ("action", "charge".to_owned()),
+                ("status", transaction_word(target).to_owned()),
+                ("amount", txn.amount.to_string()),
+                ("transaction_time", local(now)),
+            ];
+            (txn.callback_url.clone(), fields)
+        } else if let Some(reg) =
+            store.registrations.values_mut().find(|r| r.external_id == reference || r.order_id == reference)
+        {
+            if reg.state != PaymentState::Pending {
+                return Err(not_pending(reg.state));
+            }
+            reg.state = target;
+            if target == PaymentState::Paid {
+                reg.registered_at = Some(now);
+                reg.reference_number = counter_digits;
+                reg.account_number = "11000011".to_owned();
+            }
+            let fields = vec![
+                ("external_id", reg.external_id.clone()),
+                ("order_id", reg.order_id.clone()),
+                ("action", "registration".to_owned()),
+                ("status", registration_word(target).to_owned()),
+                ("transaction_time", local(now)),
+            ];
+            (reg.callback_url.clone(), fields)
+        } else {
+            return Err(SandboxError::UnknownPayment { provider, reference: reference.to_owned() });
+        }
+    };
+    tracing::info!(reference, status = %target, "Ciputra transaction settled");
+    // The request's callback_url, else the one configured for the merchant (its dashboard).
+    let url = Some(url).filter(|u| !u.is_empty()).or_else(|| shared.webhook_url(provider).map(str::to_owned));
+    match url {
+        Some(url) => dispatch(
+            shared,
+            Outgoing {
+                provider,
+                reference: fields[0].1.clone(),
+                url,
+                headers: vec![("content-type", "application/x-www-form-urlencoded".to_owned())],
+                body: callback_body(&fields),
+            },
+        ),
+        None => tracing::info!("no callback_url and no Ciputra webhook URL configured: no callback sent"),
+    }
+    Ok(target)
+}
