@@ -1,0 +1,57 @@
+//! The common payment flow ([`PaymentProvider`]) on top of Cash In's checkout page.
+
+use async_trait::async_trait;
+use gerbang_core::{
+    Ack, Capabilities, Error, Payment, PaymentProvider, PaymentRequest, ProviderId, WebhookEvent, WebhookRequest,
+    WebhookSupport,
+};
+
+use crate::client::CashinClient;
+use crate::convert;
+
+/// A payment is a Cash In checkout page:
+///
+/// - `create_payment` is `POST /payment`. The merchant reference is the `trxNo`; the customer's
+///   id and phone are required; `success_url` and `cancel_url` (or `return_url` for either) are
+///   the pages the customer comes back to; the channel may be `qris`, `va:<bank>` (sent as
+///   `BANK_TRANSFER`: the bank is chosen on Cash In's page) or absent (the customer chooses);
+///   `expires_in` is rounded up to whole minutes (30 when absent). The customer's name and
+///   e-mail, a description and a callback URL are refused: Cash In has no field for them.
+/// - `payment_status` takes the merchant's **`trxNo`** (the payment's `reference`): `OPEN` is
+///   pending, `SUCCESS` paid, `FAILED` failed.
+/// - `cancel_payment` is [`Error::Unsupported`]: Cash In has no such call.
+/// - `verify_webhook` is the synchronous [`WebhookVerifier`](crate::WebhookVerifier) (it needs
+///   the public key); `reject_webhook` answers in Cash In's SNAP codes ([`rejection`](crate::rejection)).
+#[async_trait]
+impl PaymentProvider for CashinClient {
+    fn id(&self) -> ProviderId {
+        ProviderId::CashIn
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new(WebhookSupport::Signed)
+    }
+
+    async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {
+        let checkout_request = convert::checkout_request(request)?;
+        let (checkout, raw) = self.create_checkout_with_raw(&checkout_request).await?;
+        Ok(convert::created_payment(&checkout_request, &checkout, raw, &self.config().clock))
+    }
+
+    async fn payment_status(&self, trx_no: &str) -> Result<Payment, Error> {
+        let (status, raw) = self.checkout_status_with_raw(trx_no).await?;
+        convert::status_payment(&status, raw)
+    }
+
+    async fn cancel_payment(&self, _trx_no: &str) -> Result<Payment, Error> {
+        Err(Error::Unsupported { provider: ProviderId::CashIn, operation: "cancel_payment" })
+    }
+
+    async fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error> {
+        self.webhook_verifier()?.verify(request)
+    }
+
+    fn reject_webhook(&self, error: &Error) -> Ack {
+        crate::webhook::rejection(error)
+    }
+}

@@ -1,0 +1,422 @@
+//! Cash In's checkouts: creating one, looking it up, its page, how it moves from `OPEN` to
+//! `SUCCESS` or `FAILED`, and the SNAP notification each move sends.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::header::HOST;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::{Extension, Json};
+use bytes::Bytes;
+use gerbang_core::ProviderId;
+use gerbang_signing::jakarta::format_timestamp;
+use gerbang_signing::rsa::sign_sha256_rsa;
+use gerbang_signing::snap::asymmetric_string_to_sign;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use super::auth::RequestId;
+use super::{CHANNEL_ID, CLIENT_ID, PREFIX, error, signing_key};
+use crate::state::{Shared, lock};
+use crate::webhook::{Outgoing, dispatch};
+use crate::{PaymentState, SandboxError};
+
+const PROVIDER: ProviderId = ProviderId::CashIn;
+
+/// The checkouts created so far, by `trxNo`, the tokens of their pages, and every `X-REQUEST-ID`
+/// seen.
+#[derive(Debug, Default)]
+pub(super) struct Store {
+    payments: HashMap<String, Checkout>,
+    tokens: HashMap<String, String>,
+    request_ids: HashSet<String>,
+}
+
+impl Store {
+    /// Records a request id; `false` when it was seen before.
+    pub(super) fn remember_request_id(&mut self, id: &str) -> bool {
+        self.request_ids.insert(id.to_owned())
+    }
+}
+
+/// One checkout, as the sandbox keeps it.
+#[derive(Debug, Clone)]
+struct Checkout {
+    trx_no: String,
+    reference_no: String,
+    amount: u64,
+    channel: Option<&'static str>,
+    method: Option<&'static str>,
+    state: PaymentState,
+    /// The `X-REQUEST-ID` of the call that created it: the notification's `originalExternalId`.
+    request_id: String,
+    created_at: OffsetDateTime,
+}
+
+impl Checkout {
+    /// The status call's word for the state: the document knows `OPEN`, `SUCCESS` and `FAILED`
+    /// only. **Decision**: an expired checkout is `FAILED` (its notification says `05`).
+    fn status(&self) -> &'static str {
+        match self.state {
+            PaymentState::Pending => "OPEN",
+            PaymentState::Paid => "SUCCESS",
+            _ => "FAILED",
+        }
+    }
+}
+
+/// The document's answer envelope, in its order: `{"message":"Successful","data":…}`.
+fn successful<T: Serialize>(data: T) -> Response {
+    #[derive(Serialize)]
+    struct Envelope<T> {
+        message: &'static str,
+        data: T,
+    }
+    Json(Envelope { message: "Successful", data }).into_response()
+}
+
+/// `amount` as the document writes it in the status answer: a JSON number with two decimals
+/// (`4000.00`).
+fn two_decimals(amount: u64) -> String {
+    format!("{amount}.00")
+}
+
+/// A request refused in Cash In's shape; see [`error`].
+#[derive(Debug)]
+pub(super) struct Refusal {
+    status: StatusCode,
+    message: String,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        error(self.status, self.message)
+    }
+}
+
+/// A 400 naming the field.
+fn invalid(message: impl Into<String>) -> Refusal {
+    Refusal { status: StatusCode::BAD_REQUEST, message: message.into() }
+}
+
+fn object(body: &[u8]) -> Result<Map<String, Value>, Refusal> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(invalid("Invalid request body: expected a JSON object")),
+    }
+}
+
+/// A mandatory string of 1 to `max` characters.
+fn text<'a>(fields: &'a Map<String, Value>, name: &str, max: usize) -> Result<&'a str, Refusal> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Err(invalid(format!("Missing required field: {name}"))),
+        Some(Value::String(s)) if s.trim().is_empty() => Err(invalid(format!("Missing required field: {name}"))),
+        Some(Value::String(s)) if s.chars().count() > max => {
+            Err(invalid(format!("Invalid field format: {name} is longer than {max} characters")))
+        }
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(invalid(format!("Invalid field format: {name} must be a string"))),
+    }
+}
+
+/// A mandatory whole number above zero (the document types these as "Number").
+fn positive(fields: &Map<String, Value>, name: &str) -> Result<u64, Refusal> {
+    let value = fields.get(name).ok_or_else(|| invalid(format!("Missing required field: {name}")))?;
+    let number = value.as_u64().or_else(|| {
+        value.as_f64().filter(|f| *f >= 1.0 && f.fract() == 0.0 && *f < 9.0e15).map(|f| {
+            // Exact: a whole number far below 2^53.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let n = f as u64;
+            n
+        })
+    });
+    number
+        .filter(|n| *n > 0)
+        .ok_or_else(|| invalid(format!("Invalid field format: {name} must be a whole number above zero")))
+}
+
+/// `POST /payment`: validates the document's table and opens a checkout.
+pub(super) async fn create(
+    State(shared): State<Arc<Shared>>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Refusal> {
+    open(&shared, &request_id, &headers, &body)
+}
+
+fn open(shared: &Shared, request_id: &str, headers: &HeaderMap, body: &[u8]) -> Result<Response, Refusal> {
+    let fields = object(body)?;
+    let amount = positive(&fields, "amount")?;
+    let trx_no = text(&fields, "trxNo", 64)?.trim().to_owned();
+    let duration = positive(&fields, "duration")?;
+    u32::try_from(duration).map_err(|_| invalid("Invalid field format: duration is too long"))?;
+    text(&fields, "successCallbackUrl", 255)?;
+    text(&fields, "cancelCallbackUrl", 255)?;
+    let channel = match fields.get("paymentChannel") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) if s == "QRIS" => Some("QRIS"),
+        Some(Value::String(s)) if s == "BANK_TRANSFER" => Some("BANK_TRANSFER"),
+        Some(_) => return Err(invalid("Invalid field format: paymentChannel must be QRIS or BANK_TRANSFER")),
+    };
+    let customer = match fields.get("customer") {
+        Some(Value::Object(customer)) => customer,
+        None | Some(Value::Null) => return Err(invalid("Missing required field: customer")),
+        Some(_) => return Err(invalid("Invalid field format: customer must be an object")),
+    };
+    text(customer, "id", 50)
+        .map_err(|_| invalid("Invalid field format: customer.id is required, at most 50 characters"))?;
+    text(customer, "phoneNumber", 16)
+        .map_err(|_| invalid("Invalid field format: customer.phoneNumber is required, at most 16 characters"))?;
+
+    let now = shared.now();
+    let mut store = lock(&shared.cashin.store);
+    if store.payments.contains_key(&trx_no) {
+        let message = "Duplicate trxNo: it must be unique for each payment".to_owned();
+        return Err(Refusal { status: StatusCode::CONFLICT, message });
+    }
+    let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let reference_no = new_reference_no(now, |id| store.payments.values().any(|p| p.reference_no == id));
+    let payment_url = format!("{}{PREFIX}/checkout/{token}", origin(headers));
+    let checkout = Checkout {
+        trx_no: trx_no.clone(),
+        reference_no,
+        amount,
+        channel,
+        method: None,
+        state: PaymentState::Pending,
+        request_id: request_id.to_owned(),
+        created_at: now,
+    };
+    tracing::info!(reference = %trx_no, amount, "checkout created");
+    store.tokens.insert(token.clone(), trx_no.clone());
+    store.payments.insert(trx_no, checkout);
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Data {
+        payment_token: String,
+        payment_url: String,
+    }
+    Ok(successful(Data { payment_token: token, payment_url }))
+}
+
+/// `POST /payment/status`: the checkout of a `trxNo`. Surrounding spaces are ignored: the
+/// document's example asks for `" TRX001"` and is answered `"TRX001"`.
+pub(super) async fn status(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Response, Refusal> {
+    let fields = object(&body)?;
+    let trx_no = text(&fields, "trxNo", 64)?.trim();
+    let store = lock(&shared.cashin.store);
+    let Some(checkout) = store.payments.get(trx_no) else {
+        return Ok(error(StatusCode::NOT_FOUND, "Transaction not found"));
+    };
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Data<'a> {
+        trx_no: &'a str,
+        status: &'a str,
+        /// The method paid with; **Decision**: while nothing is paid, the channel asked for, or
+        /// an empty string when the customer is still to choose.
+        payment_method: &'a str,
+        reference_no: &'a str,
+        amount: Box<RawValue>,
+    }
+    let Ok(amount) = RawValue::from_string(two_decimals(checkout.amount)) else {
+        return Ok(error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"));
+    };
+    let data = Data {
+        trx_no: &checkout.trx_no,
+        status: checkout.status(),
+        payment_method: checkout.method.or(checkout.channel).unwrap_or(""),
+        reference_no: &checkout.reference_no,
+        amount,
+    };
+    Ok(successful(data))
+}
+
+/// `GET /checkout/{paymentToken}`: what the customer would see, with buttons that pay, expire
+/// or fail the checkout through the control API.
+pub(super) async fn page(State(shared): State<Arc<Shared>>, Path(token): Path<String>) -> Response {
+    let store = lock(&shared.cashin.store);
+    let Some(checkout) = store.tokens.get(&token).and_then(|trx_no| store.payments.get(trx_no)) else {
+        let body = "<!doctype html><title>Not found</title><p>No such checkout in this sandbox.</p>";
+        return (StatusCode::NOT_FOUND, Html(body)).into_response();
+    };
+    let trx_no = escape(&checkout.trx_no);
+    let mut body = String::new();
+    // Writing to a String cannot fail.
+    let _ = write!(
+        body,
+        "<!doctype html><meta charset=utf-8><title>Cash In sandbox: {trx_no}</title>\
+         <h1>Cash In sandbox checkout</h1>\
+         <p>Transaction <code>{trx_no}</code> (<code>{reference}</code>): <b>Rp {amount}</b> by {channel}</p>\
+         <p>Status: <b>{status}</b></p>",
+        reference = escape(&checkout.reference_no),
+        amount = checkout.amount,
+        channel = checkout.channel.unwrap_or("QRIS or bank transfer"),
+        status = checkout.status(),
+    );
+    if checkout.state == PaymentState::Pending {
+        let segment = escape(&percent_encode(&checkout.trx_no));
+        for (action, label) in [("pay", "Pay"), ("expire", "Let it expire"), ("fail", "Make it fail")] {
+            let _ = write!(
+                body,
+                "<form method=post action=\"/_sandbox/cashin/payments/{segment}/{action}\"><button>{label}</button></form>"
+            );
+        }
+    }
+    Html(body).into_response()
+}
+
+/// Moves an `OPEN` checkout to paid (`SUCCESS`, notification `00`), expired (`FAILED`, `05`) or
+/// failed (`FAILED`, `06`) and sends the notification. `reference` is the merchant's `trxNo`.
+pub(crate) fn settle(
+    shared: &Arc<Shared>,
+    reference: &str,
+    target: PaymentState,
+) -> Result<PaymentState, SandboxError> {
+    let (code, description) = match target {
+        PaymentState::Paid => ("00", "Success"),
+        // The document: "05 = Cancelled, the payment has been closed because it is expired".
+        PaymentState::Expired => ("05", "Cancelled"),
+        PaymentState::Failed => ("06", "Failed"),
+        _ => return Err(SandboxError::UnsupportedTransition { provider: PROVIDER, target }),
+    };
+    let now = shared.now();
+    let checkout = {
+        let mut store = lock(&shared.cashin.store);
+        let Some(checkout) = store.payments.get_mut(reference.trim()) else {
+            return Err(SandboxError::UnknownPayment { provider: PROVIDER, reference: reference.to_owned() });
+        };
+        if checkout.state != PaymentState::Pending {
+            return Err(SandboxError::NotPending {
+                provider: PROVIDER,
+                reference: reference.to_owned(),
+                status: checkout.state,
+            });
+        }
+        checkout.state = target;
+        if target == PaymentState::Paid {
+            // **Decision**: a customer left to choose pays by QRIS.
+            checkout.method = Some(checkout.channel.unwrap_or("QRIS"));
+        }
+        checkout.clone()
+    };
+    tracing::info!(reference, status = %target, "checkout settled");
+    match shared.webhook_url(PROVIDER) {
+        Some(url) => match notification(url, &checkout, code, description, now) {
+            Some(outgoing) => dispatch(shared, outgoing),
+            None => tracing::warn!("the Cash In webhook URL has no usable path: no notification sent"),
+        },
+        None => tracing::info!("no Cash In webhook URL configured: no notification sent"),
+    }
+    Ok(target)
+}
+
+/// The notification of the document (body fields in its order), signed as `PROVIDERS.md` §2
+/// says: SHA256withRSA over `POST:<path of the URL>:<hex SHA-256 of the body>:<X-TIMESTAMP>`.
+/// **Decision**: `amount.value` is a string with two decimals, the SNAP form the document's table
+/// types as "String" (its example's bare `1000` is accepted by the SDK too).
+fn notification(
+    url: &str,
+    checkout: &Checkout,
+    code: &str,
+    description: &str,
+    now: OffsetDateTime,
+) -> Option<Outgoing> {
+    let path = reqwest::Url::parse(url).ok()?.path().to_owned();
+    let timestamp = format_timestamp(now);
+    let body = json!({
+        "originalPartnerReferenceNo": checkout.reference_no,
+        "originalReferenceNo": checkout.trx_no,
+        "originalExternalId": checkout.request_id,
+        "latestTransactionStatus": code,
+        "transactionStatusDesc": description,
+        "amount": { "value": two_decimals(checkout.amount), "currency": "IDR" },
+        "createdTime": format_timestamp(checkout.created_at),
+        "finishedTime": timestamp,
+    })
+    .to_string();
+    let message = asymmetric_string_to_sign("POST", &path, body.as_bytes(), &timestamp).ok()?;
+    let signature = sign_sha256_rsa(signing_key(), message.as_bytes()).ok()?;
+    Some(Outgoing {
+        provider: PROVIDER,
+        reference: checkout.trx_no.clone(),
+        url: url.to_owned(),
+        headers: vec![
+            ("content-type", "application/json".to_owned()),
+            ("x-partner-id", CLIENT_ID.to_owned()),
+            ("x-external-id", uuid::Uuid::new_v4().to_string()),
+            ("x-timestamp", timestamp),
+            ("x-signature", signature),
+            ("channel-id", CHANNEL_ID.to_owned()),
+        ],
+        body,
+    })
+}
+
+/// Cash In's own number for a transaction, like the document's `PAY123`: `PAY`, the Jakarta date
+/// and six upper-case hex digits.
+fn new_reference_no(now: OffsetDateTime, taken: impl Fn(&str) -> bool) -> String {
+    let date: String = format_timestamp(now).chars().take(10).filter(char::is_ascii_digit).collect();
+    loop {
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        let id = format!("PAY{date}{}", random[..6].to_ascii_uppercase());
+        if !taken(&id) {
+            return id;
+        }
+    }
+}
+
+/// `http://{Host}`: the page URL points back at the sandbox as the client reached it.
+fn origin(headers: &HeaderMap) -> String {
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok()).filter(|h| !h.is_empty()).unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+/// A path segment: every byte but the unreserved ones percent-encoded.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_numbers_and_path_segments() {
+        let now = OffsetDateTime::from_unix_timestamp(1_730_689_200).unwrap();
+        let id = new_reference_no(now, |_| false);
+        assert!(id.starts_with("PAY20241104") && id.len() == 17, "{id}");
+        assert_eq!(percent_encode("ORDER 1/2"), "ORDER%201%2F2");
+        assert_eq!(two_decimals(4000), "4000.00");
+    }
+}
