@@ -10,8 +10,12 @@
 //! | gateway | prefix | credentials |
 //! |---|---|---|
 //! | Cuan10pay | `/cuan10pay` | [`cuan10pay::API_KEY`], [`cuan10pay::PRIVATE_KEY`] |
+//! | Cash In | `/cashin` | [`cashin::CLIENT_ID`], [`cashin::SECRET_KEY`]; notifications signed with the key of [`cashin::public_key_pem`] |
+//! | QRIS invoices | `/qris` | [`qris::API_KEY`] (query `apikey`) |
+//! | Crypto invoices | `/crypto-invoice` | [`crypto_invoice::PUBLIC_KEY`], [`crypto_invoice::PRIVATE_KEY`] |
+//! | Ciputra | `/ciputra` | [`ciputra::API_KEY`], [`ciputra::API_SECRET`]; tokens live [`ciputra::DEFAULT_TOKEN_LIFETIME`] unless [`SandboxBuilder::ciputra_token_lifetime`] says otherwise |
 //!
-//! The other gateways come in later versions, each as its own module.
+//! Each gateway's module documents its routes, states and webhooks.
 //!
 //! Three ways to run it:
 //!
@@ -29,6 +33,9 @@
 //! |---|---|
 //! | `POST /_sandbox/{provider}/payments/{reference}/pay` | 200 `{"provider","reference","status":"paid"}`; 404 `{"error"}` unknown; 409 not pending |
 //! | `POST /_sandbox/{provider}/payments/{reference}/expire` | the same, with `"status":"expired"` |
+//! | `POST /_sandbox/{provider}/payments/{reference}/fail` | the same, with `"status":"failed"` (Cash In); 409 where payments cannot fail |
+//! | `POST /_sandbox/qris/withdrawals/{id}/approve` | 200 `{"provider","withdraw_id","status":"success"}`; 404 unknown; 409 not pending |
+//! | `POST /_sandbox/qris/withdrawals/{id}/reject[?note=]` | the same, `"status":"rejected"`; the amount and fee go back to the balance |
 //! | `GET /_sandbox/deliveries` | every webhook attempt, a JSON list of [`Delivery`] |
 //! | `GET /_sandbox/health` | `{"status":"ok","emulated":["cuan10pay","cashin","qris","crypto-invoice","ciputra"]}` |
 //!

@@ -73,6 +73,11 @@ impl Sandbox {
         SandboxBuilder::default()
     }
 
+    /// The state every gateway module shares, for controls a module adds to `Sandbox` itself.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// Every route of the sandbox (each gateway under its prefix, the control API under
     /// `/_sandbox`), to serve or to mount in another router.
     ///
