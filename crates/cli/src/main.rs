@@ -29,6 +29,14 @@ struct Cli {
 enum Command {
     /// Cuan10pay: deposits, invoices, PPOB, SMM and vouchers.
     Cuan10pay(providers::cuan10pay::Cuan10payArgs),
+    /// Cash In: hosted checkout (QRIS, bank transfer) and its status.
+    Cashin(providers::cashin::CashinArgs),
+    /// QRIS invoices, balance and withdrawals to DANA.
+    Qris(providers::qris::QrisArgs),
+    /// Crypto invoices, priced in fiat and paid in coins.
+    CryptoInvoice(providers::crypto_invoice::CryptoInvoiceArgs),
+    /// Ciputra Life e-payment: transactions and auto-debit registrations.
+    Ciputra(providers::ciputra::CiputraArgs),
     /// Webhooks.
     Webhook {
         #[command(subcommand)]
@@ -51,7 +59,11 @@ async fn run(cli: Cli) -> Result<(), gerbang::Error> {
     let base_url = cli.base_url.as_deref();
     match cli.command {
         Command::Cuan10pay(args) => args.run(base_url).await,
-        Command::Webhook { command: WebhookCommand::Verify(args) } => common::print_json(&args.run().await?),
+        Command::Cashin(args) => args.run(base_url).await,
+        Command::Qris(args) => args.run(base_url).await,
+        Command::CryptoInvoice(args) => args.run(base_url).await,
+        Command::Ciputra(args) => args.run(base_url).await,
+        Command::Webhook { command: WebhookCommand::Verify(args) } => common::print_json(&args.run(base_url).await?),
         Command::Sandbox { command } => command.run().await,
     }
 }

@@ -1,9 +1,9 @@
-//! `gerbang sandbox serve [--port N]`, `gerbang sandbox pay|expire <provider> REF`.
+//! `gerbang sandbox serve [--port N]`, `gerbang sandbox pay|expire|fail <provider> REF`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 
 use clap::Subcommand;
-use gerbang::sandbox::Sandbox;
+use gerbang::sandbox::{Sandbox, SandboxHandle};
 use gerbang::{Error, ProviderId};
 use serde_json::json;
 
@@ -28,6 +28,8 @@ pub(crate) enum SandboxCommand {
     Pay(ControlArgs),
     /// Mark a pending payment expired (the sandbox sends the gateway's webhook).
     Expire(ControlArgs),
+    /// Mark a pending payment failed, where the gateway has that state (Cash In).
+    Fail(ControlArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -47,6 +49,7 @@ impl SandboxCommand {
             Self::Serve { port, webhook_urls } => serve(port, webhook_urls).await,
             Self::Pay(args) => control(&args, "pay").await,
             Self::Expire(args) => control(&args, "expire").await,
+            Self::Fail(args) => control(&args, "fail").await,
         }
     }
 }
@@ -58,19 +61,46 @@ async fn serve(port: u16, webhook_urls: Vec<(ProviderId, String)>) -> Result<(),
     }
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let handle = builder.start_on(addr).await.map_err(|e| Error::config(format!("cannot listen on {addr}: {e}")))?;
-    print_json(&json!({
+    print_json(&credentials(&handle))?;
+    tokio::signal::ctrl_c().await.map_err(|e| Error::config(format!("cannot wait for Ctrl-C: {e}")))?;
+    handle.shutdown().await;
+    Ok(())
+}
+
+/// The sandbox's URLs and published test credentials, as the environment variables of each
+/// gateway name them, so that `export` lines can be written from it.
+fn credentials(handle: &SandboxHandle) -> serde_json::Value {
+    use gerbang::sandbox::{cashin, ciputra, crypto_invoice, cuan10pay, qris};
+    json!({
         "url": handle.url(),
         "gateways": {
             "cuan10pay": {
                 "base_url": handle.base_url(ProviderId::Cuan10pay),
-                "api_key": gerbang::sandbox::cuan10pay::API_KEY,
-                "private_key": gerbang::sandbox::cuan10pay::PRIVATE_KEY,
-            }
+                "api_key": cuan10pay::API_KEY,
+                "private_key": cuan10pay::PRIVATE_KEY,
+            },
+            "cashin": {
+                "base_url": handle.base_url(ProviderId::CashIn),
+                "client_id": cashin::CLIENT_ID,
+                "secret_key": cashin::SECRET_KEY,
+                "public_key": cashin::public_key_pem(),
+            },
+            "qris": {
+                "base_url": handle.base_url(ProviderId::Qris),
+                "api_key": qris::API_KEY,
+            },
+            "crypto-invoice": {
+                "base_url": handle.base_url(ProviderId::CryptoInvoice),
+                "public_key": crypto_invoice::PUBLIC_KEY,
+                "private_key": crypto_invoice::PRIVATE_KEY,
+            },
+            "ciputra": {
+                "base_url": handle.base_url(ProviderId::Ciputra),
+                "api_key": ciputra::API_KEY,
+                "api_secret": ciputra::API_SECRET,
+            },
         }
-    }))?;
-    tokio::signal::ctrl_c().await.map_err(|e| Error::config(format!("cannot wait for Ctrl-C: {e}")))?;
-    handle.shutdown().await;
-    Ok(())
+    })
 }
 
 async fn control(args: &ControlArgs, action: &str) -> Result<(), Error> {

@@ -24,20 +24,27 @@ pub(crate) struct VerifyArgs {
     /// The method it arrived with.
     #[arg(long, default_value = "POST")]
     method: Method,
-    /// The path the webhook was sent to (signed by some gateways).
-    #[arg(long, default_value = "/")]
-    path: String,
+    /// The path the webhook was sent to, which Cash In signs (default: Cash In's
+    /// `/v1.0/debit/notify` for cashin, `/` for the others).
+    #[arg(long)]
+    path: Option<String>,
     /// How far the webhook's timestamp may be from now (default: the gateway's, 5 minutes).
     #[arg(long, value_parser = parse_duration)]
     tolerance: Option<Duration>,
 }
 
 impl VerifyArgs {
-    pub(crate) async fn run(&self) -> Result<WebhookEvent, Error> {
+    /// `base_url`: for a gateway whose webhook is confirmed by asking it (Ciputra).
+    pub(crate) async fn run(&self, base_url: Option<&str>) -> Result<WebhookEvent, Error> {
         let body = read_body(&self.body)?;
         let headers: HeaderMap = self.headers.iter().cloned().collect();
-        let request = WebhookRequest::new(self.method.clone(), &self.path, &headers, &body);
-        crate::providers::verify_webhook(self.provider, &request, self.tolerance).await
+        let path = match (&self.path, self.provider) {
+            (Some(path), _) => path.as_str(),
+            (None, ProviderId::CashIn) => crate::providers::cashin::NOTIFY_PATH,
+            (None, _) => "/",
+        };
+        let request = WebhookRequest::new(self.method.clone(), path, &headers, &body);
+        crate::providers::verify_webhook(self.provider, &request, self.tolerance, base_url).await
     }
 }
 

@@ -26,16 +26,51 @@ const PAYMENT_KEYS: [&str; 13] = [
     "total",
 ];
 
+/// `gerbang --base-url <Cuan10pay in the sandbox> ARGS…`.
 async fn gerbang(sandbox: &SandboxHandle, args: &[&str]) -> Output {
+    gerbang_at(sandbox, ProviderId::Cuan10pay, args).await
+}
+
+/// `gerbang --base-url <provider in the sandbox> ARGS…`, with every gateway's sandbox credentials
+/// in the environment, as `gerbang sandbox serve` prints them.
+async fn gerbang_at(sandbox: &SandboxHandle, provider: ProviderId, args: &[&str]) -> Output {
+    use gerbang::sandbox::{cashin, ciputra, crypto_invoice, cuan10pay, qris};
     tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang"))
-        .args(["--base-url", &sandbox.base_url(ProviderId::Cuan10pay)])
+        .args(["--base-url", &sandbox.base_url(provider)])
         .args(args)
-        .env("GERBANG_CUAN10PAY_API_KEY", gerbang::sandbox::cuan10pay::API_KEY)
-        .env("GERBANG_CUAN10PAY_PRIVATE_KEY", gerbang::sandbox::cuan10pay::PRIVATE_KEY)
+        .env("GERBANG_CUAN10PAY_API_KEY", cuan10pay::API_KEY)
+        .env("GERBANG_CUAN10PAY_PRIVATE_KEY", cuan10pay::PRIVATE_KEY)
+        .env("GERBANG_CASHIN_CLIENT_ID", cashin::CLIENT_ID)
+        .env("GERBANG_CASHIN_SECRET_KEY", cashin::SECRET_KEY)
+        .env("GERBANG_CASHIN_PUBLIC_KEY", cashin::public_key_pem())
+        .env("GERBANG_QRIS_API_KEY", qris::API_KEY)
+        .env("GERBANG_QRIS_BASE_URL", "http://127.0.0.1:9/unused-the-flag-wins")
+        .env("GERBANG_CRYPTO_INVOICE_PUBLIC_KEY", crypto_invoice::PUBLIC_KEY)
+        .env("GERBANG_CRYPTO_INVOICE_PRIVATE_KEY", crypto_invoice::PRIVATE_KEY)
+        .env("GERBANG_CIPUTRA_API_KEY", ciputra::API_KEY)
+        .env("GERBANG_CIPUTRA_API_SECRET", ciputra::API_SECRET)
+        .env("GERBANG_CIPUTRA_BASE_URL", "http://127.0.0.1:9/unused-the-flag-wins")
         .env("GERBANG_SANDBOX_URL", sandbox.url())
         .output()
         .await
         .unwrap()
+}
+
+fn sorted_keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// DESIGN.md's `WebhookEvent` shape, sorted.
+const EVENT_KEYS: [&str; 8] =
+    ["ack", "amount", "occurred_at", "provider", "provider_reference", "provider_status", "reference", "status"];
+
+/// A scratch directory for one test's files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("gerbang-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 fn json(output: &Output) -> Value {
@@ -71,9 +106,7 @@ async fn create_pay_status_follow_the_payment_shape() {
         )
         .await,
     );
-    let mut keys: Vec<&str> = created.as_object().unwrap().keys().map(String::as_str).collect();
-    keys.sort_unstable();
-    assert_eq!(keys, PAYMENT_KEYS);
+    assert_eq!(sorted_keys(&created), PAYMENT_KEYS);
     assert_eq!(created["status"], "pending");
     assert_eq!(created["reference"], "ORDER-7");
     assert_eq!(created["amount"], serde_json::json!({"value": "50000", "currency": "IDR"}));
@@ -159,17 +192,203 @@ async fn webhook_verify_prints_the_event_or_fails_with_exit_1() {
         )
         .await,
     );
-    let mut keys: Vec<&str> = event.as_object().unwrap().keys().map(String::as_str).collect();
-    keys.sort_unstable();
-    assert_eq!(
-        keys,
-        ["ack", "amount", "occurred_at", "provider", "provider_reference", "provider_status", "reference", "status"]
-    );
+    assert_eq!(sorted_keys(&event), EVENT_KEYS);
     assert_eq!(event["status"], "paid");
     assert_eq!(event["ack"]["status"], 200);
 
     let refused = gerbang(&sandbox, &["webhook", "verify", "cuan10pay", "--body", bad.to_str().unwrap()]).await;
     assert_eq!(refused.status.code(), Some(1));
     assert!(stderr_line(&refused).contains("signature"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Each of the other four gateways: `create` and `status` print DESIGN.md's `Payment`, and the
+/// status follows the sandbox from pending to paid. `status` takes the id the gateway looks
+/// payments up by: the merchant's reference, or the gateway's own id (QRIS).
+#[tokio::test]
+async fn every_gateway_creates_and_reads_back_in_the_payment_shape() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let cases: [(ProviderId, &[&str]); 4] = [
+        (
+            ProviderId::CashIn,
+            &[
+                "--channel",
+                "qris",
+                "--customer-id",
+                "CUST-1",
+                "--customer-phone",
+                "081234567890",
+                "--return-url",
+                "https://shop.example/orders/1",
+            ],
+        ),
+        (ProviderId::Qris, &[]),
+        (ProviderId::CryptoInvoice, &["--customer-email", "budi@example.com"]),
+        (ProviderId::Ciputra, &["--channel", "va:bca", "--customer-name", "Budi Santoso"]),
+    ];
+    for (provider, extra) in cases {
+        let reference = format!("CLI-{}", provider.as_str().to_uppercase());
+        let mut args = vec![provider.as_str(), "create", "--reference", &reference, "--amount", "150000"];
+        args.extend_from_slice(extra);
+        let created = json(&gerbang_at(&sandbox, provider, &args).await);
+        assert_eq!(sorted_keys(&created), PAYMENT_KEYS, "{provider}");
+        assert_eq!(created["provider"], provider.as_str());
+        assert_eq!(created["status"], "pending", "{provider}: {created}");
+        assert_eq!(created["amount"], serde_json::json!({"value": "150000", "currency": "IDR"}), "{provider}");
+
+        let key = match provider {
+            ProviderId::Qris => created["provider_reference"].as_str().unwrap().to_owned(),
+            _ => reference.clone(),
+        };
+        let paid = json(&gerbang_at(&sandbox, provider, &["sandbox", "pay", provider.as_str(), &key]).await);
+        assert_eq!(paid["status"], "paid", "{provider}");
+        let status = json(&gerbang_at(&sandbox, provider, &[provider.as_str(), "status", &key]).await);
+        assert_eq!(sorted_keys(&status), PAYMENT_KEYS, "{provider}");
+        assert_eq!(status["status"], "paid", "{provider}: {status}");
+    }
+}
+
+#[tokio::test]
+async fn cancel_is_refused_where_the_gateway_has_none_and_done_where_it_has() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    for provider in [ProviderId::CashIn, ProviderId::CryptoInvoice] {
+        let refused = gerbang_at(&sandbox, provider, &[provider.as_str(), "cancel", "ANY"]).await;
+        assert_eq!(refused.status.code(), Some(1));
+        assert!(stderr_line(&refused).contains("does not support"), "{provider}");
+    }
+    let created = json(
+        &gerbang_at(&sandbox, ProviderId::Qris, &["qris", "create", "--reference", "R", "--amount", "20000"]).await,
+    );
+    let id = created["provider_reference"].as_str().unwrap();
+    let cancelled = json(&gerbang_at(&sandbox, ProviderId::Qris, &["qris", "cancel", id]).await);
+    assert_eq!(
+        (cancelled["status"].as_str(), cancelled["provider_status"].as_str()),
+        (Some("cancelled"), Some("expired"))
+    );
+
+    let args = ["ciputra", "create", "--reference", "CANCEL-ME", "--amount", "50000", "--customer-name", "Siti"];
+    json(&gerbang_at(&sandbox, ProviderId::Ciputra, &args).await);
+    let cancelled = json(&gerbang_at(&sandbox, ProviderId::Ciputra, &["ciputra", "cancel", "CANCEL-ME"]).await);
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+}
+
+#[tokio::test]
+async fn qris_balance_and_withdrawals_print_their_answers() {
+    let sandbox = Sandbox::builder().qris_balance(500_000).start().await.unwrap();
+    let qris = |args: &'static [&'static str]| gerbang_at(&sandbox, ProviderId::Qris, args);
+    let balance = json(&qris(&["qris", "balance"]).await);
+    assert_eq!(balance["balance"], serde_json::json!({"value": "500000", "currency": "IDR"}));
+
+    let args = [
+        "qris",
+        "withdraw",
+        "create",
+        "--amount",
+        "100000",
+        "--account-number",
+        "081234567890",
+        "--account-name",
+        "Budi",
+    ];
+    let withdrawal = json(&gerbang_at(&sandbox, ProviderId::Qris, &args).await);
+    assert_eq!(withdrawal["status"], "pending");
+    let id = withdrawal["withdraw_id"].as_str().unwrap().to_owned();
+    let status = json(&gerbang_at(&sandbox, ProviderId::Qris, &["qris", "withdraw", "status", &id]).await);
+    assert_eq!(status["withdraw_id"], id.as_str());
+
+    let page = json(&qris(&["qris", "withdraw", "history", "--limit", "5"]).await);
+    assert_eq!(page["data"].as_array().map(Vec::len), Some(1));
+    let every = json(&qris(&["qris", "withdraw", "history", "--all", "--status", "pending"]).await);
+    assert_eq!(every.as_array().map(Vec::len), Some(1));
+
+    let invalid =
+        qris(&["qris", "withdraw", "create", "--amount", "0", "--account-number", "12", "--account-name", "B"]).await;
+    assert_eq!(invalid.status.code(), Some(1));
+    assert!(stderr_line(&invalid).contains("amount"));
+}
+
+#[tokio::test]
+async fn ciputra_registration_status_prints_the_registration() {
+    use gerbang::ciputra::{CiputraClient, CiputraConfig, PayCode, PayType, TransactionRequest};
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let config = CiputraConfig::builder(gerbang::sandbox::ciputra::API_KEY, gerbang::sandbox::ciputra::API_SECRET)
+        .base_url(sandbox.base_url(ProviderId::Ciputra))
+        .build()
+        .unwrap();
+    let registration = TransactionRequest::registration("REG-1", "Siti Rahma", PayType::Va, PayCode::Bca);
+    CiputraClient::new(config).transaction(&registration).await.unwrap();
+
+    let status =
+        json(&gerbang_at(&sandbox, ProviderId::Ciputra, &["ciputra", "registration", "status", "REG-1"]).await);
+    assert_eq!(status["external_id"], "REG-1", "{status}");
+    let unknown = gerbang_at(&sandbox, ProviderId::Ciputra, &["ciputra", "registration", "status", "REG-NOPE"]).await;
+    assert_eq!(unknown.status.code(), Some(1));
+    stderr_line(&unknown);
+}
+
+/// A Cash In notification as the sandbox's key signs it, verified by the binary with the public
+/// key from `GERBANG_CASHIN_PUBLIC_KEY` over the default notify path; a changed amount is refused.
+#[tokio::test]
+async fn webhook_verify_cashin_checks_the_snap_signature() {
+    use gerbang::cashin::{NOTIFY_PATH, NotificationSigner, format_timestamp};
+    let dir = scratch("cashin");
+    let body = r#"{"originalPartnerReferenceNo":"CI-1","originalReferenceNo":"ORDER-9","originalExternalId":"EXT-1","latestTransactionStatus":"00","transactionStatusDesc":"Success","amount":{"value":"150000.00","currency":"IDR"}}"#;
+    // The test plays Cash In with a key pair of its own, and hands the binary the public half.
+    let key = gerbang::cashin::PrivateKey::generate(2048).unwrap();
+    let public_pem = key.public_key().to_pem();
+    let signer = NotificationSigner::new(key, "PARTNER-1");
+    let timestamp = format_timestamp(gerbang::time::OffsetDateTime::now_utc());
+    let headers = signer.headers(NOTIFY_PATH, body.as_bytes(), &timestamp).unwrap();
+    let good = dir.join("good.json");
+    std::fs::write(&good, body).unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, body.replace("150000.00", "150001.00")).unwrap();
+
+    let run = |file: std::path::PathBuf| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang"));
+        command.args(["webhook", "verify", "cashin", "--body", file.to_str().unwrap()]);
+        for (name, value) in &headers {
+            command.args(["--header", &format!("{name}: {}", value.to_str().unwrap())]);
+        }
+        command.env("GERBANG_CASHIN_PUBLIC_KEY", &public_pem);
+        async move { command.output().await.unwrap() }
+    };
+    let event = json(&run(good).await);
+    assert_eq!(sorted_keys(&event), EVENT_KEYS);
+    assert_eq!((event["status"].as_str(), event["reference"].as_str()), (Some("paid"), Some("ORDER-9")));
+    assert_eq!(event["ack"]["body"], r#"{"responseCode":"2005600","responseMessage":"Successful"}"#);
+
+    let refused = run(bad).await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr_line(&refused).contains("signature"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn webhook_verify_crypto_invoice_compares_the_private_key() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let dir = scratch("crypto");
+    let callback = serde_json::json!({
+        "private_key": gerbang::sandbox::crypto_invoice::PRIVATE_KEY,
+        "id": 1001, "order_id": "ORDER-5", "price_amount": "25.50", "price_currency": "USD",
+        "amount": "25.50", "amount_currency": "USDT", "test": 1,
+    });
+    let good = dir.join("good.json");
+    std::fs::write(&good, callback.to_string()).unwrap();
+    let forged = dir.join("forged.json");
+    std::fs::write(&forged, callback.to_string().replace("sandbox-crypto", "forged-crypto")).unwrap();
+    let verify = |file: &std::path::Path| {
+        let args = ["webhook", "verify", "crypto-invoice", "--body", file.to_str().unwrap()].map(str::to_owned);
+        let sandbox = &sandbox;
+        async move { gerbang_at(sandbox, ProviderId::CryptoInvoice, &args.each_ref().map(String::as_str)).await }
+    };
+    let event = json(&verify(&good).await);
+    assert_eq!(sorted_keys(&event), EVENT_KEYS);
+    assert_eq!((event["status"].as_str(), event["reference"].as_str()), (Some("paid"), Some("ORDER-5")));
+    assert_eq!(event["amount"], serde_json::json!({"value": "25.50", "currency": "USD"}));
+
+    let refused = verify(&forged).await;
+    assert_eq!(refused.status.code(), Some(1));
+    stderr_line(&refused);
     let _ = std::fs::remove_dir_all(dir);
 }

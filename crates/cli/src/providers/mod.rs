@@ -1,20 +1,29 @@
 //! One module per gateway: its client from the environment and its own commands.
 
+pub(crate) mod cashin;
+pub(crate) mod ciputra;
+pub(crate) mod crypto_invoice;
 pub(crate) mod cuan10pay;
+pub(crate) mod qris;
 
 use std::time::Duration;
 
 use gerbang::{Error, ProviderId, WebhookEvent, WebhookRequest};
 
 /// Verifies a webhook with the gateway's verifier, built from the environment. Only the secret
-/// the verification needs is read, so a webhook host need not hold the API key.
+/// the verification needs is read, so a webhook host need not hold the API key (except for
+/// Ciputra, whose unsigned callback is confirmed by asking the gateway).
 pub(crate) async fn verify_webhook(
     provider: ProviderId,
     request: &WebhookRequest<'_>,
     tolerance: Option<Duration>,
+    base_url: Option<&str>,
 ) -> Result<WebhookEvent, Error> {
     match provider {
         ProviderId::Cuan10pay => cuan10pay::verify_webhook(request, tolerance),
+        ProviderId::CashIn => cashin::verify_webhook(request, tolerance),
+        ProviderId::CryptoInvoice => crypto_invoice::verify_webhook(request),
+        ProviderId::Ciputra => ciputra::verify_webhook(request, base_url).await,
         other => Err(Error::Unsupported { provider: other, operation: "webhook verification in this build" }),
     }
 }
