@@ -10,10 +10,10 @@
 //! for real money). Paying is played by the sandbox only.
 #![allow(clippy::print_stdout)] // printing is this program's job
 
-use gerbang::ProviderId;
-use gerbang::cashin::{CashinClient, CashinConfig, CheckoutCustomer, CheckoutRequest, PaymentChannel};
-use gerbang::env_var;
-use gerbang::sandbox::{Sandbox, cashin};
+use gerbang::cashin::{CashinClient, CheckoutCustomer, CheckoutRequest, PaymentChannel};
+use gerbang::sandbox::Sandbox;
+use gerbang::{ProviderId, env_var};
+use gerbang_examples::cashin_sandbox_client;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,12 +21,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sandbox = if live { None } else { Some(Sandbox::builder().start().await?) };
     let client = match &sandbox {
         None => CashinClient::from_env()?,
-        Some(sandbox) => CashinClient::new(
-            CashinConfig::builder(cashin::CLIENT_ID, cashin::SECRET_KEY)
-                .base_url(sandbox.base_url(ProviderId::CashIn))
-                .public_key_pem(cashin::public_key_pem())
-                .build()?,
-        ),
+        Some(sandbox) => cashin_sandbox_client(sandbox)?,
     };
     println!("{client:?}\n");
 

@@ -13,10 +13,10 @@
 
 use std::time::Duration;
 
-use gerbang::ciputra::{CiputraClient, CiputraConfig, PayCode, PayType, TransactionRequest};
-use gerbang::sandbox::{Sandbox, ciputra as sandbox_ciputra};
+use gerbang::ciputra::{CiputraClient, PayCode, PayType, TransactionRequest};
+use gerbang::sandbox::Sandbox;
 use gerbang::{Money, PaymentProvider, PaymentRequest, ProviderId, WebhookRequest, env_var};
-use gerbang_examples::WebhookInbox;
+use gerbang_examples::{WebhookInbox, ciputra_sandbox_client};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,11 +24,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sandbox = if live { None } else { Some(Sandbox::builder().start().await?) };
     let client = match &sandbox {
         None => CiputraClient::from_env()?,
-        Some(sandbox) => CiputraClient::new(
-            CiputraConfig::builder(sandbox_ciputra::API_KEY, sandbox_ciputra::API_SECRET)
-                .base_url(sandbox.base_url(ProviderId::Ciputra))
-                .build()?,
-        ),
+        Some(sandbox) => ciputra_sandbox_client(sandbox)?,
     };
     println!("{client:?}\n");
     let mut inbox = WebhookInbox::start().await?;

@@ -25,9 +25,10 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use gerbang::crypto_invoice::{CryptoInvoiceClient, CryptoInvoiceConfig, WebhookVerifier};
+use gerbang::crypto_invoice::WebhookVerifier;
 use gerbang::sandbox::{Sandbox, crypto_invoice};
 use gerbang::{Ack, Currency, Decimal, Money, PaymentProvider, PaymentRequest, ProviderId, WebhookRequest};
+use gerbang_examples::crypto_invoice_sandbox_client;
 
 #[derive(Clone)]
 struct AppState {
@@ -91,12 +92,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The gateway: the sandbox, retrying 0.5 s apart instead of 5 minutes.
     let sandbox =
         Sandbox::builder().webhook_retry(crypto_invoice::WEBHOOK_ATTEMPTS, Duration::from_millis(500)).start().await?;
-    let client = CryptoInvoiceClient::new(
-        CryptoInvoiceConfig::builder(crypto_invoice::PUBLIC_KEY, crypto_invoice::PRIVATE_KEY)
-            .base_url(sandbox.base_url(ProviderId::CryptoInvoice))
-            .test_mode(true)
-            .build()?,
-    );
+    let client = crypto_invoice_sandbox_client(&sandbox)?;
 
     let price = Money::new(Decimal::new(1_250, 2), Currency::USD)?; // 12.50 USD
     let request = PaymentRequest::builder("ORDER-7001", price).callback_url(&callback_url).build()?;

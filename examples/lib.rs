@@ -1,4 +1,5 @@
-//! Shared pieces of the examples: a webhook receiver that hands every delivery to the caller.
+//! Shared pieces of the examples: a client of each gateway for the sandbox, and a webhook receiver
+//! that hands every delivery to the caller.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -9,8 +10,12 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use gerbang::cashin::{CashinClient, CashinConfig};
+use gerbang::ciputra::{CiputraClient, CiputraConfig};
+use gerbang::crypto_invoice::{CryptoInvoiceClient, CryptoInvoiceConfig};
 use gerbang::cuan10pay::{Cuan10payClient, Cuan10payConfig};
-use gerbang::sandbox::SandboxHandle;
+use gerbang::qris::{PollPolicy, QrisClient, QrisConfig};
+use gerbang::sandbox::{SandboxHandle, cashin, ciputra, crypto_invoice, qris};
 use gerbang::{Error, MAX_WEBHOOK_BODY_BYTES, ProviderId};
 use tokio::sync::mpsc;
 
@@ -20,6 +25,42 @@ pub fn cuan10pay_sandbox_client(sandbox: &SandboxHandle) -> Result<Cuan10payClie
         .base_url(sandbox.base_url(ProviderId::Cuan10pay))
         .build()
         .map(Cuan10payClient::new)
+}
+
+/// A Cash In client for the sandbox, with its test credentials and the public key its
+/// notifications are signed with.
+pub fn cashin_sandbox_client(sandbox: &SandboxHandle) -> Result<CashinClient, Error> {
+    CashinConfig::builder(cashin::CLIENT_ID, cashin::SECRET_KEY)
+        .base_url(sandbox.base_url(ProviderId::CashIn))
+        .public_key_pem(cashin::public_key_pem())
+        .build()
+        .map(CashinClient::new)
+}
+
+/// A QRIS client for the sandbox, polling often: its customer pays at once.
+pub fn qris_sandbox_client(sandbox: &SandboxHandle) -> Result<QrisClient, Error> {
+    QrisConfig::builder(qris::API_KEY)
+        .base_url(sandbox.base_url(ProviderId::Qris))
+        .poll_policy(PollPolicy::new(Duration::from_millis(100), Duration::from_secs(1)))
+        .build()
+        .map(QrisClient::new)
+}
+
+/// A crypto-invoice client for the sandbox, in test mode.
+pub fn crypto_invoice_sandbox_client(sandbox: &SandboxHandle) -> Result<CryptoInvoiceClient, Error> {
+    CryptoInvoiceConfig::builder(crypto_invoice::PUBLIC_KEY, crypto_invoice::PRIVATE_KEY)
+        .base_url(sandbox.base_url(ProviderId::CryptoInvoice))
+        .test_mode(true)
+        .build()
+        .map(CryptoInvoiceClient::new)
+}
+
+/// A Ciputra client for the sandbox, with its test credentials.
+pub fn ciputra_sandbox_client(sandbox: &SandboxHandle) -> Result<CiputraClient, Error> {
+    CiputraConfig::builder(ciputra::API_KEY, ciputra::API_SECRET)
+        .base_url(sandbox.base_url(ProviderId::Ciputra))
+        .build()
+        .map(CiputraClient::new)
 }
 
 /// A webhook as it arrived.

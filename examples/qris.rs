@@ -14,9 +14,10 @@
 use std::time::Duration;
 
 use gerbang::qris::stream::TryStreamExt;
-use gerbang::qris::{PollPolicy, QrisClient, QrisConfig, WithdrawHistoryQuery, WithdrawRequest};
+use gerbang::qris::{QrisClient, WithdrawHistoryQuery, WithdrawRequest};
 use gerbang::sandbox::Sandbox;
 use gerbang::{ProviderId, env_var};
+use gerbang_examples::qris_sandbox_client;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,13 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sandbox = if live { None } else { Some(Sandbox::builder().start().await?) };
     let client = match &sandbox {
         None => QrisClient::from_env()?,
-        Some(sandbox) => QrisClient::new(
-            QrisConfig::builder(gerbang::sandbox::qris::API_KEY)
-                .base_url(sandbox.base_url(ProviderId::Qris))
-                // The sandbox's customer pays at once: look often.
-                .poll_policy(PollPolicy::new(Duration::from_millis(200), Duration::from_secs(1)))
-                .build()?,
-        ),
+        Some(sandbox) => qris_sandbox_client(sandbox)?,
     };
     println!("{client:?}\n");
 

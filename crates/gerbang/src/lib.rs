@@ -7,6 +7,10 @@
 //! | feature | gateway | module |
 //! |---|---|---|
 //! | `cuan10pay` | Cuan10pay: deposits (QRIS, virtual accounts), invoices, PPOB, SMM, vouchers | [`cuan10pay`] |
+//! | `cashin` | Cash In: hosted checkout (QRIS, bank transfer), status, SNAP-signed notifications | [`cashin`] |
+//! | `qris` | QRIS invoices: invoices, balance, withdrawals to DANA, polling for payment | [`qris`] |
+//! | `crypto-invoice` | crypto invoices priced in fiat, verified callbacks | [`crypto_invoice`] |
+//! | `ciputra` | Ciputra Life e-payment: transactions and registrations behind a bearer token | [`ciputra`] |
 //! | `sandbox` | a local emulator of the gateways, for tests and demos | [`sandbox`] |
 //! | `full` | every gateway (not the sandbox) | |
 //!
@@ -71,8 +75,24 @@ pub fn providers_from_env() -> Result<Vec<Box<dyn PaymentProvider>>, Error> {
     #[allow(unused_mut)]
     let mut providers: Vec<Box<dyn PaymentProvider>> = Vec::new();
     #[cfg(feature = "cuan10pay")]
-    if env_var("GERBANG_CUAN10PAY_API_KEY")?.is_some() {
+    if env_var(cuan10pay::ENV_API_KEY)?.is_some() {
         providers.push(Box::new(cuan10pay::Cuan10payClient::from_env()?));
+    }
+    #[cfg(feature = "cashin")]
+    if env_var(cashin::ENV_CLIENT_ID)?.is_some() {
+        providers.push(Box::new(cashin::CashinClient::from_env()?));
+    }
+    #[cfg(feature = "qris")]
+    if env_var(qris::ENV_API_KEY)?.is_some() {
+        providers.push(Box::new(qris::QrisClient::from_env()?));
+    }
+    #[cfg(feature = "crypto-invoice")]
+    if env_var(crypto_invoice::ENV_PUBLIC_KEY)?.is_some() {
+        providers.push(Box::new(crypto_invoice::CryptoInvoiceClient::from_env()?));
+    }
+    #[cfg(feature = "ciputra")]
+    if env_var(ciputra::ENV_API_KEY)?.is_some() {
+        providers.push(Box::new(ciputra::CiputraClient::from_env()?));
     }
     Ok(providers)
 }
