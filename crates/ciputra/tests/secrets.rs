@@ -4,45 +4,19 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use gerbang_ciputra::{CiputraClient, PayCode, PayType, TransactionRequest};
 use gerbang_core::{Money, PaymentProvider, PaymentRequest};
+use gerbang_testkit::{LogCapture, assert_nothing_leaks};
 use httpmock::MockServer;
-use tracing_subscriber::EnvFilter;
 
 use common::{API_KEY, API_SECRET, builder, doc_token, fixture};
 
 const EMAIL: &str = "siti.rahma.secret@example.com";
 const PHONE: &str = "081299990000";
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn credentials_tokens_and_customer_details_never_reach_logs_debug_or_errors() {
-    let logs = Captured::default();
-    // Everything at TRACE but httpmock's server, which stands for the gateway.
-    let filter = EnvFilter::new("trace,httpmock=off");
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(logs.clone()).init();
+    let logs = LogCapture::install();
 
     let server = MockServer::start_async().await;
     server
@@ -87,12 +61,9 @@ async fn credentials_tokens_and_customer_details_never_reach_logs_debug_or_error
         serde_json::from_value(serde_json::json!({"phone": PHONE, "name": "Siti", "status": "paid"})).unwrap();
     shown.push(format!("{status:?}"));
 
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("gerbang.http"), "the calls were traced: {logs}");
     let token = doc_token();
-    for text in shown.iter().chain(std::iter::once(&logs)) {
-        for secret in [API_KEY, API_SECRET, token.as_str(), EMAIL, PHONE] {
-            assert!(!text.contains(secret), "{secret} leaked into: {text}");
-        }
-    }
+    shown.push(logs);
+    assert_nothing_leaks(&shown, &[API_KEY, API_SECRET, token.as_str(), EMAIL, PHONE]);
 }

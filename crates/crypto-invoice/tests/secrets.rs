@@ -1,4 +1,5 @@
-//! The keys never show in `Debug`, errors, or the client's messages.
+//! The keys, which travel in every request body, and the customer's e-mail never show in logs
+//! (at TRACE level), `Debug` or errors, even on failing calls.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may unwrap: see clippy.toml.
 
 mod common;
@@ -6,14 +7,14 @@ mod common;
 use common::{PRIVATE_KEY, PUBLIC_KEY, builder, fixture};
 use gerbang_core::{Decimal, PaymentProvider};
 use gerbang_crypto_invoice::{CreateInvoiceRequest, CryptoInvoiceClient, WebhookVerifier};
+use gerbang_testkit::{LogCapture, assert_nothing_leaks};
 use httpmock::MockServer;
 
-fn assert_clean(text: &str) {
-    assert!(!text.contains(PUBLIC_KEY) && !text.contains(PRIVATE_KEY), "a key leaked: {text}");
-}
+const EMAIL: &str = "budi.secret@example.com";
 
-#[tokio::test]
-async fn no_debug_or_error_shows_a_key() {
+#[tokio::test(flavor = "multi_thread")]
+async fn no_log_debug_or_error_shows_a_key_or_the_email() {
+    let logs = LogCapture::install();
     let server = MockServer::start_async().await;
     server
         .mock_async(|when, then| {
@@ -22,15 +23,20 @@ async fn no_debug_or_error_shows_a_key() {
         })
         .await;
     let client = CryptoInvoiceClient::new(builder(&server.url("/api/v1")).build().unwrap());
-    assert_clean(&format!("{client:?}"));
-    assert_clean(&format!("{:?}", client.config()));
-    assert_clean(&format!("{:?}", WebhookVerifier::new(PRIVATE_KEY)));
-    let request = CreateInvoiceRequest::new(Decimal::ONE).email("budi@example.com");
-    let shown = format!("{request:?}");
-    assert!(!shown.contains("budi@"), "{shown}");
-    let err = client.create_invoice(&request).await.unwrap_err();
-    assert_clean(&err.to_string());
-    assert_clean(&format!("{err:?}"));
-    let err = client.payment_status("11").await.unwrap_err();
-    assert_clean(&err.to_string());
+    let request = CreateInvoiceRequest::new(Decimal::ONE).email(EMAIL);
+    let mut shown = vec![
+        format!("{client:?}"),
+        format!("{:?}", client.config()),
+        format!("{:?}", WebhookVerifier::new(PRIVATE_KEY)),
+        format!("{request:?}"),
+    ];
+    let errors = [client.create_invoice(&request).await.unwrap_err(), client.payment_status("11").await.unwrap_err()];
+    for error in &errors {
+        shown.push(error.to_string());
+        shown.push(format!("{error:?}"));
+    }
+    let logs = logs.text();
+    assert!(logs.contains("gerbang.http"), "the calls were traced: {logs}");
+    shown.push(logs);
+    assert_nothing_leaks(&shown, &[PUBLIC_KEY, PRIVATE_KEY, EMAIL]);
 }

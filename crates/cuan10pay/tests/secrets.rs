@@ -4,47 +4,19 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use gerbang_core::{Channel, Money, PaymentProvider, PaymentRequest};
 use gerbang_cuan10pay::{Cuan10payClient, Cuan10payConfig, DepositRequest, PpobOrderRequest, WebhookVerifier};
+use gerbang_testkit::{LogCapture, assert_nothing_leaks};
 use httpmock::MockServer;
-use tracing_subscriber::EnvFilter;
 
 use common::{API_KEY, PRIVATE_KEY, builder, fixture};
 
 const EMAIL: &str = "siti.rahma.secret@example.com";
 const PHONE: &str = "081299990000";
 
-/// Every log line written, shared with the subscriber.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn keys_and_customer_details_never_reach_logs_debug_or_errors() {
-    let logs = Captured::default();
-    // Everything at TRACE, from this crate, gerbang-core, reqwest and hyper, but not from
-    // httpmock's server: it stands for the gateway, which is of course shown the key.
-    let filter = EnvFilter::new("trace,httpmock=off");
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(logs.clone()).init();
+    let logs = LogCapture::install();
 
     let mut shown = Vec::<String>::new();
     let server = MockServer::start_async().await;
@@ -123,12 +95,8 @@ async fn keys_and_customer_details_never_reach_logs_debug_or_errors() {
         shown.push(error.to_string());
     }
 
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("gerbang.http") && logs.contains("hyper"), "the calls were traced: {logs}");
     shown.push(logs);
-    for text in &shown {
-        for secret in [API_KEY, PRIVATE_KEY, EMAIL, PHONE] {
-            assert!(!text.contains(secret), "{secret} leaked into: {text}");
-        }
-    }
+    assert_nothing_leaks(&shown, &[API_KEY, PRIVATE_KEY, EMAIL, PHONE]);
 }

@@ -6,48 +6,21 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gerbang_core::{Error, HttpClient, Money, PaymentProvider, PaymentRequest, RetryPolicy};
 use gerbang_qris::{QrisClient, QrisConfig, WithdrawHistoryQuery, WithdrawRequest};
+use gerbang_testkit::{LogCapture, assert_nothing_leaks};
 use httpmock::MockServer;
-use tracing_subscriber::EnvFilter;
 
 use common::{API_KEY, builder, fixture};
 
 /// The DANA account number: a phone number, personal data too.
 const PHONE: &str = "081299990000";
 
-/// Every log line written, shared with the subscriber.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_key_never_reaches_logs_debug_or_errors() {
-    let logs = Captured::default();
-    // Everything at TRACE, but not from httpmock's server: it stands for the gateway, which is of
-    // course shown the key.
-    let filter = EnvFilter::new("trace,httpmock=off");
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(logs.clone()).init();
+    let logs = LogCapture::install();
 
     let server = MockServer::start_async().await;
     server
@@ -129,12 +102,8 @@ async fn the_key_never_reaches_logs_debug_or_errors() {
         shown.push(error.to_string());
     }
 
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("gerbang.http") && logs.contains("hyper"), "the calls were traced: {logs}");
     shown.push(logs);
-    for text in &shown {
-        for secret in [API_KEY, PHONE] {
-            assert!(!text.contains(secret), "{secret} leaked into: {text}");
-        }
-    }
+    assert_nothing_leaks(&shown, &[API_KEY, PHONE]);
 }

@@ -1,0 +1,94 @@
+//! No secret key, and no customer phone, ever appears in logs, `Debug` or error messages, even at
+//! TRACE level and on failing calls; nor does a refused notification echo its body.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may unwrap: see clippy.toml.
+
+mod common;
+
+use std::time::Duration;
+
+use gerbang_cashin::{CashinClient, CheckoutCustomer, CheckoutRequest, WebhookVerifier};
+use gerbang_core::http::{HeaderMap, HeaderValue, Method};
+use gerbang_core::{HttpClient, Money, PaymentProvider, PaymentRequest, RetryPolicy, WebhookRequest};
+use gerbang_testkit::{LogCapture, assert_nothing_leaks};
+use httpmock::MockServer;
+
+use common::{SECRET_KEY, builder, client, fixture};
+
+const PHONE: &str = "081299990000";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_secret_key_and_customer_details_never_reach_logs_debug_or_errors() {
+    let logs = LogCapture::install();
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/pg/fo/payment");
+            then.status(401).body(fixture("error_401.json"));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/pg/fo/payment/status");
+            then.status(500).body(fixture("error_500.json"));
+        })
+        .await;
+
+    let mut shown = Vec::<String>::new();
+    let config = builder(&server.url("/pg/fo")).build().unwrap();
+    shown.push(format!("{config:?}"));
+    shown.push(format!("{:?}", builder(&server.url("/pg/fo"))));
+    let client = client(&server);
+    shown.push(format!("{client:?}"));
+    let customer = CheckoutCustomer::new("CUST-1", PHONE);
+    let checkout =
+        CheckoutRequest::new("TRX-1", 10_000, 30, "https://shop.example/ok", "https://shop.example/back", customer);
+    shown.push(format!("{checkout:?}"));
+
+    let request = PaymentRequest::builder("TRX-2", Money::idr(10_000))
+        .channel("qris".parse().unwrap())
+        .customer_id("CUST-1")
+        .customer_phone(PHONE)
+        .return_url("https://shop.example/back")
+        .build()
+        .unwrap();
+    let mut errors = vec![
+        client.create_checkout(&checkout).await.unwrap_err(),
+        client.create_payment(&request).await.unwrap_err(),
+        client.checkout_status("TRX-1").await.unwrap_err(),
+    ];
+
+    // A timeout, and a connection refused.
+    let impatient =
+        HttpClient::builder().timeout(Duration::from_millis(100)).retry(RetryPolicy::none()).build().unwrap();
+    server
+        .mock_async(|when, then| {
+            when.path("/slow/payment/status");
+            then.status(200).delay(Duration::from_millis(500)).body(fixture("status_success.json"));
+        })
+        .await;
+    let slow = CashinClient::new(builder(&server.url("/slow")).http_client(impatient).build().unwrap());
+    errors.push(slow.checkout_status("TRX-1").await.unwrap_err());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let refused = CashinClient::new(builder(&format!("http://127.0.0.1:{port}/pg/fo")).build().unwrap());
+    errors.push(refused.create_payment(&request).await.unwrap_err());
+
+    // A notification with a forged signature, carrying the phone in its body.
+    let verifier = WebhookVerifier::from_pem(&fixture("webhook/cashin_public_spki.pem")).unwrap();
+    let mut headers = HeaderMap::new();
+    headers.insert("x-timestamp", HeaderValue::from_static("2024-11-04T10:00:00+07:00"));
+    headers.insert("x-signature", HeaderValue::from_static("Zm9yZ2Vk"));
+    let body = format!(r#"{{"originalReferenceNo":"TRX-1","latestTransactionStatus":"00","phone":"{PHONE}"}}"#);
+    let notification = WebhookRequest::new(Method::POST, "/v1.0/debit/notify", &headers, body.as_bytes());
+    errors.push(verifier.verify(&notification).unwrap_err());
+
+    for error in &errors {
+        shown.push(format!("{error:?}"));
+        shown.push(error.to_string());
+    }
+    let logs = logs.text();
+    assert!(logs.contains("gerbang.http") && logs.contains("hyper"), "the calls were traced: {logs}");
+    shown.push(logs);
+    assert_nothing_leaks(&shown, &[SECRET_KEY, PHONE]);
+}
