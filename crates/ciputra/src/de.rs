@@ -5,47 +5,11 @@
 //! transaction status and a plain string in the registration status. These readers take a value
 //! in either form, and `null` or `""` as absent where that is the only sensible reading.
 
-use rust_decimal::Decimal;
+pub(crate) use gerbang_core::de::{decimal_opt, i64_opt, string_opt};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::request::Description;
-
-/// Text from a JSON string, or a number or boolean written as text; `null` is absent.
-pub(crate) fn string_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Null => None,
-        Value::String(s) => Some(s),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => return Err(serde::de::Error::custom("expected text or a number")),
-    })
-}
-
-/// A decimal from a JSON number or a string of one; `null` and `""` are absent.
-pub(crate) fn decimal_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
-    let text = match Value::deserialize(d)? {
-        Value::Null => return Ok(None),
-        Value::String(s) if s.trim().is_empty() => return Ok(None),
-        Value::String(s) => s.trim().to_owned(),
-        Value::Number(n) => n.to_string(),
-        _ => return Err(serde::de::Error::custom("expected a number or a string holding one")),
-    };
-    Decimal::from_str_exact(&text)
-        .or_else(|_| Decimal::from_scientific(&text))
-        .map(Some)
-        .map_err(|_| serde::de::Error::custom("expected a number or a string holding one"))
-}
-
-/// A whole number from a JSON number or a string of digits; `null` is absent.
-pub(crate) fn i64_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    match Value::deserialize(d)? {
-        Value::Null => Ok(None),
-        Value::Number(n) => n.as_i64().map(Some).ok_or_else(|| serde::de::Error::custom("expected a whole number")),
-        Value::String(s) => s.trim().parse().map(Some).map_err(|_| serde::de::Error::custom("expected a whole number")),
-        _ => Err(serde::de::Error::custom("expected a whole number")),
-    }
-}
 
 /// A description: the `{text_1, text_2, text_3}` object of the transaction status, or the plain
 /// text of the registration status (read as `text_1`); `null` is absent, empty lines are absent.

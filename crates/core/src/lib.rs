@@ -10,6 +10,7 @@
 mod channel;
 mod clock;
 mod config;
+pub mod de;
 mod error;
 mod money;
 mod payment;

@@ -107,13 +107,7 @@ impl WebhookVerifier {
         request.check_body_size()?;
         let text = std::str::from_utf8(request.body)
             .map_err(|_| Error::decode(format!("{WHAT}: the body is not UTF-8 text")))?;
-        let mut object = Object::parse(text).map_err(|e| {
-            if e.is_data() {
-                Error::decode(format!("{WHAT}: the body is not a JSON object"))
-            } else {
-                Error::decode_json(WHAT, &e)
-            }
-        })?;
+        let mut object = Object::parse(text).map_err(|why| Error::decode(format!("{WHAT}: the body is {why}")))?;
         self.check_key(&mut object)?;
         let mut raw: Value = serde_json::from_str(text).map_err(|e| Error::decode_json(WHAT, &e))?;
         if let Value::Object(map) = &mut raw {
@@ -133,7 +127,7 @@ impl WebhookVerifier {
                 continue;
             }
             seen += 1;
-            let sent = object.text(&[name]).ok().flatten().unwrap_or_default();
+            let sent = object.string(&[name]).ok().flatten().unwrap_or_default();
             if !self.matches(&sent) {
                 return Err(Error::invalid_signature(format!(
                     "its `{name}` is not this merchant's private key; do not trust its content"
@@ -222,28 +216,28 @@ pub struct Callback {
 
 impl Callback {
     fn read(mut o: Object, raw: Value) -> Result<Self, String> {
-        let id = o.text(&["id"])?.filter(|id| !id.trim().is_empty()).ok_or("missing field `id`")?;
+        let id = o.string(&["id"])?.filter(|id| !id.trim().is_empty()).ok_or("missing field `id`")?;
         Ok(Self {
             id,
-            email: o.text(&["email"])?,
-            merchant_id: o.text(&["merchant_id"])?,
-            order_id: o.text(&["order_id"])?,
-            customer_id: o.text(&["customer_id"])?,
+            email: o.string(&["email"])?,
+            merchant_id: o.string(&["merchant_id"])?,
+            order_id: o.string(&["order_id"])?,
+            customer_id: o.string(&["customer_id"])?,
             price_amount: o.decimal(&["price_amount"])?,
-            price_currency: o.text(&["price_currency"])?,
+            price_currency: o.string(&["price_currency"])?,
             amount: o.decimal(&["amount"])?,
-            amount_currency: o.text(&["amount_currency"])?,
+            amount_currency: o.string(&["amount_currency"])?,
             add_fee_to_price: o.flag(&["add_fee_to_price"])?,
-            title: o.text(&["title"])?,
-            description: o.text(&["description"])?,
-            ref_url: o.text(&["ref_url"])?,
-            cancel_url: o.text(&["cancel_url"])?,
-            success_url: o.text(&["success_url"])?,
-            callback_url: o.text(&["callback_url"])?,
-            ip: o.text(&["ip"])?,
+            title: o.string(&["title"])?,
+            description: o.string(&["description"])?,
+            ref_url: o.string(&["ref_url"])?,
+            cancel_url: o.string(&["cancel_url"])?,
+            success_url: o.string(&["success_url"])?,
+            callback_url: o.string(&["callback_url"])?,
+            ip: o.string(&["ip"])?,
             test: o.flag(&["test"])?,
-            created_at: o.text(&["created_at"])?,
-            expiration_date: o.text(&["expiration_date"])?,
+            created_at: o.string(&["created_at"])?,
+            expiration_date: o.string(&["expiration_date"])?,
             extra: o.into_extra(),
             raw,
         })

@@ -174,9 +174,9 @@ impl WhiteLabelCoin {
         let mut o =
             Object::parse(entry.get()).map_err(|_| "an entry is neither a coin code nor an object".to_owned())?;
         Ok(Self {
-            coin: o.text(&["coin", "currency", "symbol"])?,
-            network: o.text(&["network"])?,
-            address: o.text(&["address"])?,
+            coin: o.string(&["coin", "currency", "symbol"])?,
+            network: o.string(&["network"])?,
+            address: o.string(&["address"])?,
             amount: o.decimal(&["amount"])?,
             extra: o.into_extra(),
         })
@@ -277,23 +277,23 @@ pub struct Invoice {
 impl Invoice {
     fn read(mut o: Object) -> Result<Self, String> {
         Ok(Self {
-            id: o.text(&["id", "invoice_id"])?,
-            order_id: o.text(&["order_id"])?,
-            merchant_id: o.text(&["merchant_id"])?,
-            customer_id: o.text(&["customer_id"])?,
-            email: o.text(&["email"])?,
-            status: o.text(&["status"])?,
+            id: o.string(&["id", "invoice_id"])?,
+            order_id: o.string(&["order_id"])?,
+            merchant_id: o.string(&["merchant_id"])?,
+            customer_id: o.string(&["customer_id"])?,
+            email: o.string(&["email"])?,
+            status: o.string(&["status"])?,
             price_amount: o.decimal(&["price_amount"])?,
-            price_currency: o.text(&["price_currency"])?,
+            price_currency: o.string(&["price_currency"])?,
             amount: o.decimal(&["amount"])?,
-            amount_currency: o.text(&["amount_currency"])?,
+            amount_currency: o.string(&["amount_currency"])?,
             add_fee_to_price: o.flag(&["add_fee_to_price"])?,
             test: o.flag(&["test"])?,
-            title: o.text(&["title"])?,
-            description: o.text(&["description"])?,
-            ip: o.text(&["ip"])?,
-            created_at: o.text(&["created_at"])?,
-            expiration_date: o.text(&["expiration_date"])?,
+            title: o.string(&["title"])?,
+            description: o.string(&["description"])?,
+            ip: o.string(&["ip"])?,
+            created_at: o.string(&["created_at"])?,
+            expiration_date: o.string(&["expiration_date"])?,
             extra: o.into_extra(),
         })
     }

@@ -9,6 +9,8 @@
 
 use std::fmt;
 
+use gerbang_core::de::parse_decimal;
+pub(crate) use gerbang_core::de::{string_opt, u64_opt};
 use gerbang_core::{Currency, Money};
 use rust_decimal::Decimal;
 use serde::de::{self, MapAccess, Visitor};
@@ -41,36 +43,15 @@ pub(crate) fn time_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OffsetD
     Ok(Option::<String>::deserialize(d)?.as_deref().and_then(read_time))
 }
 
-/// Text from a JSON string, or a number written as text (an id or account number sent as a
-/// number).
-pub(crate) fn string_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    d.deserialize_any(StringVisitor)
-}
-
 /// Text from a JSON string or number, required.
 pub(crate) fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     string_opt(d)?.ok_or_else(|| de::Error::custom("expected a string, found null"))
-}
-
-/// A whole non-negative number from a JSON integer or a string of digits.
-pub(crate) fn u64_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    Ok(match idr_opt(d)? {
-        None => None,
-        Some(m) => {
-            Some(u64::try_from(m.value()).map_err(|_| de::Error::custom("expected a whole non-negative number"))?)
-        }
-    })
 }
 
 fn whole_rupiah<E: de::Error>(value: Decimal) -> Result<Option<Money>, E> {
     Money::new(value, Currency::IDR)
         .map(Some)
         .map_err(|_| E::custom("expected a whole number of rupiah, found a fraction"))
-}
-
-fn parse_decimal(text: &str) -> Option<Decimal> {
-    let text = text.trim();
-    Decimal::from_str_exact(text).ok().or_else(|| Decimal::from_scientific(text).ok())
 }
 
 struct MoneyVisitor;
@@ -123,44 +104,6 @@ impl<'de> Visitor<'de> for MoneyVisitor {
             return Err(de::Error::custom("expected an amount in IDR"));
         }
         Ok(Some(money))
-    }
-}
-
-struct StringVisitor;
-
-impl<'de> Visitor<'de> for StringVisitor {
-    type Value = Option<String>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string or a number")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(v.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Some(v))
     }
 }
 

@@ -1,0 +1,446 @@
+//! Lenient, exact readers for the loosely typed JSON gateways send.
+//!
+//! Indonesian gateways, mostly PHP backends, send the same field as a number one day and a string
+//! the next (`10000`, `"10000"`, `"4000.00"`), write `null` or `""` for absent, and document
+//! field types only roughly. The gateway crates read their answers through these, so that a
+//! change of JSON type never breaks parsing and an amount never goes through a float:
+//!
+//! - `deserialize_with` readers for serde structs: [`decimal_opt`], [`string_opt`], [`u64_opt`],
+//!   [`i64_opt`] (a JSON number with a fraction reaches serde as a float: the reader keeps its
+//!   shortest exact text, `12500.5`, but not trailing zeros);
+//! - [`RawObject`], for answers read field by field (several spellings of one field, exact
+//!   decimal digits, unknown fields kept for an `extra` map).
+//!
+//! ```
+//! use gerbang_core::Decimal;
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Answer {
+//!     #[serde(default, deserialize_with = "gerbang_core::de::decimal_opt")]
+//!     amount: Option<Decimal>,
+//! }
+//!
+//! for text in [r#"{"amount":4000}"#, r#"{"amount":4000.00}"#, r#"{"amount":"4000.00"}"#] {
+//!     let answer: Answer = serde_json::from_str(text).unwrap();
+//!     assert_eq!(answer.amount, Some(Decimal::from(4000)));
+//! }
+//! let absent: Answer = serde_json::from_str(r#"{"amount":""}"#).unwrap();
+//! assert_eq!(absent.amount, None);
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rust_decimal::Decimal;
+use serde::Deserializer;
+use serde::de::{self, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+/// A decimal from its text: plain (`725.50`) or, as a JSON number may be written, with an
+/// exponent (`1e-8`). Every digit is kept.
+pub fn parse_decimal(text: &str) -> Option<Decimal> {
+    let text = text.trim();
+    Decimal::from_str_exact(text).ok().or_else(|| Decimal::from_scientific(text).ok())
+}
+
+/// A decimal from a JSON number or a string holding one; `null` and `""` are absent.
+///
+/// # Errors
+///
+/// Anything else, or text that is not a number.
+pub fn decimal_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+    d.deserialize_any(DecimalVisitor)
+}
+
+/// Text from a JSON string, or a number or boolean written as text (an id or a payment code sent
+/// as a number); `null` is absent.
+///
+/// # Errors
+///
+/// An array or an object.
+pub fn string_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    d.deserialize_any(StringVisitor)
+}
+
+/// A whole non-negative number from a JSON integer or a string of digits; `null` and `""` are
+/// absent.
+///
+/// # Errors
+///
+/// A negative or fractional number, or anything else.
+pub fn u64_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    d.deserialize_any(IntegerVisitor::<u64>(std::marker::PhantomData))
+}
+
+/// A whole number from a JSON integer or a string of digits; `null` and `""` are absent.
+///
+/// # Errors
+///
+/// A fractional number, or anything else.
+pub fn i64_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    d.deserialize_any(IntegerVisitor::<i64>(std::marker::PhantomData))
+}
+
+struct DecimalVisitor;
+
+impl<'de> Visitor<'de> for DecimalVisitor {
+    type Value = Option<Decimal>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number or a string holding a decimal number")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(Decimal::from(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(Decimal::from(v)))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // The shortest text that reads back as the same float: `12500.5`, not its binary noise.
+        // (A reader that must keep every digit of a JSON number uses `RawObject`.)
+        parse_decimal(&v.to_string())
+            .map(Some)
+            .ok_or_else(|| E::custom("a number too large or too precise for a decimal"))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        if v.trim().is_empty() {
+            return Ok(None);
+        }
+        parse_decimal(v).map(Some).ok_or_else(|| E::invalid_value(de::Unexpected::Other("text"), &self))
+    }
+}
+
+struct StringVisitor;
+
+impl<'de> Visitor<'de> for StringVisitor {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or a number")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+}
+
+/// Reads `u64` or `i64` the same lenient way.
+struct IntegerVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T> Visitor<'de> for IntegerVisitor<T>
+where
+    T: TryFrom<i64> + TryFrom<u64> + std::str::FromStr,
+{
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a whole number, or a string of digits")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        T::try_from(v).map(Some).map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        T::try_from(v).map(Some).map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        if v.trim().is_empty() {
+            return Ok(None);
+        }
+        v.trim().parse().map(Some).map_err(|_| E::invalid_value(de::Unexpected::Other("text"), &self))
+    }
+}
+
+/// A JSON object whose fields are taken one by one: each is kept as its raw JSON text until it is
+/// read, so that a number becomes a [`Decimal`] from its exact spelling (18 decimals survive,
+/// which a float would not), a field can be looked up under several spellings (the documented
+/// one first, then the misspellings a document's own examples use), and whatever no one took is
+/// left for an `extra` map.
+///
+/// Errors are in words safe to show: they name the field, never quote its value.
+///
+/// ```
+/// use gerbang_core::de::RawObject;
+///
+/// let mut answer = RawObject::parse(r#"{"orgiginalExternalId":"EXT-1","amount":"4000.00","x":1}"#)?;
+/// // The document's spelling first, then the misspelling its example uses.
+/// assert_eq!(answer.string(&["originalExternalId", "orgiginalExternalId"])?.as_deref(), Some("EXT-1"));
+/// assert_eq!(answer.decimal(&["amount"])?.map(|d| d.to_string()).as_deref(), Some("4000.00"));
+/// assert_eq!(answer.into_extra()["x"], 1);
+/// # Ok::<(), String>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct RawObject {
+    fields: BTreeMap<String, Box<RawValue>>,
+}
+
+impl RawObject {
+    /// Parses `text` as a JSON object.
+    ///
+    /// # Errors
+    ///
+    /// Why it is not one: `not valid JSON (line L, column C)` or `not a JSON object`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(text) {
+            Ok(fields) => Ok(Self { fields }),
+            Err(e) if e.is_syntax() || e.is_eof() => {
+                Err(format!("not valid JSON (line {}, column {})", e.line(), e.column()))
+            }
+            Err(_) => Err("not a JSON object".to_owned()),
+        }
+    }
+
+    /// From fields already split.
+    pub fn from_fields(fields: BTreeMap<String, Box<RawValue>>) -> Self {
+        Self { fields }
+    }
+
+    /// Whether a field is there and not `null`.
+    pub fn has(&self, name: &str) -> bool {
+        self.fields.get(name).is_some_and(|raw| raw.get() != "null")
+    }
+
+    /// Whether a field of that name is there, even `null`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.fields.contains_key(name)
+    }
+
+    /// Removes the first of `names` present and not `null`, with every other of `names` (so that
+    /// an unused spelling does not linger in `extra`).
+    pub fn take_raw(&mut self, names: &[&str]) -> Option<(String, Box<RawValue>)> {
+        let mut found = None;
+        for name in names {
+            if let Some(raw) = self.fields.remove(*name)
+                && found.is_none()
+                && raw.get() != "null"
+            {
+                found = Some(((*name).to_owned(), raw));
+            }
+        }
+        found
+    }
+
+    /// Text from a string, or from a number or boolean written as text (an id sent as `11`).
+    ///
+    /// # Errors
+    ///
+    /// The field is an array or an object.
+    pub fn string(&mut self, names: &[&str]) -> Result<Option<String>, String> {
+        let Some((name, raw)) = self.take_raw(names) else {
+            return Ok(None);
+        };
+        match serde_json::from_str::<Value>(raw.get()) {
+            Ok(Value::String(s)) => Ok(Some(s)),
+            Ok(Value::Number(_)) => Ok(Some(raw.get().to_owned())),
+            Ok(Value::Bool(b)) => Ok(Some(b.to_string())),
+            _ => Err(format!("`{name}` is not text or a number")),
+        }
+    }
+
+    /// A decimal from a number's exact digits, or from a string holding one; `""` is absent.
+    ///
+    /// # Errors
+    ///
+    /// The field is not a number, or a string that is not one.
+    pub fn decimal(&mut self, names: &[&str]) -> Result<Option<Decimal>, String> {
+        let Some((name, raw)) = self.take_raw(names) else {
+            return Ok(None);
+        };
+        let bad = || format!("`{name}` is not a decimal number");
+        let digits = match serde_json::from_str::<Value>(raw.get()) {
+            Ok(Value::Number(_)) => raw.get().to_owned(),
+            Ok(Value::String(s)) if s.trim().is_empty() => return Ok(None),
+            Ok(Value::String(s)) => s,
+            _ => return Err(bad()),
+        };
+        parse_decimal(&digits).map(Some).ok_or_else(bad)
+    }
+
+    /// A flag written as `1` or null: `1`, `"1"` or `true` is on; `0`, `"0"`, `""`, `false` or
+    /// absent is off.
+    ///
+    /// # Errors
+    ///
+    /// Anything else.
+    pub fn flag(&mut self, names: &[&str]) -> Result<bool, String> {
+        let Some((name, raw)) = self.take_raw(names) else {
+            return Ok(false);
+        };
+        match serde_json::from_str::<Value>(raw.get()) {
+            Ok(Value::Bool(b)) => Ok(b),
+            Ok(Value::Number(n)) if n.as_u64() == Some(1) => Ok(true),
+            Ok(Value::Number(n)) if n.as_u64() == Some(0) => Ok(false),
+            Ok(Value::String(s)) if matches!(s.trim(), "1" | "true") => Ok(true),
+            Ok(Value::String(s)) if matches!(s.trim(), "" | "0" | "false") => Ok(false),
+            _ => Err(format!("`{name}` is not 1 or 0")),
+        }
+    }
+
+    /// A nested object.
+    ///
+    /// # Errors
+    ///
+    /// The field is not an object.
+    pub fn object(&mut self, names: &[&str]) -> Result<Option<RawObject>, String> {
+        let Some((name, raw)) = self.take_raw(names) else {
+            return Ok(None);
+        };
+        Self::parse(raw.get()).map(Some).map_err(|_| format!("`{name}` is not an object"))
+    }
+
+    /// The fields not taken, as JSON.
+    pub fn into_extra(self) -> Map<String, Value> {
+        self.fields
+            .into_iter()
+            .filter_map(|(name, raw)| serde_json::from_str::<Value>(raw.get()).ok().map(|value| (name, value)))
+            .collect()
+    }
+
+    /// Every field not taken yet, as JSON (for a `raw` copy), without taking any.
+    pub fn to_value(&self) -> Value {
+        Value::Object(
+            self.fields
+                .iter()
+                .filter_map(|(name, raw)| {
+                    serde_json::from_str::<Value>(raw.get()).ok().map(|value| (name.clone(), value))
+                })
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Loose {
+        #[serde(default, deserialize_with = "decimal_opt")]
+        d: Option<Decimal>,
+        #[serde(default, deserialize_with = "string_opt")]
+        s: Option<String>,
+        #[serde(default, deserialize_with = "u64_opt")]
+        u: Option<u64>,
+        #[serde(default, deserialize_with = "i64_opt")]
+        i: Option<i64>,
+    }
+
+    #[test]
+    fn serde_readers_take_numbers_strings_and_null() {
+        let read: Loose = serde_json::from_str(r#"{"d":"4000.00","s":123,"u":"42","i":-7}"#).unwrap();
+        assert_eq!(
+            (read.d.unwrap().to_string().as_str(), read.s.as_deref(), read.u, read.i),
+            ("4000.00", Some("123"), Some(42), Some(-7))
+        );
+        let read: Loose = serde_json::from_str(r#"{"d":12500.5,"s":true,"u":7,"i":"8"}"#).unwrap();
+        assert_eq!((read.d.unwrap().to_string().as_str(), read.s.as_deref()), ("12500.5", Some("true")));
+        let read: Loose = serde_json::from_str(r#"{"d":null,"s":null,"u":"","i":null}"#).unwrap();
+        assert!(read.d.is_none() && read.s.is_none() && read.u.is_none() && read.i.is_none());
+        for bad in [r#"{"d":"lots"}"#, r#"{"s":[1]}"#, r#"{"u":-1}"#, r#"{"u":1.5}"#, r#"{"i":"x"}"#] {
+            assert!(serde_json::from_str::<Loose>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn raw_objects_keep_every_digit_and_the_fields_no_one_took() {
+        let mut o =
+            RawObject::parse(r#"{"a":0.123456789012345678,"b":"725.00","c":"","d":null,"e":1e-8,"x":"keep"}"#).unwrap();
+        assert_eq!(o.decimal(&["a"]).unwrap().unwrap().to_string(), "0.123456789012345678");
+        assert_eq!(o.decimal(&["b"]).unwrap().unwrap().to_string(), "725.00");
+        assert_eq!(o.decimal(&["c"]).unwrap(), None);
+        assert_eq!(o.decimal(&["d"]).unwrap(), None);
+        assert_eq!(o.decimal(&["e"]).unwrap().unwrap().to_string(), "0.00000001");
+        assert_eq!(o.into_extra(), serde_json::json!({"x": "keep"}).as_object().unwrap().clone());
+    }
+
+    #[test]
+    fn flags_texts_and_spellings_are_read_leniently() {
+        let mut o = RawObject::parse(r#"{"t":1,"u":"0","v":true,"w":"yes","id":11}"#).unwrap();
+        assert!(o.flag(&["t"]).unwrap());
+        assert!(!o.flag(&["u"]).unwrap());
+        assert!(o.flag(&["v"]).unwrap());
+        assert!(o.flag(&["w"]).is_err());
+        assert_eq!(o.string(&["id"]).unwrap().as_deref(), Some("11"));
+
+        let mut o = RawObject::parse(r#"{"private_key":"a","privatekey":"b"}"#).unwrap();
+        assert_eq!(o.string(&["private_key", "privatekey"]).unwrap().as_deref(), Some("a"));
+        assert!(o.into_extra().is_empty(), "the unused spelling goes too");
+    }
+
+    #[test]
+    fn errors_name_the_field_never_its_value() {
+        let mut o = RawObject::parse(r#"{"amount":"secret-ish","nested":[1]}"#).unwrap();
+        let error = o.decimal(&["amount"]).unwrap_err();
+        assert!(error.contains("amount") && !error.contains("secret-ish"), "{error}");
+        assert!(o.object(&["nested"]).is_err());
+        assert_eq!(RawObject::parse("[1]").unwrap_err(), "not a JSON object");
+        assert!(RawObject::parse("{").unwrap_err().starts_with("not valid JSON"));
+    }
+}
