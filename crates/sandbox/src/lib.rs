@@ -61,6 +61,7 @@ mod control;
 pub mod crypto_invoice;
 pub mod cuan10pay;
 mod error;
+mod page;
 pub mod qris;
 mod rate_limit;
 mod sandbox;

@@ -22,6 +22,7 @@ use time::OffsetDateTime;
 
 use super::auth::RequestId;
 use super::{CHANNEL_ID, CLIENT_ID, PREFIX, error, signing_key};
+use crate::page::{controls, escape, not_found};
 use crate::state::{Shared, lock};
 use crate::webhook::{Outgoing, dispatch};
 use crate::{PaymentState, SandboxError};
@@ -244,8 +245,7 @@ pub(super) async fn status(State(shared): State<Arc<Shared>>, body: Bytes) -> Re
 pub(super) async fn page(State(shared): State<Arc<Shared>>, Path(token): Path<String>) -> Response {
     let store = lock(&shared.cashin.store);
     let Some(checkout) = store.tokens.get(&token).and_then(|trx_no| store.payments.get(trx_no)) else {
-        let body = "<!doctype html><title>Not found</title><p>No such checkout in this sandbox.</p>";
-        return (StatusCode::NOT_FOUND, Html(body)).into_response();
+        return not_found("such checkout");
     };
     let trx_no = escape(&checkout.trx_no);
     let mut body = String::new();
@@ -262,13 +262,8 @@ pub(super) async fn page(State(shared): State<Arc<Shared>>, Path(token): Path<St
         status = checkout.status(),
     );
     if checkout.state == PaymentState::Pending {
-        let segment = escape(&percent_encode(&checkout.trx_no));
-        for (action, label) in [("pay", "Pay"), ("expire", "Let it expire"), ("fail", "Make it fail")] {
-            let _ = write!(
-                body,
-                "<form method=post action=\"/_sandbox/cashin/payments/{segment}/{action}\"><button>{label}</button></form>"
-            );
-        }
+        let moves = [("pay", "Pay"), ("expire", "Let it expire"), ("fail", "Make it fail")];
+        body.push_str(&controls(ProviderId::CashIn, &checkout.trx_no, &moves));
     }
     Html(body).into_response()
 }
@@ -379,34 +374,6 @@ fn origin(headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-/// A path segment: every byte but the unreserved ones percent-encoded.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            let _ = write!(out, "%{byte:02X}");
-        }
-    }
-    out
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,7 +383,6 @@ mod tests {
         let now = OffsetDateTime::from_unix_timestamp(1_730_689_200).unwrap();
         let id = new_reference_no(now, |_| false);
         assert!(id.starts_with("PAY20241104") && id.len() == 17, "{id}");
-        assert_eq!(percent_encode("ORDER 1/2"), "ORDER%201%2F2");
         assert_eq!(two_decimals(4000), "4000.00");
     }
 }

@@ -10,12 +10,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use bytes::Bytes;
+use gerbang_core::ProviderId;
 use serde_json::{Value, json};
 use time::{Date, OffsetDateTime, PrimitiveDateTime};
 
 use super::store::{Registration, Transaction, local};
 use super::{API_KEY, API_SECRET, PREFIX, jwt};
 use crate::PaymentState;
+use crate::page::{controls, escape};
 use crate::state::{Shared, lock};
 
 /// The success envelope of the document: `{"code":"00","status":true,"data":…,"message":"Success"}`.
@@ -357,14 +359,13 @@ pub(super) async fn page(State(shared): State<Arc<Shared>>, Path(order_id): Path
     let Some((external_id, what, status)) = found else {
         return (StatusCode::NOT_FOUND, Html("<h1>Unknown transaction</h1>".to_owned())).into_response();
     };
-    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let moves = [("pay", "Pay"), ("expire", "Let it expire")];
     Html(format!(
-        "<!doctype html><title>Ciputra sandbox</title><h1>{}</h1><p>{} &middot; {}</p>\
-         <p>Play the customer with <code>POST /_sandbox/ciputra/payments/{}/pay</code>.</p>",
+        "<!doctype html><meta charset=utf-8><title>Ciputra sandbox</title><h1>{}</h1><p>{} &middot; {}</p>{}",
         escape(&order_id),
         escape(&what),
         status,
-        escape(&external_id)
+        controls(ProviderId::Ciputra, &external_id, &moves)
     ))
     .into_response()
 }

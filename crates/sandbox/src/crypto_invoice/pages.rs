@@ -6,18 +6,19 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
+use gerbang_core::ProviderId;
+
 use crate::PaymentState;
+use crate::page::{controls, escape, not_found};
 use crate::state::{Shared, lock};
 
 /// `GET /invoice/{id}`.
 pub(super) async fn invoice(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
     let mut store = lock(&shared.crypto_invoice.store);
     let Some(invoice) = id.parse::<u64>().ok().and_then(|id| store.get(id, shared.now())) else {
-        let body = format!("<!doctype html><title>Not found</title><p>No invoice {} in this sandbox.</p>", escape(&id));
-        return (StatusCode::NOT_FOUND, Html(body)).into_response();
+        return not_found(&format!("invoice {id}"));
     };
     let mut body = String::new();
     // Writing to a String cannot fail.
@@ -36,27 +37,8 @@ pub(super) async fn invoice(State(shared): State<Arc<Shared>>, Path(id): Path<St
         status = invoice.status_word(),
     );
     if invoice.state == PaymentState::Pending {
-        let id = invoice.id;
-        let _ = write!(
-            body,
-            "<form method=post action=\"/_sandbox/crypto-invoice/payments/{id}/pay\"><button>Pay in USDT</button></form>\
-             <form method=post action=\"/_sandbox/crypto-invoice/payments/{id}/expire\"><button>Let it expire</button></form>"
-        );
+        let moves = [("pay", "Pay in USDT"), ("expire", "Let it expire")];
+        body.push_str(&controls(ProviderId::CryptoInvoice, &invoice.id.to_string(), &moves));
     }
     Html(body).into_response()
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

@@ -7,9 +7,11 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
+use gerbang_core::ProviderId;
+
+use crate::page::{controls, escape, not_found};
 use crate::state::{Shared, lock};
 
 /// `GET /checkout/{deposit_id}`.
@@ -25,9 +27,7 @@ pub(super) async fn link(State(shared): State<Arc<Shared>>, Query(query): Query<
 fn page(shared: &Shared, deposit_id: &str) -> Response {
     let store = lock(&shared.cuan10pay.store);
     let Some(deposit) = store.get(deposit_id) else {
-        let body =
-            format!("<!doctype html><title>Not found</title><p>No deposit {} in this sandbox.</p>", escape(deposit_id));
-        return (StatusCode::NOT_FOUND, Html(body)).into_response();
+        return not_found(&format!("deposit {deposit_id}"));
     };
     let id = escape(&deposit.id);
     let mut body = String::new();
@@ -46,26 +46,7 @@ fn page(shared: &Shared, deposit_id: &str) -> Response {
         status = deposit.state,
     );
     if deposit.state == crate::PaymentState::Pending {
-        let _ = write!(
-            body,
-            "<form method=post action=\"/_sandbox/cuan10pay/payments/{id}/pay\"><button>Pay</button></form>\
-             <form method=post action=\"/_sandbox/cuan10pay/payments/{id}/expire\"><button>Let it expire</button></form>"
-        );
+        body.push_str(&controls(ProviderId::Cuan10pay, &deposit.id, &[("pay", "Pay"), ("expire", "Let it expire")]));
     }
     Html(body).into_response()
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

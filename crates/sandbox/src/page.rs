@@ -1,0 +1,63 @@
+//! What the emulators' customer-facing pages share: HTML escaping, the buttons that drive a
+//! payment through the control API, and the not-found page. The pages exist so that a person
+//! trying the flow in a browser (`gerbang sandbox serve`) can finish it.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use gerbang_core::ProviderId;
+
+/// `text` safe inside HTML text and attribute values.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One button per move (`("pay", "Pay")`, …), each posting to
+/// `/_sandbox/{provider}/payments/{reference}/{move}`; the reference is percent-encoded as a
+/// path segment, whatever it holds.
+pub(crate) fn controls(provider: ProviderId, reference: &str, moves: &[(&str, &str)]) -> String {
+    let mut html = String::new();
+    for (action, label) in moves {
+        let Ok(mut url) = reqwest::Url::parse("http://sandbox.invalid/") else { continue };
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty().extend(["_sandbox", provider.as_str(), "payments", reference, action]);
+        }
+        html.push_str(&format!(
+            "<form method=post action=\"{}\"><button>{}</button></form>",
+            escape(url.path()),
+            escape(label)
+        ));
+    }
+    html
+}
+
+/// A 404 page saying no `what` exists in this sandbox.
+pub(crate) fn not_found(what: &str) -> Response {
+    let body = format!("<!doctype html><title>Not found</title><p>No {} in this sandbox.</p>", escape(what));
+    (StatusCode::NOT_FOUND, Html(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buttons_encode_the_reference_and_escape_the_labels() {
+        let html = controls(ProviderId::CashIn, "ORDER 1/2", &[("pay", "Pay <now>")]);
+        assert_eq!(
+            html,
+            "<form method=post action=\"/_sandbox/cashin/payments/ORDER%201%2F2/pay\"><button>Pay &lt;now&gt;</button></form>"
+        );
+        assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    }
+}
