@@ -7,7 +7,6 @@
 //! records the answers anew, for review in `git diff`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use gerbang_ciputra::{
@@ -18,11 +17,8 @@ use gerbang_core::transport::{Call, HttpRequest, HttpResponse};
 use gerbang_core::{BaseUrl, HttpClient, ProviderId, WebhookRequest};
 use gerbang_sandbox::Sandbox;
 use gerbang_sandbox::ciputra::{API_KEY, API_SECRET};
+use gerbang_testkit::check_sandbox_fixtures;
 use serde_json::Value;
-
-fn fixture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sandbox")
-}
 
 /// A call to the sandbox, returning the raw answer.
 async fn call(
@@ -107,18 +103,6 @@ async fn record() -> Vec<(&'static str, u16, Value)> {
     answers
 }
 
-/// The keys and JSON types of a value, recursively, without the values.
-fn shape(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
-        Value::Array(items) => Value::Array(items.iter().map(shape).collect()),
-        Value::String(_) => "string".into(),
-        Value::Number(_) => "number".into(),
-        Value::Bool(_) => "bool".into(),
-        Value::Null => "null".into(),
-    }
-}
-
 /// The client reads a recorded answer as it reads a live one.
 fn parse_with_client(name: &str, status: u16, body: &Value) {
     let response = HttpResponse {
@@ -157,28 +141,7 @@ fn parse_with_client(name: &str, status: u16, body: &Value) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sandbox_answers_match_the_recorded_fixtures() {
-    let answers = record().await;
-    let regenerate = std::env::var_os("GERBANG_REGENERATE_FIXTURES").is_some();
-    if regenerate {
-        std::fs::create_dir_all(fixture_dir()).unwrap();
-    }
-    for (name, status, live) in &answers {
-        let path = fixture_dir().join(format!("{name}.json"));
-        if regenerate {
-            let file = serde_json::json!({ "http_status": status, "body": live });
-            std::fs::write(&path, serde_json::to_string_pretty(&file).unwrap() + "\n").unwrap();
-        }
-        let recorded: Value = serde_json::from_str(
-            &std::fs::read_to_string(&path)
-                .unwrap_or_else(|_| panic!("{} is missing: run `cargo xtask fixtures`", path.display())),
-        )
-        .unwrap();
-        assert_eq!(recorded["http_status"], *status, "{name}: the sandbox answers another status than recorded");
-        assert_eq!(
-            shape(&recorded["body"]),
-            shape(live),
-            "{name}: the sandbox's answer changed shape; run `cargo xtask fixtures` and review the diff"
-        );
-        parse_with_client(name, *status, &recorded["body"]);
+    for (name, status, body) in check_sandbox_fixtures(env!("CARGO_MANIFEST_DIR"), &record().await) {
+        parse_with_client(&name, status, &body);
     }
 }

@@ -6,7 +6,6 @@
 //! `GERBANG_REGENERATE_FIXTURES=1`) records the answers anew, for review in `git diff`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use gerbang_core::http::{HeaderMap, Method, StatusCode};
@@ -15,11 +14,8 @@ use gerbang_core::{ProviderId, WebhookRequest};
 use gerbang_crypto_invoice::{WebhookVerifier, parse_create_invoice, parse_get_invoices};
 use gerbang_sandbox::Sandbox;
 use gerbang_sandbox::crypto_invoice::{PRIVATE_KEY, PUBLIC_KEY};
+use gerbang_testkit::check_sandbox_fixtures;
 use serde_json::{Value, json};
-
-fn fixture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sandbox")
-}
 
 /// A JSON call to the sandbox with its keys, returning the status and body.
 async fn call(base: &str, path: &str, mut body: Value) -> (u16, Value) {
@@ -71,18 +67,6 @@ async fn record() -> Vec<(&'static str, u16, Value)> {
     answers
 }
 
-/// The shape of a JSON value: its keys and the types of its leaves, values left out.
-fn shape(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
-        Value::Array(items) => Value::Array(items.first().map(shape).into_iter().collect()),
-        Value::String(_) => "string".into(),
-        Value::Number(_) => "number".into(),
-        Value::Bool(_) => "bool".into(),
-        Value::Null => "null".into(),
-    }
-}
-
 fn parse_with_client(name: &str, status: u16, value: &Value) {
     let response = HttpResponse {
         status: StatusCode::from_u16(status).unwrap(),
@@ -109,28 +93,7 @@ fn parse_with_client(name: &str, status: u16, value: &Value) {
 
 #[tokio::test]
 async fn sandbox_answers_match_the_recorded_fixtures() {
-    let answers = record().await;
-    let regenerate = std::env::var_os("GERBANG_REGENERATE_FIXTURES").is_some();
-    if regenerate {
-        std::fs::create_dir_all(fixture_dir()).unwrap();
-    }
-    for (name, status, live) in &answers {
-        let path = fixture_dir().join(format!("{name}.json"));
-        if regenerate {
-            let file = json!({ "http_status": status, "body": live });
-            std::fs::write(&path, serde_json::to_string_pretty(&file).unwrap() + "\n").unwrap();
-        }
-        let recorded: Value = serde_json::from_str(
-            &std::fs::read_to_string(&path)
-                .unwrap_or_else(|_| panic!("{} is missing: run `cargo xtask fixtures`", path.display())),
-        )
-        .unwrap();
-        assert_eq!(recorded["http_status"], *status, "{name}: the sandbox answers another status than recorded");
-        assert_eq!(
-            shape(&recorded["body"]),
-            shape(live),
-            "{name}: the sandbox's answer changed shape; run `cargo xtask fixtures` and review the diff"
-        );
-        parse_with_client(name, *status, &recorded["body"]);
+    for (name, status, body) in check_sandbox_fixtures(env!("CARGO_MANIFEST_DIR"), &record().await) {
+        parse_with_client(&name, status, &body);
     }
 }

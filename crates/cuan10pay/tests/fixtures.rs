@@ -8,7 +8,6 @@
 // Helpers below are test code too; clippy's allow-in-tests only covers #[test] functions.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use gerbang_core::http::Method;
@@ -17,11 +16,8 @@ use gerbang_core::{HttpClient, ProviderId};
 use gerbang_cuan10pay::{Deposit, Invoice, Order, PpobProduct, SmmService, VoucherProduct, parse_answer};
 use gerbang_sandbox::Sandbox;
 use gerbang_sandbox::cuan10pay::{API_KEY, PRIVATE_KEY};
+use gerbang_testkit::check_sandbox_fixtures;
 use serde_json::Value;
-
-fn fixture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sandbox")
-}
 
 /// A signed call to the sandbox, returning the raw answer.
 async fn call(http: &HttpClient, base: &str, method: Method, path: &str, body: &str) -> HttpResponse {
@@ -127,18 +123,6 @@ async fn record() -> Vec<(&'static str, u16, Value)> {
     answers
 }
 
-/// The shape of a JSON value: its keys and the types of its leaves, values left out.
-fn shape(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
-        Value::Array(items) => Value::Array(items.first().map(shape).into_iter().collect()),
-        Value::String(_) => "string".into(),
-        Value::Number(_) => "number".into(),
-        Value::Bool(_) => "bool".into(),
-        Value::Null => "null".into(),
-    }
-}
-
 fn parse_with_client(name: &str, status: u16, value: &Value) {
     let response = HttpResponse {
         status: gerbang_core::http::StatusCode::from_u16(status).unwrap(),
@@ -166,28 +150,7 @@ fn parse_with_client(name: &str, status: u16, value: &Value) {
 
 #[tokio::test]
 async fn sandbox_answers_match_the_recorded_fixtures() {
-    let answers = record().await;
-    let regenerate = std::env::var_os("GERBANG_REGENERATE_FIXTURES").is_some();
-    if regenerate {
-        std::fs::create_dir_all(fixture_dir()).unwrap();
-    }
-    for (name, status, live) in &answers {
-        let path = fixture_dir().join(format!("{name}.json"));
-        if regenerate {
-            let file = serde_json::json!({ "http_status": status, "body": live });
-            std::fs::write(&path, serde_json::to_string_pretty(&file).unwrap() + "\n").unwrap();
-        }
-        let recorded: Value = serde_json::from_str(
-            &std::fs::read_to_string(&path)
-                .unwrap_or_else(|_| panic!("{} is missing: run `cargo xtask fixtures`", path.display())),
-        )
-        .unwrap();
-        assert_eq!(recorded["http_status"], *status, "{name}: the sandbox answers another status than recorded");
-        assert_eq!(
-            shape(&recorded["body"]),
-            shape(live),
-            "{name}: the sandbox's answer changed shape; run `cargo xtask fixtures` and review the diff"
-        );
-        parse_with_client(name, *status, &recorded["body"]);
+    for (name, status, body) in check_sandbox_fixtures(env!("CARGO_MANIFEST_DIR"), &record().await) {
+        parse_with_client(&name, status, &body);
     }
 }

@@ -1,11 +1,14 @@
-//! Test support shared by the gateway crates' tests: capturing every line of tracing output, and
-//! checking that no secret or customer detail shows in what a failing run printed. Not published.
+//! Test support shared by the gateway crates' tests: capturing every line of tracing output,
+//! checking that no secret or customer detail shows in what a failing run printed, and the
+//! fixtures each crate records from the sandbox. Not published.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use serde_json::Value;
 use tracing_subscriber::EnvFilter;
 
 /// Every line of tracing output written since [`LogCapture::install`], kept in memory.
@@ -66,6 +69,65 @@ pub fn assert_nothing_leaks(shown: &[String], secrets: &[&str]) {
     }
 }
 
+/// The variable `cargo xtask fixtures` sets to have the sandbox fixtures recorded anew.
+pub const REGENERATE_FIXTURES: &str = "GERBANG_REGENERATE_FIXTURES";
+
+/// Where a crate keeps the answers it recorded from the sandbox: `tests/fixtures/sandbox/`.
+pub fn sandbox_fixture_dir(manifest_dir: &str) -> PathBuf {
+    Path::new(manifest_dir).join("tests/fixtures/sandbox")
+}
+
+/// Checks the sandbox's live `answers` (name, HTTP status, JSON body) against the files recorded
+/// in [`sandbox_fixture_dir`] (`NAME.json`, `{"http_status","body"}`): the same status, and the
+/// same shape (keys and JSON types; ids and times differ from run to run). With
+/// [`REGENERATE_FIXTURES`] set, it writes the files first. Returns each *recorded* answer, for the
+/// caller to parse with its client as it parses a live one.
+///
+/// # Panics
+///
+/// On a missing fixture, another status or another shape, each with what to do.
+pub fn check_sandbox_fixtures(manifest_dir: &str, answers: &[(&str, u16, Value)]) -> Vec<(String, u16, Value)> {
+    let dir = sandbox_fixture_dir(manifest_dir);
+    let regenerate = std::env::var_os(REGENERATE_FIXTURES).is_some();
+    if regenerate {
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    }
+    let mut recorded_answers = Vec::new();
+    for (name, status, live) in answers {
+        let path = dir.join(format!("{name}.json"));
+        if regenerate {
+            let file = serde_json::json!({ "http_status": status, "body": live });
+            let text = serde_json::to_string_pretty(&file).unwrap_or_default() + "\n";
+            std::fs::write(&path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        }
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("{} is missing: run `cargo xtask fixtures`", path.display()));
+        let mut recorded: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+        assert_eq!(recorded["http_status"], *status, "{name}: the sandbox answers another status than recorded");
+        assert_eq!(
+            shape(&recorded["body"]),
+            shape(live),
+            "{name}: the sandbox's answer changed shape; run `cargo xtask fixtures` and review the diff"
+        );
+        recorded_answers.push(((*name).to_owned(), *status, recorded["body"].take()));
+    }
+    recorded_answers
+}
+
+/// The shape of a JSON value: its keys and the types of its leaves, values left out; an array's
+/// shape is its first element's, so that lists of any length compare equal.
+pub fn shape(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+        Value::Array(items) => Value::Array(items.first().map(shape).into_iter().collect()),
+        Value::String(_) => "string".into(),
+        Value::Number(_) => "number".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Null => "null".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +137,13 @@ mod tests {
         assert_nothing_leaks(&["an error without secrets".to_owned()], &["s3cret"]);
         let leak = std::panic::catch_unwind(|| assert_nothing_leaks(&["key=s3cret".to_owned()], &["s3cret"]));
         assert!(leak.is_err());
+    }
+
+    #[test]
+    fn shapes_keep_keys_and_types_not_values() {
+        let a = serde_json::json!({"id": "A1", "amount": 10, "items": [{"x": true}, {"x": false}], "n": null});
+        let b = serde_json::json!({"id": "B2", "amount": 99, "items": [{"x": true}], "n": null});
+        assert_eq!(shape(&a), shape(&b));
+        assert_ne!(shape(&a), shape(&serde_json::json!({"id": 1, "amount": 10, "items": [], "n": null})));
     }
 }
