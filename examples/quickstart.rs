@@ -21,8 +21,8 @@ use gerbang::cuan10pay::Cuan10payClient;
 use gerbang::qris::QrisClient;
 use gerbang::sandbox::{Sandbox, SandboxHandle};
 use gerbang::{
-    Bank, Channel, Error, Money, Payment, PaymentProvider, PaymentRequest, PaymentRequestBuilder, ProviderId,
-    WebhookRequest, env_var,
+    Bank, Channel, Error, Money, PaymentProvider, PaymentRequest, PaymentRequestBuilder, ProviderId, WebhookRequest,
+    env_var,
 };
 use gerbang_examples::{
     WebhookInbox, cashin_sandbox_client, ciputra_sandbox_client, crypto_invoice_sandbox_client,
@@ -80,17 +80,6 @@ enum Arrival<'a> {
     Poll(&'a QrisClient),
 }
 
-/// The id `payment_status` takes (DESIGN.md): the gateway's own id where the gateway keys
-/// payments on it (Cuan10pay's `deposit_id`, QRIS's `invoice_id`), the merchant's reference
-/// otherwise (Cash In's `trxNo`, the crypto `order_id`, Ciputra's `external_id`).
-fn lookup_id(payment: &Payment) -> String {
-    let id = match payment.provider {
-        ProviderId::Cuan10pay | ProviderId::Qris => &payment.provider_reference,
-        _ => &payment.reference,
-    };
-    id.clone().unwrap_or_default()
-}
-
 /// The common flow through the trait: what every gateway shares.
 async fn walk(
     gateway: &dyn PaymentProvider,
@@ -99,7 +88,8 @@ async fn walk(
     row: &mut Row,
 ) -> Result<(), Error> {
     let payment = gateway.create_payment(&request).await?;
-    let id = lookup_id(&payment);
+    // The id status takes: the gateway's own, or the merchant's reference (its capabilities say).
+    let id = payment.lookup_id(gateway.capabilities().lookup).unwrap_or_default().to_owned();
     row.payment = id.clone();
     row.created = payment.status.to_string();
 

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use gerbang_core::{
-    Ack, Capabilities, Error, Payment, PaymentProvider, PaymentRequest, ProviderId, WebhookEvent, WebhookRequest,
-    WebhookSupport,
+    Ack, Capabilities, Error, LookupKey, Payment, PaymentProvider, PaymentRequest, ProviderId, WebhookEvent,
+    WebhookRequest, WebhookSupport,
 };
 
 use crate::client::CashinClient;
@@ -29,7 +29,7 @@ impl PaymentProvider for CashinClient {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::new(WebhookSupport::Signed)
+        Capabilities::new(WebhookSupport::Signed).looked_up_by(LookupKey::Reference)
     }
 
     async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use gerbang_core::{
-    Capabilities, Error, Payment, PaymentProvider, PaymentRequest, ProviderId, WebhookEvent, WebhookRequest,
+    Capabilities, Error, LookupKey, Payment, PaymentProvider, PaymentRequest, ProviderId, WebhookEvent, WebhookRequest,
     WebhookSupport,
 };
 use serde_json::Value;
@@ -31,7 +31,7 @@ impl PaymentProvider for CiputraClient {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::new(WebhookSupport::ConfirmedByStatus).with_cancel()
+        Capabilities::new(WebhookSupport::ConfirmedByStatus).with_cancel().looked_up_by(LookupKey::Reference)
     }
 
     async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {

@@ -25,7 +25,7 @@ pub use config::{BaseUrl, env_required, env_secret, env_var};
 pub use error::Error;
 pub use money::{Currency, Money};
 pub use payment::{Customer, Payment, PaymentRequest, PaymentRequestBuilder, PaymentStatus};
-pub use provider::{Capabilities, PaymentProvider, ProviderId, WebhookSupport};
+pub use provider::{Capabilities, LookupKey, PaymentProvider, ProviderId, WebhookSupport};
 pub use transport::{HttpClient, RetryPolicy};
 pub use webhook::{Ack, MAX_WEBHOOK_BODY_BYTES, WebhookEvent, WebhookRequest};
 

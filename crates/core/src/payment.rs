@@ -336,6 +336,16 @@ impl Payment {
             raw: serde_json::Value::Null,
         }
     }
+
+    /// The id to look this payment up by later with `payment_status` or `cancel_payment`, as the
+    /// gateway's [`Capabilities::lookup`](crate::Capabilities) names it:
+    /// `payment.lookup_id(gateway.capabilities().lookup)`.
+    pub fn lookup_id(&self, key: crate::LookupKey) -> Option<&str> {
+        match key {
+            crate::LookupKey::ProviderReference => self.provider_reference.as_deref(),
+            crate::LookupKey::Reference => self.reference.as_deref(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -71,12 +71,29 @@ pub enum WebhookSupport {
     ConfirmedByStatus,
 }
 
-/// What a gateway supports of the common flow.
+/// Which id [`PaymentProvider::payment_status`] and [`PaymentProvider::cancel_payment`] take:
+/// the one the gateway keys payments on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LookupKey {
+    /// The gateway's own id, [`Payment::provider_reference`](crate::Payment) (Cuan10pay's
+    /// `deposit_id`, QRIS's `invoice_id`).
+    ProviderReference,
+    /// The merchant's reference, [`Payment::reference`](crate::Payment) (Cash In's `trxNo`, the
+    /// crypto `order_id`, Ciputra's `external_id`).
+    Reference,
+}
+
+/// What a gateway supports of the common flow, and which id it looks payments up by.
 ///
 /// ```
-/// use gerbang_core::{Capabilities, WebhookSupport};
+/// use gerbang_core::{Capabilities, LookupKey, WebhookSupport};
 /// let caps = Capabilities::new(WebhookSupport::Signed).with_cancel();
 /// assert!(caps.cancel_payment && caps.payment_status);
+/// assert_eq!(caps.lookup, LookupKey::ProviderReference);
+/// let caps = caps.looked_up_by(LookupKey::Reference);
+/// assert_eq!(caps.lookup, LookupKey::Reference);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -89,12 +106,28 @@ pub struct Capabilities {
     pub cancel_payment: bool,
     /// [`PaymentProvider::verify_webhook`], and how trustworthy its callback is.
     pub webhook: WebhookSupport,
+    /// The id status and cancel take; [`Payment::lookup_id`](crate::Payment::lookup_id) reads it
+    /// off a payment.
+    pub lookup: LookupKey,
 }
 
 impl Capabilities {
-    /// Create and status supported, cancel not, with the given kind of webhook.
+    /// Create and status supported, cancel not, with the given kind of webhook; payments looked
+    /// up by the gateway's own id.
     pub const fn new(webhook: WebhookSupport) -> Self {
-        Self { create_payment: true, payment_status: true, cancel_payment: false, webhook }
+        Self {
+            create_payment: true,
+            payment_status: true,
+            cancel_payment: false,
+            webhook,
+            lookup: LookupKey::ProviderReference,
+        }
+    }
+
+    /// The same, with payments looked up by `key`.
+    pub const fn looked_up_by(mut self, key: LookupKey) -> Self {
+        self.lookup = key;
+        self
     }
 
     /// The same, with cancel supported.
@@ -130,7 +163,8 @@ pub trait PaymentProvider: Send + Sync {
     /// [`Error::Validation`], never dropped. A create is never retried automatically.
     async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error>;
 
-    /// Looks a payment up by the id the gateway keys it on (each crate's docs say which).
+    /// Looks a payment up by the id the gateway keys it on: [`Capabilities::lookup`] says which,
+    /// and [`Payment::lookup_id`](crate::Payment::lookup_id) reads it off a created payment.
     async fn payment_status(&self, reference: &str) -> Result<Payment, Error>;
 
     /// Cancels a payment; [`Error::Unsupported`] where the gateway has no such call.

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use gerbang_core::{
-    Capabilities, Error, Payment, PaymentProvider, PaymentRequest, ProviderId, WebhookEvent, WebhookRequest,
+    Capabilities, Error, LookupKey, Payment, PaymentProvider, PaymentRequest, ProviderId, WebhookEvent, WebhookRequest,
     WebhookSupport,
 };
 
@@ -30,7 +30,7 @@ impl PaymentProvider for CryptoInvoiceClient {
 
     fn capabilities(&self) -> Capabilities {
         // Create and status; no cancel; a callback checked by the key it carries.
-        Capabilities::new(WebhookSupport::Signed)
+        Capabilities::new(WebhookSupport::Signed).looked_up_by(LookupKey::Reference)
     }
 
     async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {

@@ -175,6 +175,7 @@ async fn cancel_is_unsupported_and_capabilities_say_so() {
     assert_eq!(client.id(), ProviderId::CashIn);
     let caps = client.capabilities();
     assert!(caps.create_payment && caps.payment_status && !caps.cancel_payment);
+    assert_eq!(caps.lookup, gerbang_core::LookupKey::Reference);
     assert_eq!(caps.webhook, WebhookSupport::Signed);
     let err = client.cancel_payment("TRX001").await.expect_err("no cancel");
     assert!(matches!(err, Error::Unsupported { provider: ProviderId::CashIn, operation: "cancel_payment" }));

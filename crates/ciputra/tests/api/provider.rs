@@ -152,6 +152,7 @@ async fn capabilities_say_cancel_and_a_callback_confirmed_by_status() {
     assert_eq!(client.id(), ProviderId::Ciputra);
     let caps = client.capabilities();
     assert!(caps.create_payment && caps.payment_status && caps.cancel_payment);
+    assert_eq!(caps.lookup, gerbang_core::LookupKey::Reference);
     assert_eq!(caps.webhook, WebhookSupport::ConfirmedByStatus);
 }
 

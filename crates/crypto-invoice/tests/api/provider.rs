@@ -114,6 +114,7 @@ async fn cancel_is_unsupported_and_capabilities_say_so() {
     assert_eq!(client.id(), ProviderId::CryptoInvoice);
     let caps = client.capabilities();
     assert!(caps.create_payment && caps.payment_status && !caps.cancel_payment);
+    assert_eq!(caps.lookup, gerbang_core::LookupKey::Reference);
     let err = client.cancel_payment("11").await.unwrap_err();
     assert_eq!(err, Error::Unsupported { provider: ProviderId::CryptoInvoice, operation: "cancel_payment" });
 }

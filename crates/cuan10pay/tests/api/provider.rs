@@ -159,6 +159,7 @@ async fn cancel_is_unsupported_and_capabilities_say_so() {
     assert_eq!(client.id(), ProviderId::Cuan10pay);
     let caps = client.capabilities();
     assert!(caps.create_payment && caps.payment_status && !caps.cancel_payment);
+    assert_eq!(caps.lookup, gerbang_core::LookupKey::ProviderReference);
     assert_eq!(caps.webhook, WebhookSupport::Signed);
     let err = client.cancel_payment("CP-1").await.expect_err("no cancel");
     assert!(matches!(err, Error::Unsupported { provider: ProviderId::Cuan10pay, operation: "cancel_payment" }));
