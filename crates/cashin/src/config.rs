@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
-use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_required, env_var};
+use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_required, env_var, require_credential};
 use gerbang_signing::cashin::HmacAlgorithm;
 use gerbang_signing::rsa::PublicKey;
 
@@ -301,12 +301,8 @@ impl CashinConfigBuilder {
     /// readable public key when one is given, a usable base URL.
     pub fn build(self) -> Result<CashinConfig, Error> {
         let client_id = self.client_id.trim().to_owned();
-        if client_id.is_empty() {
-            return Err(Error::config("the Cash In client id is empty"));
-        }
-        if self.secret_key.expose_secret().trim().is_empty() {
-            return Err(Error::config("the Cash In secret key is empty"));
-        }
+        require_credential(&client_id, "Cash In client id")?;
+        require_credential(self.secret_key.expose_secret(), "Cash In secret key")?;
         let public_key = match self.public_key {
             None => None,
             Some(PublicKeySource::Key(key)) => Some(key),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
-use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_secret};
+use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_secret, require_credential};
 
 /// The environment variable holding the API key (`api-key` of the token call).
 pub const ENV_API_KEY: &str = "GERBANG_CIPUTRA_API_KEY";
@@ -152,12 +152,8 @@ impl CiputraConfigBuilder {
 
     /// Checks the settings and builds the config: a non-empty key and secret, a usable base URL.
     pub fn build(self) -> Result<CiputraConfig, Error> {
-        if self.api_key.expose_secret().trim().is_empty() {
-            return Err(Error::config("the Ciputra API key is empty"));
-        }
-        if self.api_secret.expose_secret().trim().is_empty() {
-            return Err(Error::config("the Ciputra API secret is empty"));
-        }
+        require_credential(self.api_key.expose_secret(), "Ciputra API key")?;
+        require_credential(self.api_secret.expose_secret(), "Ciputra API secret")?;
         let base_url = match self.base_url.as_deref() {
             Some(url) => BaseUrl::parse(url)?,
             None => {

@@ -29,6 +29,22 @@ pub fn env_secret(name: &str) -> Result<SecretString, Error> {
     env_required(name).map(SecretString::from)
 }
 
+/// Refuses a credential given as empty or blank text: [`Error::Config`] saying `the {what} is
+/// empty`, naming the credential, never showing it.
+///
+/// ```
+/// use gerbang_core::require_credential;
+/// assert!(require_credential("sk-123", "Cuan10pay API key").is_ok());
+/// let err = require_credential("  ", "Cuan10pay API key").unwrap_err();
+/// assert!(err.to_string().contains("the Cuan10pay API key is empty"));
+/// ```
+pub fn require_credential(value: &str, what: &str) -> Result<(), Error> {
+    if value.trim().is_empty() {
+        return Err(Error::config(format!("the {what} is empty")));
+    }
+    Ok(())
+}
+
 /// A gateway's base URL: the prefix the documented paths are appended to.
 ///
 /// Any trailing `/` is dropped, so `BaseUrl::parse("https://cuan10pay.com/api/")` and

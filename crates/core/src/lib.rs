@@ -21,7 +21,7 @@ mod webhook;
 pub use async_trait::async_trait;
 pub use channel::{Bank, Channel, EWallet, Retail};
 pub use clock::{Clock, FixedClock, SharedClock, SystemClock};
-pub use config::{BaseUrl, env_required, env_secret, env_var};
+pub use config::{BaseUrl, env_required, env_secret, env_var, require_credential};
 pub use error::Error;
 pub use money::{Currency, Money};
 pub use payment::{Customer, Payment, PaymentRequest, PaymentRequestBuilder, PaymentStatus};

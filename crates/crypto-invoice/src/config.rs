@@ -5,7 +5,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
-use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_secret, env_var};
+use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_secret, env_var, require_credential};
 
 /// The environment variable holding the public key (sent as `public_key` in every call).
 pub const ENV_PUBLIC_KEY: &str = "GERBANG_CRYPTO_INVOICE_PUBLIC_KEY";
@@ -240,12 +240,8 @@ impl CryptoInvoiceConfigBuilder {
 
     /// Checks the settings and builds the config: non-empty keys and a usable base URL.
     pub fn build(self) -> Result<CryptoInvoiceConfig, Error> {
-        if self.public_key.expose_secret().trim().is_empty() {
-            return Err(Error::config("the crypto invoice public key is empty"));
-        }
-        if self.private_key.expose_secret().trim().is_empty() {
-            return Err(Error::config("the crypto invoice private key is empty"));
-        }
+        require_credential(self.public_key.expose_secret(), "crypto invoice public key")?;
+        require_credential(self.private_key.expose_secret(), "crypto invoice private key")?;
         let base_url = BaseUrl::parse(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
         Ok(CryptoInvoiceConfig {
             public_key: self.public_key,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
-use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_secret};
+use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_secret, require_credential};
 
 use crate::budget::RateBudget;
 
@@ -195,12 +195,8 @@ impl Cuan10payConfigBuilder {
     /// Checks the settings and builds the config: non-empty keys, a usable base URL, a
     /// non-zero budget.
     pub fn build(self) -> Result<Cuan10payConfig, Error> {
-        if self.api_key.expose_secret().trim().is_empty() {
-            return Err(Error::config("the Cuan10pay API key is empty"));
-        }
-        if self.private_key.expose_secret().trim().is_empty() {
-            return Err(Error::config("the Cuan10pay private key is empty"));
-        }
+        require_credential(self.api_key.expose_secret(), "Cuan10pay API key")?;
+        require_credential(self.private_key.expose_secret(), "Cuan10pay private key")?;
         let base_url = BaseUrl::parse(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
         let rate_budget = match self.rate_budget {
             Budget::Shared(budget) => budget,

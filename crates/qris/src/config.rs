@@ -3,7 +3,7 @@
 use std::fmt;
 
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
-use gerbang_core::{BaseUrl, Error, HttpClient, env_secret};
+use gerbang_core::{BaseUrl, Error, HttpClient, env_secret, require_credential};
 
 use crate::poll::PollPolicy;
 
@@ -122,9 +122,7 @@ impl QrisConfigBuilder {
     /// query would mangle, and a usable base URL.
     pub fn build(self) -> Result<QrisConfig, Error> {
         let key = self.api_key.expose_secret();
-        if key.trim().is_empty() {
-            return Err(Error::config("the QRIS API key is empty"));
-        }
+        require_credential(key, "QRIS API key")?;
         if key.chars().any(char::is_control) {
             return Err(Error::config("the QRIS API key holds control characters; check how it was copied"));
         }
