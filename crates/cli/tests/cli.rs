@@ -168,8 +168,7 @@ async fn catalogues_and_orders_print_their_answers() {
 #[tokio::test]
 async fn webhook_verify_prints_the_event_or_fails_with_exit_1() {
     let sandbox = Sandbox::builder().start().await.unwrap();
-    let dir = std::env::temp_dir().join(format!("gerbang-cli-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("cuan10pay");
     let verifier = gerbang::cuan10pay::WebhookVerifier::new(gerbang::sandbox::cuan10pay::PRIVATE_KEY);
     let now = gerbang::time::OffsetDateTime::now_utc().unix_timestamp();
     let good = dir.join("good.json");
