@@ -376,17 +376,19 @@ async fn webhook_verify_crypto_invoice_compares_the_private_key() {
     std::fs::write(&good, callback.to_string()).unwrap();
     let forged = dir.join("forged.json");
     std::fs::write(&forged, callback.to_string().replace("sandbox-crypto", "forged-crypto")).unwrap();
-    let verify = |file: &std::path::Path| {
-        let args = ["webhook", "verify", "crypto-invoice", "--body", file.to_str().unwrap()].map(str::to_owned);
+    let verify = |file: std::path::PathBuf| {
         let sandbox = &sandbox;
-        async move { gerbang_at(sandbox, ProviderId::CryptoInvoice, &args.each_ref().map(String::as_str)).await }
+        async move {
+            let args = ["webhook", "verify", "crypto-invoice", "--body", file.to_str().unwrap()];
+            gerbang_at(sandbox, ProviderId::CryptoInvoice, &args).await
+        }
     };
-    let event = json(&verify(&good).await);
+    let event = json(&verify(good).await);
     assert_eq!(sorted_keys(&event), EVENT_KEYS);
     assert_eq!((event["status"].as_str(), event["reference"].as_str()), (Some("paid"), Some("ORDER-5")));
     assert_eq!(event["amount"], serde_json::json!({"value": "25.50", "currency": "USD"}));
 
-    let refused = verify(&forged).await;
+    let refused = verify(forged).await;
     assert_eq!(refused.status.code(), Some(1));
     stderr_line(&refused);
     let _ = std::fs::remove_dir_all(dir);
