@@ -120,23 +120,37 @@ pub(crate) fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<(), Error> 
     Ok(())
 }
 
-/// `90s`, `30m`, `2h`, `1d`, or a bare number of seconds.
+/// `90s`, `30m`, `2h`, `1d`, or a bare number of seconds, at most [`MAX_DURATION_DAYS`] days.
+///
+/// The error is clap's: a flag given a bad duration is a usage error (exit 2), never a panic.
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => text.split_at(i),
         None => (text, "s"),
     };
-    let n: u64 = number.parse().map_err(|_| format!("`{text}` is not a duration such as 90s, 30m, 2h or 1d"))?;
-    let seconds = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    let too_long = || format!("`{text}` is too long: at most {MAX_DURATION_DAYS} days ({MAX_DURATION_DAYS}d)");
+    let n: u64 = number.parse().map_err(|e: std::num::ParseIntError| match e.kind() {
+        std::num::IntErrorKind::PosOverflow => too_long(),
+        _ => format!("`{text}` is not a duration such as 90s, 30m, 2h or 1d"),
+    })?;
+    let unit_seconds: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => return Err(format!("unknown unit `{unit}`: use s, m, h or d")),
     };
-    Ok(Duration::from_secs(seconds))
+    match n.checked_mul(unit_seconds) {
+        Some(seconds) if seconds <= MAX_DURATION_DAYS * 86_400 => Ok(Duration::from_secs(seconds)),
+        _ => Err(too_long()),
+    }
 }
+
+/// The longest duration a flag takes, in days (about a hundred years). Far beyond any payment's
+/// expiry or any webhook's tolerance, and short enough that adding it to the current time, as
+/// the gateways' clients and verifiers do, cannot overflow a date.
+pub(crate) const MAX_DURATION_DAYS: u64 = 36_525;
 
 #[cfg(test)]
 mod tests {
@@ -149,5 +163,24 @@ mod tests {
         assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("3w").is_err());
+    }
+
+    #[test]
+    fn durations_past_the_limit_are_refused_not_overflowed() {
+        let limit = Duration::from_secs(MAX_DURATION_DAYS * 86_400);
+        assert_eq!(parse_duration(&format!("{MAX_DURATION_DAYS}d")), Ok(limit));
+        assert_eq!(parse_duration(&limit.as_secs().to_string()), Ok(limit));
+        for text in [
+            format!("{}d", MAX_DURATION_DAYS + 1),
+            format!("{}", limit.as_secs() + 1),
+            // u64::MAX / 86 400 + 1 days: the product overflows a u64.
+            "213503982334602d".to_owned(),
+            "18446744073709551615m".to_owned(),
+            // More digits than a u64 holds.
+            "99999999999999999999999s".to_owned(),
+        ] {
+            let error = parse_duration(&text).unwrap_err();
+            assert!(error.contains("too long"), "{text}: {error}");
+        }
     }
 }
