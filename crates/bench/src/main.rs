@@ -211,7 +211,7 @@ fn verdict(ok: bool) -> &'static str {
 /// The answer parse alone: the SDK's lenient typed `Deposit` against the hand-written struct.
 fn parsing() -> Result<(Duration, Duration)> {
     let body = br#"{"status":"success","message":"ok","data":{"deposit_id":"CP-20251121-38B575","channel_name":"QRIS","amount":50000,"fee":350,"total":50350,"status":"pending","payment_code":"00020101021226470014ID.CO.QRIS.WWW0118936000000000000000030","checkout_url":"http://127.0.0.1:1/cuan10pay/checkout/CP-20251121-38B575","link_url":"http://127.0.0.1:1/cuan10pay/pay.php?ref=CP-20251121-38B575","payment_instructions":"Scan the QR","created_at":"2025-11-21 10:00:00","paid_at":null}}"#;
-    let response = HttpResponse { status: StatusCode::OK, headers: HeaderMap::new(), body: body.to_vec().into() };
+    let response = HttpResponse::new(StatusCode::OK, HeaderMap::new(), body.to_vec());
     let (mut ours, mut hand) = (Vec::with_capacity(SIGN_BATCHES), Vec::with_capacity(SIGN_BATCHES));
     for _ in 0..SIGN_BATCHES {
         let started = Instant::now();

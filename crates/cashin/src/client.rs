@@ -7,7 +7,7 @@ use bytes::Bytes;
 use gerbang_core::http::Method;
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
 use gerbang_core::transport::{Call, HttpRequest, HttpResponse};
-use gerbang_core::{Error, ProviderId};
+use gerbang_core::{Error, ProviderId, Redactions};
 use gerbang_signing::cashin::HmacAlgorithm;
 use serde::Serialize;
 use serde_json::Value;
@@ -58,6 +58,8 @@ pub struct CashinClient {
 struct Inner {
     config: CashinConfig,
     webhook: Option<WebhookVerifier>,
+    /// The secret key, scrubbed from anything the gateway answers before it becomes an error.
+    redactions: Redactions,
 }
 
 impl CashinClient {
@@ -66,7 +68,8 @@ impl CashinClient {
         let webhook = config.public_key.clone().map(|key| {
             WebhookVerifier::new(key).with_tolerance(config.webhook_tolerance).with_clock(config.clock.clone())
         });
-        Self { inner: Arc::new(Inner { config, webhook }) }
+        let redactions = Redactions::new([config.secret_key.clone()]);
+        Self { inner: Arc::new(Inner { config, webhook, redactions }) }
     }
 
     /// A client configured from the environment: see
@@ -95,7 +98,8 @@ impl CashinClient {
 
     pub(crate) async fn create_checkout_with_raw(&self, request: &CheckoutRequest) -> Result<(Checkout, Value), Error> {
         request.validate()?;
-        let response = self.post(Call::once(PROVIDER, "payment"), CHECKOUT_PATH, request).await?;
+        let redactions = self.inner.redactions.with([request.customer.phone_number.as_str()]);
+        let response = self.post(Call::once(PROVIDER, "payment"), CHECKOUT_PATH, request, &redactions).await?;
         wire::checkout(&response)
     }
 
@@ -110,11 +114,18 @@ impl CashinClient {
             return Err(Error::validation("trxNo", "may not be empty"));
         }
         let body = StatusRequest { trx_no };
-        let response = self.post(Call::safe(PROVIDER, "payment/status"), STATUS_PATH, &body).await?;
+        let call = Call::safe(PROVIDER, "payment/status");
+        let response = self.post(call, STATUS_PATH, &body, &self.inner.redactions).await?;
         wire::checkout_status(&response)
     }
 
-    async fn post<B: Serialize>(&self, call: Call, path: &'static str, body: &B) -> Result<HttpResponse, Error> {
+    async fn post<B: Serialize>(
+        &self,
+        call: Call,
+        path: &'static str,
+        body: &B,
+        redactions: &Redactions,
+    ) -> Result<HttpResponse, Error> {
         let config = &self.inner.config;
         // Compact JSON: minification leaves it as it is, so the bytes hashed are the bytes sent.
         let body = serde_json::to_vec(body)
@@ -138,6 +149,7 @@ impl CashinClient {
                     &timestamp,
                 )?;
                 Ok(HttpRequest::new(Method::POST, url.clone())
+                    .redacting(redactions)
                     .header("accept", "application/json")?
                     .header("x-client-id", &config.client_id)?
                     .header("x-request-id", &request_id)?

@@ -34,7 +34,10 @@ impl PaymentProvider for CashinClient {
 
     async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {
         let checkout_request = convert::checkout_request(request)?;
-        let (checkout, raw) = self.create_checkout_with_raw(&checkout_request).await?;
+        let (checkout, raw) = self
+            .create_checkout_with_raw(&checkout_request)
+            .await
+            .map_err(|e| e.about_payment(&request.reference, self.capabilities().lookup))?;
         Ok(convert::created_payment(&checkout_request, &checkout, raw, &self.config().clock))
     }
 

@@ -137,7 +137,7 @@ fn answer(operation: &str, response: &HttpResponse, flat_fields: &[&str]) -> Res
         // No data, but a message: the gateway refused under HTTP 200.
         Some(message) => {
             let (code, _) = error_fields(top);
-            Err(Error::Api { status: Some(response.status.as_u16()), code, message })
+            Err(response.api_error(code, message))
         }
         None => Err(bad(operation, "missing field `data`")),
     }

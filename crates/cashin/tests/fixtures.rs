@@ -72,11 +72,11 @@ async fn record() -> Vec<(&'static str, u16, Value)> {
 }
 
 fn parse_with_client(name: &str, status: u16, value: &Value) {
-    let response = HttpResponse {
-        status: gerbang_core::http::StatusCode::from_u16(status).unwrap(),
-        headers: Default::default(),
-        body: serde_json::to_vec(value).unwrap().into(),
-    };
+    let response = HttpResponse::new(
+        gerbang_core::http::StatusCode::from_u16(status).unwrap(),
+        Default::default(),
+        serde_json::to_vec(value).unwrap(),
+    );
     match name {
         "checkout" => drop(parse_checkout(&response).unwrap()),
         "status_open" | "status_paid" => drop(parse_checkout_status(&response).unwrap()),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use gerbang_core::http::{Method, StatusCode};
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
 use gerbang_core::transport::{Call, HttpRequest, HttpResponse};
-use gerbang_core::{Error, ProviderId};
+use gerbang_core::{Error, ProviderId, Redactions};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -61,12 +61,16 @@ pub struct CiputraClient {
 struct Inner {
     config: CiputraConfig,
     tokens: TokenCache,
+    /// The key and secret, scrubbed from anything the gateway answers before it becomes an
+    /// error (each call adds its bearer token).
+    redactions: Redactions,
 }
 
 impl CiputraClient {
     /// A client with this configuration.
     pub fn new(config: CiputraConfig) -> Self {
-        Self { inner: Arc::new(Inner { config, tokens: TokenCache::default() }) }
+        let redactions = Redactions::new([config.api_key.clone(), config.api_secret.clone()]);
+        Self { inner: Arc::new(Inner { config, tokens: TokenCache::default(), redactions }) }
     }
 
     /// A client configured from the environment: see [`CiputraConfig::from_env`].
@@ -111,7 +115,10 @@ impl CiputraClient {
             crate::Action::Cancel => "transaction_cancel",
             crate::Action::Registration => "transaction_registration",
         };
-        let response = self.post(Call::once(PROVIDER, operation), TRANSACTION_PATH, request.to_form()).await?;
+        let redactions =
+            self.inner.redactions.with(request.email.as_deref().into_iter().chain(request.phone.as_deref()));
+        let call = Call::once(PROVIDER, operation);
+        let response = self.post(call, TRANSACTION_PATH, request.to_form(), &redactions).await?;
         wire::parse_answer_with_raw(operation, &response)
     }
 
@@ -146,21 +153,21 @@ impl CiputraClient {
             return Err(Error::validation("external_id", "may not be empty"));
         }
         let body = form(&[("external_id", external_id.to_owned())]);
-        self.post(Call::safe(PROVIDER, operation), path, body).await
+        self.post(Call::safe(PROVIDER, operation), path, body, &self.inner.redactions).await
     }
 
     /// Sends a form with the bearer token; on a 401, drops the token, fetches a new one and sends
     /// once more. A second 401 is [`Error::Unauthorized`], never a loop.
-    async fn post(&self, call: Call, path: &str, body: String) -> Result<HttpResponse, Error> {
+    async fn post(&self, call: Call, path: &str, body: String, redactions: &Redactions) -> Result<HttpResponse, Error> {
         let token = self.token().await?;
-        let response = self.send_with(call, path, &body, &token).await?;
+        let response = self.send_with(call, path, &body, &token, redactions).await?;
         if response.status != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
         tracing::debug!(operation = call.operation, "the gateway refused the token: fetching a new one");
         self.inner.tokens.invalidate(&token).await;
         let token = self.token().await?;
-        let response = self.send_with(call, path, &body, &token).await?;
+        let response = self.send_with(call, path, &body, &token, redactions).await?;
         if response.status == StatusCode::UNAUTHORIZED {
             // Through the envelope reader, for the gateway's own message.
             return Err(match wire::check_envelope(call.operation, &response) {
@@ -171,14 +178,23 @@ impl CiputraClient {
         Ok(response)
     }
 
-    async fn send_with(&self, call: Call, path: &str, body: &str, token: &Token) -> Result<HttpResponse, Error> {
+    async fn send_with(
+        &self,
+        call: Call,
+        path: &str,
+        body: &str,
+        token: &Token,
+        redactions: &Redactions,
+    ) -> Result<HttpResponse, Error> {
         let config = &self.inner.config;
         let url = config.base_url.join(path)?;
         let authorization = bearer(&token.secret);
+        let redactions = redactions.with([token.secret.expose_secret()]);
         config
             .http
             .send(call, || {
                 Ok(HttpRequest::new(Method::POST, url.clone())
+                    .redacting(&redactions)
                     .header("accept", "application/json")?
                     .header("authorization", authorization.expose_secret())?
                     .body(FORM, body.to_owned()))
@@ -200,7 +216,9 @@ impl CiputraClient {
         let response = config
             .http
             .send(Call::safe(PROVIDER, "token"), || {
-                let request = HttpRequest::new(Method::POST, url.clone()).header("accept", "application/json")?;
+                let request = HttpRequest::new(Method::POST, url.clone())
+                    .redacting(&self.inner.redactions)
+                    .header("accept", "application/json")?;
                 credential_headers(request, &config.api_key, &config.api_secret)
             })
             .await?;

@@ -244,12 +244,12 @@ pub(crate) struct TokenAnswer {
 /// use gerbang_core::http::{HeaderMap, StatusCode};
 ///
 /// let body = br#"{"code":"00","status":true,"data":{"external_id":"E-1","status":"paid","amount":300000},"message":"Success"}"#;
-/// let response = HttpResponse { status: StatusCode::OK, headers: HeaderMap::new(), body: body.to_vec().into() };
+/// let response = HttpResponse::new(StatusCode::OK, HeaderMap::new(), body.to_vec());
 /// let status: TransactionStatus = parse_answer("transaction_status", &response)?;
 /// assert_eq!(status.status.as_deref(), Some("paid"));
 ///
 /// let refused = br#"{"code":"05","status":false,"message":"Transaction not found"}"#;
-/// let response = HttpResponse { status: StatusCode::OK, headers: HeaderMap::new(), body: refused.to_vec().into() };
+/// let response = HttpResponse::new(StatusCode::OK, HeaderMap::new(), refused.to_vec());
 /// let err = parse_answer::<TransactionStatus>("transaction_status", &response).unwrap_err();
 /// assert_eq!(err.to_string(), "the gateway answered HTTP 200 with code 05: Transaction not found");
 /// # Ok::<(), gerbang_core::Error>(())
@@ -330,7 +330,7 @@ pub fn check_envelope(operation: &str, response: &HttpResponse) -> Result<Map<St
     if !success {
         let message = message_text(map.get("message"))
             .unwrap_or_else(|| "the answer is not a success, and it gave no message".to_owned());
-        return Err(Error::Api { status: Some(response.status.as_u16()), code, message });
+        return Err(response.api_error(code, message));
     }
     Ok(map)
 }

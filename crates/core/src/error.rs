@@ -2,27 +2,65 @@
 
 use std::time::Duration;
 
-use crate::ProviderId;
+use crate::{LookupKey, ProviderId};
 
 /// Everything that can go wrong talking to a gateway or checking what it sent.
 ///
 /// Messages say what was wrong and what to do about it. They never hold a secret, a URL (a query
 /// string may carry an API key), or a customer's phone number or e-mail: the gateway's own message
-/// is kept because it is the most useful thing to show, and gateways do not echo credentials.
+/// is kept because it is the most useful thing to show, but a gateway or a proxy may echo the
+/// request, so its text is scrubbed of the call's credentials and the customer's e-mail and phone
+/// first ([`Redactions`](crate::Redactions)).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The request never got an HTTP answer (DNS, connection refused, TLS, reset).
+    /// The request never reached the gateway (DNS, connection refused, TLS, a connect timeout):
+    /// nothing was sent, so nothing happened there and the call can be made again.
     #[error("could not reach the gateway: {message}; check the base URL and the network")]
     Transport {
         /// What failed, without the URL.
         message: String,
     },
-    /// No answer within the configured timeout. The gateway may still have acted on the request.
-    #[error("{operation} timed out; the gateway may still have processed it, so check its status before repeating it")]
+    /// A look-up (a call that is safe to repeat) got no answer within the configured timeout.
+    /// A call that changes something is [`Error::OutcomeUnknown`] instead.
+    #[error("{operation} timed out; it is a look-up, safe to repeat")]
     Timeout {
-        /// The operation that timed out (`deposit_create`, …).
+        /// The operation that timed out (`deposit_status`, …).
         operation: String,
+    },
+    /// The request went out but its answer never came (a read timeout, the connection closed
+    /// mid-answer, a truncated body): the gateway may have acted on it. **Do not send a create
+    /// again before checking** whether the payment exists; the message says how, for this
+    /// gateway. Never returned for a call that was not sent (that is [`Error::Transport`]).
+    #[error(
+        "{operation}{}: the request was sent but its answer was lost ({reason}), so whether the gateway acted on it is unknown; {}",
+        reference.as_ref().map(|r| format!(" for {r}")).unwrap_or_default(),
+        outcome_unknown_advice(reference.as_deref(), *lookup)
+    )]
+    OutcomeUnknown {
+        /// The operation (`deposit_create`, …).
+        operation: String,
+        /// What happened to the answer, without the URL.
+        reason: String,
+        /// The merchant's reference of the payment the call was about, when it is known.
+        reference: Option<String>,
+        /// Which id the gateway looks payments up by, when the call created a payment.
+        lookup: Option<LookupKey>,
+    },
+    /// The gateway (or something in front of it) answered with a redirect. None is followed: a
+    /// redirect would carry the API key, the signature and the body to another place, and no
+    /// gateway documents one.
+    #[error(
+        "{operation}: the gateway answered with a redirect (HTTP {status}{}), which gerbang never follows; check the base URL (its scheme, host and path)",
+        host.as_ref().map(|h| format!(" to host {h}")).unwrap_or_default()
+    )]
+    Redirect {
+        /// The operation (`deposit_create`, …).
+        operation: String,
+        /// The 3xx status.
+        status: u16,
+        /// The host of the `Location` it pointed to (never the whole URL: it may carry a query).
+        host: Option<String>,
     },
     /// The gateway answered with an error of its own.
     #[error("the gateway answered{}{}: {message}", status.map(|s| format!(" HTTP {s}")).unwrap_or_default(), code.as_ref().map(|c| format!(" with code {c}")).unwrap_or_default())]
@@ -31,7 +69,8 @@ pub enum Error {
         status: Option<u16>,
         /// The gateway's own error code, when it gives one.
         code: Option<String>,
-        /// The gateway's own message, verbatim.
+        /// The gateway's own message, word for word but for what was
+        /// [scrubbed](crate::Redactions).
         message: String,
     },
     /// The gateway refused the credentials or the signature of the request.
@@ -130,6 +169,31 @@ impl Error {
         Self::Decode { context: format!("{what}: {}", redact_quoted(&err.to_string())) }
     }
 
+    /// The same error, told which payment the call was about: an [`Error::OutcomeUnknown`] from
+    /// creating the payment `reference` then says how to find out whether it exists, given the
+    /// id the gateway looks payments up by. Any other error is returned as it is.
+    ///
+    /// ```
+    /// use gerbang_core::{Error, LookupKey};
+    /// let lost = Error::OutcomeUnknown {
+    ///     operation: "payment".into(),
+    ///     reason: "no answer within 30 s".into(),
+    ///     reference: None,
+    ///     lookup: None,
+    /// };
+    /// let message = lost.about_payment("ORDER-1", LookupKey::Reference).to_string();
+    /// assert!(message.contains("status ORDER-1"), "{message}");
+    /// ```
+    #[must_use]
+    pub fn about_payment(self, reference: &str, lookup: LookupKey) -> Self {
+        match self {
+            Self::OutcomeUnknown { operation, reason, .. } => {
+                Self::OutcomeUnknown { operation, reason, reference: Some(reference.to_owned()), lookup: Some(lookup) }
+            }
+            other => other,
+        }
+    }
+
     /// The HTTP status the gateway answered with, if any.
     pub fn http_status(&self) -> Option<u16> {
         match self {
@@ -137,18 +201,33 @@ impl Error {
             Self::Unauthorized { .. } => Some(401),
             Self::NotFound { .. } => Some(404),
             Self::RateLimited { .. } => Some(429),
+            Self::Redirect { status, .. } => Some(*status),
             _ => None,
         }
     }
 
-    /// Whether repeating the same call later may succeed (network trouble, timeouts, rate limits,
-    /// 5xx). A create that timed out must be checked with a status call first.
+    /// Whether repeating the same call later may succeed (the gateway not reached, a look-up's
+    /// timeout, rate limits, 5xx). [`Error::OutcomeUnknown`] is not: repeating a create whose
+    /// answer was lost may create the payment twice; check its status first.
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Transport { .. } | Self::Timeout { .. } | Self::RateLimited { .. } => true,
             Self::Api { status: Some(s), .. } => *s >= 500,
             _ => false,
         }
+    }
+}
+
+/// What to do after [`Error::OutcomeUnknown`], by what is known of the payment.
+fn outcome_unknown_advice(reference: Option<&str>, lookup: Option<LookupKey>) -> String {
+    match (reference, lookup) {
+        (Some(reference), Some(LookupKey::Reference)) => format!(
+            "the payment may exist: check with `status {reference}` (this gateway looks payments up by your reference) before creating it again"
+        ),
+        (Some(reference), Some(LookupKey::ProviderReference)) => format!(
+            "the payment may exist, and this gateway finds payments only by its own id, which was in the lost answer: look for {reference} in the gateway's dashboard before creating it again"
+        ),
+        _ => "check whether it took effect before sending it again".to_owned(),
     }
 }
 

@@ -15,6 +15,7 @@ mod error;
 mod money;
 mod payment;
 mod provider;
+mod redact;
 pub mod transport;
 mod webhook;
 
@@ -26,6 +27,7 @@ pub use error::Error;
 pub use money::{Currency, Money};
 pub use payment::{Customer, Payment, PaymentRequest, PaymentRequestBuilder, PaymentStatus};
 pub use provider::{Capabilities, LookupKey, PaymentProvider, ProviderId, WebhookSupport};
+pub use redact::{REDACTED, Redactions};
 pub use transport::{HttpClient, RetryPolicy};
 pub use webhook::{Ack, MAX_WEBHOOK_BODY_BYTES, WebhookEvent, WebhookRequest};
 

@@ -12,6 +12,25 @@ use httpmock::prelude::*;
 const STATUS: Call = Call::safe(ProviderId::Cuan10pay, "deposit_status");
 const CREATE: Call = Call::once(ProviderId::Cuan10pay, "deposit_create");
 
+/// A server that answers every connection with `answer` and closes it: for answers no HTTP
+/// library would send (cut short, half a status line).
+async fn raw_server(answer: &'static [u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0_u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket.write_all(answer).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    format!("http://{addr}/create")
+}
+
 fn quick_client() -> HttpClient {
     HttpClient::builder()
         .timeout(Duration::from_millis(500))
@@ -156,7 +175,10 @@ async fn a_slow_answer_is_a_timeout_and_is_retried_only_when_safe() {
         .unwrap();
 
     let err = client.send(CREATE, get(&url)).await.unwrap_err();
-    assert_eq!(err, Error::Timeout { operation: "deposit_create".into() });
+    let Error::OutcomeUnknown { operation, reason, .. } = &err else { panic!("expected outcome unknown, got {err:?}") };
+    assert_eq!((operation.as_str(), reason.as_str()), ("deposit_create", "no answer within 0.2 s"));
+    assert!(!err.to_string().contains("could not reach"), "{err}");
+    assert!(!err.is_transient(), "a create whose answer was lost must not be repeated blindly");
     assert_eq!(mock.calls_async().await, 1);
 
     let err = client.send(STATUS, get(&url)).await.unwrap_err();
@@ -194,10 +216,12 @@ async fn an_answer_over_the_size_limit_is_refused() {
 
 #[test]
 fn status_errors_keep_the_gateways_message() {
-    let resp = |status: u16| gerbang_core::transport::HttpResponse {
-        status: http::StatusCode::from_u16(status).unwrap(),
-        headers: http::HeaderMap::new(),
-        body: bytes::Bytes::new(),
+    let resp = |status: u16| {
+        gerbang_core::transport::HttpResponse::new(
+            http::StatusCode::from_u16(status).unwrap(),
+            http::HeaderMap::new(),
+            bytes::Bytes::new(),
+        )
     };
     assert_eq!(
         resp(401).error(None, Some("Invalid signature".into())),
@@ -215,4 +239,107 @@ fn status_errors_keep_the_gateways_message() {
         resp(502).error(None, None),
         Error::Api { status: Some(502), code: None, message: "Bad Gateway".into() }
     );
+}
+
+#[tokio::test]
+async fn an_answer_cut_short_leaves_a_create_outcome_unknown() {
+    let cut = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"status\":\"succ";
+    let url = raw_server(cut).await;
+    let err = quick_client().send(CREATE, get(&url)).await.unwrap_err();
+    assert!(matches!(&err, Error::OutcomeUnknown { operation, .. } if operation == "deposit_create"), "{err:?}");
+    let message = err.about_payment("ORDER-7", gerbang_core::LookupKey::Reference).to_string();
+    assert!(message.contains("deposit_create for ORDER-7"), "{message}");
+    assert!(message.contains("the payment may exist: check with `status ORDER-7`"), "{message}");
+    assert!(!message.contains("could not reach"), "{message}");
+}
+
+#[tokio::test]
+async fn a_connection_closed_before_any_answer_leaves_a_create_outcome_unknown() {
+    let url = raw_server(b"").await;
+    let err = quick_client().send(CREATE, get(&url)).await.unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+    let message = err.about_payment("CP-1", gerbang_core::LookupKey::ProviderReference).to_string();
+    assert!(message.contains("look for CP-1 in the gateway's dashboard"), "{message}");
+}
+
+#[tokio::test]
+async fn a_look_up_whose_answer_is_cut_is_retried() {
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let url = raw_server(b"HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\n{").await;
+    let client = quick_client();
+    let err = client
+        .send(STATUS, || {
+            CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            get(&url)()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+    assert_eq!(CALLS.load(std::sync::atomic::Ordering::SeqCst), 4, "1 attempt + 3 retries");
+}
+
+#[tokio::test]
+async fn no_redirect_is_followed_and_nothing_reaches_its_target() {
+    let target = MockServer::start_async().await;
+    let elsewhere = target
+        .mock_async(|_, then| {
+            then.status(200).body("{}");
+        })
+        .await;
+    let gateway = MockServer::start_async().await;
+    for status in [301, 302, 303, 307, 308] {
+        let location = format!("http://localhost:{}/steal?apikey=SECRET-KEY-123", target.port());
+        let redirect = gateway
+            .mock_async(|when, then| {
+                when.path("/create");
+                then.status(status).header("location", &location);
+            })
+            .await;
+        let url = gateway.url("/create");
+        for call in [CREATE, STATUS] {
+            let err = quick_client()
+                .send(call, || {
+                    Ok(HttpRequest::new(Method::POST, url.parse().unwrap())
+                        .header("x-api-key", "SECRET-KEY-123")?
+                        .body("application/json", r#"{"amount":1}"#))
+                })
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err,
+                Error::Redirect { operation: call.operation.into(), status, host: Some("localhost".into()) },
+                "HTTP {status}"
+            );
+            let message = err.to_string();
+            assert!(message.contains(&format!("redirect (HTTP {status} to host localhost)")), "{message}");
+            assert!(!message.contains("SECRET") && !message.contains("/steal"), "{message}");
+        }
+        assert_eq!(redirect.calls_async().await, 2, "HTTP {status}: a redirect is not a reason to retry");
+        redirect.delete_async().await;
+    }
+    assert_eq!(elsewhere.calls_async().await, 0, "nothing may reach the redirect's target");
+}
+
+#[test]
+fn errors_from_gateway_text_are_scrubbed_of_secrets_and_contact_details() {
+    let mut customer = gerbang_core::Customer::default();
+    customer.email = Some("budi@example.com".into());
+    customer.phone = Some("081234567890".into());
+    let redactions = gerbang_core::Redactions::new([gerbang_core::secrecy::SecretString::from("SECRET-KEY-123")])
+        .with_customer(&customer);
+    let echo = "bad request: apikey=SECRET-KEY-123&email=budi%40example.com&phone=%2B6281234567890".to_owned();
+    for status in [400, 401, 404, 500] {
+        let response = gerbang_core::transport::HttpResponse::new(
+            http::StatusCode::from_u16(status).unwrap(),
+            http::HeaderMap::new(),
+            bytes::Bytes::new(),
+        )
+        .redacting(&redactions);
+        let err = response.error(Some("SECRET-KEY-123".into()), Some(echo.clone()));
+        let shown = format!("{err} {err:?}");
+        for secret in ["SECRET-KEY-123", "budi", "81234567890"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("bad request: apikey=<redacted>"), "{shown}");
+    }
 }

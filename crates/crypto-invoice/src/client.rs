@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use gerbang_core::http::Method;
 use gerbang_core::transport::{Call, HttpRequest, HttpResponse};
-use gerbang_core::{Error, ProviderId};
+use gerbang_core::{Error, ProviderId, Redactions};
 use serde_json::Value;
 
 use crate::body::Body;
@@ -48,13 +48,16 @@ pub struct CryptoInvoiceClient {
 struct Inner {
     config: CryptoInvoiceConfig,
     webhook: WebhookVerifier,
+    /// The keys, scrubbed from anything the gateway answers before it becomes an error.
+    redactions: Redactions,
 }
 
 impl CryptoInvoiceClient {
     /// A client with this configuration.
     pub fn new(config: CryptoInvoiceConfig) -> Self {
         let webhook = WebhookVerifier::from_secret(config.private_key.clone());
-        Self { inner: Arc::new(Inner { config, webhook }) }
+        let redactions = Redactions::new([config.public_key.clone(), config.private_key.clone()]);
+        Self { inner: Arc::new(Inner { config, webhook, redactions }) }
     }
 
     /// A client configured from the environment: see [`CryptoInvoiceConfig::from_env`].
@@ -79,7 +82,8 @@ impl CryptoInvoiceClient {
         request.validate()?;
         let config = &self.inner.config;
         let body = Body::create_invoice(request, &config.public_key, &config.private_key, config.test_mode);
-        let response = self.post(Call::once(PROVIDER, "create_invoice"), "/create_invoice", &body).await?;
+        let redactions = self.inner.redactions.with(request.email.as_deref());
+        let response = self.post(Call::once(PROVIDER, "create_invoice"), "/create_invoice", &body, &redactions).await?;
         wire::parse_create_invoice(&response)
     }
 
@@ -97,11 +101,12 @@ impl CryptoInvoiceClient {
         }
         let config = &self.inner.config;
         let body = Body::get_invoices(&config.public_key, &config.private_key, order_id);
-        let response = self.post(Call::safe(PROVIDER, "get_invoices"), "/get_invoices", &body).await?;
+        let call = Call::safe(PROVIDER, "get_invoices");
+        let response = self.post(call, "/get_invoices", &body, &self.inner.redactions).await?;
         wire::parse_get_invoices(&response)
     }
 
-    async fn post(&self, call: Call, path: &str, body: &Body) -> Result<HttpResponse, Error> {
+    async fn post(&self, call: Call, path: &str, body: &Body, redactions: &Redactions) -> Result<HttpResponse, Error> {
         let config = &self.inner.config;
         let url = config.base_url.join(path)?;
         let format = config.body_format;
@@ -111,6 +116,7 @@ impl CryptoInvoiceClient {
             .http
             .send(call, || {
                 Ok(HttpRequest::new(Method::POST, url.clone())
+                    .redacting(redactions)
                     .header("accept", "application/json")?
                     .body(format.content_type(), text.clone()))
             })

@@ -35,7 +35,10 @@ impl PaymentProvider for CryptoInvoiceClient {
 
     async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {
         let invoice = convert::invoice_request(request)?;
-        let created = self.create_invoice(&invoice).await?;
+        let created = self
+            .create_invoice(&invoice)
+            .await
+            .map_err(|e| e.about_payment(&request.reference, self.capabilities().lookup))?;
         convert::created_payment(&invoice, &created, self.config().clock())
     }
 

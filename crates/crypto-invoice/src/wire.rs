@@ -104,7 +104,7 @@ fn answer_message(operation: &str, response: &HttpResponse) -> Result<Box<RawVal
         } else {
             list.join(MESSAGE_SEPARATOR)
         };
-        return Err(Error::validation(validation_field(&list), reason));
+        return Err(Error::validation(validation_field(&list), response.scrub(reason)));
     }
     if !response.status.is_success() {
         // An error page that is not the JSON envelope (a proxy's HTML 502) still maps by status.
@@ -121,7 +121,7 @@ fn answer_message(operation: &str, response: &HttpResponse) -> Result<Box<RawVal
         } else {
             list.join(MESSAGE_SEPARATOR)
         };
-        return Err(Error::Api { status: Some(response.status.as_u16()), code: None, message });
+        return Err(response.api_error(None, message));
     }
     match envelope.message {
         Some(message) if message.get() != "null" => Ok(message),
@@ -194,7 +194,7 @@ impl WhiteLabelCoin {
 /// use gerbang_core::http::{HeaderMap, StatusCode};
 ///
 /// let body = br#"{"status":"success","message":"https://payid19.com/invoice/Xk29"}"#;
-/// let response = HttpResponse { status: StatusCode::OK, headers: HeaderMap::new(), body: body.to_vec().into() };
+/// let response = HttpResponse::new(StatusCode::OK, HeaderMap::new(), body.to_vec());
 /// assert_eq!(parse_create_invoice(&response)?.invoice_url.as_deref(), Some("https://payid19.com/invoice/Xk29"));
 /// # Ok::<(), gerbang_core::Error>(())
 /// ```
@@ -337,7 +337,7 @@ impl fmt::Debug for Invoice {
 /// use gerbang_core::http::{HeaderMap, StatusCode};
 ///
 /// let body = br#"{"status":"success","message":"[{\"id\":7,\"order_id\":\"11\",\"status\":\"paid\",\"price_amount\":\"725.50\"}]"}"#;
-/// let response = HttpResponse { status: StatusCode::OK, headers: HeaderMap::new(), body: body.to_vec().into() };
+/// let response = HttpResponse::new(StatusCode::OK, HeaderMap::new(), body.to_vec());
 /// let invoices = parse_get_invoices(&response)?;
 /// assert_eq!(invoices[0].0.id.as_deref(), Some("7"));
 /// assert_eq!(invoices[0].0.price_amount.unwrap().to_string(), "725.50");

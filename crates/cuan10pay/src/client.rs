@@ -7,7 +7,7 @@ use bytes::Bytes;
 use gerbang_core::http::Method;
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
 use gerbang_core::transport::{Call, HttpRequest, HttpResponse};
-use gerbang_core::{Error, ProviderId};
+use gerbang_core::{Error, ProviderId, Redactions};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -45,6 +45,8 @@ pub struct Cuan10payClient {
 struct Inner {
     config: Cuan10payConfig,
     webhook: WebhookVerifier,
+    /// The keys, scrubbed from anything the gateway answers before it becomes an error.
+    redactions: Redactions,
 }
 
 impl Cuan10payClient {
@@ -53,7 +55,8 @@ impl Cuan10payClient {
         let webhook = WebhookVerifier::from_secret(config.private_key.clone())
             .with_tolerance(config.webhook_tolerance)
             .with_clock(config.clock.clone());
-        Self { inner: Arc::new(Inner { config, webhook }) }
+        let redactions = Redactions::new([config.api_key.clone(), config.private_key.clone()]);
+        Self { inner: Arc::new(Inner { config, webhook, redactions }) }
     }
 
     /// A client configured from the environment: see [`Cuan10payConfig::from_env`].
@@ -92,7 +95,11 @@ impl Cuan10payClient {
 
     async fn deposit_create_response(&self, request: &DepositRequest) -> Result<HttpResponse, Error> {
         request.validate()?;
-        self.post("deposit_create", "/v1/deposit_create", request).await
+        let redactions = self
+            .inner
+            .redactions
+            .with(request.customer_email.as_deref().into_iter().chain(request.customer_phone.as_deref()));
+        self.post("deposit_create", "/v1/deposit_create", request, &redactions).await
     }
 
     /// `GET /v1/deposit_status?ref=…`: a deposit, by its `deposit_id`.
@@ -121,7 +128,9 @@ impl Cuan10payClient {
     /// `POST /v1/ppob_order`: orders a PPOB product. Sent once, never retried.
     pub async fn ppob_order(&self, request: &PpobOrderRequest) -> Result<Order, Error> {
         request.validate()?;
-        wire::parse_answer("ppob_order", &self.post("ppob_order", "/v1/ppob_order", request).await?)
+        // The target is the customer's phone (or meter) number.
+        let redactions = self.inner.redactions.with([request.target.as_str()]);
+        wire::parse_answer("ppob_order", &self.post("ppob_order", "/v1/ppob_order", request, &redactions).await?)
     }
 
     /// `GET /v1/smm_services[?category=…]`: social-media services, optionally of one category.
@@ -135,7 +144,10 @@ impl Cuan10payClient {
     /// `POST /v1/smm_order`: orders a social-media service. Sent once, never retried.
     pub async fn smm_order(&self, request: &SmmOrderRequest) -> Result<Order, Error> {
         request.validate()?;
-        wire::parse_answer("smm_order", &self.post("smm_order", "/v1/smm_order", request).await?)
+        wire::parse_answer(
+            "smm_order",
+            &self.post("smm_order", "/v1/smm_order", request, &self.inner.redactions).await?,
+        )
     }
 
     /// `GET /v1/voucher_products[?game=…]`: game vouchers, optionally of one game (`ml`, `ff`,
@@ -150,19 +162,30 @@ impl Cuan10payClient {
     /// `POST /v1/voucher_order`: orders a game voucher. Sent once, never retried.
     pub async fn voucher_order(&self, request: &VoucherOrderRequest) -> Result<Order, Error> {
         request.validate()?;
-        wire::parse_answer("voucher_order", &self.post("voucher_order", "/v1/voucher_order", request).await?)
+        wire::parse_answer(
+            "voucher_order",
+            &self.post("voucher_order", "/v1/voucher_order", request, &self.inner.redactions).await?,
+        )
     }
 
     /// A look-up: safe to repeat, no body.
     async fn get(&self, operation: &'static str, path_and_query: String) -> Result<HttpResponse, Error> {
-        self.execute(Call::safe(PROVIDER, operation), Method::GET, path_and_query, Bytes::new()).await
+        let call = Call::safe(PROVIDER, operation);
+        self.execute(call, Method::GET, path_and_query, Bytes::new(), &self.inner.redactions).await
     }
 
     /// A create or an order: a JSON body, sent at most once.
-    async fn post<B: Serialize>(&self, operation: &'static str, path: &str, body: &B) -> Result<HttpResponse, Error> {
+    async fn post<B: Serialize>(
+        &self,
+        operation: &'static str,
+        path: &str,
+        body: &B,
+        redactions: &Redactions,
+    ) -> Result<HttpResponse, Error> {
         let body = serde_json::to_vec(body)
             .map_err(|_| Error::decode(format!("{operation} request: could not be written as JSON")))?;
-        self.execute(Call::once(PROVIDER, operation), Method::POST, path.to_owned(), Bytes::from(body)).await
+        self.execute(Call::once(PROVIDER, operation), Method::POST, path.to_owned(), Bytes::from(body), redactions)
+            .await
     }
 
     async fn execute(
@@ -171,6 +194,7 @@ impl Cuan10payClient {
         method: Method,
         path_and_query: String,
         body: Bytes,
+        redactions: &Redactions,
     ) -> Result<HttpResponse, Error> {
         let config = &self.inner.config;
         let url = config.base_url.join(&path_and_query)?;
@@ -183,6 +207,7 @@ impl Cuan10payClient {
                 let timestamp = config.clock.now().unix_timestamp();
                 let signature = request_signature(&config.private_key, timestamp, &method, &path_and_query, &body);
                 let mut request = HttpRequest::new(method.clone(), url.clone())
+                    .redacting(redactions)
                     .header("accept", "application/json")?
                     .header("x-api-key", config.api_key.expose_secret())?
                     .header("x-timestamp", &timestamp.to_string())?

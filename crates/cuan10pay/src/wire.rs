@@ -469,8 +469,9 @@ fn message_text(message: Option<Value>) -> Option<String> {
 ///
 /// This is what the client does with every answer; it is public so that recorded answers can
 /// be checked the same way. A non-2xx status is the error [`HttpResponse::error`] gives, with the
-/// gateway's message kept verbatim (401 [`Error::Unauthorized`], 404 [`Error::NotFound`], 429
-/// [`Error::RateLimited`], others [`Error::Api`]). A 2xx answer whose `status` is not `success`
+/// gateway's message kept word for word, scrubbed of the keys and the customer's details (401
+/// [`Error::Unauthorized`], 404 [`Error::NotFound`], 429 [`Error::RateLimited`], others
+/// [`Error::Api`]). A 2xx answer whose `status` is not `success`
 /// is [`Error::Api`] with that HTTP status. Malformed JSON or a missing field is
 /// [`Error::Decode`] naming `operation`, with no value from the body in it.
 ///
@@ -480,7 +481,7 @@ fn message_text(message: Option<Value>) -> Option<String> {
 /// use gerbang_core::http::{HeaderMap, StatusCode};
 ///
 /// let body = br#"{"status":"success","message":"ok","data":{"deposit_id":"CP-1","status":"pending"}}"#;
-/// let response = HttpResponse { status: StatusCode::OK, headers: HeaderMap::new(), body: body.to_vec().into() };
+/// let response = HttpResponse::new(StatusCode::OK, HeaderMap::new(), body.to_vec());
 /// let deposit: Deposit = parse_answer("deposit_status", &response)?;
 /// assert_eq!(deposit.deposit_id, "CP-1");
 /// # Ok::<(), gerbang_core::Error>(())
@@ -514,7 +515,7 @@ fn answer_data<'a>(operation: &str, response: &'a HttpResponse) -> Result<&'a Ra
     if !envelope.status.eq_ignore_ascii_case("success") {
         let message = message_text(envelope.message)
             .unwrap_or_else(|| "the answer's status is not success, and it gave no message".to_owned());
-        return Err(Error::Api { status: Some(response.status.as_u16()), code: None, message });
+        return Err(response.api_error(None, message));
     }
     match envelope.data {
         Some(data) if data.get() != "null" => Ok(data),

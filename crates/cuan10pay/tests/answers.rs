@@ -7,11 +7,7 @@ use gerbang_cuan10pay::{Deposit, Invoice, Order, PpobProduct, SmmService, Vouche
 use proptest::prelude::*;
 
 fn response(status: u16, body: Vec<u8>) -> HttpResponse {
-    HttpResponse {
-        status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-        headers: HeaderMap::new(),
-        body: body.into(),
-    }
+    HttpResponse::new(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), HeaderMap::new(), body)
 }
 
 fn parse_all(status: u16, body: &[u8]) {

@@ -124,11 +124,11 @@ async fn record() -> Vec<(&'static str, u16, Value)> {
 }
 
 fn parse_with_client(name: &str, status: u16, value: &Value) {
-    let response = HttpResponse {
-        status: gerbang_core::http::StatusCode::from_u16(status).unwrap(),
-        headers: Default::default(),
-        body: serde_json::to_vec(value).unwrap().into(),
-    };
+    let response = HttpResponse::new(
+        gerbang_core::http::StatusCode::from_u16(status).unwrap(),
+        Default::default(),
+        serde_json::to_vec(value).unwrap(),
+    );
     let parsed = match name {
         "deposit_create" | "deposit_status_paid" => parse_answer::<Deposit>(name, &response).map(drop),
         "invoice_status" => parse_answer::<Invoice>(name, &response).map(drop),

@@ -12,7 +12,8 @@ use serde_json::Value;
 ///
 /// - `{"error": "…"}` is the gateway's error shape (`seeds/002_70371d71cc9c4025.txt`: "Invoice
 ///   tidak bisa dibatalkan, status saat ini: paid"), whatever the HTTP status, even 200: see
-///   [`error_for`] for which [`Error`] it becomes. The message is kept verbatim.
+///   [`error_for`] for which [`Error`] it becomes. The message is kept word for word, scrubbed of
+///   the key and account details.
 /// - `{"success": false, "message": "…"}` under a 2xx is [`Error::Api`] with that message.
 /// - Any other non-2xx answer maps by its status ([`HttpResponse::error`]), with its `message`
 ///   when it has one: a proxy's HTML 502 is still an error, not a decoding failure.
@@ -25,7 +26,7 @@ use serde_json::Value;
 /// use gerbang_core::http::{HeaderMap, StatusCode};
 ///
 /// let body = br#"{"invoice_id":"64c8d9e","amount":10000,"fee":123,"total":10123,"status":"paid"}"#;
-/// let response = HttpResponse { status: StatusCode::OK, headers: HeaderMap::new(), body: body.to_vec().into() };
+/// let response = HttpResponse::new(StatusCode::OK, HeaderMap::new(), body.to_vec());
 /// let invoice: Invoice = parse_answer("invoice_status", &response)?;
 /// assert_eq!(invoice.status, InvoiceStatus::Paid);
 /// # Ok::<(), gerbang_core::Error>(())
@@ -55,14 +56,15 @@ pub(crate) fn parse_answer_with_raw<T: DeserializeOwned>(
             .get("message")
             .and_then(message_text)
             .unwrap_or_else(|| "the answer says success: false, and gives no message".to_owned());
-        return Err(Error::Api { status: Some(response.status.as_u16()), code: None, message });
+        return Err(response.api_error(None, message));
     }
     let typed = T::deserialize(&json).map_err(|e| Error::decode_json(&format!("{operation} answer"), &e))?;
     Ok((typed, json))
 }
 
 /// **Decision** (`PROVIDERS.md` §3, issue 4): which [`Error`] an `{"error": "…"}` answer becomes.
-/// The gateway's Indonesian message is always kept verbatim, as the message of the error:
+/// The gateway's Indonesian message is kept word for word (scrubbed of the key and the account
+/// details), as the message of the error:
 ///
 /// - under 401 or 403, [`Error::Unauthorized`] (a wrong `apikey`), and under 404
 ///   [`Error::NotFound`]: core's variants for those carry the message, and callers match on them;
@@ -73,7 +75,7 @@ pub(crate) fn parse_answer_with_raw<T: DeserializeOwned>(
 ///   example comes with), [`Error::Api`] with that status.
 pub fn error_for(response: &HttpResponse, message: String) -> Error {
     if response.status.is_success() {
-        return Error::Api { status: Some(response.status.as_u16()), code: None, message };
+        return response.api_error(None, message);
     }
     response.error(None, Some(message))
 }

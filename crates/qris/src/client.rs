@@ -7,7 +7,7 @@ use std::time::Duration;
 use gerbang_core::http::Method;
 use gerbang_core::secrecy::ExposeSecret;
 use gerbang_core::transport::{Call, HttpRequest, HttpResponse};
-use gerbang_core::{Error, ProviderId};
+use gerbang_core::{Error, ProviderId, Redactions};
 use serde_json::Value;
 
 use crate::answer::{parse_answer, parse_answer_with_raw};
@@ -50,7 +50,7 @@ const API_KEY_PARAM: &str = "apikey";
 /// ```
 #[derive(Clone)]
 pub struct QrisClient {
-    inner: Arc<QrisConfig>,
+    inner: Arc<Inner>,
 }
 
 /// A request body: none, or JSON bytes.
@@ -59,10 +59,17 @@ enum Body {
     Json(Vec<u8>),
 }
 
+struct Inner {
+    config: QrisConfig,
+    /// The key, scrubbed from anything the gateway answers before it becomes an error.
+    redactions: Redactions,
+}
+
 impl QrisClient {
     /// A client with this configuration.
     pub fn new(config: QrisConfig) -> Self {
-        Self { inner: Arc::new(config) }
+        let redactions = Redactions::new([config.api_key.clone()]);
+        Self { inner: Arc::new(Inner { config, redactions }) }
     }
 
     /// A client configured from the environment: see [`QrisConfig::from_env`].
@@ -72,7 +79,7 @@ impl QrisClient {
 
     /// The configuration.
     pub fn config(&self) -> &QrisConfig {
-        &self.inner
+        &self.inner.config
     }
 
     /// `GET /api/v1/balance` (Cek Saldo): the active balance.
@@ -144,7 +151,11 @@ impl QrisClient {
         let body = serde_json::to_vec(request)
             .map_err(|_| Error::decode("withdraw_dana request: could not be written as JSON"))?;
         let call = Call::once(PROVIDER, "withdraw_dana");
-        let response = self.send(call, Method::POST, "/api/v1/withdraw/dana", &[], Body::Json(body)).await?;
+        // A DANA account number is the holder's phone number.
+        let redactions = self.inner.redactions.with([request.account_number.as_str(), request.account_name.as_str()]);
+        let response = self
+            .send_redacting(call, Method::POST, "/api/v1/withdraw/dana", &[], Body::Json(body), &redactions)
+            .await?;
         parse_answer("withdraw_dana", &response)
     }
 
@@ -178,7 +189,8 @@ impl QrisClient {
     /// losing, a request handler going away) stops the polling.
     pub async fn wait_for_payment(&self, invoice_id: &str, timeout: Duration) -> Result<Invoice, Error> {
         required_id("invoice_id", invoice_id)?;
-        poll::wait_until_final(self.inner.poll, timeout, || self.invoice_status(invoice_id), rand::random::<f64>).await
+        poll::wait_until_final(self.inner.config.poll, timeout, || self.invoice_status(invoice_id), rand::random::<f64>)
+            .await
     }
 
     /// Sends a call: the path under the base URL, `params` then `apikey` in the query, and the
@@ -192,7 +204,20 @@ impl QrisClient {
         params: &[(&str, String)],
         body: Body,
     ) -> Result<HttpResponse, Error> {
-        let config = &*self.inner;
+        self.send_redacting(call, method, path, params, body, &self.inner.redactions).await
+    }
+
+    /// [`send`](Self::send), scrubbing `redactions` from the answer's text.
+    async fn send_redacting(
+        &self,
+        call: Call,
+        method: Method,
+        path: &str,
+        params: &[(&str, String)],
+        body: Body,
+        redactions: &Redactions,
+    ) -> Result<HttpResponse, Error> {
+        let config = &self.inner.config;
         let base = config.base_url.join(path)?;
         config
             .http
@@ -205,7 +230,8 @@ impl QrisClient {
                     }
                     query.append_pair(API_KEY_PARAM, config.api_key.expose_secret());
                 }
-                let request = HttpRequest::new(method.clone(), url).header("accept", "application/json")?;
+                let request =
+                    HttpRequest::new(method.clone(), url).redacting(redactions).header("accept", "application/json")?;
                 Ok(match &body {
                     Body::None => request,
                     Body::Json(bytes) => request.body("application/json", bytes.clone()),
@@ -228,6 +254,6 @@ fn required_id(field: &str, value: &str) -> Result<String, Error> {
 impl fmt::Debug for QrisClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The config's own Debug redacts the key.
-        f.debug_struct("QrisClient").field("config", &self.inner).finish()
+        f.debug_struct("QrisClient").field("config", &self.inner.config).finish()
     }
 }

@@ -50,8 +50,8 @@
 //! # Errors
 //!
 //! The gateway answers errors as `{"error": "…"}` in Indonesian (`Invoice tidak bisa dibatalkan,
-//! status saat ini: paid`); the message is kept verbatim, so it can be shown. Which
-//! [`Error`](gerbang_core::Error) variant it comes as is decided in one place, [`error_for`]:
+//! status saat ini: paid`); the message is kept word for word (scrubbed of the key), so it can
+//! be shown. Which [`Error`](gerbang_core::Error) variant it comes as is decided in one place, [`error_for`]:
 //! [`Error::Api`](gerbang_core::Error::Api) with the HTTP status, except under 401/403
 //! (`Unauthorized`), 404 (`NotFound`) and 429 (`RateLimited`).
 //!

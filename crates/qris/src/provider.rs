@@ -34,7 +34,10 @@ impl PaymentProvider for QrisClient {
 
     async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {
         let amount = convert::invoice_amount(request)?;
-        let (invoice, raw) = self.create_invoice_with_raw(amount).await?;
+        let (invoice, raw) = self
+            .create_invoice_with_raw(amount)
+            .await
+            .map_err(|e| e.about_payment(&request.reference, self.capabilities().lookup))?;
         convert::check_amount(&invoice, amount)?;
         let mut payment = convert::invoice_payment(&invoice, raw);
         payment.reference = Some(request.reference.clone());

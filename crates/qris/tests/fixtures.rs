@@ -80,11 +80,11 @@ async fn record() -> Vec<(&'static str, u16, Value)> {
 }
 
 fn parse_with_client(name: &str, status: u16, value: &Value) {
-    let response = HttpResponse {
-        status: StatusCode::from_u16(status).unwrap(),
-        headers: Default::default(),
-        body: serde_json::to_vec(value).unwrap().into(),
-    };
+    let response = HttpResponse::new(
+        StatusCode::from_u16(status).unwrap(),
+        Default::default(),
+        serde_json::to_vec(value).unwrap(),
+    );
     let parsed = match name {
         "balance" => parse_answer::<Balance>(name, &response).map(drop),
         "invoice_create" | "invoice_status_pending" | "invoice_status_paid" => {

@@ -11,6 +11,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde_json::Value;
 use tracing_subscriber::EnvFilter;
 
+mod hostile;
+pub use hostile::{
+    ECHO_STATUSES, Echoing, REDIRECTS, Redirecting, check_echoed_secrets_are_scrubbed, check_no_redirect_is_followed,
+};
+
 /// Every line of tracing output written since [`LogCapture::install`], kept in memory.
 #[derive(Debug, Clone, Default)]
 pub struct LogCapture(Arc<Mutex<Vec<u8>>>);

@@ -17,7 +17,7 @@ use tracing::Instrument;
 use url::Url;
 
 pub use self::retry::RetryPolicy;
-use crate::{Error, ProviderId};
+use crate::{Error, ProviderId, Redactions};
 
 /// The `User-Agent` sent with every call.
 pub const USER_AGENT: &str =
@@ -66,12 +66,22 @@ pub struct HttpRequest {
     pub headers: HeaderMap,
     /// Body bytes, sent as is.
     pub body: Bytes,
+    /// What the answer's text must not let out: handed to the [`HttpResponse`].
+    redactions: Redactions,
 }
 
 impl HttpRequest {
     /// A request without headers or body.
     pub fn new(method: Method, url: Url) -> Self {
-        Self { method, url, headers: HeaderMap::new(), body: Bytes::new() }
+        Self { method, url, headers: HeaderMap::new(), body: Bytes::new(), redactions: Redactions::default() }
+    }
+
+    /// The values (credentials, the customer's e-mail and phone) to scrub from whatever the
+    /// gateway answers, before any of it becomes an [`Error`]: see [`HttpResponse::error`].
+    #[must_use]
+    pub fn redacting(mut self, redactions: &Redactions) -> Self {
+        self.redactions = redactions.clone();
+        self
     }
 
     /// Adds a header. A value that is not a valid header (a control character in a key from the
@@ -123,19 +133,57 @@ pub struct HttpResponse {
     pub headers: HeaderMap,
     /// Body bytes.
     pub body: Bytes,
+    /// What the request said must not come out in an error.
+    redactions: Redactions,
 }
 
 impl HttpResponse {
+    /// An answer (for tests, and for parsing a recorded one).
+    pub fn new(status: StatusCode, headers: HeaderMap, body: impl Into<Bytes>) -> Self {
+        Self { status, headers, body: body.into(), redactions: Redactions::default() }
+    }
+
+    /// The same answer, scrubbing these values from what becomes an error.
+    #[must_use]
+    pub fn redacting(mut self, redactions: &Redactions) -> Self {
+        self.redactions = redactions.clone();
+        self
+    }
+
     /// The wait the gateway asked for in `Retry-After`, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         retry::retry_after(&self.headers)
     }
 
+    /// The gateway's `text` with the request's credentials and the customer's e-mail and phone
+    /// replaced by `<redacted>`: a gateway or a proxy may echo the request. Every message or code
+    /// read from an answer goes through this (or [`error`](Self::error)) before it goes into an
+    /// [`Error`].
+    pub fn scrub(&self, text: String) -> String {
+        self.redactions.scrub_owned(text)
+    }
+
+    /// [`Error::Api`] with this answer's HTTP status, for a refusal the gateway wraps in an
+    /// answer whatever its status (a 200 with `"status":"error"`), the code and message
+    /// [scrubbed](Self::scrub).
+    pub fn api_error(&self, code: Option<String>, message: String) -> Error {
+        Error::Api {
+            status: Some(self.status.as_u16()),
+            code: code.map(|c| self.scrub(c)),
+            message: self.scrub(message),
+        }
+    }
+
     /// The error for a non-2xx answer, given the gateway's own code and message as read from
-    /// its error body: 401 and 403 are [`Error::Unauthorized`], 404 [`Error::NotFound`], 429
-    /// [`Error::RateLimited`] (with `Retry-After`), anything else [`Error::Api`] with the status.
+    /// its error body (both [scrubbed](Self::scrub)): 401 and 403 are [`Error::Unauthorized`],
+    /// 404 [`Error::NotFound`], 429 [`Error::RateLimited`] (with `Retry-After`), anything else
+    /// [`Error::Api`] with the status.
     pub fn error(&self, code: Option<String>, message: Option<String>) -> Error {
-        let message = message.unwrap_or_else(|| self.status.canonical_reason().unwrap_or("no message").to_owned());
+        let message = match message {
+            Some(message) => self.scrub(message),
+            None => self.status.canonical_reason().unwrap_or("no message").to_owned(),
+        };
+        let code = code.map(|code| self.scrub(code));
         match self.status.as_u16() {
             401 | 403 => Error::Unauthorized { message },
             404 => Error::NotFound { message },
@@ -223,6 +271,11 @@ impl HttpClientBuilder {
     pub fn build(self) -> Result<HttpClient, Error> {
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
+            // No gateway documents a redirect, and following one re-sends the API key, the
+            // signature and the body to wherever it points (reqwest's default follows ten, and
+            // sets `Referer`, which would carry a key that sits in a query): a 3xx is an error.
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
             .connect_timeout(self.connect_timeout)
             .timeout(self.timeout)
             .build()
@@ -263,7 +316,9 @@ impl HttpClient {
     ///
     /// `build` is called once per attempt, so that each attempt carries a fresh timestamp,
     /// signature and request id. A [`Retry::Safe`] call is repeated, per the policy, after a
-    /// connection failure, a timeout, a 429 or a 502–504; a [`Retry::Never`] call is sent once.
+    /// connection failure, a timeout, a lost answer, a 429 or a 502–504; a [`Retry::Never`] call
+    /// is sent once, and if its answer is lost the error is [`Error::OutcomeUnknown`]. A redirect
+    /// is never followed: it is [`Error::Redirect`].
     pub async fn send<F>(&self, call: Call, mut build: F) -> Result<HttpResponse, Error>
     where
         F: FnMut() -> Result<HttpRequest, Error>,
@@ -292,7 +347,10 @@ impl HttpClient {
                             (Some(computed), asked) => Some(asked.unwrap_or(computed)),
                         }
                     }
-                    (Err(Error::Transport { .. } | Error::Timeout { .. }), Retry::Safe) => waits.next(),
+                    (
+                        Err(Error::Transport { .. } | Error::Timeout { .. } | Error::OutcomeUnknown { .. }),
+                        Retry::Safe,
+                    ) => waits.next(),
                     _ => None,
                 };
                 match wait {
@@ -320,20 +378,27 @@ impl HttpClient {
     }
 
     async fn attempt(&self, call: Call, request: HttpRequest) -> Result<HttpResponse, Error> {
-        let HttpRequest { method, url, headers, body } = request;
-        let transport_error = |e: reqwest::Error| {
-            if e.is_timeout() {
-                Error::Timeout { operation: call.operation.to_owned() }
-            } else {
-                Error::Transport { message: error_chain(&e) }
-            }
-        };
-        let mut response =
-            self.inner.client.request(method, url).headers(headers).body(body).send().await.map_err(transport_error)?;
+        let HttpRequest { method, url, headers, body, redactions } = request;
+        let mut response = self
+            .inner
+            .client
+            .request(method, url.clone())
+            .headers(headers)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| self.failure(call, &e))?;
         let status = response.status();
+        if status.is_redirection() {
+            return Err(Error::Redirect {
+                operation: call.operation.to_owned(),
+                status: status.as_u16(),
+                host: redirect_host(&url, &response),
+            });
+        }
         let headers = std::mem::take(response.headers_mut());
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.answer_lost(call, &e))? {
             if body.len() + chunk.len() > self.inner.max_response_bytes {
                 return Err(Error::decode(format!(
                     "{} answer: larger than {} bytes",
@@ -342,8 +407,40 @@ impl HttpClient {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(HttpResponse { status, headers, body: body.into() })
+        Ok(HttpResponse { status, headers, body: body.into(), redactions })
     }
+
+    /// The error for a call that got no answer: [`Error::Transport`] when nothing reached the
+    /// gateway (DNS, refused, TLS, a connect timeout: reqwest marks these as connect errors),
+    /// otherwise the request may have gone out, so its answer was lost.
+    fn failure(&self, call: Call, error: &reqwest::Error) -> Error {
+        if error.is_connect() {
+            Error::Transport { message: error_chain(error) }
+        } else {
+            self.answer_lost(call, error)
+        }
+    }
+
+    /// The error for a request that went out and whose answer never came whole: a look-up's
+    /// timeout is [`Error::Timeout`] (it is repeated); anything else, and every failure of a call
+    /// that changes something, is [`Error::OutcomeUnknown`].
+    fn answer_lost(&self, call: Call, error: &reqwest::Error) -> Error {
+        if error.is_timeout() && call.retry == Retry::Safe {
+            return Error::Timeout { operation: call.operation.to_owned() };
+        }
+        let reason = if error.is_timeout() {
+            format!("no answer within {} s", self.inner.timeout.as_secs_f32())
+        } else {
+            error_chain(error)
+        };
+        Error::OutcomeUnknown { operation: call.operation.to_owned(), reason, reference: None, lookup: None }
+    }
+}
+
+/// The host a redirect pointed to, never the rest of its URL (a query may carry a key).
+fn redirect_host(from: &Url, response: &reqwest::Response) -> Option<String> {
+    let location = response.headers().get(http::header::LOCATION)?.to_str().ok()?;
+    from.join(location).ok()?.host_str().map(str::to_owned)
 }
 
 /// An error and its causes, one after the other, with any URL removed (a query may hold a key).
@@ -357,8 +454,8 @@ fn error_chain(error: &reqwest::Error) -> String {
         "the request could not be sent"
     } else if error.is_body() || error.is_decode() {
         "the answer could not be read"
-    } else if error.is_redirect() {
-        "too many redirects"
+    } else if error.is_timeout() {
+        "timed out"
     } else {
         "HTTP error"
     });
