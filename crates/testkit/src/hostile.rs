@@ -55,7 +55,12 @@ impl Redirecting {
         );
         let shown = format!("{err} {err:?}");
         assert!(!shown.contains("/collect") && !shown.contains("stolen"), "{shown}");
-        assert_eq!(self.target.requests(), 0, "HTTP {status}: a request reached the redirect's target");
+        self.assert_target_untouched();
+    }
+
+    /// Panics if any request reached the redirect's target.
+    pub fn assert_target_untouched(&self) {
+        assert_eq!(self.target.requests(), 0, "a request reached the redirect's target");
     }
 }
 
