@@ -70,8 +70,13 @@ pub fn verify_request(
 ///
 /// **Decision** (`PROVIDERS.md` §1): the document shows a `signature` field but not what it
 /// covers; this is the assumed string. `amount` and `timestamp` are the decimal text of the
-/// integers in the webhook JSON (`"100000"`, `"1700000000"`), passed as text so that the caller
-/// signs exactly what it received.
+/// integers in the webhook JSON (`"100000"`, `"1700000000"`).
+///
+/// Nothing separates the fields, so the same string can be cut into fields in more than one
+/// way (`"150000" + "1700000000"` is also `"15" + "00001700000000"`). [`verify_webhook`] therefore
+/// takes `amount` and `timestamp` only in their one canonical spelling; the caller must also
+/// keep `status` to a closed list of words none of which ends with another (the Cuan10pay crate
+/// does).
 ///
 /// ```
 /// use gerbang_signing::cuan10pay::{sign_webhook, verify_webhook};
@@ -86,11 +91,16 @@ pub fn sign_webhook(private_key: &[u8], reference: &str, status: &str, amount: &
 
 /// Checks a Cuan10pay webhook signature made by [`sign_webhook`].
 ///
-/// `signature_hex` may be in either case. The MAC bytes are compared in constant time. The
-/// freshness of `timestamp` is the caller's business (it owns the clock).
+/// `amount` and `timestamp` must be canonical decimal integers, as an integer is written back
+/// out: digits only (a `-` before a timestamp's), no leading zero, no `+`, fraction or exponent.
+/// Any other spelling could be digits moved across the amount/timestamp boundary, and is refused
+/// before the MAC is computed. `signature_hex` may be in either case. The MAC bytes are compared
+/// in constant time. The freshness of `timestamp` is the caller's business (it owns the clock):
+/// with a window of minutes, a timestamp that gained or lost digits to the amount is years away.
 ///
 /// # Errors
 ///
+/// [`SignatureError::NonCanonical`] if `amount` or `timestamp` is not in its canonical spelling,
 /// [`SignatureError::Malformed`] if `signature_hex` is not 64 hex digits,
 /// [`SignatureError::Mismatch`] if it does not sign these fields under this key.
 ///
@@ -101,6 +111,9 @@ pub fn sign_webhook(private_key: &[u8], reference: &str, status: &str, amount: &
 /// // Someone changed the amount.
 /// let result = verify_webhook(b"key", "INV123", "PAID", "900000", "1700000000", &signature);
 /// assert_eq!(result, Err(SignatureError::Mismatch));
+/// // The same signed string cut differently: 10 rupiah, and a timestamp with leading zeros.
+/// let result = verify_webhook(b"key", "INV123", "PAID", "10", "00001700000000", &signature);
+/// assert_eq!(result, Err(SignatureError::NonCanonical { field: "timestamp" }));
 /// ```
 pub fn verify_webhook(
     private_key: &[u8],
@@ -110,6 +123,12 @@ pub fn verify_webhook(
     timestamp: &str,
     signature_hex: &str,
 ) -> Result<(), SignatureError> {
+    if !is_canonical_integer(amount, false) {
+        return Err(SignatureError::NonCanonical { field: "amount" });
+    }
+    if !is_canonical_integer(timestamp, true) {
+        return Err(SignatureError::NonCanonical { field: "timestamp" });
+    }
     let given = decode_hex::<32>(signature_hex)?;
     let expected = webhook_mac(private_key, reference, status, amount, timestamp);
     matches(&expected, &given)
@@ -123,6 +142,19 @@ fn request_mac(private_key: &[u8], timestamp: i64, method: &str, path_and_query:
 
 fn webhook_mac(private_key: &[u8], reference: &str, status: &str, amount: &str, timestamp: &str) -> [u8; 32] {
     crate::hmac_sha256(private_key, &[reference.as_bytes(), status.as_bytes(), amount.as_bytes(), timestamp.as_bytes()])
+}
+
+/// Whether `text` is an integer as Rust (and every JSON writer) writes one: `0`, or digits not
+/// starting with `0`, after a `-` when `signed` (and never `-0`).
+fn is_canonical_integer(text: &str, signed: bool) -> bool {
+    let digits = match text.strip_prefix('-') {
+        Some(rest) if signed => rest,
+        Some(_) => return false,
+        None => text,
+    };
+    let well_formed = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    let no_leading_zero = (digits == "0" && digits.len() == text.len()) || !digits.starts_with('0');
+    well_formed && no_leading_zero
 }
 
 fn matches(expected: &[u8], given: &[u8]) -> Result<(), SignatureError> {
@@ -157,6 +189,17 @@ fn format_i64(value: i64, buf: &mut [u8; I64_MAX_DIGITS]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_integers_are_the_ones_display_writes() {
+        for value in [0_i64, 1, 9, 10, 150_000, 1_759_053_750, i64::MAX, -1, -10, i64::MIN] {
+            assert!(is_canonical_integer(&value.to_string(), true), "{value}");
+            assert_eq!(is_canonical_integer(&value.to_string(), false), value >= 0, "{value}");
+        }
+        for text in ["", "-", "-0", "00", "0150000", "+1", "1.0", "1e5", " 1", "1 ", "1_000", "١"] {
+            assert!(!is_canonical_integer(text, true), "{text:?}");
+        }
+    }
 
     #[test]
     fn format_i64_agrees_with_display() {

@@ -31,6 +31,14 @@ pub enum SignatureError {
         /// What is wrong with it, and what was expected.
         reason: String,
     },
+    /// A signed field is not in its one canonical spelling (an integer with a leading zero, say),
+    /// so the signed string could have been cut into fields another way: refused before any
+    /// MAC is computed.
+    #[error("signed field `{field}` is not in its canonical form")]
+    NonCanonical {
+        /// The field, by the name the scheme gives it (`amount`).
+        field: &'static str,
+    },
     /// A timestamp is not in the expected format.
     #[error("invalid timestamp: {reason}")]
     Timestamp {

@@ -113,3 +113,29 @@ fn rejects_webhook_with_changed_status_or_amount() {
         Err(SignatureError::Malformed { .. })
     ));
 }
+
+#[test]
+fn refuses_webhook_amount_or_timestamp_not_in_canonical_form() {
+    // The document example's signature over `INV123PAID1000001700000000`: the same string cut
+    // as amount 10 and timestamp 00001700000000, or amount 0100000, must not verify.
+    let v = common::vector(FILE, "webhook_document_example");
+    let (key, reference, ts, signature) =
+        (v.get("key").as_bytes(), v.get("reference"), v.get("timestamp"), v.get("signature"));
+    let timestamp_with_zeros = format!("0000{ts}");
+    for (amount, timestamp, field) in [
+        ("10", timestamp_with_zeros.as_str(), "timestamp"),
+        ("0100000", ts, "amount"),
+        ("+100000", ts, "amount"),
+        ("100000.0", ts, "amount"),
+        ("-100000", ts, "amount"),
+        ("", ts, "amount"),
+        ("100000", "-0", "timestamp"),
+        ("100000", "1.7e9", "timestamp"),
+    ] {
+        assert_eq!(
+            verify_webhook(key, reference, "PAID", amount, timestamp, signature),
+            Err(SignatureError::NonCanonical { field }),
+            "{amount:?} {timestamp:?}"
+        );
+    }
+}
