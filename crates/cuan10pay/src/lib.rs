@@ -85,6 +85,7 @@
 mod budget;
 mod client;
 mod config;
+mod confirm;
 mod convert;
 mod de;
 mod provider;

@@ -18,7 +18,11 @@ use crate::convert;
 ///   goes into the deposit's `notes`.
 /// - `payment_status` takes the **`deposit_id`** (the payment's `provider_reference`).
 /// - `cancel_payment` is [`Error::Unsupported`]: Cuan10pay has no such call.
-/// - `verify_webhook` is the synchronous [`WebhookVerifier`](crate::WebhookVerifier).
+/// - `verify_webhook` is the synchronous [`WebhookVerifier`](crate::WebhookVerifier), then, when
+///   the config says
+///   [`confirm_webhooks_with_status`](crate::Cuan10payConfigBuilder::confirm_webhooks_with_status)
+///   (off by default), a `deposit_status` call that must agree with the webhook
+///   ([`Cuan10payClient::confirm_webhook`]): one request of the hourly budget per webhook.
 #[async_trait]
 impl PaymentProvider for Cuan10payClient {
     fn id(&self) -> ProviderId {
@@ -50,6 +54,7 @@ impl PaymentProvider for Cuan10payClient {
     }
 
     async fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error> {
-        self.webhook_verifier().verify(request)
+        let event = self.webhook_verifier().verify(request)?;
+        if self.config().confirm_webhooks_with_status { self.confirm_webhook(event).await } else { Ok(event) }
     }
 }

@@ -43,12 +43,20 @@ async fn receive(
 
 /// A sandbox whose Cuan10pay webhooks go to a receiver verifying them with a client of it.
 async fn setup() -> (SandboxHandle, Cuan10payClient, mpsc::UnboundedReceiver<Result<WebhookEvent, Error>>) {
+    setup_confirming(false).await
+}
+
+/// The same, the client confirming each webhook with a status call when `confirm` is set.
+async fn setup_confirming(
+    confirm: bool,
+) -> (SandboxHandle, Cuan10payClient, mpsc::UnboundedReceiver<Result<WebhookEvent, Error>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hook_url = format!("http://{}/webhooks/cuan10pay", listener.local_addr().unwrap());
     let sandbox = Sandbox::builder().webhook_url(ProviderId::Cuan10pay, hook_url).start().await.unwrap();
     let config = Cuan10payConfig::builder(cuan10pay::API_KEY, cuan10pay::PRIVATE_KEY)
         .base_url(sandbox.base_url(ProviderId::Cuan10pay))
         .without_rate_budget()
+        .confirm_webhooks_with_status(confirm)
         .build()
         .unwrap();
     let client = Cuan10payClient::new(config);
@@ -104,6 +112,22 @@ async fn an_expired_deposit_sends_an_expired_webhook() {
     sandbox.expire(ProviderId::Cuan10pay, &deposit.deposit_id).await.unwrap();
     assert_eq!(next_event(&mut received).await.status, PaymentStatus::Expired);
     assert_eq!(client.deposit_status(&deposit.deposit_id).await.unwrap().status.to_ascii_lowercase(), "expired");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn webhooks_confirmed_with_a_status_call_agree_with_the_sandbox() {
+    // The sandbox's webhook says `PAID` or `EXPIRED`, its deposit_status `paid` or `expired`:
+    // the same status, once normalised, and the same amount.
+    let (sandbox, client, mut received) = setup_confirming(true).await;
+    let paid = client.deposit_create(&DepositRequest::new("QRIS", 40_000)).await.unwrap();
+    sandbox.pay(ProviderId::Cuan10pay, &paid.deposit_id).await.unwrap();
+    let event = next_event(&mut received).await;
+    assert_eq!((event.status, event.amount), (PaymentStatus::Paid, Some(Money::idr(40_000))));
+
+    let expired = client.deposit_create(&DepositRequest::new("BCA", 30_000)).await.unwrap();
+    sandbox.expire(ProviderId::Cuan10pay, &expired.deposit_id).await.unwrap();
+    assert_eq!(next_event(&mut received).await.status, PaymentStatus::Expired);
     sandbox.shutdown().await;
 }
 

@@ -8,5 +8,6 @@ mod common;
 mod budget;
 mod calls;
 mod config;
+mod confirm;
 mod errors;
 mod provider;
