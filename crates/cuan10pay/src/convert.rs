@@ -36,6 +36,32 @@ pub fn payment_status(raw: &str) -> PaymentStatus {
     }
 }
 
+/// The status words a Cuan10pay webhook may carry, exactly as written (upper case): the closed
+/// list the [`WebhookVerifier`](crate::WebhookVerifier) accepts. A signed webhook with any other
+/// word, or with one of these in another case, is refused, never passed on as unknown.
+///
+/// **Decision** (`PROVIDERS.md` §1). The document (`seeds/000_b443c682d4d25840.txt`) shows one
+/// webhook, with `"status": "PAID"`, and a deposit answer with `"status": "pending"`. The other
+/// words are the deposit's other moves in the same upper-case spelling, the ones the sandbox
+/// sends (`crates/sandbox/src/cuan10pay/store.rs`, `webhook_status`). Adding a word is a one-line
+/// change here, under one rule:
+///
+/// **No word may end with another word of the list.** The signature covers
+/// `reference + status + amount + timestamp` with nothing between the fields and the reference
+/// is free text, so the characters at the end of the reference and the start of the status can
+/// trade places: with `UNPAID` beside `PAID`, a genuine `UNPAID` webhook for `XYZ` would verify as
+/// a `PAID` one for `XYZUN`. `UNPAID` is left out for that reason, and
+/// `webhook_status_words_are_letters_and_none_ends_with_another` checks the rule. The list cannot
+/// protect against a word the gateway sends but the list does not hold (a genuine `UNPAID` still
+/// carries a signature over `…XYZUNPAID…`): for that, confirm webhooks with a status call
+/// ([`Cuan10payConfigBuilder::confirm_webhooks_with_status`](crate::Cuan10payConfigBuilder::confirm_webhooks_with_status)).
+pub const WEBHOOK_STATUS_WORDS: &[&str] = &["PAID", "PENDING", "EXPIRED", "CANCELLED", "FAILED"];
+
+/// A webhook's status word, normalised, when it is one of [`WEBHOOK_STATUS_WORDS`] exactly.
+pub(crate) fn webhook_status(word: &str) -> Option<PaymentStatus> {
+    WEBHOOK_STATUS_WORDS.contains(&word).then(|| payment_status(word))
+}
+
 /// The `channel_code` for a normalised channel: `QRIS`, a bank's code upper-cased (`BCA`), or a
 /// Cuan10pay code given as [`Channel::Other`], passed through. The document's table lists
 /// "QRIS, BCA, etc." only, so other kinds of channel are refused rather than guessed.
@@ -169,6 +195,29 @@ mod tests {
             assert_eq!(payment_status(word), status, "{word}");
         }
         assert_eq!(payment_status("PARTIAL"), PaymentStatus::Unknown("PARTIAL".into()));
+    }
+
+    #[test]
+    fn webhook_status_words_are_letters_and_none_ends_with_another() {
+        for word in WEBHOOK_STATUS_WORDS {
+            // Letters only: no digit of the amount can join a status word, nor one of its
+            // characters the amount.
+            assert!(!word.is_empty() && word.bytes().all(|b| b.is_ascii_uppercase()), "{word}");
+            for other in WEBHOOK_STATUS_WORDS {
+                assert!(word == other || !word.ends_with(other), "{word} ends with {other}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_webhook_status_word_has_a_known_meaning() {
+        for word in WEBHOOK_STATUS_WORDS {
+            let status = webhook_status(word).unwrap();
+            assert!(!matches!(status, PaymentStatus::Unknown(_)), "{word}");
+        }
+        for refused in ["UNPAID", "paid", "Paid", " PAID", "PAID ", "23PAID", ""] {
+            assert_eq!(webhook_status(refused), None, "{refused:?}");
+        }
     }
 
     #[test]

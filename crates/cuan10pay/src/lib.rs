@@ -63,6 +63,17 @@
 //! # Ok::<(), Error>(())
 //! ```
 //!
+//! The signature covers `reference + status + amount + timestamp` with nothing between the
+//! fields, so the verifier reads each strictly before the signature counts: `amount` and
+//! `timestamp` as JSON integers only, `status` as one of [`WEBHOOK_STATUS_WORDS`] exactly (an
+//! unknown word is refused, not passed on as unknown), `reference` as a JSON string. No
+//! character can then move across the status/amount or amount/timestamp boundary. Between the
+//! free-text reference and the status one still can, wherever a word the gateway sends ends with
+//! a word of the list (a genuine `UNPAID` for `XYZ` reads as `PAID` for `XYZUN`): the list holds
+//! no such pair, and for the words the gateway may send beyond it,
+//! [`Cuan10payConfigBuilder::confirm_webhooks_with_status`] makes the client confirm every webhook
+//! with a `deposit_status` call (off by default: one request of the 100-per-hour budget each).
+//!
 //! # Assumptions
 //!
 //! Where the document is silent, the crate follows the decisions of `PROVIDERS.md` §1, each kept
@@ -99,7 +110,7 @@ pub use config::{
     Cuan10payConfig, Cuan10payConfigBuilder, DEFAULT_BASE_URL, DEFAULT_RATE_BUDGET_PER_HOUR, DEFAULT_WEBHOOK_TOLERANCE,
     ENV_API_KEY, ENV_BASE_URL, ENV_PRIVATE_KEY,
 };
-pub use convert::payment_status;
+pub use convert::{WEBHOOK_STATUS_WORDS, payment_status};
 pub use request::{
     DepositRequest, MAX_DEPOSIT_IDR, MIN_DEPOSIT_IDR, PpobOrderRequest, SmmOrderRequest, VoucherOrderRequest,
 };

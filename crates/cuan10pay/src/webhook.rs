@@ -11,14 +11,15 @@ use std::time::Duration;
 
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
 use gerbang_core::{
-    Ack, Currency, Error, Money, ProviderId, SharedClock, SystemClock, WebhookEvent, WebhookRequest, env_secret,
+    Ack, Currency, Error, Money, PaymentStatus, ProviderId, SharedClock, SystemClock, WebhookEvent, WebhookRequest,
+    env_secret,
 };
 use gerbang_signing::SignatureError;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use crate::config::{DEFAULT_WEBHOOK_TOLERANCE, ENV_PRIVATE_KEY};
-use crate::convert::{jakarta_time, payment_status};
+use crate::convert::{WEBHOOK_STATUS_WORDS, jakarta_time, webhook_status};
 
 /// **Decision** (`PROVIDERS.md` §1): the document does not say what to answer a webhook with;
 /// a 200 is what it requires ("200 OK - Successful request"), so the body is a plain `OK`.
@@ -34,6 +35,23 @@ fn ack() -> Ack {
 /// written as the decimal text of the integers in the JSON. The signature is compared in
 /// constant time, then the timestamp must be within the tolerance (default 5 minutes) of now,
 /// in the past or the future.
+///
+/// Nothing separates the signed fields, so before the signature counts each field must be in
+/// its one canonical form, or characters could move across a boundary with the signature still
+/// good (`"amount":15,"timestamp":"0000…"` for a genuine 150 000): `amount` and `timestamp` are
+/// JSON integers (never strings, fractions or exponents), `status` is one of
+/// [`WEBHOOK_STATUS_WORDS`](crate::WEBHOOK_STATUS_WORDS) exactly, `reference` is a JSON string.
+/// That leaves no shift across the status/amount and amount/timestamp boundaries (a timestamp
+/// that gained or lost a digit is years outside the window).
+///
+/// **Residual risk**: the reference is free text, so between reference and status a shift is
+/// still possible wherever a word the gateway sends ends with a word of the list: if the gateway
+/// sends `UNPAID`, its genuine `UNPAID` webhook for `XYZ` verifies as a `PAID` one for `XYZUN`.
+/// The list holds no such pair, but cannot know every word the gateway sends. Where that matters,
+/// let the client confirm each webhook with a status call
+/// ([`Cuan10payConfigBuilder::confirm_webhooks_with_status`](crate::Cuan10payConfigBuilder::confirm_webhooks_with_status)),
+/// or call [`Cuan10payClient::confirm_webhook`](crate::Cuan10payClient::confirm_webhook) on the
+/// event yourself; a reference the gateway does not know is then refused.
 ///
 /// ```
 /// use gerbang_cuan10pay::WebhookVerifier;
@@ -91,25 +109,29 @@ impl WebhookVerifier {
     /// Verifies a webhook on the bytes received, and returns the event.
     ///
     /// In order: the body's size ([`WebhookRequest::check_body_size`]); the body is UTF-8 JSON
-    /// with the five fields (else [`Error::Decode`]); the signature matches, compared in
-    /// constant time (else [`Error::InvalidSignature`]); the timestamp is within the tolerance
-    /// (else [`Error::StaleTimestamp`]).
+    /// with the five fields, each in its canonical form (a string `reference`, a `status` of
+    /// [`WEBHOOK_STATUS_WORDS`](crate::WEBHOOK_STATUS_WORDS), integer `amount` and
+    /// `timestamp`; else [`Error::Decode`]); the signature matches, compared in constant time
+    /// (else [`Error::InvalidSignature`]); the timestamp is within the tolerance (else
+    /// [`Error::StaleTimestamp`]).
     pub fn verify(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error> {
         request.check_body_size()?;
         let fields = Fields::parse(request.body)?;
         gerbang_signing::cuan10pay::verify_webhook(
             self.private_key.expose_secret().as_bytes(),
             &fields.reference,
-            &fields.status,
-            &fields.amount_text,
-            &fields.timestamp_text,
+            fields.status_word,
+            &fields.amount.to_string(),
+            &fields.timestamp.to_string(),
             &fields.signature,
         )
         .map_err(|e| match e {
             SignatureError::Mismatch => Error::invalid_signature(
                 "it was not made with this private key over this reference, status, amount and timestamp",
             ),
-            _ => Error::invalid_signature("it is not 64 hexadecimal digits"),
+            SignatureError::Malformed { .. } => Error::invalid_signature("it is not 64 hexadecimal digits"),
+            // Not reached: integers written by `to_string` are canonical.
+            _ => Error::invalid_signature("its amount or timestamp is not a canonical integer"),
         })?;
 
         let now = self.clock.now().unix_timestamp();
@@ -119,8 +141,7 @@ impl WebhookVerifier {
             return Err(Error::StaleTimestamp { skew_seconds, tolerance_seconds });
         }
 
-        let mut event =
-            WebhookEvent::new(ProviderId::Cuan10pay, payment_status(&fields.status), fields.status.clone(), ack());
+        let mut event = WebhookEvent::new(ProviderId::Cuan10pay, fields.status, fields.status_word, ack());
         event.provider_reference = Some(fields.reference);
         event.amount = Some(Money::new(Decimal::from(fields.amount), Currency::IDR)?);
         event.occurred_at = jakarta_time(fields.timestamp);
@@ -163,15 +184,14 @@ impl fmt::Debug for WebhookVerifier {
     }
 }
 
-/// The webhook's fields, with `amount` and `timestamp` both as numbers and as the exact text
-/// that was signed.
+/// The webhook's fields, each read strictly: the signature is computed over them written back
+/// out canonically, so no two bodies that read differently share a signed string.
 struct Fields {
     reference: String,
-    status: String,
+    status_word: &'static str,
+    status: PaymentStatus,
     amount: u64,
-    amount_text: String,
     timestamp: i64,
-    timestamp_text: String,
     signature: String,
     raw: Map<String, Value>,
 }
@@ -179,53 +199,47 @@ struct Fields {
 impl Fields {
     fn parse(body: &[u8]) -> Result<Self, Error> {
         const WHAT: &str = "Cuan10pay webhook";
-        let text =
-            std::str::from_utf8(body).map_err(|_| Error::decode(format!("{WHAT}: the body is not UTF-8 text")))?;
+        let bad = |reason: &str| Error::decode(format!("{WHAT}: {reason}"));
+        let text = std::str::from_utf8(body).map_err(|_| bad("the body is not UTF-8 text"))?;
         let raw = match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(map)) => map,
-            Ok(_) => return Err(Error::decode(format!("{WHAT}: the body is not a JSON object"))),
+            Ok(_) => return Err(bad("the body is not a JSON object")),
             Err(e) => return Err(Error::decode_json(WHAT, &e)),
         };
-        let field = |name: &str| {
-            raw.get(name)
-                .filter(|v| !v.is_null())
-                .ok_or_else(|| Error::decode(format!("{WHAT}: missing field `{name}`")))
+        let field =
+            |name: &str| raw.get(name).filter(|v| !v.is_null()).ok_or_else(|| bad(&format!("missing field `{name}`")));
+        // A JSON string, never a number written as text: the document's example quotes it.
+        let reference = match field("reference")? {
+            Value::String(s) if !s.is_empty() => s.clone(),
+            Value::String(_) => return Err(bad("`reference` is empty")),
+            _ => return Err(bad("`reference` is not a JSON string")),
         };
-        let text_field = |name: &str| match field(name)? {
-            Value::String(s) => Ok(s.clone()),
-            // A reference sent as a number is signed as its decimal text.
-            Value::Number(n) => Ok(n.to_string()),
-            _ => Err(Error::decode(format!("{WHAT}: `{name}` is not text"))),
-        };
-        let reference = text_field("reference")?;
-        let status = text_field("status")?;
+        // Exactly one of the list: the word's characters are signed, so `paid`, ` PAID` or
+        // `23PAID` are other signed strings, not other spellings of PAID. The word itself is
+        // left out of the message (it comes from the body).
+        let (status_word, status) = match field("status")? {
+            Value::String(s) => WEBHOOK_STATUS_WORDS
+                .iter()
+                .find(|word| **word == s.as_str())
+                .and_then(|word| webhook_status(word).map(|status| (*word, status))),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            bad(&format!(
+                "`status` is not one of the status words a webhook may carry ({})",
+                WEBHOOK_STATUS_WORDS.join(", ")
+            ))
+        })?;
         let signature = match field("signature")? {
             Value::String(s) => s.clone(),
-            _ => return Err(Error::decode(format!("{WHAT}: `signature` is not text"))),
+            _ => return Err(bad("`signature` is not text")),
         };
-        let (amount, amount_text) = integer(field("amount")?)
-            .and_then(|(n, text)| u64::try_from(n).ok().map(|n| (n, text)))
-            .ok_or_else(|| Error::decode(format!("{WHAT}: `amount` is not a whole, non-negative number of rupiah")))?;
-        let (timestamp, timestamp_text) = integer(field("timestamp")?)
-            .and_then(|(n, text)| i64::try_from(n).ok().map(|n| (n, text)))
-            .ok_or_else(|| Error::decode(format!("{WHAT}: `timestamp` is not a whole number of Unix seconds")))?;
-        Ok(Self { reference, status, amount, amount_text, timestamp, timestamp_text, signature, raw })
-    }
-}
-
-/// An integer from a JSON number, or from a string of digits (tolerated: some senders quote
-/// numbers), with the text it is signed as: the number's decimal text, or the string as sent.
-fn integer(value: &Value) -> Option<(i128, String)> {
-    match value {
-        Value::Number(n) => {
-            let int = n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from))?;
-            Some((int, int.to_string()))
-        }
-        Value::String(s) => {
-            let digits = s.strip_prefix('-').unwrap_or(s);
-            let ok = !digits.is_empty() && digits.len() <= 20 && digits.bytes().all(|b| b.is_ascii_digit());
-            if ok { s.parse::<i128>().ok().map(|int| (int, s.clone())) } else { None }
-        }
-        _ => None,
+        let amount = field("amount")?
+            .as_u64()
+            .ok_or_else(|| bad("`amount` is not a JSON integer of rupiah (not negative, not a string, no fraction)"))?;
+        let timestamp = field("timestamp")?
+            .as_i64()
+            .ok_or_else(|| bad("`timestamp` is not a JSON integer of Unix seconds (not a string, no fraction)"))?;
+        Ok(Self { reference, status_word, status, amount, timestamp, signature, raw })
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use gerbang_core::http::{HeaderMap, Method};
 use gerbang_core::{Error, FixedClock, MAX_WEBHOOK_BODY_BYTES, Money, PaymentStatus, ProviderId, WebhookRequest};
-use gerbang_cuan10pay::WebhookVerifier;
+use gerbang_cuan10pay::{WEBHOOK_STATUS_WORDS, WebhookVerifier};
 use proptest::prelude::*;
 
 use common::{NOW, PRIVATE_KEY, fixture_bytes};
@@ -42,10 +42,90 @@ fn accepts_a_webhook_signed_with_the_private_key() {
 }
 
 #[test]
-fn accepts_numbers_sent_as_strings_signed_as_received() {
-    let event = verify(&fixture_bytes("webhook/quoted_numbers.json")).unwrap();
-    assert_eq!(event.status, PaymentStatus::Expired);
-    assert_eq!(event.amount, Some(Money::idr(250_000)));
+fn refuses_numbers_sent_as_strings_even_when_signed() {
+    // Signed over "250000" and "1759053750", but as strings: a string may carry leading zeros,
+    // so digits could move between amount and timestamp; only JSON integers are read.
+    let err = verify(&fixture_bytes("webhook/quoted_numbers.json")).unwrap_err();
+    assert!(matches!(&err, Error::Decode { context } if context.contains("`amount`")), "{err:?}");
+}
+
+/// The issue's genuine webhook: `CP-20261201-ABC123`, `PAID`, 150 000 rupiah, at [`NOW`].
+const GENUINE_REFERENCE: &str = "CP-20261201-ABC123";
+
+/// hex HMAC-SHA256(private key, reference + status + amount + timestamp), computed here with
+/// `hmac` and `sha2` rather than with the code under test.
+fn genuine_signature(reference: &str, status: &str, amount: &str, timestamp: &str) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(PRIVATE_KEY.as_bytes()).unwrap();
+    mac.update(format!("{reference}{status}{amount}{timestamp}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// A body with the four signed fields written as given (raw JSON) and the genuine signature of
+/// `CP-20261201-ABC123` `PAID` 150000 at [`NOW`].
+fn forged(reference: &str, status: &str, amount: &str, timestamp: &str) -> Vec<u8> {
+    let signature = genuine_signature(GENUINE_REFERENCE, "PAID", "150000", &NOW.to_string());
+    format!(
+        r#"{{"reference":{reference},"status":{status},"amount":{amount},"timestamp":{timestamp},"signature":"{signature}"}}"#
+    )
+    .into_bytes()
+}
+
+#[test]
+fn the_genuine_webhook_of_the_shift_tests_verifies() {
+    let body = forged(r#""CP-20261201-ABC123""#, r#""PAID""#, "150000", &NOW.to_string());
+    let event = verify(&body).unwrap();
+    assert_eq!(event.amount, Some(Money::idr(150_000)));
+}
+
+#[test]
+fn refuses_amount_shifted_into_timestamp() {
+    // "150000" + T reads as "15" + "0000T": a payment of 15 rupiah under the same signature.
+    let body = forged(r#""CP-20261201-ABC123""#, r#""PAID""#, "15", &format!(r#""0000{NOW}""#));
+    assert!(verify(&body).is_err(), "{}", String::from_utf8_lossy(&body));
+}
+
+#[test]
+fn refuses_amount_sent_as_string_with_digits_moved_into_timestamp() {
+    let body = forged(r#""CP-20261201-ABC123""#, r#""PAID""#, r#""1500""#, &format!(r#""00{NOW}""#));
+    assert!(verify(&body).is_err(), "{}", String::from_utf8_lossy(&body));
+}
+
+#[test]
+fn refuses_reference_characters_shifted_into_the_status() {
+    // Verified before, and reported as an `unknown` status: now not read at all.
+    let body = forged(r#""CP-20261201-ABC1""#, r#""23PAID""#, "150000", &NOW.to_string());
+    let err = verify(&body).unwrap_err();
+    assert!(matches!(&err, Error::Decode { context } if context.contains("`status`")), "{err:?}");
+}
+
+#[test]
+fn refuses_a_signed_status_word_that_is_not_in_the_list() {
+    for word in ["PARTIAL", "paid", "Paid", " PAID", "PAID ", "UNPAID"] {
+        let body = verifier_at(NOW).signed_body("CP-20261201-ABC123", word, 150_000, NOW);
+        let err = verify(body.as_bytes()).unwrap_err();
+        assert!(matches!(&err, Error::Decode { context } if context.contains("`status`")), "{word}: {err:?}");
+    }
+}
+
+#[test]
+fn refuses_a_reference_that_is_not_a_json_string() {
+    let body = format!(
+        r#"{{"reference":123,"status":"PAID","amount":150000,"timestamp":{NOW},"signature":"{}"}}"#,
+        genuine_signature("123", "PAID", "150000", &NOW.to_string())
+    );
+    let err = verify(body.as_bytes()).unwrap_err();
+    assert!(matches!(&err, Error::Decode { context } if context.contains("`reference`")), "{err:?}");
+}
+
+#[test]
+fn refuses_an_amount_or_timestamp_with_a_fraction_or_an_exponent() {
+    for (amount, timestamp) in
+        [("150000.0", NOW.to_string()), ("1.5e5", NOW.to_string()), ("150000", format!("{NOW}.0"))]
+    {
+        let body = forged(r#""CP-20261201-ABC123""#, r#""PAID""#, amount, &timestamp);
+        assert!(matches!(verify(&body), Err(Error::Decode { .. })), "{}", String::from_utf8_lossy(&body));
+    }
 }
 
 #[test]
@@ -164,11 +244,21 @@ proptest! {
     }
 
     #[test]
-    fn correctly_signed_webhooks_with_any_fields_verify(reference in "\\PC{1,40}", status in "[A-Za-z_]{1,12}", amount in any::<u64>(), skew in -300i64..=300) {
+    fn correctly_signed_webhooks_with_any_reference_and_listed_status_verify(reference in "\\PC{1,40}", status in proptest::sample::select(WEBHOOK_STATUS_WORDS), amount in any::<u64>(), skew in -300i64..=300) {
         let verifier = verifier_at(NOW);
-        let body = verifier.signed_body(&reference, &status, amount, NOW + skew);
+        let body = verifier.signed_body(&reference, status, amount, NOW + skew);
         let event = verify_with(&verifier, body.as_bytes()).unwrap();
         prop_assert_eq!(event.provider_reference.as_deref(), Some(reference.as_str()));
+        prop_assert_eq!(event.provider_status.as_str(), status);
+    }
+
+    #[test]
+    fn correctly_signed_webhooks_with_a_status_not_in_the_list_are_refused(status in "[A-Za-z_ ]{1,12}") {
+        prop_assume!(!WEBHOOK_STATUS_WORDS.contains(&status.as_str()));
+        let verifier = verifier_at(NOW);
+        let body = verifier.signed_body("CP-20250928-38B575", &status, 100_000, NOW);
+        let refused = matches!(verify_with(&verifier, body.as_bytes()), Err(Error::Decode { .. }));
+        prop_assert!(refused, "{}", body);
     }
 }
 
