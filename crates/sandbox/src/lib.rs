@@ -27,6 +27,9 @@
 //!   through the control API under `/_sandbox` (see below);
 //! - mounted in your own axum application: [`Sandbox::router`].
 //!
+//! Each gateway keeps at most [`DEFAULT_MAX_PAYMENTS`] payments in memory, the oldest forgotten
+//! first ([`SandboxBuilder::max_payments`]).
+//!
 //! Control API, on the same port:
 //!
 //! | route | answer |
@@ -55,6 +58,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod bounded;
 pub mod cashin;
 pub mod ciputra;
 mod control;
@@ -69,6 +73,6 @@ mod state;
 mod webhook;
 
 pub use error::SandboxError;
-pub use sandbox::{Sandbox, SandboxBuilder, SandboxHandle};
+pub use sandbox::{DEFAULT_MAX_PAYMENTS, Sandbox, SandboxBuilder, SandboxHandle};
 pub use state::PaymentState;
 pub use webhook::{CUAN10PAY_WEBHOOK_ATTEMPTS, CUAN10PAY_WEBHOOK_INTERVAL, Delivery};

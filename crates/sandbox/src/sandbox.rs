@@ -24,6 +24,10 @@ use crate::{Delivery, PaymentState, SandboxError, cashin, ciputra, control, cryp
 /// How long [`SandboxHandle::shutdown`] waits for open connections before it stops the server.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// How many payments each emulated gateway keeps, by default; see
+/// [`SandboxBuilder::max_payments`].
+pub const DEFAULT_MAX_PAYMENTS: usize = 10_000;
+
 /// A local emulator of the payment gateways: cheap to clone (an `Arc` inside), all state in memory.
 ///
 /// Build one with [`Sandbox::builder`], then either [`start`](SandboxBuilder::start) it in-process
@@ -231,12 +235,16 @@ async fn trace(request: Request, next: Next) -> Response {
 }
 
 /// Configures a [`Sandbox`]; from [`Sandbox::builder`].
-#[derive(Debug, Default)]
+///
+/// Each gateway keeps at most [`max_payments`](Self::max_payments) payments in memory
+/// (default [`DEFAULT_MAX_PAYMENTS`], 10 000), forgetting the oldest first.
+#[derive(Debug)]
 pub struct SandboxBuilder {
     clock: Option<SharedClock>,
     webhook_urls: HashMap<ProviderId, String>,
     webhook_retry: Option<WebhookRetry>,
     cuan10pay_rate_limit: Option<u32>,
+    max_payments: usize,
     // Each gateway module's own settings; its builder methods live in that module.
     pub(crate) cashin: cashin::Settings,
     pub(crate) qris: qris::Settings,
@@ -244,7 +252,35 @@ pub struct SandboxBuilder {
     pub(crate) ciputra: ciputra::Settings,
 }
 
+impl Default for SandboxBuilder {
+    fn default() -> Self {
+        Self {
+            clock: None,
+            webhook_urls: HashMap::new(),
+            webhook_retry: None,
+            cuan10pay_rate_limit: None,
+            max_payments: DEFAULT_MAX_PAYMENTS,
+            cashin: cashin::Settings::default(),
+            qris: qris::Settings::default(),
+            crypto_invoice: crypto_invoice::Settings::default(),
+            ciputra: ciputra::Settings::default(),
+        }
+    }
+}
+
 impl SandboxBuilder {
+    /// How many payments each emulated gateway keeps in memory (default
+    /// [`DEFAULT_MAX_PAYMENTS`], 10 000; at least 1). Past it, creating one forgets the oldest
+    /// one (created first, whatever its state): looking it up then answers the gateway's "not
+    /// found", and [`Sandbox::pay`] says [`SandboxError::UnknownPayment`]. The same limit bounds,
+    /// per gateway, every other record that grows with use (Cuan10pay orders, QRIS withdrawals,
+    /// Ciputra registrations, the Cash In `X-REQUEST-ID`s remembered to refuse a replay), and the
+    /// log of webhook attempts that [`Sandbox::deliveries`] returns.
+    pub fn max_payments(mut self, max: usize) -> Self {
+        self.max_payments = max.max(1);
+        self
+    }
+
     /// Where the sandbox sends `provider`'s webhooks, for gateways whose callback URL is set in the
     /// merchant's dashboard rather than in each request (Cuan10pay's deposits). Without one, no
     /// webhook is sent for them.
@@ -288,15 +324,16 @@ impl SandboxBuilder {
             webhook_urls: self.webhook_urls,
             webhook_retry: self.webhook_retry,
         };
+        let max = self.max_payments;
         let shared = Shared {
             settings,
-            deliveries: DeliveryLog::default(),
+            deliveries: DeliveryLog::new(max),
             http,
-            cuan10pay: cuan10pay::Emulator::new(self.cuan10pay_rate_limit),
-            cashin: cashin::Emulator::new(self.cashin),
-            qris: qris::Emulator::new(self.qris),
-            crypto_invoice: crypto_invoice::Emulator::new(self.crypto_invoice),
-            ciputra: ciputra::Emulator::new(self.ciputra),
+            cuan10pay: cuan10pay::Emulator::new(self.cuan10pay_rate_limit, max),
+            cashin: cashin::Emulator::new(self.cashin, max),
+            qris: qris::Emulator::new(self.qris, max),
+            crypto_invoice: crypto_invoice::Emulator::new(self.crypto_invoice, max),
+            ciputra: ciputra::Emulator::new(self.ciputra, max),
         };
         Sandbox { shared: Arc::new(shared) }
     }

@@ -1,6 +1,7 @@
 //! Webhook delivery: each gateway module builds the request a gateway would send ([`Outgoing`]);
 //! this module sends it in a background task, retries it per the policy, and records every attempt.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -86,10 +87,12 @@ pub(crate) struct Outgoing {
     pub(crate) body: String,
 }
 
-/// Every delivery attempt so far, and a counter to wait on.
+/// The latest delivery attempts (at most `limit`, the oldest forgotten first), and a counter of
+/// every attempt ever recorded, to wait on.
 pub(crate) struct DeliveryLog {
-    attempts: Mutex<Vec<Delivery>>,
+    attempts: Mutex<VecDeque<Delivery>>,
     count: watch::Sender<usize>,
+    limit: usize,
 }
 
 impl fmt::Debug for DeliveryLog {
@@ -98,33 +101,35 @@ impl fmt::Debug for DeliveryLog {
     }
 }
 
-impl Default for DeliveryLog {
-    fn default() -> Self {
-        Self { attempts: Mutex::new(Vec::new()), count: watch::Sender::new(0) }
-    }
-}
-
 impl DeliveryLog {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self { attempts: Mutex::new(VecDeque::new()), count: watch::Sender::new(0), limit: limit.max(1) }
+    }
+
+    /// The attempts kept, oldest first.
     pub(crate) fn all(&self) -> Vec<Delivery> {
-        lock(&self.attempts).clone()
+        lock(&self.attempts).iter().cloned().collect()
     }
 
     fn push(&self, delivery: Delivery) {
-        let count = {
+        {
             let mut attempts = lock(&self.attempts);
-            attempts.push(delivery);
-            attempts.len()
-        };
-        self.count.send_replace(count);
+            if attempts.len() >= self.limit {
+                attempts.pop_front();
+            }
+            attempts.push_back(delivery);
+        }
+        self.count.send_modify(|count| *count += 1);
     }
 
-    /// Waits until at least `count` attempts are recorded, or `timeout` passes.
+    /// Waits until at least `count` attempts have been recorded since the sandbox started
+    /// (forgotten ones included), or `timeout` passes.
     pub(crate) async fn wait_for(&self, count: usize, timeout: Duration) -> Result<Vec<Delivery>, SandboxError> {
         let mut receiver = self.count.subscribe();
         let reached = tokio::time::timeout(timeout, receiver.wait_for(|n| *n >= count)).await;
         match reached {
             Ok(Ok(_)) => Ok(self.all()),
-            _ => Err(SandboxError::DeliveriesTimeout { expected: count, seen: lock(&self.attempts).len() }),
+            _ => Err(SandboxError::DeliveriesTimeout { expected: count, seen: *self.count.borrow() }),
         }
     }
 }

@@ -125,8 +125,8 @@ pub(crate) struct Emulator {
 }
 
 impl Emulator {
-    pub(crate) fn new(settings: Settings) -> Self {
-        Self { settings, store: Mutex::default() }
+    pub(crate) fn new(settings: Settings, max_payments: usize) -> Self {
+        Self { settings, store: Mutex::new(payments::Store::new(max_payments)) }
     }
 }
 

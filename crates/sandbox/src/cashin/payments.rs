@@ -1,7 +1,6 @@
 //! Cash In's checkouts: creating one, looking it up, its page, how it moves from `OPEN` to
 //! `SUCCESS` or `FAILED`, and the SNAP notification each move sends.
 
-use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -22,6 +21,7 @@ use time::OffsetDateTime;
 
 use super::auth::RequestId;
 use super::{CHANNEL_ID, CLIENT_ID, PREFIX, error, signing_key};
+use crate::bounded::{BoundedMap, BoundedSet};
 use crate::page::{controls, escape, not_found};
 use crate::state::{Shared, lock};
 use crate::webhook::{Outgoing, dispatch};
@@ -29,16 +29,26 @@ use crate::{PaymentState, SandboxError};
 
 const PROVIDER: ProviderId = ProviderId::CashIn;
 
-/// The checkouts created so far, by `trxNo`, the tokens of their pages, and every `X-REQUEST-ID`
-/// seen.
-#[derive(Debug, Default)]
+/// The latest checkouts created, by `trxNo`, the tokens of their pages, and the latest
+/// `X-REQUEST-ID`s seen: at most [`max_payments`](crate::SandboxBuilder::max_payments) of each,
+/// the oldest forgotten first.
+#[derive(Debug)]
 pub(super) struct Store {
-    payments: HashMap<String, Checkout>,
-    tokens: HashMap<String, String>,
-    request_ids: HashSet<String>,
+    payments: BoundedMap<String, Checkout>,
+    /// Page token → `trxNo`, one per checkout, inserted with it: evicted in step with it.
+    tokens: BoundedMap<String, String>,
+    request_ids: BoundedSet<String>,
 }
 
 impl Store {
+    pub(super) fn new(max_payments: usize) -> Self {
+        Self {
+            payments: BoundedMap::new(max_payments),
+            tokens: BoundedMap::new(max_payments),
+            request_ids: BoundedSet::new(max_payments),
+        }
+    }
+
     /// Records a request id; `false` when it was seen before.
     pub(super) fn remember_request_id(&mut self, id: &str) -> bool {
         self.request_ids.insert(id.to_owned())
@@ -197,7 +207,9 @@ fn open(shared: &Shared, request_id: &str, headers: &HeaderMap, body: &[u8]) -> 
     };
     tracing::info!(reference = %trx_no, amount, "checkout created");
     store.tokens.insert(token.clone(), trx_no.clone());
-    store.payments.insert(trx_no, checkout);
+    if let Some((evicted, _)) = store.payments.insert(trx_no, checkout) {
+        tracing::debug!(reference = %evicted, "oldest checkout forgotten: the sandbox holds max_payments");
+    }
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Data {

@@ -94,11 +94,11 @@ pub(crate) struct Emulator {
 }
 
 impl Emulator {
-    pub(crate) fn new(settings: Settings) -> Self {
+    pub(crate) fn new(settings: Settings, max_payments: usize) -> Self {
         Self {
             token_lifetime: settings.token_lifetime,
             signing_key: uuid::Uuid::new_v4().as_bytes().to_vec(),
-            store: std::sync::Mutex::default(),
+            store: std::sync::Mutex::new(store::Store::new(max_payments)),
         }
     }
 }

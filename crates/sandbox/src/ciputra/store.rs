@@ -1,7 +1,6 @@
 //! Ciputra's transactions and registrations inside the sandbox, how they move, and the callback
 //! each move sends.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use gerbang_core::ProviderId;
@@ -9,6 +8,7 @@ use gerbang_signing::jakarta::format_local_datetime;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use crate::bounded::BoundedMap;
 use crate::state::{Shared, lock};
 use crate::webhook::{Outgoing, dispatch};
 use crate::{PaymentState, SandboxError};
@@ -54,15 +54,21 @@ pub(super) struct Registration {
     pub(super) callback_url: String,
 }
 
-/// Everything created so far, by `external_id`, and the counter behind `order_id`s.
-#[derive(Debug, Default)]
+/// The latest transactions and registrations created, by `external_id` (at most
+/// [`max_payments`](crate::SandboxBuilder::max_payments) of each, the oldest forgotten first),
+/// and the counter behind `order_id`s.
+#[derive(Debug)]
 pub(super) struct Store {
-    pub(super) transactions: HashMap<String, Transaction>,
-    pub(super) registrations: HashMap<String, Registration>,
+    pub(super) transactions: BoundedMap<String, Transaction>,
+    pub(super) registrations: BoundedMap<String, Registration>,
     counter: u64,
 }
 
 impl Store {
+    pub(super) fn new(max_payments: usize) -> Self {
+        Self { transactions: BoundedMap::new(max_payments), registrations: BoundedMap::new(max_payments), counter: 0 }
+    }
+
     /// The next `order_id`, in the document's form `TE202100000001`: `TE`, the year, 8 digits.
     pub(super) fn next_order_id(&mut self, now: OffsetDateTime) -> String {
         self.counter += 1;

@@ -88,8 +88,8 @@ pub(crate) struct Emulator {
 }
 
 impl Emulator {
-    pub(crate) fn new(_settings: Settings) -> Self {
-        Self { store: Mutex::default() }
+    pub(crate) fn new(_settings: Settings, max_payments: usize) -> Self {
+        Self { store: Mutex::new(Store::new(max_payments)) }
     }
 }
 

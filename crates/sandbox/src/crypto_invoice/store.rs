@@ -16,11 +16,13 @@ use crate::{PaymentState, SandboxError};
 
 const PROVIDER: ProviderId = ProviderId::CryptoInvoice;
 
-/// The invoices created so far, by id.
-#[derive(Debug, Default)]
+/// The latest invoices created, by id: at most
+/// [`max_payments`](crate::SandboxBuilder::max_payments), the oldest (lowest id) forgotten first.
+#[derive(Debug)]
 pub(super) struct Store {
     invoices: BTreeMap<u64, Invoice>,
     next_id: u64,
+    max_payments: usize,
 }
 
 /// One invoice, as the sandbox keeps it: what `create_invoice` was sent, and where it stands.
@@ -134,6 +136,10 @@ impl Invoice {
 }
 
 impl Store {
+    pub(super) fn new(max_payments: usize) -> Self {
+        Self { invoices: BTreeMap::new(), next_id: 0, max_payments: max_payments.max(1) }
+    }
+
     /// A fresh id: numbers counting up from 1001, as a database's would.
     pub(super) fn next_id(&mut self) -> u64 {
         self.next_id = self.next_id.max(1000) + 1;
@@ -142,6 +148,12 @@ impl Store {
 
     pub(super) fn insert(&mut self, invoice: Invoice) {
         self.invoices.insert(invoice.id, invoice);
+        // Ids count up, so the first entry is the oldest.
+        while self.invoices.len() > self.max_payments {
+            if let Some((evicted, _)) = self.invoices.pop_first() {
+                tracing::debug!(id = evicted, "oldest invoice forgotten: the sandbox holds max_payments");
+            }
+        }
     }
 
     /// An invoice by id, expiry applied.

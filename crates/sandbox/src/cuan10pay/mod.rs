@@ -77,10 +77,14 @@ pub(crate) struct Emulator {
 }
 
 impl Emulator {
-    /// `rate_limit`: requests per hour per client IP, `None` for no limit.
-    pub(crate) fn new(rate_limit: Option<u32>) -> Self {
+    /// `rate_limit`: requests per hour per client IP, `None` for no limit; `max_payments`: how
+    /// many deposits (and orders) are kept.
+    pub(crate) fn new(rate_limit: Option<u32>, max_payments: usize) -> Self {
         let hour = std::time::Duration::from_secs(3600);
-        Self { store: std::sync::Mutex::default(), limiter: rate_limit.map(|limit| RateLimiter::new(limit, hour)) }
+        Self {
+            store: std::sync::Mutex::new(store::Store::new(max_payments)),
+            limiter: rate_limit.map(|limit| RateLimiter::new(limit, hour)),
+        }
     }
 }
 

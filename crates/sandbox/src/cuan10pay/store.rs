@@ -1,7 +1,6 @@
 //! Cuan10pay's deposits, how they move from pending to paid or expired, and the webhook each move
 //! sends.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use gerbang_core::ProviderId;
@@ -11,15 +10,17 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::PRIVATE_KEY;
+use crate::bounded::{BoundedMap, BoundedSet};
 use crate::state::{Shared, lock};
 use crate::webhook::{Outgoing, dispatch};
 use crate::{PaymentState, SandboxError};
 
-/// The deposits created so far, by `deposit_id`, and the ids given to orders.
-#[derive(Debug, Default)]
+/// The latest deposits created, by `deposit_id`, and the ids given to the latest orders: at
+/// most [`max_payments`](crate::SandboxBuilder::max_payments) of each, the oldest forgotten first.
+#[derive(Debug)]
 pub(super) struct Store {
-    deposits: HashMap<String, Deposit>,
-    orders: HashSet<String>,
+    deposits: BoundedMap<String, Deposit>,
+    orders: BoundedSet<String>,
 }
 
 /// One deposit, as the sandbox keeps it.
@@ -77,8 +78,14 @@ impl Deposit {
 }
 
 impl Store {
+    pub(super) fn new(max_payments: usize) -> Self {
+        Self { deposits: BoundedMap::new(max_payments), orders: BoundedSet::new(max_payments) }
+    }
+
     pub(super) fn insert(&mut self, deposit: Deposit) {
-        self.deposits.insert(deposit.id.clone(), deposit);
+        if let Some((evicted, _)) = self.deposits.insert(deposit.id.clone(), deposit) {
+            tracing::debug!(reference = %evicted, "oldest deposit forgotten: the sandbox holds max_payments");
+        }
     }
 
     pub(super) fn get(&self, id: &str) -> Option<&Deposit> {

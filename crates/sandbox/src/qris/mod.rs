@@ -127,8 +127,8 @@ pub(crate) struct Emulator {
 }
 
 impl Emulator {
-    pub(crate) fn new(settings: Settings) -> Self {
-        Self { store: Mutex::new(store::Store::new(settings.balance)) }
+    pub(crate) fn new(settings: Settings, max_payments: usize) -> Self {
+        Self { store: Mutex::new(store::Store::new(settings.balance, max_payments)) }
     }
 }
 

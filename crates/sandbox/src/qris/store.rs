@@ -1,7 +1,7 @@
 //! The QRIS gateway's state: the balance, the invoices and the withdrawals, and the moves they
 //! make.
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use gerbang_core::ProviderId;
@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use super::{INVOICE_LIFETIME, WITHDRAW_FEE, invoice_fee};
+use crate::bounded::BoundedMap;
 use crate::state::{Shared, lock};
 use crate::{PaymentState, SandboxError};
 
@@ -95,22 +96,26 @@ pub(super) struct Withdrawal {
     pub(super) processed_at: Option<OffsetDateTime>,
 }
 
-/// Everything the emulated gateway holds.
+/// Everything the emulated gateway holds: the balance, and the latest invoices and withdrawals,
+/// at most [`max_payments`](crate::SandboxBuilder::max_payments) of each, the oldest forgotten
+/// first (a forgotten withdrawal's amount stays taken from the balance).
 #[derive(Debug)]
 pub(super) struct Store {
     pub(super) balance: u64,
-    invoices: HashMap<String, Invoice>,
+    invoices: BoundedMap<String, Invoice>,
     /// Oldest first; the history lists them newest first.
-    withdrawals: Vec<Withdrawal>,
+    withdrawals: VecDeque<Withdrawal>,
+    max_payments: usize,
 }
 
 impl Store {
-    pub(super) fn new(balance: u64) -> Self {
-        Self { balance, invoices: HashMap::new(), withdrawals: Vec::new() }
+    pub(super) fn new(balance: u64, max_payments: usize) -> Self {
+        let max_payments = max_payments.max(1);
+        Self { balance, invoices: BoundedMap::new(max_payments), withdrawals: VecDeque::new(), max_payments }
     }
 
     /// A new pending invoice of `amount`, expiring [`INVOICE_LIFETIME`] from `now`.
-    pub(super) fn create_invoice(&mut self, amount: u64, now: OffsetDateTime, image_base: &str) -> &Invoice {
+    pub(super) fn create_invoice(&mut self, amount: u64, now: OffsetDateTime, image_base: &str) -> Invoice {
         let id = self.fresh_id();
         let invoice = Invoice {
             qris_image: format!("{image_base}/invoice/{id}/qr.svg"),
@@ -121,7 +126,10 @@ impl Store {
             created_at: now,
             expired_at: now + Duration::seconds(INVOICE_LIFETIME.as_secs().try_into().unwrap_or(i64::MAX)),
         };
-        self.invoices.entry(id).or_insert(invoice)
+        if let Some((evicted, _)) = self.invoices.insert(id, invoice.clone()) {
+            tracing::debug!(reference = %evicted, "oldest invoice forgotten: the sandbox holds max_payments");
+        }
+        invoice
     }
 
     /// The invoice, with a pending one past its `expired_at` turned expired first.
@@ -157,8 +165,11 @@ impl Store {
             created_at: now,
             processed_at: None,
         };
-        self.withdrawals.push(withdrawal);
-        self.withdrawals.last().ok_or("")
+        if self.withdrawals.len() >= self.max_payments {
+            self.withdrawals.pop_front();
+        }
+        self.withdrawals.push_back(withdrawal);
+        self.withdrawals.back().ok_or("")
     }
 
     pub(super) fn withdrawal(&self, id: &str) -> Option<&Withdrawal> {
