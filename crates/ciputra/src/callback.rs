@@ -35,7 +35,8 @@ pub struct CallbackHint {
 /// Reads a callback body: JSON (when the `Content-Type` says so or the body starts with `{` or `[`),
 /// else a form. The ids are looked for at the top level, then in a `data` object (the envelope
 /// the gateway's answers use). Returns the hint and the body as a JSON object (form fields as
-/// strings), for [`WebhookEvent::raw`](gerbang_core::WebhookEvent::raw).
+/// strings), for [`WebhookEvent::unverified`](gerbang_core::WebhookEvent::unverified): nothing in
+/// it is trusted.
 ///
 /// ```
 /// use gerbang_ciputra::parse_callback;

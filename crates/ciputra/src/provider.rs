@@ -23,7 +23,8 @@ use crate::request::TransactionRequest;
 ///   `reference`); cancel is the transaction call with `action=cancel`.
 /// - `verify_webhook` reads the (undocumented, unsigned) callback only for its `external_id`,
 ///   then **fetches the transaction's status** and builds the event from that answer: the body is
-///   never trusted for the state ([`WebhookSupport::ConfirmedByStatus`]).
+///   never trusted for the state ([`WebhookSupport::ConfirmedByStatus`]). The event's `raw` is
+///   the status answer's `data` (what was verified); the callback body is in its `unverified`.
 #[async_trait]
 impl PaymentProvider for CiputraClient {
     fn id(&self) -> ProviderId {
@@ -76,7 +77,9 @@ impl PaymentProvider for CiputraClient {
         event.provider_reference = payment.provider_reference;
         event.amount = payment.amount;
         event.occurred_at = status.transaction_time.as_deref().and_then(convert::local_time);
-        event.raw = Value::Object(body);
+        // What was verified is the status answer; the callback is kept apart, named as such.
+        event.raw = payment.raw;
+        event.unverified = Some(Value::Object(body));
         Ok(event)
     }
 }

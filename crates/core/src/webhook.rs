@@ -149,9 +149,16 @@ pub struct WebhookEvent {
     pub occurred_at: Option<OffsetDateTime>,
     /// What to answer the gateway with.
     pub ack: Ack,
-    /// The body, parsed, for anything not modelled.
+    /// What was verified, parsed, for anything not modelled: the webhook body where the gateway
+    /// signs it, the status answer where the callback is confirmed by a status call (Ciputra).
     #[serde(skip)]
     pub raw: serde_json::Value,
+    /// What arrived but was **not** verified, parsed, kept apart from [`raw`](Self::raw) for the
+    /// record: Ciputra's unsigned callback body, of which only the id that names the transaction
+    /// is used. Never act on it. `None` where the webhook itself is what was verified. Left out
+    /// of the serialised event, like `raw`.
+    #[serde(skip)]
+    pub unverified: Option<serde_json::Value>,
 }
 
 impl WebhookEvent {
@@ -167,6 +174,7 @@ impl WebhookEvent {
             occurred_at: None,
             ack,
             raw: serde_json::Value::Null,
+            unverified: None,
         }
     }
 

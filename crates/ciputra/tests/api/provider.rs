@@ -191,7 +191,10 @@ async fn a_callback_is_confirmed_by_the_status_call_not_by_its_body() {
     assert_eq!(event.amount, Some(Money::idr(300_000)));
     assert_eq!(event.occurred_at.map(|t| t.unix_timestamp()), Some(1_635_889_121));
     assert_eq!(event.ack().status, 200);
-    assert_eq!(event.raw["status"], "failed", "the body is kept as raw, for the record only");
+    // `raw` is what was verified, the status answer; the callback is kept apart, as unverified.
+    assert_eq!(event.raw["status"], "paid");
+    assert_eq!(event.raw["order_id"], "TE202100000001");
+    assert_eq!(event.unverified.as_ref().map(|body| &body["status"]), Some(&serde_json::json!("failed")));
 }
 
 #[tokio::test]
