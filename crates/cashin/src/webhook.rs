@@ -166,6 +166,11 @@ impl Notification {
             .map_err(|r| bad(&format!("amount: {r}")))?
             .ok_or_else(|| missing("amount.currency"))?;
         let currency = Currency::new(currency.trim()).map_err(|_| bad("`amount.currency` is not a currency code"))?;
+        // A notification says a payment was made: of nothing, or of less, is no payment, and an
+        // authentic body that says so is refused rather than passed on.
+        if value.is_zero() || value.is_sign_negative() {
+            return Err(bad("`amount.value` is not a positive amount"));
+        }
         let amount = Money::new(value, currency).map_err(|_| bad("`amount.value` is not a whole number of rupiah"))?;
         let notification = Self {
             original_partner_reference_no: body.string(&["originalPartnerReferenceNo"]).map_err(e)?,
@@ -204,7 +209,7 @@ impl Notification {
 /// 4. the timestamp is RFC 3339 ([`Error::InvalidSignature`] otherwise) and within the tolerance
 ///    of now, either way (default 5 minutes): else [`Error::StaleTimestamp`];
 /// 5. the body is a notification with `originalReferenceNo`, `latestTransactionStatus` and
-///    `amount {value, currency}`: else [`Error::Decode`].
+///    `amount {value, currency}`, the value above zero: else [`Error::Decode`].
 ///
 /// [`rejection`] turns each error into the answer Cash In expects.
 ///

@@ -226,6 +226,25 @@ fn a_signed_body_missing_the_amount_is_malformed() {
 }
 
 #[test]
+fn refuses_a_signed_notification_with_a_zero_or_negative_amount() {
+    // Correctly signed (with the fixture key, by the signer that agrees with Python), but a
+    // payment of nothing, or of less than nothing, is not a payment.
+    let signer = NotificationSigner::new(
+        PrivateKey::from_pem(&fixture("webhook/cashin_private_pkcs8.pem")).unwrap(),
+        "CID17304190397339244f",
+    );
+    let paid = String::from_utf8(fixture_bytes("webhook/paid_compact.json")).unwrap();
+    for value in ["0", "\"0.00\"", "-1000", "\"-1000\"", "-0"] {
+        let body = paid.replace(r#""value":1000"#, &format!(r#""value":{value}"#));
+        assert_ne!(body, paid);
+        let headers = signer.headers(PATH, body.as_bytes(), common::NOW_TEXT).unwrap();
+        let result = verifier_at(NOW).verify(&WebhookRequest::new(Method::POST, PATH, &headers, body.as_bytes()));
+        let err = refused(result, 400, ACK_INVALID_FIELD_FORMAT_BODY);
+        assert!(matches!(&err, Error::Decode { context } if context.contains("amount")), "{value}: {err:?}");
+    }
+}
+
+#[test]
 fn a_body_that_is_not_utf8_is_refused_without_a_panic() {
     // Correctly signed: authentic, but malformed.
     let err = refused(verify("not_utf8"), 400, ACK_INVALID_FIELD_FORMAT_BODY);
