@@ -101,7 +101,7 @@ impl WebhookVerifier {
     /// object (else [`Error::Decode`]); it carries our key as `private_key` or `privatekey`,
     /// compared in constant time (else [`Error::InvalidSignature`], also when the key is
     /// missing); its fields read as the document types them, with an `id` (else
-    /// [`Error::Decode`]).
+    /// [`Error::Decode`], also for a field of the wrong JSON type, such as `"id": true`).
     pub fn verify_callback(&self, request: &WebhookRequest<'_>) -> Result<Callback, Error> {
         const WHAT: &str = "crypto invoice callback";
         request.check_body_size()?;
@@ -216,28 +216,28 @@ pub struct Callback {
 
 impl Callback {
     fn read(mut o: Object, raw: Value) -> Result<Self, String> {
-        let id = o.string(&["id"])?.filter(|id| !id.trim().is_empty()).ok_or("missing field `id`")?;
+        let id = text(&mut o, "id")?.filter(|id| !id.trim().is_empty()).ok_or("missing field `id`")?;
         Ok(Self {
             id,
-            email: o.string(&["email"])?,
-            merchant_id: o.string(&["merchant_id"])?,
-            order_id: o.string(&["order_id"])?,
-            customer_id: o.string(&["customer_id"])?,
+            email: text(&mut o, "email")?,
+            merchant_id: text(&mut o, "merchant_id")?,
+            order_id: text(&mut o, "order_id")?,
+            customer_id: text(&mut o, "customer_id")?,
             price_amount: o.decimal(&["price_amount"])?,
-            price_currency: o.string(&["price_currency"])?,
+            price_currency: text(&mut o, "price_currency")?,
             amount: o.decimal(&["amount"])?,
-            amount_currency: o.string(&["amount_currency"])?,
+            amount_currency: text(&mut o, "amount_currency")?,
             add_fee_to_price: o.flag(&["add_fee_to_price"])?,
-            title: o.string(&["title"])?,
-            description: o.string(&["description"])?,
-            ref_url: o.string(&["ref_url"])?,
-            cancel_url: o.string(&["cancel_url"])?,
-            success_url: o.string(&["success_url"])?,
-            callback_url: o.string(&["callback_url"])?,
-            ip: o.string(&["ip"])?,
+            title: text(&mut o, "title")?,
+            description: text(&mut o, "description")?,
+            ref_url: text(&mut o, "ref_url")?,
+            cancel_url: text(&mut o, "cancel_url")?,
+            success_url: text(&mut o, "success_url")?,
+            callback_url: text(&mut o, "callback_url")?,
+            ip: text(&mut o, "ip")?,
             test: o.flag(&["test"])?,
-            created_at: o.string(&["created_at"])?,
-            expiration_date: o.string(&["expiration_date"])?,
+            created_at: text(&mut o, "created_at")?,
+            expiration_date: text(&mut o, "expiration_date")?,
             extra: o.into_extra(),
             raw,
         })
@@ -262,6 +262,22 @@ impl Callback {
     pub fn paid(&self) -> Option<Money> {
         let coin = gerbang_core::Currency::new(self.amount_currency.as_deref()?).ok()?;
         Money::new(self.amount?, coin).ok()
+    }
+}
+
+/// A text field of the callback, read strictly: a JSON string, or a number (the document types
+/// `id` and `customer_id` as integers), written as its digits; absent or `null` is `None`.
+/// Anything else, `"id": true` for one, is refused: the lenient
+/// [`RawObject::string`](gerbang_core::de::RawObject::string) would read a boolean as the text
+/// `true`, and an authenticated body of the wrong shape is not what the document sends.
+fn text(o: &mut Object, name: &str) -> Result<Option<String>, String> {
+    let Some((_, raw)) = o.take_raw(&[name]) else {
+        return Ok(None);
+    };
+    match serde_json::from_str::<Value>(raw.get()) {
+        Ok(Value::String(s)) => Ok(Some(s)),
+        Ok(Value::Number(_)) => Ok(Some(raw.get().to_owned())),
+        _ => Err(format!("`{name}` is not text or a number")),
     }
 }
 

@@ -89,6 +89,29 @@ fn garbage_is_a_decode_error_not_a_panic() {
 }
 
 #[test]
+fn refuses_a_verified_callback_with_a_wrongly_typed_field() {
+    // Our key, so authentic; but `"id": true` is no invoice id, and a text field holding a
+    // boolean, a list or an object is not what the document sends.
+    let paid: serde_json::Value = serde_json::from_slice(&fixture_bytes("callback/paid.json")).unwrap();
+    for (field, value) in [
+        ("id", serde_json::json!(true)),
+        ("id", serde_json::json!(false)),
+        ("id", serde_json::json!([4711])),
+        ("order_id", serde_json::json!(true)),
+        ("email", serde_json::json!(false)),
+        ("merchant_id", serde_json::json!({"id": 1})),
+    ] {
+        let mut body = paid.clone();
+        body[field] = value;
+        let err = verify(body.to_string().as_bytes()).unwrap_err();
+        assert!(
+            matches!(&err, Error::Decode { context } if context.contains(&format!("`{field}`"))),
+            "{body}: {err:?}"
+        );
+    }
+}
+
+#[test]
 fn a_verified_callback_without_an_id_is_a_decode_error() {
     let err = verify(&fixture_bytes("callback/missing_id.json")).unwrap_err();
     assert!(matches!(&err, Error::Decode { context } if context.contains("`id`")), "{err:?}");
