@@ -28,7 +28,9 @@
 //! - mounted in your own axum application: [`Sandbox::router`].
 //!
 //! Each gateway keeps at most [`DEFAULT_MAX_PAYMENTS`] payments in memory, the oldest forgotten
-//! first ([`SandboxBuilder::max_payments`]).
+//! first ([`SandboxBuilder::max_payments`]). The links in its answers (checkout pages, QR images)
+//! start with its own address, or [`SandboxBuilder::public_url`], never with the request's `Host`
+//! header.
 //!
 //! Control API, on the same port:
 //!

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -86,7 +86,9 @@ impl Sandbox {
     /// `/_sandbox`), to serve or to mount in another router.
     ///
     /// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` for the per-IP rate
-    /// limit to tell clients apart; without it all clients share one budget.
+    /// limit to tell clients apart; without it all clients share one budget. Mounted this way,
+    /// the links in answers start with [`SandboxBuilder::public_url`] (set it: the sandbox does not know
+    /// where your application listens, and does not trust the request's `Host` header).
     pub fn router(&self) -> Router {
         Router::new()
             .nest(cuan10pay::PREFIX, cuan10pay::router(Arc::clone(&self.shared)))
@@ -164,6 +166,7 @@ impl Sandbox {
     pub async fn start_on(self, addr: SocketAddr) -> io::Result<SandboxHandle> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        self.served_at(addr);
         let (stop, stopped) = oneshot::channel::<()>();
         // A dropped sender also stops the server: that is how dropping the handle shuts it down.
         let server = self.serve_listener(listener, async move {
@@ -195,8 +198,16 @@ impl Sandbox {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         let listener = TcpListener::bind(addr).await?;
-        tracing::info!(addr = %listener.local_addr()?, "sandbox listening");
+        let addr = listener.local_addr()?;
+        self.served_at(addr);
+        tracing::info!(%addr, "sandbox listening");
         self.serve_listener(listener, signal).await
+    }
+
+    /// Records the first address the sandbox is served on: the origin of the links in answers,
+    /// unless a public URL was configured.
+    fn served_at(&self, addr: SocketAddr) {
+        let _ = self.shared.served_at.set(root_url(addr));
     }
 
     fn serve_listener(
@@ -234,16 +245,29 @@ async fn trace(request: Request, next: Next) -> Response {
     response
 }
 
+/// `http://ADDR`, an unspecified address written as loopback (the address a local client reaches
+/// it by).
+fn root_url(mut addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() { Ipv4Addr::LOCALHOST.into() } else { Ipv6Addr::LOCALHOST.into() });
+    }
+    format!("http://{addr}")
+}
+
 /// Configures a [`Sandbox`]; from [`Sandbox::builder`].
 ///
 /// Each gateway keeps at most [`max_payments`](Self::max_payments) payments in memory
 /// (default [`DEFAULT_MAX_PAYMENTS`], 10 000), forgetting the oldest first.
+///
+/// The links in answers (checkout pages, QR images) start with the sandbox's own address, or
+/// [`public_url`](Self::public_url): never with the request's `Host` header.
 #[derive(Debug)]
 pub struct SandboxBuilder {
     clock: Option<SharedClock>,
     webhook_urls: HashMap<ProviderId, String>,
     webhook_retry: Option<WebhookRetry>,
     cuan10pay_rate_limit: Option<u32>,
+    public_url: Option<String>,
     max_payments: usize,
     // Each gateway module's own settings; its builder methods live in that module.
     pub(crate) cashin: cashin::Settings,
@@ -259,6 +283,7 @@ impl Default for SandboxBuilder {
             webhook_urls: HashMap::new(),
             webhook_retry: None,
             cuan10pay_rate_limit: None,
+            public_url: None,
             max_payments: DEFAULT_MAX_PAYMENTS,
             cashin: cashin::Settings::default(),
             qris: qris::Settings::default(),
@@ -278,6 +303,17 @@ impl SandboxBuilder {
     /// log of webhook attempts that [`Sandbox::deliveries`] returns.
     pub fn max_payments(mut self, max: usize) -> Self {
         self.max_payments = max.max(1);
+        self
+    }
+
+    /// The URL the links in the sandbox's answers (checkout and payment pages, QR images) start
+    /// with, such as `http://sandbox.internal:8870` when clients reach it through another name,
+    /// or when it is [mounted](Sandbox::router) in your own application. By default the address
+    /// the sandbox is served on (`http://127.0.0.1:PORT`). Never the request's `Host` header,
+    /// which any client can set. A trailing `/` is dropped.
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        let url: String = url.into();
+        self.public_url = Some(url.trim_end_matches('/').to_owned());
         self
     }
 
@@ -323,6 +359,7 @@ impl SandboxBuilder {
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             webhook_urls: self.webhook_urls,
             webhook_retry: self.webhook_retry,
+            public_url: self.public_url,
         };
         let max = self.max_payments;
         let shared = Shared {
@@ -334,6 +371,7 @@ impl SandboxBuilder {
             qris: qris::Emulator::new(self.qris, max),
             crypto_invoice: crypto_invoice::Emulator::new(self.crypto_invoice, max),
             ciputra: ciputra::Emulator::new(self.ciputra, max),
+            served_at: OnceLock::new(),
         };
         Sandbox { shared: Arc::new(shared) }
     }
@@ -398,11 +436,7 @@ impl SandboxHandle {
     /// `http://127.0.0.1:PORT`: the sandbox's root (an unspecified bind address is written as
     /// loopback, the address a local client reaches it by).
     pub fn url(&self) -> String {
-        let mut addr = self.addr;
-        if addr.ip().is_unspecified() {
-            addr.set_ip(if addr.is_ipv4() { Ipv4Addr::LOCALHOST.into() } else { Ipv6Addr::LOCALHOST.into() });
-        }
-        format!("http://{addr}")
+        root_url(self.addr)
     }
 
     /// The base URL a client of `provider` should be configured with: the sandbox URL followed

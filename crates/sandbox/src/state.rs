@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use gerbang_core::{ProviderId, SharedClock};
@@ -59,6 +59,8 @@ pub(crate) struct Settings {
     pub(crate) webhook_urls: HashMap<ProviderId, String>,
     /// `None`: each gateway's own default ([`webhook::default_retry`]).
     pub(crate) webhook_retry: Option<WebhookRetry>,
+    /// The URL the links in answers start with, when set; without a trailing slash.
+    pub(crate) public_url: Option<String>,
 }
 
 /// Everything the handlers and the control API share, behind one `Arc`.
@@ -72,9 +74,22 @@ pub(crate) struct Shared {
     pub(crate) qris: qris::Emulator,
     pub(crate) crypto_invoice: crypto_invoice::Emulator,
     pub(crate) ciputra: ciputra::Emulator,
+    /// `http://ADDR` of the address the sandbox was first served on.
+    pub(crate) served_at: OnceLock<String>,
 }
 
 impl Shared {
+    /// `http://HOST:PORT`, what the page and QR URLs in answers start with: the configured public
+    /// URL, else the address the sandbox serves on, never the request's `Host` header (which any
+    /// client may forge, to have the sandbox hand out links to a site of its choosing). A router
+    /// mounted elsewhere, with no public URL set, writes `http://localhost`.
+    pub(crate) fn origin(&self) -> &str {
+        match &self.settings.public_url {
+            Some(url) => url,
+            None => self.served_at.get().map_or("http://localhost", String::as_str),
+        }
+    }
+
     pub(crate) fn now(&self) -> OffsetDateTime {
         self.settings.clock.now()
     }

@@ -1,4 +1,5 @@
-//! The sandbox as a server left running on a shared machine (issue 10): its memory is bounded.
+//! The sandbox as a server left running on a shared machine (issue 10): memory is bounded, and
+//! the links it hands out never come from the request's `Host` header.
 #![allow(clippy::unwrap_used)] // helpers below are test code: a panic is the failing test
 
 mod common;
@@ -14,6 +15,41 @@ async fn create_qris_invoice(sandbox: &SandboxHandle, host: &str) -> Value {
     let response = reqwest::Client::new().get(url).header(reqwest::header::HOST, host).send().await.unwrap();
     assert_eq!(response.status(), 200);
     serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn links_use_the_sandbox_address_never_the_host_header() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let invoice = create_qris_invoice(&sandbox, "evil.example").await;
+    let image = invoice["qris_image"].as_str().unwrap();
+    assert!(image.starts_with(&format!("{}/qris/invoice/", sandbox.url())), "{image}");
+    assert!(!image.contains("evil"), "{image}");
+
+    // Crypto invoices: the invoice URL is the whole answer.
+    let body = format!(
+        "public_key={}&private_key={}&price_amount=10&order_id=HOST-1",
+        gerbang_sandbox::crypto_invoice::PUBLIC_KEY,
+        gerbang_sandbox::crypto_invoice::PRIVATE_KEY
+    );
+    let response = reqwest::Client::new()
+        .post(format!("{}/create_invoice", sandbox.base_url(ProviderId::CryptoInvoice)))
+        .header(reqwest::header::HOST, "evil.example:666")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let answer: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    let url = answer["message"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{}/crypto-invoice/invoice/", sandbox.url())), "{answer}");
+}
+
+#[tokio::test]
+async fn links_use_the_public_url_when_one_is_set() {
+    let sandbox = Sandbox::builder().public_url("https://sandbox.example:8443/").start().await.unwrap();
+    let invoice = create_qris_invoice(&sandbox, "evil.example").await;
+    let image = invoice["qris_image"].as_str().unwrap();
+    assert!(image.starts_with("https://sandbox.example:8443/qris/invoice/"), "{image}");
 }
 
 #[tokio::test]

@@ -5,8 +5,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::header::HOST;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Extension, Json};
 use bytes::Bytes;
@@ -155,13 +154,12 @@ fn positive(fields: &Map<String, Value>, name: &str) -> Result<u64, Refusal> {
 pub(super) async fn create(
     State(shared): State<Arc<Shared>>,
     Extension(RequestId(request_id)): Extension<RequestId>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Refusal> {
-    open(&shared, &request_id, &headers, &body)
+    open(&shared, &request_id, &body)
 }
 
-fn open(shared: &Shared, request_id: &str, headers: &HeaderMap, body: &[u8]) -> Result<Response, Refusal> {
+fn open(shared: &Shared, request_id: &str, body: &[u8]) -> Result<Response, Refusal> {
     let fields = object(body)?;
     let amount = positive(&fields, "amount")?;
     let trx_no = text(&fields, "trxNo", 64)?.trim().to_owned();
@@ -194,7 +192,7 @@ fn open(shared: &Shared, request_id: &str, headers: &HeaderMap, body: &[u8]) -> 
     }
     let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
     let reference_no = new_reference_no(now, |id| store.payments.values().any(|p| p.reference_no == id));
-    let payment_url = format!("{}{PREFIX}/checkout/{token}", origin(headers));
+    let payment_url = format!("{}{PREFIX}/checkout/{token}", shared.origin());
     let checkout = Checkout {
         trx_no: trx_no.clone(),
         reference_no,
@@ -378,12 +376,6 @@ fn new_reference_no(now: OffsetDateTime, taken: impl Fn(&str) -> bool) -> String
             return id;
         }
     }
-}
-
-/// `http://{Host}`: the page URL points back at the sandbox as the client reached it.
-fn origin(headers: &HeaderMap) -> String {
-    let host = headers.get(HOST).and_then(|h| h.to_str().ok()).filter(|h| !h.is_empty()).unwrap_or("localhost");
-    format!("http://{host}")
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, Request, State};
-use axum::http::header::{AUTHORIZATION, HOST};
+use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
@@ -111,11 +111,11 @@ fn fields(body: &[u8]) -> Option<HashMap<String, String>> {
 
 /// `POST /transaction`: `action` `charge` (the default, as the document marks `action` optional),
 /// `cancel` or `registration`.
-pub(super) async fn transaction(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+pub(super) async fn transaction(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let Some(f) = fields(&body) else {
         return refusal("01", "The request body must be application/x-www-form-urlencoded");
     };
-    let shortlink = |order_id: &str| format!("{}{PREFIX}/pay/{order_id}", origin(&headers));
+    let shortlink = |order_id: &str| format!("{}{PREFIX}/pay/{order_id}", shared.origin());
     match f.get("action").map(String::as_str).unwrap_or("charge") {
         "charge" => charge(&shared, &f, &shortlink),
         "registration" => register(&shared, &f, &shortlink),
@@ -368,10 +368,4 @@ pub(super) async fn page(State(shared): State<Arc<Shared>>, Path(order_id): Path
         controls(ProviderId::Ciputra, &external_id, &moves)
     ))
     .into_response()
-}
-
-/// `http://{Host}`: links point back at the sandbox as the client reached it.
-fn origin(headers: &HeaderMap) -> String {
-    let host = headers.get(HOST).and_then(|h| h.to_str().ok()).filter(|h| !h.is_empty()).unwrap_or("localhost");
-    format!("http://{host}")
 }

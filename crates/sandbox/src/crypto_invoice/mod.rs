@@ -39,7 +39,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::{HOST, REFERER};
+use axum::http::header::REFERER;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -193,7 +193,7 @@ async fn create_invoice(State(shared): State<Arc<Shared>>, headers: HeaderMap, b
     };
 
     let now = shared.now();
-    let origin = format!("http://{}", headers.get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost"));
+    let origin = shared.origin();
     let mut store = lock(&shared.crypto_invoice.store);
     let id = store.next_id();
     let invoice = Invoice {

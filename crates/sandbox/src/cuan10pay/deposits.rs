@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::header::HOST;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use bytes::Bytes;
 
@@ -46,11 +45,7 @@ const CHANNELS: &[(&str, &str, Fee)] = &[
 ];
 
 /// `POST /v1/deposit_create`.
-pub(super) async fn create(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Refusal> {
+pub(super) async fn create(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Response, Refusal> {
     let fields = Fields::parse(&body)?;
     fields.require(&["channel_code", "amount"])?;
     let code = fields.required_string("channel_code")?;
@@ -74,7 +69,7 @@ pub(super) async fn create(
         return Err(Refusal::bad_request("The expired_time must be a Unix timestamp in the future"));
     }
 
-    let base = format!("{}{PREFIX}", origin(&headers));
+    let base = format!("{}{PREFIX}", shared.origin());
     let mut store = lock(&shared.cuan10pay.store);
     let id = new_id("CP", now, |id| store.contains(id));
     let fee = match fee {
@@ -137,13 +132,6 @@ fn look_up(
         Some(deposit) => success(found, deposit.view()),
         None => error(StatusCode::NOT_FOUND, not_found),
     }
-}
-
-/// `http://{Host}`: the links in an answer point back at the sandbox as the client reached it,
-/// whatever address it was bound to.
-pub(super) fn origin(headers: &HeaderMap) -> String {
-    let host = headers.get(HOST).and_then(|h| h.to_str().ok()).filter(|h| !h.is_empty()).unwrap_or("localhost");
-    format!("http://{host}")
 }
 
 /// A 16-digit virtual account number, like the document's `"1234567890123456"`: a four-digit bank

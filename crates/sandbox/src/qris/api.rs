@@ -6,8 +6,8 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CONTENT_TYPE, HOST};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -66,16 +66,12 @@ pub(super) async fn balance(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 /// `GET /api/v1/invoice/create?amount=`.
-pub(super) async fn create_invoice(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    query: Params,
-) -> Result<Response, Refusal> {
+pub(super) async fn create_invoice(State(shared): State<Arc<Shared>>, query: Params) -> Result<Response, Refusal> {
     let params = params(query)?;
     let amount = required(&params, "amount")?;
     let amount =
         positive(amount).ok_or_else(|| Refusal::bad_request("Amount harus berupa angka bulat lebih dari 0"))?;
-    let base = format!("{}{PREFIX}", origin(&headers));
+    let base = format!("{}{PREFIX}", shared.origin());
     let mut store = lock(&shared.qris.store);
     let invoice = store.create_invoice(amount, shared.now(), &base);
     tracing::info!(reference = %invoice.id, amount, "invoice created");
@@ -225,9 +221,3 @@ pub(super) async fn qr_image(State(shared): State<Arc<Shared>>, Path(id): Path<S
 }
 
 const INVOICE_NOT_FOUND: &str = "Invoice tidak ditemukan";
-
-/// `http://{Host}`: links in an answer point back at the sandbox as the client reached it.
-fn origin(headers: &HeaderMap) -> String {
-    let host = headers.get(HOST).and_then(|h| h.to_str().ok()).filter(|h| !h.is_empty()).unwrap_or("localhost");
-    format!("http://{host}")
-}
