@@ -27,10 +27,13 @@
 //!   through the control API under `/_sandbox` (see below);
 //! - mounted in your own axum application: [`Sandbox::router`].
 //!
-//! Each gateway keeps at most [`DEFAULT_MAX_PAYMENTS`] payments in memory, the oldest forgotten
-//! first ([`SandboxBuilder::max_payments`]). The links in its answers (checkout pages, QR images)
-//! start with its own address, or [`SandboxBuilder::public_url`], never with the request's `Host`
-//! header.
+//! Served by itself, it is bounded, so that it can be left running on a laptop or a CI machine:
+//! at most [`DEFAULT_MAX_CONNECTIONS`] connections open at once (the next ones wait in the
+//! listen backlog), [`DEFAULT_HEADER_READ_TIMEOUT`] for a client to send a request's headers,
+//! [`DEFAULT_IDLE_TIMEOUT`] for a connection on which no byte moves, and
+//! [`DEFAULT_MAX_PAYMENTS`] payments kept per gateway (the oldest forgotten first); each is set
+//! on the [`SandboxBuilder`]. The links in its answers (checkout pages, QR images) start with its
+//! own address, or [`SandboxBuilder::public_url`], never with the request's `Host` header.
 //!
 //! Control API, on the same port:
 //!
@@ -71,10 +74,14 @@ mod page;
 pub mod qris;
 mod rate_limit;
 mod sandbox;
+mod serve;
 mod state;
 mod webhook;
 
 pub use error::SandboxError;
-pub use sandbox::{DEFAULT_MAX_PAYMENTS, Sandbox, SandboxBuilder, SandboxHandle};
+pub use sandbox::{
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PAYMENTS, Sandbox,
+    SandboxBuilder, SandboxHandle,
+};
 pub use state::PaymentState;
 pub use webhook::{CUAN10PAY_WEBHOOK_ATTEMPTS, CUAN10PAY_WEBHOOK_INTERVAL, Delivery};

@@ -19,14 +19,31 @@ use tracing::Instrument;
 
 use crate::state::{Settings, Shared};
 use crate::webhook::{DeliveryLog, WebhookRetry};
-use crate::{Delivery, PaymentState, SandboxError, cashin, ciputra, control, crypto_invoice, cuan10pay, qris, state};
+use crate::{
+    Delivery, PaymentState, SandboxError, cashin, ciputra, control, crypto_invoice, cuan10pay, qris, serve, state,
+};
 
 /// How long [`SandboxHandle::shutdown`] waits for open connections before it stops the server.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// How many connections the sandbox keeps open at once, by default; see
+/// [`SandboxBuilder::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
+/// How long a client has to send a request's head, by default; see
+/// [`SandboxBuilder::header_read_timeout`].
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a connection may move no byte before it is closed, by default; see
+/// [`SandboxBuilder::idle_timeout`].
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// How many payments each emulated gateway keeps, by default; see
 /// [`SandboxBuilder::max_payments`].
 pub const DEFAULT_MAX_PAYMENTS: usize = 10_000;
+
+/// The longest timeout the builder takes; a longer one is taken as this (a day).
+const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
 
 /// A local emulator of the payment gateways: cheap to clone (an `Arc` inside), all state in memory.
 ///
@@ -87,7 +104,8 @@ impl Sandbox {
     ///
     /// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` for the per-IP rate
     /// limit to tell clients apart; without it all clients share one budget. Mounted this way,
-    /// the links in answers start with [`SandboxBuilder::public_url`] (set it: the sandbox does not know
+    /// the connection limits of the [`SandboxBuilder`] are your server's business, and the links
+    /// in answers start with [`SandboxBuilder::public_url`] (set it: the sandbox does not know
     /// where your application listens, and does not trust the request's `Host` header).
     pub fn router(&self) -> Router {
         Router::new()
@@ -215,8 +233,7 @@ impl Sandbox {
         listener: TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> impl Future<Output = io::Result<()>> + Send + 'static {
-        let service = self.router().into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, service).with_graceful_shutdown(signal).into_future()
+        serve::serve(listener, self.router(), self.shared.settings.limits, signal)
     }
 }
 
@@ -256,8 +273,15 @@ fn root_url(mut addr: SocketAddr) -> String {
 
 /// Configures a [`Sandbox`]; from [`Sandbox::builder`].
 ///
-/// Each gateway keeps at most [`max_payments`](Self::max_payments) payments in memory
-/// (default [`DEFAULT_MAX_PAYMENTS`], 10 000), forgetting the oldest first.
+/// The sandbox is a server people leave running on laptops and CI machines, so it is bounded
+/// by default, each limit configurable here:
+///
+/// | limit | default | past it |
+/// |---|---|---|
+/// | [`max_connections`](Self::max_connections) | [`DEFAULT_MAX_CONNECTIONS`] (512) | new connections wait in the listen backlog, unaccepted, until one closes |
+/// | [`header_read_timeout`](Self::header_read_timeout) | [`DEFAULT_HEADER_READ_TIMEOUT`] (10 s) | a connection that has not sent a full request head is closed |
+/// | [`idle_timeout`](Self::idle_timeout) | [`DEFAULT_IDLE_TIMEOUT`] (60 s) | a connection on which no byte moved is closed |
+/// | [`max_payments`](Self::max_payments) | [`DEFAULT_MAX_PAYMENTS`] (10 000) | each gateway forgets its oldest payment |
 ///
 /// The links in answers (checkout pages, QR images) start with the sandbox's own address, or
 /// [`public_url`](Self::public_url): never with the request's `Host` header.
@@ -268,6 +292,7 @@ pub struct SandboxBuilder {
     webhook_retry: Option<WebhookRetry>,
     cuan10pay_rate_limit: Option<u32>,
     public_url: Option<String>,
+    limits: serve::Limits,
     max_payments: usize,
     // Each gateway module's own settings; its builder methods live in that module.
     pub(crate) cashin: cashin::Settings,
@@ -284,6 +309,11 @@ impl Default for SandboxBuilder {
             webhook_retry: None,
             cuan10pay_rate_limit: None,
             public_url: None,
+            limits: serve::Limits {
+                max_connections: DEFAULT_MAX_CONNECTIONS,
+                header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+                idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            },
             max_payments: DEFAULT_MAX_PAYMENTS,
             cashin: cashin::Settings::default(),
             qris: qris::Settings::default(),
@@ -294,6 +324,37 @@ impl Default for SandboxBuilder {
 }
 
 impl SandboxBuilder {
+    /// How many connections the sandbox keeps open at once (default
+    /// [`DEFAULT_MAX_CONNECTIONS`], 512; at least 1). Past it the sandbox accepts no new
+    /// connection until an open one closes: the newcomers wait in the operating system's listen
+    /// backlog, and are served late rather than refused (a client's own connect or request
+    /// timeout still applies). Together with the two timeouts, this is what keeps a flood of
+    /// half-open or slow connections from exhausting the process's file descriptors.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.limits.max_connections = max.max(1);
+        self
+    }
+
+    /// How long a client has to send a request's head, its request line and headers, in full
+    /// (default [`DEFAULT_HEADER_READ_TIMEOUT`], 10 s; at most a day). The clock starts when the
+    /// connection starts waiting for a request: when it is accepted, and when the previous answer
+    /// on a keep-alive connection has been sent, so it is also how long an idle keep-alive
+    /// connection stays open. Past it the connection is closed (hyper answers `408` first). A
+    /// slowloris client, trickling a byte at a time, is closed on time all the same.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout.min(MAX_TIMEOUT);
+        self
+    }
+
+    /// How long a connection may move no byte, in either direction, before it is closed
+    /// (default [`DEFAULT_IDLE_TIMEOUT`], 60 s; at most a day): a request body that stopped
+    /// arriving, an answer the client stopped reading. A connection waiting for its next request
+    /// is closed sooner, by the [`header_read_timeout`](Self::header_read_timeout).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.idle_timeout = timeout.min(MAX_TIMEOUT);
+        self
+    }
+
     /// How many payments each emulated gateway keeps in memory (default
     /// [`DEFAULT_MAX_PAYMENTS`], 10 000; at least 1). Past it, creating one forgets the oldest
     /// one (created first, whatever its state): looking it up then answers the gateway's "not
@@ -360,6 +421,7 @@ impl SandboxBuilder {
             webhook_urls: self.webhook_urls,
             webhook_retry: self.webhook_retry,
             public_url: self.public_url,
+            limits: self.limits,
         };
         let max = self.max_payments;
         let shared = Shared {

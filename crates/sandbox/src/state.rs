@@ -61,6 +61,8 @@ pub(crate) struct Settings {
     pub(crate) webhook_retry: Option<WebhookRetry>,
     /// The URL the links in answers start with, when set; without a trailing slash.
     pub(crate) public_url: Option<String>,
+    /// How connections are limited when the sandbox serves itself.
+    pub(crate) limits: crate::serve::Limits,
 }
 
 /// Everything the handlers and the control API share, behind one `Arc`.

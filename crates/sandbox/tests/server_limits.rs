@@ -1,13 +1,170 @@
-//! The sandbox as a server left running on a shared machine (issue 10): memory is bounded, and
-//! the links it hands out never come from the request's `Host` header.
+//! The sandbox as a server left running on a shared machine (issue 10): slow and silent clients
+//! are closed on time, open connections are capped, memory is bounded, and the links it hands
+//! out never come from the request's `Host` header.
+//!
+//! Timeouts are set short here; every bound a test waits on is generous (seconds), so that a
+//! loaded machine slows the tests down without failing them.
 #![allow(clippy::unwrap_used)] // helpers below are test code: a panic is the failing test
 
 mod common;
+
+use std::time::{Duration, Instant};
 
 use gerbang_core::ProviderId;
 use gerbang_sandbox::qris::API_KEY;
 use gerbang_sandbox::{Sandbox, SandboxError, SandboxHandle};
 use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinSet;
+
+/// Longer than any wait that should succeed, even on a loaded two-core machine.
+const GENEROUS: Duration = Duration::from_secs(10);
+
+const HEALTH: &[u8] = b"GET /_sandbox/health HTTP/1.1\r\nHost: sandbox\r\nConnection: close\r\n\r\n";
+
+/// Reads until the server closes the connection; what it sent, or `None` if it was still open
+/// after `within`. A reset counts as closed.
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
+    let mut received = Vec::new();
+    match tokio::time::timeout(within, stream.read_to_end(&mut received)).await {
+        Ok(_) => Some(received),
+        Err(_) => None,
+    }
+}
+
+/// Whatever a closed connection received is nothing, or hyper's `408` for a late head.
+fn assert_nothing_or_408(received: &[u8]) {
+    let text = String::from_utf8_lossy(received);
+    assert!(received.is_empty() || text.starts_with("HTTP/1.1 408"), "{text:?}");
+}
+
+async fn health(sandbox: &SandboxHandle) -> u16 {
+    reqwest::get(format!("{}/_sandbox/health", sandbox.url())).await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn slow_and_silent_clients_are_closed_after_the_header_read_timeout() {
+    let sandbox = Sandbox::builder().header_read_timeout(Duration::from_millis(200)).start().await.unwrap();
+    let started = Instant::now();
+    let mut clients = JoinSet::new();
+    for i in 0..60 {
+        let addr = sandbox.addr();
+        clients.spawn(async move {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            match i % 3 {
+                // A request line and a header, never the blank line that ends the head.
+                0 => stream.write_all(b"GET /_sandbox/health HTTP/1.1\r\nHost: sandbox\r\n").await.unwrap(),
+                // Half a request line.
+                1 => stream.write_all(b"GET /_sandbox/hea").await.unwrap(),
+                // Nothing at all.
+                _ => {}
+            }
+            let received = closed_within(&mut stream, GENEROUS).await;
+            assert!(received.is_some(), "client {i}: still open after {GENEROUS:?}");
+            assert_nothing_or_408(&received.unwrap());
+        });
+    }
+    while let Some(client) = clients.join_next().await {
+        client.unwrap();
+    }
+    assert!(started.elapsed() < GENEROUS);
+    // The sandbox still answers.
+    assert_eq!(health(&sandbox).await, 200);
+}
+
+#[tokio::test]
+async fn a_client_trickling_its_headers_is_closed_on_time_all_the_same() {
+    let sandbox = Sandbox::builder().header_read_timeout(Duration::from_millis(300)).start().await.unwrap();
+    let stream = TcpStream::connect(sandbox.addr()).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    writer.write_all(b"GET /_sandbox/health HTTP/1.1\r\nX-Slow: ").await.unwrap();
+    // A byte every 50 ms: each one would reset a per-read timeout, never the head's deadline.
+    let trickle = tokio::spawn(async move {
+        while writer.write_all(b"a").await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(GENEROUS, reader.read_to_end(&mut received)).await;
+    assert!(read.is_ok(), "still open after {GENEROUS:?} of trickling");
+    assert_nothing_or_408(&received);
+    trickle.abort();
+}
+
+#[tokio::test]
+async fn a_request_body_that_stops_arriving_is_closed_after_the_idle_timeout() {
+    let sandbox = Sandbox::builder()
+        .header_read_timeout(Duration::from_secs(30))
+        .idle_timeout(Duration::from_millis(300))
+        .start()
+        .await
+        .unwrap();
+    let mut stream = TcpStream::connect(sandbox.addr()).await.unwrap();
+    // A complete head announcing 100 bytes of body, then 10 of them: the signature check waits
+    // for the rest, which never comes.
+    stream
+        .write_all(
+            b"POST /cuan10pay/v1/deposit_create HTTP/1.1\r\nHost: sandbox\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"amount\":",
+        )
+        .await
+        .unwrap();
+    let received = closed_within(&mut stream, GENEROUS).await;
+    assert!(received.is_some(), "still open after {GENEROUS:?} without a byte");
+    assert_eq!(health(&sandbox).await, 200);
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_in_the_backlog_until_one_closes() {
+    let sandbox = Sandbox::builder()
+        .max_connections(3)
+        .header_read_timeout(Duration::from_secs(30))
+        .idle_timeout(Duration::from_secs(30))
+        .start()
+        .await
+        .unwrap();
+    // Three silent connections take every slot (connected one after the other, so the server
+    // accepts them before the fourth).
+    let mut silent = Vec::new();
+    for _ in 0..3 {
+        silent.push(TcpStream::connect(sandbox.addr()).await.unwrap());
+    }
+    // The fourth connects (the kernel's backlog completes the handshake) and sends a request,
+    // which is not read while the cap is reached.
+    let mut waiting = TcpStream::connect(sandbox.addr()).await.unwrap();
+    waiting.write_all(HEALTH).await.unwrap();
+    let mut byte = [0_u8; 1];
+    let early = tokio::time::timeout(Duration::from_millis(500), waiting.read(&mut byte)).await;
+    assert!(early.is_err(), "answered past the cap: {early:?}");
+
+    // One slot frees: the waiting request is accepted and answered.
+    drop(silent.remove(0));
+    let received = closed_within(&mut waiting, GENEROUS).await.expect("served once a slot freed");
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text:?}");
+    assert!(text.contains(r#""status":"ok""#), "{text:?}");
+    drop(silent);
+}
+
+#[tokio::test]
+async fn shutdown_closes_idle_keep_alive_connections_and_frees_the_port() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let addr = sandbox.addr();
+    // A keep-alive connection, answered once, left open.
+    let mut kept = TcpStream::connect(addr).await.unwrap();
+    kept.write_all(b"GET /_sandbox/health HTTP/1.1\r\nHost: sandbox\r\n\r\n").await.unwrap();
+    let mut answer = [0_u8; 12];
+    kept.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+
+    let started = Instant::now();
+    sandbox.shutdown().await;
+    // Well under the five seconds after which `shutdown` stops waiting for connections.
+    assert!(started.elapsed() < Duration::from_secs(4), "shutdown took {:?}", started.elapsed());
+    assert!(closed_within(&mut kept, GENEROUS).await.is_some(), "the idle connection was left open");
+    drop(std::net::TcpListener::bind(addr).unwrap());
+}
 
 /// `GET /qris/api/v1/invoice/create?amount=…` with a forged `Host`; the answer's JSON.
 async fn create_qris_invoice(sandbox: &SandboxHandle, host: &str) -> Value {
