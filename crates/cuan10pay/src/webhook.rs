@@ -94,7 +94,9 @@ impl WebhookVerifier {
         env_secret(ENV_PRIVATE_KEY).map(Self::from_secret)
     }
 
-    /// How far the webhook's timestamp may be from now, either way.
+    /// How far the webhook's timestamp may be from now, either way. Keep it to minutes: the
+    /// window is also what stops digits moving between amount and timestamp (a timestamp that
+    /// gained or lost one is decades away; a window of years would let it through).
     pub fn with_tolerance(mut self, tolerance: Duration) -> Self {
         self.tolerance = tolerance;
         self
