@@ -1,13 +1,14 @@
 //! `gerbang sandbox serve [--port N]`, `gerbang sandbox pay|expire|fail <provider> REF`.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 use clap::Subcommand;
-use gerbang::sandbox::{Sandbox, SandboxHandle};
+use gerbang::sandbox::{self, Sandbox, SandboxHandle};
 use gerbang::{Error, ProviderId};
 use serde_json::json;
 
-use crate::common::print_json;
+use crate::common::{parse_duration, print_json};
 
 /// The port `serve` listens on and `pay`/`expire` talk to by default.
 const DEFAULT_PORT: u16 = 8870;
@@ -15,21 +16,41 @@ const DEFAULT_PORT: u16 = 8870;
 #[derive(Debug, Subcommand)]
 pub(crate) enum SandboxCommand {
     /// Run the emulator of every gateway until Ctrl-C; prints its URLs and test credentials as JSON.
-    Serve {
-        /// The loopback port to listen on (0 picks a free one).
-        #[arg(long, default_value_t = DEFAULT_PORT)]
-        port: u16,
-        /// Where a gateway whose webhook URL is set in its dashboard sends webhooks:
-        /// `cuan10pay=http://127.0.0.1:3000/webhook`. Repeat for each gateway.
-        #[arg(long = "webhook-url", value_parser = parse_webhook_url)]
-        webhook_urls: Vec<(ProviderId, String)>,
-    },
+    Serve(ServeArgs),
     /// Mark a pending payment paid (the sandbox sends the gateway's webhook).
     Pay(ControlArgs),
     /// Mark a pending payment expired (the sandbox sends the gateway's webhook).
     Expire(ControlArgs),
     /// Mark a pending payment failed, where the gateway has that state (Cash In).
     Fail(ControlArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// The loopback port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    port: u16,
+    /// Where a gateway whose webhook URL is set in its dashboard sends webhooks:
+    /// `cuan10pay=http://127.0.0.1:3000/webhook`. Repeat for each gateway.
+    #[arg(long = "webhook-url", value_parser = parse_webhook_url)]
+    webhook_urls: Vec<(ProviderId, String)>,
+    /// What the links in answers (checkout pages, QR images) start with, when clients reach the
+    /// sandbox by another address: `http://sandbox:8870`. Default: its own address.
+    #[arg(long)]
+    public_url: Option<String>,
+    /// At most this many connections open at once; past it, new ones wait until one closes.
+    #[arg(long, default_value_t = sandbox::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// How long a client has to send a request's headers (also how long an idle keep-alive
+    /// connection stays open): 10s, 1m.
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    header_read_timeout: Duration,
+    /// How long a connection may move no byte before it is closed: 60s, 5m.
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    idle_timeout: Duration,
+    /// How many payments each gateway keeps; past it, the oldest is forgotten.
+    #[arg(long, default_value_t = sandbox::DEFAULT_MAX_PAYMENTS)]
+    max_payments: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -46,7 +67,7 @@ pub(crate) struct ControlArgs {
 impl SandboxCommand {
     pub(crate) async fn run(self) -> Result<(), Error> {
         match self {
-            Self::Serve { port, webhook_urls } => serve(port, webhook_urls).await,
+            Self::Serve(args) => serve(args).await,
             Self::Pay(args) => control(&args, "pay").await,
             Self::Expire(args) => control(&args, "expire").await,
             Self::Fail(args) => control(&args, "fail").await,
@@ -54,12 +75,19 @@ impl SandboxCommand {
     }
 }
 
-async fn serve(port: u16, webhook_urls: Vec<(ProviderId, String)>) -> Result<(), Error> {
-    let mut builder = Sandbox::builder();
-    for (provider, url) in webhook_urls {
+async fn serve(args: ServeArgs) -> Result<(), Error> {
+    let mut builder = Sandbox::builder()
+        .max_connections(args.max_connections)
+        .header_read_timeout(args.header_read_timeout)
+        .idle_timeout(args.idle_timeout)
+        .max_payments(args.max_payments);
+    if let Some(url) = args.public_url {
+        builder = builder.public_url(url);
+    }
+    for (provider, url) in args.webhook_urls {
         builder = builder.webhook_url(provider, url);
     }
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let handle = builder.start_on(addr).await.map_err(|e| Error::config(format!("cannot listen on {addr}: {e}")))?;
     print_json(&credentials(&handle))?;
     tokio::signal::ctrl_c().await.map_err(|e| Error::config(format!("cannot wait for Ctrl-C: {e}")))?;

@@ -430,3 +430,45 @@ async fn duration_flags_past_the_limit_are_usage_errors_not_panics() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `gerbang sandbox serve` passes its limits on: links start with `--public-url` whatever the
+/// `Host` header says, and `--max-payments` bounds each gateway's memory.
+#[tokio::test]
+async fn sandbox_serve_takes_its_limits_from_the_flags() {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang"))
+        .args(["sandbox", "serve", "--port", "0", "--max-payments", "1", "--public-url", "http://sandbox.test:8870/"])
+        .args(["--max-connections", "8", "--header-read-timeout", "5s", "--idle-timeout", "30s"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // The pretty-printed JSON ends with a closing brace alone on its line.
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    while let Some(line) =
+        tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap()
+    {
+        printed.push_str(&line);
+        if line == "}" {
+            break;
+        }
+    }
+    let printed: Value = serde_json::from_str(&printed).unwrap();
+    let qris = printed["gateways"]["qris"]["base_url"].as_str().unwrap().to_owned();
+    let key = gerbang::sandbox::qris::API_KEY;
+    let client = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let url = format!("{qris}/api/v1/invoice/create?amount=10000&apikey={key}");
+        let response = client.get(url).header("host", "evil.example").send().await.unwrap();
+        let invoice: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        let image = invoice["qris_image"].as_str().unwrap();
+        assert!(image.starts_with("http://sandbox.test:8870/qris/invoice/"), "{image}");
+        ids.push(invoice["invoice_id"].as_str().unwrap().to_owned());
+    }
+    let status = |id: &str| client.get(format!("{qris}/api/v1/invoice/status?invoice_id={id}&apikey={key}")).send();
+    assert_eq!(status(&ids[0]).await.unwrap().status(), 404);
+    assert_eq!(status(&ids[1]).await.unwrap().status(), 200);
+    child.kill().await.unwrap();
+}
