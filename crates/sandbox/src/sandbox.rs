@@ -339,7 +339,7 @@ impl SandboxBuilder {
     /// (default [`DEFAULT_HEADER_READ_TIMEOUT`], 10 s; at most a day). The clock starts when the
     /// connection starts waiting for a request: when it is accepted, and when the previous answer
     /// on a keep-alive connection has been sent, so it is also how long an idle keep-alive
-    /// connection stays open. Past it the connection is closed (hyper answers `408` first). A
+    /// connection stays open. Past it the connection is closed, without an answer. A
     /// slowloris client, trickling a byte at a time, is closed on time all the same.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.limits.header_read_timeout = timeout.min(MAX_TIMEOUT);
