@@ -37,7 +37,10 @@ impl PaymentProvider for CiputraClient {
 
     async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {
         let charge = convert::charge_request(request)?;
-        let (result, raw) = self.transaction_with_raw(&charge).await?;
+        let (result, raw) = self
+            .transaction_with_raw(&charge)
+            .await
+            .map_err(|e| e.about_payment(&request.reference, self.capabilities().lookup))?;
         let mut payment = convert::result_payment(&result, raw);
         payment.reference = Some(request.reference.clone());
         // The charge's answer carries no amount: it is the one asked for, which the gateway

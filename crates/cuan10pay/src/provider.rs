@@ -35,7 +35,10 @@ impl PaymentProvider for Cuan10payClient {
 
     async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {
         let deposit_request = convert::deposit_request(request, &self.config().clock)?;
-        let (deposit, raw) = self.deposit_create_with_raw(&deposit_request).await?;
+        let (deposit, raw) = self
+            .deposit_create_with_raw(&deposit_request)
+            .await
+            .map_err(|e| e.about_payment(&request.reference, self.capabilities().lookup))?;
         let mut payment = convert::deposit_payment(&deposit, raw)?;
         payment.reference = Some(request.reference.clone());
         // The answer carries no expiry; the one asked for is the one the deposit was made with.
