@@ -131,6 +131,16 @@ pub enum Error {
         /// The operation asked for.
         operation: &'static str,
     },
+    /// A shared store (the event inbox, the rate budget, the token store: Redis, Postgres) failed
+    /// or could not be reached. Nothing was decided: the receiver answers the gateway non-2xx so
+    /// that it delivers again.
+    #[error("the {store} store failed: {message}; check that it is up and reachable")]
+    Store {
+        /// Which store (`redis`, `postgres`, `memory`).
+        store: &'static str,
+        /// What failed, without a connection string or password.
+        message: String,
+    },
     /// The client's configuration is missing or malformed.
     #[error("configuration error: {message}")]
     Config {
@@ -211,7 +221,7 @@ impl Error {
     /// answer was lost may create the payment twice; check its status first.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Transport { .. } | Self::Timeout { .. } | Self::RateLimited { .. } => true,
+            Self::Transport { .. } | Self::Timeout { .. } | Self::RateLimited { .. } | Self::Store { .. } => true,
             Self::Api { status: Some(s), .. } => *s >= 500,
             _ => false,
         }

@@ -12,6 +12,7 @@ mod clock;
 mod config;
 pub mod de;
 mod error;
+pub mod inbox;
 mod money;
 mod payment;
 mod provider;

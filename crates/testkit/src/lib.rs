@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde_json::Value;
 use tracing_subscriber::EnvFilter;
 
+mod contract;
 mod hostile;
+pub use contract::check_inbox_contract;
 pub use hostile::{
     ECHO_STATUSES, Echoing, REDIRECTS, Redirecting, check_echoed_secrets_are_scrubbed, check_no_redirect_is_followed,
 };

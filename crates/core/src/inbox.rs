@@ -1,0 +1,272 @@
+//! The event inbox: each change a gateway reports is handled once, however many times, by however
+//! many replicas, it arrives.
+//!
+//! A receiver [claims](Inbox::claim) an event's [`EventKey`] with a lease before it calls the
+//! merchant's handler. The first claim wins ([`Claim::New`]); a claim of a key that is
+//! [done](Inbox::complete) is [`Claim::Done`] (answer the gateway's retry with its success ack,
+//! do nothing else); a claim of a key that someone else holds is [`Claim::InFlight`] (answer
+//! non-2xx: the gateway retries later, and by then the key is done or the holder died). A holder
+//! that dies never completes nor releases: its lease expires and the next delivery is handled. A
+//! handler that fails [releases](Inbox::release) the claim, so the gateway's retry is handled.
+//!
+//! Guarantee: at most one handler call per event while a lease holds, at least one overall while
+//! the store keeps its data. [`MemoryInbox`] is the default, for one process; `gerbang-redis` and
+//! `gerbang-postgres` share one inbox between replicas.
+
+use std::collections::HashMap;
+use std::collections::hash_map::{Entry, RandomState};
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use crate::{Error, ProviderId, WebhookEvent};
+
+/// The identity of one change: the gateway and the event's
+/// [`dedup_key`](WebhookEvent::dedup_key) (the gateway's payment id and the normalised status),
+/// the same whether the change was learnt from a webhook or from a status check.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EventKey {
+    /// The gateway.
+    pub provider: ProviderId,
+    /// The change, within the gateway.
+    pub key: String,
+}
+
+impl EventKey {
+    /// The key of a verified event.
+    pub fn of(event: &WebhookEvent) -> Self {
+        Self { provider: event.provider, key: event.dedup_key() }
+    }
+}
+
+impl fmt::Display for EventKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.provider, self.key)
+    }
+}
+
+/// A claim that was granted: the key, who holds it, and for how long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The event claimed.
+    pub key: EventKey,
+    /// A token unique to this claim: only its holder can complete or release it, so a holder
+    /// whose lease ran out cannot undo the claim of the one who took over.
+    pub holder: String,
+    /// How long the claim was granted for.
+    pub duration: Duration,
+}
+
+impl Lease {
+    /// A lease of `key` for `duration` with a fresh holder token.
+    pub fn new(key: EventKey, duration: Duration) -> Self {
+        Self { key, holder: holder_token(), duration }
+    }
+}
+
+/// What [`Inbox::claim`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Nobody had it: it is yours until the lease runs out. Handle the event, then
+    /// [complete](Inbox::complete) it (or [release](Inbox::release) it if handling failed).
+    New(Lease),
+    /// It was handled already: acknowledge the delivery, do nothing else.
+    Done,
+    /// Someone holds it now: answer so that the gateway delivers it again later.
+    InFlight,
+}
+
+/// Where claims and done markers live. Implementations: [`MemoryInbox`] here, Redis and
+/// Postgres in their crates.
+#[async_trait]
+pub trait Inbox: Send + Sync + fmt::Debug {
+    /// Claims `key` for `lease`, unless it is done or held by a lease that has not run out.
+    async fn claim(&self, key: &EventKey, lease: Duration) -> Result<Claim, Error>;
+
+    /// Marks the claimed event done, for good (or for the store's retention). Returns `false`
+    /// when the lease had run out and another holder had taken the key over: the event was then
+    /// handled more than once, which the handler must tolerate (at least once).
+    async fn complete(&self, lease: &Lease) -> Result<bool, Error>;
+
+    /// Gives the claim up, so that the next delivery is handled. Returns `false` when the lease
+    /// was no longer this holder's.
+    async fn release(&self, lease: &Lease) -> Result<bool, Error>;
+}
+
+/// A token no other claim has: a per-process random prefix (from the standard library's hasher
+/// seed) and a counter.
+fn holder_token() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static PREFIX: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let prefix = *PREFIX.get_or_init(|| {
+        let mut hasher = RandomState::new().build_hasher();
+        hasher.write_u128(std::process::id().into());
+        hasher.finish()
+    });
+    format!("{prefix:016x}-{}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The in-memory [`Inbox`]: the default, for one process (the quickstart, tests, a single
+/// replica). Done markers are kept for `retention` (default 7 days, longer than any gateway
+/// retries) and at most `capacity` keys (default 100 000), the oldest forgotten first.
+///
+/// ```
+/// use gerbang_core::inbox::{Claim, EventKey, Inbox, MemoryInbox};
+/// use gerbang_core::ProviderId;
+/// use std::time::Duration;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), gerbang_core::Error> {
+/// let inbox = MemoryInbox::new();
+/// let key = EventKey { provider: ProviderId::Cuan10pay, key: "cuan10pay:CP-1:paid".into() };
+/// let Claim::New(lease) = inbox.claim(&key, Duration::from_secs(30)).await? else { unreachable!() };
+/// assert_eq!(inbox.claim(&key, Duration::from_secs(30)).await?, Claim::InFlight);
+/// assert!(inbox.complete(&lease).await?);
+/// assert_eq!(inbox.claim(&key, Duration::from_secs(30)).await?, Claim::Done);
+/// # Ok(())
+/// # }
+/// ```
+pub struct MemoryInbox {
+    entries: Mutex<HashMap<EventKey, Slot>>,
+    retention: Duration,
+    capacity: usize,
+}
+
+#[derive(Debug)]
+enum Slot {
+    Held { holder: String, until: Instant },
+    Done { at: Instant },
+}
+
+impl MemoryInbox {
+    /// An empty inbox with the default retention and capacity.
+    pub fn new() -> Self {
+        Self::with_limits(Duration::from_secs(7 * 24 * 3600), 100_000)
+    }
+
+    /// An empty inbox keeping done markers for `retention`, and at most `capacity` keys.
+    pub fn with_limits(retention: Duration, capacity: usize) -> Self {
+        Self { entries: Mutex::new(HashMap::new()), retention, capacity: capacity.max(1) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<EventKey, Slot>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Forgets done markers past their retention, then, while over capacity, the oldest.
+    fn evict(&self, entries: &mut HashMap<EventKey, Slot>, now: Instant) {
+        entries.retain(|_, slot| match slot {
+            Slot::Done { at } => now.duration_since(*at) < self.retention,
+            Slot::Held { .. } => true,
+        });
+        while entries.len() >= self.capacity {
+            let oldest = entries
+                .iter()
+                .min_by_key(|(_, slot)| match slot {
+                    Slot::Done { at } => *at,
+                    Slot::Held { until, .. } => *until,
+                })
+                .map(|(key, _)| key.clone());
+            match oldest {
+                Some(key) => entries.remove(&key),
+                None => break,
+            };
+        }
+    }
+}
+
+impl Default for MemoryInbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for MemoryInbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryInbox")
+            .field("keys", &self.lock().len())
+            .field("retention", &self.retention)
+            .field("capacity", &self.capacity)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl Inbox for MemoryInbox {
+    async fn claim(&self, key: &EventKey, lease: Duration) -> Result<Claim, Error> {
+        let now = Instant::now();
+        let mut entries = self.lock();
+        if entries.len() >= self.capacity && !entries.contains_key(key) {
+            self.evict(&mut entries, now);
+        }
+        let granted = Lease::new(key.clone(), lease);
+        let held = || Slot::Held { holder: granted.holder.clone(), until: now + lease };
+        match entries.entry(key.clone()) {
+            Entry::Vacant(slot) => {
+                slot.insert(held());
+            }
+            Entry::Occupied(mut slot) => match slot.get() {
+                Slot::Done { at } if now.duration_since(*at) < self.retention => return Ok(Claim::Done),
+                Slot::Held { until, .. } if *until > now => return Ok(Claim::InFlight),
+                // A lease that ran out (its holder died), or a marker past retention.
+                _ => {
+                    slot.insert(held());
+                }
+            },
+        }
+        Ok(Claim::New(granted))
+    }
+
+    async fn complete(&self, lease: &Lease) -> Result<bool, Error> {
+        let mut entries = self.lock();
+        let ours = matches!(entries.get(&lease.key), Some(Slot::Held { holder, .. }) if *holder == lease.holder);
+        if ours {
+            entries.insert(lease.key.clone(), Slot::Done { at: Instant::now() });
+        }
+        Ok(ours)
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<bool, Error> {
+        let mut entries = self.lock();
+        let ours = matches!(entries.get(&lease.key), Some(Slot::Held { holder, .. }) if *holder == lease.holder);
+        if ours {
+            entries.remove(&lease.key);
+        }
+        Ok(ours)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn done_markers_past_retention_or_capacity_are_forgotten() {
+        let key = |n: u32| EventKey { provider: ProviderId::Qris, key: format!("k{n}") };
+        let inbox = MemoryInbox::with_limits(Duration::from_millis(100), 3);
+        for n in 0..3 {
+            let Claim::New(lease) = inbox.claim(&key(n), Duration::from_secs(5)).await.unwrap() else { panic!() };
+            inbox.complete(&lease).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // A fourth key evicts the oldest marker.
+        assert!(matches!(inbox.claim(&key(3), Duration::from_secs(5)).await.unwrap(), Claim::New(_)));
+        assert!(matches!(inbox.claim(&key(0), Duration::from_secs(5)).await.unwrap(), Claim::New(_)));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let fresh = MemoryInbox::with_limits(Duration::from_millis(50), 10);
+        let Claim::New(lease) = fresh.claim(&key(9), Duration::from_secs(5)).await.unwrap() else { panic!() };
+        fresh.complete(&lease).await.unwrap();
+        assert_eq!(fresh.claim(&key(9), Duration::from_secs(5)).await.unwrap(), Claim::Done);
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        assert!(matches!(fresh.claim(&key(9), Duration::from_secs(5)).await.unwrap(), Claim::New(_)));
+    }
+
+    #[test]
+    fn holder_tokens_differ() {
+        assert_ne!(holder_token(), holder_token());
+    }
+}
