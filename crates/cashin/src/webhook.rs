@@ -25,6 +25,12 @@ use crate::convert::notification_status;
 use crate::de::Object;
 use crate::wire::Extra;
 
+/// The `latestTransactionStatus` codes a notification may carry: SNAP's eight, `00` success to
+/// `07` not found (`PROVIDERS.md` §2, from `seeds/001_3ab17dd2bbbc66f1.txt`; their meanings in
+/// [`notification_status`](crate::notification_status)). An authentic notification with any
+/// other code is refused as malformed, never passed on as an unknown status.
+const NOTIFICATION_STATUS_CODES: [&str; 8] = ["00", "01", "02", "03", "04", "05", "06", "07"];
+
 /// The acknowledgement of a notification received and accepted, HTTP 200 (`PROVIDERS.md` §2;
 /// the document's example response).
 pub const ACK_SUCCESS_BODY: &str = r#"{"responseCode":"2005600","responseMessage":"Successful"}"#;
@@ -156,6 +162,10 @@ impl Notification {
             body.string(&["originalReferenceNo"]).map_err(e)?.ok_or_else(|| missing("originalReferenceNo"))?;
         let latest_transaction_status =
             body.string(&["latestTransactionStatus"]).map_err(e)?.ok_or_else(|| missing("latestTransactionStatus"))?;
+        let latest_transaction_status = latest_transaction_status.trim();
+        if !NOTIFICATION_STATUS_CODES.contains(&latest_transaction_status) {
+            return Err(bad("`latestTransactionStatus` is not one of the SNAP status codes 00 to 07"));
+        }
         let mut amount = body.object(&["amount"]).map_err(e)?.ok_or_else(|| missing("amount"))?;
         let value = amount
             .decimal(&["value"])
@@ -176,7 +186,7 @@ impl Notification {
             original_partner_reference_no: body.string(&["originalPartnerReferenceNo"]).map_err(e)?,
             original_reference_no,
             original_external_id: body.string(&["originalExternalId", "orgiginalExternalId"]).map_err(e)?,
-            latest_transaction_status: latest_transaction_status.trim().to_owned(),
+            latest_transaction_status: latest_transaction_status.to_owned(),
             transaction_status_desc: body
                 .string(&["transactionStatusDesc", "latestTransactionStatusDec"])
                 .map_err(e)?,
@@ -208,8 +218,9 @@ impl Notification {
 ///    [`Error::InvalidSignature`] (a body that cannot be minified is [`Error::Decode`]);
 /// 4. the timestamp is RFC 3339 ([`Error::InvalidSignature`] otherwise) and within the tolerance
 ///    of now, either way (default 5 minutes): else [`Error::StaleTimestamp`];
-/// 5. the body is a notification with `originalReferenceNo`, `latestTransactionStatus` and
-///    `amount {value, currency}`, the value above zero: else [`Error::Decode`].
+/// 5. the body is a notification with `originalReferenceNo`, `latestTransactionStatus` (one of
+///    the eight SNAP codes) and `amount {value, currency}`, the value above zero: else
+///    [`Error::Decode`].
 ///
 /// [`rejection`] turns each error into the answer Cash In expects.
 ///

@@ -245,6 +245,35 @@ fn refuses_a_signed_notification_with_a_zero_or_negative_amount() {
 }
 
 #[test]
+fn refuses_a_signed_notification_whose_status_is_not_a_snap_code() {
+    // Authentic, but a status the SDK cannot read is refused rather than passed on as unknown.
+    let signer = NotificationSigner::new(
+        PrivateKey::from_pem(&fixture("webhook/cashin_private_pkcs8.pem")).unwrap(),
+        "CID17304190397339244f",
+    );
+    let paid = String::from_utf8(fixture_bytes("webhook/paid_compact.json")).unwrap();
+    for code in ["99", "08", "0", "000", "PAID", ""] {
+        let body = paid.replace(r#""latestTransactionStatus":"00""#, &format!(r#""latestTransactionStatus":"{code}""#));
+        assert_ne!(body, paid);
+        let headers = signer.headers(PATH, body.as_bytes(), common::NOW_TEXT).unwrap();
+        let result = verifier_at(NOW).verify(&WebhookRequest::new(Method::POST, PATH, &headers, body.as_bytes()));
+        let err = refused(result, 400, ACK_INVALID_FIELD_FORMAT_BODY);
+        assert!(
+            matches!(&err, Error::Decode { context } if context.contains("latestTransactionStatus")),
+            "{code}: {err:?}"
+        );
+    }
+    // The eight SNAP codes all read, `07` ("not found") as unknown by the documented decision.
+    for code in ["00", "01", "02", "03", "04", "05", "06", "07"] {
+        let body = paid.replace(r#""latestTransactionStatus":"00""#, &format!(r#""latestTransactionStatus":"{code}""#));
+        let headers = signer.headers(PATH, body.as_bytes(), common::NOW_TEXT).unwrap();
+        let event =
+            verifier_at(NOW).verify(&WebhookRequest::new(Method::POST, PATH, &headers, body.as_bytes())).unwrap();
+        assert_eq!(event.provider_status, code);
+    }
+}
+
+#[test]
 fn a_body_that_is_not_utf8_is_refused_without_a_panic() {
     // Correctly signed: authentic, but malformed.
     let err = refused(verify("not_utf8"), 400, ACK_INVALID_FIELD_FORMAT_BODY);
