@@ -22,6 +22,7 @@ const FORBIDDEN_WITH_FEATURE: &[(&str, &[&str])] = &[
     ("qris", &["rsa", "axum"]),
     ("crypto-invoice", &["rsa", "axum"]),
     ("ciputra", &["rsa", "axum"]),
+    ("webhooks", &["rsa", "axum"]),
 ];
 
 /// Features of the facade (crates/gerbang/Cargo.toml) that are not one gateway each.

@@ -185,8 +185,13 @@ impl WebhookEvent {
 
     /// A key that is the same for every delivery of the same change, to make handling
     /// idempotent: gateways retry, so store it and skip a webhook whose key was seen.
+    ///
+    /// It is the gateway, the gateway's payment id (the merchant's reference where the event
+    /// carries no other) and the **normalised** status, so that the same change learnt another
+    /// way (a status check, whose raw status word may be spelt differently) has the same key.
+    /// [`inbox::EventKey`](crate::inbox::EventKey) is built from it.
     pub fn dedup_key(&self) -> String {
         let id = self.provider_reference.as_deref().or(self.reference.as_deref()).unwrap_or("");
-        format!("{}:{}:{}", self.provider, id, self.provider_status)
+        format!("{}:{}:{}", self.provider, id, self.status)
     }
 }

@@ -12,6 +12,8 @@
 //! | `crypto-invoice` | crypto invoices priced in fiat, verified callbacks | [`crypto_invoice`] |
 //! | `ciputra` | Ciputra Life e-payment: transactions and registrations behind a bearer token | [`ciputra`] |
 //! | `sandbox` | a local emulator of the gateways, for tests and demos | [`sandbox`] |
+//! | `webhooks` | a receiver for every gateway's webhooks: verify, handle each change once, ack | [`webhooks`] |
+//! | `axum` | the receiver as an axum `Router` | [`webhooks::router`] |
 //! | `full` | every gateway (not the sandbox) | |
 //!
 //! No gateway is on by default: a merchant uses one or two, and each brings its own
@@ -66,6 +68,10 @@ pub use gerbang_ciputra as ciputra;
 /// The local gateway emulator (feature `sandbox`).
 #[cfg(feature = "sandbox")]
 pub use gerbang_sandbox as sandbox;
+
+/// The webhook receiver (feature `webhooks`; its axum `Router` with feature `axum`).
+#[cfg(feature = "webhooks")]
+pub use gerbang_webhooks as webhooks;
 
 /// Builds a client for every compiled-in gateway whose credentials are set in the environment.
 ///
