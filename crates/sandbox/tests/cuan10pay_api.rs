@@ -158,6 +158,21 @@ async fn the_signature_covers_the_query_string() {
 }
 
 #[tokio::test]
+async fn a_get_whose_query_was_shifted_into_a_body_is_401() {
+    // A genuine `GET /v1/deposit_status?ref=<id>` re-pointed at `?ref=<id minus its last
+    // character>` with that character as the body signs the same string: refused.
+    let (_handle, base) = sandbox().await;
+    let created = create_deposit(&base, "BNI", 50_000).await;
+    let id = created["deposit_id"].as_str().unwrap().to_owned();
+    let (prefix, last) = id.split_at(id.len() - 1);
+    // Signing what is sent signs the genuine call's string: the same signature.
+    let shifted =
+        call_with(&base, "GET", &format!("/v1/deposit_status?ref={prefix}"), last, API_KEY, PRIVATE_KEY, now()).await;
+    assert_error(&shifted, 401);
+    assert_eq!(shifted.json["message"], "A GET request carries no body");
+}
+
+#[tokio::test]
 async fn missing_headers_are_401() {
     let (_handle, base) = sandbox().await;
     let response = reqwest::Client::new().get(format!("{base}/v1/ppob_products")).send().await.unwrap();

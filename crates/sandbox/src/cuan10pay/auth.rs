@@ -56,6 +56,14 @@ pub(super) async fn authenticate(State(shared): State<Arc<Shared>>, request: Req
 fn check(shared: &Shared, parts: &Parts, body: &Bytes) -> Result<(), &'static str> {
     let header = |name: &str| parts.headers.get(name).and_then(|value| value.to_str().ok());
 
+    // The signed string runs the path (with its query) straight into the body, with nothing
+    // between them: a signed `GET …?ref=CP-1` with an empty body is also `…?ref=CP-` with the
+    // body `1`. A GET carries no body (the document's calls have none), so one that does is
+    // refused: no character can move across that boundary.
+    if parts.method == axum::http::Method::GET && !body.is_empty() {
+        return Err("A GET request carries no body");
+    }
+
     let key = header("x-api-key").ok_or("Missing X-API-KEY header")?;
     if !gerbang_signing::ct_eq(key.as_bytes(), API_KEY.as_bytes()) {
         return Err("Invalid API key");
