@@ -16,7 +16,9 @@ pub mod inbox;
 mod money;
 mod payment;
 mod provider;
+pub mod rate;
 mod redact;
+pub mod token_store;
 pub mod transport;
 mod webhook;
 
