@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use gerbang_core::http::Method;
+use gerbang_core::rate::Priority;
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
 use gerbang_core::transport::{Call, HttpRequest, HttpResponse};
 use gerbang_core::{Error, ProviderId, Redactions};
@@ -40,6 +41,8 @@ const PROVIDER: ProviderId = ProviderId::Cuan10pay;
 #[derive(Clone)]
 pub struct Cuan10payClient {
     inner: Arc<Inner>,
+    /// At which priority this handle spends the rate budget.
+    priority: Priority,
 }
 
 struct Inner {
@@ -56,7 +59,31 @@ impl Cuan10payClient {
             .with_tolerance(config.webhook_tolerance)
             .with_clock(config.clock.clone());
         let redactions = Redactions::new([config.api_key.clone(), config.private_key.clone()]);
-        Self { inner: Arc::new(Inner { config, webhook, redactions }) }
+        Self { inner: Arc::new(Inner { config, webhook, redactions }), priority: Priority::Normal }
+    }
+
+    /// A clone of this client (the same budget, connections and settings) whose calls spend the
+    /// rate budget at `priority`. The default is [`Priority::Normal`], the merchant's own calls;
+    /// background work (status checks on a schedule) uses [`Priority::Background`], which stops
+    /// while only the reserve of the budget is left ([`gerbang_core::rate`]).
+    ///
+    /// ```
+    /// use gerbang_cuan10pay::{Cuan10payClient, Cuan10payConfig};
+    /// use gerbang_core::rate::Priority;
+    ///
+    /// let client = Cuan10payClient::new(Cuan10payConfig::builder("key", "private").build()?);
+    /// let background = client.with_priority(Priority::Background);
+    /// assert_eq!(background.priority(), Priority::Background);
+    /// # Ok::<(), gerbang_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn with_priority(&self, priority: Priority) -> Self {
+        Self { inner: self.inner.clone(), priority }
+    }
+
+    /// The priority this client's calls spend the rate budget at.
+    pub fn priority(&self) -> Priority {
+        self.priority
     }
 
     /// A client configured from the environment: see [`Cuan10payConfig::from_env`].
@@ -198,12 +225,16 @@ impl Cuan10payClient {
     ) -> Result<HttpResponse, Error> {
         let config = &self.inner.config;
         let url = config.base_url.join(&path_and_query)?;
-        config
+        let budget = &config.rate_budget;
+        // One request of the budget for the first attempt, before anything is sent: a call over
+        // the budget (or whose budget's store fails) is refused without reaching the gateway.
+        budget.acquire_at(self.priority).await?;
+        let mut attempts = 0u32;
+        let result = config
             .http
             .send(call, || {
-                // Built anew for every attempt, so each carries a fresh timestamp and signature,
-                // and each spends one request of the budget, as it does at the gateway.
-                config.rate_budget.try_acquire()?;
+                attempts += 1;
+                // Built anew for every attempt, so each carries a fresh timestamp and signature.
                 let timestamp = config.clock.now().unix_timestamp();
                 let signature = request_signature(&config.private_key, timestamp, &method, &path_and_query, &body);
                 let mut request = HttpRequest::new(method.clone(), url.clone())
@@ -217,7 +248,14 @@ impl Cuan10payClient {
                 }
                 Ok(request)
             })
-            .await
+            .await;
+        // The transport's retries of a look-up count at the gateway too. They are spent here,
+        // after they went out: the transport builds each attempt synchronously, so a retry
+        // cannot wait for a shared store before it goes (see `RateBudget`).
+        if budget.is_limited() && attempts > 1 {
+            budget.record(attempts - 1, self.priority).await;
+        }
+        result
     }
 }
 
@@ -268,7 +306,7 @@ fn encode(value: &str) -> String {
 impl fmt::Debug for Cuan10payClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The config's own Debug redacts the keys.
-        f.debug_struct("Cuan10payClient").field("config", &self.inner.config).finish()
+        f.debug_struct("Cuan10payClient").field("config", &self.inner.config).field("priority", &self.priority).finish()
     }
 }
 

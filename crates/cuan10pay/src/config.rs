@@ -5,10 +5,11 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gerbang_core::rate::{MemoryRateStore, Quota, RateStore};
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
-use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_secret, require_credential};
+use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_secret, env_var, require_credential};
 
-use crate::budget::RateBudget;
+use crate::budget::{RateBudget, account_key};
 
 /// The environment variable holding the merchant API key (`X-API-KEY`).
 pub const ENV_API_KEY: &str = "GERBANG_CUAN10PAY_API_KEY";
@@ -16,6 +17,9 @@ pub const ENV_API_KEY: &str = "GERBANG_CUAN10PAY_API_KEY";
 pub const ENV_PRIVATE_KEY: &str = "GERBANG_CUAN10PAY_PRIVATE_KEY";
 /// The environment variable overriding the base URL.
 pub const ENV_BASE_URL: &str = "GERBANG_CUAN10PAY_BASE_URL";
+/// The environment variable setting the rate budget: a positive whole number of calls per hour
+/// (default [`DEFAULT_RATE_BUDGET_PER_HOUR`]).
+pub const ENV_RATE_LIMIT: &str = "GERBANG_CUAN10PAY_RATE_LIMIT";
 /// The production base URL, as given at the top of the Cuan10pay document
 /// (`seeds/000_b443c682d4d25840.txt`); the `/v1/…` paths are appended to it.
 pub const DEFAULT_BASE_URL: &str = "https://cuan10pay.com/api";
@@ -33,10 +37,13 @@ pub const DEFAULT_WEBHOOK_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 ///
 /// ```
 /// use gerbang_cuan10pay::Cuan10payConfig;
+/// use gerbang_core::rate::MemoryRateStore;
+/// use std::sync::Arc;
 /// use std::time::Duration;
 ///
 /// let config = Cuan10payConfig::builder("my-api-key", "my-private-key")
 ///     .base_url("http://127.0.0.1:8080/cuan10pay/api")
+///     .rate_store(Arc::new(MemoryRateStore::new())) // or a Redis store, shared by every replica
 ///     .rate_budget_per_hour(50)
 ///     .webhook_tolerance(Duration::from_secs(120))
 ///     .build()?;
@@ -64,6 +71,7 @@ impl Cuan10payConfig {
             private_key: SecretString::from(private_key.into()),
             base_url: None,
             rate_budget: Budget::PerHour(DEFAULT_RATE_BUDGET_PER_HOUR),
+            rate_store: None,
             webhook_tolerance: DEFAULT_WEBHOOK_TOLERANCE,
             confirm_webhooks_with_status: false,
             clock: None,
@@ -71,8 +79,10 @@ impl Cuan10payConfig {
         }
     }
 
-    /// A config from `GERBANG_CUAN10PAY_API_KEY`, `GERBANG_CUAN10PAY_PRIVATE_KEY` and
-    /// `GERBANG_CUAN10PAY_BASE_URL` (default `https://cuan10pay.com/api`), with default settings.
+    /// A config from `GERBANG_CUAN10PAY_API_KEY`, `GERBANG_CUAN10PAY_PRIVATE_KEY`,
+    /// `GERBANG_CUAN10PAY_BASE_URL` (default `https://cuan10pay.com/api`) and
+    /// `GERBANG_CUAN10PAY_RATE_LIMIT` (calls per hour, a positive whole number, default 100),
+    /// with default settings.
     ///
     /// A missing or malformed variable is [`Error::Config`] naming it, never showing its value.
     pub fn from_env() -> Result<Self, Error> {
@@ -122,7 +132,7 @@ impl fmt::Debug for Cuan10payConfig {
     }
 }
 
-/// What the builder was told about the rate budget; the limiter itself is made in `build`.
+/// What the builder was told about the rate budget; the budget itself is made in `build`.
 #[derive(Clone)]
 enum Budget {
     PerHour(u32),
@@ -136,6 +146,7 @@ pub struct Cuan10payConfigBuilder {
     private_key: SecretString,
     base_url: Option<String>,
     rate_budget: Budget,
+    rate_store: Option<Arc<dyn RateStore>>,
     webhook_tolerance: Duration,
     confirm_webhooks_with_status: bool,
     clock: Option<SharedClock>,
@@ -143,14 +154,16 @@ pub struct Cuan10payConfigBuilder {
 }
 
 impl Cuan10payConfigBuilder {
-    /// A builder holding the keys and base URL from the environment (see
+    /// A builder holding the keys, base URL and rate budget from the environment (see
     /// [`Cuan10payConfig::from_env`]), so that settings can still be changed before `build`.
     pub fn from_env() -> Result<Self, Error> {
         let api_key = env_secret(ENV_API_KEY)?;
         let private_key = env_secret(ENV_PRIVATE_KEY)?;
         let base_url = BaseUrl::from_env(ENV_BASE_URL, Some(DEFAULT_BASE_URL))?;
+        let rate_limit = rate_limit_from_env()?;
         let mut builder = Cuan10payConfig::builder(api_key.expose_secret(), private_key.expose_secret());
         builder.base_url = Some(base_url.as_str().to_owned());
+        builder.rate_budget = Budget::PerHour(rate_limit);
         Ok(builder)
     }
 
@@ -162,10 +175,24 @@ impl Cuan10payConfigBuilder {
     }
 
     /// Requests allowed per hour, enforced by the client before sending (default 100, the
-    /// gateway's own limit). Zero is refused by [`build`](Self::build): use
-    /// [`without_rate_budget`](Self::without_rate_budget) to turn the budget off.
+    /// gateway's own limit; [`ENV_RATE_LIMIT`] in [`from_env`](Self::from_env)), kept in the
+    /// [`rate_store`](Self::rate_store) under the account's key. Zero is refused by
+    /// [`build`](Self::build): use [`without_rate_budget`](Self::without_rate_budget) to turn
+    /// the budget off.
     pub fn rate_budget_per_hour(mut self, per_hour: u32) -> Self {
         self.rate_budget = Budget::PerHour(per_hour);
+        self
+    }
+
+    /// Where the rate budget is counted (default a [`MemoryRateStore`] of this config's own).
+    /// Give every replica the same shared store (`gerbang-redis`) and they spend one budget
+    /// together: it is kept under the account's key (`cuan10pay:` and a hash of the API key),
+    /// so that clients of one account share it and other accounts have their own. When the store
+    /// fails, calls are refused with [`Error::Store`] (see [`RateBudget`]).
+    ///
+    /// Ignored when a whole budget is given with [`rate_budget`](Self::rate_budget).
+    pub fn rate_store(mut self, store: Arc<dyn RateStore>) -> Self {
+        self.rate_store = Some(store);
         self
     }
 
@@ -231,11 +258,15 @@ impl Cuan10payConfigBuilder {
         let base_url = BaseUrl::parse(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
         let rate_budget = match self.rate_budget {
             Budget::Shared(budget) => budget,
-            Budget::PerHour(n) => NonZeroU32::new(n).map(RateBudget::per_hour).ok_or_else(|| {
-                Error::config(
-                    "a rate budget of 0 requests per hour allows no call; use without_rate_budget() to turn it off",
-                )
-            })?,
+            Budget::PerHour(n) => {
+                let per_hour = NonZeroU32::new(n).ok_or_else(|| {
+                    Error::config(
+                        "a rate budget of 0 requests per hour allows no call; use without_rate_budget() to turn it off",
+                    )
+                })?;
+                let store = self.rate_store.unwrap_or_else(|| Arc::new(MemoryRateStore::new()));
+                RateBudget::new(store, account_key(self.api_key.expose_secret()), Quota::per_hour(per_hour))
+            }
         };
         Ok(Cuan10payConfig {
             api_key: self.api_key,
@@ -256,8 +287,44 @@ impl fmt::Debug for Cuan10payConfigBuilder {
             .field("base_url", &self.base_url)
             .field("api_key", &"<redacted>")
             .field("private_key", &"<redacted>")
+            .field("rate_store", &self.rate_store)
             .field("webhook_tolerance", &self.webhook_tolerance)
             .field("confirm_webhooks_with_status", &self.confirm_webhooks_with_status)
             .finish_non_exhaustive()
+    }
+}
+
+/// [`ENV_RATE_LIMIT`]: unset or empty is the default; anything but a positive whole number is
+/// [`Error::Config`] naming the variable, never its value.
+fn rate_limit_from_env() -> Result<u32, Error> {
+    match env_var(ENV_RATE_LIMIT)? {
+        None => Ok(DEFAULT_RATE_BUDGET_PER_HOUR),
+        Some(value) => parse_rate_limit(&value),
+    }
+}
+
+fn parse_rate_limit(value: &str) -> Result<u32, Error> {
+    value.trim().parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        Error::config(format!(
+            "{ENV_RATE_LIMIT} must be a positive whole number of calls per hour (unset it for the default, {DEFAULT_RATE_BUDGET_PER_HOUR})"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_limit_is_a_positive_whole_number() {
+        assert_eq!(parse_rate_limit("100").unwrap(), 100);
+        assert_eq!(parse_rate_limit(" 7 ").unwrap(), 7);
+        for bad in ["0", "-5", "1.5", "ten", "99999999999", "100/h"] {
+            let err = parse_rate_limit(bad).unwrap_err();
+            let text = err.to_string();
+            assert!(matches!(err, Error::Config { .. }) && text.contains(ENV_RATE_LIMIT), "{text}");
+            // "0" is in the variable's own name.
+            assert!(bad == "0" || !text.contains(bad), "the value is never shown: {text}");
+        }
     }
 }

@@ -82,9 +82,25 @@
 //! the merchant reference. The catalogue and order answers are not documented: their obvious
 //! fields are typed, everything else is kept in each type's `extra`.
 //!
+//! # The rate budget
+//!
 //! The client keeps to the gateway's limit of 100 requests per hour by itself ([`RateBudget`]):
 //! a call over the budget is not sent and returns [`Error::RateLimited`](gerbang_core::Error)
-//! with the wait.
+//! with the wait. Every attempt counts, retries too, as at the gateway.
+//! `GERBANG_CUAN10PAY_RATE_LIMIT` ([`ENV_RATE_LIMIT`]) sets the budget from the environment in
+//! calls per hour (a positive whole number; default 100; `0` or anything else is a configuration
+//! error naming the variable), and [`Cuan10payConfigBuilder::rate_budget_per_hour`] in code.
+//!
+//! The budget is counted in a [`RateStore`](gerbang_core::rate::RateStore), under the gateway and
+//! the account (`cuan10pay:` and 16 hex digits of a hash of the API key, never the key). The
+//! default is in memory, for one process; give every replica the same shared store
+//! ([`Cuan10payConfigBuilder::rate_store`], a Redis store from `gerbang-redis`) and together
+//! they never exceed the limit. When that store cannot be reached, calls are **refused** with
+//! [`Error::Store`](gerbang_core::Error), not sent: a replica cannot know how many others spend
+//! the budget, so it has no safe share of its own. Background work (status checks on a schedule)
+//! spends at [`Priority::Background`](gerbang_core::rate::Priority) through
+//! [`Cuan10payClient::with_priority`], and stops while only the last 20 % of the budget is left,
+//! so that it never starves the merchant's own calls.
 //!
 //! **Not implemented:** the document's PHP example posts form fields to
 //! `/v1/deposit_create.php`, signed with HMAC(merchant_code + merchant_ref + amount), with a
@@ -108,7 +124,7 @@ pub use budget::RateBudget;
 pub use client::Cuan10payClient;
 pub use config::{
     Cuan10payConfig, Cuan10payConfigBuilder, DEFAULT_BASE_URL, DEFAULT_RATE_BUDGET_PER_HOUR, DEFAULT_WEBHOOK_TOLERANCE,
-    ENV_API_KEY, ENV_BASE_URL, ENV_PRIVATE_KEY,
+    ENV_API_KEY, ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_RATE_LIMIT,
 };
 pub use convert::{WEBHOOK_STATUS_WORDS, payment_status};
 pub use request::{
