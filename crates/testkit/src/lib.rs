@@ -13,10 +13,12 @@ use tracing_subscriber::EnvFilter;
 
 mod contract;
 mod hostile;
+mod redis_server;
 pub use contract::check_inbox_contract;
 pub use hostile::{
     ECHO_STATUSES, Echoing, REDIRECTS, Redirecting, check_echoed_secrets_are_scrubbed, check_no_redirect_is_followed,
 };
+pub use redis_server::RedisServer;
 
 /// Every line of tracing output written since [`LogCapture::install`], kept in memory.
 #[derive(Debug, Clone, Default)]

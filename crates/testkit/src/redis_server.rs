@@ -1,0 +1,181 @@
+//! A private `redis-server` for one test: its own loopback port, no persistence, killed when
+//! dropped.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long a fresh server has to answer `PING` (it answers within about 10 ms).
+const STARTUP: Duration = Duration::from_secs(10);
+
+/// A `redis-server` started for one test, on a free loopback port, with nothing saved to disk.
+/// Its output goes to `redis.log` in a temp dir of its own (never to the test's stdout/stderr:
+/// a runner capturing output would wait on it forever). Dropping it kills and reaps the process
+/// and removes the dir.
+///
+/// ```no_run
+/// # async fn test() {
+/// use gerbang_testkit::RedisServer;
+///
+/// let Some(redis) = RedisServer::start() else { return };
+/// let url = redis.url(); // redis://127.0.0.1:PORT/0
+/// # let _ = url;
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct RedisServer {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl RedisServer {
+    /// Starts a private server, or returns `None` (after saying why on stderr) when
+    /// `redis-server` is not installed, so that the calling test skips:
+    /// `let Some(redis) = RedisServer::start() else { return };`.
+    ///
+    /// # Panics
+    ///
+    /// When `redis-server` is missing and `CI` is `true` (a skipped test must not pass in CI);
+    /// when it is installed but does not start or answer `PING` within 10 s (the panic names
+    /// its log).
+    pub fn start() -> Option<Self> {
+        if !installed() {
+            missing();
+            return None;
+        }
+        // The port is free when we pick it, but another process may take it before the server
+        // binds it: try a few.
+        let mut last_log = String::new();
+        for _ in 0..5 {
+            match Self::try_start() {
+                Ok(server) => return Some(server),
+                Err(log) => last_log = log,
+            }
+        }
+        panic!("redis-server did not start on a free loopback port; its last log:\n{last_log}");
+    }
+
+    /// `redis://127.0.0.1:PORT/0`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// The port it listens on (loopback only).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A loopback port nobody listens on now (the OS picks it): for a URL that must fail.
+    pub fn free_port() -> u16 {
+        let listener =
+            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap_or_else(|e| panic!("cannot bind loopback: {e}"));
+        listener.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("no local address: {e}"))
+    }
+
+    /// Starts one server; on failure kills it and returns its log.
+    fn try_start() -> Result<Self, String> {
+        let port = Self::free_port();
+        let dir = temp_dir(port);
+        let log_path = dir.join("redis.log");
+        let log =
+            std::fs::File::create(&log_path).unwrap_or_else(|e| panic!("cannot create {}: {e}", log_path.display()));
+        let log_err = log.try_clone().unwrap_or_else(|e| panic!("cannot reopen {}: {e}", log_path.display()));
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run redis-server: {e}"));
+        let mut server = Self { child, port, dir };
+        let deadline = Instant::now() + STARTUP;
+        while Instant::now() < deadline {
+            if answers_ping(port) {
+                return Ok(server);
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                return Err(format!("(exited with {status})\n{}", read_log(&log_path)));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let log = read_log(&log_path);
+        drop(server);
+        panic!("redis-server on port {port} did not answer PING within {STARTUP:?}; its log:\n{log}");
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        // Already exited is fine; either way, reap it so that no zombie is left.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn installed() -> bool {
+    Command::new("redis-server")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// Panics in CI, where a skipped test would pass for nothing; elsewhere says the test skips.
+#[allow(clippy::print_stderr)] // The one way to tell a developer why a test did nothing.
+fn missing() {
+    let in_ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    let how = "install it with `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis`";
+    assert!(!in_ci, "redis-server is not installed (not on PATH) and CI=true: {how}");
+    eprintln!("skipping: this test needs redis-server, which is not installed (not on PATH); {how}");
+}
+
+fn temp_dir(port: u16) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let name = format!("gerbang-redis-{}-{port}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+    let dir = std::env::temp_dir().join(name);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    dir
+}
+
+/// Whether a server on `port` answers `PING` with `+PONG` (an inline command; no client needed).
+fn answers_ping(port: u16) -> bool {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(500)));
+    if stream.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut answer = [0_u8; 7];
+    stream.read_exact(&mut answer).is_ok() && &answer == b"+PONG\r\n"
+}
+
+fn read_log(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| format!("(cannot read {}: {e})", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts_answers_and_is_gone_when_dropped() {
+        let Some(redis) = RedisServer::start() else { return };
+        let port = redis.port();
+        assert!(answers_ping(port));
+        assert_eq!(redis.url(), format!("redis://127.0.0.1:{port}/0"));
+        let dir = redis.dir.clone();
+        drop(redis);
+        assert!(!answers_ping(port), "the server must be killed on drop");
+        assert!(!dir.exists(), "its temp dir must be removed");
+    }
+}
