@@ -7,6 +7,8 @@
 //! 2. Request signing through gerbang-signing against the bare `hmac` crate on the same bytes.
 //!    Goal: bare / SDK time ≥ 1.0 (no overhead).
 //! 3. Webhook verification and parsing per second on one core. Goal: ≥ 500 000.
+//! 4. The webhook receiver (verify, claim in the inbox, handler, mark done) per event, next to
+//!    the bare verifier on the same events, for each inbox.
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout)] // a benchmark's job is to print its figures
 
@@ -28,6 +30,9 @@ const WARM_UP: usize = 200;
 const SIGN_BATCHES: usize = 200;
 const SIGN_PER_BATCH: usize = 2_000;
 const WEBHOOKS: usize = 1_000_000;
+const RECEIVED: usize = 20_000;
+
+mod receiver;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -279,7 +284,28 @@ fn main() -> Result<()> {
     let per_second = webhooks()?;
     println!("3. Cuan10pay webhook verify + parse, one core, {WEBHOOKS} webhooks");
     println!("   {per_second:>12.0} per second (goal >= 500000: {})", verdict(per_second >= 500_000.0));
+
+    println!("4. webhook receiver per event, {RECEIVED} distinct Cuan10pay events, one task");
+    let bodies = receiver::bodies(RECEIVED);
+    let bare = receiver::bare(&bodies)?;
+    print_latencies("bare verifier", &bare, None);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let memory = runtime.block_on(receiver::receiver(&bodies, Arc::new(gerbang_core::inbox::MemoryInbox::new())))?;
+    print_latencies("receiver, memory inbox", &memory, Some(&bare));
     Ok(())
+}
+
+fn print_latencies(label: &str, ours: &receiver::Latencies, baseline: Option<&receiver::Latencies>) {
+    let ratio = baseline.map(|b| {
+        format!(" | p50 ratio to bare {:.2}", ours.percentile(0.5).as_secs_f64() / b.percentile(0.5).as_secs_f64())
+    });
+    println!(
+        "   {label:<28} {:>10.0} events/s | p50 {:>7.2} µs | p99 {:>7.2} µs{}",
+        ours.per_second(),
+        micros(ours.percentile(0.5)),
+        micros(ours.percentile(0.99)),
+        ratio.unwrap_or_default()
+    );
 }
 
 fn micros(d: Duration) -> f64 {
