@@ -1,0 +1,345 @@
+//! [`RedisInbox`]: the event inbox on Redis, shared by every replica.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use gerbang_core::Error;
+use gerbang_core::inbox::{Claim, EventKey, Inbox, Lease};
+use redis::Script;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::error::{redacted_url, store_error, timed_out, url_secrets};
+use crate::key::redis_key;
+
+/// The value of a key whose event was handled. A holder token (`{hex}-{n}`) is never this.
+const DONE: &str = "done";
+
+/// Completes a claim: if `KEYS[1]` is still held by `ARGV[1]`, or by nobody (the lease ran out
+/// and nobody took over: the event was handled once, as [`MemoryInbox`] also counts it), it
+/// becomes the done marker `ARGV[2]` for `ARGV[3]` ms and the script returns 1; if another holder
+/// has it, or it is done already, it returns 0.
+///
+/// [`MemoryInbox`]: gerbang_core::inbox::MemoryInbox
+static COMPLETE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] or current == false then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+",
+    )
+});
+
+/// Releases a claim: deletes `KEYS[1]` if it is still held by `ARGV[1]`. Returns 1 if it was the
+/// holder's, else 0.
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+",
+    )
+});
+
+/// The key prefix unless [`RedisInboxBuilder::prefix`] says otherwise.
+pub const DEFAULT_PREFIX: &str = "gerbang:inbox:";
+/// How long done markers are kept unless [`RedisInboxBuilder::retention`] says otherwise: 7 days,
+/// longer than any gateway retries a webhook.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The longest a claim, complete or release waits on Redis, reconnecting included, unless
+/// [`RedisInboxBuilder::operation_timeout`] says otherwise.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
+/// Each connection attempt's limit unless [`RedisInboxBuilder::connection_timeout`] says otherwise.
+pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
+/// Each command's limit unless [`RedisInboxBuilder::response_timeout`] says otherwise.
+pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The [`Inbox`] on Redis: one inbox for every replica of a merchant's backend, so that an event
+/// delivered to two of them, or twice, is handled once.
+///
+/// - A claim is `SET key holder NX PX lease` in a `MULTI` with a `GET` of the key: granted
+///   ([`Claim::New`]) when the `SET` happened, else [`Claim::Done`] when the key holds the done
+///   marker, else [`Claim::InFlight`]. A holder that dies leaves its key to expire with the lease.
+/// - [`complete`](Inbox::complete) is a Lua script: if the key still holds this lease's token (or
+///   nothing: the lease ran out but nobody took over), it becomes the done marker `done`, kept for
+///   the [retention](RedisInboxBuilder::retention); `false` if another holder has it.
+/// - [`release`](Inbox::release) is a Lua compare-and-delete on the token.
+/// - The key is the [prefix](RedisInboxBuilder::prefix) (default `gerbang:inbox:`), the gateway,
+///   `:`, and the event's key, kept readable when it is at most 128 bytes of ASCII letters,
+///   digits and `-_.:/@+=,~` (`gerbang:inbox:cuan10pay:cuan10pay:CP-1:paid`); any other becomes
+///   `#` and its SHA-256 in hex. Every operation touches that one key and no other.
+///
+/// It is cheap to clone (the [`ConnectionManager`] inside is shared) and reconnects by itself
+/// after Redis restarts; while Redis is unreachable, every operation fails within the
+/// [operation timeout](RedisInboxBuilder::operation_timeout) with [`Error::Store`], which a
+/// receiver answers non-2xx so that the gateway delivers again. `Debug` and `Display` show the
+/// URL with its password replaced by `***`; errors never show the URL.
+///
+/// Durability is the server's: a done marker lost with an unpersisted Redis lets a retried
+/// delivery be handled again (at least once still holds; handlers must tolerate it). Run Redis
+/// with AOF (`appendonly yes`) when that matters.
+#[derive(Clone)]
+pub struct RedisInbox {
+    conn: ConnectionManager,
+    prefix: String,
+    retention: Duration,
+    operation_timeout: Duration,
+    /// The URL with its password redacted, or how the connection was given.
+    target: String,
+}
+
+/// Options of a [`RedisInbox`]: [`RedisInbox::builder`].
+#[derive(Debug, Clone)]
+pub struct RedisInboxBuilder {
+    prefix: String,
+    retention: Duration,
+    operation_timeout: Duration,
+    connection_timeout: Duration,
+    response_timeout: Duration,
+}
+
+impl Default for RedisInboxBuilder {
+    fn default() -> Self {
+        Self {
+            prefix: DEFAULT_PREFIX.to_owned(),
+            retention: DEFAULT_RETENTION,
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+            connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
+            response_timeout: DEFAULT_RESPONSE_TIMEOUT,
+        }
+    }
+}
+
+impl RedisInboxBuilder {
+    /// The start of every key (default `gerbang:inbox:`): give each application sharing a Redis
+    /// its own.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How long a done marker is kept (default 7 days; at least 1 ms). Keep it longer than the
+    /// longest a gateway goes on retrying: a delivery after it is handled again.
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// The longest one claim, complete or release waits, waiting for a reconnection included
+    /// (default 3 s). Applies to an [existing](Self::build) connection manager too.
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = timeout;
+        self
+    }
+
+    /// Each connection attempt's limit (default 1 s). Only for [`connect`](Self::connect): an
+    /// existing connection manager keeps its own configuration.
+    pub fn connection_timeout(mut self, timeout: Duration) -> Self {
+        self.connection_timeout = timeout;
+        self
+    }
+
+    /// Each command's limit (default 1 s). Only for [`connect`](Self::connect).
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// Connects to `url` (`redis://[user:password@]host[:port][/db]`, or
+    /// `redis+unix:///path?db=N&pass=…`) and checks that the server answers.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if the URL does not parse (the message does not quote it);
+    /// [`Error::Store`] if the server cannot be reached, refuses the password or does not answer
+    /// within the connection timeout. No message holds the URL or its password.
+    pub async fn connect(self, url: &str) -> Result<RedisInbox, Error> {
+        let secrets = url_secrets(url);
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        let Some(parsed) = redis::parse_redis_url(url) else {
+            return Err(Error::Config {
+                message: "the redis URL does not parse: expected redis://[user:password@]host[:port][/db]".into(),
+            });
+        };
+        let client = redis::Client::open(parsed).map_err(|e| store_error("open", &e, &secrets))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.connection_timeout))
+            .set_response_timeout(Some(self.response_timeout))
+            // Give up reconnecting after a few quick attempts: a receiver waiting on a claim
+            // should answer the gateway (non-2xx) rather than wait; the next call tries again.
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let limit = self.operation_timeout.max(self.connection_timeout);
+        let conn = match tokio::time::timeout(limit, ConnectionManager::new_with_config(client, config)).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => return Err(store_error("connect", &e, &secrets)),
+            Err(_) => return Err(timed_out("connect", limit)),
+        };
+        Ok(self.finish(conn, redacted_url(url)))
+    }
+
+    /// An inbox on an existing connection manager (its own timeouts and reconnection apply,
+    /// within the [operation timeout](Self::operation_timeout)).
+    pub fn build(self, conn: ConnectionManager) -> RedisInbox {
+        self.finish(conn, "an existing ConnectionManager".to_owned())
+    }
+
+    fn finish(self, conn: ConnectionManager, target: String) -> RedisInbox {
+        RedisInbox {
+            conn,
+            prefix: self.prefix,
+            retention: self.retention.max(Duration::from_millis(1)),
+            operation_timeout: self.operation_timeout,
+            target,
+        }
+    }
+}
+
+impl RedisInbox {
+    /// Connects to `url` with the default options ([`RedisInboxBuilder::connect`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`RedisInboxBuilder::connect`].
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        Self::builder().connect(url).await
+    }
+
+    /// An inbox on an existing connection manager, with the default options.
+    pub fn new(conn: ConnectionManager) -> Self {
+        Self::builder().build(conn)
+    }
+
+    /// Options: prefix, retention, timeouts.
+    pub fn builder() -> RedisInboxBuilder {
+        RedisInboxBuilder::default()
+    }
+
+    /// The Redis key that holds `key`'s claim or done marker (for an operator's `redis-cli`).
+    pub fn redis_key(&self, key: &EventKey) -> String {
+        redis_key(&self.prefix, key)
+    }
+
+    /// How long done markers are kept.
+    pub fn retention(&self) -> Duration {
+        self.retention
+    }
+
+    /// Runs `operation` within the operation timeout, mapping its error.
+    async fn run<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, Error> {
+        match tokio::time::timeout(self.operation_timeout, call).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(store_error(operation, &e, &[])),
+            Err(_) => Err(timed_out(operation, self.operation_timeout)),
+        }
+    }
+
+    /// Runs `script` on `lease`'s key with the holder token and then `args`: whether the lease
+    /// was still the holder's.
+    async fn holder_script(
+        &self,
+        operation: &'static str,
+        script: &Script,
+        lease: &Lease,
+        args: &[String],
+    ) -> Result<bool, Error> {
+        // A hand-made lease whose "token" is the done marker must not pass for its holder.
+        if lease.holder == DONE {
+            return Ok(false);
+        }
+        let key = self.redis_key(&lease.key);
+        let mut conn = self.conn.clone();
+        let mut invocation = script.key(&key);
+        invocation.arg(&lease.holder);
+        for arg in args {
+            invocation.arg(arg);
+        }
+        let ours: i64 = self.run(operation, invocation.invoke_async(&mut conn)).await?;
+        tracing::debug!(key = %key, ours = ours == 1, "redis inbox {operation}");
+        Ok(ours == 1)
+    }
+}
+
+/// A duration in whole milliseconds, at least 1 (`PX 0` is an error).
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+#[async_trait]
+impl Inbox for RedisInbox {
+    async fn claim(&self, key: &EventKey, lease: Duration) -> Result<Claim, Error> {
+        let granted = Lease::new(key.clone(), lease);
+        let redis_key = self.redis_key(key);
+        let mut conn = self.conn.clone();
+        // In one MULTI, so that the GET sees exactly what made the SET fail: never a key that
+        // vanished in between.
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("SET")
+            .arg(&redis_key)
+            .arg(&granted.holder)
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(lease))
+            .cmd("GET")
+            .arg(&redis_key);
+        let (set, current): (Option<String>, Option<String>) = self.run("claim", pipe.query_async(&mut conn)).await?;
+        let (claim, found) = match (set, current) {
+            (Some(_), _) => (Claim::New(granted), "new"),
+            (None, Some(value)) if value == DONE => (Claim::Done, "done"),
+            (None, _) => (Claim::InFlight, "in flight"),
+        };
+        tracing::debug!(key = %redis_key, found, "redis inbox claim");
+        Ok(claim)
+    }
+
+    async fn complete(&self, lease: &Lease) -> Result<bool, Error> {
+        let args = [DONE.to_owned(), millis(self.retention).to_string()];
+        self.holder_script("complete", &COMPLETE, lease, &args).await
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<bool, Error> {
+        self.holder_script("release", &RELEASE, lease, &[]).await
+    }
+}
+
+impl fmt::Debug for RedisInbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisInbox")
+            .field("target", &self.target)
+            .field("prefix", &self.prefix)
+            .field("retention", &self.retention)
+            .field("operation_timeout", &self.operation_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for RedisInbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "redis inbox at {} (keys {}*)", self.target, self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn millis_is_never_zero() {
+        assert_eq!(millis(Duration::ZERO), 1);
+        assert_eq!(millis(Duration::from_micros(1500)), 1);
+        assert_eq!(millis(Duration::from_secs(2)), 2000);
+    }
+}

@@ -1,0 +1,64 @@
+//! Where an event's claim lives: `PREFIX` + gateway + `:` + the event's key, readable when the
+//! event's key is tame, hashed when it is not.
+
+use gerbang_core::inbox::EventKey;
+use sha2::{Digest, Sha256};
+
+/// Longest event key kept as it is; a longer one is hashed.
+pub(crate) const MAX_READABLE: usize = 128;
+
+/// The Redis key of `key` under `prefix`.
+///
+/// An event key of at most [`MAX_READABLE`] bytes of ASCII letters, digits and `-_.:/@+=,~` is
+/// kept as it is (`gerbang:inbox:cuan10pay:cuan10pay:CP-1:paid`), so that an operator can find it
+/// with `redis-cli`. Any other (longer; spaces, quotes, control or non-ASCII bytes; the glob
+/// characters `*?[]` that would make `SCAN MATCH` patterns lie; the `{}` of a Redis Cluster hash
+/// tag, which would pin keys to one slot) becomes `#` + the SHA-256 of its bytes in hex. `#` is
+/// never in a readable key, so a readable key and a hashed one never meet.
+pub(crate) fn redis_key(prefix: &str, key: &EventKey) -> String {
+    let event = key.key.as_str();
+    let readable = !event.is_empty() && event.len() <= MAX_READABLE && event.bytes().all(is_tame);
+    let provider = key.provider.as_str();
+    if readable {
+        format!("{prefix}{provider}:{event}")
+    } else {
+        format!("{prefix}{provider}:#{}", hex::encode(Sha256::digest(event.as_bytes())))
+    }
+}
+
+fn is_tame(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-_.:/@+=,~".contains(&b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gerbang_core::ProviderId;
+
+    fn key(s: &str) -> EventKey {
+        EventKey { provider: ProviderId::Qris, key: s.to_owned() }
+    }
+
+    #[test]
+    fn a_tame_key_stays_readable() {
+        assert_eq!(redis_key("gerbang:inbox:", &key("qris:INV-1:paid")), "gerbang:inbox:qris:qris:INV-1:paid");
+    }
+
+    #[test]
+    fn an_odd_or_long_key_is_hashed() {
+        for odd in ["a b", "a*", "{tag}x", "é", "a\r\nDEL x", "", "#sha"] {
+            let k = redis_key("p:", &key(odd));
+            assert!(k.starts_with("p:qris:#") && k.len() == "p:qris:#".len() + 64, "{odd:?} -> {k}");
+        }
+        let long = "x".repeat(MAX_READABLE + 1);
+        assert!(redis_key("p:", &key(&long)).contains('#'));
+        assert!(!redis_key("p:", &key(&long[1..])).contains('#'));
+    }
+
+    #[test]
+    fn different_keys_and_gateways_differ() {
+        assert_ne!(redis_key("p:", &key("a b")), redis_key("p:", &key("a  b")));
+        let other = EventKey { provider: ProviderId::Ciputra, key: "k".into() };
+        assert_ne!(redis_key("p:", &key("k")), redis_key("p:", &other));
+    }
+}

@@ -1,0 +1,61 @@
+//! Redis stores for gerbang, shared by every replica of a merchant's backend. For now the event
+//! inbox: [`RedisInbox`], a [`gerbang_core::inbox::Inbox`] so that each change a gateway reports
+//! is handled once however many replicas receive it, however many times it is delivered.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use gerbang_core::ProviderId;
+//! use gerbang_core::inbox::{Claim, EventKey, Inbox};
+//! use gerbang_redis::RedisInbox;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), gerbang_core::Error> {
+//! // The URL usually comes from the environment (it may hold a password: it is never logged).
+//! let inbox = RedisInbox::builder()
+//!     .prefix("shop:inbox:")
+//!     .retention(Duration::from_secs(3 * 24 * 3600))
+//!     .connect("redis://127.0.0.1:6379/0")
+//!     .await?;
+//! let key = EventKey { provider: ProviderId::Cuan10pay, key: "cuan10pay:CP-1:paid".into() };
+//! match inbox.claim(&key, Duration::from_secs(30)).await? {
+//!     Claim::New(lease) => {
+//!         // Handle the event, then mark it done (or release it if handling failed).
+//!         inbox.complete(&lease).await?;
+//!     }
+//!     Claim::Done => { /* handled already: acknowledge */ }
+//!     Claim::InFlight => { /* another replica has it: answer non-2xx, the gateway retries */ }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Errors are [`gerbang_core::Error::Store`] with `store: "redis"`, and never hold the URL or
+//! its password; a URL that does not parse is [`gerbang_core::Error::Config`]:
+//!
+//! ```
+//! use gerbang_redis::RedisInbox;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let error = RedisInbox::connect("redis//:hunter2@cache:6379").await.unwrap_err();
+//! assert!(matches!(error, gerbang_core::Error::Config { .. }));
+//! assert!(!error.to_string().contains("hunter2"));
+//! # }
+//! ```
+//!
+//! No TLS: this crate enables no TLS feature of the `redis` crate (`rediss://` URLs fail to
+//! connect), to keep the dependency tree small; reach Redis over a private network or a tunnel.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+mod inbox;
+mod key;
+
+pub use inbox::{
+    DEFAULT_CONNECTION_TIMEOUT, DEFAULT_OPERATION_TIMEOUT, DEFAULT_PREFIX, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_RETENTION,
+    RedisInbox, RedisInboxBuilder,
+};
+/// The `redis` crate this one is built on, for [`RedisInbox::new`] on a connection manager of
+/// your own.
+pub use redis;
