@@ -7,6 +7,7 @@
 
 mod common;
 mod providers;
+mod receive;
 mod sandbox;
 mod webhook;
 
@@ -53,6 +54,8 @@ enum Command {
 enum WebhookCommand {
     /// Verify a webhook and print the event.
     Verify(webhook::VerifyArgs),
+    /// Receive webhooks for every configured gateway; print each new event as a JSON line.
+    Serve(receive::ServeArgs),
 }
 
 async fn run(cli: Cli) -> Result<(), gerbang::Error> {
@@ -64,6 +67,7 @@ async fn run(cli: Cli) -> Result<(), gerbang::Error> {
         Command::CryptoInvoice(args) => args.run(base_url).await,
         Command::Ciputra(args) => args.run(base_url).await,
         Command::Webhook { command: WebhookCommand::Verify(args) } => common::print_json(&args.run(base_url).await?),
+        Command::Webhook { command: WebhookCommand::Serve(args) } => args.run().await,
         Command::Sandbox { command } => command.run().await,
     }
 }
