@@ -42,6 +42,28 @@ pub enum SandboxError {
         /// The state asked for.
         target: PaymentState,
     },
+    /// The gateway sends no webhook for a payment in this state (Cuan10pay has none for
+    /// `failed`, QRIS none at all), so [`Sandbox::send_webhook`](crate::Sandbox::send_webhook)
+    /// has nothing to send.
+    #[error("{provider} sends no webhook for a payment that is {state}{hint}", hint = no_webhook_hint(*provider))]
+    NoWebhook {
+        /// The gateway.
+        provider: ProviderId,
+        /// The state asked for.
+        state: PaymentState,
+    },
+    /// [`Sandbox::send_webhook`](crate::Sandbox::send_webhook) was asked for a webhook with
+    /// nowhere to send it: the payment has no callback URL and none is configured for the
+    /// gateway.
+    #[error(
+        "no webhook URL for {provider} payment {reference:?}: configure one (SandboxBuilder::webhook_url, `gerbang sandbox serve --webhook-url {provider}=URL`)"
+    )]
+    NoWebhookUrl {
+        /// The gateway.
+        provider: ProviderId,
+        /// The payment's reference.
+        reference: String,
+    },
     /// [`Sandbox::wait_for_deliveries`](crate::Sandbox::wait_for_deliveries) gave up.
     #[error("expected at least {expected} webhook deliveries, saw {seen} before the timeout")]
     DeliveriesTimeout {
@@ -50,4 +72,16 @@ pub enum SandboxError {
         /// How many had been recorded.
         seen: usize,
     },
+}
+
+/// What the gateway does send, for [`SandboxError::NoWebhook`].
+fn no_webhook_hint(provider: ProviderId) -> &'static str {
+    match provider {
+        ProviderId::Cuan10pay => " (its webhooks: pending, paid, expired)",
+        ProviderId::CashIn => " (its notifications: pending, paid, expired, failed)",
+        ProviderId::Qris => " (QRIS invoices send no webhook at all: poll their status)",
+        ProviderId::CryptoInvoice => " (its one callback is for paid)",
+        ProviderId::Ciputra => " (its callbacks: paid, expired)",
+        _ => "",
+    }
 }

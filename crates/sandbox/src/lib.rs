@@ -39,13 +39,28 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `POST /_sandbox/{provider}/payments/{reference}/pay` | 200 `{"provider","reference","status":"paid"}`; 404 `{"error"}` unknown; 409 not pending |
-//! | `POST /_sandbox/{provider}/payments/{reference}/expire` | the same, with `"status":"expired"` |
-//! | `POST /_sandbox/{provider}/payments/{reference}/fail` | the same, with `"status":"failed"` (Cash In); 409 where payments cannot fail |
+//! | `POST /_sandbox/{provider}/payments/{reference}/pay[?copies=&spacing_ms=&delay_ms=&drop=]` | 200 `{"provider","reference","status":"paid"}`; 404 unknown; 409 not pending; 400 a bad plan |
+//! | `POST /_sandbox/{provider}/payments/{reference}/expire[?plan]` | the same, `"status":"expired"` |
+//! | `POST /_sandbox/{provider}/payments/{reference}/fail[?plan]` | the same, `"status":"failed"` (Cash In); 409 where payments cannot fail |
+//! | `POST /_sandbox/{provider}/payments/{reference}/webhook[?status=][&plan]` | sends the webhook of state `status` (`pending`, `paid`, `expired`, `cancelled`, `failed`; default the payment's current state), made now, without moving the payment: 200 `{"provider","reference","status"}`; 404 unknown; 409 no webhook for that state, or no URL to send it to |
 //! | `POST /_sandbox/qris/withdrawals/{id}/approve` | 200 `{"provider","withdraw_id","status":"success"}`; 404 unknown; 409 not pending |
 //! | `POST /_sandbox/qris/withdrawals/{id}/reject[?note=]` | the same, `"status":"rejected"`; the amount and fee go back to the balance |
 //! | `GET /_sandbox/deliveries` | every webhook attempt, a JSON list of [`Delivery`] |
 //! | `GET /_sandbox/health` | `{"status":"ok","emulated":["cuan10pay","cashin","qris","crypto-invoice","ciputra"]}` |
+//!
+//! `?plan` is a [`DeliveryPlan`] as a query, each parameter optional: `copies` (default 1),
+//! `spacing_ms` (0: the copies at once, concurrently), `delay_ms` (0), `drop` (`false`). The
+//! same from Rust: [`SandboxHandle::pay_with`], [`expire_with`](SandboxHandle::expire_with),
+//! [`fail_with`](SandboxHandle::fail_with), [`send_webhook`](SandboxHandle::send_webhook) and
+//! [`resend_webhook`](SandboxHandle::resend_webhook).
+//!
+//! What a merchant's webhook handler has to survive, played on purpose: the same webhook
+//! several times and concurrently (`copies`), to several replicas of the receiver in turn
+//! ([`SandboxBuilder::webhook_url`] called once per replica), out of order (`delay_ms` on one
+//! payment; or `webhook?status=pending` after a payment is paid), or lost (`drop=true`, for
+//! reconciliation to find the payment; `webhook` without `status` resends it afterwards). Every
+//! attempt is recorded, with its copy and attempt numbers, URL, and the receiver's status and
+//! answer, or why it got none.
 //!
 //! ```no_run
 //! use gerbang_core::ProviderId;
@@ -71,6 +86,7 @@ pub mod crypto_invoice;
 pub mod cuan10pay;
 mod error;
 mod page;
+mod plan;
 pub mod qris;
 mod rate_limit;
 mod sandbox;
@@ -79,6 +95,7 @@ mod state;
 mod webhook;
 
 pub use error::SandboxError;
+pub use plan::{DeliveryPlan, MAX_COPIES, MAX_PLAN_WAIT};
 pub use sandbox::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PAYMENTS, Sandbox,
     SandboxBuilder, SandboxHandle,

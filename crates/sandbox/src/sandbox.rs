@@ -18,9 +18,10 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::state::{Settings, Shared};
-use crate::webhook::{DeliveryLog, WebhookRetry};
+use crate::webhook::{DeliveryLog, WebhookRetry, WebhookUrls};
 use crate::{
-    Delivery, PaymentState, SandboxError, cashin, ciputra, control, crypto_invoice, cuan10pay, qris, serve, state,
+    Delivery, DeliveryPlan, PaymentState, SandboxError, cashin, ciputra, control, crypto_invoice, cuan10pay, qris,
+    serve, state,
 };
 
 /// How long [`SandboxHandle::shutdown`] waits for open connections before it stops the server.
@@ -129,7 +130,36 @@ impl Sandbox {
     /// [`SandboxError::NotPending`] if it is already paid or expired,
     /// [`SandboxError::NotEmulated`] for a gateway the sandbox does not emulate yet.
     pub async fn pay(&self, provider: ProviderId, reference: &str) -> Result<PaymentState, SandboxError> {
-        control::settle(&self.shared, provider, reference, PaymentState::Paid)
+        self.pay_with(provider, reference, DeliveryPlan::new()).await
+    }
+
+    /// [`pay`](Self::pay), delivering the webhook per `plan`: several copies, at once or spaced,
+    /// after a delay, or dropped. The control API's `POST
+    /// /_sandbox/{provider}/payments/{reference}/pay?copies=5&spacing_ms=0&delay_ms=0&drop=false`.
+    ///
+    /// ```no_run
+    /// # use gerbang_core::ProviderId;
+    /// # use gerbang_sandbox::{DeliveryPlan, SandboxHandle};
+    /// # use std::time::Duration;
+    /// # async fn run(sandbox: SandboxHandle, id: &str, other: &str) -> Result<(), gerbang_sandbox::SandboxError> {
+    /// // The same webhook five times, concurrently: the handler must run once.
+    /// sandbox.pay_with(ProviderId::Cuan10pay, id, DeliveryPlan::new().copies(5)).await?;
+    /// // A webhook the gateway loses: only a status check (reconciliation) finds the payment.
+    /// sandbox.pay_with(ProviderId::Cuan10pay, other, DeliveryPlan::new().drop(true)).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`pay`](Self::pay).
+    pub async fn pay_with(
+        &self,
+        provider: ProviderId,
+        reference: &str,
+        plan: DeliveryPlan,
+    ) -> Result<PaymentState, SandboxError> {
+        control::settle(&self.shared, provider, reference, PaymentState::Paid, plan)
     }
 
     /// Lets a pending payment expire and sends the gateway's webhook.
@@ -138,7 +168,22 @@ impl Sandbox {
     ///
     /// As [`pay`](Self::pay).
     pub async fn expire(&self, provider: ProviderId, reference: &str) -> Result<PaymentState, SandboxError> {
-        control::settle(&self.shared, provider, reference, PaymentState::Expired)
+        self.expire_with(provider, reference, DeliveryPlan::new()).await
+    }
+
+    /// [`expire`](Self::expire), delivering the webhook per `plan`; see
+    /// [`pay_with`](Self::pay_with).
+    ///
+    /// # Errors
+    ///
+    /// As [`pay`](Self::pay).
+    pub async fn expire_with(
+        &self,
+        provider: ProviderId,
+        reference: &str,
+        plan: DeliveryPlan,
+    ) -> Result<PaymentState, SandboxError> {
+        control::settle(&self.shared, provider, reference, PaymentState::Expired, plan)
     }
 
     /// Lets a pending payment fail at the gateway (where the gateway has such a state: Cash In's
@@ -149,7 +194,77 @@ impl Sandbox {
     /// As [`pay`](Self::pay), and [`SandboxError::UnsupportedTransition`] for a gateway whose
     /// payments cannot fail.
     pub async fn fail(&self, provider: ProviderId, reference: &str) -> Result<PaymentState, SandboxError> {
-        control::settle(&self.shared, provider, reference, PaymentState::Failed)
+        self.fail_with(provider, reference, DeliveryPlan::new()).await
+    }
+
+    /// [`fail`](Self::fail), delivering the webhook per `plan`; see [`pay_with`](Self::pay_with).
+    ///
+    /// # Errors
+    ///
+    /// As [`fail`](Self::fail).
+    pub async fn fail_with(
+        &self,
+        provider: ProviderId,
+        reference: &str,
+        plan: DeliveryPlan,
+    ) -> Result<PaymentState, SandboxError> {
+        control::settle(&self.shared, provider, reference, PaymentState::Failed, plan)
+    }
+
+    /// Sends, per `plan`, the webhook a payment has in `state`, or would have had: made now,
+    /// correctly signed, whatever state the payment is in, which does not move. Send `Paid` and
+    /// then `Pending`, and a receiver gets an earlier state after a later one, as gateways that
+    /// reorder webhooks deliver them. The control API's `POST
+    /// /_sandbox/{provider}/payments/{reference}/webhook?status=paid` (and the plan's query).
+    ///
+    /// | gateway | states with a webhook |
+    /// |---|---|
+    /// | Cuan10pay | pending, paid, expired (`PENDING`, `PAID`, `EXPIRED`) |
+    /// | Cash In | pending, paid, expired, failed (`latestTransactionStatus` `03`, `00`, `05`, `06`) |
+    /// | Crypto invoices | paid (the one callback the document has) |
+    /// | Ciputra | paid, expired |
+    /// | QRIS | none: its invoices are polled |
+    ///
+    /// ```no_run
+    /// # use gerbang_core::ProviderId;
+    /// # use gerbang_sandbox::{DeliveryPlan, PaymentState, SandboxHandle};
+    /// # async fn run(sandbox: SandboxHandle) -> Result<(), gerbang_sandbox::SandboxError> {
+    /// sandbox.pay(ProviderId::CashIn, "ORDER-1").await?;
+    /// // … then the notification of the earlier state arrives, late.
+    /// sandbox.send_webhook(ProviderId::CashIn, "ORDER-1", PaymentState::Pending, DeliveryPlan::new()).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SandboxError::UnknownPayment`], [`SandboxError::NoWebhook`] for a state the gateway
+    /// sends no webhook for, [`SandboxError::NoWebhookUrl`] when there is nowhere to send it.
+    pub async fn send_webhook(
+        &self,
+        provider: ProviderId,
+        reference: &str,
+        state: PaymentState,
+        plan: DeliveryPlan,
+    ) -> Result<PaymentState, SandboxError> {
+        control::send_webhook(&self.shared, provider, reference, Some(state), plan)
+    }
+
+    /// Sends the webhook of the payment's current state again, per `plan`, made now: what a
+    /// gateway's dashboard "resend" button does. The control API's `POST
+    /// /_sandbox/{provider}/payments/{reference}/webhook` without `status`. Returns the state
+    /// whose webhook was sent.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_webhook`](Self::send_webhook).
+    pub async fn resend_webhook(
+        &self,
+        provider: ProviderId,
+        reference: &str,
+        plan: DeliveryPlan,
+    ) -> Result<PaymentState, SandboxError> {
+        control::send_webhook(&self.shared, provider, reference, None, plan)
     }
 
     /// Every webhook delivery attempt so far, oldest first.
@@ -288,7 +403,7 @@ fn root_url(mut addr: SocketAddr) -> String {
 #[derive(Debug)]
 pub struct SandboxBuilder {
     clock: Option<SharedClock>,
-    webhook_urls: HashMap<ProviderId, String>,
+    webhook_urls: HashMap<ProviderId, WebhookUrls>,
     webhook_retry: Option<WebhookRetry>,
     cuan10pay_rate_limit: Option<u32>,
     public_url: Option<String>,
@@ -379,10 +494,40 @@ impl SandboxBuilder {
     }
 
     /// Where the sandbox sends `provider`'s webhooks, for gateways whose callback URL is set in the
-    /// merchant's dashboard rather than in each request (Cuan10pay's deposits). Without one, no
-    /// webhook is sent for them.
+    /// merchant's dashboard rather than in each request (Cuan10pay's deposits, Cash In's
+    /// notifications). Without one, no webhook is sent for them.
+    ///
+    /// Called again for the same gateway, it adds a URL: the attempts are then spread over the
+    /// URLs in turn (round robin), as a gateway's webhooks reach several replicas of a
+    /// receiver. Each copy of a [`DeliveryPlan`] takes the next URL when the plan is given (copy
+    /// 1 the next one, copy 2 the one after, …), and each retry takes the next one when it is
+    /// sent. A callback URL given with the payment itself (Crypto invoices, Ciputra, Cuan10pay
+    /// orders) is used alone.
+    ///
+    /// ```
+    /// use gerbang_core::ProviderId;
+    /// use gerbang_sandbox::Sandbox;
+    ///
+    /// let sandbox = Sandbox::builder()
+    ///     .webhook_url(ProviderId::CashIn, "http://127.0.0.1:3001/v1.0/debit/notify")
+    ///     .webhook_url(ProviderId::CashIn, "http://127.0.0.1:3002/v1.0/debit/notify")
+    ///     .build();
+    /// # let _ = sandbox;
+    /// ```
     pub fn webhook_url(mut self, provider: ProviderId, url: impl Into<String>) -> Self {
-        self.webhook_urls.insert(provider, url.into());
+        self.webhook_urls.entry(provider).or_default().push(url.into());
+        self
+    }
+
+    /// [`webhook_url`](Self::webhook_url) for each of `urls`, in order.
+    pub fn webhook_urls<I>(mut self, provider: ProviderId, urls: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        for url in urls {
+            self = self.webhook_url(provider, url);
+        }
         self
     }
 
@@ -522,6 +667,35 @@ impl SandboxHandle {
         self.sandbox.pay(provider, reference).await
     }
 
+    /// [`Sandbox::pay_with`]: pays, delivering the webhook per a [`DeliveryPlan`].
+    ///
+    /// ```no_run
+    /// # use gerbang_core::ProviderId;
+    /// # use gerbang_sandbox::{DeliveryPlan, Sandbox};
+    /// # use std::time::Duration;
+    /// # async fn run(receivers: [&str; 3], id: &str) -> Result<(), Box<dyn std::error::Error>> {
+    /// // Three receivers, taken in turn by each attempt.
+    /// let sandbox = Sandbox::builder().webhook_urls(ProviderId::Cuan10pay, receivers).start().await?;
+    /// // Six copies at once: two reach each receiver.
+    /// sandbox.pay_with(ProviderId::Cuan10pay, id, DeliveryPlan::new().copies(6)).await?;
+    /// let deliveries = sandbox.wait_for_deliveries(6, Duration::from_secs(10)).await?;
+    /// assert!(deliveries.iter().all(|d| d.succeeded()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Sandbox::pay`].
+    pub async fn pay_with(
+        &self,
+        provider: ProviderId,
+        reference: &str,
+        plan: DeliveryPlan,
+    ) -> Result<PaymentState, SandboxError> {
+        self.sandbox.pay_with(provider, reference, plan).await
+    }
+
     /// [`Sandbox::expire`].
     ///
     /// # Errors
@@ -531,6 +705,20 @@ impl SandboxHandle {
         self.sandbox.expire(provider, reference).await
     }
 
+    /// [`Sandbox::expire_with`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Sandbox::pay`].
+    pub async fn expire_with(
+        &self,
+        provider: ProviderId,
+        reference: &str,
+        plan: DeliveryPlan,
+    ) -> Result<PaymentState, SandboxError> {
+        self.sandbox.expire_with(provider, reference, plan).await
+    }
+
     /// [`Sandbox::fail`].
     ///
     /// # Errors
@@ -538,6 +726,49 @@ impl SandboxHandle {
     /// As [`Sandbox::fail`].
     pub async fn fail(&self, provider: ProviderId, reference: &str) -> Result<PaymentState, SandboxError> {
         self.sandbox.fail(provider, reference).await
+    }
+
+    /// [`Sandbox::fail_with`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Sandbox::fail`].
+    pub async fn fail_with(
+        &self,
+        provider: ProviderId,
+        reference: &str,
+        plan: DeliveryPlan,
+    ) -> Result<PaymentState, SandboxError> {
+        self.sandbox.fail_with(provider, reference, plan).await
+    }
+
+    /// [`Sandbox::send_webhook`]: the webhook of a given state, whatever the payment's.
+    ///
+    /// # Errors
+    ///
+    /// As [`Sandbox::send_webhook`].
+    pub async fn send_webhook(
+        &self,
+        provider: ProviderId,
+        reference: &str,
+        state: PaymentState,
+        plan: DeliveryPlan,
+    ) -> Result<PaymentState, SandboxError> {
+        self.sandbox.send_webhook(provider, reference, state, plan).await
+    }
+
+    /// [`Sandbox::resend_webhook`]: the webhook of the payment's current state, again.
+    ///
+    /// # Errors
+    ///
+    /// As [`Sandbox::send_webhook`].
+    pub async fn resend_webhook(
+        &self,
+        provider: ProviderId,
+        reference: &str,
+        plan: DeliveryPlan,
+    ) -> Result<PaymentState, SandboxError> {
+        self.sandbox.resend_webhook(provider, reference, plan).await
     }
 
     /// [`Sandbox::deliveries`].

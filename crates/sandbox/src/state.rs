@@ -10,7 +10,7 @@ use gerbang_core::{ProviderId, SharedClock};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::webhook::{DeliveryLog, WebhookRetry};
+use crate::webhook::{DeliveryLog, WebhookRetry, WebhookUrls};
 use crate::{cashin, ciputra, crypto_invoice, cuan10pay, qris, webhook};
 
 /// The state of a payment held by the sandbox, whatever the gateway calls it on the wire.
@@ -31,6 +31,18 @@ pub enum PaymentState {
     Cancelled,
     /// Refused or failed at the gateway.
     Failed,
+}
+
+impl std::str::FromStr for PaymentState {
+    type Err = String;
+
+    /// The lower-case name, as [`as_str`](Self::as_str) writes it (`paid`, `pending`, …).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [Self::Pending, Self::Paid, Self::Expired, Self::Cancelled, Self::Failed]
+            .into_iter()
+            .find(|state| state.as_str() == text.trim())
+            .ok_or_else(|| format!("unknown state {text:?}; expected pending, paid, expired, cancelled or failed"))
+    }
 }
 
 impl PaymentState {
@@ -56,7 +68,8 @@ impl fmt::Display for PaymentState {
 #[derive(Debug)]
 pub(crate) struct Settings {
     pub(crate) clock: SharedClock,
-    pub(crate) webhook_urls: HashMap<ProviderId, String>,
+    /// Each gateway's dashboard URLs, with the turn counter that spreads attempts over them.
+    pub(crate) webhook_urls: HashMap<ProviderId, WebhookUrls>,
     /// `None`: each gateway's own default ([`webhook::default_retry`]).
     pub(crate) webhook_retry: Option<WebhookRetry>,
     /// The URL the links in answers start with, when set; without a trailing slash.
@@ -94,11 +107,6 @@ impl Shared {
 
     pub(crate) fn now(&self) -> OffsetDateTime {
         self.settings.clock.now()
-    }
-
-    /// The callback URL configured for a gateway whose URL lives in a dashboard.
-    pub(crate) fn webhook_url(&self, provider: ProviderId) -> Option<&str> {
-        self.settings.webhook_urls.get(&provider).map(String::as_str)
     }
 
     pub(crate) fn webhook_retry(&self, provider: ProviderId) -> WebhookRetry {

@@ -26,7 +26,11 @@
 //! (`latestTransactionStatus` `00`, `05` or `06`) to the URL configured with
 //! [`SandboxBuilder::webhook_url`](crate::SandboxBuilder::webhook_url)`(ProviderId::CashIn, …)`, as
 //! Cash In does to the URL set in its dashboard, signed with SHA256withRSA by a key pair the
-//! sandbox makes once per process: configure the verifier with [`public_key_pem`].
+//! sandbox makes once per process: configure the verifier with [`public_key_pem`]. The path
+//! signed is that of the URL each attempt goes to, so several URLs (taken in turn) may differ in
+//! path. [`Sandbox::send_webhook`](crate::Sandbox::send_webhook) sends the notification of any
+//! state a checkout has one for, whatever its state now: `03` Pending (**Decision**: SNAP's
+//! code; without `finishedTime`), `00`, `05`, `06`.
 
 mod auth;
 mod payments;
@@ -46,7 +50,7 @@ use serde_json::json;
 use crate::state::Shared;
 use crate::webhook::WebhookRetry;
 
-pub(crate) use payments::settle;
+pub(crate) use payments::{settle, webhook_in};
 
 /// The sandbox's client id for Cash In (`X-CLIENT-ID`). A published test value: it is accepted by
 /// this sandbox and nowhere else, so it is safe in examples, tests and source code.

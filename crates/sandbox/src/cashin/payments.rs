@@ -23,8 +23,8 @@ use super::{CHANNEL_ID, CLIENT_ID, PREFIX, error, signing_key};
 use crate::bounded::{BoundedMap, BoundedSet};
 use crate::page::{controls, escape, not_found};
 use crate::state::{Shared, lock};
-use crate::webhook::{Outgoing, dispatch};
-use crate::{PaymentState, SandboxError};
+use crate::webhook::{Outgoing, Target, Webhook, dispatch};
+use crate::{DeliveryPlan, PaymentState, SandboxError};
 
 const PROVIDER: ProviderId = ProviderId::CashIn;
 
@@ -279,24 +279,22 @@ pub(super) async fn page(State(shared): State<Arc<Shared>>, Path(token): Path<St
 }
 
 /// Moves an `OPEN` checkout to paid (`SUCCESS`, notification `00`), expired (`FAILED`, `05`) or
-/// failed (`FAILED`, `06`) and sends the notification. `reference` is the merchant's `trxNo`.
+/// failed (`FAILED`, `06`) and delivers the notification per `plan`. `reference` is the
+/// merchant's `trxNo`.
 pub(crate) fn settle(
     shared: &Arc<Shared>,
     reference: &str,
     target: PaymentState,
+    plan: DeliveryPlan,
 ) -> Result<PaymentState, SandboxError> {
-    let (code, description) = match target {
-        PaymentState::Paid => ("00", "Success"),
-        // The document: "05 = Cancelled, the payment has been closed because it is expired".
-        PaymentState::Expired => ("05", "Cancelled"),
-        PaymentState::Failed => ("06", "Failed"),
-        _ => return Err(SandboxError::UnsupportedTransition { provider: PROVIDER, target }),
-    };
+    if notification_code(target).is_none() || target == PaymentState::Pending {
+        return Err(SandboxError::UnsupportedTransition { provider: PROVIDER, target });
+    }
     let now = shared.now();
     let checkout = {
         let mut store = lock(&shared.cashin.store);
         let Some(checkout) = store.payments.get_mut(reference.trim()) else {
-            return Err(SandboxError::UnknownPayment { provider: PROVIDER, reference: reference.to_owned() });
+            return Err(unknown(reference));
         };
         if checkout.state != PaymentState::Pending {
             return Err(SandboxError::NotPending {
@@ -313,30 +311,57 @@ pub(crate) fn settle(
         checkout.clone()
     };
     tracing::info!(reference, status = %target, "checkout settled");
-    match shared.webhook_url(PROVIDER) {
-        Some(url) => match notification(url, &checkout, code, description, now) {
-            Some(outgoing) => dispatch(shared, outgoing),
-            None => tracing::warn!("the Cash In webhook URL has no usable path: no notification sent"),
-        },
-        None => tracing::info!("no Cash In webhook URL configured: no notification sent"),
+    if let Some(webhook) = notification(checkout, target, now) {
+        dispatch(shared, webhook, plan);
     }
     Ok(target)
+}
+
+/// The notification of a checkout in `state` (its current one when `None`), made now: what
+/// [`Sandbox::send_webhook`](crate::Sandbox::send_webhook) sends, whatever the checkout's state
+/// now.
+pub(crate) fn webhook_in(
+    shared: &Arc<Shared>,
+    reference: &str,
+    state: Option<PaymentState>,
+) -> Result<(PaymentState, Webhook), SandboxError> {
+    let checkout =
+        lock(&shared.cashin.store).payments.get(reference.trim()).cloned().ok_or_else(|| unknown(reference))?;
+    let state = state.unwrap_or(checkout.state);
+    let webhook =
+        notification(checkout, state, shared.now()).ok_or(SandboxError::NoWebhook { provider: PROVIDER, state })?;
+    Ok((state, webhook))
+}
+
+fn unknown(reference: &str) -> SandboxError {
+    SandboxError::UnknownPayment { provider: PROVIDER, reference: reference.to_owned() }
+}
+
+/// The SNAP `latestTransactionStatus` and its description for a state. The document names `00`
+/// and `05`; **Decision**: `06` Failed and `03` Pending, SNAP's codes for the other states a
+/// checkout is in (`PROVIDERS.md` §2). A checkout is never cancelled (SNAP's "cancelled", `05`,
+/// is its expiry).
+const fn notification_code(state: PaymentState) -> Option<(&'static str, &'static str)> {
+    match state {
+        PaymentState::Paid => Some(("00", "Success")),
+        PaymentState::Pending => Some(("03", "Pending")),
+        // The document: "05 = Cancelled, the payment has been closed because it is expired".
+        PaymentState::Expired => Some(("05", "Cancelled")),
+        PaymentState::Failed => Some(("06", "Failed")),
+        _ => None,
+    }
 }
 
 /// The notification of the document (body fields in its order), signed as `PROVIDERS.md` §2
 /// says: SHA256withRSA over `POST:<path of the URL>:<hex SHA-256 of the body>:<X-TIMESTAMP>`.
 /// **Decision**: `amount.value` is a string with two decimals, the SNAP form the document's table
-/// types as "String" (its example's bare `1000` is accepted by the SDK too).
-fn notification(
-    url: &str,
-    checkout: &Checkout,
-    code: &str,
-    description: &str,
-    now: OffsetDateTime,
-) -> Option<Outgoing> {
-    let path = reqwest::Url::parse(url).ok()?.path().to_owned();
+/// types as "String" (its example's bare `1000` is accepted by the SDK too). The path is that of
+/// the URL each attempt goes to; everything else is fixed here, so that every attempt and copy
+/// to one URL is the same request, `X-EXTERNAL-ID` included.
+fn notification(checkout: Checkout, state: PaymentState, now: OffsetDateTime) -> Option<Webhook> {
+    let (code, description) = notification_code(state)?;
     let timestamp = format_timestamp(now);
-    let body = json!({
+    let mut body = json!({
         "originalPartnerReferenceNo": checkout.reference_no,
         "originalReferenceNo": checkout.trx_no,
         "originalExternalId": checkout.request_id,
@@ -345,24 +370,32 @@ fn notification(
         "amount": { "value": two_decimals(checkout.amount), "currency": "IDR" },
         "createdTime": format_timestamp(checkout.created_at),
         "finishedTime": timestamp,
-    })
-    .to_string();
-    let message = asymmetric_string_to_sign("POST", &path, body.as_bytes(), &timestamp).ok()?;
-    let signature = sign_sha256_rsa(signing_key(), message.as_bytes()).ok()?;
-    Some(Outgoing {
-        provider: PROVIDER,
-        reference: checkout.trx_no.clone(),
-        url: url.to_owned(),
-        headers: vec![
-            ("content-type", "application/json".to_owned()),
-            ("x-partner-id", CLIENT_ID.to_owned()),
-            ("x-external-id", uuid::Uuid::new_v4().to_string()),
-            ("x-timestamp", timestamp),
-            ("x-signature", signature),
-            ("channel-id", CHANNEL_ID.to_owned()),
-        ],
-        body,
-    })
+    });
+    // A checkout still open has not finished: its notification has no finishing time.
+    if state == PaymentState::Pending
+        && let Some(fields) = body.as_object_mut()
+    {
+        fields.remove("finishedTime");
+    }
+    let body = body.to_string();
+    let external_id = uuid::Uuid::new_v4().to_string();
+    let render = move |url: &str| {
+        let path = reqwest::Url::parse(url).ok()?.path().to_owned();
+        let message = asymmetric_string_to_sign("POST", &path, body.as_bytes(), &timestamp).ok()?;
+        let signature = sign_sha256_rsa(signing_key(), message.as_bytes()).ok()?;
+        Some(Outgoing {
+            headers: vec![
+                ("content-type", "application/json".to_owned()),
+                ("x-partner-id", CLIENT_ID.to_owned()),
+                ("x-external-id", external_id.clone()),
+                ("x-timestamp", timestamp.clone()),
+                ("x-signature", signature),
+                ("channel-id", CHANNEL_ID.to_owned()),
+            ],
+            body: body.clone(),
+        })
+    };
+    Some(Webhook::per_url(PROVIDER, checkout.trx_no, Target::Configured, render))
 }
 
 /// Cash In's own number for a transaction, like the document's `PAY123`: `PAY`, the Jakarta date

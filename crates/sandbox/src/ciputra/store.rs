@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 
 use crate::bounded::BoundedMap;
 use crate::state::{Shared, lock};
-use crate::webhook::{Outgoing, dispatch};
-use crate::{PaymentState, SandboxError};
+use crate::webhook::{Outgoing, Target, Webhook, dispatch};
+use crate::{DeliveryPlan, PaymentState, SandboxError};
 
 /// The broker every sandbox transaction belongs to (the document's answers name one).
 pub(super) const BROKER: (u32, &str) = (1, "Gerbang Sandbox Broker");
@@ -203,12 +203,13 @@ pub(super) fn callback_body(fields: &[(&str, String)]) -> String {
     fields.iter().map(|(name, value)| format!("{}={}", encode(name), encode(value))).collect::<Vec<_>>().join("&")
 }
 
-/// Moves a pending transaction (or registration) to paid or expired and posts the callback.
-/// `reference` is the merchant's `external_id` (or the gateway's `order_id`).
+/// Moves a pending transaction or registration (found by `external_id` or `order_id`) to paid
+/// or expired, and delivers its callback per `plan`.
 pub(crate) fn settle(
     shared: &Arc<Shared>,
     reference: &str,
     target: PaymentState,
+    plan: DeliveryPlan,
 ) -> Result<PaymentState, SandboxError> {
     let provider = ProviderId::Ciputra;
     // Cancelling is the merchant's call (`action=cancel`); nothing in the document fails.
@@ -216,7 +217,7 @@ pub(crate) fn settle(
         return Err(SandboxError::UnsupportedTransition { provider, target });
     }
     let now = shared.now();
-    let (url, fields) = {
+    let webhook = {
         let mut store = lock(&shared.ciputra.store);
         let counter_digits = store.digits("90", 9);
         let not_pending = |status| SandboxError::NotPending { provider, reference: reference.to_owned(), status };
@@ -231,15 +232,7 @@ pub(crate) fn settle(
                 txn.paid_at = Some(now);
                 txn.reference_number = counter_digits;
             }
-            let fields = vec![
-                ("external_id", txn.external_id.clone()),
-                ("order_id", txn.order_id.clone()),
-                ("action", "charge".to_owned()),
-                ("status", transaction_word(target).to_owned()),
-                ("amount", txn.amount.to_string()),
-                ("transaction_time", local(now)),
-            ];
-            (txn.callback_url.clone(), fields)
+            transaction_callback(txn, target, now)
         } else if let Some(reg) =
             store.registrations.values_mut().find(|r| r.external_id == reference || r.order_id == reference)
         {
@@ -252,33 +245,75 @@ pub(crate) fn settle(
                 reg.reference_number = counter_digits;
                 reg.account_number = "11000011".to_owned();
             }
-            let fields = vec![
-                ("external_id", reg.external_id.clone()),
-                ("order_id", reg.order_id.clone()),
-                ("action", "registration".to_owned()),
-                ("status", registration_word(target).to_owned()),
-                ("transaction_time", local(now)),
-            ];
-            (reg.callback_url.clone(), fields)
+            registration_callback(reg, target, now)
         } else {
             return Err(SandboxError::UnknownPayment { provider, reference: reference.to_owned() });
         }
     };
     tracing::info!(reference, status = %target, "Ciputra transaction settled");
-    // The request's callback_url, else the one configured for the merchant (its dashboard).
-    let url = Some(url).filter(|u| !u.is_empty()).or_else(|| shared.webhook_url(provider).map(str::to_owned));
-    match url {
-        Some(url) => dispatch(
-            shared,
-            Outgoing {
-                provider,
-                reference: fields[0].1.clone(),
-                url,
-                headers: vec![("content-type", "application/x-www-form-urlencoded".to_owned())],
-                body: callback_body(&fields),
-            },
-        ),
-        None => tracing::info!("no callback_url and no Ciputra webhook URL configured: no callback sent"),
-    }
+    dispatch(shared, webhook, plan);
     Ok(target)
+}
+
+/// The callback of a transaction or registration in `state` (its current one when `None`),
+/// made now, for [`Sandbox::send_webhook`](crate::Sandbox::send_webhook): the sandbox calls back
+/// when one is paid or expires, so those are the two states it has a callback for.
+pub(crate) fn webhook_in(
+    shared: &Arc<Shared>,
+    reference: &str,
+    state: Option<PaymentState>,
+) -> Result<(PaymentState, Webhook), SandboxError> {
+    let provider = ProviderId::Ciputra;
+    let now = shared.now();
+    let store = lock(&shared.ciputra.store);
+    let no_webhook = |state| SandboxError::NoWebhook { provider, state };
+    let callback_state = |current: PaymentState| {
+        let state = state.unwrap_or(current);
+        if matches!(state, PaymentState::Paid | PaymentState::Expired) { Ok(state) } else { Err(no_webhook(state)) }
+    };
+    if let Some(txn) = store.transactions.values().find(|t| t.external_id == reference || t.order_id == reference) {
+        let state = callback_state(txn.state)?;
+        Ok((state, transaction_callback(txn, state, now)))
+    } else if let Some(reg) =
+        store.registrations.values().find(|r| r.external_id == reference || r.order_id == reference)
+    {
+        let state = callback_state(reg.state)?;
+        Ok((state, registration_callback(reg, state, now)))
+    } else {
+        Err(SandboxError::UnknownPayment { provider, reference: reference.to_owned() })
+    }
+}
+
+fn transaction_callback(txn: &Transaction, state: PaymentState, now: OffsetDateTime) -> Webhook {
+    let fields = [
+        ("external_id", txn.external_id.clone()),
+        ("order_id", txn.order_id.clone()),
+        ("action", "charge".to_owned()),
+        ("status", transaction_word(state).to_owned()),
+        ("amount", txn.amount.to_string()),
+        ("transaction_time", local(now)),
+    ];
+    callback(&txn.external_id, &txn.callback_url, &fields)
+}
+
+fn registration_callback(reg: &Registration, state: PaymentState, now: OffsetDateTime) -> Webhook {
+    let fields = [
+        ("external_id", reg.external_id.clone()),
+        ("order_id", reg.order_id.clone()),
+        ("action", "registration".to_owned()),
+        ("status", registration_word(state).to_owned()),
+        ("transaction_time", local(now)),
+    ];
+    callback(&reg.external_id, &reg.callback_url, &fields)
+}
+
+/// A form-encoded callback to the request's `callback_url`, else to the URL configured for the
+/// merchant (its dashboard).
+fn callback(external_id: &str, callback_url: &str, fields: &[(&str, String)]) -> Webhook {
+    let target = if callback_url.is_empty() { Target::Configured } else { Target::Url(callback_url.to_owned()) };
+    let outgoing = Outgoing {
+        headers: vec![("content-type", "application/x-www-form-urlencoded".to_owned())],
+        body: callback_body(fields),
+    };
+    Webhook::new(ProviderId::Ciputra, external_id, target, outgoing)
 }

@@ -51,7 +51,7 @@ use self::store::{CURRENCIES, Invoice, Store};
 use crate::state::{Shared, lock};
 use crate::webhook::WebhookRetry;
 
-pub(crate) use store::settle;
+pub(crate) use store::{settle, webhook_in};
 
 /// The sandbox's public key for crypto invoices. A published test value: it is accepted by this
 /// sandbox and nowhere else, so it is safe in examples, tests and source code.

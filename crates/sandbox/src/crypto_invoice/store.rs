@@ -11,8 +11,8 @@ use time::format_description::well_known::Rfc3339;
 
 use super::PRIVATE_KEY;
 use crate::state::{Shared, lock};
-use crate::webhook::{Outgoing, dispatch};
-use crate::{PaymentState, SandboxError};
+use crate::webhook::{Outgoing, Target, Webhook, dispatch};
+use crate::{DeliveryPlan, PaymentState, SandboxError};
 
 const PROVIDER: ProviderId = ProviderId::CryptoInvoice;
 
@@ -190,12 +190,14 @@ impl Store {
     }
 }
 
-/// Moves a pending invoice to paid (sending the callback) or expired (sending nothing: the
-/// document calls back "if payment success" only). It has no failed or cancelled state.
+/// Moves a pending invoice to paid (delivering the callback per `plan`) or expired (sending
+/// nothing: the document calls back "if payment success" only). It has no failed or cancelled
+/// state.
 pub(crate) fn settle(
     shared: &Arc<Shared>,
     reference: &str,
     target: PaymentState,
+    plan: DeliveryPlan,
 ) -> Result<PaymentState, SandboxError> {
     if !matches!(target, PaymentState::Paid | PaymentState::Expired) {
         return Err(SandboxError::UnsupportedTransition { provider: PROVIDER, target });
@@ -204,7 +206,7 @@ pub(crate) fn settle(
     let invoice = {
         let mut store = lock(&shared.crypto_invoice.store);
         let Some(invoice) = store.find(reference, now) else {
-            return Err(SandboxError::UnknownPayment { provider: PROVIDER, reference: reference.to_owned() });
+            return Err(unknown(reference));
         };
         if invoice.state != PaymentState::Pending {
             return Err(SandboxError::NotPending {
@@ -213,34 +215,70 @@ pub(crate) fn settle(
                 status: invoice.state,
             });
         }
-        invoice.state = target;
         if target == PaymentState::Paid {
-            let rate = CURRENCIES.iter().find(|(c, _)| *c == invoice.price_currency).map_or(Decimal::ONE, |(_, r)| *r);
-            invoice.paid = Some(((invoice.price_amount * rate).round_dp(6).normalize(), PAID_COIN));
+            mark_paid(invoice);
+        } else {
+            invoice.state = target;
         }
         invoice.clone()
     };
     tracing::info!(id = invoice.id, status = %target, "invoice settled");
     if target == PaymentState::Paid {
-        match &invoice.callback_url {
-            Some(url) => dispatch(shared, callback(url, &invoice)),
+        match callback(&invoice) {
+            Some(webhook) => {
+                dispatch(shared, webhook, plan);
+            }
             None => tracing::info!("the invoice has no callback_url: no callback sent"),
         }
     }
     Ok(target)
 }
 
-/// The callback the document describes: a JSON POST of `private_key` ("for compare yours") and
-/// the invoice's fields.
-fn callback(url: &str, invoice: &Invoice) -> Outgoing {
+/// The callback of an invoice paid (the one state it has a callback for; its current state
+/// when `None`), for [`Sandbox::send_webhook`](crate::Sandbox::send_webhook): an invoice not
+/// paid yet gets the callback its payment would send, without being paid.
+pub(crate) fn webhook_in(
+    shared: &Arc<Shared>,
+    reference: &str,
+    state: Option<PaymentState>,
+) -> Result<(PaymentState, Webhook), SandboxError> {
+    let mut invoice = {
+        let mut store = lock(&shared.crypto_invoice.store);
+        store.find(reference, shared.now()).cloned().ok_or_else(|| unknown(reference))?
+    };
+    let state = state.unwrap_or(invoice.state);
+    if state != PaymentState::Paid {
+        return Err(SandboxError::NoWebhook { provider: PROVIDER, state });
+    }
+    if invoice.state != PaymentState::Paid {
+        mark_paid(&mut invoice);
+    }
+    let webhook = callback(&invoice)
+        .ok_or_else(|| SandboxError::NoWebhookUrl { provider: PROVIDER, reference: reference.to_owned() })?;
+    Ok((state, webhook))
+}
+
+fn unknown(reference: &str) -> SandboxError {
+    SandboxError::UnknownPayment { provider: PROVIDER, reference: reference.to_owned() }
+}
+
+/// Pays an invoice in full, in [`PAID_COIN`] at the sandbox's rate.
+fn mark_paid(invoice: &mut Invoice) {
+    invoice.state = PaymentState::Paid;
+    let rate = CURRENCIES.iter().find(|(c, _)| *c == invoice.price_currency).map_or(Decimal::ONE, |(_, r)| *r);
+    invoice.paid = Some(((invoice.price_amount * rate).round_dp(6).normalize(), PAID_COIN));
+}
+
+/// The callback the document describes, to the invoice's `callback_url`: a JSON POST of
+/// `private_key` ("for compare yours") and the invoice's fields.
+fn callback(invoice: &Invoice) -> Option<Webhook> {
+    let url = invoice.callback_url.clone()?;
     let mut body = serde_json::Map::new();
     body.insert("private_key".to_owned(), json!(PRIVATE_KEY));
     body.extend(invoice.fields());
-    Outgoing {
-        provider: PROVIDER,
-        reference: invoice.id.to_string(),
-        url: url.to_owned(),
+    let outgoing = Outgoing {
         headers: vec![("content-type", "application/json".to_owned())],
         body: Value::Object(body).to_string(),
-    }
+    };
+    Some(Webhook::new(PROVIDER, invoice.id.to_string(), Target::Url(url), outgoing))
 }

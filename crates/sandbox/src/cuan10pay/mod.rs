@@ -23,8 +23,10 @@
 //! Deposits move from `pending` to `paid` or `expired` only through
 //! [`Sandbox::pay`](crate::Sandbox::pay) / [`Sandbox::expire`](crate::Sandbox::expire) (or the
 //! control API, or the buttons on the checkout page); each move sends the webhook to the URL
-//! configured with [`SandboxBuilder::webhook_url`](crate::SandboxBuilder::webhook_url), as the real
-//! gateway sends it to the URL set in its dashboard.
+//! configured with [`SandboxBuilder::webhook_url`](crate::SandboxBuilder::webhook_url) (or the
+//! URLs, in turn), as the real gateway sends it to the URL set in its dashboard. A deposit has a
+//! webhook for `PENDING`, `PAID` and `EXPIRED`: any of them can be sent again, or out of order,
+//! with [`Sandbox::send_webhook`](crate::Sandbox::send_webhook).
 
 mod auth;
 mod catalog;
@@ -46,7 +48,7 @@ use serde::Serialize;
 use crate::rate_limit::RateLimiter;
 use crate::state::Shared;
 
-pub(crate) use store::settle;
+pub(crate) use store::{settle, webhook_in};
 
 /// The sandbox's API key for Cuan10pay. A published test value: it is accepted by this sandbox
 /// and nowhere else, so it is safe in examples, tests and source code.

@@ -22,8 +22,9 @@ use super::catalog::{PPOB_PRODUCTS, SMM_SERVICES, VOUCHER_PRODUCTS, matches_filt
 use super::fields::Fields;
 use super::store::{new_id, webhook};
 use super::{Refusal, success};
+use crate::DeliveryPlan;
 use crate::state::{Shared, lock};
-use crate::webhook::dispatch;
+use crate::webhook::{Target, Webhook, dispatch};
 
 /// The status an order is answered with.
 const ORDER_STATUS: &str = "pending";
@@ -103,10 +104,9 @@ fn place<T: Serialize>(shared: &Arc<Shared>, kind: &str, common: &Common<'_>, it
         status: ORDER_STATUS,
         created_at: format_local_datetime(now),
     };
-    let url = common.callback_url.or_else(|| shared.webhook_url(ProviderId::Cuan10pay));
-    if let Some(url) = url {
-        dispatch(shared, webhook(url, &order.order_id, ORDER_DONE_STATUS, price, now));
-    }
+    let target = common.callback_url.map_or(Target::Configured, |url| Target::Url(url.to_owned()));
+    let outgoing = webhook(&order.order_id, ORDER_DONE_STATUS, price, now);
+    dispatch(shared, Webhook::new(ProviderId::Cuan10pay, &order.order_id, target, outgoing), DeliveryPlan::new());
     success("Order created successfully", order)
 }
 

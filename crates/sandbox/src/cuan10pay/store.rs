@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 use super::PRIVATE_KEY;
 use crate::bounded::{BoundedMap, BoundedSet};
 use crate::state::{Shared, lock};
-use crate::webhook::{Outgoing, dispatch};
-use crate::{PaymentState, SandboxError};
+use crate::webhook::{Outgoing, Target, Webhook, dispatch};
+use crate::{DeliveryPlan, PaymentState, SandboxError};
 
 /// The latest deposits created, by `deposit_id`, and the ids given to the latest orders: at
 /// most [`max_payments`](crate::SandboxBuilder::max_payments) of each, the oldest forgotten first.
@@ -119,11 +119,12 @@ pub(super) fn new_id(prefix: &str, now: OffsetDateTime, taken: impl Fn(&str) -> 
     }
 }
 
-/// Moves a pending deposit to `target` (paid or expired) and sends the webhook.
+/// Moves a pending deposit to `target` (paid or expired) and delivers the webhook per `plan`.
 pub(crate) fn settle(
     shared: &Arc<Shared>,
     reference: &str,
     target: PaymentState,
+    plan: DeliveryPlan,
 ) -> Result<PaymentState, SandboxError> {
     // The document names `pending` and `PAID` only; expiry is the one other move a deposit makes.
     if !matches!(target, PaymentState::Paid | PaymentState::Expired) {
@@ -133,10 +134,7 @@ pub(crate) fn settle(
     let deposit = {
         let mut store = lock(&shared.cuan10pay.store);
         let Some(deposit) = store.deposits.get_mut(reference) else {
-            return Err(SandboxError::UnknownPayment {
-                provider: ProviderId::Cuan10pay,
-                reference: reference.to_owned(),
-            });
+            return Err(unknown(reference));
         };
         if deposit.state != PaymentState::Pending {
             return Err(SandboxError::NotPending {
@@ -154,14 +152,33 @@ pub(crate) fn settle(
     tracing::info!(reference, status = %target, "deposit settled");
     // The callback URL of deposits is set in the merchant's dashboard: `deposit_create` has no
     // field for it (seeds/000_b443c682d4d25840.txt).
-    match shared.webhook_url(ProviderId::Cuan10pay) {
-        Some(url) => {
-            let status = webhook_status(target);
-            dispatch(shared, webhook(url, &deposit.id, status, deposit.amount, now));
-        }
-        None => tracing::info!("no Cuan10pay webhook URL configured: no webhook sent"),
-    }
+    dispatch(shared, deposit_webhook(&deposit, target, now), plan);
     Ok(target)
+}
+
+/// The webhook of a deposit in `state` (its current one when `None`), made now: what
+/// [`Sandbox::send_webhook`](crate::Sandbox::send_webhook) sends. A deposit is pending, paid or
+/// expired, so those are the states it has a webhook for, whatever its state now.
+pub(crate) fn webhook_in(
+    shared: &Arc<Shared>,
+    reference: &str,
+    state: Option<PaymentState>,
+) -> Result<(PaymentState, Webhook), SandboxError> {
+    let deposit = lock(&shared.cuan10pay.store).get(reference).cloned().ok_or_else(|| unknown(reference))?;
+    let state = state.unwrap_or(deposit.state);
+    if !matches!(state, PaymentState::Pending | PaymentState::Paid | PaymentState::Expired) {
+        return Err(SandboxError::NoWebhook { provider: ProviderId::Cuan10pay, state });
+    }
+    Ok((state, deposit_webhook(&deposit, state, shared.now())))
+}
+
+fn unknown(reference: &str) -> SandboxError {
+    SandboxError::UnknownPayment { provider: ProviderId::Cuan10pay, reference: reference.to_owned() }
+}
+
+fn deposit_webhook(deposit: &Deposit, state: PaymentState, now: OffsetDateTime) -> Webhook {
+    let outgoing = webhook(&deposit.id, webhook_status(state), deposit.amount, now);
+    Webhook::new(ProviderId::Cuan10pay, &deposit.id, Target::Configured, outgoing)
 }
 
 /// The status word of a deposit webhook. The document's example shows `"PAID"`;
@@ -181,7 +198,7 @@ const fn webhook_status(state: PaymentState) -> &'static str {
 /// `timestamp` as integers. The signature covers them as their decimal text (PROVIDERS.md §1
 /// Decision): `reference + status + amount + timestamp`. **Decision**: `amount` is the deposit's
 /// amount without the fee (the document's example, `100000`, is a round amount, not a total).
-pub(super) fn webhook(url: &str, reference: &str, status: &str, amount: u64, now: OffsetDateTime) -> Outgoing {
+pub(super) fn webhook(reference: &str, status: &str, amount: u64, now: OffsetDateTime) -> Outgoing {
     #[derive(Serialize)]
     struct Body<'a> {
         reference: &'a str,
@@ -195,9 +212,6 @@ pub(super) fn webhook(url: &str, reference: &str, status: &str, amount: u64, now
         sign_webhook(PRIVATE_KEY.as_bytes(), reference, status, &amount.to_string(), &timestamp.to_string());
     let body = Body { reference, status, amount, timestamp, signature };
     Outgoing {
-        provider: ProviderId::Cuan10pay,
-        reference: reference.to_owned(),
-        url: url.to_owned(),
         headers: vec![("content-type", "application/json".to_owned())],
         // Serialising a struct of strings and integers cannot fail.
         body: serde_json::to_string(&body).unwrap_or_default(),

@@ -59,8 +59,8 @@ use serde_json::{Value, json};
 use crate::state::Shared;
 use crate::webhook::WebhookRetry;
 
-pub(crate) use store::settle;
 pub use store::{WithdrawalError, WithdrawalState};
+pub(crate) use store::{settle, webhook_in};
 
 /// The sandbox's API key for the QRIS gateway. A published test value: it is accepted by this
 /// sandbox and nowhere else, so it is safe in examples, tests and source code.

@@ -13,7 +13,8 @@ use time::{Duration, OffsetDateTime};
 use super::{INVOICE_LIFETIME, WITHDRAW_FEE, invoice_fee};
 use crate::bounded::BoundedMap;
 use crate::state::{Shared, lock};
-use crate::{PaymentState, SandboxError};
+use crate::webhook::Webhook;
+use crate::{DeliveryPlan, PaymentState, SandboxError};
 
 /// Where a withdrawal stands: "Status awal adalah pending. Admin akan menyetujui (status menjadi
 /// success) atau menolak (status menjadi rejected)." (`seeds/002_70371d71cc9c4025.txt`)
@@ -284,6 +285,8 @@ pub(crate) fn settle(
     shared: &Arc<Shared>,
     reference: &str,
     target: PaymentState,
+    // The document has no webhook: there is nothing to deliver.
+    _plan: DeliveryPlan,
 ) -> Result<PaymentState, SandboxError> {
     if !matches!(target, PaymentState::Paid | PaymentState::Expired) {
         // The document's invoices are pending, paid or expired; a cancel goes through the API.
@@ -306,6 +309,20 @@ pub(crate) fn settle(
     store.balance += credit;
     tracing::info!(reference, status = %target, credit, "invoice settled");
     Ok(target)
+}
+
+/// The document has no webhook: an invoice is known by polling its status. Refused for every
+/// state, once the invoice is found.
+pub(crate) fn webhook_in(
+    shared: &Arc<Shared>,
+    reference: &str,
+    state: Option<PaymentState>,
+) -> Result<(PaymentState, Webhook), SandboxError> {
+    let mut store = lock(&shared.qris.store);
+    let Some(invoice) = store.invoice(reference, shared.now()) else {
+        return Err(SandboxError::UnknownPayment { provider: ProviderId::Qris, reference: reference.to_owned() });
+    };
+    Err(SandboxError::NoWebhook { provider: ProviderId::Qris, state: state.unwrap_or(invoice.state) })
 }
 
 /// Approves a pending withdrawal (the gateway's admin sending it).
