@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::config::CiputraConfig;
 use crate::request::{TransactionRequest, form};
-use crate::token::{Fetched, Token, TokenCache, token_expiry};
+use crate::token::{Fetched, Token, TokenCache, store_key, token_expiry};
 use crate::wire::{self, RegistrationStatus, TransactionResult, TransactionStatus};
 
 const PROVIDER: ProviderId = ProviderId::Ciputra;
@@ -37,7 +37,9 @@ const FORM: &str = "application/x-www-form-urlencoded";
 /// The token is fetched on the first call, cached, and replaced a minute before it expires (see
 /// [`CiputraConfigBuilder::refresh_before_expiry`](crate::CiputraConfigBuilder::refresh_before_expiry));
 /// however many calls need a new one at the same moment, one token request is made and every
-/// call waits for it. A call the gateway answers with 401 drops that token, fetches a new one and
+/// call waits for it. Clients sharing a
+/// [token store](crate::CiputraConfigBuilder::token_store) (every replica, through Redis) share
+/// the token too: one of them fetches it, the others take it from the store. A call the gateway answers with 401 drops that token, fetches a new one and
 /// is sent once more; a second 401 is [`Error::Unauthorized`].
 ///
 /// ```no_run
@@ -70,7 +72,9 @@ impl CiputraClient {
     /// A client with this configuration.
     pub fn new(config: CiputraConfig) -> Self {
         let redactions = Redactions::new([config.api_key.clone(), config.api_secret.clone()]);
-        Self { inner: Arc::new(Inner { config, tokens: TokenCache::default(), redactions }) }
+        let key = store_key(config.api_key.expose_secret(), config.base_url.as_str());
+        let tokens = TokenCache::new(config.token_store.clone(), key);
+        Self { inner: Arc::new(Inner { config, tokens, redactions }) }
     }
 
     /// A client configured from the environment: see [`CiputraConfig::from_env`].
@@ -88,7 +92,9 @@ impl CiputraClient {
         self.inner.tokens.expires_at().await
     }
 
-    /// How many token requests this client (and its clones) made so far: for diagnostics.
+    /// How many token requests this client (and its clones) made so far: for diagnostics. A token
+    /// another client (or replica) fetched and shared through the
+    /// [token store](crate::CiputraConfigBuilder::token_store) is not counted here.
     pub fn token_fetches(&self) -> u64 {
         self.inner.tokens.fetches()
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
+use gerbang_core::token_store::{MemoryTokenStore, TokenStore};
 use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_secret, require_credential};
 
 /// The environment variable holding the API key (`api-key` of the token call).
@@ -43,6 +44,7 @@ pub struct CiputraConfig {
     pub(crate) api_secret: SecretString,
     pub(crate) base_url: BaseUrl,
     pub(crate) refresh_before_expiry: Duration,
+    pub(crate) token_store: Arc<dyn TokenStore>,
     pub(crate) clock: SharedClock,
     pub(crate) http: HttpClient,
 }
@@ -56,6 +58,7 @@ impl CiputraConfig {
             api_secret: SecretString::from(api_secret.into()),
             base_url: None,
             refresh_before_expiry: DEFAULT_REFRESH_BEFORE_EXPIRY,
+            token_store: None,
             clock: None,
             http: None,
         }
@@ -83,6 +86,11 @@ impl CiputraConfig {
     pub fn clock(&self) -> &SharedClock {
         &self.clock
     }
+
+    /// Where the bearer token is shared.
+    pub fn token_store(&self) -> &Arc<dyn TokenStore> {
+        &self.token_store
+    }
 }
 
 impl fmt::Debug for CiputraConfig {
@@ -92,6 +100,7 @@ impl fmt::Debug for CiputraConfig {
             .field("api_key", &"<redacted>")
             .field("api_secret", &"<redacted>")
             .field("refresh_before_expiry", &self.refresh_before_expiry)
+            .field("token_store", &self.token_store)
             .field("clock", &self.clock)
             .field("http", &self.http)
             .finish()
@@ -105,6 +114,7 @@ pub struct CiputraConfigBuilder {
     api_secret: SecretString,
     base_url: Option<String>,
     refresh_before_expiry: Duration,
+    token_store: Option<Arc<dyn TokenStore>>,
     clock: Option<SharedClock>,
     http: Option<HttpClient>,
 }
@@ -134,6 +144,35 @@ impl CiputraConfigBuilder {
     /// used rather than fetched anew for every call.
     pub fn refresh_before_expiry(mut self, margin: Duration) -> Self {
         self.refresh_before_expiry = margin;
+        self
+    }
+
+    /// Where the bearer token is shared (default a [`MemoryTokenStore`] of this config's own,
+    /// shared by every client built from it). Give every replica the same shared store
+    /// (`gerbang-redis`) and they use one token: one replica fetches it under the store's refresh
+    /// lock, the others wait for it and take it from the store. It is kept under `ciputra:` and a
+    /// hash of the API key and base URL (never the key), until its refresh time, before it
+    /// expires.
+    ///
+    /// When the store fails, the client fetches its token directly from the gateway, as without
+    /// a store (still one request at a time in this process), and logs a warning: a token request
+    /// is harmless, and the calls matter more than sharing the token.
+    ///
+    /// ```
+    /// use gerbang_ciputra::{CiputraClient, CiputraConfig};
+    /// use gerbang_core::token_store::MemoryTokenStore;
+    /// use std::sync::Arc;
+    ///
+    /// let shared = Arc::new(MemoryTokenStore::new()); // or a Redis store, shared by every replica
+    /// let config = CiputraConfig::builder("my-api-key", "my-api-secret")
+    ///     .base_url("http://127.0.0.1:8080/ciputra")
+    ///     .token_store(shared)
+    ///     .build()?;
+    /// let client = CiputraClient::new(config);
+    /// # Ok::<(), gerbang_core::Error>(())
+    /// ```
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.token_store = Some(store);
         self
     }
 
@@ -167,6 +206,7 @@ impl CiputraConfigBuilder {
             api_secret: self.api_secret,
             base_url,
             refresh_before_expiry: self.refresh_before_expiry,
+            token_store: self.token_store.unwrap_or_else(|| Arc::new(MemoryTokenStore::new())),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             http: self.http.unwrap_or_default(),
         })
@@ -180,6 +220,7 @@ impl fmt::Debug for CiputraConfigBuilder {
             .field("api_key", &"<redacted>")
             .field("api_secret", &"<redacted>")
             .field("refresh_before_expiry", &self.refresh_before_expiry)
+            .field("token_store", &self.token_store)
             .finish_non_exhaustive()
     }
 }

@@ -16,6 +16,14 @@
 //! once more; a second 401 is [`Error::Unauthorized`](gerbang_core::Error). The token is a
 //! secret: it never appears in `Debug`, logs or errors.
 //!
+//! Replicas share one token through a [`TokenStore`](gerbang_core::token_store::TokenStore)
+//! ([`CiputraConfigBuilder::token_store`]; in memory by default, Redis from `gerbang-redis` for
+//! many replicas): one replica fetches it under the store's refresh lock (with a timeout), the
+//! others wait for it and take it from the store, where it is kept under `ciputra:` and a hash of
+//! the API key and base URL (never the key) until its refresh time, before it expires. A token
+//! refused with a 401 at one replica is replaced once for all of them. When the store fails, the
+//! client fetches its own token, as without a store.
+//!
 //! # Quick start
 //!
 //! ```no_run

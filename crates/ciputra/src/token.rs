@@ -1,8 +1,10 @@
 //! The bearer token: when it expires, and one cache shared by every clone of a client, refreshed
-//! by one request however many calls need it at once (single flight).
+//! by one request however many calls need it at once (single flight), in front of a
+//! [`TokenStore`] that shares it between replicas.
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -10,6 +12,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gerbang_core::Error;
 use gerbang_core::secrecy::SecretString;
+use gerbang_core::token_store::{RefreshOptions, StoredToken, TokenStore, get_or_refresh};
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
 
@@ -72,17 +75,17 @@ fn jwt_exp(token: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(seconds).ok()
 }
 
-/// A token handed to a call: the secret, and which fetch it came from (so that a 401 invalidates
-/// this token and not a newer one another call has fetched meanwhile).
+/// A token handed to a call: the secret, and which filling of the cache it came from (so that a
+/// 401 invalidates this token and not a newer one another call has got meanwhile).
 #[derive(Clone)]
 pub(crate) struct Token {
-    pub(crate) fetch: u64,
+    pub(crate) generation: u64,
     pub(crate) secret: SecretString,
 }
 
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Token").field("fetch", &self.fetch).field("secret", &"<redacted>").finish()
+        f.debug_struct("Token").field("generation", &self.generation).field("secret", &"<redacted>").finish()
     }
 }
 
@@ -103,74 +106,108 @@ struct Cached {
 #[derive(Default)]
 struct Slot {
     cached: Option<Cached>,
-    /// The last fetch that failed, with its number: calls that were waiting while it ran get
+    /// The last filling that failed, with its number: calls that were waiting while it ran get
     /// its error rather than each starting a fetch of their own.
     failure: Option<(u64, Error)>,
+    /// The token the gateway last refused: the shared store may still hold it, and must not
+    /// hand it out again.
+    refused: Option<SecretString>,
 }
 
-/// The cache of one client (and all its clones).
+/// The key of the account's token in the [`TokenStore`]: `ciputra:` and the first 8 bytes, in
+/// hex, of HMAC-SHA256 keyed with a fixed label over the API key and the base URL (so that a
+/// sandbox and the gateway never share a token). Stable across processes and versions (replicas
+/// must agree on it), and no way back to the key.
+pub(crate) fn store_key(api_key: &str, base_url: &str) -> String {
+    let digest =
+        gerbang_signing::hmac_sha256(b"gerbang token store v1", &[api_key.as_bytes(), b"\n", base_url.as_bytes()]);
+    let mut key = String::from("ciputra:");
+    for byte in &digest[..8] {
+        key.push_str(&format!("{byte:02x}"));
+    }
+    key
+}
+
+/// The cache of one client (and all its clones), in front of the [`TokenStore`] that the client's
+/// replicas share.
 ///
-/// Single flight: the slot's lock is held across the fetch, so however many calls find the token
-/// missing or stale at once, the first fetches and the others wait, then take the token it got
-/// (or its error).
-#[derive(Default)]
+/// Single flight in the process: the slot's lock is held while a token is got, so however many
+/// calls find the token missing or stale at once, the first gets one and the others wait, then
+/// take the token it got (or its error). Across processes, the store's refresh lock does the same
+/// ([`get_or_refresh`]): one replica fetches, the others take its token from the store.
 pub(crate) struct TokenCache {
     slot: Mutex<Slot>,
+    generations: AtomicU64,
     fetches: AtomicU64,
+    store: Arc<dyn TokenStore>,
+    key: String,
 }
 
 impl TokenCache {
-    /// A fresh token, from the cache or from `fetch` (called at most once at a time).
-    pub(crate) async fn get<F, Fut>(
-        &self,
-        now: impl Fn() -> OffsetDateTime,
-        margin: Duration,
-        fetch: F,
-    ) -> Result<Token, Error>
+    /// A cache in front of `store`, where the account's token is kept under `key`.
+    pub(crate) fn new(store: Arc<dyn TokenStore>, key: String) -> Self {
+        Self { slot: Mutex::default(), generations: AtomicU64::new(0), fetches: AtomicU64::new(0), store, key }
+    }
+
+    /// A fresh token: the cached one, the store's, or one from `fetch` (called at most once at a
+    /// time in this process, and once at a time across the processes sharing the store).
+    pub(crate) async fn get<N, F, Fut>(&self, now: N, margin: Duration, fetch: F) -> Result<Token, Error>
     where
+        N: Fn() -> OffsetDateTime,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Fetched, Error>>,
     {
-        let fetches_before = self.fetches.load(Ordering::SeqCst);
+        let generations_before = self.generations.load(Ordering::SeqCst);
         let mut slot = self.slot.lock().await;
         if let Some(cached) = &slot.cached
             && now() < cached.refresh_at
         {
             return Ok(cached.token.clone());
         }
-        if let Some((fetch, error)) = &slot.failure
-            && *fetch > fetches_before
+        if let Some((generation, error)) = &slot.failure
+            && *generation > generations_before
         {
             return Err(error.clone());
         }
-        let number = self.fetches.fetch_add(1, Ordering::SeqCst) + 1;
-        let fetched_at = now();
-        match fetch().await {
-            Ok(fetched) => {
-                let life = (fetched.expires_at - fetched_at).max(time::Duration::ZERO);
-                let margin = time::Duration::try_from(margin).unwrap_or(time::Duration::MAX).min(life / 2);
-                let token = Token { fetch: number, secret: fetched.secret };
-                tracing::debug!(expires_at = %fetched.expires_at, "fetched a new Ciputra token");
-                slot.cached = Some(Cached {
-                    token: token.clone(),
-                    expires_at: fetched.expires_at,
-                    refresh_at: fetched.expires_at - margin,
-                });
+        let generation = self.generations.fetch_add(1, Ordering::SeqCst) + 1;
+        let fetch_and_time = || async {
+            self.fetches.fetch_add(1, Ordering::SeqCst);
+            let fetched_at = now();
+            let fetched = fetch().await?;
+            let life = (fetched.expires_at - fetched_at).max(time::Duration::ZERO);
+            let margin = time::Duration::try_from(margin).unwrap_or(time::Duration::MAX).min(life / 2);
+            tracing::debug!(expires_at = %fetched.expires_at, "fetched a new Ciputra token");
+            Ok(StoredToken {
+                secret: fetched.secret,
+                expires_at: fetched.expires_at,
+                refresh_at: fetched.expires_at - margin,
+            })
+        };
+        let options = RefreshOptions::default();
+        let got = get_or_refresh(&*self.store, &self.key, options, &now, slot.refused.as_ref(), fetch_and_time).await;
+        match got {
+            Ok((stored, _source)) => {
+                let token = Token { generation, secret: stored.secret };
+                slot.cached =
+                    Some(Cached { token: token.clone(), expires_at: stored.expires_at, refresh_at: stored.refresh_at });
                 slot.failure = None;
+                slot.refused = None;
                 Ok(token)
             }
             Err(error) => {
-                slot.failure = Some((number, error.clone()));
+                slot.failure = Some((generation, error.clone()));
                 Err(error)
             }
         }
     }
 
-    /// Drops `token` from the cache, if it is still the cached one: the gateway refused it.
+    /// Drops `token` from the cache, if it is still the cached one: the gateway refused it. The
+    /// store is told at the next [`get`](Self::get), which will not take it from there again.
     pub(crate) async fn invalidate(&self, token: &Token) {
         let mut slot = self.slot.lock().await;
-        if slot.cached.as_ref().is_some_and(|c| c.token.fetch == token.fetch) {
+        if slot.cached.as_ref().is_some_and(|c| c.token.generation == token.generation) {
             slot.cached = None;
+            slot.refused = Some(token.secret.clone());
         }
     }
 
@@ -179,7 +216,7 @@ impl TokenCache {
         self.slot.lock().await.cached.as_ref().map(|c| c.expires_at)
     }
 
-    /// How many tokens were fetched (or attempted) so far.
+    /// How many tokens this cache fetched from the gateway (or tried to) so far.
     pub(crate) fn fetches(&self) -> u64 {
         self.fetches.load(Ordering::SeqCst)
     }
@@ -187,7 +224,11 @@ impl TokenCache {
 
 impl fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenCache").field("fetches", &self.fetches()).finish_non_exhaustive()
+        f.debug_struct("TokenCache")
+            .field("fetches", &self.fetches())
+            .field("key", &self.key)
+            .field("store", &self.store)
+            .finish_non_exhaustive()
     }
 }
 
@@ -201,6 +242,15 @@ mod tests {
 
     fn jwt(payload: &str) -> String {
         format!("eyJhbGciOiJIUzI1NiJ9.{}.c2ln", URL_SAFE_NO_PAD.encode(payload))
+    }
+
+    #[test]
+    fn the_store_key_is_stable_short_and_not_the_api_key() {
+        let key = store_key("test-api-key-CK4m2Qa", "https://ciputra.example/api");
+        // Fixed: every replica, of any version, must compute the same.
+        assert_eq!(key, "ciputra:522f99904cd4dae2");
+        assert_ne!(key, store_key("test-api-key-CK4m2Qa", "http://127.0.0.1:9/ciputra"));
+        assert_ne!(key, store_key("another-key", "https://ciputra.example/api"));
     }
 
     #[test]
