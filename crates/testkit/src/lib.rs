@@ -13,8 +13,10 @@ use tracing_subscriber::EnvFilter;
 
 mod contract;
 mod hostile;
+mod postgres_server;
 mod redis_server;
 pub use contract::check_inbox_contract;
+pub use postgres_server::PostgresServer;
 pub use hostile::{
     ECHO_STATUSES, Echoing, REDIRECTS, Redirecting, check_echoed_secrets_are_scrubbed, check_no_redirect_is_followed,
 };
