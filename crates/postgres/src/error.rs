@@ -1,0 +1,112 @@
+//! Turning driver and pool failures into [`Error::Store`], with nothing secret in the message.
+
+use std::error::Error as _;
+use std::fmt;
+
+use gerbang_core::Error;
+use secrecy::{ExposeSecret, SecretString};
+
+/// Which store, in every [`Error::Store`] this crate returns.
+pub(crate) const STORE: &str = "postgres";
+
+/// What went wrong below a call, before it is told as an [`Error`].
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The driver or the server failed.
+    Postgres(tokio_postgres::Error),
+    /// The pool gave no connection.
+    Pool(deadpool_postgres::PoolError),
+    /// The operation took longer than its timeout.
+    TimedOut(std::time::Duration),
+}
+
+impl From<tokio_postgres::Error> for Failure {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Self::Postgres(e)
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for Failure {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        Self::Pool(e)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Postgres(e) => f.write_str(&describe(e)),
+            Self::Pool(deadpool_postgres::PoolError::Backend(e)) => f.write_str(&describe(e)),
+            Self::Pool(deadpool_postgres::PoolError::Timeout(kind)) => {
+                let what = match kind {
+                    deadpool_postgres::TimeoutType::Wait => "waiting for a free connection of the pool",
+                    deadpool_postgres::TimeoutType::Create => "connecting to the server",
+                    deadpool_postgres::TimeoutType::Recycle => "checking a pooled connection",
+                };
+                write!(f, "timed out {what}")
+            }
+            Self::Pool(e) => write!(f, "the connection pool failed: {e}"),
+            Self::TimedOut(after) => write!(f, "no answer within {after:?} (the operation timeout)"),
+        }
+    }
+}
+
+/// A driver error in words: the server's severity, SQLSTATE and message, or the driver's kind and
+/// its cause (`error connecting to server: Connection refused (os error 111)`). Neither carries
+/// the connection string.
+fn describe(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{} {}: {}", db.severity(), db.code().code(), db.message());
+    }
+    match e.source() {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
+}
+
+/// Builds [`Error::Store`] messages for one inbox, scrubbing its password out of them in case a
+/// cause ever quotes it.
+#[derive(Clone, Default)]
+pub(crate) struct Scrubber {
+    password: Option<SecretString>,
+}
+
+impl Scrubber {
+    pub(crate) fn new(password: Option<&[u8]>) -> Self {
+        let password = password.map(|p| SecretString::from(String::from_utf8_lossy(p).into_owned()));
+        Self { password }
+    }
+
+    /// `Error::Store` for a failure while doing `what`.
+    pub(crate) fn store(&self, what: &str, failure: &Failure) -> Error {
+        let mut message = format!("{what}: {failure}");
+        if let Some(password) = &self.password {
+            let password = password.expose_secret();
+            // Shorter ones would blank out ordinary words; no cause is known to quote it anyway.
+            if password.len() >= 4 {
+                message = message.replace(password, "***");
+            }
+        }
+        Error::Store { store: STORE, message }
+    }
+}
+
+impl fmt::Debug for Scrubber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Scrubber")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quoted_password_is_scrubbed() {
+        let scrubber = Scrubber::new(Some(b"hunter22"));
+        let failure = Failure::TimedOut(std::time::Duration::from_secs(1));
+        let Error::Store { store, message } = scrubber.store("claiming hunter22", &failure) else { panic!() };
+        assert_eq!(store, "postgres");
+        assert_eq!(message, "claiming ***: no answer within 1s (the operation timeout)");
+    }
+}
