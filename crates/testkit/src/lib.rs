@@ -16,10 +16,10 @@ mod hostile;
 mod postgres_server;
 mod redis_server;
 pub use contract::check_inbox_contract;
-pub use postgres_server::PostgresServer;
 pub use hostile::{
     ECHO_STATUSES, Echoing, REDIRECTS, Redirecting, check_echoed_secrets_are_scrubbed, check_no_redirect_is_followed,
 };
+pub use postgres_server::PostgresServer;
 pub use redis_server::RedisServer;
 
 /// Every line of tracing output written since [`LogCapture::install`], kept in memory.
