@@ -135,11 +135,12 @@ impl RateBudget {
     }
 
     /// Counts `n` requests that already went out (the transport's retries): each is spent as it
-    /// can be; one the budget has no room for is not counted (the budget is spent anyway, so the
-    /// next call waits).
-    pub(crate) async fn record(&self, n: u32, priority: Priority) {
+    /// can be, at [`Priority::Normal`] whatever the call's priority (they are gone; the count
+    /// should hold them even from the reserve); one the budget has no room for is not counted
+    /// (the budget is spent anyway, so the next call waits).
+    pub(crate) async fn record(&self, n: u32) {
         for _ in 0..n {
-            if let Err(error) = self.acquire_at(priority).await {
+            if let Err(error) = self.acquire_at(Priority::Normal).await {
                 tracing::debug!(%error, "a retry that went out could not be counted");
                 break;
             }

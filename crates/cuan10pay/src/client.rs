@@ -253,7 +253,7 @@ impl Cuan10payClient {
         // after they went out: the transport builds each attempt synchronously, so a retry
         // cannot wait for a shared store before it goes (see `RateBudget`).
         if budget.is_limited() && attempts > 1 {
-            budget.record(attempts - 1, self.priority).await;
+            budget.record(attempts - 1).await;
         }
         result
     }

@@ -232,3 +232,28 @@ fn check_rate_limit_scenario(scenario: &str) {
         other => panic!("unknown scenario {other}"),
     }
 }
+
+/// The transport builds its retries synchronously, so a retry cannot wait on the store before it
+/// goes: it is counted after. This pins that limit down (see `RateBudget`); a hook in the
+/// transport that spends before each attempt would make the second call below refused instead.
+#[tokio::test]
+async fn a_retry_is_counted_after_it_went_out_so_the_next_call_waits() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.path("/api/v1/deposit_status");
+            then.status(503).body("busy");
+        })
+        .await;
+    let retrying = HttpClient::builder()
+        .retry(RetryPolicy::default().max_retries(2).initial_backoff(Duration::from_millis(1)))
+        .build()
+        .unwrap();
+    let client = Cuan10payClient::new(
+        builder(&server.url("/api")).http_client(retrying).rate_budget_per_hour(2).build().unwrap(),
+    );
+    assert!(client.deposit_status("CP-1").await.is_err());
+    assert_eq!(mock.calls_async().await, 3, "the first attempt and both retries went out");
+    assert!(matches!(client.deposit_status("CP-1").await, Err(Error::RateLimited { .. })));
+    assert_eq!(mock.calls_async().await, 3);
+}
