@@ -1,4 +1,7 @@
-//! `gerbang sandbox serve [--port N]`, `gerbang sandbox pay|expire|fail <provider> REF`.
+//! `gerbang sandbox serve [--port N] [--webhook-url GATEWAY=URL]…`,
+//! `gerbang sandbox pay|expire|fail <provider> REF [plan]`,
+//! `gerbang sandbox webhook <provider> REF [--status S] [plan]`, where the plan is
+//! `[--copies N] [--spacing-ms MS] [--delay-ms MS] [--drop]`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -23,6 +26,9 @@ pub(crate) enum SandboxCommand {
     Expire(ControlArgs),
     /// Mark a pending payment failed, where the gateway has that state (Cash In).
     Fail(ControlArgs),
+    /// Send a payment's webhook again, of its current state or of --status, without moving it
+    /// (a later state before an earlier one, or a "resend").
+    Webhook(WebhookArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -31,7 +37,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value_t = DEFAULT_PORT)]
     port: u16,
     /// Where a gateway whose webhook URL is set in its dashboard sends webhooks:
-    /// `cuan10pay=http://127.0.0.1:3000/webhook`. Repeat for each gateway.
+    /// `cuan10pay=http://127.0.0.1:3000/webhook`. Repeat for each gateway; repeat for one
+    /// gateway to spread its webhooks over several receivers, each attempt to the next in turn.
     #[arg(long = "webhook-url", value_parser = parse_webhook_url)]
     webhook_urls: Vec<(ProviderId, String)>,
     /// What the links in answers (checkout pages, QR images) start with, when clients reach the
@@ -62,15 +69,68 @@ pub(crate) struct ControlArgs {
     /// The running sandbox.
     #[arg(long, env = "GERBANG_SANDBOX_URL", default_value_t = format!("http://127.0.0.1:{DEFAULT_PORT}"))]
     sandbox_url: String,
+    #[command(flatten)]
+    plan: PlanArgs,
+}
+
+/// How the webhook is delivered: the sandbox's delivery plan.
+/// The longest spacing or delay the sandbox takes, in milliseconds (an hour).
+const MAX_WAIT_MS: u64 = sandbox::MAX_PLAN_WAIT.as_secs() * 1000;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct PlanArgs {
+    /// Send the same webhook this many times (1 to 100), each copy retried on its own.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=i64::from(sandbox::MAX_COPIES)))]
+    copies: u32,
+    /// Milliseconds between the starts of two copies; 0 sends them all at once, concurrently.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(..=MAX_WAIT_MS))]
+    spacing_ms: u64,
+    /// Milliseconds before the first copy is sent (so that a later webhook can arrive first).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(..=MAX_WAIT_MS))]
+    delay_ms: u64,
+    /// Send nothing: the webhook is lost, and recorded as dropped.
+    #[arg(long)]
+    drop: bool,
+}
+
+impl PlanArgs {
+    /// The query the control API reads the plan from; only what differs from the defaults.
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if self.copies != 1 {
+            query.push(("copies", self.copies.to_string()));
+        }
+        if self.spacing_ms != 0 {
+            query.push(("spacing_ms", self.spacing_ms.to_string()));
+        }
+        if self.delay_ms != 0 {
+            query.push(("delay_ms", self.delay_ms.to_string()));
+        }
+        if self.drop {
+            query.push(("drop", "true".to_owned()));
+        }
+        query
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct WebhookArgs {
+    #[command(flatten)]
+    payment: ControlArgs,
+    /// The state whose webhook is sent: pending, paid, expired, cancelled or failed. Default:
+    /// the payment's current state.
+    #[arg(long)]
+    status: Option<String>,
 }
 
 impl SandboxCommand {
     pub(crate) async fn run(self) -> Result<(), Error> {
         match self {
             Self::Serve(args) => serve(args).await,
-            Self::Pay(args) => control(&args, "pay").await,
-            Self::Expire(args) => control(&args, "expire").await,
-            Self::Fail(args) => control(&args, "fail").await,
+            Self::Pay(args) => control(&args, "pay", None).await,
+            Self::Expire(args) => control(&args, "expire", None).await,
+            Self::Fail(args) => control(&args, "fail", None).await,
+            Self::Webhook(args) => control(&args.payment, "webhook", args.status.as_deref()).await,
         }
     }
 }
@@ -131,7 +191,7 @@ fn credentials(handle: &SandboxHandle) -> serde_json::Value {
     })
 }
 
-async fn control(args: &ControlArgs, action: &str) -> Result<(), Error> {
+async fn control(args: &ControlArgs, action: &str, status: Option<&str>) -> Result<(), Error> {
     let mut url = reqwest::Url::parse(&args.sandbox_url).ok().filter(|u| !u.cannot_be_a_base()).ok_or_else(|| {
         Error::validation("sandbox_url", "expected an absolute http:// URL such as http://127.0.0.1:8870")
     })?;
@@ -140,6 +200,13 @@ async fn control(args: &ControlArgs, action: &str) -> Result<(), Error> {
         .map_err(|()| Error::validation("sandbox_url", "expected an absolute http:// URL"))?
         .pop_if_empty()
         .extend(["_sandbox", args.provider.as_str(), "payments", &args.reference, action]);
+    let mut query = args.plan.query();
+    if let Some(status) = status {
+        query.insert(0, ("status", status.to_owned()));
+    }
+    if !query.is_empty() {
+        url.query_pairs_mut().extend_pairs(query);
+    }
     let response = reqwest::Client::new().post(url).send().await.map_err(|e| Error::Transport {
         message: format!(
             "the sandbox at {} does not answer ({}); start it with `gerbang sandbox serve`",
