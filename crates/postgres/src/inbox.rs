@@ -135,7 +135,7 @@ impl PostgresInboxBuilder {
     /// # Errors
     ///
     /// As [`connect`](Self::connect).
-    pub async fn pool(self, pool: Pool) -> Result<PostgresInbox, Error> {
+    pub async fn use_pool(self, pool: Pool) -> Result<PostgresInbox, Error> {
         self.finish(pool, "a pool given by the application".into(), Scrubber::default()).await
     }
 
@@ -175,7 +175,7 @@ impl PostgresInbox {
     ///
     /// As [`PostgresInboxBuilder::connect`].
     pub async fn from_pool(pool: Pool) -> Result<Self, Error> {
-        Self::builder().pool(pool).await
+        Self::builder().use_pool(pool).await
     }
 
     /// The pool, for the application's own queries, such as the transaction that
