@@ -35,7 +35,7 @@
 //! # let _ = receiver;
 //! ```
 //!
-//! With the `axum` feature, [`router`](crate::router) serves `POST /webhooks/{gateway}` for
+//! With the `axum` feature, [`router`] serves `POST /webhooks/{gateway}` for
 //! every gateway given.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
