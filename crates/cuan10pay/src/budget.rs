@@ -30,12 +30,13 @@ const OWN_STORE_KEY: &str = "cuan10pay:shared";
 /// [`per_hour`](Self::per_hour) and give it to each config with
 /// [`Cuan10payConfigBuilder::rate_budget`](crate::Cuan10payConfigBuilder::rate_budget).
 ///
-/// Every attempt spends one request, as the gateway counts every request: the first before it is
-/// sent (refused, and not sent, when the budget is spent), and each retry of a look-up that the
-/// [`HttpClient`](gerbang_core::HttpClient) makes (after a 429, a 502–504 or a timeout) right
-/// after the call, since the transport builds its attempts without waiting on a store. A retry is
-/// therefore counted but not held back: at most the retry policy's few retries per call go out
-/// over the budget, while the gateway is failing anyway.
+/// Every attempt spends one request before it is sent, as the gateway counts every request; one
+/// over the budget is refused and not sent. That holds for the retries of a look-up that the
+/// [`HttpClient`](gerbang_core::HttpClient) makes (after a 429, a 502–504 or a timeout) too, with
+/// the in-memory store. The transport builds its attempts synchronously, so with a store that
+/// must ask a server (Redis) a retry cannot wait for it: such a retry is counted right after the
+/// call instead, and is not held back (at most the retry policy's few retries per call, while the
+/// gateway is failing anyway).
 ///
 /// **When the store fails** (Redis unreachable) the call is refused, not sent:
 /// [`Error::Store`], which is [transient](Error::is_transient). A replica cannot know how many
@@ -134,6 +135,14 @@ impl RateBudget {
         })
     }
 
+    /// Spends one request for a retry the transport is about to send, if the store can answer at
+    /// once ([`RateStore::try_acquire_now`]: the memory store can): `None` when it cannot, and the
+    /// retry is then [`record`](Self::record)ed after it went out.
+    pub(crate) fn try_acquire_now(&self, priority: Priority) -> Option<Result<(), Error>> {
+        let Some(spend) = &self.spend else { return Some(Ok(())) };
+        spend.store.try_acquire_now(&spend.key, spend.quota, priority)
+    }
+
     /// Counts `n` requests that already went out (the transport's retries): each is spent as it
     /// can be, at [`Priority::Normal`] whatever the call's priority (they are gone; the count
     /// should hold them even from the reserve); one the budget has no room for is not counted
@@ -145,11 +154,6 @@ impl RateBudget {
                 break;
             }
         }
-    }
-
-    /// Whether there is a budget at all.
-    pub(crate) fn is_limited(&self) -> bool {
-        self.spend.is_some()
     }
 }
 

@@ -229,11 +229,18 @@ impl Cuan10payClient {
         // One request of the budget for the first attempt, before anything is sent: a call over
         // the budget (or whose budget's store fails) is refused without reaching the gateway.
         budget.acquire_at(self.priority).await?;
-        let mut attempts = 0u32;
+        let (mut attempts, mut uncounted) = (0u32, 0u32);
         let result = config
             .http
             .send(call, || {
                 attempts += 1;
+                // A retry spends one request too, before it goes when the store can say at once.
+                if attempts > 1 {
+                    match budget.try_acquire_now(self.priority) {
+                        Some(spent) => spent?,
+                        None => uncounted += 1,
+                    }
+                }
                 // Built anew for every attempt, so each carries a fresh timestamp and signature.
                 let timestamp = config.clock.now().unix_timestamp();
                 let signature = request_signature(&config.private_key, timestamp, &method, &path_and_query, &body);
@@ -249,11 +256,10 @@ impl Cuan10payClient {
                 Ok(request)
             })
             .await;
-        // The transport's retries of a look-up count at the gateway too. They are spent here,
-        // after they went out: the transport builds each attempt synchronously, so a retry
-        // cannot wait for a shared store before it goes (see `RateBudget`).
-        if budget.is_limited() && attempts > 1 {
-            budget.record(attempts - 1).await;
+        // Retries the store could not count at once (it must ask a server, and the transport
+        // builds each attempt synchronously) are counted now that they went out (see `RateBudget`).
+        if uncounted > 0 {
+            budget.record(uncounted).await;
         }
         result
     }

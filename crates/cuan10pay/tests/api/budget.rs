@@ -233,26 +233,62 @@ fn check_rate_limit_scenario(scenario: &str) {
     }
 }
 
-/// The transport builds its retries synchronously, so a retry cannot wait on the store before it
-/// goes: it is counted after. This pins that limit down (see `RateBudget`); a hook in the
-/// transport that spends before each attempt would make the second call below refused instead.
-#[tokio::test]
-async fn a_retry_is_counted_after_it_went_out_so_the_next_call_waits() {
-    let server = MockServer::start_async().await;
-    let mock = server
+/// A store that must ask a server, as Redis does: it cannot answer without waiting.
+#[derive(Debug, Default)]
+struct RemoteLikeStore(MemoryRateStore);
+
+#[gerbang_core::async_trait]
+impl RateStore for RemoteLikeStore {
+    async fn acquire(&self, key: &str, quota: Quota, priority: Priority) -> Result<(), Error> {
+        tokio::task::yield_now().await;
+        self.0.acquire(key, quota, priority).await
+    }
+}
+
+fn retrying_http() -> HttpClient {
+    HttpClient::builder()
+        .retry(RetryPolicy::default().max_retries(2).initial_backoff(Duration::from_millis(1)))
+        .build()
+        .unwrap()
+}
+
+async fn serve_busy(server: &MockServer) -> httpmock::Mock<'_> {
+    server
         .mock_async(|when, then| {
             when.path("/api/v1/deposit_status");
             then.status(503).body("busy");
         })
-        .await;
-    let retrying = HttpClient::builder()
-        .retry(RetryPolicy::default().max_retries(2).initial_backoff(Duration::from_millis(1)))
+        .await
+}
+
+#[tokio::test]
+async fn a_retry_over_the_budget_is_refused_before_it_goes() {
+    let server = MockServer::start_async().await;
+    let mock = serve_busy(&server).await;
+    let client = Cuan10payClient::new(
+        builder(&server.url("/api")).http_client(retrying_http()).rate_budget_per_hour(2).build().unwrap(),
+    );
+    let err = client.deposit_status("CP-1").await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { retry_after: Some(_) }), "{err:?}");
+    assert_eq!(mock.calls_async().await, 2, "the second retry was over the budget");
+}
+
+/// With a store that must ask a server, a retry cannot wait on it before it goes (the transport
+/// builds its attempts synchronously): it is counted after. This pins that limit down (see
+/// `RateBudget`); a hook in the transport that spends before each attempt would lift it.
+#[tokio::test]
+async fn with_a_remote_store_a_retry_is_counted_after_it_went_out() {
+    let server = MockServer::start_async().await;
+    let mock = serve_busy(&server).await;
+    let store = Arc::new(RemoteLikeStore::default());
+    let config = builder(&server.url("/api"))
+        .http_client(retrying_http())
+        .rate_store(store.clone())
+        .rate_budget_per_hour(2)
         .build()
         .unwrap();
-    let client = Cuan10payClient::new(
-        builder(&server.url("/api")).http_client(retrying).rate_budget_per_hour(2).build().unwrap(),
-    );
-    assert!(client.deposit_status("CP-1").await.is_err());
+    let client = Cuan10payClient::new(config);
+    assert!(matches!(client.deposit_status("CP-1").await, Err(Error::Api { status: Some(503), .. })));
     assert_eq!(mock.calls_async().await, 3, "the first attempt and both retries went out");
     assert!(matches!(client.deposit_status("CP-1").await, Err(Error::RateLimited { .. })));
     assert_eq!(mock.calls_async().await, 3);
