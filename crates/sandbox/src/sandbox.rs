@@ -267,13 +267,17 @@ impl Sandbox {
         control::send_webhook(&self.shared, provider, reference, None, plan)
     }
 
-    /// Every webhook delivery attempt so far, oldest first.
+    /// Every webhook delivery attempt so far, in the order they were recorded (an attempt is
+    /// recorded when its answer came, or when it failed; a dropped copy when it would have been
+    /// sent): each with its [`copy`](Delivery::copy) and [`attempt`](Delivery::attempt) numbers,
+    /// URL, and the receiver's status and [`answer`](Delivery::answer), or the
+    /// [`error`](Delivery::error).
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.shared.deliveries.all()
     }
 
-    /// Waits until at least `count` webhook delivery attempts have been recorded, and returns
-    /// them all.
+    /// Waits until at least `count` webhook delivery attempts have been recorded (dropped copies
+    /// included), and returns them all.
     ///
     /// # Errors
     ///
