@@ -8,10 +8,11 @@
 //! 2. verifies the raw bytes with the gateway's own scheme (a forged or stale webhook gets the
 //!    gateway's rejection and never reaches the handler);
 //! 3. claims the event's [`EventKey`](gerbang_core::inbox::EventKey) in the inbox with a lease;
-//! 4. calls the handler **once per event**: a duplicate gets the success ack and no call, a
-//!    delivery of an event another replica is handling right now gets a 503 so the gateway tries
-//!    again later, and a handler that fails releases the claim and answers 500, so the gateway's
-//!    retry is handled;
+//! 4. calls the handler **once per event**: a duplicate gets the success ack and no call; a
+//!    delivery of an event another replica is handling right now waits for it (3 s by default)
+//!    and then gets the success ack, or a 503 if it is still not done, so the gateway tries again
+//!    later; a handler that fails releases the claim and answers 500, so the gateway's retry is
+//!    handled;
 //! 5. answers with the exact ack the gateway expects (Cash In's SNAP JSON, a plain 200 elsewhere).
 //!
 //! What is guaranteed: at most one handler call per event while its lease holds (default 30 s:
@@ -46,6 +47,6 @@ mod receiver;
 mod router;
 
 pub use handler::{Handler, HandlerError, HandlerFn, handler_fn};
-pub use receiver::{DEFAULT_LEASE, Delivery, Outcome, Receiver, ReceiverBuilder};
+pub use receiver::{DEFAULT_IN_FLIGHT_WAIT, DEFAULT_LEASE, Delivery, Outcome, Receiver, ReceiverBuilder};
 #[cfg(feature = "axum")]
 pub use router::router;

@@ -14,6 +14,11 @@ use crate::handler::Handler;
 /// second time by another replica's delivery.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
+/// How long a delivery of an event another delivery is handling waits for it by default, before
+/// asking the gateway to deliver it again later (503). Gateways send copies at once; waiting a
+/// moment lets each copy be answered with the success ack once the first is done.
+pub const DEFAULT_IN_FLIGHT_WAIT: Duration = Duration::from_secs(3);
+
 /// What the receiver did with a delivery, for logs, metrics and tests. The HTTP answer is in
 /// [`Delivery`].
 #[derive(Debug, Clone, PartialEq)]
@@ -23,7 +28,8 @@ pub enum Outcome {
     Handled(Box<WebhookEvent>),
     /// An event already handled: acknowledged, the handler not called.
     Duplicate(EventKey),
-    /// An event another delivery is handling right now: answered 503 so that the gateway
+    /// An event another delivery was still handling after the
+    /// [in-flight wait](ReceiverBuilder::in_flight_wait): answered 503 so that the gateway
     /// delivers it again later.
     InFlight(EventKey),
     /// The handler failed: the claim was released and the gateway answered 500, so that it
@@ -66,6 +72,7 @@ struct Inner {
     inbox: Arc<dyn Inbox>,
     handler: Box<dyn Handler>,
     lease: Duration,
+    in_flight_wait: Duration,
 }
 
 /// Builds a [`Receiver`].
@@ -73,6 +80,7 @@ pub struct ReceiverBuilder {
     providers: Vec<Arc<dyn PaymentProvider>>,
     inbox: Arc<dyn Inbox>,
     lease: Duration,
+    in_flight_wait: Duration,
 }
 
 impl Receiver {
@@ -80,7 +88,7 @@ impl Receiver {
     /// [`MemoryInbox`](gerbang_core::inbox::MemoryInbox) for one process, a Redis or Postgres
     /// one shared by every replica.
     pub fn builder(inbox: Arc<dyn Inbox>) -> ReceiverBuilder {
-        ReceiverBuilder { providers: Vec::new(), inbox, lease: DEFAULT_LEASE }
+        ReceiverBuilder { providers: Vec::new(), inbox, lease: DEFAULT_LEASE, in_flight_wait: DEFAULT_IN_FLIGHT_WAIT }
     }
 
     /// The gateways it receives for.
@@ -128,14 +136,14 @@ impl Receiver {
     /// that one change calls the handler once.
     pub async fn dispatch(&self, event: WebhookEvent) -> Delivery {
         let key = EventKey::of(&event);
-        let lease = match self.inner.inbox.claim(&key, self.inner.lease).await {
+        let lease = match self.claim(&key).await {
             Ok(Claim::New(lease)) => lease,
             Ok(Claim::Done) => {
                 tracing::debug!(%key, "duplicate delivery acknowledged");
                 return Delivery::new(event.ack, Outcome::Duplicate(key));
             }
             Ok(Claim::InFlight) => {
-                tracing::debug!(%key, "event in flight elsewhere: asking for a later delivery");
+                tracing::debug!(%key, "event still in flight elsewhere: asking for a later delivery");
                 return Delivery::new(
                     Ack::text(503, "this event is being handled; deliver it again later"),
                     Outcome::InFlight(key),
@@ -172,6 +180,21 @@ impl Receiver {
         }
     }
 
+    /// Claims `key`; while another delivery holds it, waits for that one to finish (done, or
+    /// released by a failed handler) up to the in-flight wait, polling with a growing pause.
+    async fn claim(&self, key: &EventKey) -> Result<Claim, Error> {
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(20);
+        loop {
+            let claim = self.inner.inbox.claim(key, self.inner.lease).await?;
+            if claim != Claim::InFlight || started.elapsed() + pause > self.inner.in_flight_wait {
+                return Ok(claim);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(250));
+        }
+    }
+
     fn provider(&self, gateway: &str) -> Option<&Arc<dyn PaymentProvider>> {
         let id: ProviderId = gateway.parse().ok()?;
         self.inner.providers.iter().find(|p| p.id() == id)
@@ -179,6 +202,14 @@ impl Receiver {
 }
 
 impl ReceiverBuilder {
+    /// How long a delivery of an event that another delivery is handling waits for it to finish
+    /// (default [`DEFAULT_IN_FLIGHT_WAIT`]; zero answers 503 at once). Keep it below the
+    /// gateway's own timeout for a webhook call.
+    pub fn in_flight_wait(mut self, wait: Duration) -> Self {
+        self.in_flight_wait = wait;
+        self
+    }
+
     /// Receives for this gateway (a later one of the same gateway replaces it).
     pub fn provider(mut self, provider: Arc<dyn PaymentProvider>) -> Self {
         self.providers.retain(|p| p.id() != provider.id());
@@ -205,6 +236,7 @@ impl ReceiverBuilder {
                 inbox: self.inbox,
                 handler: Box::new(handler),
                 lease: self.lease,
+                in_flight_wait: self.in_flight_wait,
             }),
         }
     }
@@ -216,6 +248,7 @@ impl fmt::Debug for Receiver {
             .field("gateways", &self.gateways().collect::<Vec<_>>())
             .field("inbox", &self.inner.inbox)
             .field("lease", &self.inner.lease)
+            .field("in_flight_wait", &self.inner.in_flight_wait)
             .finish_non_exhaustive()
     }
 }
@@ -226,6 +259,7 @@ impl fmt::Debug for ReceiverBuilder {
             .field("gateways", &self.providers.iter().map(|p| p.id()).collect::<Vec<_>>())
             .field("inbox", &self.inbox)
             .field("lease", &self.lease)
+            .field("in_flight_wait", &self.in_flight_wait)
             .finish()
     }
 }
