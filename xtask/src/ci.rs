@@ -23,6 +23,8 @@ const FORBIDDEN_WITH_FEATURE: &[(&str, &[&str])] = &[
     ("crypto-invoice", &["rsa", "axum"]),
     ("ciputra", &["rsa", "axum"]),
     ("webhooks", &["rsa", "axum"]),
+    ("redis", &["rsa", "axum", "tokio-postgres"]),
+    ("postgres", &["rsa", "axum", "redis"]),
 ];
 
 /// Features of the facade (crates/gerbang/Cargo.toml) that are not one gateway each.

@@ -4,12 +4,15 @@
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
 use gerbang::inbox::{Inbox, MemoryInbox};
 use gerbang::webhooks::{Receiver, handler_fn, router};
 use gerbang::{Error, PaymentProvider, WebhookEvent};
 use serde::Serialize;
+
+use crate::common::parse_duration;
 
 /// Receive webhooks for every gateway whose credentials are set, at `POST /webhooks/{gateway}`.
 ///
@@ -23,9 +26,18 @@ pub(crate) struct ServeArgs {
     /// The address to listen on.
     #[arg(long, default_value_t = Ipv4Addr::LOCALHOST)]
     host: Ipv4Addr,
-    /// Where claims and done markers live: `memory` (this process only).
+    /// Where claims and done markers live: `memory` (this process only), `redis://…` or
+    /// `postgres://…` (shared by every receiver given the same URL).
     #[arg(long, env = "GERBANG_STORE_URL", default_value = "memory", hide_env_values = true)]
     store: String,
+    /// How long a receiver's claim on an event holds: past it, a receiver that died mid-handler
+    /// no longer blocks the event, and another handles the gateway's next delivery.
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    lease: Duration,
+    /// How long a delivery of an event another receiver is handling waits for it before asking
+    /// the gateway to deliver it again later (503).
+    #[arg(long, value_parser = parse_duration, default_value = "3s")]
+    in_flight_wait: Duration,
     /// POST each new event's JSON to this URL; an answer other than 2xx (or none) releases the
     /// claim and answers the gateway 500, so that its retry is handled again.
     #[arg(long)]
@@ -51,7 +63,9 @@ impl ServeArgs {
         }
         let inbox = open_inbox(&self.store).await?;
         let forward = self.forward_to.clone().map(|url| (reqwest::Client::new(), url));
-        let receiver = Receiver::builder(inbox).providers(gateways).build(handler_fn(move |event: WebhookEvent| {
+        let builder =
+            Receiver::builder(inbox).providers(gateways).lease(self.lease).in_flight_wait(self.in_flight_wait);
+        let receiver = builder.build(handler_fn(move |event: WebhookEvent| {
             let forward = forward.clone();
             async move {
                 let line = serde_json::to_string(&Line { dedup_key: event.dedup_key(), event: &event })
@@ -94,10 +108,14 @@ impl ServeArgs {
 }
 
 /// The inbox a `--store` URL names.
-async fn open_inbox(url: &str) -> Result<Arc<dyn Inbox>, Error> {
+pub(crate) async fn open_inbox(url: &str) -> Result<Arc<dyn Inbox>, Error> {
     match url.split_once("://").map_or(url, |(scheme, _)| scheme) {
         "memory" => Ok(Arc::new(MemoryInbox::new())),
-        other => Err(Error::config(format!("--store: unknown kind of store `{other}`; use memory"))),
+        "redis" | "redis+unix" | "unix" => Ok(Arc::new(gerbang::redis::RedisInbox::connect(url).await?)),
+        "postgres" | "postgresql" => Ok(Arc::new(gerbang::postgres::PostgresInbox::connect(url).await?)),
+        other => Err(Error::config(format!(
+            "--store: unknown kind of store `{other}`; use memory, redis://… or postgres://…"
+        ))),
     }
 }
 

@@ -3,7 +3,8 @@
 //! events to the application, whose refusal makes the gateway's retry count again.
 #![allow(clippy::unwrap_used)] // Test code.
 
-use std::process::Stdio;
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -11,54 +12,9 @@ use std::time::Duration;
 use gerbang::sandbox::{Sandbox, cuan10pay};
 use gerbang::{Money, PaymentProvider, PaymentRequest, ProviderId};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout};
+use tokio::sync::mpsc;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A running `gerbang webhook serve`, its stdout read line by line.
-struct Serve {
-    child: Child,
-    stdout: Lines<BufReader<ChildStdout>>,
-}
-
-impl Serve {
-    async fn start(port: u16, extra: &[&str]) -> Self {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang"))
-            .args(["webhook", "serve", "--port", &port.to_string()])
-            .args(extra)
-            .env("GERBANG_CUAN10PAY_API_KEY", cuan10pay::API_KEY)
-            .env("GERBANG_CUAN10PAY_PRIVATE_KEY", cuan10pay::PRIVATE_KEY)
-            .env_remove("GERBANG_STORE_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        // Ready once it says where it receives.
-        let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-        let ready = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = stderr.next_line().await.unwrap() {
-                if line.contains(&format!("receiving cuan10pay webhooks at http://127.0.0.1:{port}/webhooks/cuan10pay"))
-                {
-                    return true;
-                }
-            }
-            false
-        })
-        .await;
-        assert_eq!(ready.ok(), Some(true), "the receiver did not start");
-        let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        Self { child, stdout }
-    }
-
-    async fn next_event(&mut self, within: Duration) -> Option<Value> {
-        let line = tokio::time::timeout(within, self.stdout.next_line()).await.ok()?.ok()??;
-        Some(serde_json::from_str(&line).unwrap())
-    }
-}
+use common::{Serve, free_port, next_event};
 
 /// Creates a Cuan10pay deposit in the sandbox and pays it; returns its id.
 async fn paid_deposit(sandbox: &gerbang::sandbox::SandboxHandle, reference: &str) -> String {
@@ -79,10 +35,11 @@ async fn each_new_event_is_one_json_line_and_a_duplicate_is_acked_silently() {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}/webhooks/cuan10pay");
     let sandbox = Sandbox::builder().webhook_url(ProviderId::Cuan10pay, url.clone()).start().await.unwrap();
-    let mut serve = Serve::start(port, &[]).await;
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let mut serve = Serve::start(port, &[], tx).await;
 
     let id = paid_deposit(&sandbox, "SERVE-1").await;
-    let event = serve.next_event(Duration::from_secs(20)).await.expect("one line for the new event");
+    let (_, event) = next_event(&mut events, Duration::from_secs(20)).await.expect("one line for the new event");
     assert_eq!(event["provider"], "cuan10pay");
     assert_eq!(event["provider_reference"], id.as_str());
     assert_eq!(event["status"], "paid");
@@ -94,7 +51,7 @@ async fn each_new_event_is_one_json_line_and_a_duplicate_is_acked_silently() {
     let again = reqwest::Client::new().post(&url).body(delivered[0].body.clone()).send().await.unwrap();
     assert_eq!(again.status(), 200);
     assert_eq!(again.text().await.unwrap(), "OK");
-    assert!(serve.next_event(Duration::from_millis(500)).await.is_none(), "a duplicate is not a new event");
+    assert!(next_event(&mut events, Duration::from_millis(500)).await.is_none(), "a duplicate is not a new event");
     serve.child.kill().await.unwrap();
 }
 
@@ -125,11 +82,12 @@ async fn an_application_that_refuses_the_forwarded_event_gets_it_again_on_the_ga
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}/webhooks/cuan10pay");
     let sandbox = Sandbox::builder().webhook_url(ProviderId::Cuan10pay, url).start().await.unwrap();
-    let mut serve = Serve::start(port, &["--forward-to", &app_url]).await;
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let mut serve = Serve::start(port, &["--forward-to", &app_url], tx).await;
 
     paid_deposit(&sandbox, "SERVE-2").await;
     // The sandbox retries an unaccepted Cuan10pay webhook after 2 s.
-    let event = serve.next_event(Duration::from_secs(20)).await.expect("handled on the retry");
+    let (_, event) = next_event(&mut events, Duration::from_secs(20)).await.expect("handled on the retry");
     assert_eq!(event["status"], "paid");
     let attempts = sandbox.wait_for_deliveries(2, Duration::from_secs(10)).await.unwrap();
     assert_eq!(attempts[0].status, Some(500), "the refusal reached the gateway as a 500");

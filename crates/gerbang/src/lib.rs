@@ -14,6 +14,8 @@
 //! | `sandbox` | a local emulator of the gateways, for tests and demos | [`sandbox`] |
 //! | `webhooks` | a receiver for every gateway's webhooks: verify, handle each change once, ack | [`webhooks`] |
 //! | `axum` | the receiver as an axum `Router` | [`webhooks::router`] |
+//! | `redis` | stores on Redis: the event inbox shared by replicas | [`redis`] |
+//! | `postgres` | stores on Postgres: the event inbox, done inside your own transaction | [`postgres`] |
 //! | `full` | every gateway (not the sandbox) | |
 //!
 //! No gateway is on by default: a merchant uses one or two, and each brings its own
@@ -72,6 +74,14 @@ pub use gerbang_sandbox as sandbox;
 /// The webhook receiver (feature `webhooks`; its axum `Router` with feature `axum`).
 #[cfg(feature = "webhooks")]
 pub use gerbang_webhooks as webhooks;
+
+/// Stores on Redis (feature `redis`).
+#[cfg(feature = "redis")]
+pub use gerbang_redis as redis;
+
+/// Stores on Postgres (feature `postgres`).
+#[cfg(feature = "postgres")]
+pub use gerbang_postgres as postgres;
 
 /// Builds a client for every compiled-in gateway whose credentials are set in the environment.
 ///

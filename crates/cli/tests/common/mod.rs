@@ -1,0 +1,78 @@
+//! `gerbang webhook serve` as a separate process, for the tests that run receivers.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use gerbang::sandbox::{cashin, cuan10pay};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Child;
+use tokio::sync::mpsc;
+
+/// A free loopback port (bound, then freed).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running `gerbang webhook serve` for Cuan10pay and Cash In with the sandbox's credentials;
+/// its stdout lines (one per new event) are sent, parsed, to `events`.
+pub struct Serve {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Serve {
+    /// Starts one on `port` with `extra` flags, waits until it receives, and forwards each event
+    /// line, tagged with `port`, to `events`.
+    pub async fn start(port: u16, extra: &[&str], events: mpsc::UnboundedSender<(u16, Value)>) -> Self {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang"))
+            .args(["webhook", "serve", "--port", &port.to_string()])
+            .args(extra)
+            .env("GERBANG_CUAN10PAY_API_KEY", cuan10pay::API_KEY)
+            .env("GERBANG_CUAN10PAY_PRIVATE_KEY", cuan10pay::PRIVATE_KEY)
+            .env("GERBANG_CASHIN_CLIENT_ID", cashin::CLIENT_ID)
+            .env("GERBANG_CASHIN_SECRET_KEY", cashin::SECRET_KEY)
+            .env("GERBANG_CASHIN_PUBLIC_KEY", cashin::public_key_pem())
+            .env_remove("GERBANG_STORE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+        let wanted = format!("receiving cuan10pay webhooks at http://127.0.0.1:{port}/webhooks/cuan10pay");
+        let ready = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Ok(Some(line)) = stderr.next_line().await {
+                if line.contains(&wanted) {
+                    return Ok(());
+                }
+                if line.starts_with("error") {
+                    return Err(line);
+                }
+            }
+            Err("the receiver exited".to_owned())
+        })
+        .await;
+        assert_eq!(ready, Ok(Ok(())), "the receiver on port {port} did not start");
+        // Keep draining stderr so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = stdout.next_line().await {
+                let _ = events.send((port, serde_json::from_str(&line).unwrap()));
+            }
+        });
+        Self { child, port }
+    }
+
+    /// Where the sandbox sends `gateway`'s webhooks to reach this receiver.
+    pub fn url(&self, gateway: &str) -> String {
+        format!("http://127.0.0.1:{}/webhooks/{gateway}", self.port)
+    }
+}
+
+/// Waits for the next event line, up to `within`.
+pub async fn next_event(events: &mut mpsc::UnboundedReceiver<(u16, Value)>, within: Duration) -> Option<(u16, Value)> {
+    tokio::time::timeout(within, events.recv()).await.ok().flatten()
+}

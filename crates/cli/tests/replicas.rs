@@ -1,0 +1,205 @@
+//! Many replicas, every webhook handled once: separate `gerbang webhook serve` processes sharing
+//! one store on a real Redis, then a real Postgres (each a private server for the test), fed by
+//! the sandbox with copies, round-robin, concurrently and out of order.
+#![allow(clippy::unwrap_used)] // Test code.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use gerbang::cashin::{CashinClient, CashinConfig};
+use gerbang::cuan10pay::{Cuan10payClient, Cuan10payConfig};
+use gerbang::sandbox::{DeliveryPlan, PaymentState, Sandbox, SandboxHandle, cashin, cuan10pay};
+use gerbang::{Money, PaymentProvider, PaymentRequest, ProviderId};
+use gerbang_testkit::{PostgresServer, RedisServer};
+use tokio::sync::mpsc;
+
+use common::{Serve, free_port, next_event};
+
+/// Payments of each gateway paid; of those, how many also get a later "pending" webhook.
+const PAID_PER_GATEWAY: usize = 20;
+const LATE_PENDING_PER_GATEWAY: usize = 5;
+/// Events in all: a paid event per payment, and the late pending ones.
+const EVENTS: usize = 2 * (PAID_PER_GATEWAY + LATE_PENDING_PER_GATEWAY);
+const COPIES: u32 = 5;
+
+fn clients(sandbox: &SandboxHandle) -> (Cuan10payClient, CashinClient) {
+    let cuan10pay = Cuan10payConfig::builder(cuan10pay::API_KEY, cuan10pay::PRIVATE_KEY)
+        .base_url(sandbox.base_url(ProviderId::Cuan10pay))
+        .without_rate_budget()
+        .build()
+        .unwrap();
+    let cashin = CashinConfig::builder(cashin::CLIENT_ID, cashin::SECRET_KEY)
+        .base_url(sandbox.base_url(ProviderId::CashIn))
+        .build()
+        .unwrap();
+    (Cuan10payClient::new(cuan10pay), CashinClient::new(cashin))
+}
+
+/// Creates a payment; returns the id the sandbox's controls take.
+async fn create(gateway: &dyn PaymentProvider, reference: &str) -> String {
+    let mut request = PaymentRequest::builder(reference, Money::idr(25_000)).channel("qris".parse().unwrap());
+    if gateway.id() == ProviderId::CashIn {
+        // What Cash In requires beside the amount (Cuan10pay refuses these fields).
+        request = request
+            .customer_id("CUST-1")
+            .customer_phone("081234567890")
+            .success_url("https://shop.example/paid")
+            .cancel_url("https://shop.example/cart");
+    }
+    let payment = gateway.create_payment(&request.build().unwrap()).await.unwrap();
+    payment.lookup_id(gateway.capabilities().lookup).unwrap().to_owned()
+}
+
+async fn three_receivers_handle_each_of_50_events_once(store: &str) {
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let mut receivers = Vec::new();
+    for _ in 0..3 {
+        receivers.push(Serve::start(free_port(), &["--store", store], tx.clone()).await);
+    }
+    let sandbox = Sandbox::builder()
+        .webhook_urls(ProviderId::Cuan10pay, receivers.iter().map(|r| r.url("cuan10pay")))
+        .webhook_urls(ProviderId::CashIn, receivers.iter().map(|r| r.url("cashin")))
+        .cuan10pay_rate_limit(None)
+        .start()
+        .await
+        .unwrap();
+    let (cuan10pay, cashin) = clients(&sandbox);
+    let gateways: [(&dyn PaymentProvider, &str); 2] = [(&cuan10pay, "CP"), (&cashin, "CI")];
+    let mut payments = Vec::new();
+    for (gateway, prefix) in gateways {
+        for n in 0..PAID_PER_GATEWAY {
+            payments.push((gateway.id(), create(gateway, &format!("REPLICA-{prefix}-{n}")).await));
+        }
+    }
+
+    // Every payment paid at once, each webhook sent 5 times concurrently, in turn to the three
+    // receivers; then, for some, the webhook of an earlier state (pending) arrives after it.
+    let plan = DeliveryPlan::new().copies(COPIES);
+    let paid = payments.iter().map(|(gateway, id)| sandbox.pay_with(*gateway, id, plan));
+    for result in futures_util::future::join_all(paid).await {
+        assert_eq!(result.unwrap(), PaymentState::Paid);
+    }
+    let late = [ProviderId::Cuan10pay, ProviderId::CashIn]
+        .into_iter()
+        .flat_map(|gateway| payments.iter().filter(move |(g, _)| *g == gateway).take(LATE_PENDING_PER_GATEWAY));
+    let late = late.map(|(gateway, id)| sandbox.send_webhook(*gateway, id, PaymentState::Pending, plan));
+    for result in futures_util::future::join_all(late).await {
+        result.unwrap();
+    }
+
+    // Each event once, by whichever receiver got it first.
+    let mut handled: BTreeMap<String, u16> = BTreeMap::new();
+    let mut lines = 0;
+    while let Some((port, event)) = next_event(&mut events, Duration::from_secs(60)).await {
+        lines += 1;
+        let key = event["dedup_key"].as_str().unwrap().to_owned();
+        assert!(handled.insert(key.clone(), port).is_none(), "{key} was handled twice ({store})");
+        if lines == EVENTS {
+            break;
+        }
+    }
+    let expected = EVENTS * COPIES as usize;
+    let deliveries = sandbox.wait_for_deliveries(expected, Duration::from_secs(60)).await.unwrap();
+    // Nothing more comes once every delivery is answered.
+    assert!(next_event(&mut events, Duration::from_millis(500)).await.is_none(), "an event was handled twice");
+    assert_eq!(handled.len(), EVENTS, "{store}: {handled:?}");
+    let statuses: BTreeSet<&str> = handled.keys().map(|k| k.rsplit(':').next().unwrap()).collect();
+    assert_eq!(statuses, BTreeSet::from(["paid", "pending"]));
+    let by_receiver: BTreeSet<u16> = handled.values().copied().collect();
+    assert_eq!(by_receiver.len(), 3, "every receiver handled some events");
+
+    // Every delivery got the gateway's own success ack (Cash In's SNAP body, a plain OK).
+    assert_eq!(deliveries.len(), expected, "no delivery needed a retry");
+    for delivery in &deliveries {
+        assert_eq!(delivery.status, Some(200), "{delivery:?}");
+        let ack = delivery.answer.as_deref().unwrap_or_default();
+        match delivery.provider {
+            ProviderId::CashIn => assert!(ack.contains("\"responseCode\":\"2005600\""), "{ack}"),
+            _ => assert_eq!(ack, "OK"),
+        }
+    }
+    for mut receiver in receivers {
+        receiver.child.kill().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_receivers_on_one_redis_handle_each_event_once() {
+    let Some(redis) = RedisServer::start() else { return };
+    three_receivers_handle_each_of_50_events_once(&redis.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_receivers_on_one_postgres_handle_each_event_once() {
+    let Some(postgres) = PostgresServer::start() else { return };
+    three_receivers_handle_each_of_50_events_once(&postgres.url()).await;
+}
+
+/// A receiver killed while its handler holds a claim: once the lease runs out, the gateway's next
+/// attempt is handled, once, by another receiver.
+async fn a_killed_receivers_claim_passes_to_another_after_its_lease(store: &str) {
+    // The application: the first event it is handed never gets an answer (its receiver is killed
+    // meanwhile); later ones are accepted.
+    let seen = Arc::new(AtomicUsize::new(0));
+    let (first_seen, mut first_arrived) = mpsc::unbounded_channel::<()>();
+    let counter = Arc::clone(&seen);
+    let app = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move || {
+            let (counter, first_seen) = (Arc::clone(&counter), first_seen.clone());
+            async move {
+                if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                    let _ = first_seen.send(());
+                    std::future::pending::<()>().await;
+                }
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app_url = format!("http://{}/events", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let flags = ["--store", store, "--forward-to", &app_url, "--lease", "2s", "--in-flight-wait", "3s"];
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let mut doomed = Serve::start(free_port(), &flags, tx.clone()).await;
+    let survivor = Serve::start(free_port(), &flags, tx).await;
+    let sandbox = Sandbox::builder()
+        .webhook_urls(ProviderId::Cuan10pay, [doomed.url("cuan10pay"), survivor.url("cuan10pay")])
+        .start()
+        .await
+        .unwrap();
+    let (cuan10pay, _) = clients(&sandbox);
+    let id = create(&cuan10pay, "REPLICA-KILLED").await;
+    sandbox.pay(ProviderId::Cuan10pay, &id).await.unwrap();
+
+    // The first attempt went to the doomed receiver, whose handler now holds the claim.
+    tokio::time::timeout(Duration::from_secs(20), first_arrived.recv()).await.unwrap().unwrap();
+    doomed.child.kill().await.unwrap();
+
+    // The sandbox's retry goes to the survivor, which waits out the dead claim and handles it.
+    let (port, event) = next_event(&mut events, Duration::from_secs(30)).await.expect("handled by the survivor");
+    assert_eq!(port, survivor.port);
+    assert_eq!(event["dedup_key"], format!("cuan10pay:{id}:paid"));
+    let attempts = sandbox.wait_for_deliveries(2, Duration::from_secs(20)).await.unwrap();
+    assert_eq!(attempts[0].status, None, "the killed receiver never answered: {:?}", attempts[0]);
+    assert_eq!(attempts[1].status, Some(200), "{:?}", attempts[1]);
+    assert!(next_event(&mut events, Duration::from_millis(500)).await.is_none(), "handled once");
+    assert_eq!(seen.load(Ordering::SeqCst), 2, "the dead receiver's call and the survivor's");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_receivers_claim_passes_on_after_its_lease_on_redis() {
+    let Some(redis) = RedisServer::start() else { return };
+    a_killed_receivers_claim_passes_to_another_after_its_lease(&redis.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_receivers_claim_passes_on_after_its_lease_on_postgres() {
+    let Some(postgres) = PostgresServer::start() else { return };
+    a_killed_receivers_claim_passes_to_another_after_its_lease(&postgres.url()).await;
+}
