@@ -198,18 +198,6 @@ pub trait RateStore: Send + Sync + fmt::Debug {
     /// [`Priority::Background`], when only the reserve is left). A store that cannot be reached
     /// answers [`Error::Store`]; the caller decides what that means (Cuan10pay refuses the call).
     async fn acquire(&self, key: &str, quota: Quota, priority: Priority) -> Result<(), Error>;
-
-    /// [`acquire`](Self::acquire) without waiting, for a store that decides in memory: `Some`
-    /// with its answer, or `None` (the default, for a store that must ask a server) when it
-    /// cannot answer at once.
-    ///
-    /// The transport builds each retry of a call synchronously, so that is the only way a retry
-    /// can be held back by the budget before it goes; a store that answers `None` has its
-    /// retries counted after they went out (with [`acquire`](Self::acquire)).
-    fn try_acquire_now(&self, key: &str, quota: Quota, priority: Priority) -> Option<Result<(), Error>> {
-        let _ = (key, quota, priority);
-        None
-    }
 }
 
 /// The in-memory [`RateStore`]: the default, for one process. Budgets of keys whose budget is
@@ -267,10 +255,6 @@ impl fmt::Debug for MemoryRateStore {
 impl RateStore for MemoryRateStore {
     async fn acquire(&self, key: &str, quota: Quota, priority: Priority) -> Result<(), Error> {
         self.spend(key, quota, priority)
-    }
-
-    fn try_acquire_now(&self, key: &str, quota: Quota, priority: Priority) -> Option<Result<(), Error>> {
-        Some(self.spend(key, quota, priority))
     }
 }
 

@@ -343,3 +343,30 @@ fn errors_from_gateway_text_are_scrubbed_of_secrets_and_contact_details() {
         assert!(shown.contains("bad request: apikey=<redacted>"), "{shown}");
     }
 }
+
+#[tokio::test]
+async fn a_gate_refusing_a_retry_stops_it_before_it_goes_out() {
+    let server = MockServer::start_async().await;
+    let busy = server
+        .mock_async(|when, then| {
+            when.path("/status");
+            then.status(503);
+        })
+        .await;
+    let url = server.url("/status");
+    let mut gated = Vec::new();
+    let err = quick_client()
+        .send_gated(
+            STATUS,
+            |attempt| {
+                gated.push(attempt);
+                std::future::ready(if attempt < 3 { Ok(()) } else { Err(Error::RateLimited { retry_after: None }) })
+            },
+            get(&url),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err, Error::RateLimited { retry_after: None });
+    assert_eq!(gated, [1, 2, 3], "the gate is asked before every attempt");
+    assert_eq!(busy.calls_async().await, 2, "the third attempt never went out");
+}

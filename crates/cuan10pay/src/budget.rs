@@ -32,11 +32,10 @@ const OWN_STORE_KEY: &str = "cuan10pay:shared";
 ///
 /// Every attempt spends one request before it is sent, as the gateway counts every request; one
 /// over the budget is refused and not sent. That holds for the retries of a look-up that the
-/// [`HttpClient`](gerbang_core::HttpClient) makes (after a 429, a 502–504 or a timeout) too, with
-/// the in-memory store. The transport builds its attempts synchronously, so with a store that
-/// must ask a server (Redis) a retry cannot wait for it: such a retry is counted right after the
-/// call instead, and is not held back (at most the retry policy's few retries per call, while the
-/// gateway is failing anyway).
+/// [`HttpClient`](gerbang_core::HttpClient) makes (after a 429, a 502–504 or a timeout) too,
+/// whatever the store ([`HttpClient::send_gated`](gerbang_core::HttpClient::send_gated) awaits
+/// the budget before each attempt). A retry spends at [`Priority::Normal`] whatever the call's
+/// priority: a call that has started should finish rather than be starved halfway.
 ///
 /// **When the store fails** (Redis unreachable) the call is refused, not sent:
 /// [`Error::Store`], which is [transient](Error::is_transient). A replica cannot know how many
@@ -133,27 +132,6 @@ impl RateBudget {
             ),
             other => tracing::warn!(error = %other, "the rate budget's store failed; call not sent"),
         })
-    }
-
-    /// Spends one request for a retry the transport is about to send, if the store can answer at
-    /// once ([`RateStore::try_acquire_now`]: the memory store can): `None` when it cannot, and the
-    /// retry is then [`record`](Self::record)ed after it went out.
-    pub(crate) fn try_acquire_now(&self, priority: Priority) -> Option<Result<(), Error>> {
-        let Some(spend) = &self.spend else { return Some(Ok(())) };
-        spend.store.try_acquire_now(&spend.key, spend.quota, priority)
-    }
-
-    /// Counts `n` requests that already went out (the transport's retries): each is spent as it
-    /// can be, at [`Priority::Normal`] whatever the call's priority (they are gone; the count
-    /// should hold them even from the reserve); one the budget has no room for is not counted
-    /// (the budget is spent anyway, so the next call waits).
-    pub(crate) async fn record(&self, n: u32) {
-        for _ in 0..n {
-            if let Err(error) = self.acquire_at(Priority::Normal).await {
-                tracing::debug!(%error, "a retry that went out could not be counted");
-                break;
-            }
-        }
     }
 }
 

@@ -226,42 +226,31 @@ impl Cuan10payClient {
         let config = &self.inner.config;
         let url = config.base_url.join(&path_and_query)?;
         let budget = &config.rate_budget;
-        // One request of the budget for the first attempt, before anything is sent: a call over
-        // the budget (or whose budget's store fails) is refused without reaching the gateway.
-        budget.acquire_at(self.priority).await?;
-        let (mut attempts, mut uncounted) = (0u32, 0u32);
-        let result = config
+        config
             .http
-            .send(call, || {
-                attempts += 1;
-                // A retry spends one request too, before it goes when the store can say at once.
-                if attempts > 1 {
-                    match budget.try_acquire_now(self.priority) {
-                        Some(spent) => spent?,
-                        None => uncounted += 1,
+            .send_gated(
+                call,
+                // One request of the budget before each attempt is sent: a call (or a retry) over
+                // the budget, or whose budget's store fails, is refused without reaching the
+                // gateway. A retry spends at normal priority: the call has started.
+                |attempt| budget.acquire_at(if attempt == 1 { self.priority } else { Priority::Normal }),
+                || {
+                    // Built anew for every attempt, so each carries a fresh timestamp and signature.
+                    let timestamp = config.clock.now().unix_timestamp();
+                    let signature = request_signature(&config.private_key, timestamp, &method, &path_and_query, &body);
+                    let mut request = HttpRequest::new(method.clone(), url.clone())
+                        .redacting(redactions)
+                        .header("accept", "application/json")?
+                        .header("x-api-key", config.api_key.expose_secret())?
+                        .header("x-timestamp", &timestamp.to_string())?
+                        .header("x-signature", &signature)?;
+                    if method != Method::GET {
+                        request = request.body("application/json", body.clone());
                     }
-                }
-                // Built anew for every attempt, so each carries a fresh timestamp and signature.
-                let timestamp = config.clock.now().unix_timestamp();
-                let signature = request_signature(&config.private_key, timestamp, &method, &path_and_query, &body);
-                let mut request = HttpRequest::new(method.clone(), url.clone())
-                    .redacting(redactions)
-                    .header("accept", "application/json")?
-                    .header("x-api-key", config.api_key.expose_secret())?
-                    .header("x-timestamp", &timestamp.to_string())?
-                    .header("x-signature", &signature)?;
-                if method != Method::GET {
-                    request = request.body("application/json", body.clone());
-                }
-                Ok(request)
-            })
-            .await;
-        // Retries the store could not count at once (it must ask a server, and the transport
-        // builds each attempt synchronously) are counted now that they went out (see `RateBudget`).
-        if uncounted > 0 {
-            budget.record(uncounted).await;
-        }
-        result
+                    Ok(request)
+                },
+            )
+            .await
     }
 }
 

@@ -7,6 +7,7 @@
 mod retry;
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -319,8 +320,21 @@ impl HttpClient {
     /// connection failure, a timeout, a lost answer, a 429 or a 502–504; a [`Retry::Never`] call
     /// is sent once, and if its answer is lost the error is [`Error::OutcomeUnknown`]. A redirect
     /// is never followed: it is [`Error::Redirect`].
-    pub async fn send<F>(&self, call: Call, mut build: F) -> Result<HttpResponse, Error>
+    pub async fn send<F>(&self, call: Call, build: F) -> Result<HttpResponse, Error>
     where
+        F: FnMut() -> Result<HttpRequest, Error>,
+    {
+        self.send_gated(call, |_| std::future::ready(Ok(())), build).await
+    }
+
+    /// [`send`](Self::send), with `gate` awaited before each attempt (given its number, from 1):
+    /// an error from it ends the call before that attempt goes out. This is where a shared rate
+    /// budget is spent, on a store that may have to ask a server, so that a retry over the
+    /// budget is refused before it is sent rather than counted after.
+    pub async fn send_gated<G, GF, F>(&self, call: Call, mut gate: G, mut build: F) -> Result<HttpResponse, Error>
+    where
+        G: FnMut(u32) -> GF,
+        GF: Future<Output = Result<(), Error>>,
         F: FnMut() -> Result<HttpRequest, Error>,
     {
         let span = tracing::info_span!(
@@ -337,6 +351,7 @@ impl HttpClient {
             let mut attempts = 0u32;
             let result = loop {
                 attempts += 1;
+                gate(attempts).await?;
                 let result = self.attempt(call, build()?).await;
                 let wait = match (&result, call.retry) {
                     (_, Retry::Never) => None,

@@ -273,11 +273,10 @@ async fn a_retry_over_the_budget_is_refused_before_it_goes() {
     assert_eq!(mock.calls_async().await, 2, "the second retry was over the budget");
 }
 
-/// With a store that must ask a server, a retry cannot wait on it before it goes (the transport
-/// builds its attempts synchronously): it is counted after. This pins that limit down (see
-/// `RateBudget`); a hook in the transport that spends before each attempt would lift it.
+/// A store that must ask a server holds a retry back as the memory store does: the transport
+/// awaits the budget before each attempt.
 #[tokio::test]
-async fn with_a_remote_store_a_retry_is_counted_after_it_went_out() {
+async fn with_a_remote_store_a_retry_over_the_budget_is_refused_before_it_goes() {
     let server = MockServer::start_async().await;
     let mock = serve_busy(&server).await;
     let store = Arc::new(RemoteLikeStore::default());
@@ -288,8 +287,9 @@ async fn with_a_remote_store_a_retry_is_counted_after_it_went_out() {
         .build()
         .unwrap();
     let client = Cuan10payClient::new(config);
-    assert!(matches!(client.deposit_status("CP-1").await, Err(Error::Api { status: Some(503), .. })));
-    assert_eq!(mock.calls_async().await, 3, "the first attempt and both retries went out");
+    let err = client.deposit_status("CP-1").await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { retry_after: Some(_) }), "{err:?}");
+    assert_eq!(mock.calls_async().await, 2, "the second retry was over the budget and never went out");
     assert!(matches!(client.deposit_status("CP-1").await, Err(Error::RateLimited { .. })));
-    assert_eq!(mock.calls_async().await, 3);
+    assert_eq!(mock.calls_async().await, 2);
 }
