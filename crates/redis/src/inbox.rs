@@ -1,7 +1,6 @@
 //! [`RedisInbox`]: the event inbox on Redis, shared by every replica.
 
 use std::fmt;
-use std::future::Future;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -9,9 +8,9 @@ use async_trait::async_trait;
 use gerbang_core::Error;
 use gerbang_core::inbox::{Claim, EventKey, Inbox, Lease};
 use redis::Script;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 
-use crate::error::{redacted_url, store_error, timed_out, url_secrets};
+use crate::conn::{COMPARE_AND_DELETE, Connection, Timeouts, millis};
 use crate::key::redis_key;
 
 /// The value of a key whose event was handled. A holder token (`{hex}-{n}`) is never this.
@@ -36,19 +35,6 @@ return 0
     )
 });
 
-/// Releases a claim: deletes `KEYS[1]` if it is still held by `ARGV[1]`. Returns 1 if it was the
-/// holder's, else 0.
-static RELEASE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-",
-    )
-});
-
 /// The key prefix unless [`RedisInboxBuilder::prefix`] says otherwise.
 pub const DEFAULT_PREFIX: &str = "gerbang:inbox:";
 /// How long done markers are kept unless [`RedisInboxBuilder::retention`] says otherwise: 7 days,
@@ -57,10 +43,6 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 /// The longest a claim, complete or release waits on Redis, reconnecting included, unless
 /// [`RedisInboxBuilder::operation_timeout`] says otherwise.
 pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
-/// Each connection attempt's limit unless [`RedisInboxBuilder::connection_timeout`] says otherwise.
-pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
-/// Each command's limit unless [`RedisInboxBuilder::response_timeout`] says otherwise.
-pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The [`Inbox`] on Redis: one inbox for every replica of a merchant's backend, so that an event
 /// delivered to two of them, or twice, is handled once.
@@ -71,7 +53,8 @@ pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// - [`complete`](Inbox::complete) is a Lua script: if the key still holds this lease's token (or
 ///   nothing: the lease ran out but nobody took over), it becomes the done marker `done`, kept for
 ///   the [retention](RedisInboxBuilder::retention); `false` if another holder has it.
-/// - [`release`](Inbox::release) is a Lua compare-and-delete on the token.
+/// - [`release`](Inbox::release) is a Lua compare-and-delete on the token (the script the token
+///   store's unlock runs too).
 /// - The key is the [prefix](RedisInboxBuilder::prefix) (default `gerbang:inbox:`), the gateway,
 ///   `:`, and the event's key, kept readable when it is at most 128 bytes of ASCII letters,
 ///   digits and `-_.:/@+=,~` (`gerbang:inbox:cuan10pay:cuan10pay:CP-1:paid`); any other becomes
@@ -88,12 +71,9 @@ pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// with AOF (`appendonly yes`) when that matters.
 #[derive(Clone)]
 pub struct RedisInbox {
-    conn: ConnectionManager,
+    conn: Connection,
     prefix: String,
     retention: Duration,
-    operation_timeout: Duration,
-    /// The URL with its password redacted, or how the connection was given.
-    target: String,
 }
 
 /// Options of a [`RedisInbox`]: [`RedisInbox::builder`].
@@ -101,9 +81,7 @@ pub struct RedisInbox {
 pub struct RedisInboxBuilder {
     prefix: String,
     retention: Duration,
-    operation_timeout: Duration,
-    connection_timeout: Duration,
-    response_timeout: Duration,
+    timeouts: Timeouts,
 }
 
 impl Default for RedisInboxBuilder {
@@ -111,9 +89,7 @@ impl Default for RedisInboxBuilder {
         Self {
             prefix: DEFAULT_PREFIX.to_owned(),
             retention: DEFAULT_RETENTION,
-            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
-            connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
-            response_timeout: DEFAULT_RESPONSE_TIMEOUT,
+            timeouts: Timeouts::new(DEFAULT_OPERATION_TIMEOUT),
         }
     }
 }
@@ -136,20 +112,20 @@ impl RedisInboxBuilder {
     /// The longest one claim, complete or release waits, waiting for a reconnection included
     /// (default 3 s). Applies to an [existing](Self::build) connection manager too.
     pub fn operation_timeout(mut self, timeout: Duration) -> Self {
-        self.operation_timeout = timeout;
+        self.timeouts.operation = timeout;
         self
     }
 
     /// Each connection attempt's limit (default 1 s). Only for [`connect`](Self::connect): an
     /// existing connection manager keeps its own configuration.
     pub fn connection_timeout(mut self, timeout: Duration) -> Self {
-        self.connection_timeout = timeout;
+        self.timeouts.connection = timeout;
         self
     }
 
     /// Each command's limit (default 1 s). Only for [`connect`](Self::connect).
     pub fn response_timeout(mut self, timeout: Duration) -> Self {
-        self.response_timeout = timeout;
+        self.timeouts.response = timeout;
         self
     }
 
@@ -162,44 +138,19 @@ impl RedisInboxBuilder {
     /// [`Error::Store`] if the server cannot be reached, refuses the password or does not answer
     /// within the connection timeout. No message holds the URL or its password.
     pub async fn connect(self, url: &str) -> Result<RedisInbox, Error> {
-        let secrets = url_secrets(url);
-        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-        let Some(parsed) = redis::parse_redis_url(url) else {
-            return Err(Error::Config {
-                message: "the redis URL does not parse: expected redis://[user:password@]host[:port][/db]".into(),
-            });
-        };
-        let client = redis::Client::open(parsed).map_err(|e| store_error("open", &e, &secrets))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.connection_timeout))
-            .set_response_timeout(Some(self.response_timeout))
-            // Give up reconnecting after a few quick attempts: a receiver waiting on a claim
-            // should answer the gateway (non-2xx) rather than wait; the next call tries again.
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let limit = self.operation_timeout.max(self.connection_timeout);
-        let conn = match tokio::time::timeout(limit, ConnectionManager::new_with_config(client, config)).await {
-            Ok(Ok(conn)) => conn,
-            Ok(Err(e)) => return Err(store_error("connect", &e, &secrets)),
-            Err(_) => return Err(timed_out("connect", limit)),
-        };
-        Ok(self.finish(conn, redacted_url(url)))
+        let conn = Connection::open(url, self.timeouts).await?;
+        Ok(self.finish(conn))
     }
 
     /// An inbox on an existing connection manager (its own timeouts and reconnection apply,
     /// within the [operation timeout](Self::operation_timeout)).
     pub fn build(self, conn: ConnectionManager) -> RedisInbox {
-        self.finish(conn, "an existing ConnectionManager".to_owned())
+        let conn = Connection::existing(conn, self.timeouts.operation);
+        self.finish(conn)
     }
 
-    fn finish(self, conn: ConnectionManager, target: String) -> RedisInbox {
-        RedisInbox {
-            conn,
-            prefix: self.prefix,
-            retention: self.retention.max(Duration::from_millis(1)),
-            operation_timeout: self.operation_timeout,
-            target,
-        }
+    fn finish(self, conn: Connection) -> RedisInbox {
+        RedisInbox { conn, prefix: self.prefix, retention: self.retention.max(Duration::from_millis(1)) }
     }
 }
 
@@ -233,19 +184,6 @@ impl RedisInbox {
         self.retention
     }
 
-    /// Runs `operation` within the operation timeout, mapping its error.
-    async fn run<T>(
-        &self,
-        operation: &'static str,
-        call: impl Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, Error> {
-        match tokio::time::timeout(self.operation_timeout, call).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(store_error(operation, &e, &[])),
-            Err(_) => Err(timed_out(operation, self.operation_timeout)),
-        }
-    }
-
     /// Runs `script` on `lease`'s key with the holder token and then `args`: whether the lease
     /// was still the holder's.
     async fn holder_script(
@@ -260,21 +198,16 @@ impl RedisInbox {
             return Ok(false);
         }
         let key = self.redis_key(&lease.key);
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.manager();
         let mut invocation = script.key(&key);
         invocation.arg(&lease.holder);
         for arg in args {
             invocation.arg(arg);
         }
-        let ours: i64 = self.run(operation, invocation.invoke_async(&mut conn)).await?;
+        let ours: i64 = self.conn.run(operation, &[], invocation.invoke_async(&mut conn)).await?;
         tracing::debug!(key = %key, ours = ours == 1, "redis inbox {operation}");
         Ok(ours == 1)
     }
-}
-
-/// A duration in whole milliseconds, at least 1 (`PX 0` is an error).
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
 #[async_trait]
@@ -282,7 +215,7 @@ impl Inbox for RedisInbox {
     async fn claim(&self, key: &EventKey, lease: Duration) -> Result<Claim, Error> {
         let granted = Lease::new(key.clone(), lease);
         let redis_key = self.redis_key(key);
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.manager();
         // In one MULTI, so that the GET sees exactly what made the SET fail: never a key that
         // vanished in between.
         let mut pipe = redis::pipe();
@@ -295,7 +228,8 @@ impl Inbox for RedisInbox {
             .arg(millis(lease))
             .cmd("GET")
             .arg(&redis_key);
-        let (set, current): (Option<String>, Option<String>) = self.run("claim", pipe.query_async(&mut conn)).await?;
+        let (set, current): (Option<String>, Option<String>) =
+            self.conn.run("claim", &[], pipe.query_async(&mut conn)).await?;
         let (claim, found) = match (set, current) {
             (Some(_), _) => (Claim::New(granted), "new"),
             (None, Some(value)) if value == DONE => (Claim::Done, "done"),
@@ -311,35 +245,23 @@ impl Inbox for RedisInbox {
     }
 
     async fn release(&self, lease: &Lease) -> Result<bool, Error> {
-        self.holder_script("release", &RELEASE, lease, &[]).await
+        self.holder_script("release", &COMPARE_AND_DELETE, lease, &[]).await
     }
 }
 
 impl fmt::Debug for RedisInbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisInbox")
-            .field("target", &self.target)
+            .field("target", &self.conn.target())
             .field("prefix", &self.prefix)
             .field("retention", &self.retention)
-            .field("operation_timeout", &self.operation_timeout)
+            .field("operation_timeout", &self.conn.operation_timeout())
             .finish_non_exhaustive()
     }
 }
 
 impl fmt::Display for RedisInbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "redis inbox at {} (keys {}*)", self.target, self.prefix)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn millis_is_never_zero() {
-        assert_eq!(millis(Duration::ZERO), 1);
-        assert_eq!(millis(Duration::from_micros(1500)), 1);
-        assert_eq!(millis(Duration::from_secs(2)), 2000);
+        write!(f, "redis inbox at {} (keys {}*)", self.conn.target(), self.prefix)
     }
 }

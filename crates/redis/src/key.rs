@@ -1,5 +1,6 @@
-//! Where an event's claim lives: `PREFIX` + gateway + `:` + the event's key, readable when the
-//! event's key is tame, hashed when it is not.
+//! Where a store keeps a key: under its prefix, readable when the key is tame, hashed when it is
+//! not. An event's claim: `PREFIX` + gateway + `:` + the event's key; a rate budget or a token:
+//! `PREFIX` + the key the gateway crate gives (`cuan10pay:` and 16 hex digits).
 
 use gerbang_core::inbox::EventKey;
 use sha2::{Digest, Sha256};
@@ -7,22 +8,26 @@ use sha2::{Digest, Sha256};
 /// Longest event key kept as it is; a longer one is hashed.
 pub(crate) const MAX_READABLE: usize = 128;
 
-/// The Redis key of `key` under `prefix`.
-///
-/// An event key of at most [`MAX_READABLE`] bytes of ASCII letters, digits and `-_.:/@+=,~` is
-/// kept as it is (`gerbang:inbox:cuan10pay:cuan10pay:CP-1:paid`), so that an operator can find it
-/// with `redis-cli`. Any other (longer; spaces, quotes, control or non-ASCII bytes; the glob
-/// characters `*?[]` that would make `SCAN MATCH` patterns lie; the `{}` of a Redis Cluster hash
-/// tag, which would pin keys to one slot) becomes `#` + the SHA-256 of its bytes in hex. `#` is
-/// never in a readable key, so a readable key and a hashed one never meet.
+/// The Redis key of `key` under `prefix`: `prefix` + gateway + `:` + the event's key, as
+/// [`tame_key`] keeps or hashes it (`gerbang:inbox:cuan10pay:cuan10pay:CP-1:paid`).
 pub(crate) fn redis_key(prefix: &str, key: &EventKey) -> String {
-    let event = key.key.as_str();
-    let readable = !event.is_empty() && event.len() <= MAX_READABLE && event.bytes().all(is_tame);
-    let provider = key.provider.as_str();
+    tame_key(&format!("{prefix}{}:", key.provider.as_str()), &key.key)
+}
+
+/// `prefix` + `key`, with `key` kept as it is when it is tame, hashed when it is not.
+///
+/// A key of at most [`MAX_READABLE`] bytes of ASCII letters, digits and `-_.:/@+=,~` is kept as
+/// it is, so that an operator can find it with `redis-cli`. Any other (longer; spaces, quotes,
+/// control or non-ASCII bytes; the glob characters `*?[]` that would make `SCAN MATCH` patterns
+/// lie; the `{}` of a Redis Cluster hash tag, which would pin keys to one slot) becomes `#` + the
+/// SHA-256 of its bytes in hex. `#` is never in a readable key, so a readable key and a hashed
+/// one never meet.
+pub(crate) fn tame_key(prefix: &str, key: &str) -> String {
+    let readable = !key.is_empty() && key.len() <= MAX_READABLE && key.bytes().all(is_tame);
     if readable {
-        format!("{prefix}{provider}:{event}")
+        format!("{prefix}{key}")
     } else {
-        format!("{prefix}{provider}:#{}", hex::encode(Sha256::digest(event.as_bytes())))
+        format!("{prefix}#{}", hex::encode(Sha256::digest(key.as_bytes())))
     }
 }
 
@@ -60,5 +65,11 @@ mod tests {
         assert_ne!(redis_key("p:", &key("a b")), redis_key("p:", &key("a  b")));
         let other = EventKey { provider: ProviderId::Ciputra, key: "k".into() };
         assert_ne!(redis_key("p:", &key("k")), redis_key("p:", &other));
+    }
+
+    #[test]
+    fn a_store_key_is_kept_after_the_prefix_or_hashed() {
+        assert_eq!(tame_key("gerbang:rate:", "cuan10pay:4f2a27b23b7c18df"), "gerbang:rate:cuan10pay:4f2a27b23b7c18df");
+        assert!(tame_key("gerbang:rate:", "egress ip*").starts_with("gerbang:rate:#"));
     }
 }

@@ -48,14 +48,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod conn;
 mod error;
 mod inbox;
 mod key;
 
-pub use inbox::{
-    DEFAULT_CONNECTION_TIMEOUT, DEFAULT_OPERATION_TIMEOUT, DEFAULT_PREFIX, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_RETENTION,
-    RedisInbox, RedisInboxBuilder,
-};
+pub use conn::{DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT};
+pub use inbox::{DEFAULT_OPERATION_TIMEOUT, DEFAULT_PREFIX, DEFAULT_RETENTION, RedisInbox, RedisInboxBuilder};
 /// The `redis` crate this one is built on, for [`RedisInbox::new`] on a connection manager of
 /// your own.
 pub use redis;

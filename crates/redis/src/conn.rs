@@ -1,0 +1,143 @@
+//! The connection every store of this crate works through: one [`ConnectionManager`], opened from
+//! a URL (its password never shown) or given by the application, and a limit on every operation,
+//! so that a store that cannot reach Redis answers [`Error::Store`] promptly instead of hanging.
+
+use std::future::Future;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use gerbang_core::Error;
+use redis::Script;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::error::{redacted_url, store_error, timed_out, url_secrets};
+
+/// Each connection attempt's limit unless a builder's `connection_timeout` says otherwise.
+pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
+/// Each command's limit unless a builder's `response_timeout` says otherwise.
+pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Deletes `KEYS[1]` if it holds `ARGV[1]`: 1 if it did (and is gone), else 0. How a holder
+/// gives up what it holds (an inbox claim, a token refresh lock) without touching another's.
+pub(crate) static COMPARE_AND_DELETE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+",
+    )
+});
+
+/// The three limits of a store: each operation as a whole (reconnecting included), and for a
+/// connection the store opens itself, each connection attempt and each command.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    pub(crate) operation: Duration,
+    pub(crate) connection: Duration,
+    pub(crate) response: Duration,
+}
+
+impl Timeouts {
+    /// `operation` for each operation, the defaults for the rest.
+    pub(crate) const fn new(operation: Duration) -> Self {
+        Self { operation, connection: DEFAULT_CONNECTION_TIMEOUT, response: DEFAULT_RESPONSE_TIMEOUT }
+    }
+}
+
+/// A store's way to Redis: cheap to clone (the manager inside is shared), reconnecting by itself.
+#[derive(Clone)]
+pub(crate) struct Connection {
+    manager: ConnectionManager,
+    operation_timeout: Duration,
+    /// The URL with its password redacted, or how the connection was given.
+    target: String,
+}
+
+impl Connection {
+    /// Connects to `url` and checks that the server answers, within the timeouts.
+    ///
+    /// [`Error::Config`] if the URL does not parse (the message does not quote it);
+    /// [`Error::Store`] if the server cannot be reached, refuses the password or does not answer
+    /// in time. No message holds the URL or its password.
+    pub(crate) async fn open(url: &str, timeouts: Timeouts) -> Result<Self, Error> {
+        let secrets = url_secrets(url);
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        let Some(parsed) = redis::parse_redis_url(url) else {
+            return Err(Error::Config {
+                message: "the redis URL does not parse: expected redis://[user:password@]host[:port][/db]".into(),
+            });
+        };
+        let client = redis::Client::open(parsed).map_err(|e| store_error("open", &e, &secrets))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeouts.connection))
+            .set_response_timeout(Some(timeouts.response))
+            // Give up reconnecting after a few quick attempts: a caller waiting on the store
+            // should get its answer (an error it has a fallback for) rather than wait; the next
+            // operation tries again.
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let limit = timeouts.operation.max(timeouts.connection);
+        let manager = match tokio::time::timeout(limit, ConnectionManager::new_with_config(client, config)).await {
+            Ok(Ok(manager)) => manager,
+            Ok(Err(e)) => return Err(store_error("connect", &e, &secrets)),
+            Err(_) => return Err(timed_out("connect", limit)),
+        };
+        Ok(Self { manager, operation_timeout: timeouts.operation, target: redacted_url(url) })
+    }
+
+    /// An existing connection manager (its own timeouts and reconnection apply, within
+    /// `operation_timeout`).
+    pub(crate) fn existing(manager: ConnectionManager, operation_timeout: Duration) -> Self {
+        Self { manager, operation_timeout, target: "an existing ConnectionManager".to_owned() }
+    }
+
+    /// A handle to send commands on (a clone of the shared manager).
+    pub(crate) fn manager(&self) -> ConnectionManager {
+        self.manager.clone()
+    }
+
+    /// Where it goes, fit to show: the URL with its password replaced by `***`.
+    pub(crate) fn target(&self) -> &str {
+        &self.target
+    }
+
+    pub(crate) fn operation_timeout(&self) -> Duration {
+        self.operation_timeout
+    }
+
+    /// Runs `call` within the operation timeout, mapping its error; `secrets` (a value the
+    /// operation carries, such as a token) are blotted out of the message.
+    pub(crate) async fn run<T>(
+        &self,
+        operation: &'static str,
+        secrets: &[&str],
+        call: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, Error> {
+        match tokio::time::timeout(self.operation_timeout, call).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(store_error(operation, &e, secrets)),
+            Err(_) => Err(timed_out(operation, self.operation_timeout)),
+        }
+    }
+}
+
+/// A duration in whole milliseconds, rounded up, at least 1 (`PX 0` is an error, and a key must
+/// not vanish before its time).
+pub(crate) fn millis(d: Duration) -> u64 {
+    let ms = d.as_nanos().div_ceil(1_000_000);
+    u64::try_from(ms).unwrap_or(u64::MAX).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn millis_is_never_zero_and_rounds_up() {
+        assert_eq!(millis(Duration::ZERO), 1);
+        assert_eq!(millis(Duration::from_micros(1500)), 2);
+        assert_eq!(millis(Duration::from_secs(2)), 2000);
+    }
+}
