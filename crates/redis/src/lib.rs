@@ -52,9 +52,11 @@ mod conn;
 mod error;
 mod inbox;
 mod key;
+mod rate;
 
 pub use conn::{DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT};
 pub use inbox::{DEFAULT_OPERATION_TIMEOUT, DEFAULT_PREFIX, DEFAULT_RETENTION, RedisInbox, RedisInboxBuilder};
+pub use rate::{RedisRateStore, RedisRateStoreBuilder};
 /// The `redis` crate this one is built on, for [`RedisInbox::new`] on a connection manager of
 /// your own.
 pub use redis;
