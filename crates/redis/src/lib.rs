@@ -1,6 +1,15 @@
-//! Redis stores for gerbang, shared by every replica of a merchant's backend. For now the event
-//! inbox: [`RedisInbox`], a [`gerbang_core::inbox::Inbox`] so that each change a gateway reports
-//! is handled once however many replicas receive it, however many times it is delivered.
+//! Redis stores for gerbang, shared by every replica of a merchant's backend:
+//!
+//! | store | core trait | what it shares | keys (default prefixes) |
+//! |---|---|---|---|
+//! | [`RedisInbox`] | [`Inbox`](gerbang_core::inbox::Inbox) | each change a gateway reports is handled once, however many replicas receive it, however many times it is delivered | `gerbang:inbox:` |
+//! | [`RedisRateStore`] | [`RateStore`](gerbang_core::rate::RateStore) | one rate budget (Cuan10pay's 100 calls per hour) spent by all, GCRA in Lua on the server's clock | `gerbang:rate:` |
+//! | [`RedisTokenStore`] | [`TokenStore`](gerbang_core::token_store::TokenStore) | one bearer token (Ciputra's) fetched by one replica for all, under a refresh lock | `gerbang:token:`, `gerbang:token-lock:` |
+//!
+//! Each has a builder (prefix, timeouts), `connect(url)` and `new(ConnectionManager)`; every
+//! operation is bounded by a timeout, so that a Redis that is down is an error at once, which
+//! the gateway crates have an answer for (a refused call for the budget, a token fetched
+//! directly for the token store).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -30,7 +39,7 @@
 //! ```
 //!
 //! Errors are [`gerbang_core::Error::Store`] with `store: "redis"`, and never hold the URL or
-//! its password; a URL that does not parse is [`gerbang_core::Error::Config`]:
+//! its password (nor a token); a URL that does not parse is [`gerbang_core::Error::Config`]:
 //!
 //! ```
 //! use gerbang_redis::RedisInbox;
@@ -53,10 +62,12 @@ mod error;
 mod inbox;
 mod key;
 mod rate;
+mod token;
 
 pub use conn::{DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT};
 pub use inbox::{DEFAULT_OPERATION_TIMEOUT, DEFAULT_PREFIX, DEFAULT_RETENTION, RedisInbox, RedisInboxBuilder};
 pub use rate::{RedisRateStore, RedisRateStoreBuilder};
-/// The `redis` crate this one is built on, for [`RedisInbox::new`] on a connection manager of
-/// your own.
+/// The `redis` crate this one is built on, for [`RedisInbox::new`] (and the other stores' `new`)
+/// on a connection manager of your own.
 pub use redis;
+pub use token::{RedisTokenStore, RedisTokenStoreBuilder};
