@@ -8,7 +8,8 @@
 //!    Goal: bare / SDK time ≥ 1.0 (no overhead).
 //! 3. Webhook verification and parsing per second on one core. Goal: ≥ 500 000.
 //! 4. The webhook receiver (verify, claim in the inbox, handler, mark done) per event, next to
-//!    the bare verifier on the same events, for each inbox.
+//!    the bare verifier on the same events, for each inbox: memory, and Redis and Postgres on
+//!    private servers started for the run (over loopback: two round trips per event).
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout)] // a benchmark's job is to print its figures
 
@@ -292,6 +293,18 @@ fn main() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let memory = runtime.block_on(receiver::receiver(&bodies, Arc::new(gerbang_core::inbox::MemoryInbox::new())))?;
     print_latencies("receiver, memory inbox", &memory, Some(&bare));
+    // The shared inboxes, each on a private server started for the run (skipped, saying why,
+    // where the server is not installed).
+    if let Some(redis) = gerbang_testkit::RedisServer::start() {
+        let inbox = runtime.block_on(gerbang_redis::RedisInbox::connect(&redis.url()))?;
+        let latencies = runtime.block_on(receiver::receiver(&bodies, Arc::new(inbox)))?;
+        print_latencies("receiver, Redis inbox", &latencies, Some(&bare));
+    }
+    if let Some(postgres) = gerbang_testkit::PostgresServer::start() {
+        let inbox = runtime.block_on(gerbang_postgres::PostgresInbox::connect(&postgres.url()))?;
+        let latencies = runtime.block_on(receiver::receiver(&bodies, Arc::new(inbox)))?;
+        print_latencies("receiver, Postgres inbox", &latencies, Some(&bare));
+    }
     Ok(())
 }
 
