@@ -9,6 +9,7 @@ mod common;
 mod providers;
 mod receive;
 mod sandbox;
+mod stores;
 mod webhook;
 
 use std::process::ExitCode;

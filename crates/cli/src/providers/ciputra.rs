@@ -5,6 +5,7 @@ use gerbang::ciputra::{CiputraClient, CiputraConfigBuilder};
 use gerbang::{Error, PaymentProvider, WebhookEvent, WebhookRequest};
 
 use crate::common::{PaymentCommand, print_json, run_payment_command};
+use crate::stores;
 
 #[derive(Debug, Args)]
 pub(crate) struct CiputraArgs {
@@ -32,10 +33,15 @@ enum RegistrationCommand {
     },
 }
 
-pub(crate) fn client(base_url: Option<&str>) -> Result<CiputraClient, Error> {
+/// The client from the environment, its token in the store `GERBANG_STORE_URL` names (one token
+/// for every process given a Redis URL; see [`crate::stores`]).
+pub(crate) async fn client(base_url: Option<&str>) -> Result<CiputraClient, Error> {
     let mut builder = CiputraConfigBuilder::from_env()?;
     if let Some(url) = base_url {
         builder = builder.base_url(url);
+    }
+    if let Some(store) = stores::token_store().await? {
+        builder = builder.token_store(store);
     }
     Ok(CiputraClient::new(builder.build()?))
 }
@@ -46,12 +52,12 @@ pub(crate) async fn verify_webhook(
     request: &WebhookRequest<'_>,
     base_url: Option<&str>,
 ) -> Result<WebhookEvent, Error> {
-    client(base_url)?.verify_webhook(request).await
+    client(base_url).await?.verify_webhook(request).await
 }
 
 impl CiputraArgs {
     pub(crate) async fn run(self, base_url: Option<&str>) -> Result<(), Error> {
-        let client = client(base_url)?;
+        let client = client(base_url).await?;
         match self.command {
             Command::Payment(command) => run_payment_command(&client, &command).await,
             Command::Registration { command: RegistrationCommand::Status { external_id } } => {

@@ -9,6 +9,7 @@ use gerbang::cuan10pay::{
 use gerbang::{Error, WebhookEvent, WebhookRequest};
 
 use crate::common::{PaymentCommand, print_json, run_payment_command};
+use crate::stores;
 
 #[derive(Debug, Args)]
 pub(crate) struct Cuan10payArgs {
@@ -139,10 +140,15 @@ impl OrderOptions {
     }
 }
 
-fn client(base_url: Option<&str>) -> Result<Cuan10payClient, Error> {
+/// The client from the environment, its rate budget in the store `GERBANG_STORE_URL` names (one
+/// budget for every process given a Redis URL; see [`crate::stores`]).
+async fn client(base_url: Option<&str>) -> Result<Cuan10payClient, Error> {
     let mut builder = Cuan10payConfigBuilder::from_env()?;
     if let Some(url) = base_url {
         builder = builder.base_url(url);
+    }
+    if let Some(store) = stores::rate_store().await? {
+        builder = builder.rate_store(store);
     }
     Ok(Cuan10payClient::new(builder.build()?))
 }
@@ -157,7 +163,7 @@ pub(crate) fn verify_webhook(request: &WebhookRequest<'_>, tolerance: Option<Dur
 
 impl Cuan10payArgs {
     pub(crate) async fn run(self, base_url: Option<&str>) -> Result<(), Error> {
-        let client = client(base_url)?;
+        let client = client(base_url).await?;
         match self.command {
             Command::Payment(command) => run_payment_command(&client, &command).await,
             Command::Invoice { command: InvoiceCommand::Status { reference } } => {

@@ -1,0 +1,97 @@
+//! The stores the gateway commands share with every other `gerbang` process (and every replica
+//! of the merchant's backend) through `GERBANG_STORE_URL`: Cuan10pay's rate budget and
+//! Ciputra's bearer token.
+//!
+//! | `GERBANG_STORE_URL` | Cuan10pay's rate budget | Ciputra's token |
+//! |---|---|---|
+//! | unset, empty or `memory` | this process's own (each command starts with a whole budget) | fetched by this process |
+//! | `redis://…` (`redis+unix://…`) | one budget in Redis ([`RedisRateStore`]), spent by every process given the URL | one token in Redis ([`RedisTokenStore`]), fetched by one process for all |
+//! | `postgres://…` | this process's own | fetched by this process |
+//!
+//! **Postgres** holds no rate budget or token store (only the webhook inbox, which the same
+//! variable names for `gerbang webhook serve`): with a `postgres://` URL the gateway commands keep
+//! today's in-process budget and token, without an error, so that one variable can serve every
+//! command.
+//!
+//! **When Redis cannot be reached**, each gateway does what its client does with a failing
+//! store: a Cuan10pay command fails with the store's error (a call the shared budget cannot count
+//! is not sent: another process may have spent the budget), a Ciputra command says so on stderr
+//! and fetches its token itself.
+
+use std::sync::Arc;
+
+use gerbang::Error;
+use gerbang::rate::RateStore;
+use gerbang::redis::{RedisRateStore, RedisTokenStore};
+use gerbang::token_store::TokenStore;
+
+/// The variable naming the store of every command.
+pub(crate) const ENV_STORE_URL: &str = "GERBANG_STORE_URL";
+
+/// Where the stores live, as the variable says.
+enum Shared {
+    /// In this process: the clients' own defaults.
+    InProcess,
+    /// In the Redis at this URL.
+    Redis(String),
+}
+
+/// What `GERBANG_STORE_URL` names. An unknown kind is [`Error::Config`] naming the variable and
+/// the kind only (the rest of the URL may hold a password).
+fn shared() -> Result<Shared, Error> {
+    let Some(url) = gerbang::env_var(ENV_STORE_URL)? else { return Ok(Shared::InProcess) };
+    let url = url.trim();
+    match url.split_once("://").map_or(url, |(scheme, _)| scheme) {
+        "memory" => Ok(Shared::InProcess),
+        // `rediss` is refused when connecting (no TLS in gerbang-redis), with the store's error.
+        "redis" | "redis+unix" | "unix" | "rediss" => Ok(Shared::Redis(url.to_owned())),
+        // No budget or token store on Postgres: see the module documentation.
+        "postgres" | "postgresql" => Ok(Shared::InProcess),
+        other => Err(Error::config(format!(
+            "{ENV_STORE_URL}: unknown kind of store `{other}`; use memory, redis://… or postgres://…"
+        ))),
+    }
+}
+
+/// The rate store for Cuan10pay's budget: `None` for the client's in-process default.
+///
+/// # Errors
+///
+/// A malformed variable ([`Error::Config`]); a Redis that cannot be reached ([`Error::Store`]):
+/// the call is refused, as the client refuses it when its store fails.
+pub(crate) async fn rate_store() -> Result<Option<Arc<dyn RateStore>>, Error> {
+    match shared()? {
+        Shared::InProcess => Ok(None),
+        Shared::Redis(url) => Ok(Some(Arc::new(RedisRateStore::connect(&url).await?))),
+    }
+}
+
+/// The token store for Ciputra's bearer token: `None` for the client's in-process default, also
+/// when Redis cannot be reached (the token is then fetched directly, as the client does when its
+/// store fails; a warning says so on stderr).
+///
+/// # Errors
+///
+/// A malformed variable or URL ([`Error::Config`]).
+pub(crate) async fn token_store() -> Result<Option<Arc<dyn TokenStore>>, Error> {
+    match shared()? {
+        Shared::InProcess => Ok(None),
+        Shared::Redis(url) => match RedisTokenStore::connect(&url).await {
+            Ok(store) => Ok(Some(Arc::new(store))),
+            Err(error @ Error::Config { .. }) => Err(error),
+            Err(error) => {
+                warn(&format!("{error}; fetching the Ciputra token without the shared store"));
+                Ok(None)
+            }
+        },
+    }
+}
+
+/// One line on stderr (the CLI has no logger).
+fn warn(message: &str) {
+    let line = message.replace(['\n', '\r'], " ");
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("warning: {line}");
+    }
+}
