@@ -7,9 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use gerbang::inbox::{Inbox, MemoryInbox};
 use gerbang::webhooks::{Receiver, handler_fn, router};
-use gerbang::{Error, PaymentProvider, WebhookEvent};
+use gerbang::{Error, PaymentProvider, ProviderId, WebhookEvent};
 use serde::Serialize;
 
 use crate::common::parse_duration;
@@ -27,7 +26,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value_t = Ipv4Addr::LOCALHOST)]
     host: Ipv4Addr,
     /// Where claims and done markers live: `memory` (this process only), `redis://…` or
-    /// `postgres://…` (shared by every receiver given the same URL).
+    /// `postgres://…` (shared by every receiver given the same URL). A Redis one also holds
+    /// Cuan10pay's rate budget and Ciputra's token, shared with every other `gerbang` process.
     #[arg(long, env = "GERBANG_STORE_URL", default_value = "memory", hide_env_values = true)]
     store: String,
     /// How long a receiver's claim on an event holds: past it, a receiver that died mid-handler
@@ -54,14 +54,14 @@ struct Line<'a> {
 
 impl ServeArgs {
     pub(crate) async fn run(&self) -> Result<(), Error> {
-        let gateways: Vec<Arc<dyn PaymentProvider>> =
-            gerbang::providers_from_env()?.into_iter().map(Arc::from).collect();
+        crate::stores::use_url(&self.store);
+        let gateways = gateways().await?;
         if gateways.is_empty() {
             return Err(Error::config(
                 "no gateway is configured: set the credentials of at least one (GERBANG_CUAN10PAY_API_KEY, …)",
             ));
         }
-        let inbox = open_inbox(&self.store).await?;
+        let inbox = crate::stores::inbox(&self.store).await?;
         let forward = self.forward_to.clone().map(|url| (reqwest::Client::new(), url));
         let builder =
             Receiver::builder(inbox).providers(gateways).lease(self.lease).in_flight_wait(self.in_flight_wait);
@@ -107,16 +107,18 @@ impl ServeArgs {
     }
 }
 
-/// The inbox a `--store` URL names.
-pub(crate) async fn open_inbox(url: &str) -> Result<Arc<dyn Inbox>, Error> {
-    match url.split_once("://").map_or(url, |(scheme, _)| scheme) {
-        "memory" => Ok(Arc::new(MemoryInbox::new())),
-        "redis" | "redis+unix" | "unix" => Ok(Arc::new(gerbang::redis::RedisInbox::connect(url).await?)),
-        "postgres" | "postgresql" => Ok(Arc::new(gerbang::postgres::PostgresInbox::connect(url).await?)),
-        other => Err(Error::config(format!(
-            "--store: unknown kind of store `{other}`; use memory, redis://… or postgres://…"
-        ))),
+/// Every configured gateway, those with a shared store (Cuan10pay's budget, Ciputra's token)
+/// on the one `--store` names, as every other command builds them.
+async fn gateways() -> Result<Vec<Arc<dyn PaymentProvider>>, Error> {
+    let mut gateways: Vec<Arc<dyn PaymentProvider>> = Vec::new();
+    for gateway in gerbang::providers_from_env()? {
+        gateways.push(match gateway.id() {
+            ProviderId::Cuan10pay => Arc::new(crate::providers::cuan10pay::client(None).await?),
+            ProviderId::Ciputra => Arc::new(crate::providers::ciputra::client(None).await?),
+            _ => Arc::from(gateway),
+        });
     }
+    Ok(gateways)
 }
 
 /// One line on stdout, flushed at once: a reader (a test, a pipe) sees each event as it comes.

@@ -21,6 +21,7 @@
 use std::sync::Arc;
 
 use gerbang::Error;
+use gerbang::inbox::{Inbox, MemoryInbox};
 use gerbang::rate::RateStore;
 use gerbang::redis::{RedisRateStore, RedisTokenStore};
 use gerbang::token_store::TokenStore;
@@ -36,21 +37,61 @@ enum Shared {
     Redis(String),
 }
 
-/// What `GERBANG_STORE_URL` names. An unknown kind is [`Error::Config`] naming the variable and
-/// the kind only (the rest of the URL may hold a password).
-fn shared() -> Result<Shared, Error> {
-    let Some(url) = gerbang::env_var(ENV_STORE_URL)? else { return Ok(Shared::InProcess) };
-    let url = url.trim();
-    match url.split_once("://").map_or(url, |(scheme, _)| scheme) {
-        "memory" => Ok(Shared::InProcess),
+/// A store URL given on the command line (`webhook serve --store`), which wins over the variable
+/// for every client the command builds.
+static GIVEN_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Makes `url` the store of every client built from now on in this process (a command that takes
+/// `--store` calls it once, before building its clients).
+pub(crate) fn use_url(url: &str) {
+    let _ = GIVEN_URL.set(url.to_owned());
+}
+
+/// The kinds of store a URL may name.
+enum Kind {
+    Memory,
+    Redis,
+    Postgres,
+}
+
+/// The kind of store `url` names; `source` (the flag or the variable) is named in the error,
+/// which gives the kind only (the rest of the URL may hold a password).
+fn kind(url: &str, source: &str) -> Result<Kind, Error> {
+    match url.trim().split_once("://").map_or(url.trim(), |(scheme, _)| scheme) {
+        "memory" => Ok(Kind::Memory),
         // `rediss` is refused when connecting (no TLS in gerbang-redis), with the store's error.
-        "redis" | "redis+unix" | "unix" | "rediss" => Ok(Shared::Redis(url.to_owned())),
-        // No budget or token store on Postgres: see the module documentation.
-        "postgres" | "postgresql" => Ok(Shared::InProcess),
+        "redis" | "redis+unix" | "unix" | "rediss" => Ok(Kind::Redis),
+        "postgres" | "postgresql" => Ok(Kind::Postgres),
         other => Err(Error::config(format!(
-            "{ENV_STORE_URL}: unknown kind of store `{other}`; use memory, redis://… or postgres://…"
+            "{source}: unknown kind of store `{other}`; use memory, redis://… or postgres://…"
         ))),
     }
+}
+
+/// What the given URL, else `GERBANG_STORE_URL`, names for the budget and the token.
+fn shared() -> Result<Shared, Error> {
+    let (url, source) = match GIVEN_URL.get() {
+        Some(url) => (url.clone(), "--store"),
+        None => match gerbang::env_var(ENV_STORE_URL)? {
+            Some(url) => (url, ENV_STORE_URL),
+            None => return Ok(Shared::InProcess),
+        },
+    };
+    match kind(&url, source)? {
+        Kind::Redis => Ok(Shared::Redis(url.trim().to_owned())),
+        // No budget or token store on Postgres: see the module documentation.
+        Kind::Memory | Kind::Postgres => Ok(Shared::InProcess),
+    }
+}
+
+/// The webhook inbox a `--store` URL names.
+pub(crate) async fn inbox(url: &str) -> Result<Arc<dyn Inbox>, Error> {
+    let url = url.trim();
+    Ok(match kind(url, "--store")? {
+        Kind::Memory => Arc::new(MemoryInbox::new()),
+        Kind::Redis => Arc::new(gerbang::redis::RedisInbox::connect(url).await?),
+        Kind::Postgres => Arc::new(gerbang::postgres::PostgresInbox::connect(url).await?),
+    })
 }
 
 /// The rate store for Cuan10pay's budget: `None` for the client's in-process default.

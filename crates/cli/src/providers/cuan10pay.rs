@@ -142,7 +142,7 @@ impl OrderOptions {
 
 /// The client from the environment, its rate budget in the store `GERBANG_STORE_URL` names (one
 /// budget for every process given a Redis URL; see [`crate::stores`]).
-async fn client(base_url: Option<&str>) -> Result<Cuan10payClient, Error> {
+pub(crate) async fn client(base_url: Option<&str>) -> Result<Cuan10payClient, Error> {
     let mut builder = Cuan10payConfigBuilder::from_env()?;
     if let Some(url) = base_url {
         builder = builder.base_url(url);
