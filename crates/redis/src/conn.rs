@@ -130,6 +130,56 @@ pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(ms).unwrap_or(u64::MAX).max(1)
 }
 
+/// The connection half of every store's builder: its three timeouts, [`connect`] and `build` on
+/// an existing connection manager. The builder has a `timeouts: Timeouts` field and a
+/// `finish(self, Connection) -> $store` method; `$default` names its operation timeout's default
+/// in the docs.
+macro_rules! connection_methods {
+    ($store:ty, $default:literal) => {
+        #[doc = concat!("The longest one operation waits, waiting for a reconnection included (default ", $default, ").")]
+        /// Applies to an [existing](Self::build) connection manager too.
+        pub fn operation_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.timeouts.operation = timeout;
+            self
+        }
+
+        /// Each connection attempt's limit (default 1 s). Only for [`connect`](Self::connect): an
+        /// existing connection manager keeps its own configuration.
+        pub fn connection_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.timeouts.connection = timeout;
+            self
+        }
+
+        /// Each command's limit (default 1 s). Only for [`connect`](Self::connect).
+        pub fn response_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.timeouts.response = timeout;
+            self
+        }
+
+        /// Connects to `url` (`redis://[user:password@]host[:port][/db]`, or
+        /// `redis+unix:///path?db=N&pass=…`) and checks that the server answers.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Config`](gerbang_core::Error::Config) if the URL does not parse (the message
+        /// does not quote it); [`Error::Store`](gerbang_core::Error::Store) if the server cannot
+        /// be reached, refuses the password or does not answer within the connection timeout. No
+        /// message holds the URL or its password.
+        pub async fn connect(self, url: &str) -> Result<$store, gerbang_core::Error> {
+            let conn = crate::conn::Connection::open(url, self.timeouts).await?;
+            Ok(self.finish(conn))
+        }
+
+        /// On an existing connection manager (its own timeouts and reconnection apply, within
+        /// the [operation timeout](Self::operation_timeout)).
+        pub fn build(self, conn: redis::aio::ConnectionManager) -> $store {
+            let conn = crate::conn::Connection::existing(conn, self.timeouts.operation);
+            self.finish(conn)
+        }
+    };
+}
+pub(crate) use connection_methods;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -109,45 +109,7 @@ impl RedisInboxBuilder {
         self
     }
 
-    /// The longest one claim, complete or release waits, waiting for a reconnection included
-    /// (default 3 s). Applies to an [existing](Self::build) connection manager too.
-    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
-        self.timeouts.operation = timeout;
-        self
-    }
-
-    /// Each connection attempt's limit (default 1 s). Only for [`connect`](Self::connect): an
-    /// existing connection manager keeps its own configuration.
-    pub fn connection_timeout(mut self, timeout: Duration) -> Self {
-        self.timeouts.connection = timeout;
-        self
-    }
-
-    /// Each command's limit (default 1 s). Only for [`connect`](Self::connect).
-    pub fn response_timeout(mut self, timeout: Duration) -> Self {
-        self.timeouts.response = timeout;
-        self
-    }
-
-    /// Connects to `url` (`redis://[user:password@]host[:port][/db]`, or
-    /// `redis+unix:///path?db=N&pass=…`) and checks that the server answers.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`] if the URL does not parse (the message does not quote it);
-    /// [`Error::Store`] if the server cannot be reached, refuses the password or does not answer
-    /// within the connection timeout. No message holds the URL or its password.
-    pub async fn connect(self, url: &str) -> Result<RedisInbox, Error> {
-        let conn = Connection::open(url, self.timeouts).await?;
-        Ok(self.finish(conn))
-    }
-
-    /// An inbox on an existing connection manager (its own timeouts and reconnection apply,
-    /// within the [operation timeout](Self::operation_timeout)).
-    pub fn build(self, conn: ConnectionManager) -> RedisInbox {
-        let conn = Connection::existing(conn, self.timeouts.operation);
-        self.finish(conn)
-    }
+    crate::conn::connection_methods!(RedisInbox, "3 s");
 
     fn finish(self, conn: Connection) -> RedisInbox {
         RedisInbox { conn, prefix: self.prefix, retention: self.retention.max(Duration::from_millis(1)) }

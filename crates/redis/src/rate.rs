@@ -115,43 +115,10 @@ impl RedisRateStoreBuilder {
         self
     }
 
-    /// The longest one acquire waits, waiting for a reconnection included (default 2 s).
-    /// Applies to an [existing](Self::build) connection manager too.
-    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
-        self.timeouts.operation = timeout;
-        self
-    }
+    crate::conn::connection_methods!(RedisRateStore, "2 s");
 
-    /// Each connection attempt's limit (default 1 s). Only for [`connect`](Self::connect): an
-    /// existing connection manager keeps its own configuration.
-    pub fn connection_timeout(mut self, timeout: Duration) -> Self {
-        self.timeouts.connection = timeout;
-        self
-    }
-
-    /// Each command's limit (default 1 s). Only for [`connect`](Self::connect).
-    pub fn response_timeout(mut self, timeout: Duration) -> Self {
-        self.timeouts.response = timeout;
-        self
-    }
-
-    /// Connects to `url` (`redis://[user:password@]host[:port][/db]`, or
-    /// `redis+unix:///path?db=N&pass=…`) and checks that the server answers.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`] if the URL does not parse (the message does not quote it);
-    /// [`Error::Store`] if the server cannot be reached, refuses the password or does not answer
-    /// within the connection timeout. No message holds the URL or its password.
-    pub async fn connect(self, url: &str) -> Result<RedisRateStore, Error> {
-        let conn = Connection::open(url, self.timeouts).await?;
-        Ok(RedisRateStore { conn, prefix: self.prefix })
-    }
-
-    /// A store on an existing connection manager (its own timeouts and reconnection apply,
-    /// within the [operation timeout](Self::operation_timeout)).
-    pub fn build(self, conn: ConnectionManager) -> RedisRateStore {
-        RedisRateStore { conn: Connection::existing(conn, self.timeouts.operation), prefix: self.prefix }
+    fn finish(self, conn: Connection) -> RedisRateStore {
+        RedisRateStore { conn, prefix: self.prefix }
     }
 }
 

@@ -104,45 +104,7 @@ impl RedisTokenStoreBuilder {
         self
     }
 
-    /// The longest one operation waits, waiting for a reconnection included (default 2 s).
-    /// Applies to an [existing](Self::build) connection manager too.
-    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
-        self.timeouts.operation = timeout;
-        self
-    }
-
-    /// Each connection attempt's limit (default 1 s). Only for [`connect`](Self::connect): an
-    /// existing connection manager keeps its own configuration.
-    pub fn connection_timeout(mut self, timeout: Duration) -> Self {
-        self.timeouts.connection = timeout;
-        self
-    }
-
-    /// Each command's limit (default 1 s). Only for [`connect`](Self::connect).
-    pub fn response_timeout(mut self, timeout: Duration) -> Self {
-        self.timeouts.response = timeout;
-        self
-    }
-
-    /// Connects to `url` (`redis://[user:password@]host[:port][/db]`, or
-    /// `redis+unix:///path?db=N&pass=…`) and checks that the server answers.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`] if the URL does not parse (the message does not quote it);
-    /// [`Error::Store`] if the server cannot be reached, refuses the password or does not answer
-    /// within the connection timeout. No message holds the URL or its password.
-    pub async fn connect(self, url: &str) -> Result<RedisTokenStore, Error> {
-        let conn = Connection::open(url, self.timeouts).await?;
-        Ok(self.finish(conn))
-    }
-
-    /// A store on an existing connection manager (its own timeouts and reconnection apply,
-    /// within the [operation timeout](Self::operation_timeout)).
-    pub fn build(self, conn: ConnectionManager) -> RedisTokenStore {
-        let conn = Connection::existing(conn, self.timeouts.operation);
-        self.finish(conn)
-    }
+    crate::conn::connection_methods!(RedisTokenStore, "2 s");
 
     fn finish(self, conn: Connection) -> RedisTokenStore {
         RedisTokenStore { conn, prefix: self.prefix, lock_prefix: self.lock_prefix }
