@@ -13,6 +13,7 @@ mod config;
 pub mod de;
 mod error;
 pub mod inbox;
+pub mod ledger;
 mod money;
 mod payment;
 mod provider;

@@ -137,6 +137,33 @@ pub enum Priority {
     Background,
 }
 
+tokio::task_local! {
+    static SCOPE_PRIORITY: Priority;
+}
+
+/// Runs `work` with every call it makes spending the rate budget at `priority` at most: a
+/// gateway client asked for [`Priority::Normal`] spends at `priority` inside the scope. This is
+/// how work that only holds a `dyn PaymentProvider` (the reconciler) stays at
+/// [`Priority::Background`].
+///
+/// ```
+/// use gerbang_core::rate::{current_priority, with_priority, Priority};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// assert_eq!(current_priority(), Priority::Normal);
+/// let inside = with_priority(Priority::Background, async { current_priority() }).await;
+/// assert_eq!(inside, Priority::Background);
+/// # }
+/// ```
+pub async fn with_priority<F: std::future::Future>(priority: Priority, work: F) -> F::Output {
+    SCOPE_PRIORITY.scope(priority, work).await
+}
+
+/// The priority of the [`with_priority`] scope this runs in; [`Priority::Normal`] outside one.
+pub fn current_priority() -> Priority {
+    SCOPE_PRIORITY.try_with(|p| *p).unwrap_or_default()
+}
+
 /// What [`gcra`] decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {

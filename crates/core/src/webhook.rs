@@ -178,6 +178,29 @@ impl WebhookEvent {
         }
     }
 
+    /// The change a status answer shows, as an event: what a reconciler hands the receiver when
+    /// a status check finds a payment changed, so that it takes the webhook's path (same
+    /// [`dedup_key`](Self::dedup_key): a webhook and a status check that learn the same change
+    /// call the handler once). `raw` is the status answer; the ack, never sent to the gateway,
+    /// is a plain 200.
+    ///
+    /// ```
+    /// use gerbang_core::{Payment, PaymentStatus, ProviderId, WebhookEvent};
+    /// let mut payment = Payment::new(ProviderId::Qris, PaymentStatus::Paid, "PAID");
+    /// payment.provider_reference = Some("INV-7".into());
+    /// let event = WebhookEvent::from_payment(&payment);
+    /// assert_eq!(event.dedup_key(), "qris:INV-7:paid");
+    /// ```
+    pub fn from_payment(payment: &crate::Payment) -> Self {
+        let mut event =
+            Self::new(payment.provider, payment.status.clone(), payment.provider_status.clone(), Ack::text(200, "OK"));
+        event.reference.clone_from(&payment.reference);
+        event.provider_reference.clone_from(&payment.provider_reference);
+        event.amount.clone_from(&payment.amount);
+        event.raw = payment.raw.clone();
+        event
+    }
+
     /// The exact HTTP answer the gateway expects.
     pub fn ack(&self) -> &Ack {
         &self.ack

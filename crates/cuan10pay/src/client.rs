@@ -233,7 +233,11 @@ impl Cuan10payClient {
                 // One request of the budget before each attempt is sent: a call (or a retry) over
                 // the budget, or whose budget's store fails, is refused without reaching the
                 // gateway. A retry spends at normal priority: the call has started.
-                |attempt| budget.acquire_at(if attempt == 1 { self.priority } else { Priority::Normal }),
+                // Inside a background scope (the reconciler's), the first attempt spends at that priority.
+                |attempt| {
+                    let first = self.priority.max(gerbang_core::rate::current_priority());
+                    budget.acquire_at(if attempt == 1 { first } else { Priority::Normal })
+                },
                 || {
                     // Built anew for every attempt, so each carries a fresh timestamp and signature.
                     let timestamp = config.clock.now().unix_timestamp();

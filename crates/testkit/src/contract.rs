@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use gerbang_core::ProviderId;
 use gerbang_core::inbox::{Claim, EventKey, Inbox};
+use gerbang_core::ledger::{Ledger, WatchState, WatchedPayment};
+use gerbang_core::time::{self, OffsetDateTime};
+use gerbang_core::{Money, ProviderId};
 
 /// Checks an [`Inbox`] implementation against its contract: the memory one here, the Redis and
 /// Postgres ones on real servers. Panics, naming the broken rule.
@@ -42,4 +44,110 @@ pub async fn check_inbox_contract(inbox: &dyn Inbox, unique: &str) {
     let claims = futures_util::future::join_all((0..32).map(|_| inbox.claim(&d, long))).await;
     let won = claims.iter().filter(|c| matches!(c, Ok(Claim::New(_)))).count();
     assert_eq!(won, 1, "of 32 concurrent claims exactly one wins: {claims:?}");
+}
+
+/// Checks a [`Ledger`] implementation against its contract: the memory one here, the Redis and
+/// Postgres ones on real servers, each on a store of its own (`due` hands out every due record
+/// of the store). Panics, naming the broken rule.
+pub async fn check_ledger_contract(ledger: &dyn Ledger, unique: &str) {
+    let t0 = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1_900_000_000);
+    let at = |s: i64| t0 + time::Duration::seconds(s);
+    let far = at(1_000_000_000);
+    let reference = |n: &str| format!("{unique}-{n}");
+    let minute = Duration::from_secs(60);
+    let record = |n: &str, state: WatchState, next: Option<OffsetDateTime>| {
+        let mut r = WatchedPayment::new(ProviderId::Qris, reference(n), Money::idr(150_000), state, t0);
+        r.next_check = next;
+        r
+    };
+    let names = |due: &[WatchedPayment]| due.iter().map(|r| r.reference.clone()).collect::<Vec<_>>();
+
+    // Every field round-trips; a record is found by either of its ids, only at its gateway.
+    let mut a = record("a", WatchState::Pending, Some(far));
+    a.provider_reference = Some(format!("GW-{unique}-a"));
+    a.amount = Money::new("1234.56".parse().expect("decimal"), gerbang_core::Currency::new("USD").expect("code"))
+        .expect("money");
+    a.provider_status = Some("UNPAID".into());
+    a.expires_at = Some(at(3600));
+    a.checks = 3;
+    a.note = Some("the last check timed out".into());
+    assert_eq!(ledger.record(&a).await.ok(), Some(true), "a new record is written");
+    let found = ledger.find(ProviderId::Qris, &a.reference).await.expect("find");
+    assert_eq!(found.as_ref(), Some(&a), "a record reads back as written");
+    let by_gateway_id = ledger.find(ProviderId::Qris, &format!("GW-{unique}-a")).await.expect("find");
+    assert_eq!(by_gateway_id.as_ref(), Some(&a), "a record is found by the gateway's id");
+    assert_eq!(ledger.find(ProviderId::CashIn, &a.reference).await.ok(), Some(None), "only at its own gateway");
+    assert_eq!(ledger.find(ProviderId::Qris, &reference("none")).await.ok(), Some(None), "an unknown id is none");
+
+    // Never back: a final state is not replaced by pending; a mismatch by nothing but itself.
+    let mut paid = a.clone();
+    paid.state = WatchState::Paid;
+    paid.next_check = None;
+    assert_eq!(ledger.record(&paid).await.ok(), Some(true), "pending moves on to paid");
+    assert_eq!(ledger.record(&a).await.ok(), Some(false), "paid is not moved back to pending");
+    let state = |r: Option<WatchedPayment>| r.map(|r| r.state);
+    assert_eq!(state(ledger.find(ProviderId::Qris, &a.reference).await.expect("find")), Some(WatchState::Paid));
+    let mut mismatch = paid.clone();
+    mismatch.state = WatchState::Mismatch;
+    assert_eq!(ledger.record(&mismatch).await.ok(), Some(true), "paid moves on to mismatch");
+    assert_eq!(ledger.record(&paid).await.ok(), Some(false), "a mismatch stays");
+    let mut unknown = record("u", WatchState::Unknown, Some(far));
+    assert_eq!(ledger.record(&unknown).await.ok(), Some(true));
+    unknown.state = WatchState::NotCreated;
+    unknown.next_check = None;
+    assert_eq!(ledger.record(&unknown).await.ok(), Some(true), "unknown may be resolved as not created");
+    unknown.state = WatchState::Pending;
+    unknown.next_check = Some(far);
+    assert_eq!(ledger.record(&unknown).await.ok(), Some(true), "not created may turn out pending");
+
+    // Due: watched records whose check has come, earliest first, each handed out once per lease.
+    for (n, state, next) in [
+        ("b", WatchState::Pending, Some(at(10))),
+        ("c", WatchState::Unknown, Some(at(5))),
+        ("d", WatchState::Creating, Some(at(20))),
+        ("e", WatchState::Expired, Some(at(1))),
+        ("f", WatchState::Pending, Some(at(100))),
+        ("g", WatchState::Pending, None),
+    ] {
+        ledger.record(&record(n, state, next)).await.expect("record");
+    }
+    let due = ledger.due(at(30), 10, minute).await.expect("due");
+    assert_eq!(names(&due), [reference("c"), reference("b"), reference("d")], "due: watched, come, earliest first");
+    assert_eq!(due[1], record("b", WatchState::Pending, Some(at(10))), "a due record is the record as it was");
+    assert!(ledger.due(at(30), 10, minute).await.expect("due").is_empty(), "a handed-out record is not due again");
+    // (All three leases end at once: the order among them is free.)
+    let mut after_lease = names(&ledger.due(at(91), 10, minute).await.expect("due"));
+    after_lease.sort();
+    assert_eq!(after_lease, [reference("b"), reference("c"), reference("d")], "the lease ran out");
+    let one = ledger.due(at(200), 1, minute).await.expect("due");
+    assert_eq!(names(&one), [reference("f")], "at most `limit`, earliest first");
+    // Recording the outcome of a check sets the next one.
+    let mut checked = record("b", WatchState::Pending, Some(at(500)));
+    checked.checks = 1;
+    assert_eq!(ledger.record(&checked).await.ok(), Some(true));
+    let mut due = names(&ledger.due(at(400), 10, minute).await.expect("due"));
+    due.sort();
+    assert_eq!(due, [reference("c"), reference("d"), reference("f")], "b waits for its next check");
+    for n in ["b", "c", "d", "f"] {
+        ledger.record(&record(n, WatchState::Pending, Some(far))).await.expect("record");
+    }
+
+    // Many replicas at once: each due record goes to exactly one of them.
+    for n in 0..20 {
+        ledger.record(&record(&format!("h{n}"), WatchState::Pending, Some(at(1000 + n)))).await.expect("record");
+    }
+    let rounds = futures_util::future::join_all((0..8).map(|_| ledger.due(at(2000), 5, minute))).await;
+    let mut handed: Vec<String> = rounds.into_iter().flat_map(|r| names(&r.expect("due"))).collect();
+    let total = handed.len();
+    handed.sort();
+    handed.dedup();
+    assert_eq!((total, handed.len()), (20, 20), "20 due records, 8 callers: each handed out exactly once");
+
+    // The list shows the newest records first.
+    let mut newest = record("z", WatchState::Pending, None);
+    newest.recorded_at = at(5000);
+    ledger.record(&newest).await.expect("record");
+    let listed = ledger.list(3).await.expect("list");
+    assert_eq!(listed.len(), 3, "list takes at most `limit`");
+    assert_eq!(listed[0].reference, reference("z"), "newest first");
 }

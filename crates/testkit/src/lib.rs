@@ -15,7 +15,7 @@ mod contract;
 mod hostile;
 mod postgres_server;
 mod redis_server;
-pub use contract::check_inbox_contract;
+pub use contract::{check_inbox_contract, check_ledger_contract};
 pub use hostile::{
     ECHO_STATUSES, Echoing, REDIRECTS, Redirecting, check_echoed_secrets_are_scrubbed, check_no_redirect_is_followed,
 };

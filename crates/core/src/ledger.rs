@@ -1,0 +1,605 @@
+//! The ledger: the payments to watch until they are final, so that none is lost when its webhook
+//! never comes.
+//!
+//! A create made through a [`Watched`] gateway records the payment here before it is sent
+//! ([`WatchState::Creating`]), then with what the gateway answered: [`WatchState::Pending`]
+//! with the gateway's id, or [`WatchState::Unknown`] when the answer was lost
+//! ([`Error::OutcomeUnknown`]). A reconciler (`gerbang-reconcile`) takes the payments that are
+//! [due](Ledger::due), checks their status with the gateway on a [`Schedule`], and sends each
+//! change it finds through the same inbox and handler as a webhook. A webhook receiver given the
+//! ledger records what its webhooks say, so a payment a webhook settled is not checked again.
+//!
+//! Records never move back: an update whose state [ranks](WatchState::rank) below the recorded
+//! one is ignored, so a status check that read `pending` just before a webhook said `paid`
+//! cannot undo it, whichever replica writes last.
+//!
+//! [`MemoryLedger`] is the default, for one process; `gerbang-redis` and `gerbang-postgres` keep
+//! one ledger for every replica, and share its checks between them: [`Ledger::due`] hands each
+//! due payment to one caller for a lease.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{
+    Ack, Capabilities, Error, LookupKey, Money, Payment, PaymentProvider, PaymentRequest, PaymentStatus, ProviderId,
+    SharedClock, SystemClock, WebhookEvent, WebhookRequest,
+};
+
+/// Where a watched payment stands.
+///
+/// Serialised as `creating`, `unknown`, `not_created`, `pending`, `paid`, `expired`,
+/// `cancelled`, `failed`, `refunded` or `mismatch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum WatchState {
+    /// Recorded before the create was sent; no answer yet. One still here after
+    /// [`CREATE_SETTLE`] belongs to a process that died mid-create: it is treated as
+    /// [`Unknown`](Self::Unknown).
+    Creating,
+    /// The create's answer was lost: the payment may or may not exist at the gateway. Resolved by
+    /// a status check where the gateway looks payments up by the merchant's reference; kept, for
+    /// the merchant to see, elsewhere.
+    Unknown,
+    /// The gateway has no such payment: the create never took effect.
+    NotCreated,
+    /// Created, not paid yet.
+    Pending,
+    /// Paid.
+    Paid,
+    /// Not paid in time.
+    Expired,
+    /// Cancelled.
+    Cancelled,
+    /// Refused or failed.
+    Failed,
+    /// Paid, then refunded.
+    Refunded,
+    /// The gateway reported something that disagrees with the record (another amount): never
+    /// passed on as paid; a person must look.
+    Mismatch,
+}
+
+/// How long a [`WatchState::Creating`] record waits for its create's answer before it is taken
+/// for lost: longer than any create takes (the HTTP client's timeout is 30 s by default).
+pub const CREATE_SETTLE: Duration = Duration::from_secs(120);
+
+impl WatchState {
+    /// The word used in JSON.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Creating => "creating",
+            Self::Unknown => "unknown",
+            Self::NotCreated => "not_created",
+            Self::Pending => "pending",
+            Self::Paid => "paid",
+            Self::Expired => "expired",
+            Self::Cancelled => "cancelled",
+            Self::Failed => "failed",
+            Self::Refunded => "refunded",
+            Self::Mismatch => "mismatch",
+        }
+    }
+
+    /// The state a gateway's status maps to. A status word no mapping knows is still pending:
+    /// the payment goes on being watched.
+    pub fn of(status: &PaymentStatus) -> Self {
+        match status {
+            PaymentStatus::Paid => Self::Paid,
+            PaymentStatus::Expired => Self::Expired,
+            PaymentStatus::Cancelled => Self::Cancelled,
+            PaymentStatus::Failed => Self::Failed,
+            PaymentStatus::Refunded => Self::Refunded,
+            _ => Self::Pending,
+        }
+    }
+
+    /// How far along the state is: 0 for what is not known to exist (creating, unknown,
+    /// not created), 1 for pending, 2 for a final status, 3 for a mismatch. A record is never
+    /// replaced by one of a lower rank: see [`Ledger::record`].
+    pub const fn rank(self) -> u8 {
+        match self {
+            Self::Creating | Self::Unknown | Self::NotCreated => 0,
+            Self::Pending => 1,
+            Self::Paid | Self::Expired | Self::Cancelled | Self::Failed | Self::Refunded => 2,
+            Self::Mismatch => 3,
+        }
+    }
+
+    /// Whether a reconciler still checks a payment in this state: creating, unknown or pending.
+    pub const fn is_watched(self) -> bool {
+        matches!(self, Self::Creating | Self::Unknown | Self::Pending)
+    }
+}
+
+impl fmt::Display for WatchState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One payment in the ledger, keyed by gateway and merchant reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct WatchedPayment {
+    /// The gateway.
+    pub provider: ProviderId,
+    /// The merchant's reference: the key, with the gateway.
+    pub reference: String,
+    /// The gateway's own id, once known.
+    pub provider_reference: Option<String>,
+    /// The amount asked for: a webhook or status that says otherwise is a mismatch.
+    pub amount: Money,
+    /// Where it stands.
+    pub state: WatchState,
+    /// The gateway's status word, as last seen.
+    pub provider_status: Option<String>,
+    /// When the payment expires, when the gateway said.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// When it was first recorded.
+    #[serde(with = "time::serde::rfc3339")]
+    pub recorded_at: OffsetDateTime,
+    /// When it is checked next; `None` when it no longer is (final, or nothing more can be
+    /// learnt: see [`note`](Self::note)).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_check: Option<OffsetDateTime>,
+    /// How many status checks were made.
+    pub checks: u32,
+    /// Why it is not checked any more, or what the last check ran into. Never a secret nor a
+    /// customer's contact details (it is an [`Error`]'s message, which holds neither).
+    pub note: Option<String>,
+}
+
+impl WatchedPayment {
+    /// A record of `reference` for `amount` at `provider`, in `state`, due for a check at once
+    /// (a reconciler moves the first check to its [`Schedule`]).
+    pub fn new(
+        provider: ProviderId,
+        reference: impl Into<String>,
+        amount: Money,
+        state: WatchState,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            provider,
+            reference: reference.into(),
+            provider_reference: None,
+            amount,
+            state,
+            provider_status: None,
+            expires_at: None,
+            recorded_at: now,
+            next_check: state.is_watched().then_some(now),
+            checks: 0,
+            note: None,
+        }
+    }
+
+    /// The record of a payment the gateway has just created, to watch from `now`.
+    pub fn created(payment: &Payment, request: &PaymentRequest, now: OffsetDateTime) -> Self {
+        let mut record =
+            Self::new(payment.provider, &request.reference, request.amount.clone(), WatchState::Pending, now);
+        record.observe(payment);
+        record
+    }
+
+    /// Takes in what a status answer or a create said: the gateway's id, status and expiry.
+    /// The state moves to the one the status maps to (never back: see [`WatchState::rank`]).
+    pub fn observe(&mut self, payment: &Payment) {
+        if payment.provider_reference.is_some() {
+            self.provider_reference.clone_from(&payment.provider_reference);
+        }
+        if payment.expires_at.is_some() {
+            self.expires_at = payment.expires_at;
+        }
+        if !payment.provider_status.is_empty() {
+            self.provider_status = Some(payment.provider_status.clone());
+        }
+        let state = WatchState::of(&payment.status);
+        if state.rank() >= self.state.rank() {
+            self.state = state;
+        }
+        if !self.state.is_watched() {
+            self.next_check = None;
+        }
+    }
+
+    /// The id the gateway looks this payment up by, when known.
+    pub fn lookup_id(&self, key: LookupKey) -> Option<&str> {
+        match key {
+            LookupKey::Reference => Some(&self.reference),
+            LookupKey::ProviderReference => self.provider_reference.as_deref(),
+        }
+    }
+
+    /// Whether `id` names this payment: its merchant reference or the gateway's id.
+    pub fn is_named(&self, id: &str) -> bool {
+        self.reference == id || self.provider_reference.as_deref() == Some(id)
+    }
+}
+
+/// Where watched payments live. Implementations: [`MemoryLedger`] here, Redis and Postgres in
+/// their crates; `gerbang_testkit::check_ledger_contract` holds each to the same contract.
+#[async_trait]
+pub trait Ledger: Send + Sync + fmt::Debug {
+    /// Records `payment`, replacing the record of the same gateway and reference unless that
+    /// one's [rank](WatchState::rank) is higher (a record never moves back). Returns whether it
+    /// was written.
+    async fn record(&self, payment: &WatchedPayment) -> Result<bool, Error>;
+
+    /// The record at `provider` named `id`: its merchant reference, else the gateway's id.
+    async fn find(&self, provider: ProviderId, id: &str) -> Result<Option<WatchedPayment>, Error>;
+
+    /// Up to `limit` payments still [watched](WatchState::is_watched) whose next check is at or
+    /// before `now`, earliest first, each handed to this caller alone: its next check moves to
+    /// `now + lease` in the same step, so a second caller does not get it until the lease runs
+    /// out (its holder died) or the holder records the outcome.
+    async fn due(&self, now: OffsetDateTime, limit: usize, lease: Duration) -> Result<Vec<WatchedPayment>, Error>;
+
+    /// Up to `limit` records, the most recently recorded first: for people to look at.
+    async fn list(&self, limit: usize) -> Result<Vec<WatchedPayment>, Error>;
+}
+
+/// The in-memory [`Ledger`]: the default, for one process. It keeps at most `capacity` records
+/// (default 100 000), forgetting the oldest that are no longer watched first.
+///
+/// ```
+/// use gerbang_core::ledger::{Ledger, MemoryLedger, WatchState, WatchedPayment};
+/// use gerbang_core::{Money, ProviderId};
+/// use std::time::Duration;
+/// use time::OffsetDateTime;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), gerbang_core::Error> {
+/// let ledger = MemoryLedger::new();
+/// let now = OffsetDateTime::now_utc();
+/// let order = WatchedPayment::new(ProviderId::Qris, "ORDER-1", Money::idr(50_000), WatchState::Pending, now);
+/// ledger.record(&order).await?;
+/// let due = ledger.due(now, 10, Duration::from_secs(30)).await?;
+/// assert_eq!(due.len(), 1);
+/// // Handed out for 30 seconds: nobody else gets it meanwhile.
+/// assert!(ledger.due(now, 10, Duration::from_secs(30)).await?.is_empty());
+/// # Ok(())
+/// # }
+/// ```
+pub struct MemoryLedger {
+    records: Mutex<HashMap<(ProviderId, String), WatchedPayment>>,
+    capacity: usize,
+}
+
+impl MemoryLedger {
+    /// An empty ledger of the default capacity.
+    pub fn new() -> Self {
+        Self::with_capacity(100_000)
+    }
+
+    /// An empty ledger keeping at most `capacity` records.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self { records: Mutex::new(HashMap::new()), capacity: capacity.max(1) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(ProviderId, String), WatchedPayment>> {
+        self.records.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Default for MemoryLedger {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for MemoryLedger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryLedger").field("records", &self.lock().len()).field("capacity", &self.capacity).finish()
+    }
+}
+
+#[async_trait]
+impl Ledger for MemoryLedger {
+    async fn record(&self, payment: &WatchedPayment) -> Result<bool, Error> {
+        let mut records = self.lock();
+        let key = (payment.provider, payment.reference.clone());
+        if let Some(existing) = records.get(&key) {
+            if existing.state.rank() > payment.state.rank() {
+                return Ok(false);
+            }
+        } else if records.len() >= self.capacity {
+            // Forget the oldest record no longer watched, else the oldest of all.
+            let oldest = records
+                .values()
+                .min_by_key(|r| (r.state.is_watched(), r.recorded_at))
+                .map(|r| (r.provider, r.reference.clone()));
+            if let Some(oldest) = oldest {
+                records.remove(&oldest);
+            }
+        }
+        records.insert(key, payment.clone());
+        Ok(true)
+    }
+
+    async fn find(&self, provider: ProviderId, id: &str) -> Result<Option<WatchedPayment>, Error> {
+        let records = self.lock();
+        if let Some(found) = records.get(&(provider, id.to_owned())) {
+            return Ok(Some(found.clone()));
+        }
+        Ok(records.values().find(|r| r.provider == provider && r.provider_reference.as_deref() == Some(id)).cloned())
+    }
+
+    async fn due(&self, now: OffsetDateTime, limit: usize, lease: Duration) -> Result<Vec<WatchedPayment>, Error> {
+        let mut records = self.lock();
+        let mut due: Vec<&mut WatchedPayment> =
+            records.values_mut().filter(|r| r.state.is_watched() && r.next_check.is_some_and(|at| at <= now)).collect();
+        due.sort_by_key(|r| r.next_check);
+        Ok(due
+            .into_iter()
+            .take(limit)
+            .map(|record| {
+                let handed = record.clone();
+                record.next_check = Some(now + lease);
+                handed
+            })
+            .collect())
+    }
+
+    async fn list(&self, limit: usize) -> Result<Vec<WatchedPayment>, Error> {
+        let mut all: Vec<WatchedPayment> = self.lock().values().cloned().collect();
+        all.sort_by(|a, b| b.recorded_at.cmp(&a.recorded_at).then_with(|| a.reference.cmp(&b.reference)));
+        all.truncate(limit);
+        Ok(all)
+    }
+}
+
+/// When a watched payment is checked: soon after creation, then less and less often, until it is
+/// final or its expiry plus a grace period has passed.
+///
+/// Check `n` (from 0) comes `first × factorⁿ` after the one before, at most `max_interval`
+/// apart. A payment with no known expiry is watched for [`Schedule::lifetime`] after it was
+/// recorded, plus the grace.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct Schedule {
+    /// From the record to the first check.
+    pub first: Duration,
+    /// How much longer each wait is than the one before.
+    pub factor: f64,
+    /// The longest wait between two checks.
+    pub max_interval: Duration,
+    /// How long after its expiry a payment is still checked (a payment made at the last minute
+    /// is reported late).
+    pub grace: Duration,
+    /// How long a payment with no known expiry is watched.
+    pub lifetime: Duration,
+}
+
+impl Schedule {
+    /// Each gateway's default schedule, by what it allows and how it tells of a change:
+    ///
+    /// | gateway | first | factor | at most every | grace | why |
+    /// |---|---|---|---|---|---|
+    /// | cuan10pay | 60 s | 2 | 30 min | 1 h | signed webhooks; 100 calls per hour per IP |
+    /// | cashin | 30 s | 2 | 10 min | 30 min | signed notifications |
+    /// | qris | 10 s | 1.5 | 1 min | 10 min | **no webhook**: checking is the only way to learn |
+    /// | crypto-invoice | 60 s | 2 | 15 min | 1 h | callbacks on success only; chains confirm slowly |
+    /// | ciputra | 30 s | 2 | 10 min | 30 min | unsigned callbacks, confirmed by status anyway |
+    ///
+    /// A payment with no known expiry is watched for 24 hours.
+    pub fn for_gateway(provider: ProviderId) -> Self {
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        let (first, factor, max_interval, grace) = match provider {
+            ProviderId::Cuan10pay => (Duration::from_secs(60), 2.0, minutes(30), minutes(60)),
+            ProviderId::Qris => (Duration::from_secs(10), 1.5, minutes(1), minutes(10)),
+            ProviderId::CryptoInvoice => (Duration::from_secs(60), 2.0, minutes(15), minutes(60)),
+            ProviderId::CashIn | ProviderId::Ciputra => (Duration::from_secs(30), 2.0, minutes(10), minutes(30)),
+        };
+        Self { first, factor, max_interval, grace, lifetime: minutes(24 * 60) }
+    }
+
+    /// `provider`'s schedule with every wait set to `pace`: a check every `pace` (tests use
+    /// `1s`); the grace and lifetime stay the gateway's.
+    pub fn every(provider: ProviderId, pace: Duration) -> Self {
+        Self { first: pace, factor: 1.0, max_interval: pace, ..Self::for_gateway(provider) }
+    }
+
+    /// The wait before the check that follows `checks` checks.
+    pub fn wait_after(&self, checks: u32) -> Duration {
+        let grown = self.first.as_secs_f64() * self.factor.max(1.0).powi(i32::try_from(checks).unwrap_or(i32::MAX));
+        Duration::try_from_secs_f64(grown).unwrap_or(self.max_interval).min(self.max_interval)
+    }
+
+    /// When `payment` stops being checked: its expiry (or its record plus the lifetime) plus the
+    /// grace.
+    pub fn watch_until(&self, payment: &WatchedPayment) -> OffsetDateTime {
+        payment.expires_at.unwrap_or(payment.recorded_at + self.lifetime) + self.grace
+    }
+}
+
+/// A gateway whose creates are recorded in a [`Ledger`], for a reconciler to watch them until
+/// they are final. Every other call goes straight to the gateway.
+///
+/// The payment is recorded as [`WatchState::Creating`] **before** the create is sent (a ledger
+/// that cannot be written refuses the create: nothing is sent that would not be watched), then
+/// as pending with the gateway's answer, as [`WatchState::Unknown`] when the answer was lost, or
+/// as [`WatchState::NotCreated`] when the gateway refused it.
+///
+/// ```
+/// use std::sync::Arc;
+/// use gerbang_core::ledger::{Ledger, MemoryLedger, Watched};
+/// use gerbang_core::PaymentProvider;
+///
+/// fn watched(gateway: Arc<dyn PaymentProvider>, ledger: Arc<dyn Ledger>) -> Arc<dyn PaymentProvider> {
+///     Arc::new(Watched::new(gateway, ledger))
+/// }
+/// # let _ = watched;
+/// ```
+#[derive(Clone)]
+pub struct Watched {
+    inner: Arc<dyn PaymentProvider>,
+    ledger: Arc<dyn Ledger>,
+    clock: SharedClock,
+}
+
+impl Watched {
+    /// `gateway`, recording its creates in `ledger`.
+    pub fn new(gateway: Arc<dyn PaymentProvider>, ledger: Arc<dyn Ledger>) -> Self {
+        Self { inner: gateway, ledger, clock: Arc::new(SystemClock) }
+    }
+
+    /// The same, reading the time off `clock`.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The ledger it records in.
+    pub fn ledger(&self) -> &Arc<dyn Ledger> {
+        &self.ledger
+    }
+
+    async fn record(&self, record: &WatchedPayment) {
+        if let Err(error) = self.ledger.record(record).await {
+            // The create happened (or was refused) already; the record as `creating` stays, and
+            // the reconciler resolves it as unknown once it has settled.
+            tracing::warn!(gateway = %record.provider, reference = %record.reference, %error,
+                "could not record the create's outcome in the ledger");
+        }
+    }
+}
+
+impl fmt::Debug for Watched {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Watched").field("gateway", &self.inner.id()).field("ledger", &self.ledger).finish()
+    }
+}
+
+#[async_trait]
+impl PaymentProvider for Watched {
+    fn id(&self) -> ProviderId {
+        self.inner.id()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {
+        let provider = self.inner.id();
+        let now = self.clock.now();
+        let mut record =
+            WatchedPayment::new(provider, &request.reference, request.amount.clone(), WatchState::Creating, now);
+        record.next_check = Some(now + CREATE_SETTLE);
+        // Write-ahead: a create the ledger does not know of is never sent.
+        self.ledger.record(&record).await?;
+        let answer = self.inner.create_payment(request).await;
+        let now = self.clock.now();
+        match &answer {
+            Ok(payment) => {
+                let mut created = WatchedPayment::created(payment, request, record.recorded_at);
+                created.next_check = created.next_check.map(|_| now);
+                self.record(&created).await;
+            }
+            Err(error @ Error::OutcomeUnknown { .. }) => {
+                record.state = WatchState::Unknown;
+                record.next_check = Some(now);
+                record.note = Some(error.to_string());
+                self.record(&record).await;
+            }
+            Err(error) => {
+                record.state = WatchState::NotCreated;
+                record.next_check = None;
+                record.note = Some(error.to_string());
+                self.record(&record).await;
+            }
+        }
+        answer
+    }
+
+    async fn payment_status(&self, reference: &str) -> Result<Payment, Error> {
+        self.inner.payment_status(reference).await
+    }
+
+    async fn cancel_payment(&self, reference: &str) -> Result<Payment, Error> {
+        self.inner.cancel_payment(reference).await
+    }
+
+    async fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error> {
+        self.inner.verify_webhook(request).await
+    }
+
+    fn reject_webhook(&self, error: &Error) -> Ack {
+        self.inner.reject_webhook(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: i64) -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1_800_000_000 + seconds)
+    }
+
+    #[test]
+    fn ranks_order_what_is_known() {
+        use WatchState::*;
+        for low in [Creating, Unknown, NotCreated] {
+            assert!(low.rank() < Pending.rank());
+        }
+        for done in [Paid, Expired, Cancelled, Failed, Refunded] {
+            assert!(Pending.rank() < done.rank() && done.rank() < Mismatch.rank());
+            assert!(!done.is_watched());
+        }
+        assert_eq!(WatchState::of(&PaymentStatus::Unknown("ON_HOLD".into())), Pending);
+    }
+
+    #[test]
+    fn schedule_backs_off_to_its_ceiling() {
+        let schedule = Schedule::for_gateway(ProviderId::Cuan10pay);
+        assert_eq!(schedule.wait_after(0), Duration::from_secs(60));
+        assert_eq!(schedule.wait_after(1), Duration::from_secs(120));
+        assert_eq!(schedule.wait_after(5), Duration::from_secs(30 * 60));
+        assert_eq!(schedule.wait_after(u32::MAX), Duration::from_secs(30 * 60));
+        let fixed = Schedule::every(ProviderId::Qris, Duration::from_secs(1));
+        assert_eq!(fixed.wait_after(0), Duration::from_secs(1));
+        assert_eq!(fixed.wait_after(40), Duration::from_secs(1));
+        let record = WatchedPayment::new(ProviderId::Qris, "R", Money::idr(1), WatchState::Pending, at(0));
+        assert_eq!(fixed.watch_until(&record), at(24 * 3600 + 600));
+    }
+
+    #[test]
+    fn observing_never_moves_back() {
+        let mut record = WatchedPayment::new(ProviderId::Qris, "R", Money::idr(1), WatchState::Pending, at(0));
+        let mut paid = Payment::new(ProviderId::Qris, PaymentStatus::Paid, "PAID");
+        paid.provider_reference = Some("INV-1".into());
+        record.observe(&paid);
+        assert_eq!((record.state, record.next_check), (WatchState::Paid, None));
+        record.observe(&Payment::new(ProviderId::Qris, PaymentStatus::Pending, "UNPAID"));
+        assert_eq!(record.state, WatchState::Paid);
+        assert!(record.is_named("INV-1") && record.is_named("R") && !record.is_named("INV"));
+    }
+
+    #[tokio::test]
+    async fn memory_ledger_forgets_finished_records_first() {
+        let ledger = MemoryLedger::with_capacity(2);
+        let mut done = WatchedPayment::new(ProviderId::Qris, "A", Money::idr(1), WatchState::Paid, at(0));
+        done.next_check = None;
+        ledger.record(&done).await.unwrap();
+        ledger
+            .record(&WatchedPayment::new(ProviderId::Qris, "B", Money::idr(1), WatchState::Pending, at(1)))
+            .await
+            .unwrap();
+        ledger
+            .record(&WatchedPayment::new(ProviderId::Qris, "C", Money::idr(1), WatchState::Pending, at(2)))
+            .await
+            .unwrap();
+        let left: Vec<String> = ledger.list(10).await.unwrap().into_iter().map(|r| r.reference).collect();
+        assert_eq!(left, ["C", "B"]);
+    }
+}
