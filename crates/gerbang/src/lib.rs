@@ -14,6 +14,7 @@
 //! | `sandbox` | a local emulator of the gateways, for tests and demos | [`sandbox`] |
 //! | `webhooks` | a receiver for every gateway's webhooks: verify, handle each change once, ack | [`webhooks`] |
 //! | `axum` | the receiver as an axum `Router` | [`webhooks::router`] |
+//! | `reconcile` | no payment lost: watched payments checked until final, handled once with the webhooks | [`reconcile`] |
 //! | `redis` | stores on Redis: the event inbox shared by replicas | [`redis`] |
 //! | `postgres` | stores on Postgres: the event inbox, done inside your own transaction | [`postgres`] |
 //! | `full` | every gateway (not the sandbox) | |
@@ -74,6 +75,10 @@ pub use gerbang_sandbox as sandbox;
 /// The webhook receiver (feature `webhooks`; its axum `Router` with feature `axum`).
 #[cfg(feature = "webhooks")]
 pub use gerbang_webhooks as webhooks;
+
+/// The reconciler (feature `reconcile`): the [ledger](ledger)'s payments checked until final.
+#[cfg(feature = "reconcile")]
+pub use gerbang_reconcile as reconcile;
 
 /// Stores on Redis (feature `redis`).
 #[cfg(feature = "redis")]

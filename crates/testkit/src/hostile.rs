@@ -1,5 +1,6 @@
 //! Servers that behave as a hostile or broken gateway would: one that redirects every call
-//! elsewhere, and one that echoes every request back in its error message.
+//! elsewhere, one that echoes every request back in its error message, and a proxy that loses
+//! the answers of calls that reached the gateway.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -139,6 +140,62 @@ fn echo_body(request: &str) -> String {
         "responseMessage": format!("you sent: {request}"),
     })
     .to_string()
+}
+
+/// A proxy in front of a real gateway (the sandbox) that passes every request on and, for the
+/// first `cuts` requests whose path contains a given text, drops the gateway's answer and
+/// closes the connection: the call took effect, and its answer was lost on the way back.
+#[derive(Debug, Clone)]
+pub struct Cutting {
+    base: String,
+    cut: Arc<AtomicUsize>,
+}
+
+impl Cutting {
+    /// Starts the proxy on a free loopback port, forwarding to `upstream` (`host:port`).
+    pub async fn start(upstream: std::net::SocketAddr, path_contains: &'static str, cuts: usize) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("cannot bind: {e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("no address: {e}"));
+        let left = Arc::new(AtomicUsize::new(cuts));
+        let cut = Arc::new(AtomicUsize::new(0));
+        let counting = Arc::clone(&cut);
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let (left, counting) = (Arc::clone(&left), Arc::clone(&counting));
+                tokio::spawn(async move {
+                    let request = read_request(&mut socket).await;
+                    let Ok(mut gateway) = tokio::net::TcpStream::connect(upstream).await else { return };
+                    // One request per connection, both ways, so that the answer ends at EOF.
+                    let request = request.replacen("\r\n", "\r\nconnection: close\r\n", 1);
+                    if gateway.write_all(request.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    let mut answer = Vec::new();
+                    let _ = gateway.read_to_end(&mut answer).await;
+                    let path = request.split_whitespace().nth(1).unwrap_or("/");
+                    let lose = path.contains(path_contains)
+                        && left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+                    if lose {
+                        counting.fetch_add(1, Ordering::SeqCst);
+                    } else {
+                        let _ = socket.write_all(&answer).await;
+                    }
+                    let _ = socket.shutdown().await;
+                });
+            }
+        });
+        Self { base: format!("http://{addr}"), cut }
+    }
+
+    /// A base URL on the proxy.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// How many answers it has dropped.
+    pub fn cut(&self) -> usize {
+        self.cut.load(Ordering::SeqCst)
+    }
 }
 
 /// The request's head and as much of its body as its `content-length` says.

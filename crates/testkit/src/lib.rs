@@ -17,7 +17,8 @@ mod postgres_server;
 mod redis_server;
 pub use contract::{check_inbox_contract, check_ledger_contract};
 pub use hostile::{
-    ECHO_STATUSES, Echoing, REDIRECTS, Redirecting, check_echoed_secrets_are_scrubbed, check_no_redirect_is_followed,
+    Cutting, ECHO_STATUSES, Echoing, REDIRECTS, Redirecting, check_echoed_secrets_are_scrubbed,
+    check_no_redirect_is_followed,
 };
 pub use postgres_server::PostgresServer;
 pub use redis_server::RedisServer;

@@ -6,6 +6,8 @@ use std::future::Future;
 use async_trait::async_trait;
 use gerbang_core::WebhookEvent;
 
+use crate::Mismatch;
+
 /// Why a handler failed: anything that is an error. The receiver logs it (its `Display` only) and
 /// answers the gateway with a 500, so that it delivers the event again.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
@@ -17,6 +19,15 @@ pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 pub trait Handler: Send + Sync + 'static {
     /// Handles one verified event that no one has handled yet.
     async fn handle(&self, event: &WebhookEvent) -> Result<(), HandlerError>;
+
+    /// Told once of a paid event that disagrees with the ledger (another amount, or a payment
+    /// the ledger does not know where it must): it is **not** passed to
+    /// [`handle`](Self::handle). By default it is logged as an error; override it to alert
+    /// someone. An `Err` has the gateway deliver it again, as for `handle`.
+    async fn mismatch(&self, mismatch: &Mismatch) -> Result<(), HandlerError> {
+        tracing::error!(gateway = %mismatch.event.provider, key = %mismatch.event.dedup_key(), "{mismatch}");
+        Ok(())
+    }
 }
 
 /// A [`Handler`] from an async closure: see [`handler_fn`].

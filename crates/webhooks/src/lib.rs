@@ -42,11 +42,13 @@
 #![warn(missing_docs)]
 
 mod handler;
+mod mismatch;
 mod receiver;
 #[cfg(feature = "axum")]
 mod router;
 
 pub use handler::{Handler, HandlerError, HandlerFn, handler_fn};
+pub use mismatch::{Mismatch, MismatchKind};
 pub use receiver::{DEFAULT_IN_FLIGHT_WAIT, DEFAULT_LEASE, Delivery, Outcome, Receiver, ReceiverBuilder};
 #[cfg(feature = "axum")]
 pub use router::router;

@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gerbang_core::http::{HeaderMap, Method};
-use gerbang_core::inbox::{Claim, EventKey, Inbox};
+use gerbang_core::inbox::{Claim, EventKey, Inbox, Lease};
+use gerbang_core::ledger::{Ledger, WatchState, WatchedPayment};
 use gerbang_core::{Ack, Error, MAX_WEBHOOK_BODY_BYTES, PaymentProvider, ProviderId, WebhookEvent, WebhookRequest};
 
-use crate::handler::Handler;
+use crate::Mismatch;
+use crate::handler::{Handler, HandlerError};
 
 /// How long a claim holds by default: a handler that runs longer than this may be called a
 /// second time by another replica's delivery.
@@ -35,6 +37,10 @@ pub enum Outcome {
     /// The handler failed: the claim was released and the gateway answered 500, so that it
     /// delivers the event again. The handler's message.
     HandlerFailed(EventKey, String),
+    /// A paid event that disagrees with the ledger: given to
+    /// [`Handler::mismatch`](crate::Handler::mismatch), not to `handle`; acknowledged (the
+    /// delivery itself was genuine, and a retry would say the same).
+    Mismatch(Box<Mismatch>),
     /// The webhook failed verification (or is malformed): the gateway's own rejection.
     Rejected(Error),
     /// The inbox could not be reached: answered 503, nothing decided.
@@ -70,6 +76,8 @@ pub struct Receiver {
 struct Inner {
     providers: Vec<Arc<dyn PaymentProvider>>,
     inbox: Arc<dyn Inbox>,
+    ledger: Option<Arc<dyn Ledger>>,
+    require_known: bool,
     handler: Box<dyn Handler>,
     lease: Duration,
     in_flight_wait: Duration,
@@ -79,6 +87,8 @@ struct Inner {
 pub struct ReceiverBuilder {
     providers: Vec<Arc<dyn PaymentProvider>>,
     inbox: Arc<dyn Inbox>,
+    ledger: Option<Arc<dyn Ledger>>,
+    require_known: bool,
     lease: Duration,
     in_flight_wait: Duration,
 }
@@ -88,12 +98,29 @@ impl Receiver {
     /// [`MemoryInbox`](gerbang_core::inbox::MemoryInbox) for one process, a Redis or Postgres
     /// one shared by every replica.
     pub fn builder(inbox: Arc<dyn Inbox>) -> ReceiverBuilder {
-        ReceiverBuilder { providers: Vec::new(), inbox, lease: DEFAULT_LEASE, in_flight_wait: DEFAULT_IN_FLIGHT_WAIT }
+        ReceiverBuilder {
+            providers: Vec::new(),
+            inbox,
+            ledger: None,
+            require_known: false,
+            lease: DEFAULT_LEASE,
+            in_flight_wait: DEFAULT_IN_FLIGHT_WAIT,
+        }
     }
 
     /// The gateways it receives for.
     pub fn gateways(&self) -> impl Iterator<Item = ProviderId> + '_ {
         self.inner.providers.iter().map(|p| p.id())
+    }
+
+    /// The client of gateway `id`, if it is one of the receiver's.
+    pub fn gateway(&self, id: ProviderId) -> Option<&Arc<dyn PaymentProvider>> {
+        self.inner.providers.iter().find(|p| p.id() == id)
+    }
+
+    /// The ledger it checks events against and records them in, if it was given one.
+    pub fn ledger(&self) -> Option<&Arc<dyn Ledger>> {
+        self.inner.ledger.as_ref()
     }
 
     /// Handles one delivery for `gateway` (its name, as in the URL: `cuan10pay`, `cashin`, …)
@@ -134,12 +161,31 @@ impl Receiver {
     /// Claims a verified event and calls the handler if it is new. This is the path every
     /// change takes however it was learnt (a webhook here, a status check by a reconciler), so
     /// that one change calls the handler once.
-    pub async fn dispatch(&self, event: WebhookEvent) -> Delivery {
+    ///
+    /// With a [ledger](ReceiverBuilder::ledger), the event is first checked against the
+    /// payment's record: a paid event with another amount than the one recorded (or, with
+    /// [`require_known_payments`](ReceiverBuilder::require_known_payments), of a payment the
+    /// ledger does not know) goes to [`Handler::mismatch`] instead of `handle`. The event is
+    /// given the merchant's reference from the record where the gateway's webhook does not carry
+    /// it (Cuan10pay's), and once handled its state is recorded, so the reconciler stops
+    /// checking a payment a webhook settled.
+    pub async fn dispatch(&self, mut event: WebhookEvent) -> Delivery {
         let key = EventKey::of(&event);
+        let record = match self.record_of(&event).await {
+            Ok(record) => record,
+            Err(error) => return Self::store_failed(&key, error),
+        };
+        if let Some(record) = record.as_ref().filter(|_| event.reference.is_none()) {
+            event.reference = Some(record.reference.clone());
+        }
+        let mismatch = Mismatch::between(&event, record.as_ref(), self.inner.require_known);
         let lease = match self.claim(&key).await {
             Ok(Claim::New(lease)) => lease,
             Ok(Claim::Done) => {
                 tracing::debug!(%key, "duplicate delivery acknowledged");
+                // The first delivery recorded it; recording again costs little and covers a
+                // replica that died between marking the event done and recording its state.
+                self.record_state(record, &event, mismatch.is_some()).await;
                 return Delivery::new(event.ack, Outcome::Duplicate(key));
             }
             Ok(Claim::InFlight) => {
@@ -149,35 +195,79 @@ impl Receiver {
                     Outcome::InFlight(key),
                 );
             }
-            Err(error) => {
-                tracing::warn!(%key, %error, "inbox unreachable");
-                return Delivery::new(Ack::text(503, "the event store is unavailable"), Outcome::StoreFailed(error));
-            }
+            Err(error) => return Self::store_failed(&key, error),
         };
-        match self.inner.handler.handle(&event).await {
-            Ok(()) => {
-                match self.inner.inbox.complete(&lease).await {
-                    Ok(true) => {}
-                    Ok(false) => tracing::warn!(%key, "the lease ran out before the handler finished"),
-                    // The handler ran: answering non-2xx would have it run again for nothing
-                    // more than a lost marker, and the gateway's retry would then be handled
-                    // again anyway. Log it and acknowledge.
-                    Err(error) => tracing::warn!(%key, %error, "could not mark the event done"),
-                }
-                Delivery::new(event.ack.clone(), Outcome::Handled(Box::new(event)))
-            }
-            Err(error) => {
-                let message = error.to_string();
-                tracing::warn!(%key, error = %message, "handler failed: releasing the claim");
-                if let Err(error) = self.inner.inbox.release(&lease).await {
-                    tracing::warn!(%key, %error, "could not release the claim: it expires with its lease");
-                }
-                Delivery::new(
-                    Ack::text(500, "the merchant's handler failed; deliver it again later"),
-                    Outcome::HandlerFailed(key, message),
-                )
+        let handled = match &mismatch {
+            Some(mismatch) => self.inner.handler.mismatch(mismatch).await,
+            None => self.inner.handler.handle(&event).await,
+        };
+        if let Err(error) = handled {
+            return self.handler_failed(key, &lease, &error).await;
+        }
+        match self.inner.inbox.complete(&lease).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(%key, "the lease ran out before the handler finished"),
+            // The handler ran: answering non-2xx would have it run again for nothing more than
+            // a lost marker, and the gateway's retry would then be handled again anyway. Log it
+            // and acknowledge.
+            Err(error) => tracing::warn!(%key, %error, "could not mark the event done"),
+        }
+        self.record_state(record, &event, mismatch.is_some()).await;
+        let ack = event.ack.clone();
+        let outcome = match mismatch {
+            Some(mismatch) => Outcome::Mismatch(Box::new(mismatch)),
+            None => Outcome::Handled(Box::new(event)),
+        };
+        Delivery::new(ack, outcome)
+    }
+
+    /// The ledger's record of the event's payment, by the gateway's id, else the merchant's
+    /// reference; `None` without a ledger.
+    async fn record_of(&self, event: &WebhookEvent) -> Result<Option<WatchedPayment>, Error> {
+        let Some(ledger) = &self.inner.ledger else { return Ok(None) };
+        for id in [&event.provider_reference, &event.reference].into_iter().flatten() {
+            if let Some(record) = ledger.find(event.provider, id).await? {
+                return Ok(Some(record));
             }
         }
+        Ok(None)
+    }
+
+    /// Records what a handled event says of its payment (or that it is a mismatch).
+    async fn record_state(&self, record: Option<WatchedPayment>, event: &WebhookEvent, mismatch: bool) {
+        let (Some(ledger), Some(mut record)) = (&self.inner.ledger, record) else { return };
+        let state = if mismatch { WatchState::Mismatch } else { WatchState::of(&event.status) };
+        if state.rank() < record.state.rank() || state == record.state {
+            return;
+        }
+        record.state = state;
+        if record.provider_reference.is_none() {
+            record.provider_reference.clone_from(&event.provider_reference);
+        }
+        record.provider_status = Some(event.provider_status.clone());
+        if !state.is_watched() {
+            record.next_check = None;
+        }
+        if let Err(error) = ledger.record(&record).await {
+            tracing::warn!(key = %EventKey::of(event), %error, "could not record the event's state in the ledger");
+        }
+    }
+
+    async fn handler_failed(&self, key: EventKey, lease: &Lease, error: &HandlerError) -> Delivery {
+        let message = error.to_string();
+        tracing::warn!(%key, error = %message, "handler failed: releasing the claim");
+        if let Err(error) = self.inner.inbox.release(lease).await {
+            tracing::warn!(%key, %error, "could not release the claim: it expires with its lease");
+        }
+        Delivery::new(
+            Ack::text(500, "the merchant's handler failed; deliver it again later"),
+            Outcome::HandlerFailed(key, message),
+        )
+    }
+
+    fn store_failed(key: &EventKey, error: Error) -> Delivery {
+        tracing::warn!(%key, %error, "event store unreachable");
+        Delivery::new(Ack::text(503, "the event store is unavailable"), Outcome::StoreFailed(error))
     }
 
     /// Claims `key`; while another delivery holds it, waits for that one to finish (done, or
@@ -196,8 +286,7 @@ impl Receiver {
     }
 
     fn provider(&self, gateway: &str) -> Option<&Arc<dyn PaymentProvider>> {
-        let id: ProviderId = gateway.parse().ok()?;
-        self.inner.providers.iter().find(|p| p.id() == id)
+        self.gateway(gateway.parse().ok()?)
     }
 }
 
@@ -222,6 +311,22 @@ impl ReceiverBuilder {
         providers.into_iter().fold(self, Self::provider)
     }
 
+    /// Checks each event against `ledger` and records its state there: see
+    /// [`Receiver::dispatch`]. Give the reconciler the same ledger.
+    pub fn ledger(mut self, ledger: Arc<dyn Ledger>) -> Self {
+        self.ledger = Some(ledger);
+        self
+    }
+
+    /// Whether the ledger is the merchant's record of payments (every payment is created
+    /// through a [`Watched`](gerbang_core::ledger::Watched) client): then a paid event of a
+    /// payment it does not know is a [mismatch](crate::Mismatch), not passed on. Off by
+    /// default; needs a [ledger](Self::ledger).
+    pub fn require_known_payments(mut self, require: bool) -> Self {
+        self.require_known = require;
+        self
+    }
+
     /// How long a claim holds (default [`DEFAULT_LEASE`]): longer than the handler ever takes.
     pub fn lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
@@ -234,6 +339,8 @@ impl ReceiverBuilder {
             inner: Arc::new(Inner {
                 providers: self.providers,
                 inbox: self.inbox,
+                require_known: self.require_known && self.ledger.is_some(),
+                ledger: self.ledger,
                 handler: Box::new(handler),
                 lease: self.lease,
                 in_flight_wait: self.in_flight_wait,
@@ -247,6 +354,7 @@ impl fmt::Debug for Receiver {
         f.debug_struct("Receiver")
             .field("gateways", &self.gateways().collect::<Vec<_>>())
             .field("inbox", &self.inner.inbox)
+            .field("ledger", &self.inner.ledger)
             .field("lease", &self.inner.lease)
             .field("in_flight_wait", &self.inner.in_flight_wait)
             .finish_non_exhaustive()
@@ -258,6 +366,7 @@ impl fmt::Debug for ReceiverBuilder {
         f.debug_struct("ReceiverBuilder")
             .field("gateways", &self.providers.iter().map(|p| p.id()).collect::<Vec<_>>())
             .field("inbox", &self.inbox)
+            .field("ledger", &self.ledger)
             .field("lease", &self.lease)
             .field("in_flight_wait", &self.in_flight_wait)
             .finish()

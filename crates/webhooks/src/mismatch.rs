@@ -1,0 +1,74 @@
+//! What the gateway reported that disagrees with the ledger: never passed on as paid.
+
+use std::fmt;
+
+use gerbang_core::ledger::WatchedPayment;
+use gerbang_core::{Money, PaymentStatus, WebhookEvent};
+
+/// A paid event the receiver will not pass to [`Handler::handle`](crate::Handler::handle): it
+/// goes to [`Handler::mismatch`](crate::Handler::mismatch) instead, once, and the ledger's record
+/// (if any) becomes [`mismatch`](gerbang_core::ledger::WatchState::Mismatch).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Mismatch {
+    /// The event as verified.
+    pub event: WebhookEvent,
+    /// What disagrees.
+    pub kind: MismatchKind,
+}
+
+/// What disagrees with the ledger.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum MismatchKind {
+    /// The gateway reports another amount than the one recorded when the payment was created.
+    Amount {
+        /// What the ledger recorded.
+        recorded: Money,
+        /// What the gateway reported.
+        reported: Money,
+    },
+    /// A payment the ledger does not know, where the ledger is the merchant's record of
+    /// payments ([`ReceiverBuilder::require_known_payments`](crate::ReceiverBuilder::require_known_payments)).
+    UnknownPayment,
+}
+
+impl Mismatch {
+    /// What disagrees between `event` and `record`, if anything: only a paid event is checked
+    /// (a payment that did not go through cannot be over- or under-paid).
+    pub(crate) fn between(event: &WebhookEvent, record: Option<&WatchedPayment>, require_known: bool) -> Option<Self> {
+        if event.status != PaymentStatus::Paid {
+            return None;
+        }
+        let kind = match record {
+            None if require_known => MismatchKind::UnknownPayment,
+            None => return None,
+            Some(record) => match &event.amount {
+                Some(reported) if *reported != record.amount => {
+                    MismatchKind::Amount { recorded: record.amount.clone(), reported: reported.clone() }
+                }
+                _ => return None,
+            },
+        };
+        Some(Self { event: event.clone(), kind })
+    }
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let event = &self.event;
+        let id = event.reference.as_deref().or(event.provider_reference.as_deref()).unwrap_or("?");
+        match &self.kind {
+            MismatchKind::Amount { recorded, reported } => write!(
+                f,
+                "{} reports payment {id} paid with {reported}, but {recorded} was asked for: not passed on as paid",
+                event.provider
+            ),
+            MismatchKind::UnknownPayment => write!(
+                f,
+                "{} reports payment {id} paid, which the ledger does not know: not passed on as paid",
+                event.provider
+            ),
+        }
+    }
+}
