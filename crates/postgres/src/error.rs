@@ -18,6 +18,8 @@ pub(crate) enum Failure {
     Pool(deadpool_postgres::PoolError),
     /// The operation took longer than its timeout.
     TimedOut(std::time::Duration),
+    /// A row holds what this version cannot read back (written by hand, or by a newer version).
+    Corrupt(String),
 }
 
 impl From<tokio_postgres::Error> for Failure {
@@ -47,6 +49,7 @@ impl fmt::Display for Failure {
             }
             Self::Pool(e) => write!(f, "the connection pool failed: {e}"),
             Self::TimedOut(after) => write!(f, "no answer within {after:?} (the operation timeout)"),
+            Self::Corrupt(what) => write!(f, "a stored row cannot be read: {what}"),
         }
     }
 }
@@ -64,7 +67,7 @@ fn describe(e: &tokio_postgres::Error) -> String {
     }
 }
 
-/// Builds [`Error::Store`] messages for one inbox, scrubbing its password out of them in case a
+/// Builds [`Error::Store`] messages for one store, scrubbing its password out of them in case a
 /// cause ever quotes it.
 #[derive(Clone, Default)]
 pub(crate) struct Scrubber {

@@ -1,9 +1,20 @@
-//! The gerbang event inbox on Postgres: replicas behind a load balancer share one table, so that
-//! each change a gateway reports is handled once however many replicas receive it, and the
-//! "done" marker can commit in the merchant's own transaction, together with the order it paid.
+//! The gerbang stores on Postgres, for replicas behind a load balancer that share the merchant's
+//! database:
 //!
-//! [`PostgresInbox`] implements [`gerbang_core::inbox::Inbox`]: hand it to the webhook receiver
-//! instead of the in-memory default.
+//! - [`PostgresInbox`], the event inbox ([`gerbang_core::inbox::Inbox`]): each change a gateway
+//!   reports is handled once however many replicas receive it, and the "done" marker can commit
+//!   in the merchant's own transaction, together with the order it paid. Hand it to the webhook
+//!   receiver instead of the in-memory default.
+//! - [`PostgresLedger`], the ledger of payments to watch ([`gerbang_core::ledger::Ledger`]):
+//!   every create is recorded before it is sent and watched until it is final, so that none is
+//!   lost when its webhook never comes, and each status check that falls due is made by one
+//!   replica, not by all. Hand it to [`Watched`](gerbang_core::ledger::Watched), the webhook
+//!   receiver and the reconciler instead of the in-memory default. [See below](#the-ledger).
+//!
+//! Each keeps one table, created when missing; both share the connection options and habits
+//! described [at the end](#connections-timeouts-errors).
+//!
+//! # The inbox
 //!
 //! ```no_run
 //! use gerbang_postgres::PostgresInbox;
@@ -21,7 +32,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # Marking an event done in the merchant's transaction
+//! ## Marking an event done in the merchant's transaction
 //!
 //! With [`complete`](gerbang_core::inbox::Inbox::complete), the order update and the done marker
 //! are two commits: a crash between them hands the event to the handler again (at least once).
@@ -51,7 +62,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # The table
+//! ## The inbox table
 //!
 //! Created by the constructors when missing (turn that off with
 //! [`PostgresInboxBuilder::create_table`] when the application's role may not create tables), or
@@ -75,7 +86,7 @@
 //! The index serves [`PostgresInbox::purge_done_older_than`], which deletes done markers and
 //! abandoned claims past a retention; without it, rows stay until someone deletes them.
 //!
-//! # The statements
+//! ## The inbox statements
 //!
 //! A claim is one statement, on the server's clock (`now()`), so that replicas' clocks do not
 //! matter and exactly one of concurrent claims of a key wins:
@@ -95,13 +106,117 @@
 //! release is `DELETE … WHERE … AND holder = $3 AND state = 'claimed'`: only the lease's holder
 //! succeeds (one row affected), so a holder whose lease ran out cannot undo its successor's claim.
 //!
+//! # The ledger
+//!
+//! ```no_run
+//! use gerbang_core::ledger::{Ledger, Watched};
+//! use gerbang_core::PaymentProvider;
+//! use gerbang_postgres::PostgresLedger;
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//!
+//! # async fn run(gateway: Arc<dyn PaymentProvider>) -> Result<(), gerbang_core::Error> {
+//! let ledger: Arc<dyn Ledger> = Arc::new(
+//!     PostgresLedger::builder()
+//!         .table("billing.gerbang_ledger")
+//!         .operation_timeout(Duration::from_secs(3))
+//!         .connect("postgres://app:secret@db.internal:5432/shop")
+//!         .await?,
+//! );
+//! // Creates are recorded before they are sent, then with the gateway's answer.
+//! let gateway = Watched::new(gateway, ledger.clone());
+//! # let _ = gateway;
+//! # Ok(()) }
+//! ```
+//!
+//! ## The ledger table
+//!
+//! Created by the constructors when missing (or by a DBA, with exactly this SQL:
+//! [`ledger_schema_sql`] gives it for another table name), holds one row per payment, one
+//! column per field of [`WatchedPayment`](gerbang_core::ledger::WatchedPayment) (the amount in
+//! two: `amount` and `currency`), and `rank`, the state's
+//! [rank](gerbang_core::ledger::WatchState::rank):
+//!
+//! ```sql
+//! CREATE TABLE IF NOT EXISTS "gerbang_ledger" (
+//!     provider           text        NOT NULL,
+//!     reference          text        NOT NULL,
+//!     provider_reference text,
+//!     amount             numeric     NOT NULL,
+//!     currency           text        NOT NULL,
+//!     state              text        NOT NULL,
+//!     rank               smallint    NOT NULL,
+//!     provider_status    text,
+//!     expires_at         timestamptz,
+//!     recorded_at        timestamptz NOT NULL,
+//!     next_check         timestamptz,
+//!     checks             bigint      NOT NULL,
+//!     note               text,
+//!     PRIMARY KEY (provider, reference)
+//! );
+//! CREATE INDEX IF NOT EXISTS "gerbang_ledger_lookup" ON "gerbang_ledger" (provider, provider_reference) WHERE provider_reference IS NOT NULL;
+//! CREATE INDEX IF NOT EXISTS "gerbang_ledger_due" ON "gerbang_ledger" (next_check) WHERE state IN ('creating', 'unknown', 'pending');
+//! CREATE INDEX IF NOT EXISTS "gerbang_ledger_recent" ON "gerbang_ledger" (recorded_at);
+//! ```
+//!
+//! `_lookup` serves [`find`](gerbang_core::ledger::Ledger::find) by the gateway's id (by the
+//! merchant's reference it is the primary key); `_due` holds only the payments still watched, so
+//! that finding what is due stays quick however many final records there are; `_recent` serves
+//! [`list`](gerbang_core::ledger::Ledger::list) and [`PostgresLedger::purge_final_older_than`].
+//! Times are the callers' (each replica's clock, as the in-memory ledger uses it), never the
+//! server's `now()`, kept to the microsecond.
+//!
+//! ## The ledger statements
+//!
+//! A record is one statement that writes only when the recorded state does not rank higher, so
+//! that whichever replica writes last, a payment never moves back (a status check that read
+//! `pending` cannot undo the webhook that said `paid`); one row affected means it was written:
+//!
+//! ```sql
+//! INSERT INTO "gerbang_ledger" AS ledger (provider, reference, provider_reference, amount, currency,
+//!     state, rank, provider_status, expires_at, recorded_at, next_check, checks, note)
+//! VALUES ($1, $2, $3, $4::text::numeric, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+//! ON CONFLICT (provider, reference) DO UPDATE
+//! SET provider_reference = excluded.provider_reference, amount = excluded.amount,
+//!     currency = excluded.currency, state = excluded.state, rank = excluded.rank,
+//!     provider_status = excluded.provider_status, expires_at = excluded.expires_at,
+//!     recorded_at = excluded.recorded_at, next_check = excluded.next_check, checks = excluded.checks,
+//!     note = excluded.note
+//! WHERE ledger.rank <= excluded.rank
+//! ```
+//!
+//! Taking what is due is one statement too: it locks the earliest due rows that no other
+//! replica holds at that moment (`SKIP LOCKED`: concurrent callers split the rows between them
+//! instead of waiting for each other), moves their next check to the end of the lease (`$3`, the
+//! caller's `now` plus the lease), and returns them as they were before, earliest first. A row
+//! another replica took meanwhile no longer matches `next_check <= $1` and is left out:
+//!
+//! ```sql
+//! WITH due AS (
+//!     SELECT provider, reference, next_check FROM "gerbang_ledger"
+//!     WHERE state IN ('creating', 'unknown', 'pending') AND next_check <= $1
+//!     ORDER BY next_check LIMIT $2
+//!     FOR UPDATE SKIP LOCKED
+//! ), handed AS (
+//!     UPDATE "gerbang_ledger" AS ledger SET next_check = $3 FROM due
+//!     WHERE ledger.provider = due.provider AND ledger.reference = due.reference
+//!     RETURNING ledger.provider, ledger.reference, ledger.provider_reference, ledger.amount::text AS amount,
+//!         ledger.currency, ledger.state, ledger.provider_status, ledger.expires_at, ledger.recorded_at,
+//!         due.next_check, ledger.checks, ledger.note
+//! )
+//! SELECT * FROM handed ORDER BY next_check
+//! ```
+//!
+//! Final records stay until [`PostgresLedger::purge_final_older_than`] deletes them (run it daily
+//! from one replica); records still watched and mismatches are never purged.
+//!
 //! # Connections, timeouts, errors
 //!
-//! Connections are pooled by `deadpool-postgres` (16 at most by default) and each call is bounded
-//! by an operation timeout (10 s by default), waiting for a connection included. Every failure is
-//! [`Error::Store`](gerbang_core::Error::Store) with `store: "postgres"` (the receiver answers the
-//! gateway non-2xx and it delivers again); its message and the inbox's `Debug` never show the
-//! URL's password.
+//! Connections are pooled by `deadpool-postgres` (16 at most by default, per store) and each call
+//! is bounded by an operation timeout (10 s by default), waiting for a connection included. Every
+//! failure is [`Error::Store`](gerbang_core::Error::Store) with `store: "postgres"` (the receiver
+//! answers the gateway non-2xx and it delivers again; a create whose write-ahead record fails is
+//! not sent); its message and the stores' `Debug` never show the URL's password.
 //!
 //! There is no TLS to the database (`NoTls`): run it on a private network or behind a TLS-ending
 //! proxy or sidecar, as the deployment decides. `sslmode=require` in the URL fails to connect
@@ -109,14 +224,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod conn;
 mod error;
 mod inbox;
+mod ledger;
 mod table;
 
-pub use inbox::{PostgresInbox, PostgresInboxBuilder};
-pub use table::{DEFAULT_TABLE, schema_sql};
+pub use inbox::{DEFAULT_TABLE, PostgresInbox, PostgresInboxBuilder, schema_sql};
+pub use ledger::{DEFAULT_LEDGER_TABLE, PostgresLedger, PostgresLedgerBuilder, ledger_schema_sql};
 
-/// The pool type [`PostgresInbox::from_pool`] takes and [`PostgresInbox::pool`] returns.
+/// The pool type [`PostgresInbox::from_pool`] and [`PostgresLedger::from_pool`] take.
 pub use deadpool_postgres;
 /// The driver, for [`PostgresInbox::complete_in`]'s transaction.
 pub use tokio_postgres;

@@ -1,15 +1,13 @@
-//! The inbox table: its validated name, and every statement run on it.
+//! Table names that are safe to put into SQL, and the advisory lock that creates a table once.
 
 use std::fmt;
 
 use gerbang_core::Error;
 
-/// The table's name when none is configured.
-pub const DEFAULT_TABLE: &str = "gerbang_inbox";
-
 /// A table name that is safe to put into SQL: `table` or `schema.table`, each part of lowercase
 /// ASCII letters, digits and `_`, not starting with a digit, at most 55 bytes (Postgres cuts names
-/// at 63, and the index takes the table's name plus `_expiry`). Always written double-quoted.
+/// at 63, and an index takes the table's name plus a suffix of at most 8 bytes, such as
+/// `_expiry`). Always written double-quoted.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct TableName {
     schema: Option<String>,
@@ -27,7 +25,7 @@ impl TableName {
             let valid_rest = part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
             if !valid_start || !valid_rest || part.len() > 55 {
                 return Err(Error::config(format!(
-                    "the Postgres inbox table {name:?} is not a valid name: expected `table` or `schema.table`, \
+                    "the Postgres table {name:?} is not a valid name: expected `table` or `schema.table`, \
                      each of lowercase letters, digits and `_`, not starting with a digit, at most 55 bytes"
                 )));
             }
@@ -36,11 +34,18 @@ impl TableName {
     }
 
     /// The quoted, possibly schema-qualified name.
-    fn quoted(&self) -> String {
+    pub(crate) fn quoted(&self) -> String {
         match &self.schema {
             Some(schema) => format!("\"{schema}\".\"{}\"", self.table),
             None => format!("\"{}\"", self.table),
         }
+    }
+
+    /// The quoted name of the table's index ending in `suffix` (in the table's schema, where
+    /// Postgres puts an index anyway).
+    pub(crate) fn index(&self, suffix: &str) -> String {
+        debug_assert!(suffix.len() < 8, "{suffix} makes index names longer than Postgres keeps");
+        format!("\"{}_{suffix}\"", self.table)
     }
 }
 
@@ -59,85 +64,13 @@ impl fmt::Debug for TableName {
     }
 }
 
-/// Every statement of one inbox, built once from its table name.
-#[derive(Debug)]
-pub(crate) struct Statements {
-    pub(crate) table: TableName,
-    pub(crate) ddl: String,
-    pub(crate) claim: String,
-    pub(crate) state: String,
-    pub(crate) complete: String,
-    pub(crate) release: String,
-    pub(crate) purge: String,
-}
-
-impl Statements {
-    pub(crate) fn new(table: TableName) -> Self {
-        let t = table.quoted();
-        let claim = format!(
-            "INSERT INTO {t} AS inbox (gateway, dedup_key, state, holder, lease_until) \
-             VALUES ($1, $2, 'claimed', $3, now() + $4::float8 * interval '1 millisecond') \
-             ON CONFLICT (gateway, dedup_key) DO UPDATE \
-             SET holder = excluded.holder, lease_until = excluded.lease_until \
-             WHERE inbox.state = 'claimed' AND inbox.lease_until < now() \
-             RETURNING inbox.holder"
-        );
-        let state = format!("SELECT state FROM {t} WHERE gateway = $1 AND dedup_key = $2");
-        let complete = format!(
-            "UPDATE {t} SET state = 'done', done_at = now() \
-             WHERE gateway = $1 AND dedup_key = $2 AND holder = $3 AND state = 'claimed'"
-        );
-        let release =
-            format!("DELETE FROM {t} WHERE gateway = $1 AND dedup_key = $2 AND holder = $3 AND state = 'claimed'");
-        let purge = format!(
-            "DELETE FROM {t} WHERE coalesce(done_at, lease_until) < now() - $1::float8 * interval '1 millisecond'"
-        );
-        Self { ddl: ddl(&table), table, claim, state, complete, release, purge }
-    }
-}
-
-/// The DDL of the table and its index, as the crate docs show it.
-fn ddl(table: &TableName) -> String {
-    let t = table.quoted();
-    let index = format!("\"{}_expiry\"", table.table);
-    format!(
-        "CREATE TABLE IF NOT EXISTS {t} (
-    gateway     text        NOT NULL,
-    dedup_key   text        NOT NULL,
-    state       text        NOT NULL CHECK (state IN ('claimed', 'done')),
-    holder      text        NOT NULL,
-    lease_until timestamptz NOT NULL,
-    done_at     timestamptz,
-    PRIMARY KEY (gateway, dedup_key)
-);
-CREATE INDEX IF NOT EXISTS {index} ON {t} ((coalesce(done_at, lease_until)));
-"
-    )
-}
-
-/// The SQL that creates the inbox table `table` (`table` or `schema.table`) and its index, for a
-/// DBA or a migration tool: the same statements [`PostgresInbox`](crate::PostgresInbox) runs when
-/// the table is missing.
-///
-/// ```
-/// let sql = gerbang_postgres::schema_sql("billing.gerbang_inbox")?;
-/// assert!(sql.starts_with(r#"CREATE TABLE IF NOT EXISTS "billing"."gerbang_inbox" ("#));
-/// # Ok::<(), gerbang_core::Error>(())
-/// ```
-///
-/// # Errors
-///
-/// [`Error::Config`] when `table` is not a valid name.
-pub fn schema_sql(table: &str) -> Result<String, Error> {
-    Ok(ddl(&TableName::parse(table)?))
-}
-
-/// An advisory-lock key for the table, the same in every process: replicas starting at once
-/// create the table one after the other (concurrent `CREATE TABLE IF NOT EXISTS` can fail).
-pub(crate) fn lock_key(table: &TableName) -> i64 {
+/// An advisory-lock key for the `noun` (`inbox`, `ledger`) table, the same in every process:
+/// replicas starting at once create the table one after the other (concurrent
+/// `CREATE TABLE IF NOT EXISTS` can fail).
+pub(crate) fn lock_key(noun: &str, table: &TableName) -> i64 {
     // FNV-1a: stable across processes and Rust versions, unlike the standard hasher.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in format!("gerbang-postgres inbox {}", table.quoted()).bytes() {
+    for byte in format!("gerbang-postgres {noun} {}", table.quoted()).bytes() {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
@@ -167,24 +100,10 @@ mod tests {
     }
 
     #[test]
-    fn the_crate_docs_show_the_schema_that_is_run() {
-        let docs: String = include_str!("lib.rs")
-            .lines()
-            .filter_map(|line| line.strip_prefix("//!"))
-            .map(|line| line.strip_prefix(' ').unwrap_or(line))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let sql = schema_sql(DEFAULT_TABLE).unwrap_or_default();
-        assert!(docs.contains(sql.trim_end()), "the crate docs must show:\n{sql}");
-        let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let claim = Statements::new(TableName::parse(DEFAULT_TABLE).unwrap_or_else(|e| panic!("{e}"))).claim;
-        assert!(words(&docs).contains(&words(&claim)), "the crate docs must show:\n{claim}");
-    }
-
-    #[test]
-    fn lock_keys_differ_by_table() {
-        let key = |name| lock_key(&TableName::parse(name).unwrap_or_else(|e| panic!("{e}")));
-        assert_eq!(key("gerbang_inbox"), key("gerbang_inbox"));
-        assert_ne!(key("gerbang_inbox"), key("billing.gerbang_inbox"));
+    fn lock_keys_differ_by_table_and_store() {
+        let key = |noun, name| lock_key(noun, &TableName::parse(name).unwrap_or_else(|e| panic!("{e}")));
+        assert_eq!(key("inbox", "gerbang_inbox"), key("inbox", "gerbang_inbox"));
+        assert_ne!(key("inbox", "gerbang_inbox"), key("inbox", "billing.gerbang_inbox"));
+        assert_ne!(key("inbox", "events"), key("ledger", "events"));
     }
 }

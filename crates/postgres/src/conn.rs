@@ -1,0 +1,336 @@
+//! The connection every store of this crate works through: a `deadpool-postgres` pool, opened
+//! from a URL (its password never shown) or given by the application, a limit on every
+//! operation, and the creation of a store's table when it is missing. The builders' common
+//! options and methods are here too (`builder_methods!`).
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use gerbang_core::Error;
+use tokio::time::{Instant, timeout_at};
+use tokio_postgres::NoTls;
+use tokio_postgres::config::Host;
+
+use crate::error::{Failure, Scrubber};
+use crate::table::{TableName, lock_key};
+
+/// What every builder of this crate holds: the table and how to reach it.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    pub(crate) table: String,
+    pub(crate) create_table: bool,
+    pub(crate) max_connections: usize,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) operation_timeout: Duration,
+}
+
+impl Options {
+    /// The defaults, on the table `table`.
+    pub(crate) fn new(table: &str) -> Self {
+        Self {
+            table: table.to_owned(),
+            create_table: true,
+            max_connections: 16,
+            connect_timeout: Duration::from_secs(5),
+            operation_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Which store a table belongs to, for the messages about it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Kind {
+    /// `inbox` or `ledger`.
+    pub(crate) noun: &'static str,
+    /// The function that gives its SQL, for the DBA.
+    pub(crate) schema_fn: &'static str,
+}
+
+/// A store's way to Postgres: cheap to clone (the pool inside is shared).
+#[derive(Clone)]
+pub(crate) struct Connection {
+    pool: Pool,
+    /// Where it connects, password left out (`postgres://app:***@db:5432/shop`).
+    target: Arc<str>,
+    scrubber: Scrubber,
+    operation_timeout: Duration,
+}
+
+impl Connection {
+    /// A pool connecting to `url` without TLS. Nothing is connected yet: the first operation
+    /// (creating or checking the table) opens the first connection.
+    ///
+    /// [`Error::Config`] for a malformed URL; the message does not quote it.
+    pub(crate) fn open(url: &str, options: &Options) -> Result<Self, Error> {
+        let mut config = tokio_postgres::Config::from_str(url).map_err(|e| invalid_url(&e))?;
+        if config.get_application_name().is_none() {
+            config.application_name("gerbang-postgres");
+        }
+        config.connect_timeout(options.connect_timeout);
+        let target = redacted_target(&config);
+        let scrubber = Scrubber::new(config.get_password());
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(options.max_connections)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(options.operation_timeout))
+            .create_timeout(Some(options.connect_timeout))
+            .recycle_timeout(Some(options.connect_timeout))
+            .build()
+            .map_err(|e| Error::config(format!("cannot build the Postgres connection pool: {e}")))?;
+        Ok(Self { pool, target: target.into(), scrubber, operation_timeout: options.operation_timeout })
+    }
+
+    /// The application's own pool (its size and timeouts stay as they are).
+    pub(crate) fn existing(pool: Pool, options: &Options) -> Self {
+        Self {
+            pool,
+            target: "a pool given by the application".into(),
+            scrubber: Scrubber::default(),
+            operation_timeout: options.operation_timeout,
+        }
+    }
+
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub(crate) fn operation_timeout(&self) -> Duration {
+        self.operation_timeout
+    }
+
+    /// `Error::Store` for a failure while doing `what`, the password scrubbed out.
+    pub(crate) fn store_error(&self, what: &str, failure: &Failure) -> Error {
+        self.scrubber.store(what, failure)
+    }
+
+    pub(crate) fn timed_out(&self, what: &str) -> Error {
+        self.store_error(what, &Failure::TimedOut(self.operation_timeout))
+    }
+
+    /// Runs `work` on a pooled connection within the operation timeout. A connection whose
+    /// operation timed out is dropped, not handed out again: it may be stuck on a dead peer.
+    pub(crate) async fn run<T>(
+        &self,
+        what: &str,
+        work: impl AsyncFnOnce(&Object) -> Result<T, Failure>,
+    ) -> Result<T, Error> {
+        self.run_mut(what, async |client: &mut Object| work(client).await).await
+    }
+
+    /// [`run`](Self::run), for work that needs the connection mutably (a transaction).
+    pub(crate) async fn run_mut<T>(
+        &self,
+        what: &str,
+        work: impl AsyncFnOnce(&mut Object) -> Result<T, Failure>,
+    ) -> Result<T, Error> {
+        let deadline = Instant::now() + self.operation_timeout;
+        let mut client = match timeout_at(deadline, self.pool.get()).await {
+            Ok(client) => client.map_err(|e| self.store_error(what, &Failure::Pool(e)))?,
+            Err(_) => return Err(self.timed_out(what)),
+        };
+        match timeout_at(deadline, work(&mut client)).await {
+            Ok(done) => done.map_err(|failure| self.store_error(what, &failure)),
+            Err(_) => {
+                drop(Object::take(client));
+                Err(self.timed_out(what))
+            }
+        }
+    }
+
+    /// Creates `table` with `ddl` if it is missing (with `create`), or checks that it exists
+    /// (without). Run by the constructors; run again, it changes nothing. An existing table is
+    /// never altered.
+    pub(crate) async fn ensure_table(
+        &self,
+        kind: Kind,
+        table: &TableName,
+        ddl: &str,
+        create: bool,
+    ) -> Result<(), Error> {
+        let noun = kind.noun;
+        let exists = self
+            .run(&format!("checking the {noun} table"), async |client: &Object| {
+                let row = client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table.to_string()]).await?;
+                Ok(row.try_get::<_, bool>(0)?)
+            })
+            .await?;
+        if exists {
+            return Ok(());
+        }
+        if !create {
+            return Err(Error::config(format!(
+                "the Postgres {noun} table {table} does not exist: create it with gerbang_postgres::{}, \
+                 or let the {noun} create it",
+                kind.schema_fn
+            )));
+        }
+        self.run_mut(&format!("creating the {noun} table"), async |client: &mut Object| {
+            let tx = client.transaction().await?;
+            // Replicas starting at once create the table one after the other (concurrent
+            // `CREATE TABLE IF NOT EXISTS` can fail).
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(noun, table)]).await?;
+            tx.batch_execute(ddl).await?;
+            Ok(tx.commit().await?)
+        })
+        .await
+    }
+
+    /// The fields every store's `Debug` shows: where it connects (no password), the pool's size.
+    pub(crate) fn debug_fields(&self, f: &mut fmt::DebugStruct<'_, '_>) {
+        let status = self.pool.status();
+        f.field("target", &self.target)
+            .field("connections", &status.size)
+            .field("max_connections", &status.max_size)
+            .field("operation_timeout", &self.operation_timeout);
+    }
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Connection");
+        self.debug_fields(&mut d);
+        d.finish()
+    }
+}
+
+/// `postgres://user:***@host:port/db` from a parsed configuration: what `Debug` shows.
+fn redacted_target(config: &tokio_postgres::Config) -> String {
+    let user = config.get_user().unwrap_or("");
+    let password = if config.get_password().is_some() { ":***" } else { "" };
+    let ports = config.get_ports();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let name = match host {
+                Host::Tcp(name) => name.clone(),
+                #[cfg(unix)]
+                Host::Unix(path) => path.display().to_string(),
+            };
+            match ports.get(i).or(ports.first()) {
+                Some(port) => format!("{name}:{port}"),
+                None => name,
+            }
+        })
+        .collect();
+    let dbname = config.get_dbname().unwrap_or(user);
+    format!("postgres://{user}{password}@{}/{dbname}", hosts.join(","))
+}
+
+/// A malformed URL, told without its text: a parse error may quote a character of the password.
+fn invalid_url(e: &tokio_postgres::Error) -> Error {
+    use std::error::Error as _;
+    let cause = e.source().map(ToString::to_string).unwrap_or_default();
+    // These causes name an option, never a value.
+    let detail = if cause.starts_with("invalid value for option") || cause.starts_with("unknown option") {
+        format!(" ({cause})")
+    } else {
+        String::new()
+    };
+    Error::config(format!(
+        "the Postgres URL is not valid{detail}: expected postgres://user[:password]@host[:port]/database"
+    ))
+}
+
+/// The options every builder of this crate has, `connect` and `use_pool`. The builder has an
+/// `options: Options` field and an `async fn finish(self, Connection) -> Result<$store, Error>`;
+/// `$schema_fn` names the function that gives its table's SQL, `$noun` what the store is.
+macro_rules! builder_methods {
+    ($store:ty, $schema_fn:ident, $noun:literal) => {
+        /// The table: `table` or `schema.table`, of lowercase letters, digits and `_` (checked
+        /// when connecting). The schema must exist; the table is created in it if missing.
+        pub fn table(mut self, name: impl Into<String>) -> Self {
+            self.options.table = name.into();
+            self
+        }
+
+        /// Whether a missing table is created (`CREATE TABLE IF NOT EXISTS`, under an advisory
+        /// lock so that replicas starting together do not race). Turn it off when the
+        /// application's role may not create tables: the DBA creates it with
+        #[doc = concat!("[`", stringify!($schema_fn), "`](crate::", stringify!($schema_fn), "),")]
+        /// and connecting fails with [`Error::Config`](gerbang_core::Error::Config) if it is
+        /// missing. An existing table is never altered either way.
+        pub fn create_table(mut self, create: bool) -> Self {
+            self.options.create_table = create;
+            self
+        }
+
+        /// The most connections the pool opens (at least 1). Only for [`connect`](Self::connect).
+        pub fn max_connections(mut self, max: usize) -> Self {
+            self.options.max_connections = max.max(1);
+            self
+        }
+
+        /// How long opening one connection may take. Only for [`connect`](Self::connect).
+        pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.options.connect_timeout = timeout;
+            self
+        }
+
+        #[doc = concat!("How long one call of the ", $noun, " may take in all, waiting for a pooled")]
+        /// connection included; past it the call fails with
+        /// [`Error::Store`](gerbang_core::Error::Store) and its connection is dropped, not
+        /// reused. It bounds how long a webhook or a payment waits on a database that stopped
+        /// answering.
+        pub fn operation_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.options.operation_timeout = timeout;
+            self
+        }
+
+        /// Connects to `url` (`postgres://user[:password]@host[:port]/database[?options]`, or a
+        /// `key=value` connection string), without TLS, and creates the table if missing.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Config`](gerbang_core::Error::Config) for a malformed URL or table name, or a
+        /// missing table with [`create_table`](Self::create_table) off;
+        /// [`Error::Store`](gerbang_core::Error::Store) when the server cannot be reached or
+        /// refuses. Neither message holds the URL or its password.
+        pub async fn connect(self, url: &str) -> Result<$store, gerbang_core::Error> {
+            let conn = crate::conn::Connection::open(url, &self.options)?;
+            self.finish(conn).await
+        }
+
+        /// Uses the application's own pool (its size and timeouts stay as they are; those of
+        /// this builder that concern the pool are ignored), and creates the table if missing.
+        ///
+        /// # Errors
+        ///
+        /// As [`connect`](Self::connect).
+        pub async fn use_pool(self, pool: deadpool_postgres::Pool) -> Result<$store, gerbang_core::Error> {
+            let conn = crate::conn::Connection::existing(pool, &self.options);
+            self.finish(conn).await
+        }
+    };
+}
+pub(crate) use builder_methods;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_target_shows_no_password() {
+        let config = tokio_postgres::Config::from_str("postgres://app:hunter22@db.internal:6432/shop").ok();
+        let target = config.as_ref().map(redacted_target);
+        assert_eq!(target.as_deref(), Some("postgres://app:***@db.internal:6432/shop"));
+    }
+
+    #[test]
+    fn a_malformed_url_is_told_without_its_text() {
+        for url in [
+            "postgres://app:hunter22@db:notaport/shop",
+            "host=db password='hunter22",
+            "postgres://app:hunter22@db/shop?bogus=1",
+        ] {
+            let Err(e) = tokio_postgres::Config::from_str(url) else { panic!("{url} parsed") };
+            let Error::Config { message } = invalid_url(&e) else { panic!() };
+            assert!(!message.contains("hunter22"), "{message}");
+        }
+    }
+}
