@@ -27,6 +27,15 @@ pub(crate) fn timed_out(operation: &str, limit: Duration) -> Error {
     Error::Store { store: STORE, message }
 }
 
+/// `operation` found `what` stored in a shape it cannot read (a record written by hand, or by
+/// another version): the message names the problem and where, with the values serde_json quotes
+/// left out ([`Error::decode_json`]).
+pub(crate) fn unreadable(operation: &str, what: &str, error: &serde_json::Error) -> Error {
+    let message = format!("{operation}: {}", Error::decode_json(what, error));
+    tracing::warn!(store = STORE, %message, "redis store error");
+    Error::Store { store: STORE, message }
+}
+
 /// `url` with its password, if any, replaced by `***`: what `Debug` and `Display` show.
 /// An unparseable URL is shown as `<unparseable redis URL>`, since it cannot be known which part
 /// of it is the password.

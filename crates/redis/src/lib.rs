@@ -5,11 +5,12 @@
 //! | [`RedisInbox`] | [`Inbox`](gerbang_core::inbox::Inbox) | each change a gateway reports is handled once, however many replicas receive it, however many times it is delivered | `gerbang:inbox:` |
 //! | [`RedisRateStore`] | [`RateStore`](gerbang_core::rate::RateStore) | one rate budget (Cuan10pay's 100 calls per hour) spent by all, GCRA in Lua on the server's clock | `gerbang:rate:` |
 //! | [`RedisTokenStore`] | [`TokenStore`](gerbang_core::token_store::TokenStore) | one bearer token (Ciputra's) fetched by one replica for all, under a refresh lock | `gerbang:token:`, `gerbang:token-lock:` |
+//! | [`RedisLedger`] | [`Ledger`](gerbang_core::ledger::Ledger) | the payments to watch until they are final, each due status check handed to one replica for a lease | `gerbang:ledger:` |
 //!
 //! Each has a builder (prefix, timeouts), `connect(url)` and `new(ConnectionManager)`; every
 //! operation is bounded by a timeout, so that a Redis that is down is an error at once, which
 //! the gateway crates have an answer for (a refused call for the budget, a token fetched
-//! directly for the token store).
+//! directly for the token store, a create refused before it is sent for the ledger).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -61,11 +62,13 @@ mod conn;
 mod error;
 mod inbox;
 mod key;
+mod ledger;
 mod rate;
 mod token;
 
 pub use conn::{DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT};
 pub use inbox::{DEFAULT_OPERATION_TIMEOUT, DEFAULT_PREFIX, DEFAULT_RETENTION, RedisInbox, RedisInboxBuilder};
+pub use ledger::{RedisLedger, RedisLedgerBuilder};
 pub use rate::{RedisRateStore, RedisRateStoreBuilder};
 /// The `redis` crate this one is built on, for [`RedisInbox::new`] (and the other stores' `new`)
 /// on a connection manager of your own.
