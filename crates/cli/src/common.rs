@@ -1,8 +1,10 @@
 //! What every gateway's commands share: create/status/cancel, and how results are printed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
+use gerbang::ledger::Watched;
 use gerbang::{Currency, Decimal, Error, Money, PaymentProvider, PaymentRequest};
 use serde::Serialize;
 
@@ -26,6 +28,11 @@ pub(crate) enum PaymentCommand {
 /// The fields of `PaymentRequest`, as flags.
 #[derive(Debug, Args)]
 pub(crate) struct CreateArgs {
+    /// Record the payment in the ledger of this store (`redis://…` or `postgres://…`), for
+    /// `gerbang webhook serve --store` to reconcile and `gerbang watched` to show. `memory`
+    /// records nothing.
+    #[arg(long, env = "GERBANG_STORE_URL", hide_env_values = true)]
+    store: Option<String>,
     /// The merchant's reference (order number), unique per payment.
     #[arg(long)]
     reference: String,
@@ -101,9 +108,23 @@ impl CreateArgs {
 }
 
 /// Runs a common command against any gateway.
-pub(crate) async fn run_payment_command(provider: &dyn PaymentProvider, command: &PaymentCommand) -> Result<(), Error> {
+pub(crate) async fn run_payment_command<P>(provider: &P, command: &PaymentCommand) -> Result<(), Error>
+where
+    P: PaymentProvider + Clone + 'static,
+{
     let payment = match command {
-        PaymentCommand::Create(args) => provider.create_payment(&args.to_request()?).await?,
+        PaymentCommand::Create(args) => {
+            let request = args.to_request()?;
+            let ledger = match &args.store {
+                Some(url) => crate::stores::ledger(url, true).await?,
+                None => None,
+            };
+            match ledger {
+                // Recorded before it is sent, then with the answer: see gerbang::ledger::Watched.
+                Some(ledger) => Watched::new(Arc::new(provider.clone()), ledger).create_payment(&request).await?,
+                None => provider.create_payment(&request).await?,
+            }
+        }
         PaymentCommand::Status { reference } => provider.payment_status(reference).await?,
         PaymentCommand::Cancel { reference } => provider.cancel_payment(reference).await?,
     };

@@ -10,6 +10,7 @@ mod providers;
 mod receive;
 mod sandbox;
 mod stores;
+mod watched;
 mod webhook;
 
 use std::process::ExitCode;
@@ -44,6 +45,8 @@ enum Command {
         #[command(subcommand)]
         command: WebhookCommand,
     },
+    /// The payments the ledger watches (recorded by `create --store`), as JSON.
+    Watched(watched::WatchedArgs),
     /// The local gateway emulator.
     Sandbox {
         #[command(subcommand)]
@@ -69,6 +72,7 @@ async fn run(cli: Cli) -> Result<(), gerbang::Error> {
         Command::Ciputra(args) => args.run(base_url).await,
         Command::Webhook { command: WebhookCommand::Verify(args) } => common::print_json(&args.run(base_url).await?),
         Command::Webhook { command: WebhookCommand::Serve(args) } => args.run().await,
+        Command::Watched(args) => args.run().await,
         Command::Sandbox { command } => command.run().await,
     }
 }

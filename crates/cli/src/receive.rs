@@ -1,5 +1,6 @@
-//! `gerbang webhook serve [--port N] [--store URL] [--forward-to URL]`: the webhook receiver for
-//! every configured gateway, one JSON line per new event on stdout.
+//! `gerbang webhook serve [--port N] [--store URL] [--forward-to URL] [--reconcile-every D]`: the
+//! webhook receiver for every configured gateway, and the reconciler of the payments its store's
+//! ledger watches; one JSON line per new event on stdout.
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -7,16 +8,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use gerbang::webhooks::{Receiver, handler_fn, router};
+use gerbang::reconcile::Reconciler;
+use gerbang::webhooks::{Handler, HandlerError, Mismatch, Receiver, router};
 use gerbang::{Error, PaymentProvider, ProviderId, WebhookEvent};
 use serde::Serialize;
 
 use crate::common::parse_duration;
 
-/// Receive webhooks for every gateway whose credentials are set, at `POST /webhooks/{gateway}`.
+/// Receive webhooks for every gateway whose credentials are set, at `POST /webhooks/{gateway}`,
+/// and reconcile the payments the store's ledger watches (recorded by `create --store`).
 ///
-/// Each new event is printed as one JSON line on stdout (the event, and its `dedup_key`);
-/// a duplicate is acknowledged and not printed. Where it listens goes to stderr.
+/// Each new event, from a webhook or found by a status check, is printed once as one JSON line on
+/// stdout (the event, and its `dedup_key`); a duplicate is acknowledged and not printed. Where it
+/// listens goes to stderr, as does a paid event that disagrees with the ledger (a mismatch).
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
     /// The port to listen on (0: any free one), on 127.0.0.1 unless --host says otherwise.
@@ -42,6 +46,14 @@ pub(crate) struct ServeArgs {
     /// claim and answers the gateway 500, so that its retry is handled again.
     #[arg(long)]
     forward_to: Option<String>,
+    /// Check every watched payment this often, instead of each gateway's schedule (soon after
+    /// creation, then backing off): `1s` in tests.
+    #[arg(long, value_parser = parse_duration)]
+    reconcile_every: Option<Duration>,
+    /// Treat the ledger as the record of every payment: a paid event for a payment it does not
+    /// know is a mismatch, not passed on.
+    #[arg(long)]
+    require_known: bool,
 }
 
 /// What is printed (and forwarded) for a new event: DESIGN.md's `WebhookEvent` and its key.
@@ -62,34 +74,17 @@ impl ServeArgs {
             ));
         }
         let inbox = crate::stores::inbox(&self.store).await?;
+        let ledger = crate::stores::ledger(&self.store, false).await?;
         let forward = self.forward_to.clone().map(|url| (reqwest::Client::new(), url));
-        let builder =
-            Receiver::builder(inbox).providers(gateways).lease(self.lease).in_flight_wait(self.in_flight_wait);
-        let receiver = builder.build(handler_fn(move |event: WebhookEvent| {
-            let forward = forward.clone();
-            async move {
-                let line = serde_json::to_string(&Line { dedup_key: event.dedup_key(), event: &event })
-                    .map_err(|e| Error::decode(format!("event as JSON: {e}")))?;
-                if let Some((http, url)) = forward {
-                    let answer = http
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .body(line.clone())
-                        .send()
-                        .await
-                        .map_err(|e| Error::Transport { message: e.without_url().to_string() })?;
-                    if !answer.status().is_success() {
-                        return Err(Error::Api {
-                            status: Some(answer.status().as_u16()),
-                            code: None,
-                            message: "the application refused the forwarded event".to_owned(),
-                        });
-                    }
-                }
-                print_line(&line);
-                Ok::<(), Error>(())
-            }
-        }));
+        let mut builder = Receiver::builder(inbox)
+            .providers(gateways)
+            .lease(self.lease)
+            .in_flight_wait(self.in_flight_wait)
+            .require_known_payments(self.require_known);
+        if let Some(ledger) = ledger {
+            builder = builder.ledger(ledger);
+        }
+        let receiver = builder.build(Printing { forward });
 
         let listener = tokio::net::TcpListener::bind(SocketAddr::from((self.host, self.port)))
             .await
@@ -98,12 +93,71 @@ impl ServeArgs {
         for gateway in receiver.gateways() {
             eprint_line(&format!("receiving {gateway} webhooks at http://{addr}/webhooks/{gateway}"));
         }
-        axum::serve(listener, router(receiver))
+        let mut reconciler = Reconciler::builder(&receiver);
+        if let Some(pace) = self.reconcile_every {
+            reconciler = reconciler.pace(pace);
+        }
+        let reconciler = reconciler.build()?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let reconciling = tokio::spawn(async move {
+            let mut stopped = stopped;
+            reconciler
+                .run(async move {
+                    let _ = stopped.changed().await;
+                })
+                .await;
+        });
+        eprint_line(&format!(
+            "reconciling the payments watched in the {} ledger{}",
+            crate::stores::kind_name(&self.store),
+            self.reconcile_every.map(|d| format!(", every {} ms", d.as_millis())).unwrap_or_default()
+        ));
+        let served = axum::serve(listener, router(receiver))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
-            .await
-            .map_err(|e| Error::config(format!("the receiver stopped: {e}")))
+            .await;
+        let _ = stop.send(true);
+        let _ = reconciling.await;
+        served.map_err(|e| Error::config(format!("the receiver stopped: {e}")))
+    }
+}
+
+/// The handler: each new event printed as a JSON line (and forwarded, when asked); a mismatch
+/// said on stderr.
+struct Printing {
+    forward: Option<(reqwest::Client, String)>,
+}
+
+#[gerbang::async_trait]
+impl Handler for Printing {
+    async fn handle(&self, event: &WebhookEvent) -> Result<(), HandlerError> {
+        let line = serde_json::to_string(&Line { dedup_key: event.dedup_key(), event })
+            .map_err(|e| Error::decode(format!("event as JSON: {e}")))?;
+        if let Some((http, url)) = &self.forward {
+            let answer = http
+                .post(url)
+                .header("content-type", "application/json")
+                .body(line.clone())
+                .send()
+                .await
+                .map_err(|e| Error::Transport { message: e.without_url().to_string() })?;
+            if !answer.status().is_success() {
+                return Err(Error::Api {
+                    status: Some(answer.status().as_u16()),
+                    code: None,
+                    message: "the application refused the forwarded event".to_owned(),
+                }
+                .into());
+            }
+        }
+        print_line(&line);
+        Ok(())
+    }
+
+    async fn mismatch(&self, mismatch: &Mismatch) -> Result<(), HandlerError> {
+        eprint_line(&format!("mismatch: {mismatch}"));
+        Ok(())
     }
 }
 

@@ -1,6 +1,7 @@
 //! The stores the gateway commands share with every other `gerbang` process (and every replica
 //! of the merchant's backend) through `GERBANG_STORE_URL`: Cuan10pay's rate budget and
-//! Ciputra's bearer token.
+//! Ciputra's bearer token; and the ledger of watched payments (`create --store`, `watched`,
+//! `webhook serve`), on any of the three kinds.
 //!
 //! | `GERBANG_STORE_URL` | Cuan10pay's rate budget | Ciputra's token |
 //! |---|---|---|
@@ -22,6 +23,7 @@ use std::sync::Arc;
 
 use gerbang::Error;
 use gerbang::inbox::{Inbox, MemoryInbox};
+use gerbang::ledger::{Ledger, MemoryLedger};
 use gerbang::rate::RateStore;
 use gerbang::redis::{RedisRateStore, RedisTokenStore};
 use gerbang::token_store::TokenStore;
@@ -68,6 +70,15 @@ fn kind(url: &str, source: &str) -> Result<Kind, Error> {
     }
 }
 
+/// The kind of store `url` names, for people: `memory`, `redis` or `postgres` (never the URL).
+pub(crate) fn kind_name(url: &str) -> &'static str {
+    match kind(url, "--store") {
+        Ok(Kind::Memory) | Err(_) => "memory",
+        Ok(Kind::Redis) => "redis",
+        Ok(Kind::Postgres) => "postgres",
+    }
+}
+
 /// What the given URL, else `GERBANG_STORE_URL`, names for the budget and the token.
 fn shared() -> Result<Shared, Error> {
     let (url, source) = match GIVEN_URL.get() {
@@ -91,6 +102,18 @@ pub(crate) async fn inbox(url: &str) -> Result<Arc<dyn Inbox>, Error> {
         Kind::Memory => Arc::new(MemoryInbox::new()),
         Kind::Redis => Arc::new(gerbang::redis::RedisInbox::connect(url).await?),
         Kind::Postgres => Arc::new(gerbang::postgres::PostgresInbox::connect(url).await?),
+    })
+}
+
+/// The ledger a `--store` URL names: `None` for `memory` when `shared` (a ledger that dies
+/// with this process is no record for another one to read), else an in-memory one.
+pub(crate) async fn ledger(url: &str, shared: bool) -> Result<Option<Arc<dyn Ledger>>, Error> {
+    let url = url.trim();
+    Ok(match kind(url, "--store")? {
+        Kind::Memory if shared => None,
+        Kind::Memory => Some(Arc::new(MemoryLedger::new())),
+        Kind::Redis => Some(Arc::new(gerbang::redis::RedisLedger::connect(url).await?)),
+        Kind::Postgres => Some(Arc::new(gerbang::postgres::PostgresLedger::connect(url).await?)),
     })
 }
 

@@ -26,9 +26,20 @@ impl Serve {
     /// Starts one on `port` with `extra` flags, waits until it receives, and forwards each event
     /// line, tagged with `port`, to `events`.
     pub async fn start(port: u16, extra: &[&str], events: mpsc::UnboundedSender<(u16, Value)>) -> Self {
+        Self::start_with(port, extra, &[], events).await
+    }
+
+    /// [`start`](Self::start), with more variables (a gateway's base URL, more credentials).
+    pub async fn start_with(
+        port: u16,
+        extra: &[&str],
+        variables: &[(String, String)],
+        events: mpsc::UnboundedSender<(u16, Value)>,
+    ) -> Self {
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang"))
             .args(["webhook", "serve", "--port", &port.to_string()])
             .args(extra)
+            .envs(variables.iter().map(|(k, v)| (k, v)))
             .env("GERBANG_CUAN10PAY_API_KEY", cuan10pay::API_KEY)
             .env("GERBANG_CUAN10PAY_PRIVATE_KEY", cuan10pay::PRIVATE_KEY)
             .env("GERBANG_CASHIN_CLIENT_ID", cashin::CLIENT_ID)
