@@ -125,9 +125,9 @@ impl CiputraConfigBuilder {
     pub fn from_env() -> Result<Self, Error> {
         let api_key = env_secret(ENV_API_KEY)?;
         let api_secret = env_secret(ENV_API_SECRET)?;
-        let base_url = BaseUrl::from_env(ENV_BASE_URL, None)?;
         let mut builder = CiputraConfig::builder(api_key.expose_secret(), api_secret.expose_secret());
-        builder.base_url = Some(base_url.as_str().to_owned());
+        // Required, but it may still be given to the builder: `build` says when it is missing.
+        builder.base_url = BaseUrl::from_env_if_set(ENV_BASE_URL)?.map(|url| url.as_str().to_owned());
         Ok(builder)
     }
 

@@ -117,9 +117,14 @@ pub(crate) fn charge_request(request: &PaymentRequest) -> Result<TransactionRequ
 }
 
 /// A transaction answer (charge or cancel) as a [`Payment`]; `raw` is the answer's `data`.
-pub(crate) fn result_payment(result: &TransactionResult, raw: Value) -> Payment {
-    let word = result.status_payment.clone().unwrap_or_default();
-    let status = if word.is_empty() { PaymentStatus::Unknown(String::new()) } else { payment_status(&word) };
+///
+/// **Decision** (`PROVIDERS.md` §5): a charge answer may carry no `status_payment` (the real
+/// answer seen in public code had only `shortlink` and `virtual_account_number`). The gateway
+/// answered success, so the transaction it accepted is `accepted` (pending for a charge,
+/// cancelled for a cancel); `provider_status` stays empty, which serialises as `null`.
+pub(crate) fn result_payment(result: &TransactionResult, raw: Value, accepted: PaymentStatus) -> Payment {
+    let word = result.status_payment.clone().filter(|w| !w.trim().is_empty()).unwrap_or_default();
+    let status = if word.is_empty() { accepted } else { payment_status(&word) };
     let mut payment = Payment::new(PROVIDER, status, word);
     payment.reference = result.external_id.clone();
     payment.provider_reference = result.order_id.clone();

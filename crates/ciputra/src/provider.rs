@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use gerbang_core::{
-    Capabilities, Error, LookupKey, Payment, PaymentProvider, PaymentRequest, ProviderId, WebhookEvent, WebhookRequest,
-    WebhookSupport,
+    Capabilities, Error, LookupKey, Payment, PaymentProvider, PaymentRequest, PaymentStatus, ProviderId, WebhookEvent,
+    WebhookRequest, WebhookSupport,
 };
 use serde_json::Value;
 
@@ -41,7 +41,7 @@ impl PaymentProvider for CiputraClient {
             .transaction_with_raw(&charge)
             .await
             .map_err(|e| e.about_payment(&request.reference, self.capabilities().lookup))?;
-        let mut payment = convert::result_payment(&result, raw);
+        let mut payment = convert::result_payment(&result, raw, PaymentStatus::Pending);
         payment.reference = Some(request.reference.clone());
         // The charge's answer carries no amount: it is the one asked for, which the gateway
         // accepted.
@@ -56,7 +56,7 @@ impl PaymentProvider for CiputraClient {
 
     async fn cancel_payment(&self, external_id: &str) -> Result<Payment, Error> {
         let (result, raw) = self.transaction_with_raw(&TransactionRequest::cancel(external_id)).await?;
-        let mut payment = convert::result_payment(&result, raw);
+        let mut payment = convert::result_payment(&result, raw, PaymentStatus::Cancelled);
         payment.reference.get_or_insert_with(|| external_id.to_owned());
         Ok(payment)
     }

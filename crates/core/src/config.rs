@@ -75,12 +75,22 @@ impl BaseUrl {
 
     /// Parses the variable `name` as a base URL, or uses `default` when unset.
     pub fn from_env(name: &str, default: Option<&str>) -> Result<Self, Error> {
-        match (env_var(name)?, default) {
-            (Some(v), _) => Self::parse(&v)
-                .map_err(|_| Error::config(format!("{name} is not an absolute http(s) URL without query"))),
+        match (Self::from_env_if_set(name)?, default) {
+            (Some(url), _) => Ok(url),
             (None, Some(d)) => Self::parse(d),
             (None, None) => Err(Error::config(format!("{name} is not set"))),
         }
+    }
+
+    /// Parses the variable `name` as a base URL when it is set: a builder that can be given the
+    /// base URL later (a command-line flag) reads it this way, and checks it is there when built.
+    pub fn from_env_if_set(name: &str) -> Result<Option<Self>, Error> {
+        env_var(name)?
+            .map(|v| {
+                Self::parse(&v)
+                    .map_err(|_| Error::config(format!("{name} is not an absolute http(s) URL without query")))
+            })
+            .transpose()
     }
 
     /// The URL of `path_and_query` (which starts with `/`) under this base.

@@ -291,7 +291,8 @@ pub struct Payment {
     pub provider_reference: Option<String>,
     /// Normalised status.
     pub status: PaymentStatus,
-    /// The gateway's status word, as sent.
+    /// The gateway's status word, as sent; empty when the answer had none (`null` in JSON).
+    #[serde(with = "empty_is_null")]
     pub provider_status: String,
     /// The amount asked for.
     pub amount: Option<Money>,
@@ -348,9 +349,34 @@ impl Payment {
     }
 }
 
+/// A text field that an answer may lack: empty in Rust, `null` in JSON (DESIGN.md: absent values
+/// are `null`, never `""`).
+pub(crate) mod empty_is_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(value: &str, s: S) -> Result<S::Ok, S::Error> {
+        if value.is_empty() { s.serialize_none() } else { s.serialize_str(value) }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_absent_status_word_is_null_in_json() {
+        let payment = Payment::new(ProviderId::Ciputra, PaymentStatus::Pending, "");
+        let json = serde_json::to_value(&payment).unwrap();
+        assert_eq!(json["provider_status"], serde_json::Value::Null);
+        let back: Payment = serde_json::from_value(json).unwrap();
+        assert_eq!(back.provider_status, "");
+        let word = serde_json::to_value(Payment::new(ProviderId::Qris, PaymentStatus::Paid, "PAID")).unwrap();
+        assert_eq!(word["provider_status"], "PAID");
+    }
 
     #[test]
     fn builder_refuses_bad_fields() {

@@ -140,7 +140,8 @@ pub struct WebhookEvent {
     pub provider_reference: Option<String>,
     /// Normalised status.
     pub status: PaymentStatus,
-    /// The gateway's status word, as sent.
+    /// The gateway's status word, as sent; empty when it had none (`null` in JSON).
+    #[serde(with = "crate::payment::empty_is_null")]
     pub provider_status: String,
     /// The amount, when the webhook carries it.
     pub amount: Option<Money>,

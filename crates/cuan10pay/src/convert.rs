@@ -77,11 +77,29 @@ pub(crate) fn channel_code(channel: Option<&Channel>) -> Result<String, Error> {
 }
 
 /// **Decision** (`PROVIDERS.md` §1): Cuan10pay's `deposit_create` has no field for the
-/// merchant's reference, so the deposit's `notes` carry the description, or the merchant
-/// reference when there is no description, so that the deposit can be matched to its order in
-/// the Cuan10pay dashboard. The reference itself is echoed in [`Payment::reference`].
+/// merchant's reference, so the deposit's `notes` carry it, on their first line, followed by the
+/// description on the next when there is one: the deposit can be matched to its order in the
+/// Cuan10pay dashboard, and a status answer that echoes the notes gives the reference back
+/// ([`reference_in_notes`]). A reference holds no control character (the request's builder
+/// refuses one), so its line ends where the notes' first line does.
 pub(crate) fn deposit_notes(request: &PaymentRequest) -> String {
-    request.description.clone().unwrap_or_else(|| request.reference.clone())
+    match &request.description {
+        Some(description) => format!("{}\n{description}", request.reference),
+        None => request.reference.clone(),
+    }
+}
+
+/// The merchant's reference a deposit's notes carry: their first line, as
+/// [`PaymentProvider::create_payment`](gerbang_core::PaymentProvider::create_payment) writes
+/// them; `None` for empty notes.
+///
+/// ```
+/// assert_eq!(gerbang_cuan10pay::reference_in_notes("ORDER-1\nTwo coffees"), Some("ORDER-1"));
+/// assert_eq!(gerbang_cuan10pay::reference_in_notes("ORDER-1"), Some("ORDER-1"));
+/// assert_eq!(gerbang_cuan10pay::reference_in_notes(""), None);
+/// ```
+pub fn reference_in_notes(notes: &str) -> Option<&str> {
+    notes.lines().next().map(str::trim).filter(|line| !line.is_empty())
 }
 
 /// A [`PaymentRequest`] as a deposit. Fields Cuan10pay cannot honour are refused, never dropped:
@@ -127,6 +145,7 @@ pub(crate) fn deposit_payment(deposit: &Deposit, raw: Value) -> Result<Payment, 
     payment.checkout_url = deposit.checkout_url.clone().or_else(|| deposit.link_url.clone());
     payment.payment_code = deposit.payment_code.clone().filter(|c| !c.is_empty());
     payment.created_at = deposit.created_at.as_deref().and_then(local_time);
+    payment.reference = deposit.notes.as_deref().and_then(reference_in_notes).map(str::to_owned);
     payment.raw = raw;
     Ok(payment)
 }

@@ -126,7 +126,7 @@ pub use config::{
     Cuan10payConfig, Cuan10payConfigBuilder, DEFAULT_BASE_URL, DEFAULT_RATE_BUDGET_PER_HOUR, DEFAULT_WEBHOOK_TOLERANCE,
     ENV_API_KEY, ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_RATE_LIMIT,
 };
-pub use convert::{WEBHOOK_STATUS_WORDS, payment_status};
+pub use convert::{WEBHOOK_STATUS_WORDS, payment_status, reference_in_notes};
 pub use request::{
     DepositRequest, MAX_DEPOSIT_IDR, MIN_DEPOSIT_IDR, PpobOrderRequest, SmmOrderRequest, VoucherOrderRequest,
 };

@@ -64,6 +64,11 @@ pub struct Deposit {
     /// When it was created, Jakarta wall-clock time `YYYY-MM-DD HH:MM:SS`, as sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+    /// The notes given at creation, where the answer echoes them (the document's example does
+    /// not show them; the sandbox echoes them). Through the common flow their first line is the
+    /// merchant's reference: see [`reference_in_notes`](crate::reference_in_notes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
     /// Every other field, as received.
     #[serde(flatten)]
     pub extra: Extra,
@@ -88,6 +93,7 @@ impl TryFrom<Take<'_>> for Deposit {
             link_url: f.string(&["link_url"])?,
             payment_instructions: f.value(&["payment_instructions"]),
             created_at: f.string(&["created_at"])?,
+            notes: f.string(&["notes"])?,
             extra: f.into_extra(),
         })
     }

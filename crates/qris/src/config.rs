@@ -94,8 +94,10 @@ impl QrisConfigBuilder {
     /// [`QrisConfig::from_env`]), so that settings can still be changed before `build`.
     pub fn from_env() -> Result<Self, Error> {
         let api_key = env_secret(ENV_API_KEY)?;
-        let base_url = BaseUrl::from_env(ENV_BASE_URL, None)?;
-        Ok(QrisConfig::builder(api_key.expose_secret()).base_url(base_url.as_str()))
+        let mut builder = QrisConfig::builder(api_key.expose_secret());
+        // Required, but it may still be given to the builder: `build` says when it is missing.
+        builder.base_url = BaseUrl::from_env_if_set(ENV_BASE_URL)?.map(|url| url.as_str().to_owned());
+        Ok(builder)
     }
 
     /// The base URL (required): the gateway's, the sandbox's (`{sandbox}/qris`) or a test

@@ -58,6 +58,27 @@ async fn create_payment_sends_a_charge_and_returns_the_payment() {
 }
 
 #[tokio::test]
+async fn a_charge_answer_without_a_status_word_is_pending_with_a_null_word() {
+    // The answer shape PROVIDERS.md cites from real code: the payment details, no status_payment.
+    let server = MockServer::start_async().await;
+    serve_doc_token(&server).await;
+    let answer = r#"{"code":"00","status":true,"message":"Success","data":{"order_id":"TE202100000003",
+        "external_id":"ECL00001","shortlink":"https://epayment.example.co.id/s/Yz","virtual_account_number":"8808"}}"#;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/transaction");
+            then.status(200).body(answer);
+        })
+        .await;
+    let request = order().channel("va:bca".parse().unwrap()).build().unwrap();
+    let payment = client(&server).create_payment(&request).await.unwrap();
+    assert_eq!(payment.status, PaymentStatus::Pending);
+    let shown = serde_json::to_value(&payment).unwrap();
+    assert_eq!((&shown["status"], &shown["provider_status"]), (&"pending".into(), &serde_json::Value::Null));
+    assert_eq!(shown["checkout_url"], "https://epayment.example.co.id/s/Yz");
+}
+
+#[tokio::test]
 async fn each_channel_becomes_its_paytype_and_paycode() {
     let cases = [
         (None, "paytype=all&paycode=all"),

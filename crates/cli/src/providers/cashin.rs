@@ -22,7 +22,7 @@ fn client(base_url: Option<&str>) -> Result<CashinClient, Error> {
     if let Some(url) = base_url {
         builder = builder.base_url(url);
     }
-    Ok(CashinClient::new(builder.build()?))
+    Ok(CashinClient::new(builder.build().map_err(super::name_the_flag)?))
 }
 
 /// Needs only `GERBANG_CASHIN_PUBLIC_KEY`: a host that receives notifications need not hold the

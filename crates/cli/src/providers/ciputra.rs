@@ -43,7 +43,7 @@ pub(crate) async fn client(base_url: Option<&str>) -> Result<CiputraClient, Erro
     if let Some(store) = stores::token_store().await? {
         builder = builder.token_store(store);
     }
-    Ok(CiputraClient::new(builder.build()?))
+    Ok(CiputraClient::new(builder.build().map_err(super::name_the_flag)?))
 }
 
 /// Ciputra's callback is unsigned: it is confirmed by fetching the transaction's status, so this

@@ -17,7 +17,7 @@ fn client(base_url: Option<&str>) -> Result<CryptoInvoiceClient, Error> {
     if let Some(url) = base_url {
         builder = builder.base_url(url);
     }
-    Ok(CryptoInvoiceClient::new(builder.build()?))
+    Ok(CryptoInvoiceClient::new(builder.build().map_err(super::name_the_flag)?))
 }
 
 /// Needs only `GERBANG_CRYPTO_INVOICE_PRIVATE_KEY`, the secret the callback carries. The callback

@@ -150,7 +150,7 @@ pub(crate) async fn client(base_url: Option<&str>) -> Result<Cuan10payClient, Er
     if let Some(store) = stores::rate_store().await? {
         builder = builder.rate_store(store);
     }
-    Ok(Cuan10payClient::new(builder.build()?))
+    Ok(Cuan10payClient::new(builder.build().map_err(super::name_the_flag)?))
 }
 
 pub(crate) fn verify_webhook(request: &WebhookRequest<'_>, tolerance: Option<Duration>) -> Result<WebhookEvent, Error> {

@@ -10,6 +10,17 @@ use std::time::Duration;
 
 use gerbang::{Error, ProviderId, WebhookEvent, WebhookRequest};
 
+/// A client's configuration error, naming the `--base-url` flag beside the variable where the
+/// base URL is what is missing (QRIS and Ciputra publish no host: it must be given).
+pub(crate) fn name_the_flag(error: Error) -> Error {
+    match error {
+        Error::Config { message } if message.contains("base URL") || message.contains("_BASE_URL") => {
+            Error::config(format!("{message}; or pass --base-url URL"))
+        }
+        other => other,
+    }
+}
+
 /// Verifies a webhook with the gateway's verifier, built from the environment. Only the secret
 /// the verification needs is read, so a webhook host need not hold the API key (except for
 /// Ciputra, whose unsigned callback is confirmed by asking the gateway).

@@ -67,7 +67,7 @@ fn client(base_url: Option<&str>) -> Result<QrisClient, Error> {
     if let Some(url) = base_url {
         builder = builder.base_url(url);
     }
-    Ok(QrisClient::new(builder.build()?))
+    Ok(QrisClient::new(builder.build().map_err(super::name_the_flag)?))
 }
 
 impl QrisArgs {

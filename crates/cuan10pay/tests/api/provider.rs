@@ -153,6 +153,26 @@ async fn payment_status_looks_the_deposit_up_by_its_id() {
 }
 
 #[tokio::test]
+async fn a_status_answer_that_echoes_the_notes_gives_the_merchant_reference_back() {
+    let server = MockServer::start_async().await;
+    let mut answer: serde_json::Value = serde_json::from_str(&fixture("deposit_status_paid.json")).unwrap();
+    for (notes, reference) in
+        [("ORDER-1001\n2 x Kopi Susu", Some("ORDER-1001")), ("ORDER-7", Some("ORDER-7")), ("", None)]
+    {
+        answer["data"]["notes"] = serde_json::json!(notes);
+        let mock = server
+            .mock_async(|when, then| {
+                when.path("/api/v1/deposit_status");
+                then.status(200).body(answer.to_string());
+            })
+            .await;
+        let payment = client(&server).payment_status("CP-20250928-38B575").await.unwrap();
+        assert_eq!(payment.reference.as_deref(), reference, "{notes:?}");
+        mock.delete_async().await;
+    }
+}
+
+#[tokio::test]
 async fn cancel_is_unsupported_and_capabilities_say_so() {
     let server = MockServer::start_async().await;
     let client = client(&server);

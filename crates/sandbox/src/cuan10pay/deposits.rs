@@ -59,7 +59,8 @@ pub(super) async fn create(State(shared): State<Arc<Shared>>, body: Bytes) -> Re
         let message = format!("Unsupported channel_code; supported: {}", known.join(", "));
         return Err(Refusal::bad_request(message));
     };
-    for optional in ["notes", "customer_name", "customer_email", "customer_phone", "return_url"] {
+    let notes = fields.string("notes")?.map(str::to_owned);
+    for optional in ["customer_name", "customer_email", "customer_phone", "return_url"] {
         fields.string(optional)?;
     }
     let now = shared.now();
@@ -90,6 +91,7 @@ pub(super) async fn create(State(shared): State<Arc<Shared>>, body: Bytes) -> Re
         state: PaymentState::Pending,
         created_at: now,
         paid_at: None,
+        notes,
     };
     tracing::info!(reference = %deposit.id, amount, channel = code, "deposit created");
     let response = success("Deposit request created successfully", deposit.view());

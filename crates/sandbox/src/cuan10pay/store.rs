@@ -36,6 +36,10 @@ pub(super) struct Deposit {
     pub(super) state: PaymentState,
     pub(super) created_at: OffsetDateTime,
     pub(super) paid_at: Option<OffsetDateTime>,
+    /// The `notes` it was created with, echoed in every answer (**decision**: the document's
+    /// example answer does not show them; echoing them lets a status call give back the
+    /// merchant's reference they carry).
+    pub(super) notes: Option<String>,
 }
 
 /// A deposit on the wire: the `data` of the document's `deposit_create` answer, field for field
@@ -54,6 +58,8 @@ pub(super) struct DepositView<'a> {
     payment_instructions: &'static str,
     created_at: String,
     paid_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notes: Option<&'a str>,
 }
 
 impl Deposit {
@@ -73,6 +79,7 @@ impl Deposit {
             payment_instructions: "Please follow the payment instructions provided.",
             created_at: format_local_datetime(self.created_at),
             paid_at: self.paid_at.map(format_local_datetime),
+            notes: self.notes.as_deref(),
         }
     }
 }
