@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use gerbang_core::{Channel, Currency, Error, Money, Payment, PaymentRequest, PaymentStatus, ProviderId, SharedClock};
+use gerbang_core::{
+    Channel, Currency, Error, Money, Payment, PaymentRequest, PaymentStatus, Problems, ProviderId, SharedClock,
+};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
@@ -117,68 +119,77 @@ pub(crate) fn payment_channel(channel: Option<&Channel>) -> Result<Option<Paymen
 /// `return_url` stands in for whichever of the two is missing (and is refused when both are
 /// set, since it would then be dropped).
 pub(crate) fn checkout_request(request: &PaymentRequest) -> Result<CheckoutRequest, Error> {
-    PaymentRequest::refuse_if_set(&request.customer.name, "customer.name", PROVIDER)?;
-    PaymentRequest::refuse_if_set(&request.customer.email, "customer.email", PROVIDER)?;
-    PaymentRequest::refuse_if_set(&request.description, "description", PROVIDER)?;
-    PaymentRequest::refuse_if_set(&request.callback_url, "callback_url", PROVIDER).map_err(|_| {
-        Error::validation(
+    // Every problem is reported at once, so that one try finds them all.
+    let mut problems = Problems::new();
+    problems.check(PaymentRequest::refuse_if_set(&request.customer.name, "customer.name", PROVIDER));
+    problems.check(PaymentRequest::refuse_if_set(&request.customer.email, "customer.email", PROVIDER));
+    problems.check(PaymentRequest::refuse_if_set(&request.description, "description", PROVIDER));
+    if request.callback_url.is_some() {
+        problems.add(
             "callback_url",
             "Cash In sends its notification to the URL set in its dashboard; leave callback_url out",
-        )
-    })?;
-    if request.success_url.is_some() && request.cancel_url.is_some() {
-        PaymentRequest::refuse_if_set(&request.return_url, "return_url", PROVIDER).map_err(|_| {
-            Error::validation(
-                "return_url",
-                "Cash In has only a success and a cancel page, both set already; leave return_url out",
-            )
-        })?;
+        );
+    }
+    if request.success_url.is_some() && request.cancel_url.is_some() && request.return_url.is_some() {
+        problems
+            .add("return_url", "Cash In has only a success and a cancel page, both set already; leave return_url out");
     }
     let page = |url: &Option<String>, field: &str| {
         url.clone().or_else(|| request.return_url.clone()).ok_or_else(|| {
             Error::validation(field, "Cash In needs a page for the customer to come back to; set it, or return_url")
         })
     };
-    let success = page(&request.success_url, "success_url")?;
-    let cancel = page(&request.cancel_url, "cancel_url")?;
-    let customer_id = request
-        .customer
-        .id
-        .clone()
-        .ok_or_else(|| Error::validation("customer.id", "Cash In requires the merchant's id for the customer"))?;
-    let phone = request
-        .customer
-        .phone
-        .clone()
-        .ok_or_else(|| Error::validation("customer.phone", "Cash In requires the customer's phone number"))?;
-    let amount = request.amount.require_whole_idr("amount")?;
-    let amount = u64::try_from(amount).map_err(|_| Error::validation("amount", "must be more than zero"))?;
+    let success = problems.check(page(&request.success_url, "success_url"));
+    let cancel = problems.check(page(&request.cancel_url, "cancel_url"));
+    let customer_id = problems.check(
+        request
+            .customer
+            .id
+            .clone()
+            .ok_or_else(|| Error::validation("customer.id", "Cash In requires the merchant's id for the customer")),
+    );
+    let phone = problems.check(
+        request
+            .customer
+            .phone
+            .clone()
+            .ok_or_else(|| Error::validation("customer.phone", "Cash In requires the customer's phone number")),
+    );
+    let amount =
+        problems.check(request.amount.require_whole_idr("amount").and_then(|amount| {
+            u64::try_from(amount).map_err(|_| Error::validation("amount", "must be more than zero"))
+        }));
+    let duration = problems.check(duration_minutes(request.expires_in));
+    let channel = problems.check(payment_channel(request.channel.as_ref()));
+    problems.finish()?;
+    let (Some(success), Some(cancel), Some(customer_id), Some(phone), Some(amount), Some(duration), Some(channel)) =
+        (success, cancel, customer_id, phone, amount, duration, channel)
+    else {
+        // `finish` returned every problem: each value is here.
+        return Err(Error::validation("request", "could not be checked"));
+    };
     let mut checkout = CheckoutRequest::new(
         request.reference.clone(),
         amount,
-        duration_minutes(request.expires_in)?,
+        duration,
         success,
         cancel,
         CheckoutCustomer::new(customer_id, phone),
     );
-    checkout.payment_channel = payment_channel(request.channel.as_ref())?;
-    checkout.validate().map_err(|e| match e {
-        // Name the field as the caller knows it.
-        Error::Validation { field, reason } => Error::validation(caller_field(&field), reason),
-        other => other,
-    })?;
+    checkout.payment_channel = channel;
+    checkout.validate().map_err(|e| e.rename_fields(|field| caller_field(field).map(str::to_owned)))?;
     Ok(checkout)
 }
 
-/// The [`PaymentRequest`] name of a checkout field.
-fn caller_field(field: &str) -> &str {
+/// The [`PaymentRequest`] name of a checkout field, where it differs.
+fn caller_field(field: &str) -> Option<&'static str> {
     match field {
-        "trxNo" => "reference",
-        "duration" => "expires_in",
-        "successCallbackUrl" => "success_url",
-        "cancelCallbackUrl" => "cancel_url",
-        "customer.phoneNumber" => "customer.phone",
-        other => other,
+        "trxNo" => Some("reference"),
+        "duration" => Some("expires_in"),
+        "successCallbackUrl" => Some("success_url"),
+        "cancelCallbackUrl" => Some("cancel_url"),
+        "customer.phoneNumber" => Some("customer.phone"),
+        _ => None,
     }
 }
 

@@ -114,21 +114,45 @@ where
 {
     let payment = match command {
         PaymentCommand::Create(args) => {
-            let request = args.to_request()?;
+            let request = args.to_request().map_err(name_flags)?;
             let ledger = match &args.store {
                 Some(url) => crate::stores::ledger(url, true).await?,
                 None => None,
             };
             match ledger {
                 // Recorded before it is sent, then with the answer: see gerbang::ledger::Watched.
-                Some(ledger) => Watched::new(Arc::new(provider.clone()), ledger).create_payment(&request).await?,
-                None => provider.create_payment(&request).await?,
+                Some(ledger) => Watched::new(Arc::new(provider.clone()), ledger).create_payment(&request).await,
+                None => provider.create_payment(&request).await,
             }
+            .map_err(name_flags)?
         }
         PaymentCommand::Status { reference } => provider.payment_status(reference).await?,
         PaymentCommand::Cancel { reference } => provider.cancel_payment(reference).await?,
     };
     print_json(&payment)
+}
+
+/// A create's validation error naming the flags (`--customer-id`) where the SDK names the
+/// request's fields (`customer.id`).
+fn name_flags(error: Error) -> Error {
+    const FIELDS: [&str; 15] = [
+        "reference",
+        "amount",
+        "currency",
+        "channel",
+        "customer.name",
+        "customer.email",
+        "customer.phone",
+        "customer.id",
+        "description",
+        "callback_url",
+        "success_url",
+        "cancel_url",
+        "return_url",
+        "expires_in",
+        "store",
+    ];
+    error.rename_fields(|field| FIELDS.contains(&field).then(|| format!("--{}", field.replace(['.', '_'], "-"))))
 }
 
 /// Prints a result as pretty JSON on stdout.

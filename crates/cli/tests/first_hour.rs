@@ -70,3 +70,27 @@ async fn cuan10pay_status_gives_back_the_reference_create_printed() {
         assert_eq!(status["reference"], "FH-7", "{description:?}: {status}");
     }
 }
+
+#[tokio::test]
+async fn a_create_reports_every_problem_at_once_by_its_flag() {
+    use gerbang::sandbox::cashin;
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let keys = [("GERBANG_CASHIN_CLIENT_ID", cashin::CLIENT_ID), ("GERBANG_CASHIN_SECRET_KEY", cashin::SECRET_KEY)];
+    let base = sandbox.base_url(ProviderId::CashIn);
+    let args = ["--base-url", &base, "cashin", "create", "--reference", "FH-2", "--amount", "50000"];
+    let output = gerbang(&keys, &args).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    for flag in ["--success-url", "--cancel-url", "--customer-id", "--customer-phone"] {
+        assert!(stderr.contains(&format!("{flag}: ")), "{flag} is named: {stderr}");
+    }
+    assert!(!stderr.contains("customer.id"), "the SDK's field path is not shown: {stderr}");
+    // With them all, it goes through.
+    let all = [
+        &args[..],
+        &["--return-url", "https://shop.example/back", "--customer-id", "C-1", "--customer-phone", "0812345678"],
+    ]
+    .concat();
+    json(&gerbang(&keys, &all).await);
+}

@@ -101,6 +101,13 @@ pub enum Error {
         /// What is wrong and what is accepted.
         reason: String,
     },
+    /// Several values of one request were refused at once, each with its reason: one try finds
+    /// every problem. A single problem is [`Error::Validation`]; [`Error::problems`] reads both.
+    #[error("invalid request: {}", list_problems(problems))]
+    Invalid {
+        /// Every refused field, in the order the request was checked.
+        problems: Vec<FieldProblem>,
+    },
     /// A webhook's signature (or shared key) does not match: do not trust its content.
     #[error("webhook signature is invalid: {reason}")]
     InvalidSignature {
@@ -149,7 +156,115 @@ pub enum Error {
     },
 }
 
+/// One refused field of a request: see [`Error::Invalid`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    /// The field, as the caller knows it (`amount`, `customer.phone`, …).
+    pub field: String,
+    /// What is wrong and what is accepted.
+    pub reason: String,
+}
+
+fn list_problems(problems: &[FieldProblem]) -> String {
+    let each: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.field, p.reason)).collect();
+    each.join("; ")
+}
+
+/// Collects the validation problems of a request so that all are reported at once.
+///
+/// ```
+/// use gerbang_core::{Error, Problems};
+///
+/// let mut problems = Problems::new();
+/// let id: Option<&str> = problems.check(Err(Error::validation("customer.id", "required")));
+/// let phone: Option<&str> = problems.check(Err(Error::validation("customer.phone", "required")));
+/// let amount = problems.check(Ok::<u64, Error>(50_000));
+/// assert_eq!((id, phone, amount), (None, None, Some(50_000)));
+/// let error = problems.finish().unwrap_err();
+/// assert_eq!(error.problems(), [("customer.id", "required"), ("customer.phone", "required")]);
+/// ```
+#[derive(Debug, Default)]
+pub struct Problems {
+    found: Vec<FieldProblem>,
+    other: Option<Error>,
+}
+
+impl Problems {
+    /// None found yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The value of `result`, or `None` after noting its problem: a validation problem joins the
+    /// list; any other error is kept (the first one) and wins in [`finish`](Self::finish).
+    pub fn check<T>(&mut self, result: Result<T, Error>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(Error::Validation { field, reason }) => {
+                self.found.push(FieldProblem { field, reason });
+                None
+            }
+            Err(Error::Invalid { problems }) => {
+                self.found.extend(problems);
+                None
+            }
+            Err(other) => {
+                self.other.get_or_insert(other);
+                None
+            }
+        }
+    }
+
+    /// Notes a problem of `field`.
+    pub fn add(&mut self, field: impl Into<String>, reason: impl Into<String>) {
+        self.found.push(FieldProblem { field: field.into(), reason: reason.into() });
+    }
+
+    /// `Ok` when nothing was found; else the first error that was not about a field, else
+    /// [`Error::Validation`] for one problem, [`Error::Invalid`] for more.
+    pub fn finish(mut self) -> Result<(), Error> {
+        if let Some(other) = self.other {
+            return Err(other);
+        }
+        match self.found.len() {
+            0 => Ok(()),
+            1 => {
+                let FieldProblem { field, reason } = self.found.remove(0);
+                Err(Error::Validation { field, reason })
+            }
+            _ => Err(Error::Invalid { problems: self.found }),
+        }
+    }
+}
+
 impl Error {
+    /// The refused fields and their reasons: one for [`Error::Validation`], each of
+    /// [`Error::Invalid`], none for any other error.
+    pub fn problems(&self) -> Vec<(&str, &str)> {
+        match self {
+            Self::Validation { field, reason } => vec![(field.as_str(), reason.as_str())],
+            Self::Invalid { problems } => problems.iter().map(|p| (p.field.as_str(), p.reason.as_str())).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The same error with each refused field renamed by `rename` (a command line names its
+    /// flags, `--customer-id`, where the SDK names `customer.id`); any other error as it is.
+    #[must_use]
+    pub fn rename_fields(self, rename: impl Fn(&str) -> Option<String>) -> Self {
+        let renamed = |field: String| rename(&field).unwrap_or(field);
+        match self {
+            Self::Validation { field, reason } => Self::Validation { field: renamed(field), reason },
+            Self::Invalid { problems } => Self::Invalid {
+                problems: problems
+                    .into_iter()
+                    .map(|p| FieldProblem { field: renamed(p.field), reason: p.reason })
+                    .collect(),
+            },
+            other => other,
+        }
+    }
+
     /// A [`Error::Validation`] for `field`.
     pub fn validation(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Validation { field: field.into(), reason: reason.into() }

@@ -27,7 +27,7 @@ pub use async_trait::async_trait;
 pub use channel::{Bank, Channel, EWallet, Retail};
 pub use clock::{Clock, FixedClock, SharedClock, SystemClock};
 pub use config::{BaseUrl, env_required, env_secret, env_var, require_credential};
-pub use error::Error;
+pub use error::{Error, FieldProblem, Problems};
 pub use money::{Currency, Money};
 pub use payment::{Customer, Payment, PaymentRequest, PaymentRequestBuilder, PaymentStatus};
 pub use provider::{Capabilities, LookupKey, PaymentProvider, ProviderId, WebhookSupport};

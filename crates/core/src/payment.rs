@@ -240,16 +240,18 @@ impl PaymentRequestBuilder {
     }
 
     /// Checks the request: a reference of 1 to 64 printable characters, a positive amount,
-    /// absolute http(s) URLs, an expiry of at least a second.
+    /// absolute http(s) URLs, an expiry of at least a second. Every problem is reported at once:
+    /// [`Error::Validation`] for one, [`Error::Invalid`] for more.
     pub fn build(self) -> Result<PaymentRequest, Error> {
         let r = self.request;
+        let mut problems = crate::Problems::new();
         let reference_ok =
             !r.reference.trim().is_empty() && r.reference.len() <= 64 && !r.reference.chars().any(char::is_control);
         if !reference_ok {
-            return Err(Error::validation("reference", "expected 1 to 64 printable characters"));
+            problems.add("reference", "expected 1 to 64 printable characters");
         }
         if r.amount.value().is_sign_negative() || r.amount.value().is_zero() {
-            return Err(Error::validation("amount", "must be more than zero"));
+            problems.add("amount", "must be more than zero");
         }
         for (field, url) in [
             ("success_url", &r.success_url),
@@ -258,12 +260,13 @@ impl PaymentRequestBuilder {
             ("callback_url", &r.callback_url),
         ] {
             if let Some(url) = url {
-                check_url(field, url)?;
+                problems.check(check_url(field, url));
             }
         }
         if r.expires_in.is_some_and(|d| d < Duration::from_secs(1)) {
-            return Err(Error::validation("expires_in", "must be at least one second"));
+            problems.add("expires_in", "must be at least one second");
         }
+        problems.finish()?;
         Ok(r)
     }
 }
@@ -391,6 +394,10 @@ mod tests {
         assert_eq!(field(base().callback_url("ftp://x").build()), "callback_url");
         assert_eq!(field(base().success_url("/relative").build()), "success_url");
         assert_eq!(field(base().expires_in(Duration::ZERO).build()), "expires_in");
+        // Every problem at once.
+        let all = PaymentRequest::builder(" ", Money::idr(0)).success_url("/relative").build().unwrap_err();
+        let fields: Vec<&str> = all.problems().into_iter().map(|(field, _)| field).collect();
+        assert_eq!(fields, ["reference", "amount", "success_url"], "{all}");
     }
 
     #[test]

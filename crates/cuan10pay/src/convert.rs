@@ -1,7 +1,9 @@
 //! The one place where Cuan10pay's words become gerbang's: statuses, channels, amounts, times,
 //! and the mapping of a [`PaymentRequest`] to a deposit and of a deposit to a [`Payment`].
 
-use gerbang_core::{Channel, Currency, Error, Money, Payment, PaymentRequest, PaymentStatus, ProviderId, SharedClock};
+use gerbang_core::{
+    Channel, Currency, Error, Money, Payment, PaymentRequest, PaymentStatus, Problems, ProviderId, SharedClock,
+};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -107,18 +109,22 @@ pub fn reference_in_notes(notes: &str) -> Option<&str> {
 /// set in the Cuan10pay dashboard) and `customer.id`.
 pub(crate) fn deposit_request(request: &PaymentRequest, clock: &SharedClock) -> Result<DepositRequest, Error> {
     let provider = ProviderId::Cuan10pay;
-    PaymentRequest::refuse_if_set(&request.success_url, "success_url", provider)?;
-    PaymentRequest::refuse_if_set(&request.cancel_url, "cancel_url", provider)?;
-    PaymentRequest::refuse_if_set(&request.callback_url, "callback_url", provider).map_err(|_| {
-        Error::validation(
-            "callback_url",
-            "Cuan10pay sends its webhook to the URL set in its dashboard; leave callback_url out",
-        )
-    })?;
-    PaymentRequest::refuse_if_set(&request.customer.id, "customer.id", provider)?;
-
-    let channel = channel_code(request.channel.as_ref())?;
-    let amount = request.amount.require_whole_idr("amount")?;
+    // Every problem is reported at once, so that one try finds them all.
+    let mut problems = Problems::new();
+    problems.check(PaymentRequest::refuse_if_set(&request.success_url, "success_url", provider));
+    problems.check(PaymentRequest::refuse_if_set(&request.cancel_url, "cancel_url", provider));
+    if request.callback_url.is_some() {
+        problems
+            .add("callback_url", "Cuan10pay sends its webhook to the URL set in its dashboard; leave callback_url out");
+    }
+    problems.check(PaymentRequest::refuse_if_set(&request.customer.id, "customer.id", provider));
+    let channel = problems.check(channel_code(request.channel.as_ref()));
+    let amount = problems.check(request.amount.require_whole_idr("amount"));
+    problems.finish()?;
+    let (Some(channel), Some(amount)) = (channel, amount) else {
+        // `finish` returned every problem: each value is here.
+        return Err(Error::validation("request", "could not be checked"));
+    };
     let mut deposit = DepositRequest::new(channel, amount).notes(deposit_notes(request));
     deposit.customer_name = request.customer.name.clone();
     deposit.customer_email = request.customer.email.clone();
