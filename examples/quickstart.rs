@@ -125,9 +125,21 @@ fn order_reference(gateway: ProviderId) -> String {
     format!("QS-{}-{now}", gateway.as_str().to_uppercase())
 }
 
-/// Whether a gateway's credentials are in the environment (then it runs live).
-fn is_live(variable: &str) -> bool {
-    matches!(env_var(variable), Ok(Some(_)))
+/// Whether a gateway runs live (its credentials are in the environment) or against the built-in
+/// sandbox, said on one line with the reason: which variable decided, and a warning when it holds
+/// the sandbox's own published test key (a shell left with `eval "$(gerbang sandbox env)"`).
+fn is_live(gateway: ProviderId, variable: &str, sandbox_key: &str) -> bool {
+    let found = env_var(variable).ok().flatten();
+    let why = match &found {
+        None => format!("sandbox: {variable} is not set"),
+        Some(value) if value == sandbox_key => format!(
+            "live: {variable} is set, to the sandbox's published test key; its base URL variable decides where \
+             calls go. To use the built-in sandbox instead, `unset {variable}`"
+        ),
+        Some(_) => format!("live: {variable} is set, so this is the real gateway"),
+    };
+    println!("  {:<15} {why}", gateway.as_str());
+    found.is_some()
 }
 
 /// The order every gateway is asked to charge, plus what `extra` adds for that gateway.
@@ -158,7 +170,7 @@ async fn row<P: PaymentProvider>(
 }
 
 async fn cuan10pay(sandbox: &SandboxHandle, inbox: &mut WebhookInbox) -> Row {
-    let live = is_live(gerbang::cuan10pay::ENV_API_KEY);
+    let live = is_live(ProviderId::Cuan10pay, gerbang::cuan10pay::ENV_API_KEY, gerbang::sandbox::cuan10pay::API_KEY);
     let client = if live { Cuan10payClient::from_env() } else { cuan10pay_sandbox_client(sandbox) };
     let request = order(ProviderId::Cuan10pay, |b| {
         b.channel(Channel::Qris)
@@ -170,7 +182,7 @@ async fn cuan10pay(sandbox: &SandboxHandle, inbox: &mut WebhookInbox) -> Row {
 }
 
 async fn cashin(sandbox: &SandboxHandle, inbox: &mut WebhookInbox) -> Row {
-    let live = is_live(gerbang::cashin::ENV_CLIENT_ID);
+    let live = is_live(ProviderId::CashIn, gerbang::cashin::ENV_CLIENT_ID, gerbang::sandbox::cashin::CLIENT_ID);
     let client = if live { CashinClient::from_env() } else { cashin_sandbox_client(sandbox) };
     // Cash In needs the customer's id and phone, and a page to send the customer back to.
     let request = order(ProviderId::CashIn, |b| {
@@ -184,7 +196,7 @@ async fn cashin(sandbox: &SandboxHandle, inbox: &mut WebhookInbox) -> Row {
 }
 
 async fn qris(sandbox: &SandboxHandle) -> Row {
-    let live = is_live(gerbang::qris::ENV_API_KEY);
+    let live = is_live(ProviderId::Qris, gerbang::qris::ENV_API_KEY, gerbang::sandbox::qris::API_KEY);
     let client = if live { QrisClient::from_env() } else { qris_sandbox_client(sandbox) };
     // The invoice takes an amount and nothing else.
     let request = order(ProviderId::Qris, |b| b);
@@ -194,7 +206,11 @@ async fn qris(sandbox: &SandboxHandle) -> Row {
 }
 
 async fn crypto_invoice(sandbox: &SandboxHandle, inbox: &mut WebhookInbox) -> Row {
-    let live = is_live(gerbang::crypto_invoice::ENV_PUBLIC_KEY);
+    let live = is_live(
+        ProviderId::CryptoInvoice,
+        gerbang::crypto_invoice::ENV_PUBLIC_KEY,
+        gerbang::sandbox::crypto_invoice::PUBLIC_KEY,
+    );
     let client = if live { CryptoInvoiceClient::from_env() } else { crypto_invoice_sandbox_client(sandbox) };
     // The callback URL travels with each invoice.
     let callback = inbox.url(&webhook_path(ProviderId::CryptoInvoice));
@@ -206,7 +222,7 @@ async fn crypto_invoice(sandbox: &SandboxHandle, inbox: &mut WebhookInbox) -> Ro
 }
 
 async fn ciputra(sandbox: &SandboxHandle, inbox: &mut WebhookInbox) -> Row {
-    let live = is_live(gerbang::ciputra::ENV_API_KEY);
+    let live = is_live(ProviderId::Ciputra, gerbang::ciputra::ENV_API_KEY, gerbang::sandbox::ciputra::API_KEY);
     let client = if live { CiputraClient::from_env() } else { ciputra_sandbox_client(sandbox) };
     let callback = inbox.url(&webhook_path(ProviderId::Ciputra));
     let request = order(ProviderId::Ciputra, |b| {
@@ -249,7 +265,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("gerbang quickstart: sandbox at {}\n", sandbox.url());
+    println!("gerbang quickstart: sandbox at {}", sandbox.url());
+    println!("mode of each gateway:");
 
     let rows = vec![
         cuan10pay(&sandbox, &mut inbox).await,
@@ -258,6 +275,7 @@ async fn main() -> ExitCode {
         crypto_invoice(&sandbox, &mut inbox).await,
         ciputra(&sandbox, &mut inbox).await,
     ];
+    println!();
     print_table(&rows);
 
     let failed = rows.iter().filter(|r| r.status.starts_with("FAILED")).count();
