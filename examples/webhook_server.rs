@@ -1,16 +1,18 @@
 //! A webhook receiver for every configured gateway, on `gerbang::webhooks`: it verifies the raw
 //! bytes, calls the handler once per change (however often the gateway delivers it), and answers
-//! with what each gateway expects.
+//! with what each gateway expects; and a reconciler, on `gerbang::reconcile`, that checks every
+//! payment created through the ledger until it is final, so that a lost webhook loses nothing.
 //!
 //! ```sh
 //! cargo run --example webhook_server              # listens on 127.0.0.1:3000 (PORT to change)
-//! cargo run --example webhook_server -- --demo    # also starts the sandbox, pays a deposit, shows it arrive, exits
+//! cargo run --example webhook_server -- --demo    # also starts the sandbox, pays two deposits (one
+//!                                                 # webhook lost), shows both handled once, exits
 //! ```
 //!
 //! Webhooks go to `POST /webhooks/{gateway}` (`/webhooks/cuan10pay`, `/webhooks/cashin`, …), for
 //! every gateway whose credentials are in the environment; with none, Cuan10pay with the
-//! sandbox's keys. The inbox is in memory: for several replicas, give them one on Redis or
-//! Postgres.
+//! sandbox's keys. The inbox and the ledger are in memory: for several replicas, give them one
+//! on Redis or Postgres.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // printing is this program's job
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -20,7 +22,9 @@ use std::time::Duration;
 
 use gerbang::cuan10pay::{Cuan10payClient, Cuan10payConfig};
 use gerbang::inbox::MemoryInbox;
-use gerbang::sandbox::Sandbox;
+use gerbang::ledger::{Ledger, MemoryLedger, Watched};
+use gerbang::reconcile::Reconciler;
+use gerbang::sandbox::{DeliveryPlan, Sandbox};
 use gerbang::webhooks::{Receiver, handler_fn, router};
 use gerbang::{Money, PaymentProvider, PaymentRequest, ProviderId, env_var, providers_from_env};
 
@@ -50,21 +54,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let handled = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&handled);
-    let receiver = Receiver::builder(Arc::new(MemoryInbox::new())).providers(gateways.iter().cloned()).build(
-        handler_fn(move |event| {
-            let counter = Arc::clone(&counter);
-            async move {
-                // Here: mark the order paid, ship, e-mail the customer. An error makes the
-                // gateway deliver the event again.
-                println!("{}: {} is now {}", event.provider, event.dedup_key(), event.status);
-                counter.fetch_add(1, Ordering::SeqCst);
-                Ok::<(), std::io::Error>(())
-            }
-        }),
-    );
+    let ledger: Arc<dyn Ledger> = Arc::new(MemoryLedger::new());
+    let builder = Receiver::builder(Arc::new(MemoryInbox::new())).providers(gateways.iter().cloned());
+    let receiver = builder.ledger(Arc::clone(&ledger)).build(handler_fn(move |event| {
+        let counter = Arc::clone(&counter);
+        async move {
+            // Here: mark the order paid, ship, e-mail the customer. An error makes the
+            // gateway deliver the event again.
+            println!("{}: {} is now {}", event.provider, event.dedup_key(), event.status);
+            counter.fetch_add(1, Ordering::SeqCst);
+            Ok::<(), std::io::Error>(())
+        }
+    }));
     for gateway in receiver.gateways() {
         println!("listening on http://{addr}/webhooks/{gateway}");
     }
+    // Each gateway's schedule (Schedule::for_gateway); the demo checks every second.
+    let mut reconciler = Reconciler::builder(&receiver);
+    if demo {
+        reconciler = reconciler.pace(Duration::from_secs(1));
+    }
+    let reconciler = reconciler.build()?;
+    tokio::spawn(async move { reconciler.run(std::future::pending()).await });
     let server = tokio::spawn(axum::serve(listener, router(receiver)).into_future());
 
     let Some(sandbox) = sandbox else {
@@ -72,16 +83,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     };
     let cuan10pay = gateways.iter().find(|g| g.id() == ProviderId::Cuan10pay).ok_or("no Cuan10pay client")?;
-    let request = PaymentRequest::builder("WEBHOOK-DEMO-1", Money::idr(25_000)).channel("qris".parse()?).build()?;
-    let deposit = cuan10pay.create_payment(&request).await?;
-    let id = deposit.provider_reference.unwrap_or_default();
-    sandbox.pay(ProviderId::Cuan10pay, &id).await?;
-    let deliveries = sandbox.wait_for_deliveries(1, Duration::from_secs(10)).await?;
+    // Created through the ledger, so that each is watched until it is final.
+    let cuan10pay = Watched::new(Arc::clone(cuan10pay), ledger);
+    for (order, plan) in [("WEBHOOK-DEMO-1", DeliveryPlan::new()), ("WEBHOOK-DEMO-2", DeliveryPlan::new().drop(true))] {
+        let request = PaymentRequest::builder(order, Money::idr(25_000)).channel("qris".parse()?).build()?;
+        let deposit = cuan10pay.create_payment(&request).await?;
+        sandbox.pay_with(ProviderId::Cuan10pay, &deposit.provider_reference.unwrap_or_default(), plan).await?;
+    }
+    let deliveries = sandbox.wait_for_deliveries(2, Duration::from_secs(10)).await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while handled.load(Ordering::SeqCst) < 2 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let answered = deliveries.iter().filter(|d| d.status == Some(200)).count();
     println!(
-        "the sandbox delivered {} webhook(s); the first was answered HTTP {:?}; changes handled: {}",
-        deliveries.len(),
-        deliveries[0].status,
+        "the sandbox sent {} webhook(s) and lost {}; changes handled: {} (the lost one by reconciliation)",
+        answered,
+        deliveries.len() - answered,
         handled.load(Ordering::SeqCst)
     );
+    if handled.load(Ordering::SeqCst) != 2 {
+        return Err("not every change was handled".into());
+    }
     Ok(())
 }
