@@ -76,7 +76,7 @@ pub use gerbang_sandbox as sandbox;
 #[cfg(feature = "webhooks")]
 pub use gerbang_webhooks as webhooks;
 
-/// The reconciler (feature `reconcile`): the [ledger](ledger)'s payments checked until final.
+/// The reconciler (feature `reconcile`): the [ledger]'s payments checked until final.
 #[cfg(feature = "reconcile")]
 pub use gerbang_reconcile as reconcile;
 

@@ -12,7 +12,7 @@
 //!   has beyond the reserve kept for the merchant's own calls, and a check the budget refuses
 //!   waits for it;
 //! - hands a final status it finds (paid, expired, …) to the
-//!   [`Receiver`](gerbang_webhooks::Receiver)'s [`dispatch`](gerbang_webhooks::Receiver::dispatch):
+//!   [`Receiver`]'s [`dispatch`](gerbang_webhooks::Receiver::dispatch):
 //!   the same inbox, the same dedup key, the same handler as a webhook, so a webhook and a check
 //!   that learn the same change call the handler **once**, and an amount that differs from the
 //!   recorded one is a [mismatch](gerbang_webhooks::Mismatch), never passed on as paid;
