@@ -71,6 +71,33 @@ pub enum WatchState {
 pub const CREATE_SETTLE: Duration = Duration::from_secs(120);
 
 impl WatchState {
+    /// Every state, from the least known to a mismatch.
+    pub const ALL: [Self; 10] = [
+        Self::Creating,
+        Self::Unknown,
+        Self::NotCreated,
+        Self::Pending,
+        Self::Paid,
+        Self::Expired,
+        Self::Cancelled,
+        Self::Failed,
+        Self::Refunded,
+        Self::Mismatch,
+    ];
+
+    /// The state named by its JSON word (`not_created`, …); `None` for a word this version does
+    /// not know (a newer replica's): a store reports it rather than guess.
+    ///
+    /// ```
+    /// use gerbang_core::ledger::WatchState;
+    /// assert_eq!(WatchState::from_word("not_created"), Some(WatchState::NotCreated));
+    /// assert!(WatchState::ALL.iter().all(|s| WatchState::from_word(s.as_str()) == Some(*s)));
+    /// assert_eq!(WatchState::from_word("on_hold"), None);
+    /// ```
+    pub fn from_word(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == word)
+    }
+
     /// The word used in JSON.
     pub const fn as_str(self) -> &'static str {
         match self {

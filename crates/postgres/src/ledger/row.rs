@@ -13,7 +13,6 @@ use gerbang_core::{Currency, Decimal, Money, ProviderId};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use super::sql::STATES;
 use crate::error::Failure;
 
 /// The parameters of the `record` statement, owned (`$1` to `$13`).
@@ -93,7 +92,8 @@ pub(crate) fn read(row: &Row) -> Result<WatchedPayment, Failure> {
     let currency = Currency::new(currency).map_err(|_| bad(format!("{currency:?} is not a currency code")))?;
     let amount = Money::new(value, currency).map_err(|e| bad(format!("the amount: {e}")))?;
     let state: &str = row.try_get(5)?;
-    let state = parse_state(state).ok_or_else(|| bad(format!("{state:?} is not a state this version knows")))?;
+    let state =
+        WatchState::from_word(state).ok_or_else(|| bad(format!("{state:?} is not a state this version knows")))?;
     let checks: i64 = row.try_get(10)?;
     let checks = u32::try_from(checks).map_err(|_| bad(format!("{checks} checks is out of range")))?;
     let time = |t: SystemTime| from_system_time(t).ok_or_else(|| bad("a time past the year 9999".into()));
@@ -107,10 +107,6 @@ pub(crate) fn read(row: &Row) -> Result<WatchedPayment, Failure> {
     record.checks = checks;
     record.note = row.try_get(11)?;
     Ok(record)
-}
-
-fn parse_state(word: &str) -> Option<WatchState> {
-    STATES.into_iter().find(|s| s.as_str() == word)
 }
 
 /// The time `t` is, when the calendar of `time` reaches it (Postgres goes to the year 294276).
@@ -141,9 +137,9 @@ mod tests {
 
     #[test]
     fn every_state_reads_back() {
-        for state in STATES {
-            assert_eq!(parse_state(state.as_str()), Some(state));
+        for state in WatchState::ALL {
+            assert_eq!(WatchState::from_word(state.as_str()), Some(state));
         }
-        assert_eq!(parse_state("settled"), None);
+        assert_eq!(WatchState::from_word("settled"), None);
     }
 }

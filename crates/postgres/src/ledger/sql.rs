@@ -8,21 +8,6 @@ use crate::table::TableName;
 /// The ledger table's name when none is configured.
 pub const DEFAULT_LEDGER_TABLE: &str = "gerbang_ledger";
 
-/// Every state this version knows, to read `state` back (the enum is `non_exhaustive` and has no
-/// parser: a state added later and written by a newer replica is reported, not guessed).
-pub(crate) const STATES: [WatchState; 10] = [
-    WatchState::Creating,
-    WatchState::Unknown,
-    WatchState::NotCreated,
-    WatchState::Pending,
-    WatchState::Paid,
-    WatchState::Expired,
-    WatchState::Cancelled,
-    WatchState::Failed,
-    WatchState::Refunded,
-    WatchState::Mismatch,
-];
-
 /// Whether a record in `state` is done with for good: not watched any more, and not a mismatch
 /// (which waits for a person). Only these are purged.
 pub(crate) fn is_final(state: WatchState) -> bool {
@@ -31,7 +16,7 @@ pub(crate) fn is_final(state: WatchState) -> bool {
 
 /// `'a', 'b'`: the states for which `pick` holds, as an SQL list.
 fn states_where(pick: impl Fn(WatchState) -> bool) -> String {
-    STATES.into_iter().filter(|s| pick(*s)).map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ")
+    WatchState::ALL.into_iter().filter(|s| pick(*s)).map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ")
 }
 
 /// The columns a record is read from, in the order [`super::row`] reads them.
