@@ -17,6 +17,9 @@ use std::process::Command;
 use crate::ci::{Ctx, Outcome};
 use crate::util::{self, Context, Error, Result};
 
+/// The platforms deny.toml's `graph.targets` names: the ones we build for.
+const DENY_TARGETS: [&str; 2] = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"];
+
 /// The cargo-deny CI installs when it has none (deny.toml is written for this version).
 const DENY_VERSION: &str = "0.20.2";
 
@@ -70,9 +73,14 @@ pub(crate) fn check_policy(ctx: &Ctx) -> Result<Outcome> {
     if let DenyTool::Missing(reason) = ctx.deny_tool() {
         return Ok(skipped(reason));
     }
-    // cargo-deny reads `cargo metadata` for every target platform, offline: make sure every package
-    // of the lock file is downloaded (crates.io is reachable in CI; a no-op when it already is).
-    util::run(&mut ctx.cargo(&["fetch"]))?;
+    // cargo-deny reads `cargo metadata` offline: make sure every package of the platforms it checks
+    // (deny.toml's `graph.targets`) is downloaded, and no other (crates.io is reachable in CI; a
+    // no-op when they are).
+    let mut fetch = ctx.cargo(&["fetch"]);
+    for target in DENY_TARGETS {
+        fetch.args(["--target", target]);
+    }
+    util::run(&mut fetch)?;
     let mut cmd = deny(ctx);
     cmd.args(["--offline", "check", "--hide-inclusion-graph", "licenses", "bans", "sources"]);
     util::run(&mut cmd).map_err(with_graph_hint)?;
@@ -299,6 +307,14 @@ impl Drop for TempDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fetched_platforms_are_the_ones_deny_toml_checks() {
+        let config = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../deny.toml")).unwrap();
+        let line = config.lines().find(|l| l.starts_with("targets = ")).expect("deny.toml sets graph.targets");
+        let quoted: Vec<String> = DENY_TARGETS.iter().map(|t| format!("\"{t}\"")).collect();
+        assert_eq!(line, format!("targets = [{}]", quoted.join(", ")));
+    }
 
     #[test]
     fn db_path_is_set_in_the_advisories_table() {
