@@ -94,3 +94,21 @@ async fn a_create_reports_every_problem_at_once_by_its_flag() {
     .concat();
     json(&gerbang(&keys, &all).await);
 }
+
+#[tokio::test]
+async fn a_status_by_the_wrong_id_says_which_id_the_gateway_takes() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let cuan10pay_keys =
+        [("GERBANG_CUAN10PAY_API_KEY", cuan10pay::API_KEY), ("GERBANG_CUAN10PAY_PRIVATE_KEY", cuan10pay::PRIVATE_KEY)];
+    let qris_key = [("GERBANG_QRIS_API_KEY", qris::API_KEY)];
+    for (gateway, keys, id) in
+        [(ProviderId::Cuan10pay, &cuan10pay_keys[..], "deposit_id"), (ProviderId::Qris, &qris_key[..], "invoice_id")]
+    {
+        let base = sandbox.base_url(gateway);
+        // The merchant's reference, where the gateway's own id is wanted.
+        let output = gerbang(keys, &["--base-url", &base, gateway.as_str(), "status", "ORDER-1"]).await;
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(id) && stderr.contains("`provider_reference`"), "{gateway}: {stderr}");
+    }
+}

@@ -319,6 +319,24 @@ impl Error {
         }
     }
 
+    /// The same error, where it is [`Error::NotFound`], with `hint` added to its message: which
+    /// id the gateway looks payments up by and where the caller got it (a merchant's reference
+    /// given where the gateway's own id was wanted is the usual cause). Any other error as it is.
+    ///
+    /// ```
+    /// use gerbang_core::Error;
+    /// let error = Error::NotFound { message: "Deposit not found".into() };
+    /// let error = error.with_lookup_hint("look deposits up by their deposit_id");
+    /// assert_eq!(error.to_string(), "not found: Deposit not found; look deposits up by their deposit_id");
+    /// ```
+    #[must_use]
+    pub fn with_lookup_hint(self, hint: &str) -> Self {
+        match self {
+            Self::NotFound { message } => Self::NotFound { message: format!("{message}; {hint}") },
+            other => other,
+        }
+    }
+
     /// The HTTP status the gateway answered with, if any.
     pub fn http_status(&self) -> Option<u16> {
         match self {

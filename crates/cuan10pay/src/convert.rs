@@ -139,6 +139,10 @@ pub(crate) fn deposit_request(request: &PaymentRequest, clock: &SharedClock) -> 
     Ok(deposit)
 }
 
+/// What a deposit the gateway does not know is looked up by: its own `deposit_id`, never the
+/// merchant's reference (`deposit_status?ref=` takes the id, per the seed's `CP-…` example).
+pub(crate) const LOOKUP_HINT: &str = "Cuan10pay looks deposits up by their deposit_id (CP-…), printed as `provider_reference` by create, not by your reference";
+
 /// A deposit as a [`Payment`]; `raw` is the answer's `data` as received.
 pub(crate) fn deposit_payment(deposit: &Deposit, raw: Value) -> Result<Payment, Error> {
     let mut payment = Payment::new(ProviderId::Cuan10pay, payment_status(&deposit.status), deposit.status.clone());

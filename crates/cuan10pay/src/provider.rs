@@ -48,7 +48,8 @@ impl PaymentProvider for Cuan10payClient {
     }
 
     async fn payment_status(&self, deposit_id: &str) -> Result<Payment, Error> {
-        let (deposit, raw) = self.deposit_status_with_raw(deposit_id).await?;
+        let (deposit, raw) =
+            self.deposit_status_with_raw(deposit_id).await.map_err(|e| e.with_lookup_hint(convert::LOOKUP_HINT))?;
         convert::deposit_payment(&deposit, raw)
     }
 

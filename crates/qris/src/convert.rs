@@ -61,6 +61,11 @@ pub(crate) fn invoice_amount(request: &PaymentRequest) -> Result<i64, Error> {
     Ok(amount)
 }
 
+/// What an invoice the gateway does not know is looked up by: its own `invoice_id`, never the
+/// merchant's reference (`invoice/status/{invoice_id}`; the invoice has no field for a reference).
+pub(crate) const LOOKUP_HINT: &str =
+    "QRIS looks invoices up by their invoice_id, printed as `provider_reference` by create, not by your reference";
+
 /// An invoice as a [`Payment`]: the QRIS image is `qr_image_url`; `raw` is the answer as
 /// received.
 pub(crate) fn invoice_payment(invoice: &Invoice, raw: Value) -> Payment {

@@ -45,12 +45,14 @@ impl PaymentProvider for QrisClient {
     }
 
     async fn payment_status(&self, invoice_id: &str) -> Result<Payment, Error> {
-        let (invoice, raw) = self.invoice_status_with_raw(invoice_id).await?;
+        let (invoice, raw) =
+            self.invoice_status_with_raw(invoice_id).await.map_err(|e| e.with_lookup_hint(convert::LOOKUP_HINT))?;
         Ok(convert::invoice_payment(&invoice, raw))
     }
 
     async fn cancel_payment(&self, invoice_id: &str) -> Result<Payment, Error> {
-        let (cancelled, raw) = self.cancel_invoice_with_raw(invoice_id).await?;
+        let (cancelled, raw) =
+            self.cancel_invoice_with_raw(invoice_id).await.map_err(|e| e.with_lookup_hint(convert::LOOKUP_HINT))?;
         Ok(convert::cancelled_payment(&cancelled, raw))
     }
 
