@@ -561,3 +561,29 @@ fn not_pem(pem: &str, label: Option<&str>, formats: &str) -> SignatureError {
     };
     invalid(format!("{what}; {formats}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A config holds a key and hands clones to its verifiers: they must share the key parsed
+    /// once, not parse or copy it again.
+    #[test]
+    fn clones_share_the_key_parsed_once() {
+        let key = PrivateKey::generate(2048).unwrap_or_else(|e| panic!("{e}"));
+        for public in
+            [key.public_key(), PublicKey::from_pem(&key.public_key().to_pem()).unwrap_or_else(|e| panic!("{e}"))]
+        {
+            let clone = public.clone();
+            let shared = match (&public.inner, &clone.inner) {
+                #[cfg(feature = "rsa")]
+                (PublicInner::AwsLc(a), PublicInner::AwsLc(b)) => std::sync::Arc::ptr_eq(a, b),
+                #[cfg(feature = "rsa-pure")]
+                (PublicInner::Pure(a), PublicInner::Pure(b)) => std::sync::Arc::ptr_eq(a, b),
+                #[allow(unreachable_patterns)] // with one backend compiled in, there is no other pair
+                _ => false,
+            };
+            assert!(shared);
+        }
+    }
+}
