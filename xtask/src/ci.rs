@@ -9,22 +9,24 @@ use crate::deny::{self, DenyTool};
 use crate::util::{self, Context, Error, Result};
 
 /// Crates that must never be in the facade's normal dependency tree, whatever its features: TLS is
-/// rustls only (DESIGN.md, "Transport"). deny.toml bans them for the whole workspace too; this check
-/// also names the feature that brought one in.
-const FORBIDDEN_ALWAYS: &[&str] = &["openssl", "openssl-sys", "native-tls"];
+/// rustls only (DESIGN.md, "Transport"), and RSA runs on aws-lc-rs, which rustls already brings:
+/// the pure-Rust `rsa` crate (RUSTSEC-2023-0071) only comes with gerbang-signing's opt-in
+/// `rsa-pure` feature, which no facade feature turns on. deny.toml bans the TLS crates for the
+/// whole workspace too; this check also names the feature that brought one in.
+const FORBIDDEN_ALWAYS: &[&str] = &["openssl", "openssl-sys", "native-tls", "rsa"];
 
 /// More crates forbidden in `gerbang --no-default-features --features F`: a gateway feature pulls in
-/// what that gateway needs and nothing more. `rsa` belongs to the gateways that verify RSA
-/// signatures (and the sandbox), `axum` to the sandbox alone.
+/// what that gateway needs and nothing more. `axum` belongs to the sandbox alone, the Redis and
+/// Postgres clients to their stores.
 const FORBIDDEN_WITH_FEATURE: &[(&str, &[&str])] = &[
-    ("cuan10pay", &["rsa", "axum"]),
+    ("cuan10pay", &["axum"]),
     ("cashin", &["axum"]),
-    ("qris", &["rsa", "axum"]),
-    ("crypto-invoice", &["rsa", "axum"]),
-    ("ciputra", &["rsa", "axum"]),
-    ("webhooks", &["rsa", "axum"]),
-    ("redis", &["rsa", "axum", "tokio-postgres"]),
-    ("postgres", &["rsa", "axum", "redis"]),
+    ("qris", &["axum"]),
+    ("crypto-invoice", &["axum"]),
+    ("ciputra", &["axum"]),
+    ("webhooks", &["axum"]),
+    ("redis", &["axum", "tokio-postgres"]),
+    ("postgres", &["axum", "redis"]),
 ];
 
 /// Features of the facade (crates/gerbang/Cargo.toml) that are not one gateway each.
@@ -289,12 +291,10 @@ fn features(ctx: &Ctx) -> Result<Outcome> {
         println!("$ {}", util::display(&cmd));
         let tree = util::capture(&mut cmd)?;
         let present = crate_names(&tree);
-        let extra = FORBIDDEN_WITH_FEATURE.iter().filter(|(feature, _)| Some(*feature) == *build);
-        let forbidden = FORBIDDEN_ALWAYS.iter().chain(extra.flat_map(|(_, crates)| crates.iter()));
         let label = build.map_or_else(|| "no feature".to_owned(), |feature| format!("feature `{feature}`"));
         let mut clean = true;
-        for krate in forbidden {
-            if present.contains(*krate) {
+        for krate in forbidden(*build) {
+            if present.contains(krate) {
                 clean = false;
                 let features = build.map_or_else(String::new, |feature| format!(" --features {feature}"));
                 problems.push(format!(
@@ -327,6 +327,12 @@ fn deny_policy(ctx: &Ctx) -> Result<Outcome> {
 
 fn advisories(ctx: &Ctx) -> Result<Outcome> {
     deny::check_advisories(ctx)
+}
+
+/// The crates forbidden in the facade built with `build` (`None`: no feature at all).
+fn forbidden(build: Option<&str>) -> impl Iterator<Item = &'static str> + '_ {
+    let extra = FORBIDDEN_WITH_FEATURE.iter().filter(move |(feature, _)| Some(*feature) == build);
+    FORBIDDEN_ALWAYS.iter().chain(extra.flat_map(|(_, crates)| crates.iter())).copied()
 }
 
 /// The keys of a manifest's `[features]` table, read without a TOML parser: a key starts a line at
@@ -443,6 +449,17 @@ gerbang-core.workspace = true
         assert!(!skip.wants("test") && !skip.wants("doctest") && skip.wants("clippy"));
         assert!(Selection::parse(&args(&["--only", "nope"])).is_err());
         assert!(Selection::parse(&args(&["--only", "fmt", "--skip", "doc"])).is_err());
+    }
+
+    #[test]
+    fn rsa_is_forbidden_with_cash_in_and_every_other_build() {
+        // Cash In's RSA runs on aws-lc-rs: the `rsa` crate (RUSTSEC-2023-0071) has no place in it.
+        for build in [None, Some("cashin"), Some("cuan10pay"), Some("full")] {
+            let crates: Vec<_> = forbidden(build).collect();
+            assert!(crates.contains(&"rsa") && crates.contains(&"openssl"), "{build:?}: {crates:?}");
+        }
+        assert!(forbidden(Some("cashin")).any(|krate| krate == "axum"));
+        assert!(!forbidden(None).any(|krate| krate == "axum"), "with no feature, only the always list");
     }
 
     #[test]

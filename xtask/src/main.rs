@@ -40,7 +40,10 @@ TASKS:
                 GERBANG_REGENERATE_FIXTURES=1), then the insta snapshots (INSTA_UPDATE=always), and
                 show the changed fixture and snapshot files (git status) for review.
     bench       Run the benchmark package `gerbang-bench` in release mode; arguments after `bench`
-                are passed on to it.
+                are passed on to it. It prints one table (figures, ratios, goals) per run.
+                  --runs N                repeat the whole measurement N times, then print the
+                                          spread of each figure
+                  --help                  the benchmark's own help
     help        Print this message.
 
 ENVIRONMENT:
@@ -52,6 +55,7 @@ EXAMPLES:
     cargo xtask ci
     cargo xtask ci --only deny,advisories
     cargo xtask ci --skip test,doctest
+    cargo xtask bench --runs 3
 ";
 
 fn main() -> ExitCode {

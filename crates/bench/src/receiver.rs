@@ -25,8 +25,10 @@ impl Latencies {
         Self { sorted: samples }
     }
 
-    pub(crate) fn per_second(&self) -> f64 {
-        self.sorted.len() as f64 / self.sorted.iter().sum::<Duration>().as_secs_f64()
+    /// `p50 … µs, p99 … µs`, as the table shows it.
+    pub(crate) fn summary(&self) -> String {
+        let micros = |d: Duration| d.as_secs_f64() * 1e6;
+        format!("p50 {:.2} µs, p99 {:.2} µs", micros(self.percentile(0.5)), micros(self.percentile(0.99)))
     }
 
     pub(crate) fn percentile(&self, p: f64) -> Duration {
@@ -35,10 +37,11 @@ impl Latencies {
     }
 }
 
-/// `n` distinct genuine Cuan10pay webhooks (one event each).
-pub(crate) fn bodies(n: usize) -> Vec<String> {
+/// `n` distinct genuine Cuan10pay webhooks (one event each), distinct from every other run's too,
+/// so that a shared inbox of a later run does not find them done already.
+pub(crate) fn bodies(run: usize, n: usize) -> Vec<String> {
     let signer = WebhookVerifier::new(PRIVATE_KEY);
-    (0..n).map(|i| signer.signed_body(&format!("CP-20251121-{i:06X}"), "PAID", 150_000, NOW)).collect()
+    (0..n).map(|i| signer.signed_body(&format!("CP-20251121-{run:02X}{i:06X}"), "PAID", 150_000, NOW)).collect()
 }
 
 /// The bare verifier on each body.

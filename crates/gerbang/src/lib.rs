@@ -20,7 +20,8 @@
 //! | `full` | every gateway (not the sandbox) | |
 //!
 //! No gateway is on by default: a merchant uses one or two, and each brings its own
-//! dependencies (Cash In brings `rsa`, the sandbox brings `axum`).
+//! dependencies (the sandbox brings `axum`; Cash In's RSA runs on aws-lc-rs, already in every
+//! build through rustls).
 //!
 //! ```toml
 //! [dependencies]

@@ -10,14 +10,16 @@
 //! | [`cuan10pay`] | Cuan10pay request and webhook signatures (hex HMAC-SHA256) |
 //! | [`snap`] | SNAP (Bank Indonesia open API): JSON minification, body digests, symmetric HMAC-SHA512 signatures, the asymmetric string to sign |
 //! | [`cashin`] | Cash In's "non-SNAP" symmetric signature (base64 HMAC-SHA256 or -SHA512) |
-//! | `rsa` (feature `rsa`, on by default) | SHA256withRSA (PKCS#1 v1.5) signatures and PEM keys |
+//! | `rsa` (feature `rsa`, on by default, or `rsa-pure`) | SHA256withRSA (PKCS#1 v1.5) signatures and PEM keys |
 //! | [`jakarta`] | Western Indonesia Time (+07:00) timestamps |
 //!
 //! Every `verify_*` function compares MAC bytes in constant time ([`ct_eq`]) and returns a
 //! [`SignatureError`]; no error ever holds a secret, a key or a signature.
 //!
-//! The `rsa` feature pulls in the `rsa` crate; gateways that only use HMAC can turn it off
-//! (`default-features = false`).
+//! The `rsa` feature runs RSA on aws-lc-rs, already in every gerbang build through reqwest's
+//! rustls; gateways that only use HMAC turn it off (`default-features = false`). The `rsa-pure`
+//! feature runs it on the pure-Rust `rsa` crate instead, for targets where aws-lc-rs cannot build
+//! (see [`rsa::Backend`] when both are on).
 //!
 //! ```
 //! let signature = gerbang_signing::cuan10pay::sign_request(
@@ -38,7 +40,7 @@ pub mod cuan10pay;
 mod encoding;
 mod error;
 pub mod jakarta;
-#[cfg(feature = "rsa")]
+#[cfg(any(feature = "rsa", feature = "rsa-pure"))]
 pub mod rsa;
 pub mod snap;
 

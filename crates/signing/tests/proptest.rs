@@ -95,10 +95,10 @@ proptest! {
     }
 }
 
-#[cfg(feature = "rsa")]
+#[cfg(any(feature = "rsa", feature = "rsa-pure"))]
 mod rsa {
     use super::*;
-    use gerbang_signing::rsa::{PublicKey, verify_sha256_rsa};
+    use gerbang_signing::rsa::{Backend, PrivateKey, PublicKey, verify_sha256_rsa};
 
     fn key() -> PublicKey {
         let pem = include_str!("fixtures/rsa_public_spki.pem");
@@ -118,6 +118,34 @@ mod rsa {
             use base64::Engine as _;
             let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
             prop_assert_eq!(verify_sha256_rsa(&key(), b"message", &b64), Err(SignatureError::Mismatch));
+        }
+
+        /// Any bytes as the DER of a key block: refused with `InvalidKey` on every backend, never
+        /// a panic (the SPKI unwrapping and modulus sizing read lengths from the input).
+        #[test]
+        fn reading_arbitrary_der_never_panics(der in prop::collection::vec(any::<u8>(), 0..600)) {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+            for &backend in Backend::ALL {
+                for label in ["PUBLIC KEY", "RSA PUBLIC KEY"] {
+                    let pem = format!("-----BEGIN {label}-----\n{b64}\n-----END {label}-----\n");
+                    let result = PublicKey::from_pem_with(&pem, backend);
+                    prop_assert!(matches!(result, Err(SignatureError::InvalidKey { .. })), "{:?}", result);
+                }
+                for label in ["PRIVATE KEY", "RSA PRIVATE KEY"] {
+                    let pem = format!("-----BEGIN {label}-----\n{b64}\n-----END {label}-----\n");
+                    let result = PrivateKey::from_pem_with(&pem, backend);
+                    prop_assert!(matches!(result, Err(SignatureError::InvalidKey { .. })), "{:?}", result);
+                }
+            }
+        }
+
+        #[test]
+        fn reading_arbitrary_text_never_panics(text in any::<String>()) {
+            for &backend in Backend::ALL {
+                prop_assert!(PublicKey::from_pem_with(&text, backend).is_err());
+                prop_assert!(PrivateKey::from_pem_with(&text, backend).is_err());
+            }
         }
     }
 }

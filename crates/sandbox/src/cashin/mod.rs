@@ -89,9 +89,9 @@ fn signing_key() -> &'static PrivateKey {
     static KEY: OnceLock<PrivateKey> = OnceLock::new();
     KEY.get_or_init(|| match PrivateKey::generate(2048) {
         Ok(key) => key,
-        // `generate` refuses only sizes below 2048 bits, and panics itself if the system's
-        // random source fails: this arm cannot be reached.
-        Err(e) => unreachable!("a 2048-bit RSA key is always generated: {e}"),
+        // `generate` refuses only sizes it does not make (2048 bits it always does), and fails
+        // otherwise only if the system's random source does: then nothing can be signed at all.
+        Err(e) => panic!("the sandbox could not generate its 2048-bit RSA key: {e}"),
     })
 }
 
