@@ -1,7 +1,10 @@
-//! `gerbang sandbox serve [--port N] [--webhook-url GATEWAY=URL]…`,
+//! `gerbang sandbox serve [--port N] [--webhook-url GATEWAY=URL]…`, `gerbang sandbox env`,
 //! `gerbang sandbox pay|expire|fail <provider> REF [plan]`,
 //! `gerbang sandbox webhook <provider> REF [--status S] [plan]`, where the plan is
 //! `[--copies N] [--spacing-ms MS] [--delay-ms MS] [--drop]`.
+//!
+//! Which sandbox the other commands talk to: `--sandbox-url`, else `GERBANG_SANDBOX_URL`, else the
+//! one `serve` recorded in its state file (see [`state_file`]), else `http://127.0.0.1:8870`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -29,6 +32,16 @@ pub(crate) enum SandboxCommand {
     /// Send a payment's webhook again, of its current state or of --status, without moving it
     /// (a later state before an earlier one, or a "resend").
     Webhook(WebhookArgs),
+    /// Print `export GERBANG_…=…` lines for every gateway of the running sandbox, so that
+    /// `eval "$(gerbang sandbox env)"` points every command and example at it.
+    Env(EnvArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct EnvArgs {
+    /// The running sandbox (default: the one `gerbang sandbox serve` recorded).
+    #[arg(long, env = "GERBANG_SANDBOX_URL")]
+    sandbox_url: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -66,9 +79,10 @@ pub(crate) struct ControlArgs {
     provider: ProviderId,
     /// The payment's id, as the sandbox gave it.
     reference: String,
-    /// The running sandbox.
-    #[arg(long, env = "GERBANG_SANDBOX_URL", default_value_t = format!("http://127.0.0.1:{DEFAULT_PORT}"))]
-    sandbox_url: String,
+    /// The running sandbox (default: the one `gerbang sandbox serve` recorded, else
+    /// http://127.0.0.1:8870).
+    #[arg(long, env = "GERBANG_SANDBOX_URL")]
+    sandbox_url: Option<String>,
     #[command(flatten)]
     plan: PlanArgs,
 }
@@ -131,7 +145,142 @@ impl SandboxCommand {
             Self::Expire(args) => control(&args, "expire", None).await,
             Self::Fail(args) => control(&args, "fail", None).await,
             Self::Webhook(args) => control(&args.payment, "webhook", args.status.as_deref()).await,
+            Self::Env(args) => env(args.sandbox_url.as_deref()).await,
         }
+    }
+}
+
+/// Where `serve` records the URL it listens on, for the other commands: `gerbang/sandbox-url`
+/// in `$XDG_RUNTIME_DIR`, else in the user's cache directory (`$XDG_CACHE_HOME`, `~/.cache`),
+/// else in the temporary directory. Removed when `serve` stops.
+pub(crate) fn state_file() -> std::path::PathBuf {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(std::path::PathBuf::from);
+    let dir = var("XDG_RUNTIME_DIR")
+        .or_else(|| var("XDG_CACHE_HOME"))
+        .or_else(|| var("HOME").map(|home| home.join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    dir.join("gerbang").join("sandbox-url")
+}
+
+/// The sandbox to talk to, and where that was learnt (for errors).
+fn sandbox_url(given: Option<&str>) -> (String, String) {
+    if let Some(url) = given {
+        return (url.trim_end_matches('/').to_owned(), "--sandbox-url (or GERBANG_SANDBOX_URL)".to_owned());
+    }
+    let file = state_file();
+    match std::fs::read_to_string(&file) {
+        Ok(url) if !url.trim().is_empty() => {
+            (url.trim().to_owned(), format!("{}, written by `gerbang sandbox serve`", file.display()))
+        }
+        _ => (format!("http://127.0.0.1:{DEFAULT_PORT}"), "the default port".to_owned()),
+    }
+}
+
+/// The sandbox's state file while it serves: written when it listens, removed when it stops.
+struct Recorded(std::path::PathBuf);
+
+impl Recorded {
+    fn write(url: &str) -> Option<Self> {
+        let file = state_file();
+        let written = file.parent().map(std::fs::create_dir_all).transpose().and_then(|_| std::fs::write(&file, url));
+        match written {
+            Ok(()) => Some(Self(file)),
+            Err(e) => {
+                // The sandbox still serves; the other commands then need --sandbox-url.
+                eprintln_warning(&format!("could not record the sandbox's URL in {}: {e}", file.display()));
+                None
+            }
+        }
+    }
+}
+
+impl Drop for Recorded {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn eprintln_warning(message: &str) {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("warning: {message}");
+    }
+}
+
+/// `export` lines for every gateway of the sandbox at `url`, after checking that it answers.
+async fn env(given: Option<&str>) -> Result<(), Error> {
+    let (url, from) = sandbox_url(given);
+    reqwest::Client::new().get(format!("{url}/")).send().await.map_err(|e| unreachable(&url, &from, e))?;
+    let mut lines = vec![("GERBANG_SANDBOX_URL".to_owned(), url.clone())];
+    for (provider, variables) in credential_variables() {
+        // Each gateway is served under `/{gateway}`: see `SandboxHandle::base_url`.
+        lines.push((format!("GERBANG_{}_BASE_URL", env_name(provider)), format!("{url}/{provider}")));
+        lines.extend(variables.into_iter().map(|(name, value)| (name.to_owned(), value)));
+    }
+    lines.push(("GERBANG_CRYPTO_INVOICE_TEST".to_owned(), "1".to_owned()));
+    let text: String = lines.iter().map(|(name, value)| format!("export {name}={}\n", shell_quote(value))).collect();
+    #[allow(clippy::print_stdout)] // printing the lines is this command's job
+    {
+        print!("{text}");
+    }
+    Ok(())
+}
+
+/// A gateway's id as it appears in variable names: `CRYPTO_INVOICE`.
+fn env_name(provider: ProviderId) -> String {
+    provider.as_str().replace('-', "_").to_uppercase()
+}
+
+/// Every gateway's credential variables and the sandbox's published values for them.
+fn credential_variables() -> Vec<(ProviderId, Vec<(&'static str, String)>)> {
+    use gerbang::sandbox::{cashin, ciputra, crypto_invoice, cuan10pay, qris};
+    vec![
+        (
+            ProviderId::Cuan10pay,
+            vec![
+                (gerbang::cuan10pay::ENV_API_KEY, cuan10pay::API_KEY.to_owned()),
+                (gerbang::cuan10pay::ENV_PRIVATE_KEY, cuan10pay::PRIVATE_KEY.to_owned()),
+            ],
+        ),
+        (
+            ProviderId::CashIn,
+            vec![
+                (gerbang::cashin::ENV_CLIENT_ID, cashin::CLIENT_ID.to_owned()),
+                (gerbang::cashin::ENV_SECRET_KEY, cashin::SECRET_KEY.to_owned()),
+                (gerbang::cashin::ENV_PUBLIC_KEY, cashin::public_key_pem()),
+            ],
+        ),
+        (ProviderId::Qris, vec![(gerbang::qris::ENV_API_KEY, qris::API_KEY.to_owned())]),
+        (
+            ProviderId::CryptoInvoice,
+            vec![
+                (gerbang::crypto_invoice::ENV_PUBLIC_KEY, crypto_invoice::PUBLIC_KEY.to_owned()),
+                (gerbang::crypto_invoice::ENV_PRIVATE_KEY, crypto_invoice::PRIVATE_KEY.to_owned()),
+            ],
+        ),
+        (
+            ProviderId::Ciputra,
+            vec![
+                (gerbang::ciputra::ENV_API_KEY, ciputra::API_KEY.to_owned()),
+                (gerbang::ciputra::ENV_API_SECRET, ciputra::API_SECRET.to_owned()),
+            ],
+        ),
+    ]
+}
+
+/// `value` in single quotes for a POSIX shell: every `'` closed, escaped and reopened.
+fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "'\\''"))
+}
+
+/// The error for a sandbox that does not answer, naming where its URL came from and the flag.
+fn unreachable(url: &str, from: &str, error: reqwest::Error) -> Error {
+    Error::Transport {
+        message: format!(
+            "the sandbox at {url} (from {from}) does not answer ({}); start it with `gerbang sandbox serve`, \
+             or give its URL with --sandbox-url",
+            error.without_url()
+        ),
     }
 }
 
@@ -150,7 +299,11 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let handle = builder.start_on(addr).await.map_err(|e| Error::config(format!("cannot listen on {addr}: {e}")))?;
     print_json(&credentials(&handle))?;
-    tokio::signal::ctrl_c().await.map_err(|e| Error::config(format!("cannot wait for Ctrl-C: {e}")))?;
+    // Until it stops, the other sandbox commands find it here.
+    let recorded = Recorded::write(&handle.url());
+    let stopped = tokio::signal::ctrl_c().await.map_err(|e| Error::config(format!("cannot wait for Ctrl-C: {e}")));
+    drop(recorded);
+    stopped?;
     handle.shutdown().await;
     Ok(())
 }
@@ -192,12 +345,13 @@ fn credentials(handle: &SandboxHandle) -> serde_json::Value {
 }
 
 async fn control(args: &ControlArgs, action: &str, status: Option<&str>) -> Result<(), Error> {
-    let mut url = reqwest::Url::parse(&args.sandbox_url).ok().filter(|u| !u.cannot_be_a_base()).ok_or_else(|| {
-        Error::validation("sandbox_url", "expected an absolute http:// URL such as http://127.0.0.1:8870")
+    let (root, from) = sandbox_url(args.sandbox_url.as_deref());
+    let mut url = reqwest::Url::parse(&root).ok().filter(|u| !u.cannot_be_a_base()).ok_or_else(|| {
+        Error::validation("--sandbox-url", "expected an absolute http:// URL such as http://127.0.0.1:8870")
     })?;
     // Pushed as path segments, so a reference is percent-encoded whatever it holds.
     url.path_segments_mut()
-        .map_err(|()| Error::validation("sandbox_url", "expected an absolute http:// URL"))?
+        .map_err(|()| Error::validation("--sandbox-url", "expected an absolute http:// URL"))?
         .pop_if_empty()
         .extend(["_sandbox", args.provider.as_str(), "payments", &args.reference, action]);
     let mut query = args.plan.query();
@@ -207,13 +361,7 @@ async fn control(args: &ControlArgs, action: &str, status: Option<&str>) -> Resu
     if !query.is_empty() {
         url.query_pairs_mut().extend_pairs(query);
     }
-    let response = reqwest::Client::new().post(url).send().await.map_err(|e| Error::Transport {
-        message: format!(
-            "the sandbox at {} does not answer ({}); start it with `gerbang sandbox serve`",
-            args.sandbox_url,
-            e.without_url()
-        ),
-    })?;
+    let response = reqwest::Client::new().post(url).send().await.map_err(|e| unreachable(&root, &from, e))?;
     let status = response.status();
     let bytes = response.bytes().await.map_err(|e| Error::Transport { message: e.without_url().to_string() })?;
     let body: serde_json::Value =

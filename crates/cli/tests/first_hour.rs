@@ -112,3 +112,88 @@ async fn a_status_by_the_wrong_id_says_which_id_the_gateway_takes() {
         assert!(stderr.contains(id) && stderr.contains("`provider_reference`"), "{gateway}: {stderr}");
     }
 }
+
+/// The README's sandbox section, literally: `sandbox serve` in one terminal; in another
+/// `eval "$(gerbang sandbox env)"`, then create, `sandbox pay` and status for every gateway, with
+/// the fewest flags each needs and no variable set by hand.
+#[tokio::test]
+async fn the_readmes_sandbox_section_works_as_written() {
+    let runtime = std::env::temp_dir().join(format!("gerbang-first-hour-{}", std::process::id()));
+    std::fs::create_dir_all(&runtime).unwrap();
+    let runtime_dir = runtime.to_str().unwrap().to_owned();
+    let shell = [("XDG_RUNTIME_DIR", runtime_dir.as_str())];
+
+    // Terminal 1.
+    let mut serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang"));
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("GERBANG_")) {
+        serve.env_remove(name);
+    }
+    let mut serve = serve
+        .args(["sandbox", "serve", "--port", "0"])
+        .envs(shell)
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let state = runtime.join("gerbang").join("sandbox-url");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !state.exists() {
+        assert!(std::time::Instant::now() < deadline, "sandbox serve recorded no URL in {}", state.display());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // Terminal 2: eval "$(gerbang sandbox env)".
+    let exported = gerbang(&shell, &["sandbox", "env"]).await;
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    let script = String::from_utf8(exported.stdout).unwrap();
+    let evaluated = std::process::Command::new("sh").args(["-c", &format!("{script}\nenv")]).output().unwrap();
+    let mut variables: Vec<(String, String)> = String::from_utf8(evaluated.stdout)
+        .unwrap()
+        .split('\n')
+        .filter_map(|line| line.split_once('='))
+        .filter(|(name, _)| name.starts_with("GERBANG_") && *name != "GERBANG_CASHIN_PUBLIC_KEY")
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+    // The one multi-line value, read back through the shell whole.
+    let key = std::process::Command::new("sh")
+        .args(["-c", &format!("{script}\nprintf %s \"$GERBANG_CASHIN_PUBLIC_KEY\"")])
+        .output()
+        .unwrap();
+    variables.push(("GERBANG_CASHIN_PUBLIC_KEY".into(), String::from_utf8(key.stdout).unwrap()));
+    variables.push(("XDG_RUNTIME_DIR".into(), runtime_dir.clone()));
+    assert!(variables.iter().any(|(name, _)| name == "GERBANG_SANDBOX_URL"), "{script}");
+    let env: Vec<(&str, &str)> = variables.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+
+    for (gateway, flags) in [
+        ("cuan10pay", &["--channel", "qris"][..]),
+        (
+            "cashin",
+            &["--return-url", "https://shop.example/back", "--customer-id", "C-1", "--customer-phone", "0812345678"][..],
+        ),
+        ("qris", &[][..]),
+        ("crypto-invoice", &["--customer-email", "budi@example.com"][..]),
+        ("ciputra", &["--channel", "va:bca", "--customer-name", "Budi"][..]),
+    ] {
+        let reference = format!("WALK-{}", gateway.to_uppercase());
+        let create = [&[gateway, "create", "--reference", &reference, "--amount", "50000"][..], flags].concat();
+        let created = json(&gerbang(&env, &create).await);
+        // The id status takes: the gateway's own where it keys on it (README's table).
+        let id = match gateway {
+            "cuan10pay" | "qris" => created["provider_reference"].as_str().unwrap().to_owned(),
+            _ => reference.clone(),
+        };
+        json(&gerbang(&env, &["sandbox", "pay", gateway, &id]).await);
+        let status = json(&gerbang(&env, &[gateway, "status", &id]).await);
+        assert_eq!(status["status"], "paid", "{gateway}: {status}");
+    }
+
+    // Ctrl-C in terminal 1 removes the record.
+    let pid = serve.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    tokio::time::timeout(std::time::Duration::from_secs(20), serve.wait()).await.unwrap().unwrap();
+    assert!(!state.exists(), "the state file outlived the sandbox");
+    let gone = gerbang(&env[..env.len() - 1], &["sandbox", "pay", "qris", "X"]).await;
+    let stderr = String::from_utf8_lossy(&gone.stderr);
+    assert!(stderr.contains("does not answer") && stderr.contains("--sandbox-url"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&runtime);
+}
