@@ -64,6 +64,12 @@ pub enum SandboxError {
         /// The payment's reference.
         reference: String,
     },
+    /// [`Sandbox::advance_clock`](crate::Sandbox::advance_clock) was asked for too long a jump.
+    #[error("the sandbox clock did not move: {reason}")]
+    ClockRefused {
+        /// Why.
+        reason: String,
+    },
     /// [`Sandbox::wait_for_deliveries`](crate::Sandbox::wait_for_deliveries) gave up.
     #[error("expected at least {expected} webhook deliveries, saw {seen} before the timeout")]
     DeliveriesTimeout {

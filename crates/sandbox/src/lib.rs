@@ -43,6 +43,11 @@
 //! | `POST /_sandbox/{provider}/payments/{reference}/expire[?plan]` | the same, `"status":"expired"` |
 //! | `POST /_sandbox/{provider}/payments/{reference}/fail[?plan]` | the same, `"status":"failed"` (Cash In); 409 where payments cannot fail |
 //! | `POST /_sandbox/{provider}/payments/{reference}/webhook[?status=][&plan]` | sends the webhook of state `status` (`pending`, `paid`, `expired`, `cancelled`, `failed`; default the payment's current state), made now, without moving the payment: 200 `{"provider","reference","status"}`; 404 unknown; 409 no webhook for that state, or no URL to send it to |
+//! | `POST /_sandbox/{provider}/payments/{reference}/cancel` | cancels it as the merchant's cancel call would (QRIS: it then reads `"status":"expired"`; Ciputra: `"cancelled"`); no webhook; 409 where the gateway has no cancel |
+//! | `GET /_sandbox/payments[?gateway=&state=]` | every payment of every gateway, newest first, with its history: a JSON list of [`PaymentSummary`]; 400 an unknown gateway or state |
+//! | `GET /_sandbox/payments/{provider}/{reference}` | one [`PaymentSummary`], with `deliveries`: every webhook attempt of it; 404 unknown |
+//! | `GET /_sandbox/clock` | `{"now","offset_seconds"}`: the sandbox's time, and how far time travel moved it |
+//! | `POST /_sandbox/clock/advance?by=2h` | time travel ([`Sandbox::advance_clock`]): `{"now","offset_seconds","expired":[{"provider","reference"}]}`; 400 a bad or too long `by` |
 //! | `POST /_sandbox/qris/withdrawals/{id}/approve` | 200 `{"provider","withdraw_id","status":"success"}`; 404 unknown; 409 not pending |
 //! | `POST /_sandbox/qris/withdrawals/{id}/reject[?note=]` | the same, `"status":"rejected"`; the amount and fee go back to the balance |
 //! | `GET /_sandbox/deliveries` | every webhook attempt, a JSON list of [`Delivery`] |
@@ -81,11 +86,13 @@
 mod bounded;
 pub mod cashin;
 pub mod ciputra;
+mod clock;
 mod control;
 pub mod crypto_invoice;
 pub mod cuan10pay;
 mod error;
 mod page;
+mod payments;
 mod plan;
 pub mod qris;
 mod rate_limit;
@@ -94,7 +101,9 @@ mod serve;
 mod state;
 mod webhook;
 
+pub use clock::{ClockAdvance, MAX_CLOCK_ADVANCE};
 pub use error::SandboxError;
+pub use payments::{Cause, PaymentEvent, PaymentSummary};
 pub use plan::{DeliveryPlan, MAX_COPIES, MAX_PLAN_WAIT};
 pub use sandbox::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PAYMENTS, Sandbox,

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use crate::clock::SandboxClock;
 use crate::state::{Settings, Shared};
 use crate::webhook::{DeliveryLog, WebhookRetry, WebhookUrls};
 use crate::{
@@ -545,7 +547,9 @@ impl SandboxBuilder {
     }
 
     /// The clock the sandbox checks request timestamps against, stamps records and webhooks
-    /// with, and counts rate limits on (default: the system clock).
+    /// with, and counts rate limits on (default: the system clock). Time travel
+    /// ([`Sandbox::advance_clock`]) moves the sandbox's reading of it forward for records,
+    /// expiries, tokens and rate limits, never for request and webhook timestamps.
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = Some(clock);
         self
@@ -566,7 +570,6 @@ impl SandboxBuilder {
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
         let settings = Settings {
-            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             webhook_urls: self.webhook_urls,
             webhook_retry: self.webhook_retry,
             public_url: self.public_url,
@@ -575,6 +578,8 @@ impl SandboxBuilder {
         let max = self.max_payments;
         let shared = Shared {
             settings,
+            clock: SandboxClock::new(self.clock.unwrap_or_else(|| Arc::new(SystemClock))),
+            sequence: AtomicU64::new(0),
             deliveries: DeliveryLog::new(max),
             http,
             cuan10pay: cuan10pay::Emulator::new(self.cuan10pay_rate_limit, max),
