@@ -12,6 +12,9 @@
 //! | `GET /_sandbox/payments/{provider}/{reference}` | one [`PaymentSummary`](crate::PaymentSummary), with `deliveries`: every webhook attempt of it; 404 unknown |
 //! | `GET /_sandbox/clock` | `{"now","offset_seconds"}`: the sandbox's time, and how far time travel moved it |
 //! | `POST /_sandbox/clock/advance?by=2h` | time travel ([`Sandbox::advance_clock`](crate::Sandbox::advance_clock)): `{"now","offset_seconds","expired":[{"provider","reference"}]}`; 400 a bad or too long `by` |
+//! | `POST /_sandbox/faults`, JSON [`Fault`](crate::Fault) `{gateway, operation, action, status?, body?, delay_ms?, retry_after?, times?}` | 201 the fault held (`id`, `hits`, `remaining`); 400 naming every problem |
+//! | `GET /_sandbox/faults` | the faults held, oldest first |
+//! | `DELETE /_sandbox/faults`, `DELETE /_sandbox/faults/{id}` | `{"cleared": N}`; 404 an unknown id |
 //! | `GET /_sandbox/deliveries` | every webhook attempt so far, a JSON list of [`Delivery`](crate::Delivery) |
 //! | `GET /_sandbox/health` | `{"status":"ok","emulated":["cuan10pay","cashin","qris","crypto-invoice","ciputra"]}` |
 //!
@@ -44,7 +47,9 @@ use serde_json::json;
 use crate::clock;
 use crate::payments::{self, Cause, Filter};
 use crate::state::Shared;
-use crate::{DeliveryPlan, PaymentState, SandboxError, cashin, ciputra, crypto_invoice, cuan10pay, qris, webhook};
+use crate::{
+    DeliveryPlan, PaymentState, SandboxError, cashin, ciputra, crypto_invoice, cuan10pay, faults, qris, webhook,
+};
 
 /// The gateways the sandbox emulates today.
 pub(crate) const EMULATED: &[ProviderId] = &ProviderId::ALL;
@@ -118,8 +123,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/payments/{provider}/{reference}", get(payment))
         .route("/clock", get(clock))
         .route("/clock/advance", post(advance_clock));
-    // Controls only one gateway has (QRIS withdrawals) are added by its module.
-    qris::control_routes(common)
+    // Controls only one gateway has (QRIS withdrawals) are added by its module, the faults' by theirs.
+    faults::control_routes(qris::control_routes(common))
         .fallback(|| async {
             refusal(StatusCode::NOT_FOUND, "no such control route; see the gerbang-sandbox docs".into())
         })

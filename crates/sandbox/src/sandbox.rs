@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::Request;
-use axum::middleware::{Next, from_fn};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
 use gerbang_core::{ProviderId, SharedClock, SystemClock};
 use tokio::net::TcpListener;
@@ -22,8 +22,8 @@ use crate::clock::SandboxClock;
 use crate::state::{Settings, Shared};
 use crate::webhook::{DeliveryLog, WebhookRetry, WebhookUrls};
 use crate::{
-    Delivery, DeliveryPlan, PaymentState, SandboxError, cashin, ciputra, control, crypto_invoice, cuan10pay, qris,
-    serve, state,
+    Delivery, DeliveryPlan, PaymentState, SandboxError, cashin, ciputra, control, crypto_invoice, cuan10pay, faults,
+    qris, serve, state,
 };
 
 /// How long [`SandboxHandle::shutdown`] waits for open connections before it stops the server.
@@ -111,14 +111,15 @@ impl Sandbox {
     /// in answers start with [`SandboxBuilder::public_url`] (set it: the sandbox does not know
     /// where your application listens, and does not trust the request's `Host` header).
     pub fn router(&self) -> Router {
-        Router::new()
+        // One layer in front of every gateway: the faults injected (none: requests pass as is).
+        let gateways = Router::new()
             .nest(cuan10pay::PREFIX, cuan10pay::router(Arc::clone(&self.shared)))
             .nest(cashin::PREFIX, cashin::router(Arc::clone(&self.shared)))
             .nest(qris::PREFIX, qris::router(Arc::clone(&self.shared)))
             .nest(crypto_invoice::PREFIX, crypto_invoice::router(Arc::clone(&self.shared)))
             .nest(ciputra::PREFIX, ciputra::router(Arc::clone(&self.shared)))
-            .nest("/_sandbox", control::router(Arc::clone(&self.shared)))
-            .layer(from_fn(trace))
+            .layer(from_fn_with_state(Arc::clone(&self.shared), faults::inject));
+        gateways.nest("/_sandbox", control::router(Arc::clone(&self.shared))).layer(from_fn(trace))
     }
 
     /// Plays the customer paying: moves a pending payment to paid and sends the gateway's webhook
@@ -580,6 +581,7 @@ impl SandboxBuilder {
             settings,
             clock: SandboxClock::new(self.clock.unwrap_or_else(|| Arc::new(SystemClock))),
             sequence: AtomicU64::new(0),
+            faults: crate::faults::Faults::default(),
             deliveries: DeliveryLog::new(max),
             http,
             cuan10pay: cuan10pay::Emulator::new(self.cuan10pay_rate_limit, max),

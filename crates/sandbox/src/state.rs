@@ -87,6 +87,8 @@ pub(crate) struct Shared {
     pub(crate) clock: SandboxClock,
     /// The next payment's place in the order of creation, across gateways.
     pub(crate) sequence: AtomicU64,
+    /// The faults injected in front of the gateways.
+    pub(crate) faults: crate::faults::Faults,
     pub(crate) deliveries: DeliveryLog,
     pub(crate) http: reqwest::Client,
     pub(crate) cuan10pay: cuan10pay::Emulator,
