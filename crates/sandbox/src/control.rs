@@ -48,7 +48,8 @@ use crate::clock;
 use crate::payments::{self, Cause, Filter};
 use crate::state::Shared;
 use crate::{
-    DeliveryPlan, PaymentState, SandboxError, cashin, ciputra, crypto_invoice, cuan10pay, faults, qris, webhook,
+    DeliveryPlan, PaymentState, SandboxError, cashin, ciputra, crypto_invoice, cuan10pay, dashboard, faults, qris,
+    webhook,
 };
 
 /// The gateways the sandbox emulates today.
@@ -124,7 +125,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/clock", get(clock))
         .route("/clock/advance", post(advance_clock));
     // Controls only one gateway has (QRIS withdrawals) are added by its module, the faults' by theirs.
-    faults::control_routes(qris::control_routes(common))
+    dashboard::control_routes(faults::control_routes(qris::control_routes(common)))
         .fallback(|| async {
             refusal(StatusCode::NOT_FOUND, "no such control route; see the gerbang-sandbox docs".into())
         })

@@ -35,6 +35,14 @@
 //! on the [`SandboxBuilder`]. The links in its answers (checkout pages, QR images) start with its
 //! own address, or [`SandboxBuilder::public_url`], never with the request's `Host` header.
 //!
+//! The dashboard, at the root of the same port (`http://127.0.0.1:PORT/`): every payment of
+//! every gateway, newest first, filtered by gateway and state and kept up to date while open; a
+//! page per payment with its history and every webhook attempt (URL, request headers and body,
+//! the receiver's status and answer, time) and buttons that pay, expire, fail or cancel it and
+//! resend, duplicate or drop its webhook; the faults; the clock; the gateways' base URLs and test
+//! keys. Server-rendered HTML, a small stylesheet and script, no build step; every button is a
+//! form that works without JavaScript.
+//!
 //! Control API, on the same port:
 //!
 //! | route | answer |
@@ -111,6 +119,7 @@ mod clock;
 mod control;
 pub mod crypto_invoice;
 pub mod cuan10pay;
+mod dashboard;
 mod error;
 mod faults;
 mod page;

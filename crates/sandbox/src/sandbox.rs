@@ -22,8 +22,8 @@ use crate::clock::SandboxClock;
 use crate::state::{Settings, Shared};
 use crate::webhook::{DeliveryLog, WebhookRetry, WebhookUrls};
 use crate::{
-    Delivery, DeliveryPlan, PaymentState, SandboxError, cashin, ciputra, control, crypto_invoice, cuan10pay, faults,
-    qris, serve, state,
+    Delivery, DeliveryPlan, PaymentState, SandboxError, cashin, ciputra, control, crypto_invoice, cuan10pay, dashboard,
+    faults, qris, serve, state,
 };
 
 /// How long [`SandboxHandle::shutdown`] waits for open connections before it stops the server.
@@ -103,7 +103,8 @@ impl Sandbox {
     }
 
     /// Every route of the sandbox (each gateway under its prefix, the control API under
-    /// `/_sandbox`), to serve or to mount in another router.
+    /// `/_sandbox`, the dashboard at `/`), to serve or to mount in another router. Mounted
+    /// elsewhere, a `cut` fault cannot reach the connection: the answer's body fails instead.
     ///
     /// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` for the per-IP rate
     /// limit to tell clients apart; without it all clients share one budget. Mounted this way,
@@ -119,7 +120,10 @@ impl Sandbox {
             .nest(crypto_invoice::PREFIX, crypto_invoice::router(Arc::clone(&self.shared)))
             .nest(ciputra::PREFIX, ciputra::router(Arc::clone(&self.shared)))
             .layer(from_fn_with_state(Arc::clone(&self.shared), faults::inject));
-        gateways.nest("/_sandbox", control::router(Arc::clone(&self.shared))).layer(from_fn(trace))
+        gateways
+            .nest("/_sandbox", control::router(Arc::clone(&self.shared)))
+            .merge(dashboard::router(Arc::clone(&self.shared)))
+            .layer(from_fn(trace))
     }
 
     /// Plays the customer paying: moves a pending payment to paid and sends the gateway's webhook

@@ -222,6 +222,11 @@ impl DeliveryLog {
         lock(&self.attempts).iter().filter(|d| d.provider == provider && d.reference == reference).cloned().collect()
     }
 
+    /// How many attempts have been recorded since the sandbox started, forgotten ones included.
+    pub(crate) fn recorded(&self) -> usize {
+        *self.count.borrow()
+    }
+
     fn push(&self, delivery: Delivery) {
         {
             let mut attempts = lock(&self.attempts);

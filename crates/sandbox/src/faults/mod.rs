@@ -300,6 +300,11 @@ impl Faults {
     }
 }
 
+/// The operations a fault may name for `gateway`, `any` first.
+pub(crate) fn operation_names(gateway: ProviderId) -> Vec<&'static str> {
+    operations::names(gateway)
+}
+
 /// Adds the fault routes to the control router (mounted under `/_sandbox`).
 pub(crate) fn control_routes(router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
     router.route("/faults", get(list).post(add).delete(clear)).route("/faults/{id}", axum::routing::delete(remove))
