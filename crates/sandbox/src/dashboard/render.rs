@@ -235,7 +235,7 @@ fn row(html: &mut String, payment: &PaymentSummary, attempts: &HashMap<(Provider
     let _ = write!(
         html,
         "<tr data-payment=\"{provider}/{reference}\"><td class=nowrap>{created}<td class=nowrap>{gateway}<td>{merchant}\
-         <td><a class=mono href=\"{path}\">{id}</a><td class=num>{amount}<td>{state}<td>{webhooks}</tr>",
+         <td><a class=mono href=\"{path}\">{id}</a><td class=num>{amount}<td>{state}<td class=nowrap>{webhooks}</tr>",
         provider = payment.provider.as_str(),
         reference = escape(&payment.reference),
         created = local(payment.created_at),
