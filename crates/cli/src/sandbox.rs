@@ -1,7 +1,8 @@
 //! `gerbang sandbox serve [--port N] [--webhook-url GATEWAY=URL]…`, `gerbang sandbox env`,
-//! `gerbang sandbox pay|expire|fail <provider> REF [plan]`,
+//! `gerbang sandbox pay|expire|fail|cancel <provider> REF [plan]`,
 //! `gerbang sandbox webhook <provider> REF [--status S] [plan]`, where the plan is
-//! `[--copies N] [--spacing-ms MS] [--delay-ms MS] [--drop]`.
+//! `[--copies N] [--spacing-ms MS] [--delay-ms MS] [--drop]`, and
+//! `gerbang sandbox advance 2h` (time travel).
 //!
 //! Which sandbox the other commands talk to: `--sandbox-url`, else `GERBANG_SANDBOX_URL`, else the
 //! one `serve` recorded in its state file (see [`state_file`]), else `http://127.0.0.1:8870`.
@@ -21,7 +22,8 @@ const DEFAULT_PORT: u16 = 8870;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum SandboxCommand {
-    /// Run the emulator of every gateway until Ctrl-C; prints its URLs and test credentials as JSON.
+    /// Run the emulator of every gateway until Ctrl-C; prints its dashboard's URL, then its URLs
+    /// and test credentials as JSON.
     Serve(ServeArgs),
     /// Mark a pending payment paid (the sandbox sends the gateway's webhook).
     Pay(ControlArgs),
@@ -29,6 +31,11 @@ pub(crate) enum SandboxCommand {
     Expire(ControlArgs),
     /// Mark a pending payment failed, where the gateway has that state (Cash In).
     Fail(ControlArgs),
+    /// Cancel a pending payment, where the gateway has a cancel call (QRIS, Ciputra).
+    Cancel(ControlArgs),
+    /// Move the sandbox's clock forward (time travel): what would expire by then expires, and
+    /// the gateways' expiry webhooks are sent.
+    Advance(AdvanceArgs),
     /// Send a payment's webhook again, of its current state or of --status, without moving it
     /// (a later state before an earlier one, or a "resend").
     Webhook(WebhookArgs),
@@ -71,6 +78,16 @@ pub(crate) struct ServeArgs {
     /// How many payments each gateway keeps; past it, the oldest is forgotten.
     #[arg(long, default_value_t = sandbox::DEFAULT_MAX_PAYMENTS)]
     max_payments: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct AdvanceArgs {
+    /// How far: 90s, 30m, 2h, 1h30m, 7d (at most 400 days at a time).
+    by: String,
+    /// The running sandbox (default: the one `gerbang sandbox serve` recorded, else
+    /// http://127.0.0.1:8870).
+    #[arg(long, env = "GERBANG_SANDBOX_URL")]
+    sandbox_url: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -144,6 +161,8 @@ impl SandboxCommand {
             Self::Pay(args) => control(&args, "pay", None).await,
             Self::Expire(args) => control(&args, "expire", None).await,
             Self::Fail(args) => control(&args, "fail", None).await,
+            Self::Cancel(args) => control(&args, "cancel", None).await,
+            Self::Advance(args) => advance(&args).await,
             Self::Webhook(args) => control(&args.payment, "webhook", args.status.as_deref()).await,
             Self::Env(args) => env(args.sandbox_url.as_deref()).await,
         }
@@ -298,6 +317,12 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
     }
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let handle = builder.start_on(addr).await.map_err(|e| Error::config(format!("cannot listen on {addr}: {e}")))?;
+    // The dashboard first: on the terminal (stderr, so that stdout stays one JSON document), and
+    // as the JSON's first field.
+    #[allow(clippy::print_stderr)] // a person starting the sandbox is told where to look
+    {
+        eprintln!("gerbang sandbox: dashboard at {}/ (Ctrl-C stops it)", handle.url());
+    }
     print_json(&credentials(&handle))?;
     // Until it stops, the other sandbox commands find it here.
     let recorded = Recorded::write(&handle.url());
@@ -313,6 +338,7 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
 fn credentials(handle: &SandboxHandle) -> serde_json::Value {
     use gerbang::sandbox::{cashin, ciputra, crypto_invoice, cuan10pay, qris};
     json!({
+        "dashboard": format!("{}/", handle.url()),
         "url": handle.url(),
         "gateways": {
             "cuan10pay": {
@@ -345,7 +371,21 @@ fn credentials(handle: &SandboxHandle) -> serde_json::Value {
 }
 
 async fn control(args: &ControlArgs, action: &str, status: Option<&str>) -> Result<(), Error> {
-    let (root, from) = sandbox_url(args.sandbox_url.as_deref());
+    let segments = ["_sandbox", args.provider.as_str(), "payments", &args.reference, action];
+    let mut query = args.plan.query();
+    if let Some(status) = status {
+        query.insert(0, ("status", status.to_owned()));
+    }
+    post(args.sandbox_url.as_deref(), &segments, query).await
+}
+
+async fn advance(args: &AdvanceArgs) -> Result<(), Error> {
+    post(args.sandbox_url.as_deref(), &["_sandbox", "clock", "advance"], vec![("by", args.by.clone())]).await
+}
+
+/// POSTs to the running sandbox's control API and prints its answer.
+async fn post(given: Option<&str>, segments: &[&str], query: Vec<(&'static str, String)>) -> Result<(), Error> {
+    let (root, from) = sandbox_url(given);
     let mut url = reqwest::Url::parse(&root).ok().filter(|u| !u.cannot_be_a_base()).ok_or_else(|| {
         Error::validation("--sandbox-url", "expected an absolute http:// URL such as http://127.0.0.1:8870")
     })?;
@@ -353,11 +393,7 @@ async fn control(args: &ControlArgs, action: &str, status: Option<&str>) -> Resu
     url.path_segments_mut()
         .map_err(|()| Error::validation("--sandbox-url", "expected an absolute http:// URL"))?
         .pop_if_empty()
-        .extend(["_sandbox", args.provider.as_str(), "payments", &args.reference, action]);
-    let mut query = args.plan.query();
-    if let Some(status) = status {
-        query.insert(0, ("status", status.to_owned()));
-    }
+        .extend(segments);
     if !query.is_empty() {
         url.query_pairs_mut().extend_pairs(query);
     }

@@ -133,3 +133,54 @@ async fn sandbox_webhooks_go_to_every_url_in_turn_and_follow_the_plan_flags() {
     assert_eq!(usage.status.code(), Some(2));
     child.kill().await.unwrap();
 }
+
+/// `gerbang sandbox serve` says where its dashboard is before anything else; `gerbang sandbox
+/// advance` moves its clock, and a deposit given an expiry expires, its webhook sent.
+#[tokio::test]
+async fn sandbox_serve_prints_its_dashboard_first_and_advance_moves_its_clock() {
+    let (hook, bodies) = receiver().await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang"))
+        .args(["sandbox", "serve", "--port", "0", "--webhook-url", &format!("cuan10pay={hook}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut errors = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let said = tokio::time::timeout(WAIT, errors.next_line()).await.unwrap().unwrap().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    while let Some(line) = tokio::time::timeout(WAIT, lines.next_line()).await.unwrap().unwrap() {
+        let end = line == "}";
+        printed.push(line);
+        if end {
+            break;
+        }
+    }
+    let json_text = printed.join("\n");
+    let printed: Value = serde_json::from_str(&json_text).unwrap();
+    let (dashboard, url) = (printed["dashboard"].as_str().unwrap(), printed["url"].as_str().unwrap());
+    assert_eq!(dashboard, format!("{url}/"));
+    assert_eq!(said, format!("gerbang sandbox: dashboard at {dashboard} (Ctrl-C stops it)"));
+    assert!(json_text.lines().nth(1).unwrap().trim_start().starts_with("\"dashboard\""), "first: {json_text}");
+    let page = reqwest::get(dashboard).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("<h1>Payments</h1>"));
+
+    let base = printed["gateways"]["cuan10pay"]["base_url"].as_str().unwrap().to_owned();
+    let args = ["--base-url", &base, "cuan10pay", "create", "--reference", "R-9", "--amount", "10000"];
+    let created = json(&gerbang(url, &[&args[..], &["--channel", "qris", "--expires-in", "30m"]].concat()).await);
+    let id = created["provider_reference"].as_str().unwrap().to_owned();
+    let moved = json(&gerbang(url, &["sandbox", "advance", "45m"]).await);
+    assert_eq!(moved["offset_seconds"], 2700);
+    assert_eq!(moved["expired"], serde_json::json!([{"provider": "cuan10pay", "reference": id}]));
+    wait_for(&[&bodies], 1).await;
+    assert!(bodies.lock().unwrap()[0].contains("\"EXPIRED\""));
+    let status = json(&gerbang(url, &["--base-url", &base, "cuan10pay", "status", &id]).await);
+    assert_eq!(status["status"], "expired", "{status}");
+
+    let refused = gerbang(url, &["sandbox", "advance", "soon"]).await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not a duration"));
+    child.kill().await.unwrap();
+}

@@ -7,6 +7,14 @@
 //! | `POST /_sandbox/{provider}/payments/{reference}/expire[?plan]` | the same, `"status":"expired"` |
 //! | `POST /_sandbox/{provider}/payments/{reference}/fail[?plan]` | the same, `"status":"failed"` (Cash In); 409 where payments cannot fail |
 //! | `POST /_sandbox/{provider}/payments/{reference}/webhook[?status=][&plan]` | sends the webhook of state `status` (`pending`, `paid`, `expired`, `cancelled`, `failed`; default the payment's current state), made now, without moving the payment: 200 `{"provider","reference","status"}`; 404 unknown; 409 no webhook for that state, or no URL to send it to |
+//! | `POST /_sandbox/{provider}/payments/{reference}/cancel` | cancels it as the merchant's cancel call would (QRIS: it then reads `"status":"expired"`; Ciputra: `"cancelled"`); no webhook; 409 where the gateway has no cancel |
+//! | `GET /_sandbox/payments[?gateway=&state=]` | every payment of every gateway, newest first, with its history: a JSON list of [`PaymentSummary`](crate::PaymentSummary); 400 an unknown gateway or state |
+//! | `GET /_sandbox/payments/{provider}/{reference}` | one [`PaymentSummary`](crate::PaymentSummary), with `deliveries`: every webhook attempt of it; 404 unknown |
+//! | `GET /_sandbox/clock` | `{"now","offset_seconds"}`: the sandbox's time, and how far time travel moved it |
+//! | `POST /_sandbox/clock/advance?by=2h` | time travel ([`Sandbox::advance_clock`](crate::Sandbox::advance_clock)): `{"now","offset_seconds","expired":[{"provider","reference"}]}`; 400 a bad or too long `by` |
+//! | `POST /_sandbox/faults`, JSON [`Fault`](crate::Fault) `{gateway, operation, action, status?, body?, delay_ms?, retry_after?, times?}` | 201 the fault held (`id`, `hits`, `remaining`); 400 naming every problem |
+//! | `GET /_sandbox/faults` | the faults held, oldest first |
+//! | `DELETE /_sandbox/faults`, `DELETE /_sandbox/faults/{id}` | `{"cleared": N}`; 404 an unknown id |
 //! | `GET /_sandbox/deliveries` | every webhook attempt so far, a JSON list of [`Delivery`](crate::Delivery) |
 //! | `GET /_sandbox/health` | `{"status":"ok","emulated":["cuan10pay","cashin","qris","crypto-invoice","ciputra"]}` |
 //!
@@ -36,11 +44,29 @@ use axum::{Json, Router};
 use gerbang_core::ProviderId;
 use serde_json::json;
 
+use crate::clock;
+use crate::payments::{self, Cause, Filter};
 use crate::state::Shared;
-use crate::{DeliveryPlan, PaymentState, SandboxError, cashin, ciputra, crypto_invoice, cuan10pay, qris, webhook};
+use crate::{
+    DeliveryPlan, PaymentState, SandboxError, cashin, ciputra, crypto_invoice, cuan10pay, dashboard, faults, qris,
+    webhook,
+};
 
 /// The gateways the sandbox emulates today.
 pub(crate) const EMULATED: &[ProviderId] = &ProviderId::ALL;
+
+/// The moves the sandbox's controls make a pending payment of `provider` do: paid and expired
+/// everywhere, failed at Cash In, cancelled where the gateway has a cancel call (QRIS, whose
+/// cancelled invoices read expired, and Ciputra).
+pub(crate) const fn moves(provider: ProviderId) -> &'static [PaymentState] {
+    use PaymentState::{Cancelled, Expired, Failed, Paid};
+    match provider {
+        ProviderId::CashIn => &[Paid, Expired, Failed],
+        ProviderId::Qris | ProviderId::Ciputra => &[Paid, Expired, Cancelled],
+        ProviderId::Cuan10pay | ProviderId::CryptoInvoice => &[Paid, Expired],
+        _ => &[],
+    }
+}
 
 /// Moves a pending payment of `provider` to `target` and delivers that gateway's webhook per
 /// `plan`. The one place that knows which module handles which gateway.
@@ -51,12 +77,13 @@ pub(crate) fn settle(
     target: PaymentState,
     plan: DeliveryPlan,
 ) -> Result<PaymentState, SandboxError> {
+    let cause = Cause::Control;
     match provider {
-        ProviderId::Cuan10pay => cuan10pay::settle(shared, reference, target, plan),
-        ProviderId::CashIn => cashin::settle(shared, reference, target, plan),
-        ProviderId::Qris => qris::settle(shared, reference, target, plan),
-        ProviderId::CryptoInvoice => crypto_invoice::settle(shared, reference, target, plan),
-        ProviderId::Ciputra => ciputra::settle(shared, reference, target, plan),
+        ProviderId::Cuan10pay => cuan10pay::settle(shared, reference, target, plan, cause),
+        ProviderId::CashIn => cashin::settle(shared, reference, target, plan, cause),
+        ProviderId::Qris => qris::settle(shared, reference, target, plan, cause),
+        ProviderId::CryptoInvoice => crypto_invoice::settle(shared, reference, target, plan, cause),
+        ProviderId::Ciputra => ciputra::settle(shared, reference, target, plan, cause),
         other => Err(SandboxError::NotEmulated { provider: other }),
     }
 }
@@ -91,9 +118,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/{provider}/payments/{reference}/pay", post(pay))
         .route("/{provider}/payments/{reference}/expire", post(expire))
         .route("/{provider}/payments/{reference}/fail", post(fail))
-        .route("/{provider}/payments/{reference}/webhook", post(resend));
-    // Controls only one gateway has (QRIS withdrawals) are added by its module.
-    qris::control_routes(common)
+        .route("/{provider}/payments/{reference}/cancel", post(cancel))
+        .route("/{provider}/payments/{reference}/webhook", post(resend))
+        .route("/payments", get(payments))
+        .route("/payments/{provider}/{reference}", get(payment))
+        .route("/clock", get(clock))
+        .route("/clock/advance", post(advance_clock));
+    // Controls only one gateway has (QRIS withdrawals) are added by its module, the faults' by theirs.
+    dashboard::control_routes(faults::control_routes(qris::control_routes(common)))
         .fallback(|| async {
             refusal(StatusCode::NOT_FOUND, "no such control route; see the gerbang-sandbox docs".into())
         })
@@ -123,6 +155,10 @@ async fn fail(State(shared): State<Arc<Shared>>, Path(path): Path<(String, Strin
     control(&shared, path, query, Move::Settle(PaymentState::Failed))
 }
 
+async fn cancel(State(shared): State<Arc<Shared>>, Path(path): Path<(String, String)>, query: PlanQuery) -> Response {
+    control(&shared, path, query, Move::Settle(PaymentState::Cancelled))
+}
+
 async fn resend(State(shared): State<Arc<Shared>>, Path(path): Path<(String, String)>, query: PlanQuery) -> Response {
     control(&shared, path, query, Move::Webhook)
 }
@@ -136,11 +172,17 @@ enum Move {
     Webhook,
 }
 
+/// The gateway a path names, or why there is none (a 404).
+pub(crate) fn provider(text: &str) -> Result<ProviderId, String> {
+    text.parse::<ProviderId>().ok().filter(|p| EMULATED.contains(p)).ok_or_else(|| {
+        format!("unknown provider {text:?}; expected one of cuan10pay, cashin, qris, crypto-invoice, ciputra")
+    })
+}
+
 fn control(shared: &Arc<Shared>, (provider, reference): (String, String), query: PlanQuery, action: Move) -> Response {
-    let Ok(provider) = provider.parse::<ProviderId>() else {
-        let message =
-            format!("unknown provider {provider:?}; expected one of cuan10pay, cashin, qris, crypto-invoice, ciputra");
-        return refusal(StatusCode::NOT_FOUND, message);
+    let provider = match self::provider(&provider) {
+        Ok(provider) => provider,
+        Err(message) => return refusal(StatusCode::NOT_FOUND, message),
     };
     let Ok(Query(query)) = query else {
         return refusal(StatusCode::BAD_REQUEST, "the query string cannot be read".into());
@@ -170,6 +212,101 @@ fn control(shared: &Arc<Shared>, (provider, reference): (String, String), query:
         ) => refusal(StatusCode::CONFLICT, e.to_string()),
         Err(e) => refusal(StatusCode::NOT_FOUND, e.to_string()),
     }
+}
+
+/// `GET /payments[?gateway=&state=]`: every payment, newest first.
+async fn payments(State(shared): State<Arc<Shared>>, query: PlanQuery) -> Response {
+    let Ok(Query(query)) = query else {
+        return refusal(StatusCode::BAD_REQUEST, "the query string cannot be read".into());
+    };
+    match filter(&query, &[]) {
+        Ok(filter) => Json(payments::all(&shared, &filter)).into_response(),
+        Err(message) => refusal(StatusCode::BAD_REQUEST, message),
+    }
+}
+
+/// The filter of a list's query: `gateway` and `state`, each optional (an empty one is no
+/// filter, as a form's "any" sends it); any other name in `allowed` is left to the caller.
+pub(crate) fn filter(query: &HashMap<String, String>, allowed: &[&str]) -> Result<Filter, String> {
+    let known = |name: &str| matches!(name, "gateway" | "state") || allowed.contains(&name);
+    if let Some(unknown) = query.keys().find(|k| !known(k)) {
+        let mut names = vec!["gateway", "state"];
+        names.extend(allowed);
+        return Err(format!("unknown query parameter {unknown:?}; expected {}", names.join(", ")));
+    }
+    let given = |name: &str| query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let provider = match given("gateway") {
+        None => None,
+        Some(text) => Some(text.parse::<ProviderId>().ok().filter(|p| EMULATED.contains(p)).ok_or_else(|| {
+            format!(
+                "gateway: unknown gateway {text:?}; expected one of cuan10pay, cashin, qris, crypto-invoice, ciputra"
+            )
+        })?),
+    };
+    let state = given("state").map(str::parse::<PaymentState>).transpose().map_err(|e| format!("state: {e}"))?;
+    Ok(Filter { provider, state, reference: None })
+}
+
+/// `GET /payments/{provider}/{reference}`: the payment, and every webhook attempt of it.
+async fn payment(State(shared): State<Arc<Shared>>, Path((provider, reference)): Path<(String, String)>) -> Response {
+    let provider = match self::provider(&provider) {
+        Ok(provider) => provider,
+        Err(message) => return refusal(StatusCode::NOT_FOUND, message),
+    };
+    let Some(payment) = payments::find(&shared, provider, &reference) else {
+        let e = SandboxError::UnknownPayment { provider, reference };
+        return refusal(StatusCode::NOT_FOUND, e.to_string());
+    };
+    let deliveries = shared.deliveries.of(provider, &payment.reference);
+    let mut body = serde_json::to_value(&payment).unwrap_or_default();
+    if let Some(map) = body.as_object_mut() {
+        map.insert("deliveries".to_owned(), serde_json::to_value(deliveries).unwrap_or_default());
+    }
+    Json(body).into_response()
+}
+
+/// `GET /clock`: the sandbox's time and how far it has been moved.
+async fn clock(State(shared): State<Arc<Shared>>) -> Response {
+    Json(clock_view(&shared, None)).into_response()
+}
+
+/// `POST /clock/advance?by=2h`: time travel; see [`Sandbox::advance_clock`](crate::Sandbox::advance_clock).
+async fn advance_clock(State(shared): State<Arc<Shared>>, query: PlanQuery) -> Response {
+    let Ok(Query(query)) = query else {
+        return refusal(StatusCode::BAD_REQUEST, "the query string cannot be read".into());
+    };
+    if let Some(unknown) = query.keys().find(|k| k.as_str() != "by") {
+        return refusal(StatusCode::BAD_REQUEST, format!("unknown query parameter {unknown:?}; expected by"));
+    }
+    let Some(by) = query.get("by") else {
+        return refusal(StatusCode::BAD_REQUEST, "by is required: how far to move the clock, such as 2h".into());
+    };
+    match advance(&shared, by) {
+        Ok(expired) => Json(clock_view(&shared, Some(&expired))).into_response(),
+        Err(message) => refusal(StatusCode::BAD_REQUEST, message),
+    }
+}
+
+/// Moves the clock by `by` (`2h`, `30m`, …) and expires what is due: what the control API and
+/// the dashboard do.
+pub(crate) fn advance(shared: &Arc<Shared>, by: &str) -> Result<Vec<(ProviderId, String)>, String> {
+    let by = clock::parse_duration(by).map_err(|e| format!("by: {e}"))?;
+    shared.clock.advance(by).map_err(|e| format!("by: {e}"))?;
+    tracing::info!(by_ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX), "sandbox clock advanced");
+    Ok(payments::expire_due(shared))
+}
+
+fn clock_view(shared: &Shared, expired: Option<&[(ProviderId, String)]>) -> serde_json::Value {
+    let now = shared.now();
+    let mut view = json!({
+        "now": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "offset_seconds": shared.clock.offset().as_secs(),
+    });
+    if let (Some(expired), Some(map)) = (expired, view.as_object_mut()) {
+        let list: Vec<_> = expired.iter().map(|(p, r)| json!({"provider": p, "reference": r})).collect();
+        map.insert("expired".to_owned(), json!(list));
+    }
+    view
 }
 
 fn refusal(status: StatusCode, message: String) -> Response {

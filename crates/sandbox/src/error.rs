@@ -64,6 +64,25 @@ pub enum SandboxError {
         /// The payment's reference.
         reference: String,
     },
+    /// [`Sandbox::inject_fault`](crate::Sandbox::inject_fault) was given a fault the sandbox
+    /// cannot play.
+    #[error("the fault was not injected: {reason}")]
+    InvalidFault {
+        /// Every problem found.
+        reason: String,
+    },
+    /// No fault with this id is held (cleared, or used up).
+    #[error("no fault {id:?} is held: it was cleared or used up (GET /_sandbox/faults lists them)")]
+    UnknownFault {
+        /// The id asked for.
+        id: String,
+    },
+    /// [`Sandbox::advance_clock`](crate::Sandbox::advance_clock) was asked for too long a jump.
+    #[error("the sandbox clock did not move: {reason}")]
+    ClockRefused {
+        /// Why.
+        reason: String,
+    },
     /// [`Sandbox::wait_for_deliveries`](crate::Sandbox::wait_for_deliveries) gave up.
     #[error("expected at least {expected} webhook deliveries, saw {seen} before the timeout")]
     DeliveriesTimeout {

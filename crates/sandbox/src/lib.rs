@@ -35,6 +35,14 @@
 //! on the [`SandboxBuilder`]. The links in its answers (checkout pages, QR images) start with its
 //! own address, or [`SandboxBuilder::public_url`], never with the request's `Host` header.
 //!
+//! The dashboard, at the root of the same port (`http://127.0.0.1:PORT/`): every payment of
+//! every gateway, newest first, filtered by gateway and state and kept up to date while open; a
+//! page per payment with its history and every webhook attempt (URL, request headers and body,
+//! the receiver's status and answer, time) and buttons that pay, expire, fail or cancel it and
+//! resend, duplicate or drop its webhook; the faults; the clock; the gateways' base URLs and test
+//! keys. Server-rendered HTML, a small stylesheet and script, no build step; every button is a
+//! form that works without JavaScript.
+//!
 //! Control API, on the same port:
 //!
 //! | route | answer |
@@ -43,6 +51,14 @@
 //! | `POST /_sandbox/{provider}/payments/{reference}/expire[?plan]` | the same, `"status":"expired"` |
 //! | `POST /_sandbox/{provider}/payments/{reference}/fail[?plan]` | the same, `"status":"failed"` (Cash In); 409 where payments cannot fail |
 //! | `POST /_sandbox/{provider}/payments/{reference}/webhook[?status=][&plan]` | sends the webhook of state `status` (`pending`, `paid`, `expired`, `cancelled`, `failed`; default the payment's current state), made now, without moving the payment: 200 `{"provider","reference","status"}`; 404 unknown; 409 no webhook for that state, or no URL to send it to |
+//! | `POST /_sandbox/{provider}/payments/{reference}/cancel` | cancels it as the merchant's cancel call would (QRIS: it then reads `"status":"expired"`; Ciputra: `"cancelled"`); no webhook; 409 where the gateway has no cancel |
+//! | `GET /_sandbox/payments[?gateway=&state=]` | every payment of every gateway, newest first, with its history: a JSON list of [`PaymentSummary`]; 400 an unknown gateway or state |
+//! | `GET /_sandbox/payments/{provider}/{reference}` | one [`PaymentSummary`], with `deliveries`: every webhook attempt of it; 404 unknown |
+//! | `GET /_sandbox/clock` | `{"now","offset_seconds"}`: the sandbox's time, and how far time travel moved it |
+//! | `POST /_sandbox/clock/advance?by=2h` | time travel ([`Sandbox::advance_clock`]): `{"now","offset_seconds","expired":[{"provider","reference"}]}`; 400 a bad or too long `by` |
+//! | `POST /_sandbox/faults`, JSON [`Fault`] `{gateway, operation, action, status?, body?, delay_ms?, retry_after?, times?}` | 201 the fault held (`id`, `hits`, `remaining`); 400 naming every problem |
+//! | `GET /_sandbox/faults` | the faults held, oldest first |
+//! | `DELETE /_sandbox/faults`, `DELETE /_sandbox/faults/{id}` | `{"cleared": N}`; 404 an unknown id |
 //! | `POST /_sandbox/qris/withdrawals/{id}/approve` | 200 `{"provider","withdraw_id","status":"success"}`; 404 unknown; 409 not pending |
 //! | `POST /_sandbox/qris/withdrawals/{id}/reject[?note=]` | the same, `"status":"rejected"`; the amount and fee go back to the balance |
 //! | `GET /_sandbox/deliveries` | every webhook attempt, a JSON list of [`Delivery`] |
@@ -53,6 +69,24 @@
 //! same from Rust: [`SandboxHandle::pay_with`], [`expire_with`](SandboxHandle::expire_with),
 //! [`fail_with`](SandboxHandle::fail_with), [`send_webhook`](SandboxHandle::send_webhook) and
 //! [`resend_webhook`](SandboxHandle::resend_webhook).
+//!
+//! Faults, for a merchant's error handling: one layer in front of every gateway answers a
+//! gateway's operation (`create`, `status`, `cancel`, … or `any`) with a given status and body,
+//! late, never, without an answer (`cut`: not handled; `cut_after`: handled, then the answer
+//! lost), or with a 429, for `times` calls or until cleared ([`Fault`],
+//! [`Sandbox::inject_fault`]). The operations of each gateway:
+//!
+//! | gateway | operations |
+//! |---|---|
+//! | Cuan10pay | `create`, `status`, `invoice_status`, `ppob_products`, `ppob_order`, `smm_services`, `smm_order`, `voucher_products`, `voucher_order` |
+//! | Cash In | `create`, `status` |
+//! | QRIS | `create`, `status`, `cancel`, `balance`, `withdraw`, `withdraw_status`, `withdraw_history` |
+//! | Crypto invoices | `create` (`create_invoice`), `status` (`get_invoices`) |
+//! | Ciputra | `token`, `create` (`/transaction` with `action=charge`), `cancel` (`action=cancel`), `registration` (`action=registration`), `status`, `registration_status` |
+//!
+//! Time travel: [`Sandbox::advance_clock`] (`POST /_sandbox/clock/advance?by=2h`) moves the
+//! sandbox's clock forward and expires what is due, sending the webhooks the gateways send for
+//! it; signed timestamps stay on real time (see the method).
 //!
 //! What a merchant's webhook handler has to survive, played on purpose: the same webhook
 //! several times and concurrently (`copies`), to several replicas of the receiver in turn
@@ -81,11 +115,15 @@
 mod bounded;
 pub mod cashin;
 pub mod ciputra;
+mod clock;
 mod control;
 pub mod crypto_invoice;
 pub mod cuan10pay;
+mod dashboard;
 mod error;
+mod faults;
 mod page;
+mod payments;
 mod plan;
 pub mod qris;
 mod rate_limit;
@@ -94,7 +132,10 @@ mod serve;
 mod state;
 mod webhook;
 
+pub use clock::{ClockAdvance, MAX_CLOCK_ADVANCE};
 pub use error::SandboxError;
+pub use faults::{DEFAULT_FAULT_RETRY_AFTER, Fault, FaultAction, InjectedFault, MAX_FAULT_DELAY};
+pub use payments::{Cause, PaymentEvent, PaymentSummary};
 pub use plan::{DeliveryPlan, MAX_COPIES, MAX_PLAN_WAIT};
 pub use sandbox::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PAYMENTS, Sandbox,

@@ -28,17 +28,30 @@ pub(crate) fn escape(text: &str) -> String {
 pub(crate) fn controls(provider: ProviderId, reference: &str, moves: &[(&str, &str)]) -> String {
     let mut html = String::new();
     for (action, label) in moves {
-        let Ok(mut url) = reqwest::Url::parse("http://sandbox.invalid/") else { continue };
-        if let Ok(mut segments) = url.path_segments_mut() {
-            segments.pop_if_empty().extend(["_sandbox", provider.as_str(), "payments", reference, action]);
-        }
+        let path = link(&["_sandbox", provider.as_str(), "payments", reference, action], &[]);
         html.push_str(&format!(
             "<form method=post action=\"{}\"><button>{}</button></form>",
-            escape(url.path()),
+            escape(&path),
             escape(label)
         ));
     }
     html
+}
+
+/// `/a/b?k=v`: a path of `segments`, each percent-encoded whatever it holds (a `/` in a
+/// reference stays inside its segment), and `query`, form-encoded; not HTML-escaped.
+pub(crate) fn link(segments: &[&str], query: &[(&str, &str)]) -> String {
+    let Ok(mut url) = reqwest::Url::parse("http://sandbox.invalid/") else { return "/".to_owned() };
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(segments);
+    }
+    if !query.is_empty() {
+        url.query_pairs_mut().extend_pairs(query);
+    }
+    match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    }
 }
 
 /// A 404 page saying no `what` exists in this sandbox.
@@ -59,5 +72,10 @@ mod tests {
             "<form method=post action=\"/_sandbox/cashin/payments/ORDER%201%2F2/pay\"><button>Pay &lt;now&gt;</button></form>"
         );
         assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            link(&["payments", "cashin", "A/B <1>"], &[("done", "paid & sent")]),
+            "/payments/cashin/A%2FB%20%3C1%3E?done=paid+%26+sent"
+        );
+        assert_eq!(link(&[], &[]), "/");
     }
 }

@@ -4,12 +4,13 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::Request;
-use axum::middleware::{Next, from_fn};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
 use gerbang_core::{ProviderId, SharedClock, SystemClock};
 use tokio::net::TcpListener;
@@ -17,11 +18,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use crate::clock::SandboxClock;
 use crate::state::{Settings, Shared};
 use crate::webhook::{DeliveryLog, WebhookRetry, WebhookUrls};
 use crate::{
-    Delivery, DeliveryPlan, PaymentState, SandboxError, cashin, ciputra, control, crypto_invoice, cuan10pay, qris,
-    serve, state,
+    Delivery, DeliveryPlan, PaymentState, SandboxError, cashin, ciputra, control, crypto_invoice, cuan10pay, dashboard,
+    faults, qris, serve, state,
 };
 
 /// How long [`SandboxHandle::shutdown`] waits for open connections before it stops the server.
@@ -101,7 +103,8 @@ impl Sandbox {
     }
 
     /// Every route of the sandbox (each gateway under its prefix, the control API under
-    /// `/_sandbox`), to serve or to mount in another router.
+    /// `/_sandbox`, the dashboard at `/`), to serve or to mount in another router. Mounted
+    /// elsewhere, a `cut` fault cannot reach the connection: the answer's body fails instead.
     ///
     /// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` for the per-IP rate
     /// limit to tell clients apart; without it all clients share one budget. Mounted this way,
@@ -109,13 +112,17 @@ impl Sandbox {
     /// in answers start with [`SandboxBuilder::public_url`] (set it: the sandbox does not know
     /// where your application listens, and does not trust the request's `Host` header).
     pub fn router(&self) -> Router {
-        Router::new()
+        // One layer in front of every gateway: the faults injected (none: requests pass as is).
+        let gateways = Router::new()
             .nest(cuan10pay::PREFIX, cuan10pay::router(Arc::clone(&self.shared)))
             .nest(cashin::PREFIX, cashin::router(Arc::clone(&self.shared)))
             .nest(qris::PREFIX, qris::router(Arc::clone(&self.shared)))
             .nest(crypto_invoice::PREFIX, crypto_invoice::router(Arc::clone(&self.shared)))
             .nest(ciputra::PREFIX, ciputra::router(Arc::clone(&self.shared)))
+            .layer(from_fn_with_state(Arc::clone(&self.shared), faults::inject));
+        gateways
             .nest("/_sandbox", control::router(Arc::clone(&self.shared)))
+            .merge(dashboard::router(Arc::clone(&self.shared)))
             .layer(from_fn(trace))
     }
 
@@ -545,7 +552,9 @@ impl SandboxBuilder {
     }
 
     /// The clock the sandbox checks request timestamps against, stamps records and webhooks
-    /// with, and counts rate limits on (default: the system clock).
+    /// with, and counts rate limits on (default: the system clock). Time travel
+    /// ([`Sandbox::advance_clock`]) moves the sandbox's reading of it forward for records,
+    /// expiries, tokens and rate limits, never for request and webhook timestamps.
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = Some(clock);
         self
@@ -566,7 +575,6 @@ impl SandboxBuilder {
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
         let settings = Settings {
-            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             webhook_urls: self.webhook_urls,
             webhook_retry: self.webhook_retry,
             public_url: self.public_url,
@@ -575,6 +583,9 @@ impl SandboxBuilder {
         let max = self.max_payments;
         let shared = Shared {
             settings,
+            clock: SandboxClock::new(self.clock.unwrap_or_else(|| Arc::new(SystemClock))),
+            sequence: AtomicU64::new(0),
+            faults: crate::faults::Faults::default(),
             deliveries: DeliveryLog::new(max),
             http,
             cuan10pay: cuan10pay::Emulator::new(self.cuan10pay_rate_limit, max),

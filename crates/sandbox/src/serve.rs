@@ -10,6 +10,9 @@
 //!   trickles a byte at a time (slowloris) gains nothing;
 //! - an idle timeout: a connection on which no byte has moved either way for that long is closed,
 //!   whatever it was doing (a request body that stopped arriving, an answer nobody reads).
+//!
+//! Each request also carries a [`CutSwitch`], with which a fault closes its connection without
+//! an answer (see `faults`).
 
 use std::future::Future;
 use std::io;
@@ -28,7 +31,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 
 /// The sandbox's connection limits; see the module documentation.
@@ -107,6 +110,19 @@ async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
     }
 }
 
+/// Closes the connection a request came on, at once and without an answer: what a `cut` fault
+/// does. In every request's extensions when the sandbox serves itself; absent when its router
+/// is mounted in another server.
+#[derive(Debug, Clone)]
+pub(crate) struct CutSwitch(Arc<Notify>);
+
+impl CutSwitch {
+    /// Closes the connection; the request's handler is dropped with it.
+    pub(crate) fn cut(&self) {
+        self.0.notify_one();
+    }
+}
+
 /// One accepted connection and what it needs to be served.
 struct Connection {
     http: Arc<http1::Builder>,
@@ -124,9 +140,12 @@ impl Connection {
         let io = Tracked::new(stream);
         let activity = io.activity();
         let router = self.router;
+        let cut = Arc::new(Notify::new());
+        let switch = CutSwitch(Arc::clone(&cut));
         let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             // What `into_make_service_with_connect_info` would add: the per-IP rate limit reads it.
             request.extensions_mut().insert(ConnectInfo(remote));
+            request.extensions_mut().insert(switch.clone());
             let mut router = router.clone();
             tower_service::Service::call(&mut router, request)
         });
@@ -140,6 +159,10 @@ impl Connection {
                         // A header-read timeout, a malformed request, a client gone: its problem.
                         tracing::debug!(%remote, error = %e, "sandbox connection ended");
                     }
+                    return;
+                }
+                () = cut.notified() => {
+                    tracing::debug!(%remote, "sandbox connection cut by a fault, without an answer");
                     return;
                 }
                 _ = self.stop_seen.wait_for(|stop| *stop), if !stopping => {

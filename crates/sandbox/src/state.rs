@@ -3,13 +3,15 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
-use gerbang_core::{ProviderId, SharedClock};
+use gerbang_core::ProviderId;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::clock::SandboxClock;
 use crate::webhook::{DeliveryLog, WebhookRetry, WebhookUrls};
 use crate::{cashin, ciputra, crypto_invoice, cuan10pay, qris, webhook};
 
@@ -67,7 +69,6 @@ impl fmt::Display for PaymentState {
 /// Settings fixed when the sandbox is built.
 #[derive(Debug)]
 pub(crate) struct Settings {
-    pub(crate) clock: SharedClock,
     /// Each gateway's dashboard URLs, with the turn counter that spreads attempts over them.
     pub(crate) webhook_urls: HashMap<ProviderId, WebhookUrls>,
     /// `None`: each gateway's own default ([`webhook::default_retry`]).
@@ -82,6 +83,12 @@ pub(crate) struct Settings {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) settings: Settings,
+    /// The configured clock, moved forward by time travel.
+    pub(crate) clock: SandboxClock,
+    /// The next payment's place in the order of creation, across gateways.
+    pub(crate) sequence: AtomicU64,
+    /// The faults injected in front of the gateways.
+    pub(crate) faults: crate::faults::Faults,
     pub(crate) deliveries: DeliveryLog,
     pub(crate) http: reqwest::Client,
     pub(crate) cuan10pay: cuan10pay::Emulator,
@@ -105,8 +112,21 @@ impl Shared {
         }
     }
 
+    /// The sandbox's time: what records are stamped with and expire by (see [`SandboxClock`]).
     pub(crate) fn now(&self) -> OffsetDateTime {
-        self.settings.clock.now()
+        self.clock.now()
+    }
+
+    /// The configured clock, unmoved by time travel: what request timestamps are checked
+    /// against and webhook timestamps are signed with, since clients and receivers keep real
+    /// time.
+    pub(crate) fn wall_now(&self) -> OffsetDateTime {
+        self.clock.wall()
+    }
+
+    /// The next number in the order of creation.
+    pub(crate) fn next_sequence(&self) -> u64 {
+        self.sequence.fetch_add(1, Ordering::Relaxed)
     }
 
     pub(crate) fn webhook_retry(&self, provider: ProviderId) -> WebhookRetry {

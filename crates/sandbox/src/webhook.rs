@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use gerbang_core::ProviderId;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use tokio::sync::watch;
 use tracing::Instrument;
 
@@ -84,6 +85,13 @@ pub struct Delivery {
     pub dropped: bool,
     /// The body sent (or that would have been), exactly.
     pub body: String,
+    /// The request's headers, as sent (or as they would have been), in order; names in lower
+    /// case. Signatures, never secrets: no gateway sends its key in a header.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// When the attempt was made (or dropped), on the sandbox clock.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub at: Option<OffsetDateTime>,
 }
 
 const fn first() -> u32 {
@@ -209,6 +217,16 @@ impl DeliveryLog {
         lock(&self.attempts).iter().cloned().collect()
     }
 
+    /// The attempts kept of one payment's (or order's) webhooks, oldest first.
+    pub(crate) fn of(&self, provider: ProviderId, reference: &str) -> Vec<Delivery> {
+        lock(&self.attempts).iter().filter(|d| d.provider == provider && d.reference == reference).cloned().collect()
+    }
+
+    /// How many attempts have been recorded since the sandbox started, forgotten ones included.
+    pub(crate) fn recorded(&self) -> usize {
+        *self.count.borrow()
+    }
+
     fn push(&self, delivery: Delivery) {
         {
             let mut attempts = lock(&self.attempts);
@@ -326,6 +344,11 @@ impl OneCopy {
             let Some(url) = self.urls.at(&self.shared, turn) else { return };
             let rendered = (self.webhook.render)(&url);
             let body = rendered.as_ref().map(|o| o.body.clone()).unwrap_or_default();
+            let headers = rendered
+                .as_ref()
+                .map(|o| o.headers.iter().map(|(name, value)| ((*name).to_owned(), value.clone())).collect())
+                .unwrap_or_default();
+            let at = Some(self.shared.now());
             let (status, answer, error) = match rendered {
                 _ if self.dropped => (None, None, Some(DROPPED.to_owned())),
                 None => (None, None, Some("not sent: the URL has no path to sign".to_owned())),
@@ -342,6 +365,8 @@ impl OneCopy {
                 error,
                 dropped: self.dropped,
                 body,
+                headers,
+                at,
             };
             let succeeded = delivery.succeeded();
             tracing::info!(attempt, status = ?delivery.status, error = ?delivery.error, "webhook attempt");

@@ -1,6 +1,7 @@
 //! Test support shared by the gateway crates' tests: capturing every line of tracing output,
-//! checking that no secret or customer detail shows in what a failing run printed, and the
-//! fixtures each crate records from the sandbox. Not published.
+//! checking that no secret or customer detail shows in what a failing run printed, the fixtures
+//! each crate records from the sandbox, and private servers for one test (Redis, Postgres, and
+//! chromedriver with headless Chromium). Not published.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -11,10 +12,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde_json::Value;
 use tracing_subscriber::EnvFilter;
 
+mod chromium;
 mod contract;
 mod hostile;
 mod postgres_server;
 mod redis_server;
+pub use chromium::{CHROMIUM_FLAGS, Chromium};
 pub use contract::{check_inbox_contract, check_ledger_contract};
 pub use hostile::{
     Cutting, ECHO_STATUSES, Echoing, REDIRECTS, Redirecting, check_echoed_secrets_are_scrubbed,

@@ -50,7 +50,7 @@ use serde_json::json;
 use crate::state::Shared;
 use crate::webhook::WebhookRetry;
 
-pub(crate) use payments::{settle, webhook_in};
+pub(crate) use payments::{expire_due, settle, summaries, webhook_in};
 
 /// The sandbox's client id for Cash In (`X-CLIENT-ID`). A published test value: it is accepted by
 /// this sandbox and nowhere else, so it is safe in examples, tests and source code.

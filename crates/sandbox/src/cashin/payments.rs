@@ -22,6 +22,7 @@ use super::auth::RequestId;
 use super::{CHANNEL_ID, CLIENT_ID, PREFIX, error, signing_key};
 use crate::bounded::{BoundedMap, BoundedSet};
 use crate::page::{controls, escape, not_found};
+use crate::payments::{Cause, Filter, PaymentSummary, Timeline, settle_expired};
 use crate::state::{Shared, lock};
 use crate::webhook::{Outgoing, Target, Webhook, dispatch};
 use crate::{DeliveryPlan, PaymentState, SandboxError};
@@ -66,6 +67,11 @@ struct Checkout {
     /// The `X-REQUEST-ID` of the call that created it: the notification's `originalExternalId`.
     request_id: String,
     created_at: OffsetDateTime,
+    /// `duration` minutes after its creation.
+    expires_at: OffsetDateTime,
+    /// Its `paymentUrl`.
+    page_url: String,
+    timeline: Timeline,
 }
 
 impl Checkout {
@@ -164,7 +170,7 @@ fn open(shared: &Shared, request_id: &str, body: &[u8]) -> Result<Response, Refu
     let amount = positive(&fields, "amount")?;
     let trx_no = text(&fields, "trxNo", 64)?.trim().to_owned();
     let duration = positive(&fields, "duration")?;
-    u32::try_from(duration).map_err(|_| invalid("Invalid field format: duration is too long"))?;
+    let minutes = u32::try_from(duration).map_err(|_| invalid("Invalid field format: duration is too long"))?;
     text(&fields, "successCallbackUrl", 255)?;
     text(&fields, "cancelCallbackUrl", 255)?;
     let channel = match fields.get("paymentChannel") {
@@ -202,6 +208,9 @@ fn open(shared: &Shared, request_id: &str, body: &[u8]) -> Result<Response, Refu
         state: PaymentState::Pending,
         request_id: request_id.to_owned(),
         created_at: now,
+        expires_at: now + time::Duration::minutes(i64::from(minutes)),
+        page_url: payment_url.clone(),
+        timeline: Timeline::created(shared, now),
     };
     tracing::info!(reference = %trx_no, amount, "checkout created");
     store.tokens.insert(token.clone(), trx_no.clone());
@@ -286,6 +295,7 @@ pub(crate) fn settle(
     reference: &str,
     target: PaymentState,
     plan: DeliveryPlan,
+    cause: Cause,
 ) -> Result<PaymentState, SandboxError> {
     if notification_code(target).is_none() || target == PaymentState::Pending {
         return Err(SandboxError::UnsupportedTransition { provider: PROVIDER, target });
@@ -304,6 +314,7 @@ pub(crate) fn settle(
             });
         }
         checkout.state = target;
+        checkout.timeline.push(now, target, cause);
         if target == PaymentState::Paid {
             // **Decision**: a customer left to choose pays by QRIS.
             checkout.method = Some(checkout.channel.unwrap_or("QRIS"));
@@ -311,7 +322,7 @@ pub(crate) fn settle(
         checkout.clone()
     };
     tracing::info!(reference, status = %target, "checkout settled");
-    if let Some(webhook) = notification(checkout, target, now) {
+    if let Some(webhook) = notification(checkout, target, now, shared.wall_now()) {
         dispatch(shared, webhook, plan);
     }
     Ok(target)
@@ -328,9 +339,41 @@ pub(crate) fn webhook_in(
     let checkout =
         lock(&shared.cashin.store).payments.get(reference.trim()).cloned().ok_or_else(|| unknown(reference))?;
     let state = state.unwrap_or(checkout.state);
-    let webhook =
-        notification(checkout, state, shared.now()).ok_or(SandboxError::NoWebhook { provider: PROVIDER, state })?;
+    let webhook = notification(checkout, state, shared.now(), shared.wall_now())
+        .ok_or(SandboxError::NoWebhook { provider: PROVIDER, state })?;
     Ok((state, webhook))
+}
+
+/// Every checkout `filter` lets through, as the dashboard shows it.
+pub(crate) fn summaries(shared: &Shared, filter: &Filter, out: &mut Vec<PaymentSummary>) {
+    let store = lock(&shared.cashin.store);
+    for checkout in store.payments.values().filter(|c| filter.wants_reference(&c.trx_no)) {
+        let mut summary = PaymentSummary::new(
+            PROVIDER,
+            &checkout.trx_no,
+            checkout.amount.into(),
+            checkout.state,
+            checkout.created_at,
+            &checkout.timeline,
+        );
+        summary.gateway_id.clone_from(&checkout.reference_no);
+        summary.merchant_reference = Some(checkout.trx_no.clone());
+        summary.expires_at = Some(checkout.expires_at);
+        summary.page_url = Some(checkout.page_url.clone());
+        out.push(summary);
+    }
+}
+
+/// Expires the open checkouts past their `duration`, each sending its `05` notification.
+pub(crate) fn expire_due(shared: &Arc<Shared>) -> Vec<String> {
+    let now = shared.now();
+    let due: Vec<String> = lock(&shared.cashin.store)
+        .payments
+        .values()
+        .filter(|c| c.state == PaymentState::Pending && c.expires_at <= now)
+        .map(|c| c.trx_no.clone())
+        .collect();
+    settle_expired(due, |trx_no| settle(shared, trx_no, PaymentState::Expired, DeliveryPlan::new(), Cause::Expiry))
 }
 
 fn unknown(reference: &str) -> SandboxError {
@@ -357,10 +400,11 @@ const fn notification_code(state: PaymentState) -> Option<(&'static str, &'stati
 /// **Decision**: `amount.value` is a string with two decimals, the SNAP form the document's table
 /// types as "String" (its example's bare `1000` is accepted by the SDK too). The path is that of
 /// the URL each attempt goes to; everything else is fixed here, so that every attempt and copy
-/// to one URL is the same request, `X-EXTERNAL-ID` included.
-fn notification(checkout: Checkout, state: PaymentState, now: OffsetDateTime) -> Option<Webhook> {
+/// to one URL is the same request, `X-EXTERNAL-ID` included. `finishedTime` is `now`, on the
+/// sandbox clock; `X-TIMESTAMP` is `wall`, the unmoved clock the receiver checks it against.
+fn notification(checkout: Checkout, state: PaymentState, now: OffsetDateTime, wall: OffsetDateTime) -> Option<Webhook> {
     let (code, description) = notification_code(state)?;
-    let timestamp = format_timestamp(now);
+    let timestamp = format_timestamp(wall);
     let mut body = json!({
         "originalPartnerReferenceNo": checkout.reference_no,
         "originalReferenceNo": checkout.trx_no,
@@ -369,7 +413,7 @@ fn notification(checkout: Checkout, state: PaymentState, now: OffsetDateTime) ->
         "transactionStatusDesc": description,
         "amount": { "value": two_decimals(checkout.amount), "currency": "IDR" },
         "createdTime": format_timestamp(checkout.created_at),
-        "finishedTime": timestamp,
+        "finishedTime": format_timestamp(now),
     });
     // A checkout still open has not finished: its notification has no finishing time.
     if state == PaymentState::Pending

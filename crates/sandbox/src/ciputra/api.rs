@@ -18,6 +18,7 @@ use super::store::{Registration, Transaction, local};
 use super::{API_KEY, API_SECRET, PREFIX, jwt};
 use crate::PaymentState;
 use crate::page::{controls, escape};
+use crate::payments::{Cause, Timeline};
 use crate::state::{Shared, lock};
 
 /// The success envelope of the document: `{"code":"00","status":true,"data":…,"message":"Success"}`.
@@ -238,6 +239,7 @@ fn charge(shared: &Shared, f: &HashMap<String, String>, shortlink: &dyn Fn(&str)
     let order_id = store.next_order_id(now);
     let virtual_account = if text(f, "paytype") == "va" { store.digits("8808", 12) } else { String::new() };
     let txn = Transaction {
+        shortlink: shortlink(&order_id),
         order_id,
         external_id: external_id.clone(),
         paycode: text(f, "paycode"),
@@ -253,8 +255,9 @@ fn charge(shared: &Shared, f: &HashMap<String, String>, shortlink: &dyn Fn(&str)
         cancelled_at: None,
         reference_number: String::new(),
         callback_url: text(f, "callback_url"),
+        timeline: Timeline::created(shared, now),
     };
-    let data = txn.result_view(&shortlink(&txn.order_id));
+    let data = txn.result_view(&txn.shortlink);
     store.transactions.insert(external_id, txn);
     success(data)
 }
@@ -316,8 +319,7 @@ fn cancel(shared: &Shared, f: &HashMap<String, String>, shortlink: &dyn Fn(&str)
             format!("The transaction cannot be cancelled: it is {}.", super::store::transaction_word(txn.state)),
         );
     }
-    txn.state = PaymentState::Cancelled;
-    txn.cancelled_at = Some(now);
+    txn.cancel(now, Cause::Api);
     success(txn.result_view(&shortlink(&txn.order_id)))
 }
 

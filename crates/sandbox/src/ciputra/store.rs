@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::bounded::BoundedMap;
+use crate::payments::{Cause, Filter, PaymentSummary, Timeline, settle_expired};
 use crate::state::{Shared, lock};
 use crate::webhook::{Outgoing, Target, Webhook, dispatch};
 use crate::{DeliveryPlan, PaymentState, SandboxError};
@@ -34,6 +35,9 @@ pub(super) struct Transaction {
     pub(super) cancelled_at: Option<OffsetDateTime>,
     pub(super) reference_number: String,
     pub(super) callback_url: String,
+    /// The page its `shortlink` points at.
+    pub(super) shortlink: String,
+    pub(super) timeline: Timeline,
 }
 
 /// An auto-debit registration, as the sandbox keeps it.
@@ -204,16 +208,18 @@ pub(super) fn callback_body(fields: &[(&str, String)]) -> String {
 }
 
 /// Moves a pending transaction or registration (found by `external_id` or `order_id`) to paid
-/// or expired, and delivers its callback per `plan`.
+/// or expired, and delivers its callback per `plan`; or cancels a pending transaction, as the
+/// merchant's `action=cancel` does (no callback: the merchant asked for it).
 pub(crate) fn settle(
     shared: &Arc<Shared>,
     reference: &str,
     target: PaymentState,
     plan: DeliveryPlan,
+    cause: Cause,
 ) -> Result<PaymentState, SandboxError> {
     let provider = ProviderId::Ciputra;
-    // Cancelling is the merchant's call (`action=cancel`); nothing in the document fails.
-    if !matches!(target, PaymentState::Paid | PaymentState::Expired) {
+    // Nothing in the document fails; only a transaction can be cancelled.
+    if !matches!(target, PaymentState::Paid | PaymentState::Expired | PaymentState::Cancelled) {
         return Err(SandboxError::UnsupportedTransition { provider, target });
     }
     let now = shared.now();
@@ -227,12 +233,20 @@ pub(crate) fn settle(
             if txn.state != PaymentState::Pending {
                 return Err(not_pending(txn.state));
             }
+            if target == PaymentState::Cancelled {
+                txn.cancel(now, cause);
+                tracing::info!(reference, "Ciputra transaction cancelled");
+                return Ok(target);
+            }
             txn.state = target;
+            txn.timeline.push(now, target, cause);
             if target == PaymentState::Paid {
                 txn.paid_at = Some(now);
                 txn.reference_number = counter_digits;
             }
             transaction_callback(txn, target, now)
+        } else if target == PaymentState::Cancelled {
+            return Err(SandboxError::UnsupportedTransition { provider, target });
         } else if let Some(reg) =
             store.registrations.values_mut().find(|r| r.external_id == reference || r.order_id == reference)
         {
@@ -281,6 +295,53 @@ pub(crate) fn webhook_in(
         Ok((state, registration_callback(reg, state, now)))
     } else {
         Err(SandboxError::UnknownPayment { provider, reference: reference.to_owned() })
+    }
+}
+
+/// Every transaction `filter` lets through, as the dashboard shows it (registrations are not
+/// payments: they are not listed).
+pub(crate) fn summaries(shared: &Shared, filter: &Filter, out: &mut Vec<PaymentSummary>) {
+    let store = lock(&shared.ciputra.store);
+    for txn in store.transactions.values().filter(|t| filter.wants_reference(&t.external_id)) {
+        let mut summary = PaymentSummary::new(
+            ProviderId::Ciputra,
+            &txn.external_id,
+            txn.amount.into(),
+            txn.state,
+            txn.created_at,
+            &txn.timeline,
+        );
+        summary.gateway_id.clone_from(&txn.order_id);
+        summary.merchant_reference = Some(txn.external_id.clone());
+        summary.expires_at = Some(txn.expires_at);
+        summary.page_url = Some(txn.shortlink.clone());
+        out.push(summary);
+    }
+}
+
+/// Expires the pending transactions and registrations past their expiry, each sending its
+/// `expired` callback.
+pub(crate) fn expire_due(shared: &Arc<Shared>) -> Vec<String> {
+    let now = shared.now();
+    let due: Vec<String> = {
+        let store = lock(&shared.ciputra.store);
+        let transactions = store.transactions.values().map(|t| (t.state, t.expires_at, &t.external_id));
+        let registrations = store.registrations.values().map(|r| (r.state, r.expires_at, &r.external_id));
+        transactions
+            .chain(registrations)
+            .filter(|(state, expires_at, _)| *state == PaymentState::Pending && *expires_at <= now)
+            .map(|(_, _, id)| id.clone())
+            .collect()
+    };
+    settle_expired(due, |id| settle(shared, id, PaymentState::Expired, DeliveryPlan::new(), Cause::Expiry))
+}
+
+impl Transaction {
+    /// Cancels it, as `action=cancel` does.
+    pub(super) fn cancel(&mut self, now: OffsetDateTime, cause: Cause) {
+        self.state = PaymentState::Cancelled;
+        self.cancelled_at = Some(now);
+        self.timeline.push(now, PaymentState::Cancelled, cause);
     }
 }
 

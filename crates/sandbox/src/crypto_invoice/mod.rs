@@ -51,7 +51,7 @@ use self::store::{CURRENCIES, Invoice, Store};
 use crate::state::{Shared, lock};
 use crate::webhook::WebhookRetry;
 
-pub(crate) use store::{settle, webhook_in};
+pub(crate) use store::{expire_due, settle, summaries, webhook_in};
 
 /// The sandbox's public key for crypto invoices. A published test value: it is accepted by this
 /// sandbox and nowhere else, so it is safe in examples, tests and source code.
@@ -218,6 +218,7 @@ async fn create_invoice(State(shared): State<Arc<Shared>>, headers: HeaderMap, b
         expires_at: now + time::Duration::hours(i64::try_from(hours).unwrap_or(12)),
         state: crate::PaymentState::Pending,
         paid: None,
+        timeline: crate::payments::Timeline::created(&shared, now),
     };
     tracing::info!(id, test, "invoice created");
     let answer = if white_label { white_label_coins(id, &banned) } else { json!(invoice.invoice_url) };

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::PRIVATE_KEY;
+use crate::payments::{Cause, Filter, PaymentSummary, Timeline};
 use crate::state::{Shared, lock};
 use crate::webhook::{Outgoing, Target, Webhook, dispatch};
 use crate::{DeliveryPlan, PaymentState, SandboxError};
@@ -50,6 +51,7 @@ pub(super) struct Invoice {
     pub(super) state: PaymentState,
     /// What was paid, in the coin, once paid.
     pub(super) paid: Option<(Decimal, &'static str)>,
+    pub(super) timeline: Timeline,
 }
 
 /// **Decision**: the coin a sandbox customer pays with, and how many of it make one unit of the
@@ -77,11 +79,15 @@ pub(super) fn timestamp(t: OffsetDateTime) -> String {
 }
 
 impl Invoice {
-    /// The state, with expiry applied: a pending invoice past its `expiration_date` is expired.
-    fn refresh(&mut self, now: OffsetDateTime) {
+    /// The state, with expiry applied: a pending invoice past its `expiration_date` is expired,
+    /// from that time; whether it turned so now.
+    fn refresh(&mut self, now: OffsetDateTime) -> bool {
         if self.state == PaymentState::Pending && now >= self.expires_at {
             self.state = PaymentState::Expired;
+            self.timeline.push(self.expires_at, PaymentState::Expired, Cause::Expiry);
+            return true;
         }
+        false
     }
 
     /// The status word `get_invoices` answers with. **Decision**: the document names none; the
@@ -175,6 +181,11 @@ impl Store {
             .collect()
     }
 
+    /// Every invoice, expiry applied; the ids of those that expired just now.
+    fn refresh_all(&mut self, now: OffsetDateTime) -> Vec<String> {
+        self.invoices.values_mut().filter_map(|invoice| invoice.refresh(now).then(|| invoice.id.to_string())).collect()
+    }
+
     /// **Decision**: what [`settle`] (and so `Sandbox::pay`, `gerbang sandbox pay crypto-invoice
     /// REF`) takes as a reference. The create answer carries only the invoice URL, and the SDK
     /// looks payments up by `order_id`: so the invoice's id (the number in its URL and its
@@ -198,6 +209,7 @@ pub(crate) fn settle(
     reference: &str,
     target: PaymentState,
     plan: DeliveryPlan,
+    cause: Cause,
 ) -> Result<PaymentState, SandboxError> {
     if !matches!(target, PaymentState::Paid | PaymentState::Expired) {
         return Err(SandboxError::UnsupportedTransition { provider: PROVIDER, target });
@@ -220,6 +232,7 @@ pub(crate) fn settle(
         } else {
             invoice.state = target;
         }
+        invoice.timeline.push(now, target, cause);
         invoice.clone()
     };
     tracing::info!(id = invoice.id, status = %target, "invoice settled");
@@ -256,6 +269,37 @@ pub(crate) fn webhook_in(
     let webhook = callback(&invoice)
         .ok_or_else(|| SandboxError::NoWebhookUrl { provider: PROVIDER, reference: reference.to_owned() })?;
     Ok((state, webhook))
+}
+
+/// Every invoice `filter` lets through, as the dashboard shows it, expiry applied.
+pub(crate) fn summaries(shared: &Shared, filter: &Filter, out: &mut Vec<PaymentSummary>) {
+    let mut store = lock(&shared.crypto_invoice.store);
+    store.refresh_all(shared.now());
+    for invoice in store.invoices.values() {
+        let reference = invoice.id.to_string();
+        if !filter.wants_reference(&reference) {
+            continue;
+        }
+        let mut summary = PaymentSummary::new(
+            PROVIDER,
+            reference,
+            invoice.price_amount,
+            invoice.state,
+            invoice.created_at,
+            &invoice.timeline,
+        );
+        summary.currency.clone_from(&invoice.price_currency);
+        summary.merchant_reference.clone_from(&invoice.order_id);
+        summary.expires_at = Some(invoice.expires_at);
+        summary.page_url = Some(invoice.invoice_url.clone());
+        out.push(summary);
+    }
+}
+
+/// Expires the pending invoices past their `expiration_date` (what a look-up of each would
+/// do); no callback, as the gateway calls back on success only.
+pub(crate) fn expire_due(shared: &Arc<Shared>) -> Vec<String> {
+    lock(&shared.crypto_invoice.store).refresh_all(shared.now())
 }
 
 fn unknown(reference: &str) -> SandboxError {

@@ -13,6 +13,7 @@ use super::fields::Fields;
 use super::store::{Deposit, new_id};
 use super::{PREFIX, Refusal, error, success};
 use crate::PaymentState;
+use crate::payments::Timeline;
 use crate::state::{Shared, lock};
 
 /// The document's limits: "Deposit amount (min 10,000, max 10,000,000)".
@@ -63,12 +64,18 @@ pub(super) async fn create(State(shared): State<Arc<Shared>>, body: Bytes) -> Re
     for optional in ["customer_name", "customer_email", "customer_phone", "return_url"] {
         fields.string(optional)?;
     }
-    let now = shared.now();
-    if let Some(expires) = fields.whole_number("expired_time")?
-        && i64::try_from(expires).map_or(true, |expires| expires <= now.unix_timestamp())
-    {
-        return Err(Refusal::bad_request("The expired_time must be a Unix timestamp in the future"));
-    }
+    let (now, wall) = (shared.now(), shared.wall_now());
+    // The client's `expired_time` is on its clock, which keeps real time: read against the
+    // unmoved clock, and kept on the sandbox's (moved by as much as time travel moved it).
+    let expires_at = match fields.whole_number("expired_time")? {
+        None => None,
+        Some(expires) => match i64::try_from(expires) {
+            Ok(expires) if expires > wall.unix_timestamp() => {
+                Some(now + time::Duration::seconds(expires - wall.unix_timestamp()))
+            }
+            _ => return Err(Refusal::bad_request("The expired_time must be a Unix timestamp in the future")),
+        },
+    };
 
     let base = format!("{}{PREFIX}", shared.origin());
     let mut store = lock(&shared.cuan10pay.store);
@@ -92,6 +99,8 @@ pub(super) async fn create(State(shared): State<Arc<Shared>>, body: Bytes) -> Re
         created_at: now,
         paid_at: None,
         notes,
+        expires_at,
+        timeline: Timeline::created(&shared, now),
     };
     tracing::info!(reference = %deposit.id, amount, channel = code, "deposit created");
     let response = success("Deposit request created successfully", deposit.view());

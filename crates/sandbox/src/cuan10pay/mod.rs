@@ -48,7 +48,7 @@ use serde::Serialize;
 use crate::rate_limit::RateLimiter;
 use crate::state::Shared;
 
-pub(crate) use store::{settle, webhook_in};
+pub(crate) use store::{expire_due, settle, summaries, webhook_in};
 
 /// The sandbox's API key for Cuan10pay. A published test value: it is accepted by this sandbox
 /// and nowhere else, so it is safe in examples, tests and source code.

@@ -105,7 +105,7 @@ fn place<T: Serialize>(shared: &Arc<Shared>, kind: &str, common: &Common<'_>, it
         created_at: format_local_datetime(now),
     };
     let target = common.callback_url.map_or(Target::Configured, |url| Target::Url(url.to_owned()));
-    let outgoing = webhook(&order.order_id, ORDER_DONE_STATUS, price, now);
+    let outgoing = webhook(&order.order_id, ORDER_DONE_STATUS, price, shared.wall_now());
     dispatch(shared, Webhook::new(ProviderId::Cuan10pay, &order.order_id, target, outgoing), DeliveryPlan::new());
     success("Order created successfully", order)
 }

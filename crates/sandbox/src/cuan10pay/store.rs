@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use super::PRIVATE_KEY;
 use crate::bounded::{BoundedMap, BoundedSet};
+use crate::payments::{Cause, Filter, PaymentSummary, Timeline, settle_expired};
 use crate::state::{Shared, lock};
 use crate::webhook::{Outgoing, Target, Webhook, dispatch};
 use crate::{DeliveryPlan, PaymentState, SandboxError};
@@ -38,8 +39,11 @@ pub(super) struct Deposit {
     pub(super) paid_at: Option<OffsetDateTime>,
     /// The `notes` it was created with, echoed in every answer (**decision**: the document's
     /// example answer does not show them; echoing them lets a status call give back the
-    /// merchant's reference they carry).
+    /// merchant's reference the SDK puts on their first line).
     pub(super) notes: Option<String>,
+    /// Its `expired_time`, on the sandbox clock, when one was given.
+    pub(super) expires_at: Option<OffsetDateTime>,
+    pub(super) timeline: Timeline,
 }
 
 /// A deposit on the wire: the `data` of the document's `deposit_create` answer, field for field
@@ -132,6 +136,7 @@ pub(crate) fn settle(
     reference: &str,
     target: PaymentState,
     plan: DeliveryPlan,
+    cause: Cause,
 ) -> Result<PaymentState, SandboxError> {
     // The document names `pending` and `PAID` only; expiry is the one other move a deposit makes.
     if !matches!(target, PaymentState::Paid | PaymentState::Expired) {
@@ -151,6 +156,7 @@ pub(crate) fn settle(
             });
         }
         deposit.state = target;
+        deposit.timeline.push(now, target, cause);
         if target == PaymentState::Paid {
             deposit.paid_at = Some(now);
         }
@@ -159,7 +165,7 @@ pub(crate) fn settle(
     tracing::info!(reference, status = %target, "deposit settled");
     // The callback URL of deposits is set in the merchant's dashboard: `deposit_create` has no
     // field for it (seeds/000_b443c682d4d25840.txt).
-    dispatch(shared, deposit_webhook(&deposit, target, now), plan);
+    dispatch(shared, deposit_webhook(&deposit, target, shared.wall_now()), plan);
     Ok(target)
 }
 
@@ -176,15 +182,49 @@ pub(crate) fn webhook_in(
     if !matches!(state, PaymentState::Pending | PaymentState::Paid | PaymentState::Expired) {
         return Err(SandboxError::NoWebhook { provider: ProviderId::Cuan10pay, state });
     }
-    Ok((state, deposit_webhook(&deposit, state, shared.now())))
+    Ok((state, deposit_webhook(&deposit, state, shared.wall_now())))
+}
+
+/// Every deposit `filter` lets through, as the dashboard shows it.
+pub(crate) fn summaries(shared: &Shared, filter: &Filter, out: &mut Vec<PaymentSummary>) {
+    let store = lock(&shared.cuan10pay.store);
+    for deposit in store.deposits.values().filter(|d| filter.wants_reference(&d.id)) {
+        let mut summary = PaymentSummary::new(
+            ProviderId::Cuan10pay,
+            &deposit.id,
+            deposit.amount.into(),
+            deposit.state,
+            deposit.created_at,
+            &deposit.timeline,
+        );
+        // The SDK's notes: the merchant's reference, then the description on the next line.
+        summary.merchant_reference = deposit.notes.as_deref().and_then(|n| n.lines().next()).map(str::to_owned);
+        summary.expires_at = deposit.expires_at;
+        summary.page_url = Some(deposit.checkout_url.clone());
+        out.push(summary);
+    }
+}
+
+/// Expires the pending deposits past their `expired_time`, each sending its `EXPIRED` webhook.
+pub(crate) fn expire_due(shared: &Arc<Shared>) -> Vec<String> {
+    let now = shared.now();
+    let due: Vec<String> = lock(&shared.cuan10pay.store)
+        .deposits
+        .values()
+        .filter(|d| d.state == PaymentState::Pending && d.expires_at.is_some_and(|at| at <= now))
+        .map(|d| d.id.clone())
+        .collect();
+    settle_expired(due, |id| settle(shared, id, PaymentState::Expired, DeliveryPlan::new(), Cause::Expiry))
 }
 
 fn unknown(reference: &str) -> SandboxError {
     SandboxError::UnknownPayment { provider: ProviderId::Cuan10pay, reference: reference.to_owned() }
 }
 
-fn deposit_webhook(deposit: &Deposit, state: PaymentState, now: OffsetDateTime) -> Webhook {
-    let outgoing = webhook(&deposit.id, webhook_status(state), deposit.amount, now);
+/// The webhook of `deposit` in `state`, its timestamp `wall` (the unmoved clock, which the
+/// receiver checks it against).
+fn deposit_webhook(deposit: &Deposit, state: PaymentState, wall: OffsetDateTime) -> Webhook {
+    let outgoing = webhook(&deposit.id, webhook_status(state), deposit.amount, wall);
     Webhook::new(ProviderId::Cuan10pay, &deposit.id, Target::Configured, outgoing)
 }
 
@@ -205,7 +245,8 @@ const fn webhook_status(state: PaymentState) -> &'static str {
 /// `timestamp` as integers. The signature covers them as their decimal text (PROVIDERS.md §1
 /// Decision): `reference + status + amount + timestamp`. **Decision**: `amount` is the deposit's
 /// amount without the fee (the document's example, `100000`, is a round amount, not a total).
-pub(super) fn webhook(reference: &str, status: &str, amount: u64, now: OffsetDateTime) -> Outgoing {
+/// `wall` is the unmoved clock: the receiver checks the timestamp against its own.
+pub(super) fn webhook(reference: &str, status: &str, amount: u64, wall: OffsetDateTime) -> Outgoing {
     #[derive(Serialize)]
     struct Body<'a> {
         reference: &'a str,
@@ -214,7 +255,7 @@ pub(super) fn webhook(reference: &str, status: &str, amount: u64, now: OffsetDat
         timestamp: i64,
         signature: String,
     }
-    let timestamp = now.unix_timestamp();
+    let timestamp = wall.unix_timestamp();
     let signature =
         sign_webhook(PRIVATE_KEY.as_bytes(), reference, status, &amount.to_string(), &timestamp.to_string());
     let body = Body { reference, status, amount, timestamp, signature };

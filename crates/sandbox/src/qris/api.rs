@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::store::WithdrawalState;
 use super::{PREFIX, error, ok};
 use crate::PaymentState;
+use crate::payments::{Cause, Timeline};
 use crate::state::{Shared, lock};
 
 type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
@@ -72,8 +73,10 @@ pub(super) async fn create_invoice(State(shared): State<Arc<Shared>>, query: Par
     let amount =
         positive(amount).ok_or_else(|| Refusal::bad_request("Amount harus berupa angka bulat lebih dari 0"))?;
     let base = format!("{}{PREFIX}", shared.origin());
+    let now = shared.now();
+    let timeline = Timeline::created(&shared, now);
     let mut store = lock(&shared.qris.store);
-    let invoice = store.create_invoice(amount, shared.now(), &base);
+    let invoice = store.create_invoice(amount, now, &base, timeline);
     tracing::info!(reference = %invoice.id, amount, "invoice created");
     Ok(ok(invoice.created_view()))
 }
@@ -111,7 +114,7 @@ pub(super) async fn cancel_invoice(
         let message = format!("Invoice tidak bisa dibatalkan, status saat ini: {}", invoice.state.as_str());
         return Err(Refusal::bad_request(message));
     }
-    invoice.state = PaymentState::Expired;
+    invoice.cancel(shared.now(), Cause::Api);
     tracing::info!(reference = %invoice.id, "invoice cancelled");
     Ok(ok(json!({
         "success": true,

@@ -60,7 +60,7 @@ use crate::state::Shared;
 use crate::webhook::WebhookRetry;
 
 pub use store::{WithdrawalError, WithdrawalState};
-pub(crate) use store::{settle, webhook_in};
+pub(crate) use store::{expire_due, settle, summaries, webhook_in};
 
 /// The sandbox's API key for the QRIS gateway. A published test value: it is accepted by this
 /// sandbox and nowhere else, so it is safe in examples, tests and source code.

@@ -12,6 +12,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::{INVOICE_LIFETIME, WITHDRAW_FEE, invoice_fee};
 use crate::bounded::BoundedMap;
+use crate::payments::{Cause, Filter, PaymentSummary, Timeline};
 use crate::state::{Shared, lock};
 use crate::webhook::Webhook;
 use crate::{DeliveryPlan, PaymentState, SandboxError};
@@ -81,6 +82,7 @@ pub(super) struct Invoice {
     pub(super) state: PaymentState,
     pub(super) created_at: OffsetDateTime,
     pub(super) expired_at: OffsetDateTime,
+    pub(super) timeline: Timeline,
 }
 
 /// One withdrawal.
@@ -116,7 +118,13 @@ impl Store {
     }
 
     /// A new pending invoice of `amount`, expiring [`INVOICE_LIFETIME`] from `now`.
-    pub(super) fn create_invoice(&mut self, amount: u64, now: OffsetDateTime, image_base: &str) -> Invoice {
+    pub(super) fn create_invoice(
+        &mut self,
+        amount: u64,
+        now: OffsetDateTime,
+        image_base: &str,
+        timeline: Timeline,
+    ) -> Invoice {
         let id = self.fresh_id();
         let invoice = Invoice {
             qris_image: format!("{image_base}/invoice/{id}/qr.svg"),
@@ -126,6 +134,7 @@ impl Store {
             state: PaymentState::Pending,
             created_at: now,
             expired_at: now + Duration::seconds(INVOICE_LIFETIME.as_secs().try_into().unwrap_or(i64::MAX)),
+            timeline,
         };
         if let Some((evicted, _)) = self.invoices.insert(id, invoice.clone()) {
             tracing::debug!(reference = %evicted, "oldest invoice forgotten: the sandbox holds max_payments");
@@ -136,10 +145,13 @@ impl Store {
     /// The invoice, with a pending one past its `expired_at` turned expired first.
     pub(super) fn invoice(&mut self, id: &str, now: OffsetDateTime) -> Option<&mut Invoice> {
         let invoice = self.invoices.get_mut(id)?;
-        if invoice.state == PaymentState::Pending && now >= invoice.expired_at {
-            invoice.state = PaymentState::Expired;
-        }
+        invoice.refresh(now);
         Some(invoice)
+    }
+
+    /// Every invoice, expiry applied; the ids of those that expired just now.
+    fn refresh_all(&mut self, now: OffsetDateTime) -> Vec<String> {
+        self.invoices.values_mut().filter_map(|invoice| invoice.refresh(now).then(|| invoice.id.clone())).collect()
     }
 
     /// A withdrawal, taken from the balance at once (amount and fee).
@@ -216,7 +228,26 @@ impl Store {
     }
 }
 
+/// What a cancelled invoice's history says: the gateway reads it `expired`.
+pub(super) const CANCELLED_NOTE: &str = "cancelled: the gateway reads a cancelled invoice as expired";
+
 impl Invoice {
+    /// A pending invoice past its `expired_at` turns expired, at that time; whether it did now.
+    fn refresh(&mut self, now: OffsetDateTime) -> bool {
+        if self.state == PaymentState::Pending && now >= self.expired_at {
+            self.state = PaymentState::Expired;
+            self.timeline.push(self.expired_at, PaymentState::Expired, Cause::Expiry);
+            return true;
+        }
+        false
+    }
+
+    /// Cancels a pending invoice: it becomes expired, as the gateway's cancel call leaves it.
+    pub(super) fn cancel(&mut self, now: OffsetDateTime, cause: Cause) {
+        self.state = PaymentState::Expired;
+        self.timeline.note(now, PaymentState::Expired, cause, Some(CANCELLED_NOTE));
+    }
+
     /// The `invoice/status` answer, field for field in the document's order.
     pub(super) fn status_view(&self) -> Value {
         json!({
@@ -279,17 +310,19 @@ pub(super) fn utc_millis(t: OffsetDateTime) -> String {
     )
 }
 
-/// Moves a pending invoice to paid (crediting its amount to the balance) or expired. The gateway
-/// sends no webhook, so nothing is sent.
+/// Moves a pending invoice to paid (crediting its amount to the balance) or expired, or cancels
+/// it as the gateway's cancel call does (it then reads expired, and that is the state
+/// returned). The gateway sends no webhook, so nothing is sent.
 pub(crate) fn settle(
     shared: &Arc<Shared>,
     reference: &str,
     target: PaymentState,
     // The document has no webhook: there is nothing to deliver.
     _plan: DeliveryPlan,
+    cause: Cause,
 ) -> Result<PaymentState, SandboxError> {
-    if !matches!(target, PaymentState::Paid | PaymentState::Expired) {
-        // The document's invoices are pending, paid or expired; a cancel goes through the API.
+    if !matches!(target, PaymentState::Paid | PaymentState::Expired | PaymentState::Cancelled) {
+        // The document's invoices are pending, paid or expired (a cancelled one reads expired).
         return Err(SandboxError::UnsupportedTransition { provider: ProviderId::Qris, target });
     }
     let now = shared.now();
@@ -304,11 +337,42 @@ pub(crate) fn settle(
             status: invoice.state,
         });
     }
-    invoice.state = target;
+    if target == PaymentState::Cancelled {
+        invoice.cancel(now, cause);
+    } else {
+        invoice.state = target;
+        invoice.timeline.push(now, target, cause);
+    }
+    let state = invoice.state;
     let credit = if target == PaymentState::Paid { invoice.amount } else { 0 };
     store.balance += credit;
-    tracing::info!(reference, status = %target, credit, "invoice settled");
-    Ok(target)
+    tracing::info!(reference, status = %state, credit, "invoice settled");
+    Ok(state)
+}
+
+/// Every invoice `filter` lets through, as the dashboard shows it, expiry applied.
+pub(crate) fn summaries(shared: &Shared, filter: &Filter, out: &mut Vec<PaymentSummary>) {
+    let mut store = lock(&shared.qris.store);
+    store.refresh_all(shared.now());
+    for invoice in store.invoices.values().filter(|i| filter.wants_reference(&i.id)) {
+        let mut summary = PaymentSummary::new(
+            ProviderId::Qris,
+            &invoice.id,
+            invoice.amount.into(),
+            invoice.state,
+            invoice.created_at,
+            &invoice.timeline,
+        );
+        summary.expires_at = Some(invoice.expired_at);
+        summary.page_url = Some(invoice.qris_image.clone());
+        out.push(summary);
+    }
+}
+
+/// Expires the pending invoices past their `expired_at` (what a look-up of each would do); no
+/// webhook, as the gateway has none.
+pub(crate) fn expire_due(shared: &Arc<Shared>) -> Vec<String> {
+    lock(&shared.qris.store).refresh_all(shared.now())
 }
 
 /// The document has no webhook: an invoice is known by polling its status. Refused for every
