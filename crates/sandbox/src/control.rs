@@ -16,6 +16,7 @@
 //! | `GET /_sandbox/faults` | the faults held, oldest first |
 //! | `DELETE /_sandbox/faults`, `DELETE /_sandbox/faults/{id}` | `{"cleared": N}`; 404 an unknown id |
 //! | `GET /_sandbox/deliveries` | every webhook attempt so far, a JSON list of [`Delivery`](crate::Delivery) |
+//! | `GET /_sandbox/version` | `{"version": "…"}`: changes whenever anything the dashboard shows changes (what its script polls) |
 //! | `GET /_sandbox/health` | `{"status":"ok","emulated":["cuan10pay","cashin","qris","crypto-invoice","ciputra"]}` |
 //!
 //! Errors are `{"error": "…"}`.

@@ -62,6 +62,7 @@
 //! | `POST /_sandbox/qris/withdrawals/{id}/approve` | 200 `{"provider","withdraw_id","status":"success"}`; 404 unknown; 409 not pending |
 //! | `POST /_sandbox/qris/withdrawals/{id}/reject[?note=]` | the same, `"status":"rejected"`; the amount and fee go back to the balance |
 //! | `GET /_sandbox/deliveries` | every webhook attempt, a JSON list of [`Delivery`] |
+//! | `GET /_sandbox/version` | `{"version": "…"}`: changes whenever anything the dashboard shows changes (what its script polls) |
 //! | `GET /_sandbox/health` | `{"status":"ok","emulated":["cuan10pay","cashin","qris","crypto-invoice","ciputra"]}` |
 //!
 //! `?plan` is a [`DeliveryPlan`] as a query, each parameter optional: `copies` (default 1),
