@@ -219,6 +219,26 @@ impl Drop for Recorded {
     }
 }
 
+/// One delivery attempt, for a person watching `sandbox serve`.
+fn attempt_line(delivery: &sandbox::Delivery) -> String {
+    let outcome = match (delivery.status, &delivery.error) {
+        (Some(status), _) => format!("answered {status}"),
+        (None, Some(error)) => error.clone(),
+        (None, None) => "no answer".to_owned(),
+    };
+    format!(
+        "webhook {} {}: attempt {} (copy {}) to {}: {outcome}",
+        delivery.provider, delivery.reference, delivery.attempt, delivery.copy, delivery.url
+    )
+}
+
+fn eprintln_line(line: &str) {
+    #[allow(clippy::print_stderr)] // a person running the sandbox watches its deliveries here
+    {
+        eprintln!("{}", line.replace(['\n', '\r'], " "));
+    }
+}
+
 fn eprintln_warning(message: &str) {
     #[allow(clippy::print_stderr)]
     {
@@ -324,6 +344,18 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
         eprintln!("gerbang sandbox: dashboard at {}/ (Ctrl-C stops it)", handle.url());
     }
     print_json(&credentials(&handle))?;
+    // One line on stderr per webhook delivery attempt: where it went and what came back.
+    let mut attempts = handle.sandbox().subscribe_deliveries();
+    tokio::spawn(async move {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            match attempts.recv().await {
+                Ok(delivery) => eprintln_line(&attempt_line(&delivery)),
+                Err(RecvError::Lagged(missed)) => eprintln_line(&format!("webhook: {missed} attempts not shown")),
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
     // Until it stops, the other sandbox commands find it here.
     let recorded = Recorded::write(&handle.url());
     let stopped = tokio::signal::ctrl_c().await.map_err(|e| Error::config(format!("cannot wait for Ctrl-C: {e}")));

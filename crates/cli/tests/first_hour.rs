@@ -182,7 +182,12 @@ async fn the_readmes_sandbox_section_works_as_written() {
             "cuan10pay" | "qris" => created["provider_reference"].as_str().unwrap().to_owned(),
             _ => reference.clone(),
         };
-        json(&gerbang(&env, &["sandbox", "pay", gateway, &id]).await);
+        let paid = json(&gerbang(&env, &["sandbox", "pay", gateway, &id]).await);
+        if gateway == "cuan10pay" {
+            // Nothing set where its webhook would go: pay says so.
+            let said = paid["webhook"].as_str().unwrap_or_default();
+            assert!(said.contains("no webhook URL is set for cuan10pay"), "{paid}");
+        }
         let status = json(&gerbang(&env, &[gateway, "status", &id]).await);
         assert_eq!(status["status"], "paid", "{gateway}: {status}");
     }
@@ -195,5 +200,62 @@ async fn the_readmes_sandbox_section_works_as_written() {
     let gone = gerbang(&env[..env.len() - 1], &["sandbox", "pay", "qris", "X"]).await;
     let stderr = String::from_utf8_lossy(&gone.stderr);
     assert!(stderr.contains("does not answer") && stderr.contains("--sandbox-url"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&runtime);
+}
+
+/// A webhook that goes nowhere is no longer silent: `sandbox serve` prints each attempt.
+#[tokio::test]
+async fn sandbox_serve_prints_a_line_per_delivery_attempt() {
+    use tokio::io::AsyncBufReadExt;
+    let runtime = std::env::temp_dir().join(format!("gerbang-first-hour-attempts-{}", std::process::id()));
+    std::fs::create_dir_all(&runtime).unwrap();
+    let runtime_dir = runtime.to_str().unwrap().to_owned();
+    let mut serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang"));
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("GERBANG_")) {
+        serve.env_remove(name);
+    }
+    // Nothing listens on port 9 (discard): every attempt fails to connect.
+    let mut serve = serve
+        .args(["sandbox", "serve", "--port", "0", "--webhook-url", "cuan10pay=http://127.0.0.1:9/hook"])
+        .env("XDG_RUNTIME_DIR", &runtime_dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stderr = tokio::io::BufReader::new(serve.stderr.take().unwrap()).lines();
+    let state = runtime.join("gerbang").join("sandbox-url");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !state.exists() {
+        assert!(std::time::Instant::now() < deadline, "sandbox serve recorded no URL");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let url = std::fs::read_to_string(&state).unwrap();
+    let keys = [
+        ("GERBANG_CUAN10PAY_API_KEY", cuan10pay::API_KEY),
+        ("GERBANG_CUAN10PAY_PRIVATE_KEY", cuan10pay::PRIVATE_KEY),
+        ("XDG_RUNTIME_DIR", runtime_dir.as_str()),
+    ];
+    let base = format!("{}/cuan10pay", url.trim());
+    let args =
+        ["--base-url", &base, "cuan10pay", "create", "--reference", "FH-6", "--amount", "50000", "--channel", "qris"];
+    let created = json(&gerbang(&keys, &args).await);
+    let id = created["provider_reference"].as_str().unwrap().to_owned();
+    let paid = json(&gerbang(&keys, &["sandbox", "pay", "cuan10pay", &id]).await);
+    assert_eq!(paid["webhook"]["to"], serde_json::json!(["http://127.0.0.1:9/hook"]), "pay says where it went");
+    let wanted = format!("webhook cuan10pay {id}: attempt 1 (copy 1) to http://127.0.0.1:9/hook: ");
+    let line = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while let Ok(Some(line)) = stderr.next_line().await {
+            if line.starts_with(&wanted) {
+                return line;
+            }
+        }
+        String::new()
+    })
+    .await
+    .unwrap();
+    assert!(line.starts_with(&wanted), "no line for the attempt");
+    assert!(!line.ends_with("answered 200"), "nothing listens there: {line}");
+    let _ = serve.kill().await;
     let _ = std::fs::remove_dir_all(&runtime);
 }

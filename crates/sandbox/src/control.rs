@@ -204,7 +204,11 @@ fn control(shared: &Arc<Shared>, (provider, reference): (String, String), query:
         }
     };
     match result {
-        Ok(status) => Json(json!({ "provider": provider, "reference": reference, "status": status })).into_response(),
+        Ok(status) => {
+            let webhook = where_the_webhook_goes(shared, provider, plan);
+            Json(json!({ "provider": provider, "reference": reference, "status": status, "webhook": webhook }))
+                .into_response()
+        }
         Err(
             e @ (SandboxError::NotPending { .. }
             | SandboxError::UnsupportedTransition { .. }
@@ -212,6 +216,26 @@ fn control(shared: &Arc<Shared>, (provider, reference): (String, String), query:
             | SandboxError::NoWebhookUrl { .. }),
         ) => refusal(StatusCode::CONFLICT, e.to_string()),
         Err(e) => refusal(StatusCode::NOT_FOUND, e.to_string()),
+    }
+}
+
+/// Where a control's webhook went, for the person who pressed it: the URLs of a gateway whose
+/// webhook URL is set in its dashboard (Cuan10pay, Cash In), or that none is set; QRIS sends
+/// none; the others send to the callback URL the payment was created with. Every attempt and its
+/// answer are in `GET /_sandbox/deliveries` (and on the dashboard).
+fn where_the_webhook_goes(shared: &Arc<Shared>, provider: ProviderId, plan: DeliveryPlan) -> serde_json::Value {
+    if plan.drop {
+        return json!("dropped by the delivery plan: not sent");
+    }
+    match provider {
+        ProviderId::Qris => json!("QRIS sends no webhook: poll the status"),
+        ProviderId::Cuan10pay | ProviderId::CashIn => match shared.settings.webhook_urls.get(&provider) {
+            Some(urls) if !urls.all().is_empty() => json!({ "to": urls.all() }),
+            _ => json!(format!(
+                "none sent: no webhook URL is set for {provider} (gerbang sandbox serve --webhook-url {provider}=URL)"
+            )),
+        },
+        _ => json!("to the callback_url the payment was created with, if it had one"),
     }
 }
 

@@ -283,6 +283,13 @@ impl Sandbox {
         self.shared.deliveries.all()
     }
 
+    /// Each webhook delivery attempt from now on, as it is recorded (what `gerbang sandbox serve`
+    /// prints a line for). A listener that falls more than 256 attempts behind is told how many
+    /// it missed; [`deliveries`](Self::deliveries) still has them.
+    pub fn subscribe_deliveries(&self) -> tokio::sync::broadcast::Receiver<Delivery> {
+        self.shared.deliveries.subscribe()
+    }
+
     /// Waits until at least `count` webhook delivery attempts have been recorded (dropped copies
     /// included), and returns them all.
     ///

@@ -178,6 +178,11 @@ impl WebhookUrls {
         self.urls.push(url);
     }
 
+    /// Every URL, in the order the attempts take them.
+    pub(crate) fn all(&self) -> &[String] {
+        &self.urls
+    }
+
     pub(crate) fn first(&self) -> Option<&str> {
         self.urls.first().map(String::as_str)
     }
@@ -198,6 +203,8 @@ impl WebhookUrls {
 pub(crate) struct DeliveryLog {
     attempts: Mutex<VecDeque<Delivery>>,
     count: watch::Sender<usize>,
+    /// Each attempt as it is recorded, for whoever listens ([`Sandbox::subscribe_deliveries`](crate::Sandbox::subscribe_deliveries)).
+    recorded: tokio::sync::broadcast::Sender<Delivery>,
     limit: usize,
 }
 
@@ -209,7 +216,12 @@ impl fmt::Debug for DeliveryLog {
 
 impl DeliveryLog {
     pub(crate) fn new(limit: usize) -> Self {
-        Self { attempts: Mutex::new(VecDeque::new()), count: watch::Sender::new(0), limit: limit.max(1) }
+        Self {
+            attempts: Mutex::new(VecDeque::new()),
+            count: watch::Sender::new(0),
+            recorded: tokio::sync::broadcast::Sender::new(256),
+            limit: limit.max(1),
+        }
     }
 
     /// The attempts kept, oldest first.
@@ -227,7 +239,14 @@ impl DeliveryLog {
         *self.count.borrow()
     }
 
+    /// Every attempt recorded from now on.
+    pub(crate) fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Delivery> {
+        self.recorded.subscribe()
+    }
+
     fn push(&self, delivery: Delivery) {
+        // Nobody listening is fine: the log keeps it.
+        let _ = self.recorded.send(delivery.clone());
         {
             let mut attempts = lock(&self.attempts);
             if attempts.len() >= self.limit {

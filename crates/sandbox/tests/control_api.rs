@@ -37,7 +37,10 @@ async fn the_control_api_pays_and_expires_over_http() {
 
     let (status, body) = post(&format!("{url}/_sandbox/cuan10pay/payments/{paid}/pay")).await;
     assert_eq!(status, 200);
-    assert_eq!(body, json!({"provider": "cuan10pay", "reference": paid, "status": "paid"}));
+    assert_eq!(
+        body,
+        json!({"provider": "cuan10pay", "reference": paid, "status": "paid", "webhook": {"to": [receiver.url]}})
+    );
 
     let (status, body) = post(&format!("{url}/_sandbox/cuan10pay/payments/{expired}/expire")).await;
     assert_eq!(status, 200);

@@ -174,7 +174,11 @@ async fn five_copies_are_sent_at_once_and_every_one_is_recorded_and_acked() {
 
     let (status, body) = control(&sandbox, "cuan10pay", &id, "pay?copies=5&spacing_ms=0&delay_ms=0&drop=false").await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body, serde_json::json!({"provider": "cuan10pay", "reference": id, "status": "paid"}));
+    let to = receiver.url("/hook");
+    assert_eq!(
+        body,
+        serde_json::json!({"provider": "cuan10pay", "reference": id, "status": "paid", "webhook": {"to": [to]}})
+    );
 
     let deliveries = sandbox.wait_for_deliveries(5, WAIT).await.unwrap();
     assert_eq!(deliveries.len(), 5);
