@@ -155,6 +155,20 @@ fn name_flags(error: Error) -> Error {
     error.rename_fields(|field| FIELDS.contains(&field).then(|| format!("--{}", field.replace(['.', '_'], "-"))))
 }
 
+/// One line on stderr, flushed at once (a newline inside it becomes a space): what a person
+/// watching a long-running command, or a test reading its stderr, sees as it happens.
+pub(crate) fn eprint_line(line: &str) {
+    use std::io::Write;
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{}", line.replace(['\n', '\r'], " "));
+    let _ = stderr.flush();
+}
+
+/// A warning on stderr: `warning: …`, one line.
+pub(crate) fn warn(message: &str) {
+    eprint_line(&format!("warning: {message}"));
+}
+
 /// Prints a result as pretty JSON on stdout.
 pub(crate) fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<(), Error> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Error::decode(format!("result as JSON: {e}")))?;

@@ -13,7 +13,7 @@ use gerbang::webhooks::{Handler, HandlerError, Mismatch, Receiver, router};
 use gerbang::{Error, PaymentProvider, ProviderId, WebhookEvent};
 use serde::Serialize;
 
-use crate::common::parse_duration;
+use crate::common::{eprint_line, parse_duration};
 
 /// Receive webhooks for every gateway whose credentials are set, at `POST /webhooks/{gateway}`,
 /// and reconcile the payments the store's ledger watches (recorded by `create --store`).
@@ -180,10 +180,4 @@ fn print_line(line: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{line}");
     let _ = stdout.flush();
-}
-
-fn eprint_line(line: &str) {
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "{line}");
-    let _ = stderr.flush();
 }

@@ -15,7 +15,7 @@ use gerbang::sandbox::{self, Sandbox, SandboxHandle};
 use gerbang::{Error, ProviderId};
 use serde_json::json;
 
-use crate::common::{parse_duration, print_json};
+use crate::common::{eprint_line, parse_duration, print_json, warn};
 
 /// The port `serve` listens on and `pay`/`expire` talk to by default.
 const DEFAULT_PORT: u16 = 8870;
@@ -206,7 +206,7 @@ impl Recorded {
             Ok(()) => Some(Self(file)),
             Err(e) => {
                 // The sandbox still serves; the other commands then need --sandbox-url.
-                eprintln_warning(&format!("could not record the sandbox's URL in {}: {e}", file.display()));
+                warn(&format!("could not record the sandbox's URL in {}: {e}", file.display()));
                 None
             }
         }
@@ -230,20 +230,6 @@ fn attempt_line(delivery: &sandbox::Delivery) -> String {
         "webhook {} {}: attempt {} (copy {}) to {}: {outcome}",
         delivery.provider, delivery.reference, delivery.attempt, delivery.copy, delivery.url
     )
-}
-
-fn eprintln_line(line: &str) {
-    #[allow(clippy::print_stderr)] // a person running the sandbox watches its deliveries here
-    {
-        eprintln!("{}", line.replace(['\n', '\r'], " "));
-    }
-}
-
-fn eprintln_warning(message: &str) {
-    #[allow(clippy::print_stderr)]
-    {
-        eprintln!("warning: {message}");
-    }
 }
 
 /// `export` lines for every gateway of the sandbox at `url`, after checking that it answers.
@@ -350,8 +336,8 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
         use tokio::sync::broadcast::error::RecvError;
         loop {
             match attempts.recv().await {
-                Ok(delivery) => eprintln_line(&attempt_line(&delivery)),
-                Err(RecvError::Lagged(missed)) => eprintln_line(&format!("webhook: {missed} attempts not shown")),
+                Ok(delivery) => eprint_line(&attempt_line(&delivery)),
+                Err(RecvError::Lagged(missed)) => eprint_line(&format!("webhook: {missed} attempts not shown")),
                 Err(RecvError::Closed) => return,
             }
         }

@@ -144,18 +144,9 @@ pub(crate) async fn token_store() -> Result<Option<Arc<dyn TokenStore>>, Error> 
             Ok(store) => Ok(Some(Arc::new(store))),
             Err(error @ Error::Config { .. }) => Err(error),
             Err(error) => {
-                warn(&format!("{error}; fetching the Ciputra token without the shared store"));
+                crate::common::warn(&format!("{error}; fetching the Ciputra token without the shared store"));
                 Ok(None)
             }
         },
-    }
-}
-
-/// One line on stderr (the CLI has no logger).
-fn warn(message: &str) {
-    let line = message.replace(['\n', '\r'], " ");
-    #[allow(clippy::print_stderr)]
-    {
-        eprintln!("warning: {line}");
     }
 }
