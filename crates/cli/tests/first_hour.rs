@@ -8,13 +8,46 @@ use gerbang::ProviderId;
 use gerbang::sandbox::{Sandbox, ciputra, cuan10pay, qris};
 use serde_json::Value;
 
-/// `gerbang ARGS…` with exactly `variables` set (every `GERBANG_*` of the caller's removed).
-async fn gerbang(variables: &[(&str, &str)], args: &[&str]) -> Output {
+/// The `gerbang` binary with none of the caller's `GERBANG_*` variables.
+fn command() -> tokio::process::Command {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang"));
     for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("GERBANG_")) {
         command.env_remove(name);
     }
-    command.args(args).envs(variables.iter().copied()).output().await.unwrap()
+    command
+}
+
+/// `gerbang ARGS…` with exactly `variables` set (every `GERBANG_*` of the caller's removed).
+async fn gerbang(variables: &[(&str, &str)], args: &[&str]) -> Output {
+    command().args(args).envs(variables.iter().copied()).output().await.unwrap()
+}
+
+/// `gerbang sandbox serve --port 0 EXTRA…` as its own process, with its own `XDG_RUNTIME_DIR`
+/// (named after `test`), once it has recorded its URL there: the process, that directory, and
+/// the state file.
+async fn serve_sandbox(
+    test: &str,
+    extra: &[&str],
+    stderr: std::process::Stdio,
+) -> (tokio::process::Child, std::path::PathBuf, std::path::PathBuf) {
+    let runtime = std::env::temp_dir().join(format!("gerbang-first-hour-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&runtime).unwrap();
+    let serve = command()
+        .args(["sandbox", "serve", "--port", "0"])
+        .args(extra)
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let state = runtime.join("gerbang").join("sandbox-url");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !state.exists() {
+        assert!(std::time::Instant::now() < deadline, "sandbox serve recorded no URL in {}", state.display());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    (serve, runtime, state)
 }
 
 fn json(output: &Output) -> Value {
@@ -118,29 +151,10 @@ async fn a_status_by_the_wrong_id_says_which_id_the_gateway_takes() {
 /// the fewest flags each needs and no variable set by hand.
 #[tokio::test]
 async fn the_readmes_sandbox_section_works_as_written() {
-    let runtime = std::env::temp_dir().join(format!("gerbang-first-hour-{}", std::process::id()));
-    std::fs::create_dir_all(&runtime).unwrap();
+    // Terminal 1.
+    let (mut serve, runtime, state) = serve_sandbox("walk", &[], std::process::Stdio::inherit()).await;
     let runtime_dir = runtime.to_str().unwrap().to_owned();
     let shell = [("XDG_RUNTIME_DIR", runtime_dir.as_str())];
-
-    // Terminal 1.
-    let mut serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang"));
-    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("GERBANG_")) {
-        serve.env_remove(name);
-    }
-    let mut serve = serve
-        .args(["sandbox", "serve", "--port", "0"])
-        .envs(shell)
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let state = runtime.join("gerbang").join("sandbox-url");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !state.exists() {
-        assert!(std::time::Instant::now() < deadline, "sandbox serve recorded no URL in {}", state.display());
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
 
     // Terminal 2: eval "$(gerbang sandbox env)".
     let exported = gerbang(&shell, &["sandbox", "env"]).await;
@@ -207,29 +221,11 @@ async fn the_readmes_sandbox_section_works_as_written() {
 #[tokio::test]
 async fn sandbox_serve_prints_a_line_per_delivery_attempt() {
     use tokio::io::AsyncBufReadExt;
-    let runtime = std::env::temp_dir().join(format!("gerbang-first-hour-attempts-{}", std::process::id()));
-    std::fs::create_dir_all(&runtime).unwrap();
-    let runtime_dir = runtime.to_str().unwrap().to_owned();
-    let mut serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang"));
-    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("GERBANG_")) {
-        serve.env_remove(name);
-    }
     // Nothing listens on port 9 (discard): every attempt fails to connect.
-    let mut serve = serve
-        .args(["sandbox", "serve", "--port", "0", "--webhook-url", "cuan10pay=http://127.0.0.1:9/hook"])
-        .env("XDG_RUNTIME_DIR", &runtime_dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let extra = ["--webhook-url", "cuan10pay=http://127.0.0.1:9/hook"];
+    let (mut serve, runtime, state) = serve_sandbox("attempts", &extra, std::process::Stdio::piped()).await;
+    let runtime_dir = runtime.to_str().unwrap().to_owned();
     let mut stderr = tokio::io::BufReader::new(serve.stderr.take().unwrap()).lines();
-    let state = runtime.join("gerbang").join("sandbox-url");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !state.exists() {
-        assert!(std::time::Instant::now() < deadline, "sandbox serve recorded no URL");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
     let url = std::fs::read_to_string(&state).unwrap();
     let keys = [
         ("GERBANG_CUAN10PAY_API_KEY", cuan10pay::API_KEY),
