@@ -229,13 +229,21 @@ impl WatchedPayment {
         if !payment.provider_status.is_empty() {
             self.provider_status = Some(payment.provider_status.clone());
         }
-        let state = WatchState::of(&payment.status);
+        self.advance(WatchState::of(&payment.status));
+    }
+
+    /// Moves to `state`, unless it [ranks](WatchState::rank) below the current one (a record
+    /// never moves back); a state no longer watched has no next check. Returns whether the
+    /// state changed.
+    pub fn advance(&mut self, state: WatchState) -> bool {
+        let moved = state.rank() >= self.state.rank() && state != self.state;
         if state.rank() >= self.state.rank() {
             self.state = state;
         }
         if !self.state.is_watched() {
             self.next_check = None;
         }
+        moved
     }
 
     /// The id the gateway looks this payment up by, when known.

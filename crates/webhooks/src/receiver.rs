@@ -237,17 +237,13 @@ impl Receiver {
     async fn record_state(&self, record: Option<WatchedPayment>, event: &WebhookEvent, mismatch: bool) {
         let (Some(ledger), Some(mut record)) = (&self.inner.ledger, record) else { return };
         let state = if mismatch { WatchState::Mismatch } else { WatchState::of(&event.status) };
-        if state.rank() < record.state.rank() || state == record.state {
+        if !record.advance(state) {
             return;
         }
-        record.state = state;
         if record.provider_reference.is_none() {
             record.provider_reference.clone_from(&event.provider_reference);
         }
         record.provider_status = Some(event.provider_status.clone());
-        if !state.is_watched() {
-            record.next_check = None;
-        }
         if let Err(error) = ledger.record(&record).await {
             tracing::warn!(key = %EventKey::of(event), %error, "could not record the event's state in the ledger");
         }
