@@ -80,6 +80,11 @@ pub struct Reconciler {
 struct Inner {
     receiver: Receiver,
     ledger: Arc<dyn Ledger>,
+    settings: Settings,
+}
+
+/// What a [`ReconcilerBuilder`] sets.
+struct Settings {
     schedules: HashMap<ProviderId, Schedule>,
     pace: Option<Duration>,
     batch: usize,
@@ -92,13 +97,7 @@ struct Inner {
 /// Builds a [`Reconciler`].
 pub struct ReconcilerBuilder {
     receiver: Receiver,
-    schedules: HashMap<ProviderId, Schedule>,
-    pace: Option<Duration>,
-    batch: usize,
-    lease: Duration,
-    poll: Duration,
-    concurrency: usize,
-    clock: SharedClock,
+    settings: Settings,
 }
 
 /// What one check of one payment came to.
@@ -157,30 +156,32 @@ impl Reconciler {
     pub fn builder(receiver: &Receiver) -> ReconcilerBuilder {
         ReconcilerBuilder {
             receiver: receiver.clone(),
-            schedules: HashMap::new(),
-            pace: None,
-            batch: DEFAULT_BATCH,
-            lease: DEFAULT_LEASE,
-            poll: DEFAULT_POLL,
-            concurrency: DEFAULT_CONCURRENCY,
-            clock: Arc::new(SystemClock),
+            settings: Settings {
+                schedules: HashMap::new(),
+                pace: None,
+                batch: DEFAULT_BATCH,
+                lease: DEFAULT_LEASE,
+                poll: DEFAULT_POLL,
+                concurrency: DEFAULT_CONCURRENCY,
+                clock: Arc::new(SystemClock),
+            },
         }
     }
 
     /// The schedule payments of `provider` are checked on.
     pub fn schedule(&self, provider: ProviderId) -> Schedule {
-        if let Some(pace) = self.inner.pace {
+        if let Some(pace) = self.inner.settings.pace {
             return Schedule::every(provider, pace);
         }
-        self.inner.schedules.get(&provider).copied().unwrap_or_else(|| Schedule::for_gateway(provider))
+        self.inner.settings.schedules.get(&provider).copied().unwrap_or_else(|| Schedule::for_gateway(provider))
     }
 
     /// One pass: takes the payments due now and checks each. Returns what each check came to;
     /// an error only when the ledger could not be read.
     pub async fn run_once(&self) -> Result<Vec<Check>, Error> {
         let inner = &self.inner;
-        let now = inner.clock.now();
-        let due = inner.ledger.due(now, inner.batch, inner.lease).await?;
+        let now = inner.settings.clock.now();
+        let due = inner.ledger.due(now, inner.settings.batch, inner.settings.lease).await?;
         let checks = futures_util::stream::iter(due)
             .map(|record| async move {
                 let (provider, reference) = (record.provider, record.reference.clone());
@@ -188,7 +189,7 @@ impl Reconciler {
                 tracing::debug!(%provider, %reference, ?outcome, "payment reconciled");
                 Check { provider, reference, outcome }
             })
-            .buffer_unordered(inner.concurrency.max(1))
+            .buffer_unordered(inner.settings.concurrency.max(1))
             .collect()
             .await;
         Ok(checks)
@@ -200,13 +201,13 @@ impl Reconciler {
         tokio::pin!(shutdown);
         loop {
             let full = match self.run_once().await {
-                Ok(checks) => checks.len() >= self.inner.batch,
+                Ok(checks) => checks.len() >= self.inner.settings.batch,
                 Err(error) => {
                     tracing::warn!(%error, "the reconciler could not read the ledger");
                     false
                 }
             };
-            let pause = if full { Duration::ZERO } else { self.inner.poll };
+            let pause = if full { Duration::ZERO } else { self.inner.settings.poll };
             tokio::select! {
                 () = &mut shutdown => return,
                 () = tokio::time::sleep(pause) => {}
@@ -216,7 +217,7 @@ impl Reconciler {
 
     /// Checks one payment the ledger handed out, and records what was learnt.
     async fn check(&self, mut record: WatchedPayment) -> CheckOutcome {
-        let now = self.inner.clock.now();
+        let now = self.inner.settings.clock.now();
         let schedule = self.schedule(record.provider);
         let Some(gateway) = self.inner.receiver.gateway(record.provider).cloned() else {
             // Its lease runs out and a replica with this gateway takes it.
@@ -330,44 +331,44 @@ impl ReconcilerBuilder {
     /// Checks payments of `provider` on `schedule` instead of its
     /// [default](Schedule::for_gateway).
     pub fn schedule(mut self, provider: ProviderId, schedule: Schedule) -> Self {
-        self.schedules.insert(provider, schedule);
+        self.settings.schedules.insert(provider, schedule);
         self
     }
 
     /// Checks every watched payment every `pace`, whatever the schedules say (tests use 1 s).
     pub fn pace(mut self, pace: Duration) -> Self {
-        self.pace = Some(pace);
+        self.settings.pace = Some(pace);
         self
     }
 
     /// How many due payments one pass takes (default [`DEFAULT_BATCH`]).
     pub fn batch(mut self, batch: usize) -> Self {
-        self.batch = batch.max(1);
+        self.settings.batch = batch.max(1);
         self
     }
 
     /// How long a pass holds the payments it took (default [`DEFAULT_LEASE`]): longer than a
     /// pass takes.
     pub fn lease(mut self, lease: Duration) -> Self {
-        self.lease = lease;
+        self.settings.lease = lease;
         self
     }
 
     /// How often [`Reconciler::run`] looks for due payments (default [`DEFAULT_POLL`]).
     pub fn poll_every(mut self, poll: Duration) -> Self {
-        self.poll = poll;
+        self.settings.poll = poll;
         self
     }
 
     /// How many checks of a pass run at once (default [`DEFAULT_CONCURRENCY`]).
     pub fn concurrency(mut self, concurrency: usize) -> Self {
-        self.concurrency = concurrency.max(1);
+        self.settings.concurrency = concurrency.max(1);
         self
     }
 
     /// Reads the time off `clock`.
     pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
+        self.settings.clock = clock;
         self
     }
 
@@ -376,19 +377,7 @@ impl ReconcilerBuilder {
         let ledger = self.receiver.ledger().cloned().ok_or_else(|| {
             Error::config("the receiver has no ledger to reconcile: give it one with ReceiverBuilder::ledger")
         })?;
-        Ok(Reconciler {
-            inner: Arc::new(Inner {
-                receiver: self.receiver,
-                ledger,
-                schedules: self.schedules,
-                pace: self.pace,
-                batch: self.batch,
-                lease: self.lease,
-                poll: self.poll,
-                concurrency: self.concurrency,
-                clock: self.clock,
-            }),
-        })
+        Ok(Reconciler { inner: Arc::new(Inner { receiver: self.receiver, ledger, settings: self.settings }) })
     }
 }
 
@@ -396,9 +385,9 @@ impl fmt::Debug for Reconciler {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Reconciler")
             .field("receiver", &self.inner.receiver)
-            .field("pace", &self.inner.pace)
-            .field("batch", &self.inner.batch)
-            .field("lease", &self.inner.lease)
+            .field("pace", &self.inner.settings.pace)
+            .field("batch", &self.inner.settings.batch)
+            .field("lease", &self.inner.settings.lease)
             .finish_non_exhaustive()
     }
 }
@@ -406,8 +395,8 @@ impl fmt::Debug for Reconciler {
 impl fmt::Debug for ReconcilerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReconcilerBuilder")
-            .field("pace", &self.pace)
-            .field("batch", &self.batch)
+            .field("pace", &self.settings.pace)
+            .field("batch", &self.settings.batch)
             .finish_non_exhaustive()
     }
 }
