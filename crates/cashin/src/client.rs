@@ -10,7 +10,6 @@ use gerbang_core::transport::{Call, HttpRequest, HttpResponse};
 use gerbang_core::{Error, ProviderId, Redactions};
 use gerbang_signing::cashin::HmacAlgorithm;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::config::CashinConfig;
 use crate::request::{CheckoutRequest, StatusRequest};
@@ -96,7 +95,10 @@ impl CashinClient {
         self.create_checkout_with_raw(request).await.map(|(checkout, _)| checkout)
     }
 
-    pub(crate) async fn create_checkout_with_raw(&self, request: &CheckoutRequest) -> Result<(Checkout, Value), Error> {
+    pub(crate) async fn create_checkout_with_raw(
+        &self,
+        request: &CheckoutRequest,
+    ) -> Result<(Checkout, gerbang_core::RawJson), Error> {
         request.validate()?;
         let redactions = self.inner.redactions.with([request.customer.phone_number.as_str()]);
         let response = self.post(Call::once(PROVIDER, "payment"), CHECKOUT_PATH, request, &redactions).await?;
@@ -109,7 +111,10 @@ impl CashinClient {
         self.checkout_status_with_raw(trx_no).await.map(|(status, _)| status)
     }
 
-    pub(crate) async fn checkout_status_with_raw(&self, trx_no: &str) -> Result<(CheckoutStatus, Value), Error> {
+    pub(crate) async fn checkout_status_with_raw(
+        &self,
+        trx_no: &str,
+    ) -> Result<(CheckoutStatus, gerbang_core::RawJson), Error> {
         if trx_no.trim().is_empty() {
             return Err(Error::validation("trxNo", "may not be empty"));
         }

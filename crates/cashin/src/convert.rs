@@ -4,10 +4,9 @@
 use std::time::Duration;
 
 use gerbang_core::{
-    Channel, Currency, Error, Money, Payment, PaymentRequest, PaymentStatus, Problems, ProviderId, SharedClock,
+    Channel, Currency, Error, Money, Payment, PaymentRequest, PaymentStatus, Problems, ProviderId, RawJson, SharedClock,
 };
 use rust_decimal::Decimal;
-use serde_json::Value;
 
 use crate::request::{CheckoutCustomer, CheckoutRequest, PaymentChannel};
 use crate::wire::{Checkout, CheckoutStatus};
@@ -203,7 +202,7 @@ pub(crate) const CREATED_STATUS: &str = "OPEN";
 pub(crate) fn created_payment(
     request: &CheckoutRequest,
     checkout: &Checkout,
-    raw: Value,
+    raw: RawJson,
     clock: &SharedClock,
 ) -> Payment {
     let mut payment = Payment::new(PROVIDER, payment_status(CREATED_STATUS), CREATED_STATUS);
@@ -218,7 +217,7 @@ pub(crate) fn created_payment(
 }
 
 /// A status answer as a [`Payment`].
-pub(crate) fn status_payment(status: &CheckoutStatus, raw: Value) -> Result<Payment, Error> {
+pub(crate) fn status_payment(status: &CheckoutStatus, raw: RawJson) -> Result<Payment, Error> {
     let mut payment = Payment::new(PROVIDER, payment_status(&status.status), status.status.clone());
     payment.reference = Some(status.trx_no.clone());
     payment.provider_reference = status.reference_no.clone();

@@ -11,13 +11,13 @@ use std::time::Duration;
 
 use gerbang_core::http::{HeaderMap, HeaderName, HeaderValue};
 use gerbang_core::{
-    Ack, Currency, Error, Money, PaymentStatus, ProviderId, SharedClock, SystemClock, WebhookEvent, WebhookRequest,
+    Ack, Currency, Error, Money, PaymentStatus, ProviderId, RawJson, SharedClock, SystemClock, WebhookEvent,
+    WebhookRequest,
 };
 use gerbang_signing::SignatureError;
 use gerbang_signing::rsa::{PrivateKey, PublicKey, sign_sha256_rsa, verify_sha256_rsa};
 use gerbang_signing::snap::asymmetric_string_to_sign;
 use serde::Serialize;
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::config::{DEFAULT_WEBHOOK_TOLERANCE, ENV_PUBLIC_KEY, public_key_from_env};
@@ -139,7 +139,7 @@ impl Notification {
 
     /// The notification as a [`WebhookEvent`], whose [`ack`](WebhookEvent::ack) is
     /// [`ACK_SUCCESS_BODY`].
-    pub fn to_event(&self, raw: Value) -> WebhookEvent {
+    pub fn to_event(&self, raw: RawJson) -> WebhookEvent {
         let mut event =
             WebhookEvent::new(ProviderId::CashIn, self.status(), self.latest_transaction_status.clone(), ack());
         event.reference = Some(self.original_reference_no.clone());
@@ -150,12 +150,12 @@ impl Notification {
         event
     }
 
-    fn parse(request: &WebhookRequest<'_>, timestamp: &str) -> Result<(Self, Value), Error> {
+    fn parse(request: &WebhookRequest<'_>, timestamp: &str) -> Result<(Self, RawJson), Error> {
         const WHAT: &str = "Cash In notification";
         let bad = |reason: &str| Error::decode(format!("{WHAT}: {reason}"));
         let text = std::str::from_utf8(request.body).map_err(|_| bad("the body is not UTF-8 text"))?;
         let mut body = Object::parse(text).map_err(|e| bad(&e))?;
-        let raw = body.to_value();
+        let raw = RawJson::from_parsed_text(text);
         let e = |e: String| bad(&e);
         let missing = |name: &str| bad(&format!("missing field `{name}`"));
         let original_reference_no =
@@ -295,7 +295,7 @@ impl WebhookVerifier {
         self.check(request).map(|(notification, _)| notification)
     }
 
-    fn check(&self, request: &WebhookRequest<'_>) -> Result<(Notification, Value), Error> {
+    fn check(&self, request: &WebhookRequest<'_>) -> Result<(Notification, RawJson), Error> {
         request.check_body_size()?;
         let timestamp = request.required_header("x-timestamp")?;
         let signature = request.required_header("x-signature")?;

@@ -5,8 +5,8 @@
 //! the top level, without `data`: both forms are accepted. Error answers are not documented; the
 //! gateway's `message` (or a SNAP `responseCode`/`responseMessage`) is kept whatever the shape.
 
-use gerbang_core::Error;
 use gerbang_core::transport::HttpResponse;
+use gerbang_core::{Error, RawJson};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -70,11 +70,10 @@ pub fn parse_checkout_status(response: &HttpResponse) -> Result<CheckoutStatus, 
     checkout_status(response).map(|(status, _)| status)
 }
 
-/// Parses a checkout answer, with `data` as JSON for `Payment::raw`.
-pub(crate) fn checkout(response: &HttpResponse) -> Result<(Checkout, Value), Error> {
+/// Parses a checkout answer, with `data`'s text for `Payment::raw`.
+pub(crate) fn checkout(response: &HttpResponse) -> Result<(Checkout, RawJson), Error> {
     const OPERATION: &str = "payment";
-    let (message, mut data) = answer(OPERATION, response, &["paymentToken", "paymentUrl"])?;
-    let raw = data.to_value();
+    let Answer { message, mut data, raw } = answer(OPERATION, response, &["paymentToken", "paymentUrl"])?;
     let missing = |name: &str| Error::decode(format!("{OPERATION} answer: missing field `{name}`"));
     let field = |data: &mut Object, name: &str| data.string(&[name]).map_err(|e| bad(OPERATION, &e));
     let payment_token = field(&mut data, "paymentToken")?.ok_or_else(|| missing("paymentToken"))?;
@@ -82,11 +81,10 @@ pub(crate) fn checkout(response: &HttpResponse) -> Result<(Checkout, Value), Err
     Ok((Checkout { payment_token, payment_url, message, extra: data.into_extra() }, raw))
 }
 
-/// Parses a status answer, with `data` as JSON for `Payment::raw`.
-pub(crate) fn checkout_status(response: &HttpResponse) -> Result<(CheckoutStatus, Value), Error> {
+/// Parses a status answer, with `data`'s text for `Payment::raw`.
+pub(crate) fn checkout_status(response: &HttpResponse) -> Result<(CheckoutStatus, RawJson), Error> {
     const OPERATION: &str = "payment/status";
-    let (message, mut data) = answer(OPERATION, response, &["trxNo", "status"])?;
-    let raw = data.to_value();
+    let Answer { message, mut data, raw } = answer(OPERATION, response, &["trxNo", "status"])?;
     let missing = |name: &str| Error::decode(format!("{OPERATION} answer: missing field `{name}`"));
     let e = |e: String| bad(OPERATION, &e);
     let trx_no = data.string(&["trxNo"]).map_err(e)?.ok_or_else(|| missing("trxNo"))?;
@@ -113,9 +111,17 @@ fn bad(operation: &str, reason: &str) -> Error {
     Error::decode(format!("{operation} answer: {reason}"))
 }
 
+/// An answer's envelope, read: its `message`, and the object holding the data with that
+/// object's text.
+struct Answer {
+    message: Option<String>,
+    data: Object,
+    raw: RawJson,
+}
+
 /// Reads an answer's envelope: the error for a non-2xx status, else the `message` and the object
 /// holding the data (`data`, or the top level when it carries one of `flat_fields` itself).
-fn answer(operation: &str, response: &HttpResponse, flat_fields: &[&str]) -> Result<(Option<String>, Object), Error> {
+fn answer(operation: &str, response: &HttpResponse, flat_fields: &[&str]) -> Result<Answer, Error> {
     let text = std::str::from_utf8(&response.body);
     if !response.status.is_success() {
         let (code, message) = text.ok().and_then(|t| Object::parse(t).ok()).map_or((None, None), error_fields);
@@ -124,14 +130,13 @@ fn answer(operation: &str, response: &HttpResponse, flat_fields: &[&str]) -> Res
     let text = text.map_err(|_| bad(operation, "the body is not UTF-8 text"))?;
     let mut top = Object::parse(text).map_err(|e| bad(operation, &e))?;
     let message = top.string(&["message"]).map_err(|e| bad(operation, &e))?;
-    if top.has("data") {
-        let data = top.object(&["data"]).map_err(|e| bad(operation, &e))?;
-        let data = data.ok_or_else(|| bad(operation, "missing field `data`"))?;
-        return Ok((message, data));
+    if let Some((_, data)) = top.take_raw(&["data"]) {
+        let object = Object::parse(data.get()).map_err(|_| bad(operation, "`data` is not an object"))?;
+        return Ok(Answer { message, data: object, raw: RawJson::from(&*data) });
     }
     if flat_fields.iter().any(|name| top.has(name)) {
         // The document's checkout example: the fields at the top level.
-        return Ok((message, top));
+        return Ok(Answer { message, data: top, raw: RawJson::from_parsed_text(text) });
     }
     match message {
         // No data, but a message: the gateway refused under HTTP 200.

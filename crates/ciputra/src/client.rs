@@ -7,7 +7,6 @@ use gerbang_core::http::{Method, StatusCode};
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
 use gerbang_core::transport::{Call, HttpRequest, HttpResponse};
 use gerbang_core::{Error, ProviderId, Redactions};
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::config::CiputraConfig;
@@ -114,7 +113,7 @@ impl CiputraClient {
     pub(crate) async fn transaction_with_raw(
         &self,
         request: &TransactionRequest,
-    ) -> Result<(TransactionResult, Value), Error> {
+    ) -> Result<(TransactionResult, gerbang_core::RawJson), Error> {
         request.validate()?;
         let operation = match request.action {
             crate::Action::Charge => "transaction_charge",
@@ -142,7 +141,7 @@ impl CiputraClient {
     pub(crate) async fn transaction_status_with_raw(
         &self,
         external_id: &str,
-    ) -> Result<(TransactionStatus, Value), Error> {
+    ) -> Result<(TransactionStatus, gerbang_core::RawJson), Error> {
         let response = self.lookup("transaction_status", TRANSACTION_STATUS_PATH, external_id).await?;
         wire::parse_answer_with_raw("transaction_status", &response)
     }

@@ -1,9 +1,8 @@
 //! The one place where Ciputra's words become gerbang's: statuses, channels, amounts, times, and
 //! the mapping of a [`PaymentRequest`] to a charge and of the answers to a [`Payment`].
 
-use gerbang_core::{Channel, Currency, Error, Money, Payment, PaymentRequest, PaymentStatus, ProviderId};
+use gerbang_core::{Channel, Currency, Error, Money, Payment, PaymentRequest, PaymentStatus, ProviderId, RawJson};
 use rust_decimal::Decimal;
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::request::{Description, Expiry, PayCode, PayType, TransactionRequest};
@@ -122,7 +121,7 @@ pub(crate) fn charge_request(request: &PaymentRequest) -> Result<TransactionRequ
 /// answer seen in public code had only `shortlink` and `virtual_account_number`). The gateway
 /// answered success, so the transaction it accepted is `accepted` (pending for a charge,
 /// cancelled for a cancel); `provider_status` stays empty, which serialises as `null`.
-pub(crate) fn result_payment(result: &TransactionResult, raw: Value, accepted: PaymentStatus) -> Payment {
+pub(crate) fn result_payment(result: &TransactionResult, raw: RawJson, accepted: PaymentStatus) -> Payment {
     let word = result.status_payment.clone().filter(|w| !w.trim().is_empty()).unwrap_or_default();
     let status = if word.is_empty() { accepted } else { payment_status(&word) };
     let mut payment = Payment::new(PROVIDER, status, word);
@@ -136,7 +135,7 @@ pub(crate) fn result_payment(result: &TransactionResult, raw: Value, accepted: P
 }
 
 /// A transaction status as a [`Payment`]; `raw` is the answer's `data`.
-pub(crate) fn status_payment(status: &TransactionStatus, raw: Value) -> Result<Payment, Error> {
+pub(crate) fn status_payment(status: &TransactionStatus, raw: RawJson) -> Result<Payment, Error> {
     let word =
         status.status.clone().ok_or_else(|| Error::decode("transaction_status answer: missing field `status`"))?;
     let mut payment = Payment::new(PROVIDER, payment_status(&word), word);

@@ -7,11 +7,12 @@
 
 use std::fmt;
 
-use gerbang_core::Error;
 use gerbang_core::transport::HttpResponse;
+use gerbang_core::{Error, RawJson};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::de;
@@ -262,14 +263,14 @@ pub fn parse_answer<T: DeserializeOwned>(operation: &str, response: &HttpRespons
 pub(crate) fn parse_answer_with_raw<T: DeserializeOwned>(
     operation: &str,
     response: &HttpResponse,
-) -> Result<(T, Value), Error> {
-    let mut envelope = check_envelope(operation, response)?;
-    let data = match envelope.remove("data") {
-        Some(Value::Null) | None => return Err(Error::decode(format!("{operation} answer: missing field `data`"))),
-        Some(data) => data,
-    };
-    let typed = T::deserialize(&data).map_err(|e| Error::decode_json(&format!("{operation} answer's data"), &e))?;
-    Ok((typed, data))
+) -> Result<(T, RawJson), Error> {
+    let data = read_envelope(operation, response)?
+        .data
+        .filter(|data| data.get() != "null")
+        .ok_or_else(|| Error::decode(format!("{operation} answer: missing field `data`")))?;
+    let typed =
+        serde_json::from_str(data.get()).map_err(|e| Error::decode_json(&format!("{operation} answer's data"), &e))?;
+    Ok((typed, RawJson::from(data)))
 }
 
 /// Reads the token call's answer: its fields sit beside the envelope's (or, leniently, in a
@@ -298,26 +299,60 @@ pub(crate) fn parse_token(response: &HttpResponse) -> Result<TokenAnswer, Error>
 ///
 /// Returns the envelope's fields.
 pub fn check_envelope(operation: &str, response: &HttpResponse) -> Result<Map<String, Value>, Error> {
-    let parsed = serde_json::from_slice::<Value>(&response.body);
+    read_envelope(operation, response)?;
+    serde_json::from_slice(&response.body).map_err(|e| Error::decode_json(&format!("{operation} answer"), &e))
+}
+
+/// The envelope's fields, as JSON text borrowed from the answer: the ones that say whether it is
+/// a success, and `data`. Everything else is skipped, so that `data` is parsed once, straight
+/// into its type.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    code: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    status: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    message: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+}
+
+impl Envelope<'_> {
+    fn code(&self) -> Option<String> {
+        code_text(json(self.code).as_ref())
+    }
+
+    fn message(&self) -> Option<String> {
+        message_text(json(self.message).as_ref())
+    }
+}
+
+fn json(raw: Option<&RawValue>) -> Option<Value> {
+    serde_json::from_str(raw?.get()).ok()
+}
+
+/// [`check_envelope`]'s checks, returning the envelope's fields as text.
+fn read_envelope<'a>(operation: &str, response: &'a HttpResponse) -> Result<Envelope<'a>, Error> {
+    let parsed = serde_json::from_slice::<Envelope<'a>>(&response.body);
     if !response.status.is_success() {
         // An error page that is not the envelope (a proxy's HTML 502) still maps by status.
-        let envelope = match &parsed {
-            Ok(Value::Object(map)) => Some(map),
-            _ => None,
-        };
-        let code = envelope.and_then(|m| code_text(m.get("code")));
-        let message = envelope.and_then(|m| message_text(m.get("message")));
+        let envelope = parsed.ok();
+        let code = envelope.as_ref().and_then(Envelope::code);
+        let message = envelope.as_ref().and_then(Envelope::message);
         return Err(response.error(code, message));
     }
-    let map = match parsed {
-        Ok(Value::Object(map)) => map,
-        Ok(_) => return Err(Error::decode(format!("{operation} answer: not a JSON object"))),
+    let envelope = match parsed {
+        Ok(envelope) => envelope,
+        Err(e) if e.is_data() && !response.body.trim_ascii_start().starts_with(b"{") => {
+            return Err(Error::decode(format!("{operation} answer: not a JSON object")));
+        }
         Err(e) => return Err(Error::decode_json(&format!("{operation} answer"), &e)),
     };
-    let code = code_text(map.get("code"));
-    let status = match map.get("status") {
+    let code = envelope.code();
+    let status = match json(envelope.status) {
         None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::Bool(b)) => Some(b),
         Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
         Some(_) => Some(false),
     };
@@ -328,11 +363,11 @@ pub fn check_envelope(operation: &str, response: &HttpResponse) -> Result<Map<St
         (code, status) => code.is_none_or(|c| c == SUCCESS_CODE) && status.unwrap_or(true),
     };
     if !success {
-        let message = message_text(map.get("message"))
-            .unwrap_or_else(|| "the answer is not a success, and it gave no message".to_owned());
+        let message =
+            envelope.message().unwrap_or_else(|| "the answer is not a success, and it gave no message".to_owned());
         return Err(response.api_error(code, message));
     }
-    Ok(map)
+    Ok(envelope)
 }
 
 /// The envelope's `code` as text; a JSON number `0` is the success code `00`.

@@ -315,9 +315,10 @@ pub struct Payment {
     /// When the gateway created it.
     #[serde(with = "time::serde::rfc3339::option")]
     pub created_at: Option<OffsetDateTime>,
-    /// The gateway's answer, as received.
+    /// The gateway's answer, as received (for the gateways with an envelope, its `data`), kept as
+    /// text and parsed only when read.
     #[serde(skip)]
-    pub raw: serde_json::Value,
+    pub raw: crate::RawJson,
 }
 
 impl Payment {
@@ -337,7 +338,7 @@ impl Payment {
             qr_image_url: None,
             expires_at: None,
             created_at: None,
-            raw: serde_json::Value::Null,
+            raw: crate::RawJson::null(),
         }
     }
 

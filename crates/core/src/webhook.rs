@@ -150,10 +150,11 @@ pub struct WebhookEvent {
     pub occurred_at: Option<OffsetDateTime>,
     /// What to answer the gateway with.
     pub ack: Ack,
-    /// What was verified, parsed, for anything not modelled: the webhook body where the gateway
-    /// signs it, the status answer where the callback is confirmed by a status call (Ciputra).
+    /// What was verified, for anything not modelled: the webhook body where the gateway signs it,
+    /// the status answer where the callback is confirmed by a status call (Ciputra). Kept as text
+    /// and parsed only when read.
     #[serde(skip)]
-    pub raw: serde_json::Value,
+    pub raw: crate::RawJson,
     /// What arrived but was **not** verified, parsed, kept apart from [`raw`](Self::raw) for the
     /// record: Ciputra's unsigned callback body, of which only the id that names the transaction
     /// is used. Never act on it. `None` where the webhook itself is what was verified. Left out
@@ -174,7 +175,7 @@ impl WebhookEvent {
             amount: None,
             occurred_at: None,
             ack,
-            raw: serde_json::Value::Null,
+            raw: crate::RawJson::null(),
             unverified: None,
         }
     }

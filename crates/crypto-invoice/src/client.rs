@@ -6,7 +6,6 @@ use std::sync::Arc;
 use gerbang_core::http::Method;
 use gerbang_core::transport::{Call, HttpRequest, HttpResponse};
 use gerbang_core::{Error, ProviderId, Redactions};
-use serde_json::Value;
 
 use crate::body::Body;
 use crate::config::CryptoInvoiceConfig;
@@ -95,7 +94,10 @@ impl CryptoInvoiceClient {
     }
 
     /// [`get_invoices`](Self::get_invoices), with each invoice's JSON for `Payment::raw`.
-    pub(crate) async fn get_invoices_with_raw(&self, order_id: &str) -> Result<Vec<(Invoice, Value)>, Error> {
+    pub(crate) async fn get_invoices_with_raw(
+        &self,
+        order_id: &str,
+    ) -> Result<Vec<(Invoice, gerbang_core::RawJson)>, Error> {
         if order_id.trim().is_empty() {
             return Err(Error::validation("order_id", "may not be empty"));
         }

@@ -4,9 +4,8 @@
 use std::time::Duration;
 
 use gerbang_core::{
-    Channel, Currency, Decimal, Error, Money, Payment, PaymentRequest, PaymentStatus, ProviderId, SharedClock,
+    Channel, Currency, Decimal, Error, Money, Payment, PaymentRequest, PaymentStatus, ProviderId, RawJson, SharedClock,
 };
-use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -113,14 +112,14 @@ pub(crate) fn created_payment(
     payment.checkout_url = created.invoice_url.clone();
     let hours = request.expiration_hours.unwrap_or(DEFAULT_EXPIRATION_HOURS);
     payment.expires_at = clock.now().checked_add(time::Duration::hours(i64::from(hours)));
-    payment.raw = serde_json::json!({ "message": created.raw });
+    payment.raw = RawJson::from(serde_json::json!({ "message": created.raw }));
     Ok(payment)
 }
 
 /// **Decision**: which of the invoices `get_invoices` lists for an order id is "the" payment. An
 /// order may have several (one per attempt); a paid one wins (the order is paid), otherwise the
 /// last one listed (the newest, as the gateway appends them).
-pub(crate) fn pick_invoice(invoices: Vec<(Invoice, Value)>) -> Option<(Invoice, Value)> {
+pub(crate) fn pick_invoice(invoices: Vec<(Invoice, RawJson)>) -> Option<(Invoice, RawJson)> {
     let paid =
         invoices.iter().rposition(|(i, _)| payment_status(i.status.as_deref().unwrap_or("")) == PaymentStatus::Paid);
     let index = paid.or_else(|| invoices.len().checked_sub(1))?;
@@ -128,7 +127,7 @@ pub(crate) fn pick_invoice(invoices: Vec<(Invoice, Value)>) -> Option<(Invoice, 
 }
 
 /// An invoice as a [`Payment`]; `raw` is the invoice's JSON as received.
-pub(crate) fn invoice_payment(invoice: &Invoice, raw: Value) -> Result<Payment, Error> {
+pub(crate) fn invoice_payment(invoice: &Invoice, raw: RawJson) -> Result<Payment, Error> {
     let word = invoice.status.clone().unwrap_or_default();
     let mut payment = Payment::new(PROVIDER, payment_status(&word), word);
     payment.reference = invoice.order_id.clone();

@@ -11,7 +11,9 @@
 use std::fmt;
 
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
-use gerbang_core::{Ack, Decimal, Error, Money, PaymentStatus, ProviderId, WebhookEvent, WebhookRequest, env_secret};
+use gerbang_core::{
+    Ack, Decimal, Error, Money, PaymentStatus, ProviderId, RawJson, WebhookEvent, WebhookRequest, env_secret,
+};
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
@@ -115,7 +117,7 @@ impl WebhookVerifier {
                 map.remove(name);
             }
         }
-        Callback::read(object, raw).map_err(|why| Error::decode(format!("{WHAT}: {why}")))
+        Callback::read(object, RawJson::from(raw)).map_err(|why| Error::decode(format!("{WHAT}: {why}")))
     }
 
     /// Takes every key field out of the body (so that it never reaches `raw` or `extra`) and
@@ -209,13 +211,13 @@ pub struct Callback {
     pub expiration_date: Option<String>,
     /// Every other field, as received.
     pub extra: Extra,
-    /// The whole body, parsed, without the key (numbers as JSON reads them: the typed fields
-    /// above are the exact ones).
-    pub raw: Value,
+    /// The whole body without the key (numbers as JSON reads them: the typed fields above are
+    /// the exact ones).
+    pub raw: RawJson,
 }
 
 impl Callback {
-    fn read(mut o: Object, raw: Value) -> Result<Self, String> {
+    fn read(mut o: Object, raw: RawJson) -> Result<Self, String> {
         let id = text(&mut o, "id")?.filter(|id| !id.trim().is_empty()).ok_or("missing field `id`")?;
         Ok(Self {
             id,

@@ -5,11 +5,10 @@
 //! with `white_label`), or a JSON *string* holding the array of invoices (`get_invoices`); on
 //! error it is a list of messages, sometimes one string.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
-use gerbang_core::Error;
 use gerbang_core::transport::HttpResponse;
+use gerbang_core::{Error, RawJson};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -78,11 +77,11 @@ fn messages(message: &Value) -> Vec<String> {
 }
 
 #[derive(Deserialize)]
-struct Envelope {
+struct Envelope<'a> {
     #[serde(default)]
     status: Option<Value>,
-    #[serde(default)]
-    message: Option<Box<RawValue>>,
+    #[serde(borrow, default)]
+    message: Option<&'a RawValue>,
 }
 
 /// Checks the HTTP status and the envelope, and returns the success answer's `message`, raw.
@@ -92,9 +91,9 @@ struct Envelope {
 /// [`Error::NotFound`], 429 [`Error::RateLimited`], others [`Error::Api`]); a 2xx answer whose
 /// `status` is not `success` is [`Error::Api`]. Messages are kept, all of them, joined by
 /// [`MESSAGE_SEPARATOR`]. Malformed JSON is [`Error::Decode`] naming `operation`.
-fn answer_message(operation: &str, response: &HttpResponse) -> Result<Box<RawValue>, Error> {
-    let envelope = serde_json::from_slice::<Envelope>(&response.body);
-    let texts = |e: &Envelope| {
+fn answer_message<'a>(operation: &str, response: &'a HttpResponse) -> Result<&'a RawValue, Error> {
+    let envelope = serde_json::from_slice::<Envelope<'a>>(&response.body);
+    let texts = |e: &Envelope<'_>| {
         e.message.as_ref().and_then(|m| serde_json::from_str::<Value>(m.get()).ok()).map(|m| messages(&m))
     };
     if response.status.as_u16() == 422 {
@@ -343,28 +342,27 @@ impl fmt::Debug for Invoice {
 /// assert_eq!(invoices[0].0.price_amount.unwrap().to_string(), "725.50");
 /// # Ok::<(), gerbang_core::Error>(())
 /// ```
-pub fn parse_get_invoices(response: &HttpResponse) -> Result<Vec<(Invoice, Value)>, Error> {
+pub fn parse_get_invoices(response: &HttpResponse) -> Result<Vec<(Invoice, RawJson)>, Error> {
     const WHAT: &str = "get_invoices answer's message";
-    let message = answer_message("get_invoices", response)?;
-    let outer: Value = serde_json::from_str(message.get()).map_err(|e| Error::decode_json(WHAT, &e))?;
-    let inner = match &outer {
-        Value::String(text) => text.as_str(),
-        Value::Array(_) => message.get(),
+    let message = answer_message("get_invoices", response)?.get();
+    let unescaped: String;
+    let inner = match message.as_bytes().first() {
+        Some(b'"') => {
+            unescaped = serde_json::from_str(message).map_err(|e| Error::decode_json(WHAT, &e))?;
+            unescaped.as_str()
+        }
+        Some(b'[') => message,
         _ => return Err(Error::decode(format!("{WHAT}: expected a JSON string holding an array of invoices"))),
     };
-    let entries: Vec<BTreeMap<String, Box<RawValue>>> = serde_json::from_str(inner)
+    let entries: Vec<&RawValue> = serde_json::from_str(inner)
         .map_err(|e| Error::decode_json(&format!("{WHAT} (the array of invoices inside the string)"), &e))?;
     entries
         .into_iter()
         .enumerate()
-        .map(|(i, fields)| {
-            let raw: Value = fields
-                .iter()
-                .filter_map(|(k, v)| serde_json::from_str::<Value>(v.get()).ok().map(|v| (k.clone(), v)))
-                .collect::<serde_json::Map<_, _>>()
-                .into();
-            Invoice::read(Object::from_fields(fields))
-                .map(|invoice| (invoice, raw))
+        .map(|(i, entry)| {
+            Object::parse(entry.get())
+                .and_then(Invoice::read)
+                .map(|invoice| (invoice, RawJson::from(entry)))
                 .map_err(|why| Error::decode(format!("{WHAT}: invoice {i}: {why}")))
         })
         .collect()

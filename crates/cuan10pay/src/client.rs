@@ -10,7 +10,6 @@ use gerbang_core::secrecy::{ExposeSecret, SecretString};
 use gerbang_core::transport::{Call, HttpRequest, HttpResponse};
 use gerbang_core::{Error, ProviderId, Redactions};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::config::Cuan10payConfig;
 use crate::request::{DepositRequest, PpobOrderRequest, SmmOrderRequest, VoucherOrderRequest};
@@ -116,7 +115,10 @@ impl Cuan10payClient {
     }
 
     /// [`deposit_create`](Self::deposit_create), with the answer's `data` as JSON for `Payment::raw`.
-    pub(crate) async fn deposit_create_with_raw(&self, request: &DepositRequest) -> Result<(Deposit, Value), Error> {
+    pub(crate) async fn deposit_create_with_raw(
+        &self,
+        request: &DepositRequest,
+    ) -> Result<(Deposit, gerbang_core::RawJson), Error> {
         wire::parse_answer_with_raw("deposit_create", &self.deposit_create_response(request).await?)
     }
 
@@ -135,7 +137,10 @@ impl Cuan10payClient {
     }
 
     /// [`deposit_status`](Self::deposit_status), with the answer's `data` as JSON for `Payment::raw`.
-    pub(crate) async fn deposit_status_with_raw(&self, deposit_id: &str) -> Result<(Deposit, Value), Error> {
+    pub(crate) async fn deposit_status_with_raw(
+        &self,
+        deposit_id: &str,
+    ) -> Result<(Deposit, gerbang_core::RawJson), Error> {
         wire::parse_answer_with_raw("deposit_status", &self.deposit_status_response(deposit_id).await?)
     }
 

@@ -2,10 +2,9 @@
 //! and the mapping of a [`PaymentRequest`] to a deposit and of a deposit to a [`Payment`].
 
 use gerbang_core::{
-    Channel, Currency, Error, Money, Payment, PaymentRequest, PaymentStatus, Problems, ProviderId, SharedClock,
+    Channel, Currency, Error, Money, Payment, PaymentRequest, PaymentStatus, Problems, ProviderId, RawJson, SharedClock,
 };
 use rust_decimal::Decimal;
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::request::DepositRequest;
@@ -144,16 +143,17 @@ pub(crate) fn deposit_request(request: &PaymentRequest, clock: &SharedClock) -> 
 pub(crate) const LOOKUP_HINT: &str = "Cuan10pay looks deposits up by their deposit_id (CP-…), printed as `provider_reference` by create, not by your reference";
 
 /// A deposit as a [`Payment`]; `raw` is the answer's `data` as received.
-pub(crate) fn deposit_payment(deposit: &Deposit, raw: Value) -> Result<Payment, Error> {
-    let mut payment = Payment::new(ProviderId::Cuan10pay, payment_status(&deposit.status), deposit.status.clone());
-    payment.provider_reference = Some(deposit.deposit_id.clone());
+pub(crate) fn deposit_payment(deposit: Deposit, raw: RawJson) -> Result<Payment, Error> {
+    let status = payment_status(&deposit.status);
+    let mut payment = Payment::new(ProviderId::Cuan10pay, status, deposit.status);
+    payment.provider_reference = Some(deposit.deposit_id);
     payment.amount = idr(deposit.amount, "amount")?;
     payment.fee = idr(deposit.fee, "fee")?;
     payment.total = idr(deposit.total, "total")?;
     // `checkout_url` is the processor's page (tripay.co.id in the document's example) and
     // `link_url` Cuan10pay's own: either takes the payment; prefer the one named for it.
-    payment.checkout_url = deposit.checkout_url.clone().or_else(|| deposit.link_url.clone());
-    payment.payment_code = deposit.payment_code.clone().filter(|c| !c.is_empty());
+    payment.checkout_url = deposit.checkout_url.or(deposit.link_url);
+    payment.payment_code = deposit.payment_code.filter(|c| !c.is_empty());
     payment.created_at = deposit.created_at.as_deref().and_then(local_time);
     payment.reference = deposit.notes.as_deref().and_then(reference_in_notes).map(str::to_owned);
     payment.raw = raw;

@@ -39,7 +39,7 @@ impl PaymentProvider for Cuan10payClient {
             .deposit_create_with_raw(&deposit_request)
             .await
             .map_err(|e| e.about_payment(&request.reference, self.capabilities().lookup))?;
-        let mut payment = convert::deposit_payment(&deposit, raw)?;
+        let mut payment = convert::deposit_payment(deposit, raw)?;
         payment.reference = Some(request.reference.clone());
         // The answer carries no expiry; the one asked for is the one the deposit was made with.
         payment.expires_at = deposit_request.expired_time.and_then(convert::jakarta_time);
@@ -50,7 +50,7 @@ impl PaymentProvider for Cuan10payClient {
     async fn payment_status(&self, deposit_id: &str) -> Result<Payment, Error> {
         let (deposit, raw) =
             self.deposit_status_with_raw(deposit_id).await.map_err(|e| e.with_lookup_hint(convert::LOOKUP_HINT))?;
-        convert::deposit_payment(&deposit, raw)
+        convert::deposit_payment(deposit, raw)
     }
 
     async fn cancel_payment(&self, _deposit_id: &str) -> Result<Payment, Error> {

@@ -5,18 +5,20 @@
 //! `{"reference":"INV123","status":"PAID","amount":100000,"timestamp":1700000000,"signature":"HMAC_SHA256"}`.
 //! What the signature covers is not written down; see [`WebhookVerifier`] for the assumption.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
 use gerbang_core::{
-    Ack, Currency, Error, Money, PaymentStatus, ProviderId, SharedClock, SystemClock, WebhookEvent, WebhookRequest,
-    env_secret,
+    Ack, Currency, Error, Money, PaymentStatus, ProviderId, RawJson, SharedClock, SystemClock, WebhookEvent,
+    WebhookRequest, env_secret,
 };
 use gerbang_signing::SignatureError;
 use rust_decimal::Decimal;
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use crate::config::{DEFAULT_WEBHOOK_TOLERANCE, ENV_PRIVATE_KEY};
 use crate::convert::{WEBHOOK_STATUS_WORDS, jakarta_time, webhook_status};
@@ -123,8 +125,8 @@ impl WebhookVerifier {
             self.private_key.expose_secret().as_bytes(),
             &fields.reference,
             fields.status_word,
-            &fields.amount.to_string(),
-            &fields.timestamp.to_string(),
+            fields.amount,
+            fields.timestamp,
             &fields.signature,
         )
         .map_err(|e| match e {
@@ -137,17 +139,17 @@ impl WebhookVerifier {
         })?;
 
         let now = self.clock.now().unix_timestamp();
-        let skew_seconds = fields.timestamp.saturating_sub(now);
+        let skew_seconds = fields.timestamp_value.saturating_sub(now);
         let tolerance_seconds = self.tolerance.as_secs();
         if skew_seconds.unsigned_abs() > tolerance_seconds {
             return Err(Error::StaleTimestamp { skew_seconds, tolerance_seconds });
         }
 
         let mut event = WebhookEvent::new(ProviderId::Cuan10pay, fields.status, fields.status_word, ack());
-        event.provider_reference = Some(fields.reference);
-        event.amount = Some(Money::new(Decimal::from(fields.amount), Currency::IDR)?);
-        event.occurred_at = jakarta_time(fields.timestamp);
-        event.raw = Value::Object(fields.raw);
+        event.provider_reference = Some(fields.reference.into_owned());
+        event.amount = Some(Money::new(Decimal::from(fields.amount_value), Currency::IDR)?);
+        event.occurred_at = jakarta_time(fields.timestamp_value);
+        event.raw = fields.raw;
         Ok(event)
     }
 
@@ -187,61 +189,95 @@ impl fmt::Debug for WebhookVerifier {
 }
 
 /// The webhook's fields, each read strictly: the signature is computed over them written back
-/// out canonically, so no two bodies that read differently share a signed string.
-struct Fields {
-    reference: String,
+/// out canonically, so no two bodies that read differently share a signed string. Borrowed from
+/// the body, which is read once.
+struct Fields<'a> {
+    reference: Cow<'a, str>,
     status_word: &'static str,
     status: PaymentStatus,
-    amount: u64,
-    timestamp: i64,
-    signature: String,
-    raw: Map<String, Value>,
+    /// The integers' JSON text, as signed; `amount_value` is what it reads as.
+    amount: &'a str,
+    amount_value: u64,
+    timestamp: &'a str,
+    timestamp_value: i64,
+    signature: Cow<'a, str>,
+    /// The whole body, for [`WebhookEvent::raw`].
+    raw: RawJson,
 }
 
-impl Fields {
-    fn parse(body: &[u8]) -> Result<Self, Error> {
+/// The five fields as JSON text, each found in one pass over the body and read on its own after.
+/// A field named twice is refused by serde: a body may not carry two amounts.
+#[derive(Deserialize)]
+struct Wire<'a> {
+    #[serde(borrow, default)]
+    reference: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    status: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    amount: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    timestamp: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    signature: Option<&'a RawValue>,
+}
+
+/// A JSON string's text, borrowed where it has no escapes; `None` if it is not a string.
+fn json_string(raw: &RawValue) -> Option<Cow<'_, str>> {
+    serde_json::from_str::<&str>(raw.get())
+        .map(Cow::Borrowed)
+        .or_else(|_| serde_json::from_str::<String>(raw.get()).map(Cow::Owned))
+        .ok()
+}
+
+impl<'a> Fields<'a> {
+    fn parse(body: &'a [u8]) -> Result<Self, Error> {
         const WHAT: &str = "Cuan10pay webhook";
         let bad = |reason: &str| Error::decode(format!("{WHAT}: {reason}"));
         let text = std::str::from_utf8(body).map_err(|_| bad("the body is not UTF-8 text"))?;
-        let raw = match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(map)) => map,
-            Ok(_) => return Err(bad("the body is not a JSON object")),
+        let wire = match serde_json::from_str::<Wire<'a>>(text) {
+            Ok(wire) => wire,
+            Err(e) if e.classify() == serde_json::error::Category::Data && !text.trim_start().starts_with('{') => {
+                return Err(bad("the body is not a JSON object"));
+            }
             Err(e) => return Err(Error::decode_json(WHAT, &e)),
         };
-        let field =
-            |name: &str| raw.get(name).filter(|v| !v.is_null()).ok_or_else(|| bad(&format!("missing field `{name}`")));
+        let field = |value: Option<&'a RawValue>, name: &str| {
+            value.filter(|v| v.get() != "null").ok_or_else(|| bad(&format!("missing field `{name}`")))
+        };
         // A JSON string, never a number written as text: the document's example quotes it.
-        let reference = match field("reference")? {
-            Value::String(s) if !s.is_empty() => s.clone(),
-            Value::String(_) => return Err(bad("`reference` is empty")),
-            _ => return Err(bad("`reference` is not a JSON string")),
+        let reference = match json_string(field(wire.reference, "reference")?) {
+            Some(s) if !s.is_empty() => s,
+            Some(_) => return Err(bad("`reference` is empty")),
+            None => return Err(bad("`reference` is not a JSON string")),
         };
         // Exactly one of the list: the word's characters are signed, so `paid`, ` PAID` or
         // `23PAID` are other signed strings, not other spellings of PAID. The word itself is
         // left out of the message (it comes from the body).
-        let (status_word, status) = match field("status")? {
-            Value::String(s) => WEBHOOK_STATUS_WORDS
-                .iter()
-                .find(|word| **word == s.as_str())
-                .and_then(|word| webhook_status(word).map(|status| (*word, status))),
-            _ => None,
-        }
-        .ok_or_else(|| {
-            bad(&format!(
-                "`status` is not one of the status words a webhook may carry ({})",
-                WEBHOOK_STATUS_WORDS.join(", ")
-            ))
-        })?;
-        let signature = match field("signature")? {
-            Value::String(s) => s.clone(),
-            _ => return Err(bad("`signature` is not text")),
-        };
-        let amount = field("amount")?
-            .as_u64()
+        let (status_word, status) = json_string(field(wire.status, "status")?)
+            .and_then(|s| WEBHOOK_STATUS_WORDS.iter().find(|word| **word == s))
+            .and_then(|word| webhook_status(word).map(|status| (*word, status)))
+            .ok_or_else(|| {
+                bad(&format!(
+                    "`status` is not one of the status words a webhook may carry ({})",
+                    WEBHOOK_STATUS_WORDS.join(", ")
+                ))
+            })?;
+        let signature =
+            json_string(field(wire.signature, "signature")?).ok_or_else(|| bad("`signature` is not text"))?;
+        // JSON integers only: no string, no fraction or exponent, no sign on the amount. The
+        // text is what is signed; valid JSON has no leading zeros.
+        let amount = field(wire.amount, "amount")?.get();
+        let amount_value = Some(amount)
+            .filter(|a| a.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|a| a.parse().ok())
             .ok_or_else(|| bad("`amount` is not a JSON integer of rupiah (not negative, not a string, no fraction)"))?;
-        let timestamp = field("timestamp")?
-            .as_i64()
+        let timestamp = field(wire.timestamp, "timestamp")?.get();
+        let timestamp_value = Some(timestamp)
+            .filter(|t| t.strip_prefix('-').unwrap_or(t).bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|t| t.parse().ok())
             .ok_or_else(|| bad("`timestamp` is not a JSON integer of Unix seconds (not a string, no fraction)"))?;
-        Ok(Self { reference, status_word, status, amount, timestamp, signature, raw })
+        // Read whole above: it is one JSON value.
+        let raw = RawJson::from_parsed_text(text);
+        Ok(Self { reference, status_word, status, amount, amount_value, timestamp, timestamp_value, signature, raw })
     }
 }

@@ -6,8 +6,8 @@
 //! optional, and every type keeps the fields it does not name in `extra`, so that nothing the
 //! gateway sends is lost and no new field breaks parsing.
 
-use gerbang_core::Error;
 use gerbang_core::transport::HttpResponse;
+use gerbang_core::{Error, RawJson};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use std::borrow::Cow;
@@ -497,16 +497,16 @@ pub fn parse_answer<T: DeserializeOwned>(operation: &str, response: &HttpRespons
     serde_json::from_str(data.get()).map_err(|e| Error::decode_json(&format!("{operation} answer's data"), &e))
 }
 
-/// [`parse_answer`], also returning `data` as JSON (for [`Payment::raw`](gerbang_core::Payment)).
+/// [`parse_answer`], also returning `data`'s text (for [`Payment::raw`](gerbang_core::Payment)),
+/// copied, not parsed again.
 pub(crate) fn parse_answer_with_raw<T: DeserializeOwned>(
     operation: &str,
     response: &HttpResponse,
-) -> Result<(T, Value), Error> {
+) -> Result<(T, RawJson), Error> {
     let data = answer_data(operation, response)?;
-    let context = || format!("{operation} answer's data");
-    let typed = serde_json::from_str(data.get()).map_err(|e| Error::decode_json(&context(), &e))?;
-    let raw = serde_json::from_str(data.get()).map_err(|e| Error::decode_json(&context(), &e))?;
-    Ok((typed, raw))
+    let typed =
+        serde_json::from_str(data.get()).map_err(|e| Error::decode_json(&format!("{operation} answer's data"), &e))?;
+    Ok((typed, RawJson::from(data)))
 }
 
 /// Checks the HTTP status and the envelope, and returns the answer's `data`, unparsed.

@@ -1,9 +1,11 @@
 //! Reading an answer: the gateway's error shape first, then the typed answer.
 
-use gerbang_core::Error;
 use gerbang_core::transport::HttpResponse;
+use gerbang_core::{Error, RawJson};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Reads an answer of the QRIS API as `T`.
 ///
@@ -35,31 +37,52 @@ pub fn parse_answer<T: DeserializeOwned>(operation: &str, response: &HttpRespons
     parse_answer_with_raw(operation, response).map(|(typed, _)| typed)
 }
 
-/// [`parse_answer`], also returning the answer as JSON (for [`Payment::raw`](gerbang_core::Payment)).
+/// [`parse_answer`], also returning the answer's text (for [`Payment::raw`](gerbang_core::Payment)).
+///
+/// The answer is read twice, never into a `Value`: once for the three fields that say whether
+/// it is an error (the rest skipped), once straight into `T`.
 pub(crate) fn parse_answer_with_raw<T: DeserializeOwned>(
     operation: &str,
     response: &HttpResponse,
-) -> Result<(T, Value), Error> {
-    let json = serde_json::from_slice::<Value>(&response.body);
-    if let Ok(Value::Object(map)) = &json
-        && let Some(message) = map.get("error").and_then(message_text)
+) -> Result<(T, RawJson), Error> {
+    let text = std::str::from_utf8(&response.body).ok();
+    let verdict = text.map(serde_json::from_str::<Verdict<'_>>);
+    if let Some(Ok(verdict)) = &verdict
+        && let Some(message) = message_text(verdict.error)
     {
         return Err(error_for(response, message));
     }
     if !response.status.is_success() {
-        let message = json.ok().and_then(|v| v.get("message").and_then(message_text));
+        let message = match &verdict {
+            Some(Ok(verdict)) => message_text(verdict.message),
+            _ => None,
+        };
         return Err(response.error(None, message));
     }
-    let json = json.map_err(|e| Error::decode_json(&format!("{operation} answer"), &e))?;
-    if json.get("success") == Some(&Value::Bool(false)) {
-        let message = json
-            .get("message")
-            .and_then(message_text)
+    let decode = |e: serde_json::Error| Error::decode_json(&format!("{operation} answer"), &e);
+    let (text, verdict) = match (text, verdict) {
+        (Some(text), Some(Ok(verdict))) => (text, verdict),
+        (_, Some(Err(e))) => return Err(decode(e)),
+        _ => return Err(Error::decode(format!("{operation} answer: the body is not UTF-8 text"))),
+    };
+    if verdict.success.is_some_and(|s| s.get() == "false") {
+        let message = message_text(verdict.message)
             .unwrap_or_else(|| "the answer says success: false, and gives no message".to_owned());
         return Err(response.api_error(None, message));
     }
-    let typed = T::deserialize(&json).map_err(|e| Error::decode_json(&format!("{operation} answer"), &e))?;
-    Ok((typed, json))
+    let typed = serde_json::from_str(text).map_err(decode)?;
+    Ok((typed, RawJson::from_parsed_text(text)))
+}
+
+/// The fields of an answer that say whether it is an error, as JSON text.
+#[derive(Deserialize)]
+struct Verdict<'a> {
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    message: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    success: Option<&'a RawValue>,
 }
 
 /// **Decision** (`PROVIDERS.md` §3, issue 4): which [`Error`] an `{"error": "…"}` answer becomes.
@@ -81,11 +104,11 @@ pub fn error_for(response: &HttpResponse, message: String) -> Error {
 }
 
 /// The gateway's message as text: verbatim when a string, compact JSON when a list or object.
-fn message_text(value: &Value) -> Option<String> {
-    match value {
+fn message_text(value: Option<&RawValue>) -> Option<String> {
+    match serde_json::from_str(value?.get()).ok()? {
         Value::Null => None,
         Value::String(text) if text.trim().is_empty() => None,
-        Value::String(text) => Some(text.clone()),
+        Value::String(text) => Some(text),
         other => Some(other.to_string()),
     }
 }

@@ -8,7 +8,6 @@ use gerbang_core::http::Method;
 use gerbang_core::secrecy::ExposeSecret;
 use gerbang_core::transport::{Call, HttpRequest, HttpResponse};
 use gerbang_core::{Error, ProviderId, Redactions};
-use serde_json::Value;
 
 use crate::answer::{parse_answer, parse_answer_with_raw};
 use crate::config::QrisConfig;
@@ -100,7 +99,7 @@ impl QrisClient {
         Ok(self.create_invoice_with_raw(amount).await?.0)
     }
 
-    pub(crate) async fn create_invoice_with_raw(&self, amount: i64) -> Result<(Invoice, Value), Error> {
+    pub(crate) async fn create_invoice_with_raw(&self, amount: i64) -> Result<(Invoice, gerbang_core::RawJson), Error> {
         if amount <= 0 {
             return Err(Error::validation("amount", "must be a positive whole number of rupiah"));
         }
@@ -116,7 +115,10 @@ impl QrisClient {
         Ok(self.invoice_status_with_raw(invoice_id).await?.0)
     }
 
-    pub(crate) async fn invoice_status_with_raw(&self, invoice_id: &str) -> Result<(Invoice, Value), Error> {
+    pub(crate) async fn invoice_status_with_raw(
+        &self,
+        invoice_id: &str,
+    ) -> Result<(Invoice, gerbang_core::RawJson), Error> {
         let params = [("invoice_id", required_id("invoice_id", invoice_id)?)];
         let call = Call::safe(PROVIDER, "invoice_status");
         let response = self.send(call, Method::GET, "/api/v1/invoice/status", &params, Body::None).await?;
@@ -133,7 +135,10 @@ impl QrisClient {
         Ok(self.cancel_invoice_with_raw(invoice_id).await?.0)
     }
 
-    pub(crate) async fn cancel_invoice_with_raw(&self, invoice_id: &str) -> Result<(CancelledInvoice, Value), Error> {
+    pub(crate) async fn cancel_invoice_with_raw(
+        &self,
+        invoice_id: &str,
+    ) -> Result<(CancelledInvoice, gerbang_core::RawJson), Error> {
         let params = [("invoice_id", required_id("invoice_id", invoice_id)?)];
         let call = Call::once(PROVIDER, "invoice_cancel");
         let response = self.send(call, Method::POST, "/api/v1/invoice/cancel", &params, Body::None).await?;

@@ -1,8 +1,7 @@
 //! The one place where QRIS invoices meet gerbang's common types: a [`PaymentRequest`] as an
 //! invoice amount, an [`Invoice`] as a [`Payment`], and the gateway's status words.
 
-use gerbang_core::{Channel, Error, Payment, PaymentRequest, PaymentStatus, ProviderId};
-use serde_json::Value;
+use gerbang_core::{Channel, Error, Payment, PaymentRequest, PaymentStatus, ProviderId, RawJson};
 
 use crate::types::{CancelledInvoice, Invoice, InvoiceStatus};
 
@@ -68,7 +67,7 @@ pub(crate) const LOOKUP_HINT: &str =
 
 /// An invoice as a [`Payment`]: the QRIS image is `qr_image_url`; `raw` is the answer as
 /// received.
-pub(crate) fn invoice_payment(invoice: &Invoice, raw: Value) -> Payment {
+pub(crate) fn invoice_payment(invoice: &Invoice, raw: RawJson) -> Payment {
     let mut payment = Payment::new(PROVIDER, payment_status(&invoice.status), invoice.status.as_str());
     payment.provider_reference = Some(invoice.invoice_id.clone());
     payment.amount = Some(invoice.amount.clone());
@@ -83,7 +82,7 @@ pub(crate) fn invoice_payment(invoice: &Invoice, raw: Value) -> Payment {
 
 /// The answer of a cancel as a [`Payment`]: [`PaymentStatus::Cancelled`], with the gateway's
 /// word (`expired`) kept in `provider_status`. The answer carries no amounts: they are `None`.
-pub(crate) fn cancelled_payment(cancelled: &CancelledInvoice, raw: Value) -> Payment {
+pub(crate) fn cancelled_payment(cancelled: &CancelledInvoice, raw: RawJson) -> Payment {
     let mut payment = Payment::new(PROVIDER, PaymentStatus::Cancelled, cancelled.status.as_str());
     payment.provider_reference = Some(cancelled.invoice_id.clone());
     payment.raw = raw;
