@@ -6,9 +6,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use gerbang_core::http::Method;
 use gerbang_core::rate::Priority;
-use gerbang_core::secrecy::{ExposeSecret, SecretString};
+use gerbang_core::secrecy::ExposeSecret;
 use gerbang_core::transport::{Call, HttpRequest, HttpResponse};
 use gerbang_core::{Error, ProviderId, Redactions};
+use gerbang_signing::HmacSha256Key;
 use serde::Serialize;
 
 use crate::config::Cuan10payConfig;
@@ -46,6 +47,8 @@ pub struct Cuan10payClient {
 
 struct Inner {
     config: Cuan10payConfig,
+    /// The private key, ready to sign every request.
+    signing_key: HmacSha256Key,
     webhook: WebhookVerifier,
     /// The keys, scrubbed from anything the gateway answers before it becomes an error.
     redactions: Redactions,
@@ -58,7 +61,8 @@ impl Cuan10payClient {
             .with_tolerance(config.webhook_tolerance)
             .with_clock(config.clock.clone());
         let redactions = Redactions::new([config.api_key.clone(), config.private_key.clone()]);
-        Self { inner: Arc::new(Inner { config, webhook, redactions }), priority: Priority::Normal }
+        let signing_key = HmacSha256Key::new(config.private_key.expose_secret().as_bytes());
+        Self { inner: Arc::new(Inner { config, signing_key, webhook, redactions }), priority: Priority::Normal }
     }
 
     /// A clone of this client (the same budget, connections and settings) whose calls spend the
@@ -229,6 +233,7 @@ impl Cuan10payClient {
         redactions: &Redactions,
     ) -> Result<HttpResponse, Error> {
         let config = &self.inner.config;
+        let signing_key = &self.inner.signing_key;
         let url = config.base_url.join(&path_and_query)?;
         let budget = &config.rate_budget;
         config
@@ -246,7 +251,7 @@ impl Cuan10payClient {
                 || {
                     // Built anew for every attempt, so each carries a fresh timestamp and signature.
                     let timestamp = config.clock.now().unix_timestamp();
-                    let signature = request_signature(&config.private_key, timestamp, &method, &path_and_query, &body);
+                    let signature = request_signature(signing_key, timestamp, &method, &path_and_query, &body);
                     let mut request = HttpRequest::new(method.clone(), url.clone())
                         .redacting(redactions)
                         .header("accept", "application/json")?
@@ -271,19 +276,13 @@ impl Cuan10payClient {
 /// *including* the query string exactly as sent (`/v1/deposit_status?ref=CP-1`), and `body` is
 /// the exact bytes sent (empty for a GET), never re-serialised.
 fn request_signature(
-    private_key: &SecretString,
+    key: &HmacSha256Key,
     timestamp: i64,
     method: &Method,
     path_and_query: &str,
     body: &[u8],
 ) -> String {
-    gerbang_signing::cuan10pay::sign_request(
-        private_key.expose_secret().as_bytes(),
-        timestamp,
-        method.as_str(),
-        path_and_query,
-        body,
-    )
+    gerbang_signing::cuan10pay::sign_request_with_key(key, timestamp, method.as_str(), path_and_query, body)
 }
 
 /// `path?name=value`, the value form-encoded; an empty value is refused, since the gateway could

@@ -26,15 +26,24 @@ use crate::wire::Deposit;
 /// assert_eq!(payment_status("on_hold"), PaymentStatus::Unknown("on_hold".into()));
 /// ```
 pub fn payment_status(raw: &str) -> PaymentStatus {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "pending" | "unpaid" => PaymentStatus::Pending,
-        "paid" | "success" | "settlement" => PaymentStatus::Paid,
-        "expired" => PaymentStatus::Expired,
-        "cancelled" | "canceled" => PaymentStatus::Cancelled,
-        "failed" => PaymentStatus::Failed,
-        "refunded" => PaymentStatus::Refunded,
-        _ => PaymentStatus::Unknown(raw.to_owned()),
-    }
+    // Compared without case, so that reading a status (on every webhook) allocates nothing.
+    const WORDS: [(&str, PaymentStatus); 10] = [
+        ("pending", PaymentStatus::Pending),
+        ("unpaid", PaymentStatus::Pending),
+        ("paid", PaymentStatus::Paid),
+        ("success", PaymentStatus::Paid),
+        ("settlement", PaymentStatus::Paid),
+        ("expired", PaymentStatus::Expired),
+        ("cancelled", PaymentStatus::Cancelled),
+        ("canceled", PaymentStatus::Cancelled),
+        ("failed", PaymentStatus::Failed),
+        ("refunded", PaymentStatus::Refunded),
+    ];
+    let word = raw.trim();
+    WORDS
+        .iter()
+        .find(|(known, _)| known.eq_ignore_ascii_case(word))
+        .map_or_else(|| PaymentStatus::Unknown(raw.to_owned()), |(_, status)| status.clone())
 }
 
 /// The status words a Cuan10pay webhook may carry, exactly as written (upper case): the closed

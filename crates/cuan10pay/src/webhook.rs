@@ -15,7 +15,7 @@ use gerbang_core::{
     Ack, Currency, Error, Money, PaymentStatus, ProviderId, RawJson, SharedClock, SystemClock, WebhookEvent,
     WebhookRequest, env_secret,
 };
-use gerbang_signing::SignatureError;
+use gerbang_signing::{HmacSha256Key, SignatureError};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -74,7 +74,8 @@ fn ack() -> Ack {
 /// ```
 #[derive(Clone)]
 pub struct WebhookVerifier {
-    private_key: SecretString,
+    /// The private key, ready to check every webhook (its pads hashed once).
+    key: HmacSha256Key,
     tolerance: Duration,
     clock: SharedClock,
 }
@@ -88,7 +89,8 @@ impl WebhookVerifier {
 
     /// The same, from a key already held as a secret.
     pub fn from_secret(private_key: SecretString) -> Self {
-        Self { private_key, tolerance: DEFAULT_WEBHOOK_TOLERANCE, clock: Arc::new(SystemClock) }
+        let key = HmacSha256Key::new(private_key.expose_secret().as_bytes());
+        Self { key, tolerance: DEFAULT_WEBHOOK_TOLERANCE, clock: Arc::new(SystemClock) }
     }
 
     /// A verifier with the private key from `GERBANG_CUAN10PAY_PRIVATE_KEY`.
@@ -121,8 +123,8 @@ impl WebhookVerifier {
     pub fn verify(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error> {
         request.check_body_size()?;
         let fields = Fields::parse(request.body)?;
-        gerbang_signing::cuan10pay::verify_webhook(
-            self.private_key.expose_secret().as_bytes(),
+        gerbang_signing::cuan10pay::verify_webhook_with_key(
+            &self.key,
             &fields.reference,
             fields.status_word,
             fields.amount,
@@ -156,8 +158,8 @@ impl WebhookVerifier {
     /// The signature Cuan10pay would put on a webhook with these fields. **For tests** (and the
     /// sandbox), as async-stripe offers: a merchant never needs to sign a webhook.
     pub fn sign(&self, reference: &str, status: &str, amount: u64, timestamp: i64) -> String {
-        gerbang_signing::cuan10pay::sign_webhook(
-            self.private_key.expose_secret().as_bytes(),
+        gerbang_signing::cuan10pay::sign_webhook_with_key(
+            &self.key,
             reference,
             status,
             &amount.to_string(),
@@ -181,7 +183,7 @@ impl WebhookVerifier {
 impl fmt::Debug for WebhookVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookVerifier")
-            .field("private_key", &"<redacted>")
+            .field("key", &self.key)
             .field("tolerance", &self.tolerance)
             .field("clock", &self.clock)
             .finish()
@@ -205,28 +207,91 @@ struct Fields<'a> {
     raw: RawJson,
 }
 
-/// The five fields as JSON text, each found in one pass over the body and read on its own after.
-/// A field named twice is refused by serde: a body may not carry two amounts.
+/// The five fields, found in one pass over the body: the three strings read as they are met,
+/// the two integers kept as their JSON text. A field named twice is refused by serde: a body may
+/// not carry two amounts.
 #[derive(Deserialize)]
 struct Wire<'a> {
     #[serde(borrow, default)]
-    reference: Option<&'a RawValue>,
+    reference: Option<Text<'a>>,
     #[serde(borrow, default)]
-    status: Option<&'a RawValue>,
+    status: Option<Text<'a>>,
     #[serde(borrow, default)]
     amount: Option<&'a RawValue>,
     #[serde(borrow, default)]
     timestamp: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    signature: Option<&'a RawValue>,
+    signature: Option<Text<'a>>,
 }
 
-/// A JSON string's text, borrowed where it has no escapes; `None` if it is not a string.
-fn json_string(raw: &RawValue) -> Option<Cow<'_, str>> {
-    serde_json::from_str::<&str>(raw.get())
-        .map(Cow::Borrowed)
-        .or_else(|_| serde_json::from_str::<String>(raw.get()).map(Cow::Owned))
-        .ok()
+/// A field that must be a JSON string: its text (borrowed where it has no escapes), or
+/// `NotText` for any other JSON value, so that the error can say which field was wrong.
+enum Text<'a> {
+    Text(Cow<'a, str>),
+    NotText,
+}
+
+impl<'a> Text<'a> {
+    fn text(self) -> Option<Cow<'a, str>> {
+        match self {
+            Self::Text(text) => Some(text),
+            Self::NotText => None,
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> serde::de::Visitor<'de> for TextVisitor {
+    type Value = Text<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Text::Text(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Text::Text(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Text::Text(Cow::Owned(v)))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Text::NotText)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Text::NotText)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Text::NotText)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Text::NotText)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Text::NotText)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Text::NotText)
+    }
 }
 
 impl<'a> Fields<'a> {
@@ -241,11 +306,11 @@ impl<'a> Fields<'a> {
             }
             Err(e) => return Err(Error::decode_json(WHAT, &e)),
         };
-        let field = |value: Option<&'a RawValue>, name: &str| {
-            value.filter(|v| v.get() != "null").ok_or_else(|| bad(&format!("missing field `{name}`")))
-        };
+        let missing = |name: &str| bad(&format!("missing field `{name}`"));
+        let field =
+            |value: Option<&'a RawValue>, name: &str| value.filter(|v| v.get() != "null").ok_or_else(|| missing(name));
         // A JSON string, never a number written as text: the document's example quotes it.
-        let reference = match json_string(field(wire.reference, "reference")?) {
+        let reference = match wire.reference.ok_or_else(|| missing("reference"))?.text() {
             Some(s) if !s.is_empty() => s,
             Some(_) => return Err(bad("`reference` is empty")),
             None => return Err(bad("`reference` is not a JSON string")),
@@ -253,7 +318,7 @@ impl<'a> Fields<'a> {
         // Exactly one of the list: the word's characters are signed, so `paid`, ` PAID` or
         // `23PAID` are other signed strings, not other spellings of PAID. The word itself is
         // left out of the message (it comes from the body).
-        let (status_word, status) = json_string(field(wire.status, "status")?)
+        let (status_word, status) = (wire.status.ok_or_else(|| missing("status"))?.text())
             .and_then(|s| WEBHOOK_STATUS_WORDS.iter().find(|word| **word == s))
             .and_then(|word| webhook_status(word).map(|status| (*word, status)))
             .ok_or_else(|| {
@@ -263,7 +328,7 @@ impl<'a> Fields<'a> {
                 ))
             })?;
         let signature =
-            json_string(field(wire.signature, "signature")?).ok_or_else(|| bad("`signature` is not text"))?;
+            wire.signature.ok_or_else(|| missing("signature"))?.text().ok_or_else(|| bad("`signature` is not text"))?;
         // JSON integers only: no string, no fraction or exponent, no sign on the amount. The
         // text is what is signed; valid JSON has no leading zeros.
         let amount = field(wire.amount, "amount")?.get();

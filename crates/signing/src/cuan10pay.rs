@@ -10,8 +10,8 @@
 //! The document's PHP example signs `merchant_code + merchant_ref + amount` for a form post to
 //! `deposit_create.php`: an older scheme that the SDK does not implement.
 
-use crate::SignatureError;
-use crate::encoding::{decode_hex, hex_lower};
+use crate::encoding::{hex_lower, matches_hex};
+use crate::{HmacSha256Key, SignatureError};
 
 /// Signs a Cuan10pay API request: lowercase hex of
 /// HMAC-SHA256(`private_key`, `timestamp` + `method` + `path_and_query` + `body`).
@@ -33,7 +33,28 @@ use crate::encoding::{decode_hex, hex_lower};
 /// ```
 #[must_use]
 pub fn sign_request(private_key: &[u8], timestamp: i64, method: &str, path_and_query: &str, body: &[u8]) -> String {
-    hex_lower(&request_mac(private_key, timestamp, method, path_and_query, body))
+    sign_request_with_key(&HmacSha256Key::new(private_key), timestamp, method, path_and_query, body)
+}
+
+/// [`sign_request`] under a key made ready once: what a client that signs every call uses.
+///
+/// ```
+/// use gerbang_signing::HmacSha256Key;
+/// use gerbang_signing::cuan10pay::{sign_request, sign_request_with_key};
+///
+/// let key = HmacSha256Key::new(b"your_private_key");
+/// let path = "/v1/deposit_status?ref=CP-1";
+/// assert_eq!(sign_request_with_key(&key, 1_730_689_200, "GET", path, b""), sign_request(b"your_private_key", 1_730_689_200, "GET", path, b""));
+/// ```
+#[must_use]
+pub fn sign_request_with_key(
+    key: &HmacSha256Key,
+    timestamp: i64,
+    method: &str,
+    path_and_query: &str,
+    body: &[u8],
+) -> String {
+    hex_lower(&request_mac(key, timestamp, method, path_and_query, body))
 }
 
 /// Checks a Cuan10pay request signature made by [`sign_request`].
@@ -60,9 +81,8 @@ pub fn verify_request(
     body: &[u8],
     signature_hex: &str,
 ) -> Result<(), SignatureError> {
-    let given = decode_hex::<32>(signature_hex)?;
-    let expected = request_mac(private_key, timestamp, method, path_and_query, body);
-    matches(&expected, &given)
+    let expected = request_mac(&HmacSha256Key::new(private_key), timestamp, method, path_and_query, body);
+    matches_hex(&expected, signature_hex)
 }
 
 /// Signs a Cuan10pay webhook: lowercase hex of
@@ -86,7 +106,19 @@ pub fn verify_request(
 /// ```
 #[must_use]
 pub fn sign_webhook(private_key: &[u8], reference: &str, status: &str, amount: &str, timestamp: &str) -> String {
-    hex_lower(&webhook_mac(private_key, reference, status, amount, timestamp))
+    sign_webhook_with_key(&HmacSha256Key::new(private_key), reference, status, amount, timestamp)
+}
+
+/// [`sign_webhook`] under a key made ready once.
+#[must_use]
+pub fn sign_webhook_with_key(
+    key: &HmacSha256Key,
+    reference: &str,
+    status: &str,
+    amount: &str,
+    timestamp: &str,
+) -> String {
+    hex_lower(&webhook_mac(key, reference, status, amount, timestamp))
 }
 
 /// Checks a Cuan10pay webhook signature made by [`sign_webhook`].
@@ -123,25 +155,49 @@ pub fn verify_webhook(
     timestamp: &str,
     signature_hex: &str,
 ) -> Result<(), SignatureError> {
+    verify_webhook_with_key(&HmacSha256Key::new(private_key), reference, status, amount, timestamp, signature_hex)
+}
+
+/// [`verify_webhook`] under a key made ready once: what a receiver that checks every webhook
+/// uses.
+///
+/// # Errors
+///
+/// As [`verify_webhook`].
+///
+/// ```
+/// use gerbang_signing::HmacSha256Key;
+/// use gerbang_signing::cuan10pay::{sign_webhook, verify_webhook_with_key};
+///
+/// let key = HmacSha256Key::new(b"your_private_key");
+/// let signature = sign_webhook(b"your_private_key", "INV123", "PAID", "100000", "1700000000");
+/// assert!(verify_webhook_with_key(&key, "INV123", "PAID", "100000", "1700000000", &signature).is_ok());
+/// ```
+pub fn verify_webhook_with_key(
+    key: &HmacSha256Key,
+    reference: &str,
+    status: &str,
+    amount: &str,
+    timestamp: &str,
+    signature_hex: &str,
+) -> Result<(), SignatureError> {
     if !is_canonical_integer(amount, false) {
         return Err(SignatureError::NonCanonical { field: "amount" });
     }
     if !is_canonical_integer(timestamp, true) {
         return Err(SignatureError::NonCanonical { field: "timestamp" });
     }
-    let given = decode_hex::<32>(signature_hex)?;
-    let expected = webhook_mac(private_key, reference, status, amount, timestamp);
-    matches(&expected, &given)
+    matches_hex(&webhook_mac(key, reference, status, amount, timestamp), signature_hex)
 }
 
-fn request_mac(private_key: &[u8], timestamp: i64, method: &str, path_and_query: &str, body: &[u8]) -> [u8; 32] {
+fn request_mac(key: &HmacSha256Key, timestamp: i64, method: &str, path_and_query: &str, body: &[u8]) -> [u8; 32] {
     let mut digits = [0_u8; I64_MAX_DIGITS];
     let timestamp = format_i64(timestamp, &mut digits);
-    crate::hmac_sha256(private_key, &[timestamp, method.as_bytes(), path_and_query.as_bytes(), body])
+    key.mac(&[timestamp, method.as_bytes(), path_and_query.as_bytes(), body])
 }
 
-fn webhook_mac(private_key: &[u8], reference: &str, status: &str, amount: &str, timestamp: &str) -> [u8; 32] {
-    crate::hmac_sha256(private_key, &[reference.as_bytes(), status.as_bytes(), amount.as_bytes(), timestamp.as_bytes()])
+fn webhook_mac(key: &HmacSha256Key, reference: &str, status: &str, amount: &str, timestamp: &str) -> [u8; 32] {
+    key.mac(&[reference.as_bytes(), status.as_bytes(), amount.as_bytes(), timestamp.as_bytes()])
 }
 
 /// Whether `text` is an integer as Rust (and every JSON writer) writes one: `0`, or digits not
@@ -155,10 +211,6 @@ fn is_canonical_integer(text: &str, signed: bool) -> bool {
     let well_formed = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
     let no_leading_zero = (digits == "0" && digits.len() == text.len()) || !digits.starts_with('0');
     well_formed && no_leading_zero
-}
-
-fn matches(expected: &[u8], given: &[u8]) -> Result<(), SignatureError> {
-    if crate::ct_eq(expected, given) { Ok(()) } else { Err(SignatureError::Mismatch) }
 }
 
 /// `i64::MIN` is the longest: a sign and 19 digits.

@@ -19,14 +19,28 @@ pub(crate) fn hex_lower(bytes: &[u8]) -> String {
     out
 }
 
-/// Decodes hex of either case into exactly `N` bytes.
-pub(crate) fn decode_hex<const N: usize>(text: &str) -> Result<[u8; N], SignatureError> {
-    if text.len() != N * 2 {
+/// Checks that `given` is the hex of `expected`, in either case, without decoding it: the given
+/// text is lower-cased (it is public, so that may branch on it) and compared with `expected`'s
+/// lowercase digits in constant time.
+pub(crate) fn matches_hex<const N: usize>(expected: &[u8; N], given: &str) -> Result<(), SignatureError> {
+    if given.len() != N * 2 {
         return Err(SignatureError::Malformed { reason: "wrong length for this hex signature" });
     }
-    let mut out = [0_u8; N];
-    hex::decode_to_slice(text, &mut out).map_err(|_| SignatureError::Malformed { reason: "not valid hex" })?;
-    Ok(out)
+    let mut given_digits = [[0_u8; 2]; N];
+    for (digit, &byte) in given_digits.as_flattened_mut().iter_mut().zip(given.as_bytes()) {
+        *digit = match byte {
+            b'0'..=b'9' | b'a'..=b'f' => byte,
+            b'A'..=b'F' => byte.to_ascii_lowercase(),
+            _ => return Err(SignatureError::Malformed { reason: "not valid hex" }),
+        };
+    }
+    let expected_digits =
+        expected.map(|byte| [HEX_DIGITS[usize::from(byte >> 4)], HEX_DIGITS[usize::from(byte & 0x0f)]]);
+    if crate::ct_eq(expected_digits.as_flattened(), given_digits.as_flattened()) {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
 }
 
 /// Standard base64 with padding.
@@ -58,11 +72,21 @@ mod tests {
     }
 
     #[test]
-    fn decode_hex_accepts_both_cases_and_rejects_bad_lengths() {
-        assert_eq!(decode_hex::<2>("aBcD"), Ok([0xab, 0xcd]));
-        assert!(matches!(decode_hex::<2>("abc"), Err(SignatureError::Malformed { .. })));
-        assert!(matches!(decode_hex::<2>("abcg"), Err(SignatureError::Malformed { .. })));
-        assert!(matches!(decode_hex::<2>("é1"), Err(SignatureError::Malformed { .. })));
+    fn matches_hex_takes_either_case_and_refuses_what_is_not_hex() {
+        assert_eq!(matches_hex(&[0xab, 0xcd], "abcd"), Ok(()));
+        assert_eq!(matches_hex(&[0xab, 0xcd], "aBcD"), Ok(()));
+        assert_eq!(matches_hex(&[0xab, 0xcd], "abce"), Err(SignatureError::Mismatch));
+        assert_eq!(
+            matches_hex(&[0xab, 0xcd], "abcdab"),
+            Err(SignatureError::Malformed { reason: "wrong length for this hex signature" })
+        );
+        for bad in ["abc", "abcg", "é1", "ab d", "+bcd", "abcD\n"] {
+            assert!(matches!(matches_hex(&[0xab, 0xcd], bad), Err(SignatureError::Malformed { .. })), "{bad:?}");
+        }
+        // Every byte value, both cases.
+        let bytes: [u8; 256] = std::array::from_fn(|i| u8::try_from(i).unwrap_or_default());
+        assert_eq!(matches_hex(&bytes, &hex::encode(bytes)), Ok(()));
+        assert_eq!(matches_hex(&bytes, &hex::encode_upper(bytes)), Ok(()));
     }
 
     #[test]
