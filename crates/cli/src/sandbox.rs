@@ -1,6 +1,7 @@
 //! `gerbang sandbox serve [--port N] [--webhook-url GATEWAY=URL]…`, `gerbang sandbox env`,
-//! `gerbang sandbox pay|expire|fail|cancel <provider> REF [plan]`,
-//! `gerbang sandbox webhook <provider> REF [--status S] [plan]`, where the plan is
+//! `gerbang sandbox pay|expire|fail|cancel <provider> ID [plan]`,
+//! `gerbang sandbox webhook <provider> ID [--status S] [plan]` (ID: the merchant reference or the
+//! gateway's id: the sandbox finds the payment by either), where the plan is
 //! `[--copies N] [--spacing-ms MS] [--delay-ms MS] [--drop]`, and
 //! `gerbang sandbox advance 2h` (time travel).
 //!
@@ -94,7 +95,10 @@ pub(crate) struct AdvanceArgs {
 pub(crate) struct ControlArgs {
     /// The gateway.
     provider: ProviderId,
-    /// The payment's id, as the sandbox gave it.
+    /// The payment: your merchant reference or the gateway's id for it (Cuan10pay's deposit id,
+    /// Cash In's referenceNo, the QRIS invoice_id, the crypto invoice's id, Ciputra's order_id).
+    /// A QRIS invoice keeps no merchant reference: pass its invoice_id.
+    #[arg(value_name = "ID")]
     reference: String,
     /// The running sandbox (default: the one `gerbang sandbox serve` recorded, else
     /// http://127.0.0.1:8870).

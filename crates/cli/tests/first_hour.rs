@@ -196,7 +196,9 @@ async fn the_readmes_sandbox_section_works_as_written() {
             "cuan10pay" | "qris" => created["provider_reference"].as_str().unwrap().to_owned(),
             _ => reference.clone(),
         };
-        let paid = json(&gerbang(&env, &["sandbox", "pay", gateway, &id]).await);
+        // `sandbox pay` takes the reference, except at QRIS, whose invoices keep none.
+        let pay_by = if gateway == "qris" { &id } else { &reference };
+        let paid = json(&gerbang(&env, &["sandbox", "pay", gateway, pay_by]).await);
         if gateway == "cuan10pay" {
             // Nothing set where its webhook would go: pay says so.
             let said = paid["webhook"].as_str().unwrap_or_default();
@@ -214,6 +216,47 @@ async fn the_readmes_sandbox_section_works_as_written() {
     let gone = gerbang(&env[..env.len() - 1], &["sandbox", "pay", "qris", "X"]).await;
     let stderr = String::from_utf8_lossy(&gone.stderr);
     assert!(stderr.contains("does not answer") && stderr.contains("--sandbox-url"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&runtime);
+}
+
+/// `sandbox pay` takes the merchant reference or the gateway's id (issue 11); QRIS, whose
+/// invoices keep no reference, refuses the reference with a message saying which id to pass.
+#[tokio::test]
+async fn sandbox_pay_takes_the_merchant_reference_or_the_gateways_id() {
+    let (mut serve, runtime, state) = serve_sandbox("ids", &[], std::process::Stdio::null()).await;
+    let url = std::fs::read_to_string(&state).unwrap().trim().to_owned();
+    let runtime_dir = runtime.to_str().unwrap().to_owned();
+    let keys = [
+        ("GERBANG_CUAN10PAY_API_KEY", cuan10pay::API_KEY),
+        ("GERBANG_CUAN10PAY_PRIVATE_KEY", cuan10pay::PRIVATE_KEY),
+        ("GERBANG_QRIS_API_KEY", qris::API_KEY),
+        ("XDG_RUNTIME_DIR", runtime_dir.as_str()),
+    ];
+    let base = format!("{url}/cuan10pay");
+    for (reference, by_reference) in [("ORDER-1", true), ("ORDER-2", false)] {
+        let create = ["cuan10pay", "create", "--reference", reference, "--amount", "50000", "--channel", "qris"];
+        let created = json(&gerbang(&keys, &[&["--base-url", &base][..], &create].concat()).await);
+        let id = created["provider_reference"].as_str().unwrap();
+        let paid =
+            json(&gerbang(&keys, &["sandbox", "pay", "cuan10pay", if by_reference { reference } else { id }]).await);
+        assert_eq!((paid["reference"].as_str(), paid["status"].as_str()), (Some(id), Some("paid")), "{paid}");
+        let status = json(&gerbang(&keys, &["--base-url", &base, "cuan10pay", "status", id]).await);
+        assert_eq!(status["status"], "paid", "{reference}: {status}");
+    }
+
+    let base = format!("{url}/qris");
+    let created = json(
+        &gerbang(&keys, &["--base-url", &base, "qris", "create", "--reference", "ORDER-3", "--amount", "50000"]).await,
+    );
+    let invoice_id = created["provider_reference"].as_str().unwrap();
+    let refused = gerbang(&keys, &["sandbox", "pay", "qris", "ORDER-3"]).await;
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("keep no merchant reference") && stderr.contains("invoice_id"), "{stderr}");
+    json(&gerbang(&keys, &["sandbox", "pay", "qris", invoice_id]).await);
+    let status = json(&gerbang(&keys, &["--base-url", &base, "qris", "status", invoice_id]).await);
+    assert_eq!(status["status"], "paid", "{status}");
+    let _ = serve.kill().await;
     let _ = std::fs::remove_dir_all(&runtime);
 }
 

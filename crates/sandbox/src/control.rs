@@ -19,6 +19,12 @@
 //! | `GET /_sandbox/version` | `{"version": "…"}`: changes whenever anything the dashboard shows changes (what its script polls) |
 //! | `GET /_sandbox/health` | `{"status":"ok","emulated":["cuan10pay","cashin","qris","crypto-invoice","ciputra"]}` |
 //!
+//! `{reference}` is any of the payment's ids, tried in this order: the sandbox's key
+//! ([`PaymentSummary::reference`](crate::PaymentSummary::reference)), the gateway's id for it,
+//! or the merchant's reference (QRIS invoices have none). A merchant reference several payments
+//! carry is a 409 listing their keys; an unknown id, a 404 naming the ids the gateway takes.
+//! Answers name the payment by its key.
+//!
 //! Errors are `{"error": "…"}`.
 //!
 //! The plan, the same on the four payment controls (see [`DeliveryPlan`]), each parameter
@@ -69,47 +75,75 @@ pub(crate) const fn moves(provider: ProviderId) -> &'static [PaymentState] {
     }
 }
 
-/// Moves a pending payment of `provider` to `target` and delivers that gateway's webhook per
-/// `plan`. The one place that knows which module handles which gateway.
-pub(crate) fn settle(
-    shared: &Arc<Shared>,
-    provider: ProviderId,
-    reference: &str,
-    target: PaymentState,
-    plan: DeliveryPlan,
-) -> Result<PaymentState, SandboxError> {
-    let cause = Cause::Control;
-    match provider {
-        ProviderId::Cuan10pay => cuan10pay::settle(shared, reference, target, plan, cause),
-        ProviderId::CashIn => cashin::settle(shared, reference, target, plan, cause),
-        ProviderId::Qris => qris::settle(shared, reference, target, plan, cause),
-        ProviderId::CryptoInvoice => crypto_invoice::settle(shared, reference, target, plan, cause),
-        ProviderId::Ciputra => ciputra::settle(shared, reference, target, plan, cause),
-        other => Err(SandboxError::NotEmulated { provider: other }),
+/// What a payment control did: which payment it found by the id it was given, and the state
+/// it moved it to (or whose webhook it sent).
+#[derive(Debug, Clone)]
+pub(crate) struct Controlled {
+    /// The payment's sandbox key ([`PaymentSummary::reference`](crate::PaymentSummary::reference)),
+    /// whichever of its ids was given.
+    pub(crate) reference: String,
+    pub(crate) state: PaymentState,
+}
+
+/// The sandbox key of the payment `id` names ([`payments::resolve`]), or of the Ciputra
+/// registration it names: not a payment, yet moved by the same controls.
+fn key(shared: &Shared, provider: ProviderId, id: &str) -> Result<String, SandboxError> {
+    match payments::resolve(shared, provider, id) {
+        Ok(payment) => Ok(payment.reference),
+        Err(SandboxError::UnknownPayment { .. })
+            if provider == ProviderId::Ciputra && ciputra::is_registration(shared, id.trim()) =>
+        {
+            Ok(id.trim().to_owned())
+        }
+        Err(e) => Err(e),
     }
 }
 
-/// Delivers, per `plan`, the webhook a payment of `provider` has (or would have) in `state`, its
-/// current state when `None`, without moving it.
+/// Moves the pending payment of `provider` that `id` names (any of its ids: see
+/// [`payments::resolve`]) to `target` and delivers that gateway's webhook per `plan`. The one
+/// place that knows which module handles which gateway.
+pub(crate) fn settle(
+    shared: &Arc<Shared>,
+    provider: ProviderId,
+    id: &str,
+    target: PaymentState,
+    plan: DeliveryPlan,
+) -> Result<Controlled, SandboxError> {
+    let reference = key(shared, provider, id)?;
+    let cause = Cause::Control;
+    let state = match provider {
+        ProviderId::Cuan10pay => cuan10pay::settle(shared, &reference, target, plan, cause),
+        ProviderId::CashIn => cashin::settle(shared, &reference, target, plan, cause),
+        ProviderId::Qris => qris::settle(shared, &reference, target, plan, cause),
+        ProviderId::CryptoInvoice => crypto_invoice::settle(shared, &reference, target, plan, cause),
+        ProviderId::Ciputra => ciputra::settle(shared, &reference, target, plan, cause),
+        other => Err(SandboxError::NotEmulated { provider: other }),
+    }?;
+    Ok(Controlled { reference, state })
+}
+
+/// Delivers, per `plan`, the webhook the payment `id` names (as [`settle`] finds it) has (or
+/// would have) in `state`, its current state when `None`, without moving it.
 pub(crate) fn send_webhook(
     shared: &Arc<Shared>,
     provider: ProviderId,
-    reference: &str,
+    id: &str,
     state: Option<PaymentState>,
     plan: DeliveryPlan,
-) -> Result<PaymentState, SandboxError> {
+) -> Result<Controlled, SandboxError> {
+    let reference = key(shared, provider, id)?;
     let (state, webhook) = match provider {
-        ProviderId::Cuan10pay => cuan10pay::webhook_in(shared, reference, state),
-        ProviderId::CashIn => cashin::webhook_in(shared, reference, state),
-        ProviderId::Qris => qris::webhook_in(shared, reference, state),
-        ProviderId::CryptoInvoice => crypto_invoice::webhook_in(shared, reference, state),
-        ProviderId::Ciputra => ciputra::webhook_in(shared, reference, state),
+        ProviderId::Cuan10pay => cuan10pay::webhook_in(shared, &reference, state),
+        ProviderId::CashIn => cashin::webhook_in(shared, &reference, state),
+        ProviderId::Qris => qris::webhook_in(shared, &reference, state),
+        ProviderId::CryptoInvoice => crypto_invoice::webhook_in(shared, &reference, state),
+        ProviderId::Ciputra => ciputra::webhook_in(shared, &reference, state),
         other => Err(SandboxError::NotEmulated { provider: other }),
     }?;
     if !webhook::dispatch(shared, webhook, plan) {
-        return Err(SandboxError::NoWebhookUrl { provider, reference: reference.to_owned() });
+        return Err(SandboxError::NoWebhookUrl { provider, reference });
     }
-    Ok(state)
+    Ok(Controlled { reference, state })
 }
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -180,7 +214,7 @@ pub(crate) fn provider(text: &str) -> Result<ProviderId, String> {
     })
 }
 
-fn control(shared: &Arc<Shared>, (provider, reference): (String, String), query: PlanQuery, action: Move) -> Response {
+fn control(shared: &Arc<Shared>, (provider, id): (String, String), query: PlanQuery, action: Move) -> Response {
     let provider = match self::provider(&provider) {
         Ok(provider) => provider,
         Err(message) => return refusal(StatusCode::NOT_FOUND, message),
@@ -194,23 +228,24 @@ fn control(shared: &Arc<Shared>, (provider, reference): (String, String), query:
         Err(message) => return refusal(StatusCode::BAD_REQUEST, message),
     };
     let result = match action {
-        Move::Settle(target) => settle(shared, provider, &reference, target, plan),
+        Move::Settle(target) => settle(shared, provider, &id, target, plan),
         Move::Webhook => {
             let state = match query.get("status").map(|s| s.parse::<PaymentState>()).transpose() {
                 Ok(state) => state,
                 Err(message) => return refusal(StatusCode::BAD_REQUEST, format!("status: {message}")),
             };
-            send_webhook(shared, provider, &reference, state, plan)
+            send_webhook(shared, provider, &id, state, plan)
         }
     };
     match result {
-        Ok(status) => {
+        Ok(Controlled { reference, state }) => {
             let webhook = where_the_webhook_goes(shared, provider, plan);
-            Json(json!({ "provider": provider, "reference": reference, "status": status, "webhook": webhook }))
+            Json(json!({ "provider": provider, "reference": reference, "status": state, "webhook": webhook }))
                 .into_response()
         }
         Err(
             e @ (SandboxError::NotPending { .. }
+            | SandboxError::AmbiguousReference { .. }
             | SandboxError::UnsupportedTransition { .. }
             | SandboxError::NoWebhook { .. }
             | SandboxError::NoWebhookUrl { .. }),
@@ -269,18 +304,20 @@ pub(crate) fn filter(query: &HashMap<String, String>, allowed: &[&str]) -> Resul
         })?),
     };
     let state = given("state").map(str::parse::<PaymentState>).transpose().map_err(|e| format!("state: {e}"))?;
-    Ok(Filter { provider, state, reference: None })
+    Ok(Filter { provider, state })
 }
 
-/// `GET /payments/{provider}/{reference}`: the payment, and every webhook attempt of it.
-async fn payment(State(shared): State<Arc<Shared>>, Path((provider, reference)): Path<(String, String)>) -> Response {
+/// `GET /payments/{provider}/{id}`: the payment `id` names (any of its ids: see
+/// [`payments::resolve`]), and every webhook attempt of it.
+async fn payment(State(shared): State<Arc<Shared>>, Path((provider, id)): Path<(String, String)>) -> Response {
     let provider = match self::provider(&provider) {
         Ok(provider) => provider,
         Err(message) => return refusal(StatusCode::NOT_FOUND, message),
     };
-    let Some(payment) = payments::find(&shared, provider, &reference) else {
-        let e = SandboxError::UnknownPayment { provider, reference };
-        return refusal(StatusCode::NOT_FOUND, e.to_string());
+    let payment = match payments::resolve(&shared, provider, &id) {
+        Ok(payment) => payment,
+        Err(e @ SandboxError::AmbiguousReference { .. }) => return refusal(StatusCode::CONFLICT, e.to_string()),
+        Err(e) => return refusal(StatusCode::NOT_FOUND, e.to_string()),
     };
     let deliveries = shared.deliveries.of(provider, &payment.reference);
     let mut body = serde_json::to_value(&payment).unwrap_or_default();

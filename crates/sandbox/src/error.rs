@@ -16,13 +16,30 @@ pub enum SandboxError {
         /// The gateway asked for.
         provider: ProviderId,
     },
-    /// No payment with this reference was created in this sandbox.
-    #[error("no {provider} payment with reference {reference:?} in this sandbox; create it first")]
+    /// No payment of this gateway has this id: neither its sandbox key, nor the gateway's id for
+    /// it, nor the merchant's reference. The message names the ids the gateway's payments take.
+    #[error("no {provider} payment has the {ids} `{reference}` in this sandbox{hint}", ids = accepted_ids(*provider), hint = unknown_hint(*provider))]
     UnknownPayment {
         /// The gateway.
         provider: ProviderId,
-        /// The reference asked for.
+        /// The id asked for, as given.
         reference: String,
+    },
+    /// A merchant reference that several payments of the gateway carry (a merchant may reuse
+    /// one across tries): the sandbox does not pick one.
+    #[error(
+        "{provider} merchant reference `{reference}` names {count} payments: {list}; pass one of these ids instead",
+        count = candidates.len(),
+        list = candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+    )]
+    AmbiguousReference {
+        /// The gateway.
+        provider: ProviderId,
+        /// The merchant reference asked for.
+        reference: String,
+        /// The sandbox key ([`PaymentSummary::reference`](crate::PaymentSummary::reference)) of
+        /// each payment carrying it, newest first.
+        candidates: Vec<String>,
     },
     /// The payment exists but is no longer pending, so it cannot be paid or expired.
     #[error("{provider} payment {reference:?} is {status}; only a pending payment can be paid or expired")]
@@ -102,5 +119,31 @@ fn no_webhook_hint(provider: ProviderId) -> &'static str {
         ProviderId::CryptoInvoice => " (its one callback is for paid)",
         ProviderId::Ciputra => " (its callbacks: paid, expired)",
         _ => "",
+    }
+}
+
+/// The ids a control takes for a payment of `provider`, for [`SandboxError::UnknownPayment`]: what
+/// [`payments::resolve`](crate::payments) matches (its key, the gateway's id, the merchant's
+/// reference), in the gateway's words.
+fn accepted_ids(provider: ProviderId) -> &'static str {
+    match provider {
+        ProviderId::Cuan10pay => "deposit id or merchant reference",
+        ProviderId::CashIn => "trxNo (the merchant reference) or referenceNo",
+        ProviderId::Qris => "invoice id",
+        ProviderId::CryptoInvoice => "invoice id or order id (the merchant reference)",
+        ProviderId::Ciputra => "external_id (the merchant reference) or order_id",
+        _ => "id",
+    }
+}
+
+/// What to do instead, for [`SandboxError::UnknownPayment`].
+fn unknown_hint(provider: ProviderId) -> &'static str {
+    match provider {
+        // Its create takes the amount only (`GET /api/v1/invoice/create?amount=`,
+        // `seeds/002_70371d71cc9c4025.txt`): the merchant reference never reaches the gateway.
+        ProviderId::Qris => {
+            "; QRIS invoices keep no merchant reference: pass the invoice_id, which create printed as provider_reference"
+        }
+        _ => "; create it first",
     }
 }

@@ -65,6 +65,11 @@
 //! | `GET /_sandbox/version` | `{"version": "…"}`: changes whenever anything the dashboard shows changes (what its script polls) |
 //! | `GET /_sandbox/health` | `{"status":"ok","emulated":["cuan10pay","cashin","qris","crypto-invoice","ciputra"]}` |
 //!
+//! `{reference}` is any of the payment's ids, tried in this order: the sandbox's key
+//! ([`PaymentSummary::reference`]), the gateway's id for it, or the merchant's reference (QRIS
+//! invoices have none). A merchant reference several payments carry is a 409 listing their keys;
+//! an unknown id, a 404 naming the ids the gateway takes. Answers name the payment by its key.
+//!
 //! `?plan` is a [`DeliveryPlan`] as a query, each parameter optional: `copies` (default 1),
 //! `spacing_ms` (0: the copies at once, concurrently), `delay_ms` (0), `drop` (`false`). The
 //! same from Rust: [`SandboxHandle::pay_with`], [`expire_with`](SandboxHandle::expire_with),

@@ -156,14 +156,6 @@ impl PaymentSummary {
 pub(crate) struct Filter {
     pub(crate) provider: Option<ProviderId>,
     pub(crate) state: Option<PaymentState>,
-    /// One payment, by its [`PaymentSummary::reference`] (with `provider`).
-    pub(crate) reference: Option<String>,
-}
-
-impl Filter {
-    pub(crate) fn wants_reference(&self, reference: &str) -> bool {
-        self.reference.as_deref().is_none_or(|r| r == reference)
-    }
 }
 
 /// Every payment `filter` lets through, newest first (by creation, across gateways), expiry
@@ -175,11 +167,11 @@ pub(crate) fn all(shared: &Shared, filter: &Filter) -> Vec<PaymentSummary> {
             continue;
         }
         match provider {
-            ProviderId::Cuan10pay => cuan10pay::summaries(shared, filter, &mut out),
-            ProviderId::CashIn => cashin::summaries(shared, filter, &mut out),
-            ProviderId::Qris => qris::summaries(shared, filter, &mut out),
-            ProviderId::CryptoInvoice => crypto_invoice::summaries(shared, filter, &mut out),
-            ProviderId::Ciputra => ciputra::summaries(shared, filter, &mut out),
+            ProviderId::Cuan10pay => cuan10pay::summaries(shared, &mut out),
+            ProviderId::CashIn => cashin::summaries(shared, &mut out),
+            ProviderId::Qris => qris::summaries(shared, &mut out),
+            ProviderId::CryptoInvoice => crypto_invoice::summaries(shared, &mut out),
+            ProviderId::Ciputra => ciputra::summaries(shared, &mut out),
             _ => {}
         }
     }
@@ -190,10 +182,62 @@ pub(crate) fn all(shared: &Shared, filter: &Filter) -> Vec<PaymentSummary> {
     out
 }
 
-/// One payment.
-pub(crate) fn find(shared: &Shared, provider: ProviderId, reference: &str) -> Option<PaymentSummary> {
-    let filter = Filter { provider: Some(provider), state: None, reference: Some(reference.to_owned()) };
-    all(shared, &filter).into_iter().next()
+/// Which of a payment's ids matched the one asked for, in the order [`resolve`] tries them.
+#[derive(Debug, Clone, Copy)]
+enum Id {
+    /// [`PaymentSummary::reference`]: what the sandbox keys it by.
+    Key,
+    /// [`PaymentSummary::gateway_id`].
+    Gateway,
+    /// [`PaymentSummary::merchant_reference`].
+    Merchant,
+}
+
+impl Id {
+    fn of(self, payment: &PaymentSummary) -> Option<&str> {
+        match self {
+            Self::Key => Some(&payment.reference),
+            Self::Gateway => Some(&payment.gateway_id),
+            Self::Merchant => payment.merchant_reference.as_deref(),
+        }
+    }
+}
+
+/// **Decision** (issue 11): the payment of `provider` that `id`, as a person typed it, names;
+/// what every control and look-up that takes an id goes through (`Sandbox::pay` and its kin,
+/// `Sandbox::payment`, `POST /_sandbox/{provider}/payments/{id}/…`, `GET
+/// /_sandbox/payments/{provider}/{id}`), so that each takes the merchant's reference or the
+/// gateway's id alike. Tried in turn, the first that matches wins: the sandbox's key
+/// ([`PaymentSummary::reference`]), the gateway's id, the merchant's reference. Keys and gateway
+/// ids are unique; a merchant reference is not (a merchant may reuse one across tries), and one
+/// that several payments carry is refused rather than one of them picked. Whitespace around
+/// `id` is ignored: no id starts or ends with it.
+///
+/// # Errors
+///
+/// [`SandboxError::AmbiguousReference`] naming each candidate's key,
+/// [`SandboxError::UnknownPayment`] when nothing matches, [`SandboxError::NotEmulated`].
+pub(crate) fn resolve(shared: &Shared, provider: ProviderId, id: &str) -> Result<PaymentSummary, SandboxError> {
+    if !control::EMULATED.contains(&provider) {
+        return Err(SandboxError::NotEmulated { provider });
+    }
+    let id = id.trim();
+    let of_gateway = all(shared, &Filter { provider: Some(provider), state: None });
+    for tried in [Id::Key, Id::Gateway] {
+        if let Some(found) = of_gateway.iter().find(|p| tried.of(p) == Some(id)) {
+            return Ok(found.clone());
+        }
+    }
+    let mut carrying: Vec<PaymentSummary> = of_gateway.into_iter().filter(|p| Id::Merchant.of(p) == Some(id)).collect();
+    match carrying.len() {
+        0 => Err(SandboxError::UnknownPayment { provider, reference: id.to_owned() }),
+        1 => Ok(carrying.remove(0)),
+        _ => Err(SandboxError::AmbiguousReference {
+            provider,
+            reference: id.to_owned(),
+            candidates: carrying.into_iter().map(|p| p.reference).collect(),
+        }),
+    }
 }
 
 /// Expires every pending payment whose expiry has passed on the sandbox clock, sending the
@@ -231,10 +275,17 @@ impl crate::Sandbox {
         all(self.shared(), &Filter::default())
     }
 
-    /// One payment, by its [`PaymentSummary::reference`]: what the dashboard's payment page
-    /// shows, and `GET /_sandbox/payments/{provider}/{reference}`.
-    pub fn payment(&self, provider: ProviderId, reference: &str) -> Option<PaymentSummary> {
-        find(self.shared(), provider, reference)
+    /// One payment, by any of its ids: its [`PaymentSummary::reference`], the gateway's id for
+    /// it, or the merchant's reference (see [`pay`](crate::Sandbox::pay)). What `GET
+    /// /_sandbox/payments/{provider}/{id}` answers; its `reference` is the sandbox's key, what the
+    /// dashboard's payment page is at.
+    ///
+    /// # Errors
+    ///
+    /// [`SandboxError::UnknownPayment`] when no payment has that id,
+    /// [`SandboxError::AmbiguousReference`] for a merchant reference several payments carry.
+    pub fn payment(&self, provider: ProviderId, id: &str) -> Result<PaymentSummary, SandboxError> {
+        resolve(self.shared(), provider, id)
     }
 
     /// Cancels a pending payment, as the merchant's cancel call would, where the gateway has one:
@@ -249,6 +300,7 @@ impl crate::Sandbox {
     /// a cancel call.
     pub async fn cancel(&self, provider: ProviderId, reference: &str) -> Result<PaymentState, SandboxError> {
         control::settle(self.shared(), provider, reference, PaymentState::Cancelled, crate::DeliveryPlan::new())
+            .map(|done| done.state)
     }
 }
 
@@ -259,8 +311,12 @@ impl crate::SandboxHandle {
     }
 
     /// [`Sandbox::payment`](crate::Sandbox::payment).
-    pub fn payment(&self, provider: ProviderId, reference: &str) -> Option<PaymentSummary> {
-        self.sandbox().payment(provider, reference)
+    ///
+    /// # Errors
+    ///
+    /// As [`Sandbox::payment`](crate::Sandbox::payment).
+    pub fn payment(&self, provider: ProviderId, id: &str) -> Result<PaymentSummary, SandboxError> {
+        self.sandbox().payment(provider, id)
     }
 
     /// [`Sandbox::cancel`](crate::Sandbox::cancel).

@@ -129,11 +129,16 @@ impl Sandbox {
     /// Plays the customer paying: moves a pending payment to paid and sends the gateway's webhook
     /// (in the background; see [`deliveries`](Self::deliveries)).
     ///
-    /// `reference` is the id the gateway gave the payment (Cuan10pay: the `deposit_id`).
+    /// `reference` is any of the payment's ids, tried in this order: the sandbox's key
+    /// ([`PaymentSummary::reference`](crate::PaymentSummary::reference)), the gateway's id for
+    /// it (Cuan10pay's `deposit_id`, Cash In's `referenceNo`, Ciputra's `order_id`, …), or the
+    /// merchant's reference (QRIS invoices keep none). The same holds for every control that
+    /// takes one, here and in the control API.
     ///
     /// # Errors
     ///
-    /// [`SandboxError::UnknownPayment`] if no such payment was created,
+    /// [`SandboxError::UnknownPayment`] if no payment has that id,
+    /// [`SandboxError::AmbiguousReference`] for a merchant reference several payments carry,
     /// [`SandboxError::NotPending`] if it is already paid or expired,
     /// [`SandboxError::NotEmulated`] for a gateway the sandbox does not emulate yet.
     pub async fn pay(&self, provider: ProviderId, reference: &str) -> Result<PaymentState, SandboxError> {
@@ -166,7 +171,7 @@ impl Sandbox {
         reference: &str,
         plan: DeliveryPlan,
     ) -> Result<PaymentState, SandboxError> {
-        control::settle(&self.shared, provider, reference, PaymentState::Paid, plan)
+        control::settle(&self.shared, provider, reference, PaymentState::Paid, plan).map(|done| done.state)
     }
 
     /// Lets a pending payment expire and sends the gateway's webhook.
@@ -190,7 +195,7 @@ impl Sandbox {
         reference: &str,
         plan: DeliveryPlan,
     ) -> Result<PaymentState, SandboxError> {
-        control::settle(&self.shared, provider, reference, PaymentState::Expired, plan)
+        control::settle(&self.shared, provider, reference, PaymentState::Expired, plan).map(|done| done.state)
     }
 
     /// Lets a pending payment fail at the gateway (where the gateway has such a state: Cash In's
@@ -215,7 +220,7 @@ impl Sandbox {
         reference: &str,
         plan: DeliveryPlan,
     ) -> Result<PaymentState, SandboxError> {
-        control::settle(&self.shared, provider, reference, PaymentState::Failed, plan)
+        control::settle(&self.shared, provider, reference, PaymentState::Failed, plan).map(|done| done.state)
     }
 
     /// Sends, per `plan`, the webhook a payment has in `state`, or would have had: made now,
@@ -254,7 +259,7 @@ impl Sandbox {
         state: PaymentState,
         plan: DeliveryPlan,
     ) -> Result<PaymentState, SandboxError> {
-        control::send_webhook(&self.shared, provider, reference, Some(state), plan)
+        control::send_webhook(&self.shared, provider, reference, Some(state), plan).map(|done| done.state)
     }
 
     /// Sends the webhook of the payment's current state again, per `plan`, made now: what a
@@ -271,7 +276,7 @@ impl Sandbox {
         reference: &str,
         plan: DeliveryPlan,
     ) -> Result<PaymentState, SandboxError> {
-        control::send_webhook(&self.shared, provider, reference, None, plan)
+        control::send_webhook(&self.shared, provider, reference, None, plan).map(|done| done.state)
     }
 
     /// Every webhook delivery attempt so far, in the order they were recorded (an attempt is

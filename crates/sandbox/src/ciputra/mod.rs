@@ -42,7 +42,7 @@ use axum::routing::{get, post};
 use crate::state::Shared;
 use crate::webhook::WebhookRetry;
 
-pub(crate) use store::{expire_due, settle, summaries, webhook_in};
+pub(crate) use store::{expire_due, is_registration, settle, summaries, webhook_in};
 
 /// The sandbox's API key for Ciputra. A published test value: it is accepted by this sandbox and
 /// nowhere else, so it is safe in examples, tests and source code.

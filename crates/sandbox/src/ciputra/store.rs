@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::bounded::BoundedMap;
-use crate::payments::{Cause, Filter, PaymentSummary, Timeline, settle_expired};
+use crate::payments::{Cause, PaymentSummary, Timeline, settle_expired};
 use crate::state::{Shared, lock};
 use crate::webhook::{Outgoing, Target, Webhook, dispatch};
 use crate::{DeliveryPlan, PaymentState, SandboxError};
@@ -298,11 +298,18 @@ pub(crate) fn webhook_in(
     }
 }
 
-/// Every transaction `filter` lets through, as the dashboard shows it (registrations are not
-/// payments: they are not listed).
-pub(crate) fn summaries(shared: &Shared, filter: &Filter, out: &mut Vec<PaymentSummary>) {
+/// Whether `id` is a registration's `external_id` or `order_id`: registrations are not payments
+/// (not listed, so not found by [`resolve`](crate::payments::resolve)), yet the controls move
+/// them too.
+pub(crate) fn is_registration(shared: &Shared, id: &str) -> bool {
+    lock(&shared.ciputra.store).registrations.values().any(|r| r.external_id == id || r.order_id == id)
+}
+
+/// Every transaction, as the dashboard shows it (registrations are not payments: they are not
+/// listed).
+pub(crate) fn summaries(shared: &Shared, out: &mut Vec<PaymentSummary>) {
     let store = lock(&shared.ciputra.store);
-    for txn in store.transactions.values().filter(|t| filter.wants_reference(&t.external_id)) {
+    for txn in store.transactions.values() {
         let mut summary = PaymentSummary::new(
             ProviderId::Ciputra,
             &txn.external_id,

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::PRIVATE_KEY;
-use crate::payments::{Cause, Filter, PaymentSummary, Timeline};
+use crate::payments::{Cause, PaymentSummary, Timeline};
 use crate::state::{Shared, lock};
 use crate::webhook::{Outgoing, Target, Webhook, dispatch};
 use crate::{DeliveryPlan, PaymentState, SandboxError};
@@ -186,15 +186,11 @@ impl Store {
         self.invoices.values_mut().filter_map(|invoice| invoice.refresh(now).then(|| invoice.id.to_string())).collect()
     }
 
-    /// **Decision**: what [`settle`] (and so `Sandbox::pay`, `gerbang sandbox pay crypto-invoice
-    /// REF`) takes as a reference. The create answer carries only the invoice URL, and the SDK
-    /// looks payments up by `order_id`: so the invoice's id (the number in its URL and its
-    /// callback), or an order id, meaning that order's newest pending invoice (else its newest).
+    /// The invoice of id `reference` (the number in its URL and its callback), expiry applied.
+    /// An order id reaches [`settle`] already resolved to its invoice's id by
+    /// [`resolve`](crate::payments::resolve), which refuses one that several invoices carry.
     fn find(&mut self, reference: &str, now: OffsetDateTime) -> Option<&mut Invoice> {
-        let id = reference.trim().parse::<u64>().ok().filter(|id| self.invoices.contains_key(id)).or_else(|| {
-            let of_order = || self.invoices.values().rev().filter(|i| i.order_id.as_deref() == Some(reference));
-            of_order().find(|i| i.state == PaymentState::Pending).or_else(|| of_order().next()).map(|i| i.id)
-        })?;
+        let id = reference.trim().parse::<u64>().ok()?;
         let invoice = self.invoices.get_mut(&id)?;
         invoice.refresh(now);
         Some(invoice)
@@ -271,15 +267,12 @@ pub(crate) fn webhook_in(
     Ok((state, webhook))
 }
 
-/// Every invoice `filter` lets through, as the dashboard shows it, expiry applied.
-pub(crate) fn summaries(shared: &Shared, filter: &Filter, out: &mut Vec<PaymentSummary>) {
+/// Every invoice, as the dashboard shows it, expiry applied.
+pub(crate) fn summaries(shared: &Shared, out: &mut Vec<PaymentSummary>) {
     let mut store = lock(&shared.crypto_invoice.store);
     store.refresh_all(shared.now());
     for invoice in store.invoices.values() {
         let reference = invoice.id.to_string();
-        if !filter.wants_reference(&reference) {
-            continue;
-        }
         let mut summary = PaymentSummary::new(
             PROVIDER,
             reference,

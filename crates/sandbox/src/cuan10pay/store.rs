@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use super::PRIVATE_KEY;
 use crate::bounded::{BoundedMap, BoundedSet};
-use crate::payments::{Cause, Filter, PaymentSummary, Timeline, settle_expired};
+use crate::payments::{Cause, PaymentSummary, Timeline, settle_expired};
 use crate::state::{Shared, lock};
 use crate::webhook::{Outgoing, Target, Webhook, dispatch};
 use crate::{DeliveryPlan, PaymentState, SandboxError};
@@ -185,10 +185,10 @@ pub(crate) fn webhook_in(
     Ok((state, deposit_webhook(&deposit, state, shared.wall_now())))
 }
 
-/// Every deposit `filter` lets through, as the dashboard shows it.
-pub(crate) fn summaries(shared: &Shared, filter: &Filter, out: &mut Vec<PaymentSummary>) {
+/// Every deposit, as the dashboard shows it.
+pub(crate) fn summaries(shared: &Shared, out: &mut Vec<PaymentSummary>) {
     let store = lock(&shared.cuan10pay.store);
-    for deposit in store.deposits.values().filter(|d| filter.wants_reference(&d.id)) {
+    for deposit in store.deposits.values() {
         let mut summary = PaymentSummary::new(
             ProviderId::Cuan10pay,
             &deposit.id,

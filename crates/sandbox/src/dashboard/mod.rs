@@ -281,7 +281,7 @@ fn perform(
         _ => None,
     };
     if let Some(target) = target {
-        let state = control::settle(shared, provider, reference, target, plan).map_err(|e| e.to_string())?;
+        let state = control::settle(shared, provider, reference, target, plan).map_err(|e| e.to_string())?.state;
         let webhook =
             if plan.drop { "its webhook dropped" } else { "its webhook is on its way, where the gateway sends one" };
         return Ok(format!("Now {state}: {webhook}."));
@@ -297,7 +297,7 @@ fn perform(
             ));
         }
     };
-    let sent = control::send_webhook(shared, provider, reference, state, plan).map_err(|e| e.to_string())?;
+    let sent = control::send_webhook(shared, provider, reference, state, plan).map_err(|e| e.to_string())?.state;
     Ok(format!("The {sent} webhook {what}."))
 }
 
