@@ -105,8 +105,8 @@ impl HttpRequest {
     }
 }
 
+/// `name` is lower case: `HeaderName::from_static` takes nothing else.
 fn is_sensitive(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
     name == "authorization"
         || name.contains("key")
         || name.contains("signature")
@@ -394,35 +394,51 @@ impl HttpClient {
 
     async fn attempt(&self, call: Call, request: HttpRequest) -> Result<HttpResponse, Error> {
         let HttpRequest { method, url, headers, body, redactions } = request;
-        let mut response = self
-            .inner
-            .client
-            .request(method, url.clone())
-            .headers(headers)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| self.failure(call, &e))?;
+        // The request is handed to reqwest whole: its builder would copy the headers one by one
+        // into a map of its own.
+        let mut outgoing = reqwest::Request::new(method, url);
+        *outgoing.headers_mut() = headers;
+        *outgoing.body_mut() = Some(body.into());
+        let mut response = self.inner.client.execute(outgoing).await.map_err(|e| self.failure(call, &e))?;
         let status = response.status();
         if status.is_redirection() {
             return Err(Error::Redirect {
                 operation: call.operation.to_owned(),
                 status: status.as_u16(),
-                host: redirect_host(&url, &response),
+                host: redirect_host(&response),
             });
         }
         let headers = std::mem::take(response.headers_mut());
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.answer_lost(call, &e))? {
-            if body.len() + chunk.len() > self.inner.max_response_bytes {
-                return Err(Error::decode(format!(
-                    "{} answer: larger than {} bytes",
-                    call.operation, self.inner.max_response_bytes
-                )));
-            }
-            body.extend_from_slice(&chunk);
+        let body = self.read_body(call, &mut response).await?;
+        Ok(HttpResponse { status, headers, body, redactions })
+    }
+
+    /// The answer's body, up to the limit. An answer in one chunk (most are) is kept as it came,
+    /// not copied.
+    async fn read_body(&self, call: Call, response: &mut reqwest::Response) -> Result<Bytes, Error> {
+        let limit = self.inner.max_response_bytes;
+        let too_large = || Error::decode(format!("{} answer: larger than {limit} bytes", call.operation));
+        let mut next = async || response.chunk().await.map_err(|e| self.answer_lost(call, &e));
+        let Some(first) = next().await? else {
+            return Ok(Bytes::new());
+        };
+        if first.len() > limit {
+            return Err(too_large());
         }
-        Ok(HttpResponse { status, headers, body: body.into(), redactions })
+        let Some(second) = next().await? else {
+            return Ok(first);
+        };
+        let mut body = Vec::with_capacity(first.len() + second.len());
+        body.extend_from_slice(&first);
+        let mut chunk = Some(second);
+        while let Some(more) = chunk {
+            if body.len() + more.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&more);
+            chunk = next().await?;
+        }
+        Ok(body.into())
     }
 
     /// The error for a call that got no answer: [`Error::Transport`] when nothing reached the
@@ -452,10 +468,11 @@ impl HttpClient {
     }
 }
 
-/// The host a redirect pointed to, never the rest of its URL (a query may carry a key).
-fn redirect_host(from: &Url, response: &reqwest::Response) -> Option<String> {
+/// The host a redirect pointed to, never the rest of its URL (a query may carry a key). The
+/// answer's URL is the request's: redirects are not followed.
+fn redirect_host(response: &reqwest::Response) -> Option<String> {
     let location = response.headers().get(http::header::LOCATION)?.to_str().ok()?;
-    from.join(location).ok()?.host_str().map(str::to_owned)
+    response.url().join(location).ok()?.host_str().map(str::to_owned)
 }
 
 /// An error and its causes, one after the other, with any URL removed (a query may hold a key).
