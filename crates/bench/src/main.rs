@@ -91,7 +91,8 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
 /// clients' thread measures only them) and, where installed, private Redis and Postgres, started
 /// when the receiver rows first need them (after the first round trips, as before `--runs`).
 struct Servers {
-    cuan10pay_base: String,
+    /// Each gateway's base URL on the sandbox, in the order of [`ProviderId::ALL`].
+    base_urls: Vec<String>,
     stores: Option<Stores>,
 }
 
@@ -108,14 +109,20 @@ impl Servers {
             if let Ok(runtime) = runtime {
                 runtime.block_on(async {
                     if let Ok(handle) = Sandbox::builder().start().await {
-                        let _ = tx.send(handle.base_url(ProviderId::Cuan10pay));
+                        let _ = tx.send(ProviderId::ALL.map(|provider| handle.base_url(provider)).to_vec());
                         std::future::pending::<()>().await;
                     }
                 });
             }
         });
-        let cuan10pay_base = rx.recv_timeout(Duration::from_secs(10)).map_err(|_| "the sandbox did not start")?;
-        Ok(Self { cuan10pay_base, stores: None })
+        let base_urls = rx.recv_timeout(Duration::from_secs(10)).map_err(|_| "the sandbox did not start")?;
+        Ok(Self { base_urls, stores: None })
+    }
+
+    /// The base URL a client of `provider` is configured with: the sandbox's, with its prefix.
+    fn base_url(&self, provider: ProviderId) -> String {
+        let index = ProviderId::ALL.iter().position(|&p| p == provider);
+        index.and_then(|index| self.base_urls.get(index)).cloned().unwrap_or_default()
     }
 
     /// The store servers, started on first use; one that is not installed is `None`, and its
@@ -138,7 +145,8 @@ impl Servers {
 fn measure(servers: &mut Servers, run: usize) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
 
-    let round_trip::RoundTrip { sdk, hand, transport } = round_trip::round_trip(&servers.cuan10pay_base)?;
+    let round_trip::RoundTrip { sdk, hand, transport } =
+        round_trip::round_trip(&servers.base_url(ProviderId::Cuan10pay))?;
     rows.push(
         Row::compare(
             format!(
