@@ -3,9 +3,13 @@
 //! column. `--runs N` repeats the whole measurement N times, printing each run's table and then
 //! the spread of each figure.
 //!
-//! 1. A Cuan10pay deposit-status round trip through the client, against a hand-written reqwest
-//!    call that signs and parses the same way; both against the same sandbox on loopback,
-//!    interleaved call by call. Goal: SDK / hand-written median ≤ 1.03.
+//! 1. Every gateway's status call (Cuan10pay, Cash In, QRIS, crypto invoice, Ciputra) of one
+//!    payment, against a hand-written reqwest call with the same headers, signing (the bare
+//!    crates) and token use that parses the answer into `serde_json::Value`; all against the same
+//!    sandbox on loopback, interleaved call by call. Two rows a gateway: through the
+//!    `PaymentProvider` trait object, as a merchant using the facade calls it, and through the
+//!    gateway's typed client method. Goal for both: median / hand-written median ≤ 1.05. Under
+//!    Cuan10pay's, what gerbang-core's transport alone adds, and its answer parse alone.
 //! 2. Signing and verifying through gerbang-signing against the bare crates on the same bytes,
 //!    interleaved batch by batch: Cuan10pay's HMAC against `hmac` (goal: bare / SDK time ≥ 1.0),
 //!    RSA-2048 SHA256withRSA verify and sign against aws-lc-rs with a key parsed once (goal: ≥ 0.9
@@ -34,7 +38,7 @@ use table::{Goal, Row};
 mod crypto;
 mod dashboard;
 mod receiver;
-mod round_trip;
+mod status;
 mod table;
 mod webhooks;
 
@@ -91,7 +95,8 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
 /// clients' thread measures only them) and, where installed, private Redis and Postgres, started
 /// when the receiver rows first need them (after the first round trips, as before `--runs`).
 struct Servers {
-    cuan10pay_base: String,
+    /// Each gateway's base URL on the sandbox, in the order of [`ProviderId::ALL`].
+    base_urls: Vec<String>,
     stores: Option<Stores>,
 }
 
@@ -108,14 +113,20 @@ impl Servers {
             if let Ok(runtime) = runtime {
                 runtime.block_on(async {
                     if let Ok(handle) = Sandbox::builder().start().await {
-                        let _ = tx.send(handle.base_url(ProviderId::Cuan10pay));
+                        let _ = tx.send(ProviderId::ALL.map(|provider| handle.base_url(provider)).to_vec());
                         std::future::pending::<()>().await;
                     }
                 });
             }
         });
-        let cuan10pay_base = rx.recv_timeout(Duration::from_secs(10)).map_err(|_| "the sandbox did not start")?;
-        Ok(Self { cuan10pay_base, stores: None })
+        let base_urls = rx.recv_timeout(Duration::from_secs(10)).map_err(|_| "the sandbox did not start")?;
+        Ok(Self { base_urls, stores: None })
+    }
+
+    /// The base URL a client of `provider` is configured with: the sandbox's, with its prefix.
+    fn base_url(&self, provider: ProviderId) -> String {
+        let index = ProviderId::ALL.iter().position(|&p| p == provider);
+        index.and_then(|index| self.base_urls.get(index)).cloned().unwrap_or_default()
     }
 
     /// The store servers, started on first use; one that is not installed is `None`, and its
@@ -138,35 +149,40 @@ impl Servers {
 fn measure(servers: &mut Servers, run: usize) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
 
-    let round_trip::RoundTrip { sdk, hand, transport } = round_trip::round_trip(&servers.cuan10pay_base)?;
-    rows.push(
-        Row::compare(
+    for status in status::status_calls(|provider| servers.base_url(provider), run)? {
+        let of = |way: &str| {
             format!(
-                "Cuan10pay deposit status: SDK vs hand-written reqwest (median of {}, interleaved)",
-                table::number(round_trip::ROUND_TRIPS as f64)
-            ),
-            micros(sdk),
-            micros(hand),
-            sdk.as_secs_f64() / hand.as_secs_f64(),
-            "SDK/hand",
-        )
-        .goal(Goal::AtMost(1.03)),
-    );
-    rows.push(Row::compare(
-        "  of which the transport: gerbang-core, hand signing and parsing",
-        micros(transport),
-        micros(hand),
-        transport.as_secs_f64() / hand.as_secs_f64(),
-        "core/hand",
-    ));
-    let (ours, hand_parse) = round_trip::parsing()?;
-    rows.push(Row::compare(
-        "  of which parsing the answer: lenient typed Deposit vs serde struct",
-        nanos(ours),
-        nanos(hand_parse),
-        ours.as_secs_f64() / hand_parse.as_secs_f64(),
-        "ours/hand",
-    ));
+                "{} status via {way} vs hand-written reqwest (median of {}, interleaved)",
+                status.gateway,
+                table::number(status::CALLS as f64)
+            )
+        };
+        for (way, median, ratio) in
+            [("the trait", status.via_trait, "trait/hand"), ("the typed client", status.typed, "typed/hand")]
+        {
+            rows.push(
+                Row::compare(of(way), micros(median), micros(status.hand), ratio_of(median, status.hand), ratio)
+                    .goal(Goal::AtMost(1.05)),
+            );
+        }
+        if let Some(transport) = status.transport {
+            rows.push(Row::compare(
+                "  of which the transport: gerbang-core, hand signing and parsing",
+                micros(transport),
+                micros(status.hand),
+                ratio_of(transport, status.hand),
+                "core/hand",
+            ));
+            let (ours, hand) = status::parsing()?;
+            rows.push(Row::compare(
+                "  of which parsing the answer: lenient typed Deposit vs serde_json::Value",
+                nanos(ours),
+                nanos(hand),
+                ratio_of(ours, hand),
+                "ours/hand",
+            ));
+        }
+    }
 
     let hmac = crypto::hmac_signing();
     rows.push(
@@ -290,6 +306,10 @@ fn main() -> Result<()> {
     }
 
     Ok(())
+}
+
+fn ratio_of(ours: Duration, baseline: Duration) -> f64 {
+    ours.as_secs_f64() / baseline.as_secs_f64()
 }
 
 fn micros(d: Duration) -> String {
