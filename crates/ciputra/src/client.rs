@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use gerbang_core::http::{Method, StatusCode};
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
-use gerbang_core::transport::{Call, HttpRequest, HttpResponse};
+use gerbang_core::transport::{Bytes, Call, HttpRequest, HttpResponse};
 use gerbang_core::{Error, ProviderId, Redactions};
 use time::OffsetDateTime;
 
@@ -193,16 +193,16 @@ impl CiputraClient {
     ) -> Result<HttpResponse, Error> {
         let config = &self.inner.config;
         let url = config.base_url.join(path)?;
-        let authorization = bearer(&token.secret);
         let redactions = redactions.with([token.secret.expose_secret()]);
+        let body = Bytes::copy_from_slice(body.as_bytes());
         config
             .http
             .send(call, || {
                 Ok(HttpRequest::new(Method::POST, url.clone())
                     .redacting(&redactions)
                     .header("accept", "application/json")?
-                    .header("authorization", authorization.expose_secret())?
-                    .body(FORM, body.to_owned()))
+                    .header_value("authorization", token.authorization.clone())
+                    .body(FORM, body.clone()))
             })
             .await
     }
@@ -251,10 +251,6 @@ fn credential_headers(
 }
 
 /// `Bearer <token>`: the document's `"token_type": "Bearer"`.
-fn bearer(token: &SecretString) -> SecretString {
-    SecretString::from(format!("Bearer {}", token.expose_secret()))
-}
-
 impl fmt::Debug for CiputraClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The config's own Debug redacts the key and secret; the token is never shown.

@@ -11,7 +11,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gerbang_core::Error;
-use gerbang_core::secrecy::SecretString;
+use gerbang_core::http::HeaderValue;
+use gerbang_core::secrecy::{ExposeSecret, SecretString};
 use gerbang_core::token_store::{RefreshOptions, StoredToken, TokenStore, get_or_refresh};
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
@@ -80,7 +81,19 @@ fn jwt_exp(token: &str) -> Option<OffsetDateTime> {
 #[derive(Clone)]
 pub(crate) struct Token {
     pub(crate) generation: u64,
-    pub(crate) secret: SecretString,
+    /// Shared by every call made with it: a clone per call copies no secret.
+    pub(crate) secret: Arc<SecretString>,
+    /// `Bearer …`, made once per token (a header value is cheap to clone, and marked sensitive).
+    pub(crate) authorization: HeaderValue,
+}
+
+impl Token {
+    fn new(generation: u64, secret: SecretString) -> Result<Self, Error> {
+        let mut authorization = HeaderValue::try_from(format!("Bearer {}", secret.expose_secret()))
+            .map_err(|_| Error::decode("token answer: the token has characters a header cannot carry"))?;
+        authorization.set_sensitive(true);
+        Ok(Self { generation, secret: Arc::new(secret), authorization })
+    }
 }
 
 impl fmt::Debug for Token {
@@ -187,7 +200,7 @@ impl TokenCache {
         let got = get_or_refresh(&*self.store, &self.key, options, &now, slot.refused.as_ref(), fetch_and_time).await;
         match got {
             Ok((stored, _source)) => {
-                let token = Token { generation, secret: stored.secret };
+                let token = Token::new(generation, stored.secret)?;
                 slot.cached =
                     Some(Cached { token: token.clone(), expires_at: stored.expires_at, refresh_at: stored.refresh_at });
                 slot.failure = None;
@@ -207,7 +220,7 @@ impl TokenCache {
         let mut slot = self.slot.lock().await;
         if slot.cached.as_ref().is_some_and(|c| c.token.generation == token.generation) {
             slot.cached = None;
-            slot.refused = Some(token.secret.clone());
+            slot.refused = Some(SecretString::from(token.secret.expose_secret()));
         }
     }
 

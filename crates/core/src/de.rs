@@ -28,6 +28,7 @@
 //! assert_eq!(absent.amount, None);
 //! ```
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -214,6 +215,34 @@ where
     }
 }
 
+/// A field's JSON read by its first character alone (its text is valid JSON), so that reading
+/// a string or a number builds no [`Value`].
+enum Scalar<'a> {
+    /// A string, borrowed where it has no escapes.
+    Text(Cow<'a, str>),
+    /// A number's exact text.
+    Number(&'a str),
+    Bool(bool),
+    /// An object or a list.
+    Other,
+}
+
+impl<'a> Scalar<'a> {
+    fn of(raw: &'a RawValue) -> Self {
+        let text = raw.get();
+        match text.as_bytes().first() {
+            Some(b'"') => serde_json::from_str::<&str>(text)
+                .map(Cow::Borrowed)
+                .or_else(|_| serde_json::from_str::<String>(text).map(Cow::Owned))
+                .map_or(Self::Other, Self::Text),
+            Some(b'-' | b'0'..=b'9') => Self::Number(text),
+            Some(b't') => Self::Bool(true),
+            Some(b'f') => Self::Bool(false),
+            _ => Self::Other,
+        }
+    }
+}
+
 /// A JSON object whose fields are taken one by one: each is kept as its raw JSON text until it is
 /// read, so that a number becomes a [`Decimal`] from its exact spelling (18 decimals survive,
 /// which a float would not), a field can be looked up under several spellings (the documented
@@ -292,11 +321,11 @@ impl RawObject {
         let Some((name, raw)) = self.take_raw(names) else {
             return Ok(None);
         };
-        match serde_json::from_str::<Value>(raw.get()) {
-            Ok(Value::String(s)) => Ok(Some(s)),
-            Ok(Value::Number(_)) => Ok(Some(raw.get().to_owned())),
-            Ok(Value::Bool(b)) => Ok(Some(b.to_string())),
-            _ => Err(format!("`{name}` is not text or a number")),
+        match Scalar::of(&raw) {
+            Scalar::Text(s) => Ok(Some(s.into_owned())),
+            Scalar::Number(digits) => Ok(Some(digits.to_owned())),
+            Scalar::Bool(b) => Ok(Some(b.to_string())),
+            Scalar::Other => Err(format!("`{name}` is not text or a number")),
         }
     }
 
@@ -310,11 +339,11 @@ impl RawObject {
             return Ok(None);
         };
         let bad = || format!("`{name}` is not a decimal number");
-        let digits = match serde_json::from_str::<Value>(raw.get()) {
-            Ok(Value::Number(_)) => raw.get().to_owned(),
-            Ok(Value::String(s)) if s.trim().is_empty() => return Ok(None),
-            Ok(Value::String(s)) => s,
-            _ => return Err(bad()),
+        let digits = match Scalar::of(&raw) {
+            Scalar::Number(digits) => Cow::Borrowed(digits),
+            Scalar::Text(s) if s.trim().is_empty() => return Ok(None),
+            Scalar::Text(s) => s,
+            Scalar::Bool(_) | Scalar::Other => return Err(bad()),
         };
         parse_decimal(&digits).map(Some).ok_or_else(bad)
     }
@@ -329,12 +358,12 @@ impl RawObject {
         let Some((name, raw)) = self.take_raw(names) else {
             return Ok(false);
         };
-        match serde_json::from_str::<Value>(raw.get()) {
-            Ok(Value::Bool(b)) => Ok(b),
-            Ok(Value::Number(n)) if n.as_u64() == Some(1) => Ok(true),
-            Ok(Value::Number(n)) if n.as_u64() == Some(0) => Ok(false),
-            Ok(Value::String(s)) if matches!(s.trim(), "1" | "true") => Ok(true),
-            Ok(Value::String(s)) if matches!(s.trim(), "" | "0" | "false") => Ok(false),
+        match Scalar::of(&raw) {
+            Scalar::Bool(b) => Ok(b),
+            Scalar::Number("1") => Ok(true),
+            Scalar::Number("0") => Ok(false),
+            Scalar::Text(s) if matches!(s.trim(), "1" | "true") => Ok(true),
+            Scalar::Text(s) if matches!(s.trim(), "" | "0" | "false") => Ok(false),
             _ => Err(format!("`{name}` is not 1 or 0")),
         }
     }

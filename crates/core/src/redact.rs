@@ -23,8 +23,8 @@ pub const REDACTED: &str = "<redacted>";
 const MIN_LEN: usize = 4;
 
 /// The values a call must never let out through an error: a client's credentials, and the
-/// customer's e-mail and phone of the request at hand. Cheap to clone (one `Arc`); its `Debug`
-/// shows only how many values it holds.
+/// customer's e-mail and phone of the request at hand. Cheap to clone (one `Arc`) and to add
+/// to; its `Debug` shows only how many values it holds.
 ///
 /// ```
 /// use gerbang_core::Redactions;
@@ -38,7 +38,16 @@ const MIN_LEN: usize = 4;
 /// );
 /// ```
 #[derive(Clone, Default)]
-pub struct Redactions(Option<Arc<[SecretString]>>);
+pub struct Redactions(Option<Arc<Layer>>);
+
+/// Values added together, over the ones they were added to. A call's redactions are its
+/// client's plus a few of its own (a fresh token, the customer's contact), made on every call:
+/// adding is one allocation, and the forms each value may come back in are only worked out when
+/// an error is scrubbed.
+struct Layer {
+    values: Vec<SecretString>,
+    under: Option<Arc<Layer>>,
+}
 
 impl Redactions {
     /// Redactions of these values (each scrubbed also percent-encoded; short ones are ignored).
@@ -59,24 +68,38 @@ impl Redactions {
     }
 
     fn extend(self, values: impl IntoIterator<Item = SecretString>) -> Self {
-        let mut all: Vec<SecretString> = self.0.as_deref().map(<[SecretString]>::to_vec).unwrap_or_default();
-        for value in values {
-            for variant in variants(value.expose_secret()) {
-                if variant.len() >= MIN_LEN && !all.iter().any(|known| known.expose_secret() == variant) {
-                    all.push(SecretString::from(variant));
-                }
-            }
+        let values: Vec<SecretString> = values
+            .into_iter()
+            .filter(|value| {
+                let value = value.expose_secret();
+                value.trim().len() >= MIN_LEN || variants(value).iter().any(|variant| variant.len() >= MIN_LEN)
+            })
+            .collect();
+        if values.is_empty() {
+            return self;
         }
-        if all.is_empty() { Self(None) } else { Self(Some(all.into())) }
+        Self(Some(Arc::new(Layer { values, under: self.0 })))
+    }
+
+    /// Every value, the first added first.
+    fn values(&self) -> Vec<&SecretString> {
+        let mut layers = Vec::new();
+        let mut layer = self.0.as_deref();
+        while let Some(current) = layer {
+            layers.push(current);
+            layer = current.under.as_deref();
+        }
+        layers.iter().rev().flat_map(|layer| &layer.values).collect()
     }
 
     /// `text` with every value replaced by [`REDACTED`], matching ASCII letters in any case.
     pub fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        let Some(values) = self.0.as_deref() else { return Cow::Borrowed(text) };
         let mut text = Cow::Borrowed(text);
-        for value in values {
-            if let Some(replaced) = replace_ignoring_case(&text, value.expose_secret()) {
-                text = Cow::Owned(replaced);
+        for value in self.values() {
+            for variant in variants(value.expose_secret()).iter().filter(|variant| variant.len() >= MIN_LEN) {
+                if let Some(replaced) = replace_ignoring_case(&text, variant) {
+                    text = Cow::Owned(replaced);
+                }
             }
         }
         text
@@ -93,7 +116,7 @@ impl Redactions {
 
 impl fmt::Debug for Redactions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Redactions({} values)", self.0.as_deref().map_or(0, <[SecretString]>::len))
+        write!(f, "Redactions({} values)", self.values().len())
     }
 }
 

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use gerbang_core::http::Method;
-use gerbang_core::transport::{Call, HttpRequest, HttpResponse};
+use gerbang_core::transport::{Bytes, Call, HttpRequest, HttpResponse};
 use gerbang_core::{Error, ProviderId, Redactions};
 
 use crate::body::Body;
@@ -113,7 +113,7 @@ impl CryptoInvoiceClient {
         let url = config.base_url.join(path)?;
         let format = config.body_format;
         // It holds the keys: the transport never logs a body, only its length.
-        let text = body.encode(format);
+        let text = Bytes::from(body.encode(format));
         config
             .http
             .send(call, || {

@@ -11,7 +11,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+/// The bytes of a request or answer body: re-exported so that gateway crates name the same version.
+pub use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
 use tracing::Instrument;
@@ -95,6 +96,14 @@ impl HttpRequest {
         }
         self.headers.insert(HeaderName::from_static(name), value);
         Ok(self)
+    }
+
+    /// Adds a header whose value is made already (a token's `Authorization`, made once per
+    /// token): cloning a [`HeaderValue`] copies nothing. Mark it sensitive if it holds a secret.
+    #[must_use]
+    pub fn header_value(mut self, name: &'static str, value: HeaderValue) -> Self {
+        self.headers.insert(HeaderName::from_static(name), value);
+        self
     }
 
     /// Sets a body with its content type.
