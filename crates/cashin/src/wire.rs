@@ -75,7 +75,7 @@ pub(crate) fn checkout(response: &HttpResponse) -> Result<(Checkout, RawJson), E
     const OPERATION: &str = "payment";
     let Answer { message, mut data, raw } = answer(OPERATION, response, &["paymentToken", "paymentUrl"])?;
     let missing = |name: &str| Error::decode(format!("{OPERATION} answer: missing field `{name}`"));
-    let field = |data: &mut Object, name: &str| data.string(&[name]).map_err(|e| bad(OPERATION, &e));
+    let field = |data: &mut Object<'_>, name: &str| data.string(&[name]).map_err(|e| bad(OPERATION, &e));
     let payment_token = field(&mut data, "paymentToken")?.ok_or_else(|| missing("paymentToken"))?;
     let payment_url = field(&mut data, "paymentUrl")?.ok_or_else(|| missing("paymentUrl"))?;
     Ok((Checkout { payment_token, payment_url, message, extra: data.into_extra() }, raw))
@@ -113,15 +113,15 @@ fn bad(operation: &str, reason: &str) -> Error {
 
 /// An answer's envelope, read: its `message`, and the object holding the data with that
 /// object's text.
-struct Answer {
+struct Answer<'a> {
     message: Option<String>,
-    data: Object,
+    data: Object<'a>,
     raw: RawJson,
 }
 
 /// Reads an answer's envelope: the error for a non-2xx status, else the `message` and the object
 /// holding the data (`data`, or the top level when it carries one of `flat_fields` itself).
-fn answer(operation: &str, response: &HttpResponse, flat_fields: &[&str]) -> Result<Answer, Error> {
+fn answer<'a>(operation: &str, response: &'a HttpResponse, flat_fields: &[&str]) -> Result<Answer<'a>, Error> {
     let text = std::str::from_utf8(&response.body);
     if !response.status.is_success() {
         let (code, message) = text.ok().and_then(|t| Object::parse(t).ok()).map_or((None, None), error_fields);
@@ -132,7 +132,7 @@ fn answer(operation: &str, response: &HttpResponse, flat_fields: &[&str]) -> Res
     let message = top.string(&["message"]).map_err(|e| bad(operation, &e))?;
     if let Some((_, data)) = top.take_raw(&["data"]) {
         let object = Object::parse(data.get()).map_err(|_| bad(operation, "`data` is not an object"))?;
-        return Ok(Answer { message, data: object, raw: RawJson::from(&*data) });
+        return Ok(Answer { message, data: object, raw: RawJson::from(data) });
     }
     if flat_fields.iter().any(|name| top.has(name)) {
         // The document's checkout example: the fields at the top level.
@@ -150,7 +150,7 @@ fn answer(operation: &str, response: &HttpResponse, flat_fields: &[&str]) -> Res
 
 /// The gateway's code and message from an error body: Cash In's `message`, or SNAP's
 /// `responseCode` and `responseMessage`, or a plain `code` / `error`.
-fn error_fields(mut body: Object) -> (Option<String>, Option<String>) {
+fn error_fields(mut body: Object<'_>) -> (Option<String>, Option<String>) {
     let message = body.string(&["message", "responseMessage", "error"]).ok().flatten();
     let code = body.string(&["responseCode", "code"]).ok().flatten();
     (code, message)

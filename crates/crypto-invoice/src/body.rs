@@ -41,6 +41,12 @@ fn flag(on: bool) -> Option<Field> {
     on.then(|| Field::Number("1".to_owned()))
 }
 
+/// `text` as a JSON string, escaped by serde_json, written straight into `out`.
+fn write_json_string(out: &mut Vec<u8>, text: &str) {
+    // Writing a `str` into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
+}
+
 /// A body: named fields in the document's order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Body(Vec<(&'static str, Field)>);
@@ -106,22 +112,24 @@ impl Body {
 
     /// A JSON object, written by hand so that numbers keep their exact digits.
     fn json(&self) -> String {
-        let mut out = String::from("{");
+        let mut out = Vec::with_capacity(256);
+        out.push(b'{');
         for (i, (name, field)) in self.0.iter().enumerate() {
             if i > 0 {
-                out.push(',');
+                out.push(b',');
             }
-            out.push_str(&serde_json::Value::String((*name).to_owned()).to_string());
-            out.push(':');
+            write_json_string(&mut out, name);
+            out.push(b':');
             match field {
-                Field::Text(text) => out.push_str(&serde_json::Value::String(text.clone()).to_string()),
+                Field::Text(text) => write_json_string(&mut out, text),
                 // Decimal and integer text is a valid JSON number as it is: digits, at most one
                 // `.`, an optional leading `-`, never an exponent.
-                Field::Number(digits) => out.push_str(digits),
+                Field::Number(digits) => out.extend_from_slice(digits.as_bytes()),
             }
         }
-        out.push('}');
-        out
+        out.push(b'}');
+        // Only UTF-8 went in: the names and values are `str`, the rest is ASCII.
+        String::from_utf8(out).unwrap_or_default()
     }
 
     /// `application/x-www-form-urlencoded`, as PHP's `http_build_query` writes it.

@@ -122,7 +122,7 @@ impl WebhookVerifier {
 
     /// Takes every key field out of the body (so that it never reaches `raw` or `extra`) and
     /// checks that at least one is there and that all are ours.
-    fn check_key(&self, object: &mut Object) -> Result<(), Error> {
+    fn check_key(&self, object: &mut Object<'_>) -> Result<(), Error> {
         let mut seen = 0;
         for name in KEY_FIELDS {
             if !object.contains(name) {
@@ -217,7 +217,7 @@ pub struct Callback {
 }
 
 impl Callback {
-    fn read(mut o: Object, raw: RawJson) -> Result<Self, String> {
+    fn read(mut o: Object<'_>, raw: RawJson) -> Result<Self, String> {
         let id = text(&mut o, "id")?.filter(|id| !id.trim().is_empty()).ok_or("missing field `id`")?;
         Ok(Self {
             id,
@@ -272,7 +272,7 @@ impl Callback {
 /// Anything else, `"id": true` for one, is refused: the lenient
 /// [`RawObject::string`](gerbang_core::de::RawObject::string) would read a boolean as the text
 /// `true`, and an authenticated body of the wrong shape is not what the document sends.
-fn text(o: &mut Object, name: &str) -> Result<Option<String>, String> {
+fn text(o: &mut Object<'_>, name: &str) -> Result<Option<String>, String> {
     let Some((_, raw)) = o.take_raw(&[name]) else {
         return Ok(None);
     };

@@ -274,7 +274,7 @@ pub struct Invoice {
 }
 
 impl Invoice {
-    fn read(mut o: Object) -> Result<Self, String> {
+    fn read(mut o: Object<'_>) -> Result<Self, String> {
         Ok(Self {
             id: o.string(&["id", "invoice_id"])?,
             order_id: o.string(&["order_id"])?,
