@@ -8,31 +8,17 @@ mod workbench;
 use gerbang_core::{Payment, PaymentStatus, ProviderId};
 use gerbang_sandbox::{PaymentState, SandboxError, SandboxHandle};
 use serde_json::Value;
-use workbench::{Recorder, client, control_reference, create};
+use workbench::{Recorder, client, control_reference, create, get_json, post_json};
 
 const EVERY: [ProviderId; 5] =
     [ProviderId::Cuan10pay, ProviderId::CashIn, ProviderId::Qris, ProviderId::CryptoInvoice, ProviderId::Ciputra];
-
-#[allow(clippy::unwrap_used)] // a test helper: a panic is the failing test
-async fn get(url: &str) -> (u16, Value) {
-    let response = reqwest::get(url).await.unwrap();
-    let status = response.status().as_u16();
-    (status, serde_json::from_slice(&response.bytes().await.unwrap()).unwrap_or(Value::Null))
-}
-
-#[allow(clippy::unwrap_used)] // a test helper: a panic is the failing test
-async fn post(url: &str) -> (u16, Value) {
-    let response = reqwest::Client::new().post(url).send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, serde_json::from_slice(&response.bytes().await.unwrap()).unwrap_or(Value::Null))
-}
 
 /// `POST /_sandbox/{provider}/payments/{id}/{action}`, the id percent-encoded as a path segment.
 #[allow(clippy::unwrap_used)] // a test helper: a panic is the failing test
 async fn control(sandbox: &SandboxHandle, provider: ProviderId, id: &str, action: &str) -> (u16, Value) {
     let mut url = reqwest::Url::parse(&sandbox.url()).unwrap();
     url.path_segments_mut().unwrap().extend(["_sandbox", provider.as_str(), "payments", id, action]);
-    post(url.as_str()).await
+    post_json(url.as_str()).await
 }
 
 /// `GET /_sandbox/payments/{provider}/{id}`.
@@ -40,7 +26,7 @@ async fn control(sandbox: &SandboxHandle, provider: ProviderId, id: &str, action
 async fn look_up(sandbox: &SandboxHandle, provider: ProviderId, id: &str) -> (u16, Value) {
     let mut url = reqwest::Url::parse(&sandbox.url()).unwrap();
     url.path_segments_mut().unwrap().extend(["_sandbox", "payments", provider.as_str(), id]);
-    get(url.as_str()).await
+    get_json(url.as_str()).await
 }
 
 /// The payment's status as the gateway's own status call, through the SDK, reads it; called

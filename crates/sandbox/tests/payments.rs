@@ -9,21 +9,7 @@ use std::time::Duration;
 use gerbang_core::ProviderId;
 use gerbang_sandbox::{Cause, DeliveryPlan, PaymentState};
 use serde_json::Value;
-use workbench::create;
-
-#[allow(clippy::unwrap_used)] // a test helper: a panic is the failing test
-async fn get(url: &str) -> (u16, Value) {
-    let response = reqwest::get(url).await.unwrap();
-    let status = response.status().as_u16();
-    (status, serde_json::from_slice(&response.bytes().await.unwrap()).unwrap_or(Value::Null))
-}
-
-#[allow(clippy::unwrap_used)] // a test helper: a panic is the failing test
-async fn post(url: &str) -> (u16, Value) {
-    let response = reqwest::Client::new().post(url).send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, serde_json::from_slice(&response.bytes().await.unwrap()).unwrap())
-}
+use workbench::{create, get_json, post_json};
 
 const EVERY: [ProviderId; 5] =
     [ProviderId::Cuan10pay, ProviderId::CashIn, ProviderId::Qris, ProviderId::CryptoInvoice, ProviderId::Ciputra];
@@ -38,7 +24,7 @@ async fn every_gateways_payments_are_listed_newest_first_and_filtered() {
         references.push((provider, reference));
     }
     let url = sandbox.url();
-    let (status, list) = get(&format!("{url}/_sandbox/payments")).await;
+    let (status, list) = get_json(&format!("{url}/_sandbox/payments")).await;
     assert_eq!(status, 200, "{list}");
     let listed: Vec<(String, String)> = list
         .as_array()
@@ -71,16 +57,16 @@ async fn every_gateways_payments_are_listed_newest_first_and_filtered() {
     }
 
     sandbox.pay(ProviderId::CashIn, "ORDER-1").await.unwrap();
-    let (_, paid) = get(&format!("{url}/_sandbox/payments?state=paid")).await;
+    let (_, paid) = get_json(&format!("{url}/_sandbox/payments?state=paid")).await;
     assert_eq!(paid.as_array().unwrap().len(), 1);
     assert_eq!(paid[0]["reference"], "ORDER-1");
-    let (_, qris) = get(&format!("{url}/_sandbox/payments?gateway=qris&state=")).await;
+    let (_, qris) = get_json(&format!("{url}/_sandbox/payments?gateway=qris&state=")).await;
     assert_eq!(qris.as_array().unwrap().len(), 1);
     assert_eq!(qris[0]["provider"], "qris");
     for (query, needle) in
         [("gateway=stripe", "unknown gateway"), ("state=lost", "unknown state"), ("sort=old", "unknown query")]
     {
-        let (status, body) = get(&format!("{url}/_sandbox/payments?{query}")).await;
+        let (status, body) = get_json(&format!("{url}/_sandbox/payments?{query}")).await;
         assert_eq!(status, 400, "{query}");
         assert!(body["error"].as_str().unwrap().contains(needle), "{query}: {body}");
     }
@@ -94,7 +80,7 @@ async fn a_payment_has_its_history_and_every_webhook_attempt_with_headers_and_ti
     sandbox.resend_webhook(ProviderId::Cuan10pay, &id, DeliveryPlan::new().copies(2)).await.unwrap();
     sandbox.wait_for_deliveries(3, workbench::WAIT).await.unwrap();
 
-    let (status, payment) = get(&format!("{}/_sandbox/payments/cuan10pay/{id}", sandbox.url())).await;
+    let (status, payment) = get_json(&format!("{}/_sandbox/payments/cuan10pay/{id}", sandbox.url())).await;
     assert_eq!(status, 200, "{payment}");
     let history: Vec<(&str, &str)> = payment["history"]
         .as_array()
@@ -117,10 +103,10 @@ async fn a_payment_has_its_history_and_every_webhook_attempt_with_headers_and_ti
         assert!((sandbox.now() - at.unwrap()).whole_seconds() < 60, "{delivery}");
     }
 
-    let (status, body) = get(&format!("{}/_sandbox/payments/cuan10pay/CP-NOPE", sandbox.url())).await;
+    let (status, body) = get_json(&format!("{}/_sandbox/payments/cuan10pay/CP-NOPE", sandbox.url())).await;
     assert_eq!(status, 404);
     assert!(body["error"].as_str().unwrap().contains("CP-NOPE"));
-    let (status, _) = get(&format!("{}/_sandbox/payments/stripe/x", sandbox.url())).await;
+    let (status, _) = get_json(&format!("{}/_sandbox/payments/stripe/x", sandbox.url())).await;
     assert_eq!(status, 404);
 }
 
@@ -133,7 +119,7 @@ async fn the_cancel_control_cancels_where_the_gateway_can_and_refuses_elsewhere(
     let (_, deposit) = create(&sandbox, ProviderId::Cuan10pay, "ORDER-D", 10_000, &recorder).await;
 
     // QRIS: a cancelled invoice reads expired at the gateway, and its history says why.
-    let (status, body) = post(&format!("{url}/_sandbox/qris/payments/{qris}/cancel")).await;
+    let (status, body) = post_json(&format!("{url}/_sandbox/qris/payments/{qris}/cancel")).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("expired")), "{body}");
     let last = sandbox.payment(ProviderId::Qris, &qris).unwrap().history.pop().unwrap();
     assert_eq!((last.state, last.cause), (PaymentState::Expired, Cause::Control));
@@ -143,10 +129,10 @@ async fn the_cancel_control_cancels_where_the_gateway_can_and_refuses_elsewhere(
     let ciputra_client = workbench::client(&sandbox, ProviderId::Ciputra, None);
     assert_eq!(ciputra_client.payment_status(&ciputra).await.unwrap().status, gerbang_core::PaymentStatus::Cancelled);
 
-    let (status, body) = post(&format!("{url}/_sandbox/cuan10pay/payments/{deposit}/cancel")).await;
+    let (status, body) = post_json(&format!("{url}/_sandbox/cuan10pay/payments/{deposit}/cancel")).await;
     assert_eq!(status, 409);
     assert!(body["error"].as_str().unwrap().contains("cannot become cancelled"), "{body}");
-    let (status, _) = post(&format!("{url}/_sandbox/qris/payments/{qris}/cancel")).await;
+    let (status, _) = post_json(&format!("{url}/_sandbox/qris/payments/{qris}/cancel")).await;
     assert_eq!(status, 409, "only a pending one");
     // A cancel the merchant asked for sends no webhook.
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -10,14 +10,7 @@ use std::time::Duration;
 use gerbang_core::{PaymentStatus, ProviderId, WebhookRequest, http::Method};
 use gerbang_sandbox::{Cause, PaymentState};
 use serde_json::Value;
-use workbench::{client, create};
-
-#[allow(clippy::unwrap_used)] // a test helper: a panic is the failing test
-async fn post(url: &str) -> (u16, Value) {
-    let response = reqwest::Client::new().post(url).send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, serde_json::from_slice(&response.bytes().await.unwrap()).unwrap())
-}
+use workbench::{client, create, post_json};
 
 #[tokio::test]
 async fn advancing_the_clock_expires_every_gateways_payments_and_sends_their_webhooks() {
@@ -36,14 +29,14 @@ async fn advancing_the_clock_expires_every_gateways_payments_and_sends_their_web
     let expiring = cuan10pay.create_payment(&request).await.unwrap().provider_reference.unwrap();
 
     // Ten minutes: nothing is due yet (the shortest lives 30 minutes).
-    let (status, body) = post(&format!("{}/_sandbox/clock/advance?by=10m", sandbox.url())).await;
+    let (status, body) = post_json(&format!("{}/_sandbox/clock/advance?by=10m", sandbox.url())).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["offset_seconds"], 600);
     assert_eq!(body["expired"], serde_json::json!([]));
     assert!(sandbox.payments().iter().all(|p| p.state == PaymentState::Pending));
 
     // Two days: every payment with an expiry is past it (Ciputra's lives a day by default).
-    let (status, body) = post(&format!("{}/_sandbox/clock/advance?by=2d", sandbox.url())).await;
+    let (status, body) = post_json(&format!("{}/_sandbox/clock/advance?by=2d", sandbox.url())).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["offset_seconds"], 600 + 2 * 86_400);
     let expired: Vec<(String, String)> = body["expired"]
@@ -125,7 +118,7 @@ async fn the_clock_answers_its_time_and_refuses_bad_advances_without_moving() {
         ("", "by is required"),
         ("by=1h&back=true", "unknown query parameter"),
     ] {
-        let (status, body) = post(&format!("{url}/_sandbox/clock/advance?{query}")).await;
+        let (status, body) = post_json(&format!("{url}/_sandbox/clock/advance?{query}")).await;
         assert_eq!(status, 400, "{query}: {body}");
         assert!(body["error"].as_str().unwrap().contains(needle), "{query}: {body}");
     }

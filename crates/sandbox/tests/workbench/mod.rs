@@ -198,3 +198,17 @@ pub fn control_reference(sandbox: &SandboxHandle, provider: ProviderId, payment:
         _ => payment.reference.clone().unwrap(),
     }
 }
+
+/// `GET url`: the answer's status and its JSON (`null` when it is not JSON).
+pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
+    let response = reqwest::get(url).await.unwrap();
+    let status = response.status().as_u16();
+    (status, serde_json::from_slice(&response.bytes().await.unwrap()).unwrap_or(serde_json::Value::Null))
+}
+
+/// `POST url` with no body: the answer's status and its JSON (`null` when it is not JSON).
+pub async fn post_json(url: &str) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new().post(url).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, serde_json::from_slice(&response.bytes().await.unwrap()).unwrap_or(serde_json::Value::Null))
+}
