@@ -2,13 +2,15 @@
 //! (fantoccini) through a private chromedriver (`gerbang_testkit::Chromium`). Payments made with
 //! the SDK's clients appear; clicking Pay marks one paid and lists its webhook attempt; Resend
 //! adds one; a payment paid elsewhere shows on the open list without a reload. The pages end in
-//! `target/dashboard.png` (the list) and `target/dashboard-payment.png`. Skipped, saying why, where Chromium is not installed (failed under
-//! `CI=true`).
+//! `target/dashboard.png` (the list) and `target/dashboard-payment.png`. The pages update
+//! themselves, so every read and click is made again when what it found was replaced meanwhile.
+//! Skipped, saying why, where Chromium is not installed (failed under `CI=true`).
 
 mod workbench;
 
 use std::time::Duration;
 
+use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
 use gerbang_core::ProviderId;
 use gerbang_testkit::Chromium;
@@ -61,35 +63,31 @@ async fn drive(
     let root = format!("{}/", sandbox.url());
     browser.goto(&root).await?;
     browser.wait().at_most(PATIENCE).for_element(Locator::Css("table.payments")).await?;
-    let rows = browser.find_all(Locator::Css("tr[data-payment]")).await?;
+    let rows = texts(browser, "tr[data-payment]").await?;
     assert_eq!(rows.len(), created.len(), "every payment made through the SDK is listed");
-    let first_row = rows[0].text().await?;
-    assert!(first_row.contains("INV-2026-0001"), "newest first: {first_row}");
+    assert!(rows[0].contains("INV-2026-0001"), "newest first: {}", rows[0]);
     // The merchant's text is shown as text, markup and all.
-    let cashin_row =
-        browser.find(Locator::Css(&row(ProviderId::CashIn, "INV-2026-0004 <b>\"Kopi & Teh\"</b>"))).await?;
-    assert!(cashin_row.text().await?.contains("INV-2026-0004 <b>\"Kopi & Teh\"</b>"));
+    let cashin_row = text(browser, &row(ProviderId::CashIn, "INV-2026-0004 <b>\"Kopi & Teh\"</b>")).await?;
+    assert!(cashin_row.contains("INV-2026-0004 <b>\"Kopi & Teh\"</b>"));
 
     // To the newest Cuan10pay deposit's page, and pay it with its button.
     let (_, deposit) = &created[6];
-    browser.find(Locator::Css(&format!("{} a", row(ProviderId::Cuan10pay, deposit)))).await?.click().await?;
-    let pay = browser.wait().at_most(PATIENCE).for_element(Locator::Css("button[name=action][value=pay]")).await?;
-    pay.click().await?;
+    click(browser, &format!("{} a", row(ProviderId::Cuan10pay, deposit))).await?;
+    browser.wait().at_most(PATIENCE).for_element(Locator::Css("button[name=action][value=pay]")).await?;
+    click(browser, "button[name=action][value=pay]").await?;
     let notice = browser.wait().at_most(PATIENCE).for_element(Locator::Css("p.notice")).await?;
     assert!(notice.text().await?.starts_with("Now paid"), "{}", notice.text().await?);
     assert!(browser.current_url().await?.path().ends_with(deposit.as_str()), "back on its page");
     // Its webhook attempt shows (at once, or when the script sees it a second later).
     let attempts = wait_for_count(browser, "article.attempt", 1).await?;
-    let attempt = attempts[0].text().await?;
-    assert!(attempt.contains("answered 200"), "{attempt}");
-    let state = browser.find(Locator::Css("#payment .state")).await?.text().await?;
-    assert_eq!(state, "paid");
+    assert!(attempts[0].contains("answered 200"), "{}", attempts[0]);
+    assert_eq!(text(browser, "#payment .state").await?, "paid");
 
     // Resend: a second attempt, listed above the first.
-    browser.find(Locator::Css("button[name=action][value=resend]")).await?.click().await?;
+    click(browser, "button[name=action][value=resend]").await?;
     browser.wait().at_most(PATIENCE).for_element(Locator::Css("p.notice")).await?;
     let attempts = wait_for_count(browser, "article.attempt", 2).await?;
-    assert!(attempts[0].text().await?.contains("answered 200"));
+    assert!(attempts[0].contains("answered 200"), "{}", attempts[0]);
     let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).parent().ok_or("no target dir")?;
     std::fs::write(target.join("dashboard-payment.png"), browser.screenshot().await?)?;
 
@@ -105,12 +103,12 @@ async fn drive(
     let live = row(ProviderId::CashIn, "INV-2026-0002");
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
-        let text = browser.find(Locator::Css(&live)).await?.text().await?;
-        let states = browser.find_all(Locator::Css("tr[data-payment] .state-pending")).await?.len();
-        if text.contains("paid") && states == 2 {
+        let shown = text(browser, &live).await?;
+        let states = texts(browser, "tr[data-payment] .state-pending").await?.len();
+        if shown.contains("paid") && states == 2 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the open list did not follow: {text}, {states} pending");
+        assert!(tokio::time::Instant::now() < deadline, "the open list did not follow: {shown}, {states} pending");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let same = browser.execute("return window.__same_page === true;", vec![]).await?;
@@ -128,15 +126,15 @@ fn row(provider: ProviderId, reference: &str) -> String {
     format!("tr[data-payment=\"{}/{quoted}\"]", provider.as_str())
 }
 
-/// Waits until the page has at least `count` elements matching `css`, and returns them.
+/// Waits until the page has at least `count` elements matching `css`, and returns their texts.
 async fn wait_for_count(
     browser: &Client,
     css: &str,
     count: usize,
-) -> Result<Vec<fantoccini::elements::Element>, Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>> {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
-        let found = browser.find_all(Locator::Css(css)).await?;
+        let found = texts(browser, css).await?;
         if found.len() >= count {
             return Ok(found);
         }
@@ -145,4 +143,44 @@ async fn wait_for_count(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The text of every element matching `css`. The dashboard's script replaces what it shows as
+/// payments change, so an element found may be gone by the time its text is asked for (a stale
+/// element): the page is then read again, until [`PATIENCE`] runs out.
+async fn texts(browser: &Client, css: &str) -> Result<Vec<String>, CmdError> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let read = async {
+            let mut out = Vec::new();
+            for element in browser.find_all(Locator::Css(css)).await? {
+                out.push(element.text().await?);
+            }
+            Ok::<_, CmdError>(out)
+        };
+        match read.await {
+            Err(e) if e.is_stale_element_reference() && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Clicks the element matching `css`, found again if the page replaced it first (see [`texts`]).
+async fn click(browser: &Client, css: &str) -> Result<(), CmdError> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        match browser.find(Locator::Css(css)).await?.click().await {
+            Err(e) if e.is_stale_element_reference() && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The text of the one element matching `css`, read as [`texts`] reads.
+async fn text(browser: &Client, css: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    texts(browser, css).await?.into_iter().next().ok_or_else(|| format!("nothing on the page matches {css}").into())
 }
