@@ -3,7 +3,7 @@
 //! merchant using the facade calls it), through the gateway's typed client method, and written by
 //! hand ([`hand`]: reqwest, the bare signing crates, the answer parsed into `serde_json::Value`).
 //! Cuan10pay has a fourth way, gerbang-core's transport with the hand-written signing and
-//! parsing, for what the transport alone adds; and [`parsing`], its answer parse alone.
+//! parsing, for what the transport alone adds; and [`parsing()`], its answer parse alone.
 //!
 //! Each gateway's payment is created once, through the SDK, and then looked up: the status of
 //! the same payment every call. The SDK's clients have no rate budget, so that the figures are
