@@ -72,6 +72,20 @@ fn forged(reference: &str, status: &str, amount: &str, timestamp: &str) -> Vec<u
 }
 
 #[test]
+fn refuses_a_body_that_names_a_signed_field_twice() {
+    // The genuine signature, and a second amount (or status) after it: a reader that took the
+    // first for the signature and the last for the event would pay 9 000 000 for 150 000.
+    let signature = genuine_signature(GENUINE_REFERENCE, "PAID", "150000", &NOW.to_string());
+    for extra in [r#""amount":9000000"#, r#""status":"PAID""#, r#""reference":"CP-OTHER""#] {
+        let body = format!(
+            r#"{{"reference":"{GENUINE_REFERENCE}","status":"PAID","amount":150000,"timestamp":{NOW},"signature":"{signature}",{extra}}}"#
+        );
+        let err = verify(body.as_bytes()).unwrap_err();
+        assert!(matches!(&err, Error::Decode { context } if context.contains("duplicate")), "{extra}: {err:?}");
+    }
+}
+
+#[test]
 fn the_genuine_webhook_of_the_shift_tests_verifies() {
     let body = forged(r#""CP-20261201-ABC123""#, r#""PAID""#, "150000", &NOW.to_string());
     let event = verify(&body).unwrap();
