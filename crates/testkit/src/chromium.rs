@@ -8,12 +8,11 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use crate::RedisServer;
+use crate::{RedisServer, local};
 
 /// How long a fresh chromedriver has to say it is ready (it does within about 100 ms).
 const STARTUP: Duration = Duration::from_secs(15);
@@ -73,18 +72,14 @@ impl Chromium {
         let browser = ["chromium", "chromium-browser"].iter().find_map(|name| on_path(name));
         let driver = on_path("chromedriver");
         let (Some(browser), Some(driver)) = (browser, driver) else {
-            missing();
+            local::unavailable(
+                "chromium and chromedriver",
+                "they are not installed (not on PATH)",
+                "install them with `apt-get install -y chromium chromium-driver` (Debian/Ubuntu)",
+            );
             return None;
         };
-        let mut last_log = String::new();
-        // The port is free when picked, but another process may take it first: try a few.
-        for _ in 0..5 {
-            match Self::try_start(&driver, &browser) {
-                Ok(started) => return Some(started),
-                Err(log) => last_log = log,
-            }
-        }
-        panic!("chromedriver did not start on a free loopback port; its last log:\n{last_log}");
+        Some(local::start_on_a_free_port("chromedriver", || Self::try_start(&driver, &browser)))
     }
 
     /// `http://127.0.0.1:PORT`: where the WebDriver client connects.
@@ -110,11 +105,11 @@ impl Chromium {
 
     fn try_start(driver: &Path, browser: &Path) -> Result<Self, String> {
         let port = RedisServer::free_port();
-        let dir = temp_dir(port);
+        let dir = local::temp_dir("chromium", port);
+        let profile = dir.join("profile");
+        std::fs::create_dir_all(&profile).unwrap_or_else(|e| panic!("cannot create {}: {e}", profile.display()));
         let log_path = dir.join("chromedriver.log");
-        let log =
-            std::fs::File::create(&log_path).unwrap_or_else(|e| panic!("cannot create {}: {e}", log_path.display()));
-        let log_err = log.try_clone().unwrap_or_else(|e| panic!("cannot reopen {}: {e}", log_path.display()));
+        let (log, log_err) = local::log_file(&log_path);
         let child = Command::new(driver)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
@@ -167,33 +162,9 @@ fn kill_browsers_of(profile: &Path) {
 /// The first `name` on `PATH` that runs `--version` successfully.
 fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| {
-        candidate.is_file()
-            && Command::new(candidate)
-                .arg("--version")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|status| status.success())
-    })
-}
-
-/// Panics in CI, where a skipped test would pass for nothing; elsewhere says the test skips.
-#[allow(clippy::print_stderr)] // The one way to tell a developer why a test did nothing.
-fn missing() {
-    let in_ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
-    let how = "install them with `apt-get install -y chromium chromium-driver` (Debian/Ubuntu)";
-    assert!(!in_ci, "chromium or chromedriver is not installed (not on PATH) and CI=true: {how}");
-    eprintln!("skipping: this test needs chromium and chromedriver, which are not installed (not on PATH); {how}");
-}
-
-fn temp_dir(port: u16) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let name = format!("gerbang-chromium-{}-{port}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-    let dir = std::env::temp_dir().join(name);
-    std::fs::create_dir_all(dir.join("profile")).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    dir
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file() && local::runs(candidate))
 }
 
 /// Whether chromedriver on `port` answers `GET /status` with `"ready": true` (HTTP/1.1 by hand:

@@ -15,6 +15,7 @@ use tracing_subscriber::EnvFilter;
 mod chromium;
 mod contract;
 mod hostile;
+mod local;
 mod postgres_server;
 mod redis_server;
 pub use chromium::{CHROMIUM_FLAGS, Chromium};

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::local;
+
 /// How long `pg_ctl` waits for the server to start or stop, generous for a loaded 2-core machine.
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -32,15 +34,7 @@ impl PostgresServer {
     /// Postgres fails to start: the message holds what failed and the end of the server's log.
     pub fn start() -> Option<Self> {
         let missing = |why: String| {
-            if std::env::var("CI").is_ok_and(|ci| ci == "true") {
-                panic!("CI=true but Postgres cannot be run: {why}; install the Debian package postgresql");
-            }
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!(
-                    "skipping: this test needs a Postgres server, and {why}; install the Debian package postgresql to run it"
-                );
-            }
+            local::unavailable("a Postgres server", &why, "install the Debian package postgresql to run it");
             None
         };
         let Some(bindir) = find_bindir() else {

@@ -5,8 +5,9 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+use crate::local;
 
 /// How long a fresh server has to answer `PING` (it answers within about 10 ms).
 const STARTUP: Duration = Duration::from_secs(10);
@@ -43,20 +44,15 @@ impl RedisServer {
     /// when it is installed but does not start or answer `PING` within 10 s (the panic names
     /// its log).
     pub fn start() -> Option<Self> {
-        if !installed() {
-            missing();
+        if !local::runs("redis-server") {
+            local::unavailable(
+                "redis-server",
+                "it is not installed (not on PATH)",
+                "install it with `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis`",
+            );
             return None;
         }
-        // The port is free when we pick it, but another process may take it before the server
-        // binds it: try a few.
-        let mut last_log = String::new();
-        for _ in 0..5 {
-            match Self::try_start() {
-                Ok(server) => return Some(server),
-                Err(log) => last_log = log,
-            }
-        }
-        panic!("redis-server did not start on a free loopback port; its last log:\n{last_log}");
+        Some(local::start_on_a_free_port("redis-server", Self::try_start))
     }
 
     /// `redis://127.0.0.1:PORT/0`.
@@ -79,11 +75,9 @@ impl RedisServer {
     /// Starts one server; on failure kills it and returns its log.
     fn try_start() -> Result<Self, String> {
         let port = Self::free_port();
-        let dir = temp_dir(port);
+        let dir = local::temp_dir("redis", port);
         let log_path = dir.join("redis.log");
-        let log =
-            std::fs::File::create(&log_path).unwrap_or_else(|e| panic!("cannot create {}: {e}", log_path.display()));
-        let log_err = log.try_clone().unwrap_or_else(|e| panic!("cannot reopen {}: {e}", log_path.display()));
+        let (log, log_err) = local::log_file(&log_path);
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
@@ -117,33 +111,6 @@ impl Drop for RedisServer {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-fn installed() -> bool {
-    Command::new("redis-server")
-        .arg("--version")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
-}
-
-/// Panics in CI, where a skipped test would pass for nothing; elsewhere says the test skips.
-#[allow(clippy::print_stderr)] // The one way to tell a developer why a test did nothing.
-fn missing() {
-    let in_ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
-    let how = "install it with `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis`";
-    assert!(!in_ci, "redis-server is not installed (not on PATH) and CI=true: {how}");
-    eprintln!("skipping: this test needs redis-server, which is not installed (not on PATH); {how}");
-}
-
-fn temp_dir(port: u16) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let name = format!("gerbang-redis-{}-{port}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-    let dir = std::env::temp_dir().join(name);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    dir
 }
 
 /// Whether a server on `port` answers `PING` with `+PONG` (an inline command; no client needed).
