@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use gerbang_core::ProviderId;
 use gerbang_cuan10pay::{Cuan10payClient, Cuan10payConfig, DepositRequest};
-use gerbang_sandbox::Sandbox;
 use gerbang_sandbox::cuan10pay::{API_KEY, PRIVATE_KEY};
 
 use crate::Result;
@@ -28,19 +27,8 @@ pub(crate) struct ListPage {
 /// A sandbox of its own (on its own thread, so that the client side is not measured with it),
 /// `PAYMENTS` deposits made through the SDK, then the page fetched `RENDERS` times.
 pub(crate) fn list_page() -> Result<ListPage> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
-        if let Ok(runtime) = runtime {
-            runtime.block_on(async {
-                if let Ok(handle) = Sandbox::builder().start().await {
-                    let _ = tx.send((handle.url(), handle.base_url(ProviderId::Cuan10pay)));
-                    std::future::pending::<()>().await;
-                }
-            });
-        }
-    });
-    let (root, base) = rx.recv_timeout(Duration::from_secs(10)).map_err(|_| "the sandbox did not start")?;
+    let (root, base) =
+        crate::sandbox_on_its_own_thread(|handle| (handle.url(), handle.base_url(ProviderId::Cuan10pay)))?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let client = Cuan10payClient::new(

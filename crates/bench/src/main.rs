@@ -91,6 +91,27 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
     Ok(Args::Runs(runs))
 }
 
+/// A sandbox started on a thread and runtime of its own, so that the measuring thread measures
+/// only the clients; it runs until the process ends. Returns what `read` takes from its handle
+/// (its URLs).
+fn sandbox_on_its_own_thread<T: Send + 'static>(
+    read: impl FnOnce(&gerbang_sandbox::SandboxHandle) -> T + Send + 'static,
+) -> Result<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+        if let Ok(runtime) = runtime {
+            runtime.block_on(async {
+                if let Ok(handle) = Sandbox::builder().start().await {
+                    let _ = tx.send(read(&handle));
+                    std::future::pending::<()>().await;
+                }
+            });
+        }
+    });
+    Ok(rx.recv_timeout(Duration::from_secs(10)).map_err(|_| "the sandbox did not start")?)
+}
+
 /// The servers every run shares: the sandbox (on its own thread and runtime, so that the
 /// clients' thread measures only them) and, where installed, private Redis and Postgres, started
 /// when the receiver rows first need them (after the first round trips, as before `--runs`).
@@ -107,19 +128,7 @@ struct Stores {
 
 impl Servers {
     fn start() -> Result<Self> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
-            if let Ok(runtime) = runtime {
-                runtime.block_on(async {
-                    if let Ok(handle) = Sandbox::builder().start().await {
-                        let _ = tx.send(ProviderId::ALL.map(|provider| handle.base_url(provider)).to_vec());
-                        std::future::pending::<()>().await;
-                    }
-                });
-            }
-        });
-        let base_urls = rx.recv_timeout(Duration::from_secs(10)).map_err(|_| "the sandbox did not start")?;
+        let base_urls = sandbox_on_its_own_thread(|handle| ProviderId::ALL.map(|p| handle.base_url(p)).to_vec())?;
         Ok(Self { base_urls, stores: None })
     }
 
