@@ -324,7 +324,7 @@ impl Envelope<'_> {
     }
 
     fn message(&self) -> Option<String> {
-        message_text(json(self.message).as_ref())
+        gerbang_core::de::message_text(self.message)
     }
 }
 
@@ -377,16 +377,5 @@ fn code_text(code: Option<&Value>) -> Option<String> {
         Value::Number(n) if n.as_u64() == Some(0) => Some(SUCCESS_CODE.to_owned()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
-    }
-}
-
-/// The gateway's message, verbatim when text, as compact JSON when a list or object of
-/// validation messages.
-fn message_text(message: Option<&Value>) -> Option<String> {
-    match message? {
-        Value::Null => None,
-        Value::String(text) if text.trim().is_empty() => None,
-        Value::String(text) => Some(text.clone()),
-        other => Some(other.to_string()),
     }
 }

@@ -37,6 +37,28 @@ use serde::de::{self, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+/// A gateway's message as text, from its JSON: verbatim when a string, compact JSON when a list
+/// or an object of validation messages; `None` when absent, `null` or blank.
+///
+/// ```
+/// use gerbang_core::de::message_text;
+/// use serde_json::value::RawValue;
+///
+/// let raw = |json: &str| serde_json::from_str::<Box<RawValue>>(json).unwrap();
+/// assert_eq!(message_text(Some(&raw(r#""Invoice tidak ditemukan""#))).as_deref(), Some("Invoice tidak ditemukan"));
+/// assert_eq!(message_text(Some(&raw(r#"{"amount":["required"]}"#))).as_deref(), Some(r#"{"amount":["required"]}"#));
+/// assert_eq!(message_text(Some(&raw(r#"" ""#))), None);
+/// assert_eq!(message_text(None), None);
+/// ```
+pub fn message_text(message: Option<&RawValue>) -> Option<String> {
+    match serde_json::from_str(message?.get()).ok()? {
+        Value::Null => None,
+        Value::String(text) if text.trim().is_empty() => None,
+        Value::String(text) => Some(text),
+        other => Some(other.to_string()),
+    }
+}
+
 /// A decimal from its text: plain (`725.50`) or, as a JSON number may be written, with an
 /// exponent (`1e-8`). Every digit is kept.
 pub fn parse_decimal(text: &str) -> Option<Decimal> {

@@ -1,10 +1,10 @@
 //! Reading an answer: the gateway's error shape first, then the typed answer.
 
+use gerbang_core::de::message_text;
 use gerbang_core::transport::HttpResponse;
 use gerbang_core::{Error, RawJson};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 use serde_json::value::RawValue;
 
 /// Reads an answer of the QRIS API as `T`.
@@ -101,14 +101,4 @@ pub fn error_for(response: &HttpResponse, message: String) -> Error {
         return response.api_error(None, message);
     }
     response.error(None, Some(message))
-}
-
-/// The gateway's message as text: verbatim when a string, compact JSON when a list or object.
-fn message_text(value: Option<&RawValue>) -> Option<String> {
-    match serde_json::from_str(value?.get()).ok()? {
-        Value::Null => None,
-        Value::String(text) if text.trim().is_empty() => None,
-        Value::String(text) => Some(text),
-        other => Some(other.to_string()),
-    }
 }
