@@ -71,6 +71,8 @@ pub(crate) struct Ctx {
     nextest: bool,
     /// Whether cargo-deny is usable, found out (and installed) by the first step that needs it.
     deny: std::cell::OnceCell<DenyTool>,
+    /// The empty `CARGO_HOME` cargo-deny runs on, made and fetched into by the first step that needs it.
+    deny_home: std::cell::OnceCell<deny::FreshHome>,
 }
 
 impl Ctx {
@@ -78,7 +80,7 @@ impl Ctx {
         let root = util::workspace_root()?;
         let locked = root.join("Cargo.lock").is_file();
         let nextest = util::output(util::cargo().args(["nextest", "--version"]))?.status.success();
-        Ok(Self { root, locked, nextest, deny: std::cell::OnceCell::new() })
+        Ok(Self { root, locked, nextest, deny: std::cell::OnceCell::new(), deny_home: std::cell::OnceCell::new() })
     }
 
     /// `cargo <args>` in the workspace root, with backtraces on, `--locked` added where it applies.
@@ -93,6 +95,14 @@ impl Ctx {
 
     pub(crate) fn deny_tool(&self) -> &DenyTool {
         self.deny.get_or_init(|| deny::find_or_install(self))
+    }
+
+    pub(crate) fn deny_home(&self) -> Result<&deny::FreshHome> {
+        if self.deny_home.get().is_none() {
+            let home = deny::FreshHome::new(self)?;
+            let _ = self.deny_home.set(home);
+        }
+        self.deny_home.get().ok_or_else(|| Error::new("the fresh CARGO_HOME vanished"))
     }
 }
 
