@@ -59,15 +59,32 @@ enum Kind {
 /// The kind of store `url` names; `source` (the flag or the variable) is named in the error,
 /// which gives the kind only (the rest of the URL may hold a password).
 fn kind(url: &str, source: &str) -> Result<Kind, Error> {
-    match url.trim().split_once("://").map_or(url.trim(), |(scheme, _)| scheme) {
-        "memory" => Ok(Kind::Memory),
+    let url = url.trim();
+    if url == "memory" {
+        return Ok(Kind::Memory);
+    }
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme).filter(|s| is_scheme(s));
+    match scheme {
         // `rediss` is refused when connecting (no TLS in gerbang-redis), with the store's error.
-        "redis" | "redis+unix" | "unix" | "rediss" => Ok(Kind::Redis),
-        "postgres" | "postgresql" => Ok(Kind::Postgres),
-        other => Err(Error::config(format!(
+        Some("redis" | "redis+unix" | "unix" | "rediss") => Ok(Kind::Redis),
+        Some("postgres" | "postgresql") => Ok(Kind::Postgres),
+        // A scheme is letters, digits and `+-.` before `://`: it holds no password, so it may be
+        // named. Anything else (`redis:/:PW@host`, libpq's `host=… password=…`) is never echoed.
+        Some(other) => Err(Error::config(format!(
             "{source}: unknown kind of store `{other}`; use memory, redis://… or postgres://…"
         ))),
+        None => Err(Error::config(format!(
+            "{source}: no kind of store recognised (the value is not repeated here: it may hold a password); \
+             use memory, redis://host:port or postgres://user:password@host/db"
+        ))),
     }
+}
+
+/// Whether `s` is a URL scheme (RFC 3986: a letter, then letters, digits, `+`, `-` or `.`).
+fn is_scheme(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
 /// The kind of store `url` names, for people: `memory`, `redis` or `postgres` (never the URL).

@@ -73,3 +73,38 @@ async fn a_create_whose_answer_is_cut_says_the_payment_may_exist_and_how_to_chec
     assert!(text.contains("check with `status ORDER-CUT-1`"), "{text}");
     assert!(!text.contains("could not reach"), "{text}");
 }
+
+/// Store URLs a hand may get wrong, each holding the password `PW-s3cret`: none is a URL whose
+/// scheme the CLI knows, and the error must not repeat any of them.
+const MALFORMED_STORE_URLS: &[&str] = &[
+    "redis:/:PW-s3cret@host:6379",
+    "redis:PW-s3cret@host:6379",
+    "host=db.internal user=gerbang password=PW-s3cret dbname=shop",
+    "postgres:u:PW-s3cret@db.internal/shop",
+    "postgres//u:PW-s3cret@db.internal/shop",
+    "mongodb+srv://u:PW-s3cret@cluster.example/db",
+    " PW-s3cret ",
+];
+
+#[tokio::test]
+async fn a_malformed_store_url_is_refused_without_repeating_its_password() {
+    for url in MALFORMED_STORE_URLS {
+        // On the flag, for the receiver, and in the variable, for `watched`.
+        let serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang"))
+            .args(["webhook", "serve", "--port", "0", "--store", url])
+            .env("GERBANG_CUAN10PAY_API_KEY", "cli-api-key-1234")
+            .env("GERBANG_CUAN10PAY_PRIVATE_KEY", "cli-private-key-1234")
+            .output();
+        let watched = tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang"))
+            .arg("watched")
+            .env("GERBANG_STORE_URL", url)
+            .output();
+        for (what, output) in [("webhook serve --store", serve.await.unwrap()), ("watched", watched.await.unwrap())] {
+            let text = stderr(&output);
+            assert_eq!(output.status.code(), Some(1), "{what} {url:?}: {text}");
+            assert!(text.contains("kind of store"), "{what} {url:?}: {text}");
+            assert!(!text.contains("PW-s3cret"), "{what} {url:?} printed the password: {text}");
+            assert!(!text.contains("db.internal") && !text.contains("host:6379"), "{what} {url:?}: {text}");
+        }
+    }
+}
