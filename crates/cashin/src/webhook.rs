@@ -67,8 +67,11 @@ pub fn ack_invalid_field_format() -> Ack {
 }
 
 /// The answer to a notification that failed verification, in Cash In's SNAP codes: 401
-/// `4015600` for a bad or missing signature or a timestamp out of the window, 500 `5005600` when
-/// no public key is configured, 400 `4005601` for anything else (a malformed body).
+/// `4015600` for a bad or missing signature or a timestamp out of the window, 400 `4005601` for
+/// any other [verification failure](Error::is_verification_failure) (a malformed body), and 500
+/// `5005600` for a failure of the merchant's side (no public key configured, a store): a 5xx, so
+/// that Cash In delivers it again. The bodies are these fixed texts: the error's message stays in
+/// the log.
 ///
 /// ```
 /// use gerbang_cashin::rejection;
@@ -81,8 +84,8 @@ pub fn ack_invalid_field_format() -> Ack {
 pub fn rejection(error: &Error) -> Ack {
     match error {
         Error::InvalidSignature { .. } | Error::StaleTimestamp { .. } => ack_unauthorized(),
-        Error::Config { .. } => Ack::json(500, ACK_GENERAL_ERROR_BODY),
-        _ => ack_invalid_field_format(),
+        error if error.is_verification_failure() => ack_invalid_field_format(),
+        _ => Ack::json(500, ACK_GENERAL_ERROR_BODY),
     }
 }
 

@@ -10,6 +10,7 @@ use gerbang_core::{Error, ProviderId, Redactions};
 use time::OffsetDateTime;
 
 use crate::config::CiputraConfig;
+use crate::confirm::{Answer, Confirmations};
 use crate::request::{TransactionRequest, form};
 use crate::token::{Fetched, Token, TokenCache, store_key, token_expiry};
 use crate::wire::{self, RegistrationStatus, TransactionResult, TransactionStatus};
@@ -62,6 +63,8 @@ pub struct CiputraClient {
 struct Inner {
     config: CiputraConfig,
     tokens: TokenCache,
+    /// The status calls confirming callbacks: single flight per `external_id`, and their budget.
+    confirmations: Confirmations,
     /// The key and secret, scrubbed from anything the gateway answers before it becomes an
     /// error (each call adds its bearer token).
     redactions: Redactions,
@@ -73,7 +76,8 @@ impl CiputraClient {
         let redactions = Redactions::new([config.api_key.clone(), config.api_secret.clone()]);
         let key = store_key(config.api_key.expose_secret(), config.base_url.as_str());
         let tokens = TokenCache::new(config.token_store.clone(), key);
-        Self { inner: Arc::new(Inner { config, tokens, redactions }) }
+        let confirmations = Confirmations::new(config.callback_checks);
+        Self { inner: Arc::new(Inner { config, tokens, confirmations, redactions }) }
     }
 
     /// A client configured from the environment: see [`CiputraConfig::from_env`].
@@ -144,6 +148,32 @@ impl CiputraClient {
     ) -> Result<(TransactionStatus, gerbang_core::RawJson), Error> {
         let response = self.lookup("transaction_status", TRANSACTION_STATUS_PATH, external_id).await?;
         wire::parse_answer_with_raw("transaction_status", &response)
+    }
+
+    /// The status call that confirms a callback naming `external_id`: shared by every callback
+    /// for it that arrives while it is out, and within the
+    /// [callback budget](crate::CiputraConfigBuilder::callback_checks) ([`Error::RateLimited`]
+    /// past it).
+    ///
+    /// The token is got first, apart: whatever its call answered, a token that cannot be had is
+    /// the merchant's side failing, not the callback, so it is [`Error::Unauthorized`] (the
+    /// receiver then asks the gateway to deliver the callback again, never refuses it).
+    pub(crate) async fn confirming_status(&self, external_id: &str) -> Answer {
+        self.inner
+            .confirmations
+            .confirm(external_id, || async {
+                self.token().await.map_err(|error| {
+                    if error.is_verification_failure() {
+                        Error::Unauthorized {
+                            message: format!("no token for the status call that confirms a callback: {error}"),
+                        }
+                    } else {
+                        error
+                    }
+                })?;
+                self.transaction_status_with_raw(external_id).await
+            })
+            .await
     }
 
     /// `POST /registration/status` with `external_id`: an auto-debit registration's state.

@@ -4,9 +4,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gerbang_core::rate::Quota;
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
 use gerbang_core::token_store::{MemoryTokenStore, TokenStore};
 use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_secret, require_credential};
+
+use crate::confirm::DEFAULT_CALLBACK_CHECKS;
 
 /// The environment variable holding the API key (`api-key` of the token call).
 pub const ENV_API_KEY: &str = "GERBANG_CIPUTRA_API_KEY";
@@ -47,6 +50,7 @@ pub struct CiputraConfig {
     pub(crate) token_store: Arc<dyn TokenStore>,
     pub(crate) clock: SharedClock,
     pub(crate) http: HttpClient,
+    pub(crate) callback_checks: Quota,
 }
 
 impl CiputraConfig {
@@ -61,6 +65,7 @@ impl CiputraConfig {
             token_store: None,
             clock: None,
             http: None,
+            callback_checks: DEFAULT_CALLBACK_CHECKS,
         }
     }
 
@@ -91,6 +96,11 @@ impl CiputraConfig {
     pub fn token_store(&self) -> &Arc<dyn TokenStore> {
         &self.token_store
     }
+
+    /// The budget of status calls made to confirm callbacks.
+    pub fn callback_checks(&self) -> Quota {
+        self.callback_checks
+    }
 }
 
 impl fmt::Debug for CiputraConfig {
@@ -103,6 +113,7 @@ impl fmt::Debug for CiputraConfig {
             .field("token_store", &self.token_store)
             .field("clock", &self.clock)
             .field("http", &self.http)
+            .field("callback_checks", &self.callback_checks)
             .finish()
     }
 }
@@ -117,6 +128,7 @@ pub struct CiputraConfigBuilder {
     token_store: Option<Arc<dyn TokenStore>>,
     clock: Option<SharedClock>,
     http: Option<HttpClient>,
+    callback_checks: Quota,
 }
 
 impl CiputraConfigBuilder {
@@ -189,6 +201,33 @@ impl CiputraConfigBuilder {
         self
     }
 
+    /// How many status calls callbacks may cost (default [`DEFAULT_CALLBACK_CHECKS`](crate::DEFAULT_CALLBACK_CHECKS):
+    /// 20 per 2 seconds, bursts of up to 20). The callback is unsigned, so each one that names a
+    /// transaction costs an authenticated status call; past this budget a callback is answered
+    /// [`Error::RateLimited`] without a call (the receiver answers 503, and the gateway delivers
+    /// it again later). Callbacks for one transaction that arrive together share one call and
+    /// spend one unit. The budget is this client's (and its clones'), in this process: with N
+    /// replicas the gateway may see N times it.
+    ///
+    /// ```
+    /// use gerbang_ciputra::CiputraConfig;
+    /// use gerbang_core::rate::Quota;
+    /// use std::num::NonZeroU32;
+    /// use std::time::Duration;
+    ///
+    /// let five_a_second = Quota::new(NonZeroU32::new(5).unwrap(), Duration::from_secs(1));
+    /// let config = CiputraConfig::builder("my-api-key", "my-api-secret")
+    ///     .base_url("http://127.0.0.1:8080/ciputra")
+    ///     .callback_checks(five_a_second)
+    ///     .build()?;
+    /// assert_eq!(config.callback_checks(), five_a_second);
+    /// # Ok::<(), gerbang_core::Error>(())
+    /// ```
+    pub fn callback_checks(mut self, quota: Quota) -> Self {
+        self.callback_checks = quota;
+        self
+    }
+
     /// Checks the settings and builds the config: a non-empty key and secret, a usable base URL.
     pub fn build(self) -> Result<CiputraConfig, Error> {
         require_credential(self.api_key.expose_secret(), "Ciputra API key")?;
@@ -209,6 +248,7 @@ impl CiputraConfigBuilder {
             token_store: self.token_store.unwrap_or_else(|| Arc::new(MemoryTokenStore::new())),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             http: self.http.unwrap_or_default(),
+            callback_checks: self.callback_checks,
         })
     }
 }
@@ -221,6 +261,7 @@ impl fmt::Debug for CiputraConfigBuilder {
             .field("api_secret", &"<redacted>")
             .field("refresh_before_expiry", &self.refresh_before_expiry)
             .field("token_store", &self.token_store)
+            .field("callback_checks", &self.callback_checks)
             .finish_non_exhaustive()
     }
 }

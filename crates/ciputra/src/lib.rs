@@ -62,6 +62,25 @@
 //! gateway for the transaction's status**, and builds the event from that answer. Answer the
 //! gateway with the event's [`ack`](gerbang_core::WebhookEvent::ack) (200 `OK`).
 //!
+//! Since anyone who can reach the callback URL can make the merchant spend a status call, those
+//! calls are bounded:
+//!
+//! - callbacks for one `external_id` that arrive while its status call is out **share that
+//!   call** and its answer (nothing is kept after: a later callback asks again);
+//! - callback-driven status calls have a **budget**, by default
+//!   [`DEFAULT_CALLBACK_CHECKS`]: **20 per 2 seconds** (10 a second, bursts of 20), per client
+//!   and per process, set with [`CiputraConfigBuilder::callback_checks`]. Past it a callback is
+//!   [`Error::RateLimited`](gerbang_core::Error) without a call, which a receiver answers 503:
+//!   the genuine gateway delivers it again later;
+//! - with a ledger that knows every payment (`require_known_payments` in `gerbang-webhooks`), a
+//!   callback naming an `external_id` the ledger does not hold is refused before any call
+//!   ([`webhook_claims`](gerbang_core::PaymentProvider::webhook_claims)).
+//!
+//! A status call that fails for a reason of the merchant's side or the gateway's (a 5xx, a cut
+//! answer, a timeout, a token that cannot be had) is not the callback's fault: the receiver
+//! answers 503 so that the gateway delivers it again. An `external_id` the gateway does not know
+//! is refused (400), with a body that does not repeat the gateway's answer.
+//!
 //! # Every call
 //!
 //! | method | call |
@@ -91,6 +110,7 @@
 mod callback;
 mod client;
 mod config;
+mod confirm;
 mod convert;
 mod de;
 mod provider;
@@ -103,6 +123,7 @@ pub use client::{CiputraClient, REGISTRATION_STATUS_PATH, TOKEN_PATH, TRANSACTIO
 pub use config::{
     CiputraConfig, CiputraConfigBuilder, DEFAULT_REFRESH_BEFORE_EXPIRY, ENV_API_KEY, ENV_API_SECRET, ENV_BASE_URL,
 };
+pub use confirm::DEFAULT_CALLBACK_CHECKS;
 pub use convert::payment_status;
 pub use request::{
     Action, DESCRIPTION_FIELDS, Description, Expiry, NotificationTiming, PayCode, PayType, SendSwitch,

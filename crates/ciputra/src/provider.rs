@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use gerbang_core::{
-    Capabilities, Error, LookupKey, Payment, PaymentProvider, PaymentRequest, PaymentStatus, ProviderId, WebhookEvent,
-    WebhookRequest, WebhookSupport,
+    Capabilities, ClaimedId, Error, LookupKey, Payment, PaymentProvider, PaymentRequest, PaymentStatus, ProviderId,
+    WebhookEvent, WebhookRequest, WebhookSupport,
 };
 use serde_json::Value;
 
@@ -25,6 +25,9 @@ use crate::request::TransactionRequest;
 ///   then **fetches the transaction's status** and builds the event from that answer: the body is
 ///   never trusted for the state ([`WebhookSupport::ConfirmedByStatus`]). The event's `raw` is
 ///   the status answer's `data` (what was verified); the callback body is in its `unverified`.
+///   The status calls callbacks cost are shared per `external_id` and bounded (see the crate
+///   docs, "The callback"); `webhook_claims` names the `external_id` so that a receiver with a
+///   ledger can refuse an unknown one before any call.
 #[async_trait]
 impl PaymentProvider for CiputraClient {
     fn id(&self) -> ProviderId {
@@ -66,7 +69,7 @@ impl PaymentProvider for CiputraClient {
         let external_id = hint.external_id.ok_or_else(|| {
             Error::decode("Ciputra callback: no `external_id` in it, so there is no transaction to confirm it with")
         })?;
-        let (status, raw) = self.transaction_status_with_raw(&external_id).await?;
+        let (status, raw) = self.confirming_status(&external_id).await?;
         if let (Some(claimed), Some(actual)) = (&hint.order_id, &status.order_id)
             && claimed != actual
         {
@@ -84,5 +87,11 @@ impl PaymentProvider for CiputraClient {
         event.raw = payment.raw;
         event.unverified = Some(Value::Object(body));
         Ok(event)
+    }
+
+    /// The callback's `external_id`, the merchant's reference, read without any call.
+    fn webhook_claims(&self, request: &WebhookRequest<'_>) -> Option<ClaimedId> {
+        let (hint, _) = parse_callback(request).ok()?;
+        Some(ClaimedId::new(hint.external_id?, LookupKey::Reference))
     }
 }

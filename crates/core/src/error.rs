@@ -355,8 +355,53 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Transport { .. } | Self::Timeout { .. } | Self::RateLimited { .. } | Self::Store { .. } => true,
-            Self::Api { status: Some(s), .. } => *s >= 500,
+            // A 429 that reached us as an Api error is a rate limit all the same.
+            Self::Api { status: Some(s), .. } => *s >= 500 || *s == 429,
             _ => false,
+        }
+    }
+
+    /// Whether a webhook whose verification failed with this error is itself at fault: forged,
+    /// stale, malformed, or naming a payment the gateway does not have. Such a webhook gets the
+    /// gateway's rejection (4xx): delivering it again would fail the same way.
+    ///
+    /// Anything else failed on the receiver's side or on its way to the gateway, not in the
+    /// webhook: a store, the status call that confirms an unsigned callback, the bearer token of
+    /// that call, the configuration, a [transient](Self::is_transient) error. Those are answered
+    /// 5xx so that the gateway delivers the webhook again; a genuine payment refused with a 4xx
+    /// would never be delivered again.
+    ///
+    /// ```
+    /// use gerbang_core::Error;
+    /// assert!(Error::invalid_signature("does not match").is_verification_failure());
+    /// assert!(Error::NotFound { message: "Transaction not found".into() }.is_verification_failure());
+    /// assert!(!Error::Api { status: Some(503), code: None, message: "down".into() }.is_verification_failure());
+    /// assert!(!Error::Unauthorized { message: "token refused".into() }.is_verification_failure());
+    /// ```
+    pub fn is_verification_failure(&self) -> bool {
+        if self.is_transient() {
+            return false;
+        }
+        // Every variant named, so that a new one has to be placed on one side or the other.
+        match self {
+            Self::InvalidSignature { .. }
+            | Self::StaleTimestamp { .. }
+            | Self::Decode { .. }
+            | Self::Validation { .. }
+            | Self::Invalid { .. }
+            | Self::NotFound { .. }
+            | Self::Unsupported { .. } => true,
+            // The gateway refused the confirming look-up itself (an unknown id, a refused field),
+            // unless it refused our credentials (401, 403) or our own proxy (407) or timed out (408).
+            Self::Api { status, .. } => !matches!(status, Some(401 | 403 | 407 | 408)),
+            Self::Transport { .. }
+            | Self::Timeout { .. }
+            | Self::OutcomeUnknown { .. }
+            | Self::Redirect { .. }
+            | Self::Unauthorized { .. }
+            | Self::RateLimited { .. }
+            | Self::Store { .. }
+            | Self::Config { .. } => false,
         }
     }
 }

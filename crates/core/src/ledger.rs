@@ -571,6 +571,10 @@ impl PaymentProvider for Watched {
     fn reject_webhook(&self, error: &Error) -> Ack {
         self.inner.reject_webhook(error)
     }
+
+    fn webhook_claims(&self, request: &WebhookRequest<'_>) -> Option<crate::ClaimedId> {
+        self.inner.webhook_claims(request)
+    }
 }
 
 #[cfg(test)]

@@ -31,11 +31,13 @@ pub use config::{BaseUrl, env_required, env_secret, env_var, require_credential}
 pub use error::{Error, FieldProblem, Problems};
 pub use money::{Currency, Money};
 pub use payment::{Customer, Payment, PaymentRequest, PaymentRequestBuilder, PaymentStatus};
-pub use provider::{Capabilities, LookupKey, PaymentProvider, ProviderId, WebhookSupport};
+pub use provider::{Capabilities, ClaimedId, LookupKey, PaymentProvider, ProviderId, WebhookSupport};
 pub use raw::RawJson;
 pub use redact::{REDACTED, Redactions};
 pub use transport::{HttpClient, RetryPolicy};
-pub use webhook::{Ack, MAX_WEBHOOK_BODY_BYTES, WebhookEvent, WebhookRequest};
+pub use webhook::{
+    Ack, MAX_WEBHOOK_BODY_BYTES, REFUSED_BODY, REFUSED_SIGNATURE_BODY, UNAVAILABLE_BODY, WebhookEvent, WebhookRequest,
+};
 
 /// Re-exported so that gateway crates and users name the same versions.
 pub use {http, rust_decimal::Decimal, secrecy, time};

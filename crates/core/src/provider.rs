@@ -85,6 +85,24 @@ pub enum LookupKey {
     Reference,
 }
 
+/// The id an unverified webhook says it is about, as a gateway that confirms its webhooks by a
+/// status call would look it up: see [`PaymentProvider::webhook_claims`]. **Not verified**.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClaimedId {
+    /// The id, as the webhook gives it.
+    pub id: String,
+    /// Whether it is the merchant's reference or the gateway's own id.
+    pub key: LookupKey,
+}
+
+impl ClaimedId {
+    /// `id`, of the kind `key`.
+    pub fn new(id: impl Into<String>, key: LookupKey) -> Self {
+        Self { id: id.into(), key }
+    }
+}
+
 /// What a gateway supports of the common flow, and which id it looks payments up by.
 ///
 /// ```
@@ -179,5 +197,17 @@ pub trait PaymentProvider: Send + Sync {
     /// a particular body (Cash In's SNAP codes) override it.
     fn reject_webhook(&self, error: &Error) -> Ack {
         Ack::rejection(error)
+    }
+
+    /// For a gateway whose webhook is only a hint confirmed by a status call
+    /// ([`WebhookSupport::ConfirmedByStatus`]): the id the webhook names, read without any call,
+    /// **unverified**; `None` by default, and where the request names none.
+    ///
+    /// A receiver that knows every payment (a ledger required to know them) refuses a webhook
+    /// naming an id it does not hold before [`verify_webhook`](Self::verify_webhook) spends an
+    /// authenticated status call on it: an unsigned callback must not let anyone make the
+    /// merchant call the gateway at will.
+    fn webhook_claims(&self, _request: &WebhookRequest<'_>) -> Option<ClaimedId> {
+        None
     }
 }

@@ -13,6 +13,16 @@ use crate::{Error, Money, PaymentStatus, ProviderId};
 /// the same figure (axum: `DefaultBodyLimit::max(MAX_WEBHOOK_BODY_BYTES)`).
 pub const MAX_WEBHOOK_BODY_BYTES: usize = 64 * 1024;
 
+/// The body of [`Ack::rejection`] for a bad signature or timestamp (401).
+pub const REFUSED_SIGNATURE_BODY: &str = "webhook refused: invalid signature";
+/// The body of [`Ack::rejection`] for any other webhook at fault (400): malformed, or not
+/// confirmed by the gateway. One text for both, so that the answer tells nothing of which ids
+/// the gateway holds.
+pub const REFUSED_BODY: &str = "webhook refused";
+/// The body of [`Ack::rejection`] when the webhook could not be verified for a reason of the
+/// receiver's side (503): the gateway should deliver it again.
+pub const UNAVAILABLE_BODY: &str = "webhook could not be verified now; deliver it again later";
+
 /// A webhook as it arrived: method, path, headers and the body's raw bytes.
 ///
 /// Signatures are computed over the exact bytes received, so pass the body before any JSON
@@ -117,14 +127,31 @@ impl Ack {
         Self { status, body: body.into(), content_type: "application/json" }
     }
 
-    /// The default answer to a webhook that failed verification: 401 for a signature or
-    /// timestamp problem, 400 for anything else, with the error's message.
+    /// The default answer to a webhook whose verification failed:
+    ///
+    /// - a [verification failure](Error::is_verification_failure): 401
+    ///   [`REFUSED_SIGNATURE_BODY`] for a signature or timestamp problem, 400
+    ///   [`REFUSED_BODY`] for anything else (malformed, or not confirmed by the gateway);
+    /// - anything else (a store, the confirming status call, its token, the configuration):
+    ///   503 [`UNAVAILABLE_BODY`], so that the gateway delivers it again.
+    ///
+    /// The body is always one of these three texts: the caller is not authenticated, and the
+    /// error's message (the gateway's answer, which ids exist, what a store said) stays in the
+    /// log and in the receiver's outcome.
+    ///
+    /// ```
+    /// use gerbang_core::{Ack, Error};
+    /// let gone = Error::Api { status: Some(200), code: Some("02".into()), message: "Transaction TX-9 not found".into() };
+    /// assert_eq!((Ack::rejection(&gone).status, Ack::rejection(&gone).body.as_str()), (400, "webhook refused"));
+    /// let down = Error::Api { status: Some(503), code: None, message: "maintenance".into() };
+    /// assert_eq!(Ack::rejection(&down).status, 503);
+    /// ```
     pub fn rejection(error: &Error) -> Self {
-        let status = match error {
-            Error::InvalidSignature { .. } | Error::StaleTimestamp { .. } => 401,
-            _ => 400,
-        };
-        Self::text(status, error.to_string())
+        match error {
+            Error::InvalidSignature { .. } | Error::StaleTimestamp { .. } => Self::text(401, REFUSED_SIGNATURE_BODY),
+            error if error.is_verification_failure() => Self::text(400, REFUSED_BODY),
+            _ => Self::text(503, UNAVAILABLE_BODY),
+        }
     }
 }
 

@@ -6,7 +6,10 @@
 //!
 //! 1. refuses a body over [`MAX_WEBHOOK_BODY_BYTES`](gerbang_core::MAX_WEBHOOK_BODY_BYTES);
 //! 2. verifies the raw bytes with the gateway's own scheme (a forged or stale webhook gets the
-//!    gateway's rejection and never reaches the handler);
+//!    gateway's rejection, a 4xx with a generic body, and never reaches the handler; a webhook
+//!    that could not be verified for a reason of the merchant's side, such as Ciputra's
+//!    confirming status call failing, gets a 503 so that the gateway delivers it again:
+//!    [`Outcome::VerifyUnavailable`]);
 //! 3. claims the event's [`EventKey`](gerbang_core::inbox::EventKey) in the inbox with a lease;
 //! 4. calls the handler **once per event**: a duplicate gets the success ack and no call; a
 //!    delivery of an event another replica is handling right now waits for it (3 s by default)

@@ -7,7 +7,9 @@ use std::time::Duration;
 use gerbang_core::http::{HeaderMap, Method};
 use gerbang_core::inbox::{Claim, EventKey, Inbox, Lease};
 use gerbang_core::ledger::{Ledger, WatchState, WatchedPayment};
-use gerbang_core::{Ack, Error, MAX_WEBHOOK_BODY_BYTES, PaymentProvider, ProviderId, WebhookEvent, WebhookRequest};
+use gerbang_core::{
+    Ack, ClaimedId, Error, MAX_WEBHOOK_BODY_BYTES, PaymentProvider, ProviderId, WebhookEvent, WebhookRequest,
+};
 
 use crate::Mismatch;
 use crate::handler::{Handler, HandlerError};
@@ -41,8 +43,17 @@ pub enum Outcome {
     /// [`Handler::mismatch`](crate::Handler::mismatch), not to `handle`; acknowledged (the
     /// delivery itself was genuine, and a retry would say the same).
     Mismatch(Box<Mismatch>),
-    /// The webhook failed verification (or is malformed): the gateway's own rejection.
+    /// The webhook failed verification (or is malformed, or names a payment the gateway, or a
+    /// ledger that must know every payment, does not have): the gateway's own rejection, a 4xx.
+    /// The error is its [verification failure](Error::is_verification_failure); the answer's
+    /// body never repeats it.
     Rejected(Error),
+    /// The webhook could not be verified for a reason that is not its own (the status call that
+    /// confirms an unsigned callback failed or was over its budget, its token could not be
+    /// had, a configuration is missing): answered 5xx (503 by default) so that the gateway
+    /// delivers it again. Nothing was decided. The error, with its detail, is here and in the
+    /// log, never in the answer.
+    VerifyUnavailable(Error),
     /// The inbox could not be reached: answered 503, nothing decided.
     StoreFailed(Error),
     /// No gateway of that name is configured here: 404.
@@ -148,14 +159,42 @@ impl Receiver {
             let error = request.check_body_size().err().unwrap_or_else(|| Error::decode("webhook body: too large"));
             return Delivery::new(provider.reject_webhook(&error), Outcome::Rejected(error));
         }
+        if let Some(refused) = self.refuse_unknown_claim(provider.as_ref(), &request).await {
+            return refused;
+        }
         let event = match provider.verify_webhook(&request).await {
             Ok(event) => event,
-            Err(error) => {
-                tracing::info!(gateway, %error, "webhook refused");
-                return Delivery::new(provider.reject_webhook(&error), Outcome::Rejected(error));
-            }
+            Err(error) => return unverified(provider.as_ref(), error),
         };
         self.dispatch(event).await
+    }
+
+    /// With a ledger that must know every payment: refuses, before it is verified, a webhook
+    /// whose gateway names (unverified) an id the ledger does not hold, so that a forged
+    /// callback costs no status call. `None` to go on verifying.
+    async fn refuse_unknown_claim(
+        &self,
+        provider: &dyn PaymentProvider,
+        request: &WebhookRequest<'_>,
+    ) -> Option<Delivery> {
+        let ledger = self.inner.ledger.as_ref().filter(|_| self.inner.require_known)?;
+        let claim = provider.webhook_claims(request)?;
+        match ledger_knows(ledger.as_ref(), provider.id(), &claim).await {
+            Ok(true) => None,
+            Ok(false) => {
+                let error = Error::NotFound {
+                    message: format!(
+                        "the {} webhook names a payment the ledger does not know: refused without asking the gateway",
+                        provider.id()
+                    ),
+                };
+                Some(unverified(provider, error))
+            }
+            Err(error) => {
+                tracing::warn!(gateway = %provider.id(), %error, "ledger unreachable: asking for a later delivery");
+                Some(Delivery::new(Ack::text(503, "the event store is unavailable"), Outcome::StoreFailed(error)))
+            }
+        }
     }
 
     /// Claims a verified event and calls the handler if it is new. This is the path every
@@ -286,6 +325,29 @@ impl Receiver {
     }
 }
 
+/// The answer to a webhook that could not be verified: the gateway's rejection (4xx) when the
+/// webhook is at fault, a 5xx asking for a later delivery when it is not; the body is the
+/// gateway's (`reject_webhook`), never the error's message.
+fn unverified(provider: &dyn PaymentProvider, error: Error) -> Delivery {
+    let gateway = provider.id();
+    let ack = provider.reject_webhook(&error);
+    if error.is_verification_failure() {
+        tracing::info!(%gateway, %error, "webhook refused");
+        Delivery::new(ack, Outcome::Rejected(error))
+    } else {
+        tracing::warn!(%gateway, %error, "webhook could not be verified now: asking for a later delivery");
+        Delivery::new(ack, Outcome::VerifyUnavailable(error))
+    }
+}
+
+/// Whether the ledger holds the payment a webhook claims to be about. The one place the
+/// receiver looks an unverified id up: written against `find` (a reference or a gateway id
+/// alike); where the ledger looks references and gateway ids up apart, look `claim.id` up as
+/// `claim.key` says.
+async fn ledger_knows(ledger: &dyn Ledger, provider: ProviderId, claim: &ClaimedId) -> Result<bool, Error> {
+    Ok(ledger.find(provider, &claim.id).await?.is_some())
+}
+
 impl ReceiverBuilder {
     /// How long a delivery of an event that another delivery is handling waits for it to finish
     /// (default [`DEFAULT_IN_FLIGHT_WAIT`]; zero answers 503 at once). Keep it below the
@@ -316,8 +378,10 @@ impl ReceiverBuilder {
 
     /// Whether the ledger is the merchant's record of payments (every payment is created
     /// through a [`Watched`](gerbang_core::ledger::Watched) client): then a paid event of a
-    /// payment it does not know is a [mismatch](crate::Mismatch), not passed on. Off by
-    /// default; needs a [ledger](Self::ledger).
+    /// payment it does not know is a [mismatch](crate::Mismatch), not passed on. And a webhook
+    /// of a gateway that confirms its webhooks by a status call (Ciputra) naming a payment the
+    /// ledger does not know is refused (4xx) before any call is made
+    /// ([`PaymentProvider::webhook_claims`]). Off by default; needs a [ledger](Self::ledger).
     pub fn require_known_payments(mut self, require: bool) -> Self {
         self.require_known = require;
         self
