@@ -210,7 +210,7 @@ fn comes_from_the_sandbox(guard: &Guard, headers: &HeaderMap, host: Option<&str>
 
 /// Rule 3, on the control API: a body must be JSON, and the routes that read one require it.
 fn content_type_problem(method: &Method, path: &str, headers: &HeaderMap) -> Option<String> {
-    let Some(route) = path.strip_prefix("/_sandbox") else { return None };
+    let route = path.strip_prefix("/_sandbox")?;
     let takes_json = *method == Method::POST && route == "/faults";
     let given = headers.get(CONTENT_TYPE).map(|v| v.to_str().unwrap_or("\u{fffd}"));
     let media = given.map(|value| value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());

@@ -53,9 +53,12 @@ fn state(sandbox: &SandboxHandle, id: &str) -> PaymentState {
 const FAULT: &str = r#"{"gateway":"qris","operation":"balance","action":"status","status":503}"#;
 const FORM: &str = "application/x-www-form-urlencoded";
 
+/// A request: method, path, and a body with its content type.
+type Change = (&'static str, String, Option<(&'static str, &'static str)>);
+
 /// Every route that changes the sandbox, the control API's and the dashboard's forms, with the
 /// body each takes.
-fn changes(id: &str) -> Vec<(&'static str, String, Option<(&'static str, &'static str)>)> {
+fn changes(id: &str) -> Vec<Change> {
     let json = Some(("application/json", FAULT));
     let mut routes = Vec::new();
     for action in ["pay", "expire", "fail", "cancel", "webhook"] {
