@@ -110,7 +110,7 @@ async fn fetch_page(url: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let url = url::Url::parse(url).unwrap();
     let mut stream = tokio::net::TcpStream::connect((url.host_str().unwrap(), url.port().unwrap())).await.unwrap();
-    stream.write_all(format!("GET {} HTTP/1.0\r\nHost: x\r\n\r\n", url.path()).as_bytes()).await.unwrap();
+    stream.write_all(format!("GET {} HTTP/1.0\r\nHost: localhost\r\n\r\n", url.path()).as_bytes()).await.unwrap();
     let mut page = String::new();
     stream.read_to_string(&mut page).await.unwrap();
     page

@@ -63,7 +63,8 @@ pub(crate) struct ServeArgs {
     #[arg(long = "webhook-url", value_parser = parse_webhook_url)]
     webhook_urls: Vec<(ProviderId, String)>,
     /// What the links in answers (checkout pages, QR images) start with, when clients reach the
-    /// sandbox by another address: `http://sandbox:8870`. Default: its own address.
+    /// sandbox by another address: `http://sandbox:8870`. Default: its own address. Its host is
+    /// the one name, besides localhost and IP addresses, the sandbox answers to (421 otherwise).
     #[arg(long)]
     public_url: Option<String>,
     /// At most this many connections open at once; past it, new ones wait until one closes.
@@ -236,15 +237,40 @@ fn attempt_line(delivery: &sandbox::Delivery) -> String {
     )
 }
 
-/// `export` lines for every gateway of the sandbox at `url`, after checking that it answers.
+/// `export` lines for every gateway of the sandbox at `url`, with the credentials that sandbox
+/// checks and signs with (`GET /_sandbox/keys`): Cash In's notification key is made by each
+/// sandbox process, so a key of this process would make every notification fail to verify.
 async fn env(given: Option<&str>) -> Result<(), Error> {
     let (url, from) = sandbox_url(given);
-    reqwest::Client::new().get(format!("{url}/")).send().await.map_err(|e| unreachable(&url, &from, e))?;
+    let response = reqwest::Client::new()
+        .get(format!("{url}/_sandbox/keys"))
+        .send()
+        .await
+        .map_err(|e| unreachable(&url, &from, e))?;
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(|e| Error::Transport { message: e.without_url().to_string() })?;
+    let keys: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(keys) if status.is_success() => keys,
+        _ => {
+            return Err(Error::Api {
+                status: Some(status.as_u16()),
+                code: None,
+                message: format!(
+                    "the sandbox at {url} (from {from}) did not give its keys (GET /_sandbox/keys answered {status});                      is it a gerbang sandbox of this version? Restart it with `gerbang sandbox serve`"
+                ),
+            });
+        }
+    };
     let mut lines = vec![("GERBANG_SANDBOX_URL".to_owned(), url.clone())];
-    for (provider, variables) in credential_variables() {
+    for (provider, variables) in CREDENTIAL_VARIABLES {
         // Each gateway is served under `/{gateway}`: see `SandboxHandle::base_url`.
-        lines.push((format!("GERBANG_{}_BASE_URL", env_name(provider)), format!("{url}/{provider}")));
-        lines.extend(variables.into_iter().map(|(name, value)| (name.to_owned(), value)));
+        lines.push((format!("GERBANG_{}_BASE_URL", env_name(*provider)), format!("{url}/{provider}")));
+        for (variable, field) in *variables {
+            let value = keys[provider.as_str()][field].as_str().ok_or_else(|| {
+                Error::decode(format!("the sandbox's keys: no {provider} {field} (GET /_sandbox/keys)"))
+            })?;
+            lines.push(((*variable).to_owned(), value.to_owned()));
+        }
     }
     lines.push(("GERBANG_CRYPTO_INVOICE_TEST".to_owned(), "1".to_owned()));
     let text: String = lines.iter().map(|(name, value)| format!("export {name}={}\n", shell_quote(value))).collect();
@@ -260,42 +286,33 @@ fn env_name(provider: ProviderId) -> String {
     provider.as_str().replace('-', "_").to_uppercase()
 }
 
-/// Every gateway's credential variables and the sandbox's published values for them.
-fn credential_variables() -> Vec<(ProviderId, Vec<(&'static str, String)>)> {
-    use gerbang::sandbox::{cashin, ciputra, crypto_invoice, cuan10pay, qris};
-    vec![
-        (
-            ProviderId::Cuan10pay,
-            vec![
-                (gerbang::cuan10pay::ENV_API_KEY, cuan10pay::API_KEY.to_owned()),
-                (gerbang::cuan10pay::ENV_PRIVATE_KEY, cuan10pay::PRIVATE_KEY.to_owned()),
-            ],
-        ),
-        (
-            ProviderId::CashIn,
-            vec![
-                (gerbang::cashin::ENV_CLIENT_ID, cashin::CLIENT_ID.to_owned()),
-                (gerbang::cashin::ENV_SECRET_KEY, cashin::SECRET_KEY.to_owned()),
-                (gerbang::cashin::ENV_PUBLIC_KEY, cashin::public_key_pem()),
-            ],
-        ),
-        (ProviderId::Qris, vec![(gerbang::qris::ENV_API_KEY, qris::API_KEY.to_owned())]),
-        (
-            ProviderId::CryptoInvoice,
-            vec![
-                (gerbang::crypto_invoice::ENV_PUBLIC_KEY, crypto_invoice::PUBLIC_KEY.to_owned()),
-                (gerbang::crypto_invoice::ENV_PRIVATE_KEY, crypto_invoice::PRIVATE_KEY.to_owned()),
-            ],
-        ),
-        (
-            ProviderId::Ciputra,
-            vec![
-                (gerbang::ciputra::ENV_API_KEY, ciputra::API_KEY.to_owned()),
-                (gerbang::ciputra::ENV_API_SECRET, ciputra::API_SECRET.to_owned()),
-            ],
-        ),
-    ]
-}
+/// Every gateway's credential variables, each with the field of `GET /_sandbox/keys` it takes.
+const CREDENTIAL_VARIABLES: &[(ProviderId, &[(&str, &str)])] = &[
+    (
+        ProviderId::Cuan10pay,
+        &[(gerbang::cuan10pay::ENV_API_KEY, "api_key"), (gerbang::cuan10pay::ENV_PRIVATE_KEY, "private_key")],
+    ),
+    (
+        ProviderId::CashIn,
+        &[
+            (gerbang::cashin::ENV_CLIENT_ID, "client_id"),
+            (gerbang::cashin::ENV_SECRET_KEY, "secret_key"),
+            (gerbang::cashin::ENV_PUBLIC_KEY, "public_key"),
+        ],
+    ),
+    (ProviderId::Qris, &[(gerbang::qris::ENV_API_KEY, "api_key")]),
+    (
+        ProviderId::CryptoInvoice,
+        &[
+            (gerbang::crypto_invoice::ENV_PUBLIC_KEY, "public_key"),
+            (gerbang::crypto_invoice::ENV_PRIVATE_KEY, "private_key"),
+        ],
+    ),
+    (
+        ProviderId::Ciputra,
+        &[(gerbang::ciputra::ENV_API_KEY, "api_key"), (gerbang::ciputra::ENV_API_SECRET, "api_secret")],
+    ),
+];
 
 /// `value` in single quotes for a POSIX shell: every `'` closed, escaped and reopened.
 fn shell_quote(value: &str) -> String {

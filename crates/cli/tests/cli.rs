@@ -461,7 +461,7 @@ async fn sandbox_serve_takes_its_limits_from_the_flags() {
     let mut ids = Vec::new();
     for _ in 0..2 {
         let url = format!("{qris}/api/v1/invoice/create?amount=10000&apikey={key}");
-        let response = client.get(url).header("host", "evil.example").send().await.unwrap();
+        let response = client.get(url).header("host", "localhost:666").send().await.unwrap();
         let invoice: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
         let image = invoice["qris_image"].as_str().unwrap();
         assert!(image.starts_with("http://sandbox.test:8870/qris/invoice/"), "{image}");

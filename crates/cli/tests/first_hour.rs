@@ -298,3 +298,79 @@ async fn sandbox_serve_prints_a_line_per_delivery_attempt() {
     let _ = serve.kill().await;
     let _ = std::fs::remove_dir_all(&runtime);
 }
+
+/// `gerbang ARGS…` run by a shell that first evaluates `script` (what `sandbox env` printed),
+/// with none of the caller's `GERBANG_*` variables: exactly the README's `eval "$(gerbang
+/// sandbox env)"`.
+fn in_shell(script: &str, args: &[&str]) -> tokio::process::Command {
+    let mut shell = tokio::process::Command::new("sh");
+    shell.arg("-c").arg(format!("{script}\nexec \"$0\" \"$@\"")).arg(env!("CARGO_BIN_EXE_gerbang")).args(args);
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("GERBANG_")) {
+        shell.env_remove(name);
+    }
+    shell
+}
+
+/// The README's walk on to the receiver (issue 19): `sandbox serve` sends Cash In's
+/// notifications to `webhook serve`, which runs with exactly what `sandbox env` printed. The
+/// paid notification is verified and printed, not refused with a 401 for a key that another
+/// process made.
+#[tokio::test]
+async fn webhook_serve_with_the_sandbox_env_takes_the_served_sandboxs_cash_in_notifications() {
+    use tokio::io::AsyncBufReadExt;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let hook = format!("cashin=http://127.0.0.1:{port}/webhooks/cashin");
+    let (mut serve, runtime, _) =
+        serve_sandbox("receiver", &["--webhook-url", &hook], std::process::Stdio::null()).await;
+    let runtime_dir = runtime.to_str().unwrap().to_owned();
+
+    let exported = gerbang(&[("XDG_RUNTIME_DIR", runtime_dir.as_str())], &["sandbox", "env"]).await;
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    let script = String::from_utf8(exported.stdout).unwrap();
+
+    let mut receiver = in_shell(&script, &["webhook", "serve", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "webhook serve did not listen on {port}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let create = [
+        "cashin",
+        "create",
+        "--reference",
+        "WALK-HOOK",
+        "--amount",
+        "50000",
+        "--return-url",
+        "https://shop.example/back",
+        "--customer-id",
+        "C-1",
+        "--customer-phone",
+        "0812345678",
+    ];
+    json(&in_shell(&script, &create).output().await.unwrap());
+    json(&in_shell(&script, &["sandbox", "pay", "cashin", "WALK-HOOK"]).output().await.unwrap());
+
+    let mut lines = tokio::io::BufReader::new(receiver.stdout.take().unwrap()).lines();
+    let event = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let event: Value = serde_json::from_str(&line).unwrap();
+            if event["provider"] == "cashin" && event["reference"] == "WALK-HOOK" {
+                return event;
+            }
+        }
+        Value::Null
+    })
+    .await
+    .expect("webhook serve printed no Cash In event: the notification was refused");
+    assert_eq!(event["status"], "paid", "{event}");
+    let _ = receiver.kill().await;
+    let _ = serve.kill().await;
+    let _ = std::fs::remove_dir_all(&runtime);
+}

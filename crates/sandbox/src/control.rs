@@ -17,7 +17,16 @@
 //! | `DELETE /_sandbox/faults`, `DELETE /_sandbox/faults/{id}` | `{"cleared": N}`; 404 an unknown id |
 //! | `GET /_sandbox/deliveries` | every webhook attempt so far, a JSON list of [`Delivery`](crate::Delivery) |
 //! | `GET /_sandbox/version` | `{"version": "…"}`: changes whenever anything the dashboard shows changes (what its script polls) |
+//! | `GET /_sandbox/keys` | every gateway's test credentials as this sandbox checks and signs with them: `{"cuan10pay":{"api_key","private_key"},"cashin":{"client_id","secret_key","public_key"},"qris":{"api_key"},"crypto-invoice":{"public_key","private_key"},"ciputra":{"api_key","api_secret"}}`; Cash In's `public_key` (PEM) is made per process, so a verifier of another process must take it from here (what `gerbang sandbox env` does) |
 //! | `GET /_sandbox/health` | `{"status":"ok","emulated":["cuan10pay","cashin","qris","crypto-invoice","ciputra"]}` |
+//!
+//! Every route is behind one layer (see `guard.rs`): a request must name a host the sandbox serves
+//! (`localhost`, an IP address, the host of the public URL; else 421 `{"error"}` naming them); a
+//! change (any method but GET, HEAD, OPTIONS) that a browser says comes from another site
+//! (`Sec-Fetch-Site: cross-site`, `same-site` from another origin, or an `Origin` not the
+//! sandbox's own) is a 403; and a body that is not `Content-Type: application/json` is a 415
+//! (`POST /_sandbox/faults` requires it). Clients that send no `Origin` (curl, the SDK, the
+//! `gerbang` CLI) are obeyed.
 //!
 //! `{reference}` is any of the payment's ids, tried in this order: the sandbox's key
 //! ([`PaymentSummary::reference`](crate::PaymentSummary::reference)), the gateway's id for it,
@@ -149,6 +158,7 @@ pub(crate) fn send_webhook(
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let common = Router::new()
         .route("/health", get(health))
+        .route("/keys", get(keys))
         .route("/deliveries", get(deliveries))
         .route("/{provider}/payments/{reference}/pay", post(pay))
         .route("/{provider}/payments/{reference}/expire", post(expire))
@@ -169,6 +179,24 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 
 async fn health() -> Response {
     Json(json!({ "status": "ok", "emulated": EMULATED })).into_response()
+}
+
+/// `GET /keys`: the test credentials of every gateway, as this process checks and signs with them.
+async fn keys() -> Response {
+    let mut response = Json(json!({
+        "cuan10pay": { "api_key": cuan10pay::API_KEY, "private_key": cuan10pay::PRIVATE_KEY },
+        "cashin": {
+            "client_id": cashin::CLIENT_ID,
+            "secret_key": cashin::SECRET_KEY,
+            "public_key": cashin::public_key_pem(),
+        },
+        "qris": { "api_key": qris::API_KEY },
+        "crypto-invoice": { "public_key": crypto_invoice::PUBLIC_KEY, "private_key": crypto_invoice::PRIVATE_KEY },
+        "ciputra": { "api_key": ciputra::API_KEY, "api_secret": ciputra::API_SECRET },
+    }))
+    .into_response();
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    response
 }
 
 async fn deliveries(State(shared): State<Arc<Shared>>) -> Response {

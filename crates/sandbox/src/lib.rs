@@ -63,7 +63,17 @@
 //! | `POST /_sandbox/qris/withdrawals/{id}/reject[?note=]` | the same, `"status":"rejected"`; the amount and fee go back to the balance |
 //! | `GET /_sandbox/deliveries` | every webhook attempt, a JSON list of [`Delivery`] |
 //! | `GET /_sandbox/version` | `{"version": "…"}`: changes whenever anything the dashboard shows changes (what its script polls) |
+//! | `GET /_sandbox/keys` | every gateway's test credentials as this sandbox checks and signs with them: `{"cuan10pay":{"api_key","private_key"},"cashin":{"client_id","secret_key","public_key"},"qris":{"api_key"},"crypto-invoice":{"public_key","private_key"},"ciputra":{"api_key","api_secret"}}`; Cash In's `public_key` (PEM) is made per process, so a verifier of another process must take it from here (what `gerbang sandbox env` does) |
 //! | `GET /_sandbox/health` | `{"status":"ok","emulated":["cuan10pay","cashin","qris","crypto-invoice","ciputra"]}` |
+//!
+//! Web pages cannot drive it (one layer in front of every route): it answers only requests that
+//! name a host it serves (`localhost`, an IP address, the host of
+//! [`SandboxBuilder::public_url`]; else 421, which defeats DNS rebinding); it refuses a change
+//! (any method but GET, HEAD, OPTIONS) to the control API or the dashboard that a browser says
+//! comes from another site (`Sec-Fetch-Site: cross-site`, or an `Origin` that is not its own;
+//! 403); and the control API takes only `Content-Type: application/json` bodies (415), which a
+//! page cannot send without a CORS preflight the sandbox never grants. curl, the SDK and
+//! `gerbang sandbox …` send no `Origin` and are obeyed.
 //!
 //! `{reference}` is any of the payment's ids, tried in this order: the sandbox's key
 //! ([`PaymentSummary::reference`]), the gateway's id for it, or the merchant's reference (QRIS
@@ -128,6 +138,7 @@ pub mod cuan10pay;
 mod dashboard;
 mod error;
 mod faults;
+mod guard;
 mod page;
 mod payments;
 mod plan;

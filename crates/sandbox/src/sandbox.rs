@@ -23,7 +23,7 @@ use crate::state::{Settings, Shared};
 use crate::webhook::{DeliveryLog, WebhookRetry, WebhookUrls};
 use crate::{
     Delivery, DeliveryPlan, PaymentState, SandboxError, cashin, ciputra, control, crypto_invoice, cuan10pay, dashboard,
-    faults, qris, serve, state,
+    faults, guard, qris, serve, state,
 };
 
 /// How long [`SandboxHandle::shutdown`] waits for open connections before it stops the server.
@@ -110,7 +110,10 @@ impl Sandbox {
     /// limit to tell clients apart; without it all clients share one budget. Mounted this way,
     /// the connection limits of the [`SandboxBuilder`] are your server's business, and the links
     /// in answers start with [`SandboxBuilder::public_url`] (set it: the sandbox does not know
-    /// where your application listens, and does not trust the request's `Host` header).
+    /// where your application listens, and does not trust the request's `Host` header). The router
+    /// answers only requests naming `localhost`, an IP address or the public URL's host (421
+    /// otherwise: DNS rebinding), and refuses changes that a browser says come from another site:
+    /// see the crate's docs.
     pub fn router(&self) -> Router {
         // One layer in front of every gateway: the faults injected (none: requests pass as is).
         let gateways = Router::new()
@@ -120,9 +123,12 @@ impl Sandbox {
             .nest(crypto_invoice::PREFIX, crypto_invoice::router(Arc::clone(&self.shared)))
             .nest(ciputra::PREFIX, ciputra::router(Arc::clone(&self.shared)))
             .layer(from_fn_with_state(Arc::clone(&self.shared), faults::inject));
+        // One layer in front of everything: the hosts it answers, and no change from a web page.
+        let rules = Arc::new(guard::Guard::new(Arc::clone(&self.shared)));
         gateways
             .nest("/_sandbox", control::router(Arc::clone(&self.shared)))
             .merge(dashboard::router(Arc::clone(&self.shared)))
+            .layer(from_fn_with_state(rules, guard::check))
             .layer(from_fn(trace))
     }
 
@@ -510,6 +516,10 @@ impl SandboxBuilder {
     /// or when it is [mounted](Sandbox::router) in your own application. By default the address
     /// the sandbox is served on (`http://127.0.0.1:PORT`). Never the request's `Host` header,
     /// which any client can set. A trailing `/` is dropped.
+    ///
+    /// Its host is also the one name, besides `localhost` and IP addresses, that the sandbox
+    /// answers to: a request naming any other host is refused (421), so that a web page whose
+    /// DNS name was re-pointed at the sandbox (DNS rebinding) cannot read or drive it.
     pub fn public_url(mut self, url: impl Into<String>) -> Self {
         let url: String = url.into();
         self.public_url = Some(url.trim_end_matches('/').to_owned());

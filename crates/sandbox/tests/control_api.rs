@@ -154,3 +154,26 @@ async fn serve_with_shutdown_serves_until_the_signal() {
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(10), server).await.unwrap().unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn the_keys_are_the_ones_this_sandbox_checks_and_signs_with() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let (status, text) = get(&format!("{}/_sandbox/keys", sandbox.url())).await;
+    assert_eq!(status, 200);
+    let keys: Value = serde_json::from_str(&text).unwrap();
+    use gerbang_sandbox::{cashin, ciputra, crypto_invoice, qris};
+    assert_eq!(
+        keys,
+        json!({
+            "cuan10pay": {"api_key": API_KEY, "private_key": PRIVATE_KEY},
+            "cashin": {
+                "client_id": cashin::CLIENT_ID,
+                "secret_key": cashin::SECRET_KEY,
+                "public_key": cashin::public_key_pem(),
+            },
+            "qris": {"api_key": qris::API_KEY},
+            "crypto-invoice": {"public_key": crypto_invoice::PUBLIC_KEY, "private_key": crypto_invoice::PRIVATE_KEY},
+            "ciputra": {"api_key": ciputra::API_KEY, "api_secret": ciputra::API_SECRET},
+        })
+    );
+}
