@@ -57,7 +57,12 @@ async fn callback(State(app): State<AppState>, method: Method, uri: Uri, headers
         Ok(event) => event,
         Err(error) => return respond(&Ack::rejection(&error)),
     };
-    let first_time = app.handled.lock().unwrap_or_else(PoisonError::into_inner).insert(event.dedup_key());
+    // An event that names no payment (blank ids) cannot be told apart from another: refused.
+    let key = match event.dedup_key() {
+        Ok(key) => key,
+        Err(error) => return respond(&Ack::rejection(&error)),
+    };
+    let first_time = app.handled.lock().unwrap_or_else(PoisonError::into_inner).insert(key);
     if !first_time {
         println!("invoice {} was handled already: answering 200, doing nothing", callback.id);
     } else if callback.is_test() {

@@ -61,9 +61,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         async move {
             // Here: mark the order paid, ship, e-mail the customer. An error makes the
             // gateway deliver the event again.
-            println!("{}: {} is now {}", event.provider, event.dedup_key(), event.status);
+            println!("{}: {} is now {}", event.provider, event.dedup_key()?, event.status);
             counter.fetch_add(1, Ordering::SeqCst);
-            Ok::<(), std::io::Error>(())
+            Ok::<(), gerbang::Error>(())
         }
     }));
     for gateway in receiver.gateways() {

@@ -132,7 +132,7 @@ struct Printing {
 #[gerbang::async_trait]
 impl Handler for Printing {
     async fn handle(&self, event: &WebhookEvent) -> Result<(), HandlerError> {
-        let line = serde_json::to_string(&Line { dedup_key: event.dedup_key(), event })
+        let line = serde_json::to_string(&Line { dedup_key: event.dedup_key()?, event })
             .map_err(|e| Error::decode(format!("event as JSON: {e}")))?;
         if let Some((http, url)) = &self.forward {
             let answer = http

@@ -13,6 +13,7 @@
 //! the store keeps its data. [`MemoryInbox`] is the default, for one process; `gerbang-redis` and
 //! `gerbang-postgres` share one inbox between replicas.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::hash_map::{Entry, RandomState};
 use std::fmt;
@@ -25,9 +26,18 @@ use async_trait::async_trait;
 
 use crate::{Error, ProviderId, WebhookEvent};
 
+mod key;
+
+pub use key::MAX_PLAIN_STORED_BYTES;
+pub(crate) use key::dedup_key;
+
 /// The identity of one change: the gateway and the event's
 /// [`dedup_key`](WebhookEvent::dedup_key) (the gateway's payment id and the normalised status),
 /// the same whether the change was learnt from a webhook or from a status check.
+///
+/// Build it from an event with [`EventKey::of`], which refuses an event that names no payment.
+/// Every inbox keeps it in the form of [`stored`](EventKey::stored), so that any key, however
+/// long or odd, is accepted by every store, the same way.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EventKey {
     /// The gateway.
@@ -38,8 +48,33 @@ pub struct EventKey {
 
 impl EventKey {
     /// The key of a verified event.
-    pub fn of(event: &WebhookEvent) -> Self {
-        Self { provider: event.provider, key: event.dedup_key() }
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] when the event names no payment (its gateway id and the merchant's
+    /// reference are both missing or blank): such events could not be told apart, so a
+    /// receiver refuses them with the gateway's rejection; see [`WebhookEvent::dedup_key`].
+    pub fn of(event: &WebhookEvent) -> Result<Self, Error> {
+        Ok(Self { provider: event.provider, key: event.dedup_key()? })
+    }
+
+    /// The key as every inbox stores it: [`key`](Self::key) itself when it is short printable
+    /// ASCII (at most [`MAX_PLAIN_STORED_BYTES`] bytes from `' '` to `'~'`, not starting with
+    /// `#`), else `#` and the SHA-256 of its bytes in lowercase hex. A NUL byte (which Postgres
+    /// text refuses), control characters, non-ASCII text (which a database in another encoding
+    /// refuses) and 10 KB ids (past what Postgres can index) are all stored, as their digest.
+    ///
+    /// ```
+    /// use gerbang_core::inbox::EventKey;
+    /// use gerbang_core::ProviderId;
+    ///
+    /// let plain = EventKey { provider: ProviderId::Qris, key: "qris:INV-7:paid".into() };
+    /// assert_eq!(plain.stored(), "qris:INV-7:paid");
+    /// let odd = EventKey { provider: ProviderId::Qris, key: "qris:INV\0:paid".into() };
+    /// assert!(odd.stored().starts_with('#') && odd.stored().len() == 65);
+    /// ```
+    pub fn stored(&self) -> Cow<'_, str> {
+        key::stored(&self.key)
     }
 }
 
@@ -112,7 +147,8 @@ fn holder_token() -> String {
 
 /// The in-memory [`Inbox`]: the default, for one process (the quickstart, tests, a single
 /// replica). Done markers are kept for `retention` (default 7 days, longer than any gateway
-/// retries) and at most `capacity` keys (default 100 000), the oldest forgotten first.
+/// retries) and at most `capacity` keys (default 100 000), the oldest forgotten first. Keys are
+/// kept in their [stored](EventKey::stored) form, like every inbox.
 ///
 /// ```
 /// use gerbang_core::inbox::{Claim, EventKey, Inbox, MemoryInbox};
@@ -195,17 +231,24 @@ impl fmt::Debug for MemoryInbox {
     }
 }
 
+/// Where [`MemoryInbox`] keeps `key`: its [stored](EventKey::stored) form, as the other inboxes
+/// do, so that memory holds the same keys apart and a 10 KB id costs 65 bytes.
+fn slot_key(key: &EventKey) -> EventKey {
+    EventKey { provider: key.provider, key: key.stored().into_owned() }
+}
+
 #[async_trait]
 impl Inbox for MemoryInbox {
     async fn claim(&self, key: &EventKey, lease: Duration) -> Result<Claim, Error> {
         let now = Instant::now();
+        let slot_key = slot_key(key);
         let mut entries = self.lock();
-        if entries.len() >= self.capacity && !entries.contains_key(key) {
+        if entries.len() >= self.capacity && !entries.contains_key(&slot_key) {
             self.evict(&mut entries, now);
         }
         let granted = Lease::new(key.clone(), lease);
         let held = || Slot::Held { holder: granted.holder.clone(), until: now + lease };
-        match entries.entry(key.clone()) {
+        match entries.entry(slot_key) {
             Entry::Vacant(slot) => {
                 slot.insert(held());
             }
@@ -222,19 +265,21 @@ impl Inbox for MemoryInbox {
     }
 
     async fn complete(&self, lease: &Lease) -> Result<bool, Error> {
+        let slot_key = slot_key(&lease.key);
         let mut entries = self.lock();
-        let ours = matches!(entries.get(&lease.key), Some(Slot::Held { holder, .. }) if *holder == lease.holder);
+        let ours = matches!(entries.get(&slot_key), Some(Slot::Held { holder, .. }) if *holder == lease.holder);
         if ours {
-            entries.insert(lease.key.clone(), Slot::Done { at: Instant::now() });
+            entries.insert(slot_key, Slot::Done { at: Instant::now() });
         }
         Ok(ours)
     }
 
     async fn release(&self, lease: &Lease) -> Result<bool, Error> {
+        let slot_key = slot_key(&lease.key);
         let mut entries = self.lock();
-        let ours = matches!(entries.get(&lease.key), Some(Slot::Held { holder, .. }) if *holder == lease.holder);
+        let ours = matches!(entries.get(&slot_key), Some(Slot::Held { holder, .. }) if *holder == lease.holder);
         if ours {
-            entries.remove(&lease.key);
+            entries.remove(&slot_key);
         }
         Ok(ours)
     }

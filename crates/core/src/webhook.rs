@@ -218,7 +218,8 @@ impl WebhookEvent {
     /// let mut payment = Payment::new(ProviderId::Qris, PaymentStatus::Paid, "PAID");
     /// payment.provider_reference = Some("INV-7".into());
     /// let event = WebhookEvent::from_payment(&payment);
-    /// assert_eq!(event.dedup_key(), "qris:INV-7:paid");
+    /// assert_eq!(event.dedup_key()?, "qris:INV-7:paid");
+    /// # Ok::<(), gerbang_core::Error>(())
     /// ```
     pub fn from_payment(payment: &crate::Payment) -> Self {
         let mut event =
@@ -238,12 +239,35 @@ impl WebhookEvent {
     /// A key that is the same for every delivery of the same change, to make handling
     /// idempotent: gateways retry, so store it and skip a webhook whose key was seen.
     ///
-    /// It is the gateway, the gateway's payment id (the merchant's reference where the event
-    /// carries no other) and the **normalised** status, so that the same change learnt another
-    /// way (a status check, whose raw status word may be spelt differently) has the same key.
+    /// It is the gateway, the gateway's payment id and the **normalised** status, so that the
+    /// same change learnt another way (a status check, whose raw status word may be spelt
+    /// differently) has the same key: `cashin:PAY-1:paid`. Where the event carries no gateway
+    /// id (missing or blank), the merchant's reference names the payment, marked as such
+    /// (`cashin:ref:ORD-1:paid`: the two are different namespaces). A status no mapping knows
+    /// keeps the gateway's own word ([`provider_status`](Self::provider_status), trimmed, its
+    /// case as sent): `ciputra:T-1:unknown(on_hold)` and `ciputra:T-1:unknown(chargeback)` are
+    /// two changes. In the id and that word, `%`, `:` and control characters are escaped as
+    /// `%XX`, so that two different events never share a key, whatever their ids hold.
     /// [`inbox::EventKey`](crate::inbox::EventKey) is built from it.
-    pub fn dedup_key(&self) -> String {
-        let id = self.provider_reference.as_deref().or(self.reference.as_deref()).unwrap_or("");
-        format!("{}:{}:{}", self.provider, id, self.status)
+    ///
+    /// ```
+    /// use gerbang_core::{Ack, PaymentStatus, ProviderId, WebhookEvent};
+    /// let mut event = WebhookEvent::new(ProviderId::Ciputra, PaymentStatus::Unknown("on_hold".into()), "on_hold", Ack::text(200, "OK"));
+    /// event.provider_reference = Some("T-1".into());
+    /// assert_eq!(event.dedup_key()?, "ciputra:T-1:unknown(on_hold)");
+    /// event.provider_reference = Some(" ".into()); // blank: passed over for the reference
+    /// assert!(event.dedup_key().is_err()); // and without a reference it names no payment
+    /// event.reference = Some("ORD-1".into());
+    /// assert_eq!(event.dedup_key()?, "ciputra:ref:ORD-1:unknown(on_hold)");
+    /// # Ok::<(), gerbang_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] when the event names no payment: its gateway id and the merchant's
+    /// reference are both missing or blank (after trimming). Such an event cannot be told apart
+    /// from another payment's; the receiver refuses it with the gateway's rejection.
+    pub fn dedup_key(&self) -> Result<String, Error> {
+        crate::inbox::dedup_key(self)
     }
 }

@@ -69,7 +69,7 @@
 //!     let request = WebhookRequest::new(Method::POST, "/callbacks/crypto", &headers, body);
 //!     let callback = verifier.verify_callback(&request)?;
 //!     let event = callback.to_event()?;
-//!     if handled.insert(event.dedup_key()) && !callback.is_test() {
+//!     if handled.insert(event.dedup_key()?) && !callback.is_test() {
 //!         shipped += 1; // mark ORDER-1001 paid, ship it
 //!     }
 //!     assert_eq!(event.ack().status, 200);

@@ -57,7 +57,7 @@ fn ack() -> Ack {
 /// assert!(callback.is_test());
 /// let event = verifier.verify(&request)?;
 /// assert_eq!(event.status, PaymentStatus::Paid);
-/// assert_eq!(event.dedup_key(), "crypto-invoice:4711:paid"); // the same on every retry
+/// assert_eq!(event.dedup_key()?, "crypto-invoice:4711:paid"); // the same on every retry
 ///
 /// let forged = br#"{"private_key":"guess","id":4711}"#;
 /// let result = verifier.verify(&WebhookRequest::new(Method::POST, "/callbacks/crypto", &headers, forged));

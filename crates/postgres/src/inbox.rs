@@ -119,7 +119,8 @@ impl PostgresInbox {
     pub async fn complete_in(&self, tx: &tokio_postgres::Transaction<'_>, lease: &Lease) -> Result<bool, Error> {
         let deadline = Instant::now() + self.conn.operation_timeout();
         let key = &lease.key;
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&key.provider.as_str(), &key.key, &lease.holder];
+        let stored: &str = &key.stored();
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&key.provider.as_str(), &stored, &lease.holder];
         let rows = match timeout_at(deadline, tx.execute(&self.sql.complete, &params)).await {
             Ok(done) => done.map_err(|e| self.conn.store_error("marking an event done", &Failure::Postgres(e)))?,
             Err(_) => return Err(self.conn.timed_out("marking an event done")),
@@ -152,6 +153,9 @@ impl Inbox for PostgresInbox {
         let granted = Lease::new(key.clone(), lease);
         let millis = lease.as_secs_f64() * 1000.0;
         let gateway = key.provider.as_str();
+        // Postgres text refuses a NUL byte and cannot index 10 KB: the stored form is short
+        // printable ASCII or a digest, the same key every inbox keeps.
+        let stored: &str = &key.stored();
         let found = self
             .conn
             .run("claiming an event", async |client: &Object| {
@@ -159,10 +163,10 @@ impl Inbox for PostgresInbox {
                 let state = client.prepare_cached(&self.sql.state).await?;
                 // A key released between the two statements is tried again; twice is plenty.
                 for _ in 0..3 {
-                    if client.query_opt(&claim, &[&gateway, &key.key, &granted.holder, &millis]).await?.is_some() {
+                    if client.query_opt(&claim, &[&gateway, &stored, &granted.holder, &millis]).await?.is_some() {
                         return Ok(None);
                     }
-                    if let Some(row) = client.query_opt(&state, &[&gateway, &key.key]).await? {
+                    if let Some(row) = client.query_opt(&state, &[&gateway, &stored]).await? {
                         let state: String = row.try_get(0)?;
                         return Ok(Some(if state == "done" { Claim::Done } else { Claim::InFlight }));
                     }
@@ -186,11 +190,12 @@ impl PostgresInbox {
     /// Runs `sql` (complete or release) for `lease`; true when it touched the holder's row.
     async fn by_holder(&self, what: &str, sql: &str, lease: &Lease) -> Result<bool, Error> {
         let key = &lease.key;
+        let stored: &str = &key.stored();
         let rows = self
             .conn
             .run(what, async |client: &Object| {
                 let statement = client.prepare_cached(sql).await?;
-                Ok(client.execute(&statement, &[&key.provider.as_str(), &key.key, &lease.holder]).await?)
+                Ok(client.execute(&statement, &[&key.provider.as_str(), &stored, &lease.holder]).await?)
             })
             .await?;
         Ok(rows == 1)

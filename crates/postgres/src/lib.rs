@@ -83,6 +83,9 @@
 //!
 //! A row is a claim (`state = 'claimed'`, held by `holder` until `lease_until`) or a done marker
 //! (`state = 'done'` since `done_at`); a key with no row, or whose claim's lease ran out, is new.
+//! `dedup_key` holds the key's [stored form](gerbang_core::inbox::EventKey::stored), the one
+//! every inbox keeps: the key itself when it is short printable ASCII (`cuan10pay:CP-1:paid`),
+//! else `#` and its SHA-256 in hex, so that an id with a NUL byte or of 10 KB is stored too.
 //! The index serves [`PostgresInbox::purge_done_older_than`], which deletes done markers and
 //! abandoned claims past a retention; without it, rows stay until someone deletes them.
 //!

@@ -37,8 +37,8 @@
 //!     .providers(gateways)
 //!     .ledger(ledger)
 //!     .build(handler_fn(|event| async move {
-//!         println!("{} is {}", event.dedup_key(), event.status); // webhook or check: once
-//!         Ok::<(), std::io::Error>(())
+//!         println!("{} is {}", event.dedup_key()?, event.status); // webhook or check: once
+//!         Ok::<(), gerbang_core::Error>(())
 //!     }));
 //! let reconciler = Reconciler::builder(&receiver).build()?;
 //! tokio::spawn(async move { reconciler.run(std::future::pending()).await });
@@ -115,7 +115,8 @@ pub enum CheckOutcome {
         /// The state found.
         state: WatchState,
         /// What the receiver did with it: `handled`, `duplicate`, `mismatch`, or why it will be
-        /// checked again (`handler_failed`, `in_flight`, `store_failed`).
+        /// checked again (`handler_failed`, `in_flight`, `store_failed`, `rejected`: the status
+        /// answer named no payment).
         receiver: &'static str,
     },
     /// The gateway has no such payment: its create never took effect.
@@ -272,7 +273,8 @@ impl Reconciler {
                     return self.save(checked, CheckOutcome::Unchanged { state: before }).await;
                 }
                 let mut event = WebhookEvent::from_payment(&payment);
-                if event.reference.is_none() {
+                // A blank reference names no payment: the record's does.
+                if event.reference.as_deref().is_none_or(|r| r.trim().is_empty()) {
                     event.reference = Some(record.reference.clone());
                 }
                 let delivery = self.inner.receiver.dispatch(event).await;
@@ -282,6 +284,7 @@ impl Reconciler {
                     Outcome::Mismatch(_) => "mismatch",
                     Outcome::InFlight(_) => "in_flight",
                     Outcome::HandlerFailed(..) => "handler_failed",
+                    Outcome::Rejected(_) => "rejected",
                     _ => "store_failed",
                 };
                 let outcome = CheckOutcome::Changed { state: checked.state, receiver };

@@ -38,7 +38,7 @@ struct MismatchCounting(Seen);
 #[gerbang_core::async_trait]
 impl gerbang_webhooks::Handler for MismatchCounting {
     async fn handle(&self, event: &gerbang_core::WebhookEvent) -> Result<(), gerbang_webhooks::HandlerError> {
-        self.0.events.lock().unwrap().push(event.dedup_key());
+        self.0.events.lock().unwrap().push(event.dedup_key().unwrap());
         Ok(())
     }
     async fn mismatch(&self, mismatch: &Mismatch) -> Result<(), gerbang_webhooks::HandlerError> {

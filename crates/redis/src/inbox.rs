@@ -56,9 +56,10 @@ pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
 /// - [`release`](Inbox::release) is a Lua compare-and-delete on the token (the script the token
 ///   store's unlock runs too).
 /// - The key is the [prefix](RedisInboxBuilder::prefix) (default `gerbang:inbox:`), the gateway,
-///   `:`, and the event's key, kept readable when it is at most 128 bytes of ASCII letters,
-///   digits and `-_.:/@+=,~` (`gerbang:inbox:cuan10pay:cuan10pay:CP-1:paid`); any other becomes
-///   `#` and its SHA-256 in hex. Every operation touches that one key and no other.
+///   `:`, and the event's [stored](EventKey::stored) key, kept readable when it is at most 128
+///   bytes of ASCII letters, digits and `-_.:/@+=,~` (`gerbang:inbox:cuan10pay:cuan10pay:CP-1:paid`);
+///   any other becomes `#` and its SHA-256 in hex. Every operation touches that one key and no
+///   other.
 ///
 /// It is cheap to clone (the [`ConnectionManager`] inside is shared) and reconnects by itself
 /// after Redis restarts; while Redis is unreachable, every operation fails within the

@@ -8,10 +8,15 @@ use sha2::{Digest, Sha256};
 /// Longest event key kept as it is; a longer one is hashed.
 pub(crate) const MAX_READABLE: usize = 128;
 
-/// The Redis key of `key` under `prefix`: `prefix` + gateway + `:` + the event's key, as
-/// [`tame_key`] keeps or hashes it (`gerbang:inbox:cuan10pay:cuan10pay:CP-1:paid`).
+/// The Redis key of `key` under `prefix`: `prefix` + gateway + `:` + the event's
+/// [stored](EventKey::stored) key (the one every inbox keeps), as [`tame_key`] keeps or hashes
+/// it (`gerbang:inbox:cuan10pay:cuan10pay:CP-1:paid`). A stored digest (`#` + SHA-256 in hex)
+/// is kept as it is: it is the digest [`tame_key`] would take of the same key.
 pub(crate) fn redis_key(prefix: &str, key: &EventKey) -> String {
-    tame_key(&format!("{prefix}{}:", key.provider.as_str()), &key.key)
+    let prefix = format!("{prefix}{}:", key.provider.as_str());
+    let stored = key.stored();
+    // Only a digest starts with `#`: a plain stored key never does.
+    if stored.starts_with('#') { format!("{prefix}{stored}") } else { tame_key(&prefix, &stored) }
 }
 
 /// `prefix` + `key`, with `key` kept as it is when it is tame, hashed when it is not.
@@ -58,6 +63,16 @@ mod tests {
         let long = "x".repeat(MAX_READABLE + 1);
         assert!(redis_key("p:", &key(&long)).contains('#'));
         assert!(!redis_key("p:", &key(&long[1..])).contains('#'));
+    }
+
+    #[test]
+    fn a_key_hashed_by_the_core_is_hashed_as_before() {
+        // Keys whose stored form is a digest: the Redis key is the one this crate always made,
+        // so that done markers written before the core's digest are still found.
+        for odd in ["nul\0byte", "é", "", "#sha", &"y".repeat(300), &"é".repeat(150)] {
+            let before = format!("p:qris:#{}", hex::encode(Sha256::digest(odd.as_bytes())));
+            assert_eq!(redis_key("p:", &key(odd)), before, "{odd:?}");
+        }
     }
 
     #[test]

@@ -44,6 +44,67 @@ pub async fn check_inbox_contract(inbox: &dyn Inbox, unique: &str) {
     let claims = futures_util::future::join_all((0..32).map(|_| inbox.claim(&d, long))).await;
     let won = claims.iter().filter(|c| matches!(c, Ok(Claim::New(_)))).count();
     assert_eq!(won, 1, "of 32 concurrent claims exactly one wins: {claims:?}");
+
+    check_odd_keys(inbox, unique).await;
+}
+
+/// Keys no gateway should send but some do, or an attacker may: each is claimed, completed and
+/// then done, on every store alike (none may answer an error for ever, which would have the
+/// gateway retry a genuine payment until it gives up).
+async fn check_odd_keys(inbox: &dyn Inbox, unique: &str) {
+    let key = |k: String| EventKey { provider: ProviderId::Cuan10pay, key: k };
+    let long = Duration::from_secs(60);
+    // Incompressible: what a store that compresses long text cannot shrink below its limits.
+    let random = random_printable(unique, 10 * 1024);
+    let mut long_a = format!("contract:{unique}:long:{}", "L".repeat(4096));
+    let mut long_b = long_a.clone();
+    long_a.push('a');
+    long_b.push('b');
+    let odd = [
+        ("a key with a NUL byte", key(format!("contract:{unique}:nul\0byte:paid"))),
+        ("a 10 KB random key", key(format!("contract:{unique}:{random}"))),
+        ("a key of only multibyte unicode", key(format!("\u{1F4B8}\u{20B9}{}", unique_unicode(unique)))),
+        ("a key of control characters", key(format!("contract:{unique}:\r\n\t\u{7f}"))),
+        ("a key starting with #", key(format!("#contract:{unique}"))),
+        ("a long key", key(long_a)),
+    ];
+    for (what, odd) in &odd {
+        let claimed = inbox.claim(odd, long).await;
+        let Ok(Claim::New(lease)) = claimed else { panic!("{what}: a first claim must be new, not {claimed:?}") };
+        assert_eq!(inbox.claim(odd, long).await.ok(), Some(Claim::InFlight), "{what}: held, so in flight");
+        assert_eq!(inbox.complete(&lease).await.ok(), Some(true), "{what}: the holder completes");
+        assert_eq!(inbox.claim(odd, long).await.ok(), Some(Claim::Done), "{what}: done stays done");
+    }
+    // Two long keys that differ only in their last byte are two events.
+    let other = key(long_b);
+    let Ok(Claim::New(lease)) = inbox.claim(&other, long).await else {
+        panic!("two long keys differing in their last byte must stay distinct")
+    };
+    assert_eq!(inbox.complete(&lease).await.ok(), Some(true));
+    assert_eq!(inbox.claim(&other, long).await.ok(), Some(Claim::Done));
+}
+
+/// `len` printable ASCII characters from a generator seeded by `unique` and the clock
+/// (splitmix64: no dependency, and random enough that no compressor shrinks it).
+fn random_printable(unique: &str, len: usize) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    // Only the low bits vary: the truncation is the point.
+    #[allow(clippy::cast_possible_truncation)]
+    let mut state = unique.bytes().fold(nanos as u64, |s, b| s.rotate_left(5) ^ u64::from(b));
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE5_E9B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    (0..len).map(|_| char::from(b'!' + u8::try_from(next() % 94).unwrap_or(0))).collect()
+}
+
+/// `unique` spelt in multibyte characters only (each byte moved into the CJK block), so that
+/// the unicode-only key differs between stores sharing a table.
+fn unique_unicode(unique: &str) -> String {
+    unique.bytes().filter_map(|b| char::from_u32(0x4E00 + u32::from(b))).collect()
 }
 
 /// Checks a [`Ledger`] implementation against its contract: the memory one here, the Redis and

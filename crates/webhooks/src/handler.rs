@@ -25,7 +25,7 @@ pub trait Handler: Send + Sync + 'static {
     /// [`handle`](Self::handle). By default it is logged as an error; override it to alert
     /// someone. An `Err` has the gateway deliver it again, as for `handle`.
     async fn mismatch(&self, mismatch: &Mismatch) -> Result<(), HandlerError> {
-        tracing::error!(gateway = %mismatch.event.provider, key = %mismatch.event.dedup_key(), "{mismatch}");
+        tracing::error!(gateway = %mismatch.event.provider, key = %mismatch.event.dedup_key().unwrap_or_default(), "{mismatch}");
         Ok(())
     }
 }

@@ -32,9 +32,9 @@
 //! let receiver = Receiver::builder(Arc::new(MemoryInbox::new()))
 //!     .providers(gateways())
 //!     .build(handler_fn(|event| async move {
-//!         println!("{} is now {}", event.dedup_key(), event.status);
+//!         println!("{} is now {}", event.dedup_key()?, event.status);
 //!         // Mark the order paid here. An error makes the gateway deliver it again.
-//!         Ok::<(), std::io::Error>(())
+//!         Ok::<(), gerbang_core::Error>(())
 //!     }));
 //! # let _ = receiver;
 //! ```

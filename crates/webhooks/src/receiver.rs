@@ -208,8 +208,16 @@ impl Receiver {
     /// given the merchant's reference from the record where the gateway's webhook does not carry
     /// it (Cuan10pay's), and once handled its state is recorded, so the reconciler stops
     /// checking a payment a webhook settled.
+    ///
+    /// An event that names no payment (its gateway id and the merchant's reference both missing
+    /// or blank) is refused first, with the gateway's rejection (a 4xx): it could not be told
+    /// apart from another payment's, and claiming it would drop every other such payment as a
+    /// duplicate.
     pub async fn dispatch(&self, mut event: WebhookEvent) -> Delivery {
-        let key = EventKey::of(&event);
+        let key = match EventKey::of(&event) {
+            Ok(key) => key,
+            Err(error) => return self.unkeyed(event.provider, error),
+        };
         let record = match self.record_of(&event).await {
             Ok(record) => record,
             Err(error) => return Self::store_failed(&key, error),
@@ -284,7 +292,8 @@ impl Receiver {
         }
         record.provider_status = Some(event.provider_status.clone());
         if let Err(error) = ledger.record(&record).await {
-            tracing::warn!(key = %EventKey::of(event), %error, "could not record the event's state in the ledger");
+            let key = event.dedup_key().unwrap_or_default();
+            tracing::warn!(%key, %error, "could not record the event's state in the ledger");
         }
     }
 
@@ -298,6 +307,13 @@ impl Receiver {
             Ack::text(500, "the merchant's handler failed; deliver it again later"),
             Outcome::HandlerFailed(key, message),
         )
+    }
+
+    /// The answer to an event that names no payment: the gateway's own rejection.
+    fn unkeyed(&self, gateway: ProviderId, error: Error) -> Delivery {
+        tracing::info!(%gateway, %error, "event refused: it names no payment");
+        let ack = self.gateway(gateway).map_or_else(|| Ack::rejection(&error), |p| p.reject_webhook(&error));
+        Delivery::new(ack, Outcome::Rejected(error))
     }
 
     fn store_failed(key: &EventKey, error: Error) -> Delivery {

@@ -126,7 +126,7 @@ async fn a_claim_whose_holder_died_is_handled_after_its_lease() {
         .verify_webhook(&gerbang_core::WebhookRequest::new(Method::POST, PATH, &HeaderMap::new(), body.as_bytes()))
         .await
         .unwrap();
-    let key = EventKey::of(&event);
+    let key = EventKey::of(&event).unwrap();
     let Claim::New(_dead) = inbox.claim(&key, Duration::from_millis(300)).await.unwrap() else {
         panic!("the first claim is new")
     };
@@ -139,7 +139,7 @@ async fn a_claim_whose_holder_died_is_handled_after_its_lease() {
     // A dead holder past the wait: a 503, and the gateway's later delivery is handled.
     let mut late = event.clone();
     late.provider_reference = Some("CP-20261201-DIED02".into());
-    let Claim::New(_dead) = inbox.claim(&EventKey::of(&late), Duration::from_secs(60)).await.unwrap() else {
+    let Claim::New(_dead) = inbox.claim(&EventKey::of(&late).unwrap(), Duration::from_secs(60)).await.unwrap() else {
         panic!("new")
     };
     let (quick, _, _) = counting_receiver(Arc::clone(&inbox), Duration::from_millis(100));
