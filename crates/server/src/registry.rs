@@ -23,6 +23,9 @@ pub(crate) struct Registry {
     /// loop, held at the cap, looks again.
     changed: Notify,
     epoch: Instant,
+    /// Tests set the clock by hand, in milliseconds: a sequence of events, no sleeping.
+    #[cfg(test)]
+    manual_ms: Option<AtomicU64>,
 }
 
 #[derive(Debug, Default)]
@@ -35,7 +38,13 @@ struct Connections {
 
 impl Registry {
     pub(crate) fn new() -> Self {
-        Self { connections: Mutex::new(Connections::default()), changed: Notify::new(), epoch: Instant::now() }
+        Self {
+            connections: Mutex::new(Connections::default()),
+            changed: Notify::new(),
+            epoch: Instant::now(),
+            #[cfg(test)]
+            manual_ms: None,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Connections> {
@@ -58,9 +67,9 @@ impl Registry {
 
     /// Registers an accepted connection if there is room; at the cap, first tells the connection
     /// that has waited longest for a request head to close (unless one is already closing for
-    /// another). `None` if neither: a request began on every idle one since [`can_admit`]
-    /// (Self::can_admit) said yes; the caller holds the connection until [`changed`]
-    /// (Self::changed) and asks again.
+    /// another). `None` if neither: a request began on every idle one since
+    /// [`can_admit`](Self::can_admit) said yes; the caller holds the connection until
+    /// [`changed`](Self::changed) and asks again.
     pub(crate) fn try_admit(self: &Arc<Self>, cap: usize) -> Option<Slot> {
         let mut connections = self.lock();
         if connections.open.len() >= cap {
@@ -99,7 +108,14 @@ impl Registry {
 
     /// The state "waiting since now".
     fn now_waiting(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(SHED - 1).saturating_add(1).min(SHED - 1)
+        #[cfg(test)]
+        let elapsed = match &self.manual_ms {
+            Some(ms) => u128::from(ms.load(Ordering::Relaxed)),
+            None => self.epoch.elapsed().as_millis(),
+        };
+        #[cfg(not(test))]
+        let elapsed = self.epoch.elapsed().as_millis();
+        u64::try_from(elapsed).unwrap_or(SHED - 1).saturating_add(1).min(SHED - 1)
     }
 }
 
@@ -235,5 +251,115 @@ mod tests {
         assert!(registry.try_admit(2).is_none());
         drop(b);
         assert!(registry.can_admit(2));
+    }
+
+    /// One step of what connections do, for the property test below.
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// A new connection is accepted (if the registry admits it).
+        Connect,
+        /// A request head arrives on the n-th open connection (modulo how many are open).
+        Request(usize),
+        /// The answer on the n-th open connection has been sent.
+        Answer(usize),
+        /// The n-th open connection closes (its client left, or it was shed and ends).
+        Close(usize),
+        /// Time passes.
+        Wait(u64),
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        prop_oneof![
+            3 => Just(Step::Connect),
+            2 => any::<usize>().prop_map(Step::Request),
+            1 => any::<usize>().prop_map(Step::Answer),
+            1 => any::<usize>().prop_map(Step::Close),
+            2 => (1_u64..50).prop_map(Step::Wait),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2_000, ..Default::default() })]
+
+        /// The attack: any interleaving of connections, requests, answers and time. Whatever
+        /// happens, a connection answering a request is never shed, the one shed is one that has
+        /// waited longest for a request head, at most one connection is over the cap, and a
+        /// connection is refused only when every slot holds a request (or one is already closing
+        /// to make room).
+        #[test]
+        fn a_request_in_progress_is_never_shed_and_the_longest_waiting_goes_first(
+            cap in 1_usize..6,
+            steps in proptest::collection::vec(step(), 1..80),
+        ) {
+            let mut registry = Registry::new();
+            registry.manual_ms = Some(AtomicU64::new(0));
+            let registry = Arc::new(registry);
+            // Open connections, with the request each is answering, if any.
+            let mut open: Vec<(Slot, Option<InFlight>)> = Vec::new();
+            for step in steps {
+                match step {
+                    Step::Connect => {
+                        let before: Vec<(u64, Option<u64>)> =
+                            open.iter().map(|(slot, _)| (slot.id, slot.state.waiting_since())).collect();
+                        let (open_before, shedding_before) = {
+                            let connections = registry.lock();
+                            (connections.open.len(), connections.shedding)
+                        };
+                        let Some(slot) = registry.try_admit(cap) else {
+                            let any_idle = before.iter().any(|(_, since)| since.is_some());
+                            proptest::prop_assert!(open_before >= cap && (shedding_before > 0 || !any_idle));
+                            continue;
+                        };
+                        let shed: Vec<_> = open
+                            .iter()
+                            .filter(|(slot, _)| slot.state.state.load(Ordering::Acquire) == SHED)
+                            .map(|(slot, _)| slot.id)
+                            .collect();
+                        for id in &shed {
+                            let was = before.iter().find(|(before_id, _)| before_id == id).and_then(|(_, since)| *since);
+                            // Shed by this admission (it was waiting just before), or earlier.
+                            if let Some(since) = was {
+                                proptest::prop_assert!(open_before >= cap, "shed below the cap");
+                                let oldest = before.iter().filter_map(|(_, since)| *since).min();
+                                proptest::prop_assert_eq!(Some(since), oldest, "not the longest-waiting one");
+                            }
+                        }
+                        open.push((slot, None));
+                    }
+                    Step::Request(n) if !open.is_empty() => {
+                        let i = n % open.len();
+                        if open[i].1.is_none() {
+                            open[i].1 = open[i].0.begin_request();
+                        }
+                    }
+                    Step::Answer(n) if !open.is_empty() => {
+                        let i = n % open.len();
+                        open[i].1 = None;
+                    }
+                    Step::Close(n) if !open.is_empty() => {
+                        let i = n % open.len();
+                        open.remove(i);
+                    }
+                    Step::Wait(ms) => {
+                        if let Some(clock) = &registry.manual_ms {
+                            clock.fetch_add(ms, Ordering::Relaxed);
+                        }
+                    }
+                    _ => {}
+                }
+                for (slot, request) in &open {
+                    let state = slot.state.state.load(Ordering::Acquire);
+                    if request.is_some() {
+                        proptest::prop_assert_eq!(state, BUSY, "a connection answering a request was shed");
+                    }
+                }
+                let connections = registry.lock();
+                proptest::prop_assert_eq!(connections.open.len(), open.len());
+                proptest::prop_assert!(connections.open.len() <= cap + 1, "{} open, cap {}", connections.open.len(), cap);
+                let shed = open.iter().filter(|(slot, _)| slot.state.state.load(Ordering::Acquire) == SHED).count();
+                proptest::prop_assert_eq!(connections.shedding, shed);
+            }
+        }
     }
 }
