@@ -77,3 +77,78 @@ impl Forward {
         Err(failure.into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // Test code.
+
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// An application answering whatever status is set, with a `Location` to a trap that counts
+    /// the requests it gets; the trap's count.
+    async fn application(status: Arc<AtomicU16>) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+        let trapped = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&trapped);
+        let trap = axum::Router::new().fallback(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            async { "login" }
+        });
+        let trap_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let location = format!("http://{}/login", trap_listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(trap_listener, trap).await });
+        let app = axum::Router::new().fallback(move || {
+            let status = status.load(Ordering::SeqCst);
+            let location = location.clone();
+            async move {
+                let status = axum::http::StatusCode::from_u16(status).unwrap();
+                (status, [(axum::http::header::LOCATION, location)])
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (addr, trapped)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        /// The attack: an application (or whatever sits in front of it) answering any status,
+        /// redirects of every kind included, at a URL carrying a token. Only a 2xx is a success; a
+        /// redirect's target never gets a request; a failure never says the token.
+        #[test]
+        fn only_a_2xx_is_a_success_and_no_redirect_is_followed(
+            status in prop_oneof![200_u16..=206, 300_u16..=308, 400_u16..=451, 500_u16..=511],
+            token in "[A-Za-z0-9]{12,24}",
+        ) {
+            thread_local! {
+                static APP: (tokio::runtime::Runtime, Arc<AtomicU16>, std::net::SocketAddr, Arc<AtomicUsize>) = {
+                    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+                    let status = Arc::new(AtomicU16::new(200));
+                    let (addr, trapped) = runtime.block_on(application(Arc::clone(&status)));
+                    (runtime, status, addr, trapped)
+                };
+            }
+            APP.with(|(runtime, answer, addr, trapped)| {
+                answer.store(status, Ordering::SeqCst);
+                let url = format!("http://hook:{token}@{addr}/events/{token}?token={token}");
+                let forward = Forward::new(&url, Duration::from_secs(5)).unwrap();
+                let result = runtime.block_on(forward.send("{}"));
+                prop_assert_eq!(result.is_ok(), (200..300).contains(&status), "{} -> {:?}", status, result);
+                prop_assert_eq!(trapped.load(Ordering::SeqCst), 0, "a redirect was followed");
+                if let Err(error) = result {
+                    let said = error.to_string();
+                    prop_assert!(!said.contains(&token), "the URL's token in {}", said);
+                    prop_assert!(said.contains("application at 127.0.0.1 "), "{}", said);
+                    prop_assert!(said.contains(&status.to_string()), "{}", said);
+                }
+                Ok(())
+            })?;
+        }
+    }
+}
