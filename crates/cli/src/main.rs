@@ -6,6 +6,8 @@
 #![allow(clippy::large_enum_variant)]
 
 mod common;
+mod forward;
+mod listen;
 mod providers;
 mod receive;
 mod sandbox;

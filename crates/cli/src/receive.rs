@@ -1,4 +1,5 @@
-//! `gerbang webhook serve [--port N] [--store URL] [--forward-to URL] [--reconcile-every D]`: the
+//! `gerbang webhook serve [--port N] [--store URL] [--forward-to URL [--forward-timeout D]] [--reconcile-every D]`
+//! (and the connection limits of `sandbox serve`, served by `gerbang-server`): the
 //! webhook receiver for every configured gateway, and the reconciler of the payments its store's
 //! ledger watches; one JSON line per new event on stdout.
 
@@ -14,6 +15,7 @@ use gerbang::{Error, PaymentProvider, ProviderId, WebhookEvent};
 use serde::Serialize;
 
 use crate::common::{eprint_line, parse_duration};
+use crate::forward::Forward;
 
 /// Receive webhooks for every gateway whose credentials are set, at `POST /webhooks/{gateway}`,
 /// and reconcile the payments the store's ledger watches (recorded by `create --store`).
@@ -42,10 +44,16 @@ pub(crate) struct ServeArgs {
     /// the gateway to deliver it again later (503).
     #[arg(long, value_parser = parse_duration, default_value = "3s")]
     in_flight_wait: Duration,
-    /// POST each new event's JSON to this URL; an answer other than 2xx (or none) releases the
-    /// claim and answers the gateway 500, so that its retry is handled again.
+    /// POST each new event's JSON to this URL; an answer other than 2xx (a redirect included: none
+    /// is followed), or none within --forward-timeout, releases the claim and answers the gateway
+    /// 500, so that its retry is handled again.
     #[arg(long)]
     forward_to: Option<String>,
+    /// How long the application at --forward-to has to answer a forwarded event: 5s, 1m. Must
+    /// stay below --lease, else another receiver could forward the same event while this one
+    /// waits. Default: 10s, or half the lease if that is shorter.
+    #[arg(long, value_parser = parse_duration)]
+    forward_timeout: Option<Duration>,
     /// Check every watched payment this often, instead of each gateway's schedule (soon after
     /// creation, then backing off): `1s` in tests.
     #[arg(long, value_parser = parse_duration)]
@@ -54,7 +62,12 @@ pub(crate) struct ServeArgs {
     /// know is a mismatch, not passed on.
     #[arg(long)]
     require_known: bool,
+    #[command(flatten)]
+    limits: crate::listen::LimitArgs,
 }
+
+/// How long the application has to answer a forwarded event, unless the lease is shorter.
+const DEFAULT_FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What is printed (and forwarded) for a new event: DESIGN.md's `WebhookEvent` and its key.
 #[derive(Serialize)]
@@ -66,6 +79,10 @@ struct Line<'a> {
 
 impl ServeArgs {
     pub(crate) async fn run(&self) -> Result<(), Error> {
+        let forward = match &self.forward_to {
+            Some(url) => Some(self.forwarder(url)?),
+            None => None,
+        };
         crate::stores::use_url(&self.store);
         let gateways = gateways().await?;
         if gateways.is_empty() {
@@ -75,7 +92,6 @@ impl ServeArgs {
         }
         let inbox = crate::stores::inbox(&self.store).await?;
         let ledger = crate::stores::ledger(&self.store, false).await?;
-        let forward = self.forward_to.clone().map(|url| (reqwest::Client::new(), url));
         let mut builder = Receiver::builder(inbox)
             .providers(gateways)
             .lease(self.lease)
@@ -112,21 +128,51 @@ impl ServeArgs {
             crate::stores::kind_name(&self.store),
             self.reconcile_every.map(|d| format!(", every {} ms", d.as_millis())).unwrap_or_default()
         ));
-        let served = axum::serve(listener, router(receiver))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await;
+        let limits = self.limits.limits();
+        eprint_line(&format!(
+            "at most {} connections at once; a request head must arrive within {:?}",
+            limits.connection_cap(),
+            limits.header_read_timeout
+        ));
+        // Ctrl-C drains: no new connection, the requests in progress answered. (A shutdown future,
+        // so that SIGTERM can be added here.)
+        let served = gerbang::server::serve(listener, router(receiver), limits, async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
+        .await;
         let _ = stop.send(true);
         let _ = reconciling.await;
         served.map_err(|e| Error::config(format!("the receiver stopped: {e}")))
     }
 }
 
+impl ServeArgs {
+    /// The forwarder to `url`, its timeout checked against the lease.
+    fn forwarder(&self, url: &str) -> Result<Forward, Error> {
+        let timeout = match self.forward_timeout {
+            Some(timeout) if timeout >= self.lease => {
+                return Err(Error::config(format!(
+                    "--forward-timeout ({timeout:?}) must be shorter than --lease ({:?}): past the lease another \
+                     receiver may forward the same event while this one still waits for the application",
+                    self.lease
+                )));
+            }
+            Some(timeout) => timeout,
+            None => DEFAULT_FORWARD_TIMEOUT.min(self.lease / 2),
+        };
+        if timeout.is_zero() {
+            return Err(Error::config("--forward-timeout and --lease must be more than 0s"));
+        }
+        Forward::new(url, timeout)
+    }
+}
+
 /// The handler: each new event printed as a JSON line (and forwarded, when asked); a mismatch
 /// said on stderr.
 struct Printing {
-    forward: Option<(reqwest::Client, String)>,
+    forward: Option<Forward>,
 }
 
 #[gerbang::async_trait]
@@ -134,22 +180,8 @@ impl Handler for Printing {
     async fn handle(&self, event: &WebhookEvent) -> Result<(), HandlerError> {
         let line = serde_json::to_string(&Line { dedup_key: event.dedup_key()?, event })
             .map_err(|e| Error::decode(format!("event as JSON: {e}")))?;
-        if let Some((http, url)) = &self.forward {
-            let answer = http
-                .post(url)
-                .header("content-type", "application/json")
-                .body(line.clone())
-                .send()
-                .await
-                .map_err(|e| Error::Transport { message: e.without_url().to_string() })?;
-            if !answer.status().is_success() {
-                return Err(Error::Api {
-                    status: Some(answer.status().as_u16()),
-                    code: None,
-                    message: "the application refused the forwarded event".to_owned(),
-                }
-                .into());
-            }
+        if let Some(forward) = &self.forward {
+            forward.send(&line).await?;
         }
         print_line(&line);
         Ok(())

@@ -9,14 +9,13 @@
 //! one `serve` recorded in its state file (see [`state_file`]), else `http://127.0.0.1:8870`.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::time::Duration;
 
 use clap::Subcommand;
 use gerbang::sandbox::{self, Sandbox, SandboxHandle};
 use gerbang::{Error, ProviderId};
 use serde_json::json;
 
-use crate::common::{eprint_line, parse_duration, print_json, warn};
+use crate::common::{eprint_line, print_json, warn};
 
 /// The port `serve` listens on and `pay`/`expire` talk to by default.
 const DEFAULT_PORT: u16 = 8870;
@@ -67,16 +66,8 @@ pub(crate) struct ServeArgs {
     /// the one name, besides localhost and IP addresses, the sandbox answers to (421 otherwise).
     #[arg(long)]
     public_url: Option<String>,
-    /// At most this many connections open at once; past it, new ones wait until one closes.
-    #[arg(long, default_value_t = sandbox::DEFAULT_MAX_CONNECTIONS)]
-    max_connections: usize,
-    /// How long a client has to send a request's headers (also how long an idle keep-alive
-    /// connection stays open): 10s, 1m.
-    #[arg(long, value_parser = parse_duration, default_value = "10s")]
-    header_read_timeout: Duration,
-    /// How long a connection may move no byte before it is closed: 60s, 5m.
-    #[arg(long, value_parser = parse_duration, default_value = "60s")]
-    idle_timeout: Duration,
+    #[command(flatten)]
+    limits: crate::listen::LimitArgs,
     /// How many payments each gateway keeps; past it, the oldest is forgotten.
     #[arg(long, default_value_t = sandbox::DEFAULT_MAX_PAYMENTS)]
     max_payments: usize,
@@ -331,10 +322,11 @@ fn unreachable(url: &str, from: &str, error: reqwest::Error) -> Error {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), Error> {
+    let limits = args.limits.limits();
     let mut builder = Sandbox::builder()
-        .max_connections(args.max_connections)
-        .header_read_timeout(args.header_read_timeout)
-        .idle_timeout(args.idle_timeout)
+        .max_connections(limits.max_connections)
+        .header_read_timeout(limits.header_read_timeout)
+        .idle_timeout(limits.idle_timeout)
         .max_payments(args.max_payments);
     if let Some(url) = args.public_url {
         builder = builder.public_url(url);

@@ -13,7 +13,7 @@
 //! | `ciputra` | Ciputra Life e-payment: transactions and registrations behind a bearer token | [`ciputra`] |
 //! | `sandbox` | a local emulator of the gateways, for tests and demos | [`sandbox`] |
 //! | `webhooks` | a receiver for every gateway's webhooks: verify, handle each change once, ack | [`webhooks`] |
-//! | `axum` | the receiver as an axum `Router` | [`webhooks::router`] |
+//! | `axum` | the receiver as an axum `Router`, and the hardened server to serve it with | [`webhooks::router`], [`server`] |
 //! | `reconcile` | no payment lost: watched payments checked until final, handled once with the webhooks | [`reconcile`] |
 //! | `redis` | stores on Redis: the event inbox shared by replicas | [`redis`] |
 //! | `postgres` | stores on Postgres: the event inbox, done inside your own transaction | [`postgres`] |
@@ -76,6 +76,12 @@ pub use gerbang_sandbox as sandbox;
 /// The webhook receiver (feature `webhooks`; its axum `Router` with feature `axum`).
 #[cfg(feature = "webhooks")]
 pub use gerbang_webhooks as webhooks;
+
+/// The hardened HTTP server of `gerbang webhook serve` and the sandbox (feature `axum`):
+/// header-read and idle timeouts, a connection cap that sheds idle connections for new ones,
+/// graceful shutdown. Serve [`webhooks::router`] with it.
+#[cfg(feature = "axum")]
+pub use gerbang_server as server;
 
 /// The reconciler (feature `reconcile`): the [ledger]'s payments checked until final.
 #[cfg(feature = "reconcile")]

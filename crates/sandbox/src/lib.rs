@@ -28,8 +28,9 @@
 //! - mounted in your own axum application: [`Sandbox::router`].
 //!
 //! Served by itself, it is bounded, so that it can be left running on a laptop or a CI machine:
-//! at most [`DEFAULT_MAX_CONNECTIONS`] connections open at once (the next ones wait in the
-//! listen backlog), [`DEFAULT_HEADER_READ_TIMEOUT`] for a client to send a request's headers,
+//! at most [`DEFAULT_MAX_CONNECTIONS`] connections open at once (past it, the connection that
+//! has waited longest for a request head is closed to admit a new one; see `gerbang-server`),
+//! [`DEFAULT_HEADER_READ_TIMEOUT`] for a client to send a request's headers,
 //! [`DEFAULT_IDLE_TIMEOUT`] for a connection on which no byte moves, and
 //! [`DEFAULT_MAX_PAYMENTS`] payments kept per gateway (the oldest forgotten first); each is set
 //! on the [`SandboxBuilder`]. The links in its answers (checkout pages, QR images) start with its
@@ -145,7 +146,6 @@ mod plan;
 pub mod qris;
 mod rate_limit;
 mod sandbox;
-mod serve;
 mod state;
 mod webhook;
 

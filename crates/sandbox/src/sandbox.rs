@@ -23,7 +23,7 @@ use crate::state::{Settings, Shared};
 use crate::webhook::{DeliveryLog, WebhookRetry, WebhookUrls};
 use crate::{
     Delivery, DeliveryPlan, PaymentState, SandboxError, cashin, ciputra, control, crypto_invoice, cuan10pay, dashboard,
-    faults, guard, qris, serve, state,
+    faults, guard, qris, state,
 };
 
 /// How long [`SandboxHandle::shutdown`] waits for open connections before it stops the server.
@@ -31,15 +31,15 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// How many connections the sandbox keeps open at once, by default; see
 /// [`SandboxBuilder::max_connections`].
-pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+pub const DEFAULT_MAX_CONNECTIONS: usize = gerbang_server::DEFAULT_MAX_CONNECTIONS;
 
 /// How long a client has to send a request's head, by default; see
 /// [`SandboxBuilder::header_read_timeout`].
-pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = gerbang_server::DEFAULT_HEADER_READ_TIMEOUT;
 
 /// How long a connection may move no byte before it is closed, by default; see
 /// [`SandboxBuilder::idle_timeout`].
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_IDLE_TIMEOUT: Duration = gerbang_server::DEFAULT_IDLE_TIMEOUT;
 
 /// How many payments each emulated gateway keeps, by default; see
 /// [`SandboxBuilder::max_payments`].
@@ -377,7 +377,7 @@ impl Sandbox {
         listener: TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> impl Future<Output = io::Result<()>> + Send + 'static {
-        serve::serve(listener, self.router(), self.shared.settings.limits, signal)
+        gerbang_server::serve(listener, self.router(), self.shared.settings.limits, signal)
     }
 }
 
@@ -422,7 +422,7 @@ fn root_url(mut addr: SocketAddr) -> String {
 ///
 /// | limit | default | past it |
 /// |---|---|---|
-/// | [`max_connections`](Self::max_connections) | [`DEFAULT_MAX_CONNECTIONS`] (512) | new connections wait in the listen backlog, unaccepted, until one closes |
+/// | [`max_connections`](Self::max_connections) | [`DEFAULT_MAX_CONNECTIONS`] (512) | the connection waiting longest for a request head is closed for the new one; if all are busy, new ones wait in the listen backlog |
 /// | [`header_read_timeout`](Self::header_read_timeout) | [`DEFAULT_HEADER_READ_TIMEOUT`] (10 s) | a connection that has not sent a full request head is closed |
 /// | [`idle_timeout`](Self::idle_timeout) | [`DEFAULT_IDLE_TIMEOUT`] (60 s) | a connection on which no byte moved is closed |
 /// | [`max_payments`](Self::max_payments) | [`DEFAULT_MAX_PAYMENTS`] (10 000) | each gateway forgets its oldest payment |
@@ -436,7 +436,7 @@ pub struct SandboxBuilder {
     webhook_retry: Option<WebhookRetry>,
     cuan10pay_rate_limit: Option<u32>,
     public_url: Option<String>,
-    limits: serve::Limits,
+    limits: gerbang_server::Limits,
     max_payments: usize,
     // Each gateway module's own settings; its builder methods live in that module.
     pub(crate) cashin: cashin::Settings,
@@ -453,11 +453,7 @@ impl Default for SandboxBuilder {
             webhook_retry: None,
             cuan10pay_rate_limit: None,
             public_url: None,
-            limits: serve::Limits {
-                max_connections: DEFAULT_MAX_CONNECTIONS,
-                header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
-                idle_timeout: DEFAULT_IDLE_TIMEOUT,
-            },
+            limits: gerbang_server::Limits::default(),
             max_payments: DEFAULT_MAX_PAYMENTS,
             cashin: cashin::Settings::default(),
             qris: qris::Settings::default(),
@@ -469,11 +465,15 @@ impl Default for SandboxBuilder {
 
 impl SandboxBuilder {
     /// How many connections the sandbox keeps open at once (default
-    /// [`DEFAULT_MAX_CONNECTIONS`], 512; at least 1). Past it the sandbox accepts no new
-    /// connection until an open one closes: the newcomers wait in the operating system's listen
-    /// backlog, and are served late rather than refused (a client's own connect or request
-    /// timeout still applies). Together with the two timeouts, this is what keeps a flood of
-    /// half-open or slow connections from exhausting the process's file descriptors.
+    /// [`DEFAULT_MAX_CONNECTIONS`], 512; at least 1; lowered if the open-file limit leaves less,
+    /// see `gerbang_server::Limits::connection_cap`). Past it, a new connection is admitted in
+    /// place of the open one that has waited longest without a complete request head (silent,
+    /// slow, or an idle keep-alive), which is closed; a connection answering a request is never
+    /// closed for it. When every open connection is answering one, the newcomers wait in the
+    /// operating system's listen backlog, and are served late rather than refused (a client's
+    /// own connect or request timeout still applies). Together with the two timeouts, this is
+    /// what keeps a flood of half-open or slow connections from exhausting the process's file
+    /// descriptors or locking genuine clients out.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.limits.max_connections = max.max(1);
         self

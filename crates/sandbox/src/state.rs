@@ -76,7 +76,7 @@ pub(crate) struct Settings {
     /// The URL the links in answers start with, when set; without a trailing slash.
     pub(crate) public_url: Option<String>,
     /// How connections are limited when the sandbox serves itself.
-    pub(crate) limits: crate::serve::Limits,
+    pub(crate) limits: gerbang_server::Limits,
 }
 
 /// Everything the handlers and the control API share, behind one `Arc`.

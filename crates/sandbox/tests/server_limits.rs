@@ -132,7 +132,7 @@ async fn a_request_body_that_stops_arriving_is_closed_after_the_idle_timeout() {
 }
 
 #[tokio::test]
-async fn connections_past_the_cap_wait_in_the_backlog_until_one_closes() {
+async fn past_the_cap_the_longest_waiting_silent_connection_makes_room() {
     let sandbox = Sandbox::builder()
         .max_connections(3)
         .header_read_timeout(Duration::from_secs(30))
@@ -141,13 +141,50 @@ async fn connections_past_the_cap_wait_in_the_backlog_until_one_closes() {
         .await
         .unwrap();
     // Three silent connections take every slot (connected one after the other, so the server
-    // accepts them before the fourth).
+    // accepts them in that order, before the fourth).
     let mut silent = Vec::new();
     for _ in 0..3 {
         silent.push(TcpStream::connect(sandbox.addr()).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The fourth is served at once: the oldest silent one is closed, without an answer, for it.
+    let started = Instant::now();
+    let mut genuine = TcpStream::connect(sandbox.addr()).await.unwrap();
+    genuine.write_all(HEALTH).await.unwrap();
+    let received = closed_within(&mut genuine, GENEROUS).await.expect("served past the cap");
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text:?}");
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    let shed = closed_within(&mut silent[0], GENEROUS).await.expect("the oldest silent connection is closed");
+    assert_nothing(&shed);
+    assert!(closed_within(&mut silent[1], Duration::from_millis(300)).await.is_none(), "a newer one was closed");
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_in_the_backlog_while_every_slot_is_answering() {
+    let sandbox = Sandbox::builder()
+        .max_connections(3)
+        .header_read_timeout(Duration::from_secs(30))
+        .idle_timeout(Duration::from_secs(30))
+        .start()
+        .await
+        .unwrap();
+    // Three requests in progress: complete heads announcing 100 bytes of body, 10 of them sent.
+    let mut busy = Vec::new();
+    for _ in 0..3 {
+        let mut stream = TcpStream::connect(sandbox.addr()).await.unwrap();
+        stream
+            .write_all(
+                b"POST /cuan10pay/v1/deposit_create HTTP/1.1\r\nHost: sandbox\r\nContent-Type: application/json\r\n\
+                  Content-Length: 100\r\n\r\n{\"amount\":",
+            )
+            .await
+            .unwrap();
+        busy.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
     // The fourth connects (the kernel's backlog completes the handshake) and sends a request,
-    // which is not read while the cap is reached.
+    // which is not read while every slot answers one.
     let mut waiting = TcpStream::connect(sandbox.addr()).await.unwrap();
     waiting.write_all(HEALTH).await.unwrap();
     let mut byte = [0_u8; 1];
@@ -155,12 +192,12 @@ async fn connections_past_the_cap_wait_in_the_backlog_until_one_closes() {
     assert!(early.is_err(), "answered past the cap: {early:?}");
 
     // One slot frees: the waiting request is accepted and answered.
-    drop(silent.remove(0));
+    drop(busy.remove(0));
     let received = closed_within(&mut waiting, GENEROUS).await.expect("served once a slot freed");
     let text = String::from_utf8_lossy(&received);
     assert!(text.starts_with("HTTP/1.1 200"), "{text:?}");
     assert!(text.contains(r#""status":"ok""#), "{text:?}");
-    drop(silent);
+    drop(busy);
 }
 
 #[tokio::test]

@@ -14,6 +14,10 @@ use crate::Receiver;
 /// [`MAX_WEBHOOK_BODY_BYTES`]. Nest it or merge it into the application's router; the path the
 /// gateway calls is the one a Cash In notification is signed over, so give Cash In this URL.
 ///
+/// On a port the internet can reach, serve it with `gerbang::server::serve` (the facade's `axum`
+/// feature, crate `gerbang-server`) rather than `axum::serve`, which has no header-read timeout
+/// and no connection cap: a client sending half its headers would hold a connection for minutes.
+///
 /// ```no_run
 /// use std::sync::Arc;
 /// use gerbang_core::inbox::MemoryInbox;

@@ -2,6 +2,7 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gerbang::sandbox::{cashin, cuan10pay};
@@ -20,6 +21,8 @@ pub fn free_port() -> u16 {
 pub struct Serve {
     pub child: Child,
     pub port: u16,
+    /// Every line it has written on stderr so far.
+    pub stderr: Arc<Mutex<Vec<String>>>,
 }
 
 impl Serve {
@@ -36,7 +39,26 @@ impl Serve {
         variables: &[(String, String)],
         events: mpsc::UnboundedSender<(u16, Value)>,
     ) -> Self {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang"))
+        Self::start_wrapped(port, &[], extra, variables, events).await
+    }
+
+    /// [`start_with`](Self::start_with), run by `wrapper` (`prlimit --nofile=1024:1024 --`).
+    pub async fn start_wrapped(
+        port: u16,
+        wrapper: &[&str],
+        extra: &[&str],
+        variables: &[(String, String)],
+        events: mpsc::UnboundedSender<(u16, Value)>,
+    ) -> Self {
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = tokio::process::Command::new(program);
+                command.args(args).arg(env!("CARGO_BIN_EXE_gerbang"));
+                command
+            }
+            None => tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang")),
+        };
+        let mut child = command
             .args(["webhook", "serve", "--port", &port.to_string()])
             .args(extra)
             .envs(variables.iter().map(|(k, v)| (k, v)))
@@ -66,15 +88,21 @@ impl Serve {
         })
         .await;
         assert_eq!(ready, Ok(Ok(())), "the receiver on port {port} did not start");
-        // Keep draining stderr so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
+        // Keep draining stderr so the child never blocks on a full pipe; kept for the tests.
+        let said = Arc::new(Mutex::new(Vec::new()));
+        let lines = Arc::clone(&said);
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = stderr.next_line().await {
+                lines.lock().unwrap().push(line);
+            }
+        });
         let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
         tokio::spawn(async move {
             while let Ok(Some(line)) = stdout.next_line().await {
                 let _ = events.send((port, serde_json::from_str(&line).unwrap()));
             }
         });
-        Self { child, port }
+        Self { child, port, stderr: said }
     }
 
     /// Where the sandbox sends `gateway`'s webhooks to reach this receiver.

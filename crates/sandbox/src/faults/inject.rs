@@ -15,8 +15,8 @@ use gerbang_core::ProviderId;
 use serde_json::json;
 
 use super::{DEFAULT_FAULT_RETRY_AFTER, Fault, FaultAction, HANG, operations};
-use crate::serve::CutSwitch;
 use crate::state::{Shared, prefix};
+use gerbang_server::CutSwitch;
 
 /// The most of a request body the layer reads (to tell Ciputra's operations apart, or before a
 /// `hang` or `cut`): axum's own default limit, which the gateways' handlers apply too.

@@ -1,0 +1,154 @@
+//! `webhook serve --forward-to URL`: each new event POSTed to the application, which must answer
+//! 2xx in time for the event to count as handled.
+//!
+//! No redirect is followed. An application that answers `302 Location: /login` (a session
+//! expired, a proxy in front of it) has not taken the payment: following the redirect would take
+//! the login page's 200 for success, ack the gateway and mark the event done, and a 307/308 would
+//! re-POST the event wherever the application points. A 3xx is a failure like a 5xx: the claim
+//! is released and the gateway, answered 500, delivers the event again.
+//!
+//! What is said about a failure names the application by its host only: the URL's path, query or
+//! user info may carry a token.
+
+use std::time::Duration;
+
+use gerbang::Error;
+use gerbang::webhooks::HandlerError;
+use reqwest::redirect::Policy;
+
+use crate::common::eprint_line;
+
+/// Where and how new events are forwarded.
+pub(crate) struct Forward {
+    http: reqwest::Client,
+    url: reqwest::Url,
+    /// The URL's host, the only part of it ever printed.
+    host: String,
+    timeout: Duration,
+}
+
+impl Forward {
+    /// A forwarder to `url`, each POST given up after `timeout` (answer included).
+    pub(crate) fn new(url: &str, timeout: Duration) -> Result<Self, Error> {
+        // The parse error names what is wrong, never the value (it may carry a token).
+        let url = reqwest::Url::parse(url).map_err(|e| {
+            Error::config(format!("--forward-to is not a URL ({e}): expected http(s)://host[:port]/path"))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Error::config(format!("--forward-to must be an http or https URL, not `{}:`", url.scheme())));
+        }
+        let host = url.host_str().map(str::to_owned).ok_or_else(|| Error::config("--forward-to names no host"))?;
+        let http = reqwest::Client::builder()
+            .redirect(Policy::none())
+            .timeout(timeout)
+            .build()
+            .map_err(|e| Error::config(format!("cannot build the forwarding client: {}", e.without_url())))?;
+        Ok(Self { http, url, host, timeout })
+    }
+
+    /// POSTs one event's JSON line; `Ok` only on a 2xx answer within the timeout. A failure is
+    /// also said on stderr, with the application's host and the status (never the URL).
+    pub(crate) async fn send(&self, line: &str) -> Result<(), HandlerError> {
+        let result = self
+            .http
+            .post(self.url.clone())
+            .header("content-type", "application/json")
+            .body(line.to_owned())
+            .send()
+            .await;
+        let host = &self.host;
+        let again = "the event is not handled, and the gateway's next delivery of it will be";
+        let failure = match result {
+            Ok(answer) if answer.status().is_success() => return Ok(()),
+            Ok(answer) if answer.status().is_redirection() => {
+                format!(
+                    "the application at {host} answered {}, a redirect, which is not followed: {again}",
+                    answer.status()
+                )
+            }
+            Ok(answer) => format!("the application at {host} answered {}: {again}", answer.status()),
+            Err(e) if e.is_timeout() => format!(
+                "the application at {host} did not answer within {:?} (--forward-timeout): {again}",
+                self.timeout
+            ),
+            Err(e) => format!("the application at {host} could not be reached ({}): {again}", e.without_url()),
+        };
+        eprint_line(&format!("forward failed: {failure}"));
+        Err(failure.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // Test code.
+
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// An application answering whatever status is set, with a `Location` to a trap that counts
+    /// the requests it gets; the trap's count.
+    async fn application(status: Arc<AtomicU16>) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+        let trapped = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&trapped);
+        let trap = axum::Router::new().fallback(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            async { "login" }
+        });
+        let trap_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let location = format!("http://{}/login", trap_listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(trap_listener, trap).await });
+        let app = axum::Router::new().fallback(move || {
+            let status = status.load(Ordering::SeqCst);
+            let location = location.clone();
+            async move {
+                let status = axum::http::StatusCode::from_u16(status).unwrap();
+                (status, [(axum::http::header::LOCATION, location)])
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (addr, trapped)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        /// The attack: an application (or whatever sits in front of it) answering any status,
+        /// redirects of every kind included, at a URL carrying a token. Only a 2xx is a success; a
+        /// redirect's target never gets a request; a failure never says the token.
+        #[test]
+        fn only_a_2xx_is_a_success_and_no_redirect_is_followed(
+            status in prop_oneof![200_u16..=206, 300_u16..=308, 400_u16..=451, 500_u16..=511],
+            token in "[A-Za-z0-9]{12,24}",
+        ) {
+            thread_local! {
+                static APP: (tokio::runtime::Runtime, Arc<AtomicU16>, std::net::SocketAddr, Arc<AtomicUsize>) = {
+                    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+                    let status = Arc::new(AtomicU16::new(200));
+                    let (addr, trapped) = runtime.block_on(application(Arc::clone(&status)));
+                    (runtime, status, addr, trapped)
+                };
+            }
+            APP.with(|(runtime, answer, addr, trapped)| {
+                answer.store(status, Ordering::SeqCst);
+                let url = format!("http://hook:{token}@{addr}/events/{token}?token={token}");
+                let forward = Forward::new(&url, Duration::from_secs(5)).unwrap();
+                let result = runtime.block_on(forward.send("{}"));
+                prop_assert_eq!(result.is_ok(), (200..300).contains(&status), "{} -> {:?}", status, result);
+                prop_assert_eq!(trapped.load(Ordering::SeqCst), 0, "a redirect was followed");
+                if let Err(error) = result {
+                    let said = error.to_string();
+                    prop_assert!(!said.contains(&token), "the URL's token in {}", said);
+                    prop_assert!(said.contains("application at 127.0.0.1 "), "{}", said);
+                    prop_assert!(said.contains(&status.to_string()), "{}", said);
+                }
+                Ok(())
+            })?;
+        }
+    }
+}
