@@ -7,75 +7,22 @@
 
 use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gerbang_core::ledger::{Begin, Ledger, MemoryLedger, WatchState, Watched, WatchedPayment};
 use gerbang_core::time::{self, OffsetDateTime};
-use gerbang_core::{
-    Capabilities, Error, LookupKey, Money, Payment, PaymentProvider, PaymentRequest, PaymentStatus, ProviderId,
-    WebhookEvent, WebhookRequest, WebhookSupport,
-};
+use gerbang_core::{Error, LookupKey, Money, PaymentProvider, PaymentRequest, ProviderId};
+use gerbang_testkit::CountingGateway;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 #[tokio::test]
 async fn memory_ledger_keeps_the_contract() {
     gerbang_testkit::check_ledger_contract(&MemoryLedger::new(), "memory").await;
+    gerbang_testkit::check_watched_creates(Arc::new(MemoryLedger::new()), "memory").await;
 }
 
 fn t0() -> OffsetDateTime {
     OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1_900_000_000)
-}
-
-/// A gateway that counts the creates that reach it and creates each one.
-struct Counting {
-    provider: ProviderId,
-    lookup: LookupKey,
-    creates: AtomicUsize,
-}
-
-impl Counting {
-    fn new(provider: ProviderId, lookup: LookupKey) -> Arc<Self> {
-        Arc::new(Self { provider, lookup, creates: AtomicUsize::new(0) })
-    }
-
-    fn creates(&self) -> usize {
-        self.creates.load(Ordering::SeqCst)
-    }
-}
-
-#[gerbang_core::async_trait]
-impl PaymentProvider for Counting {
-    fn id(&self) -> ProviderId {
-        self.provider
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::new(WebhookSupport::Signed).looked_up_by(self.lookup)
-    }
-
-    async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {
-        self.creates.fetch_add(1, Ordering::SeqCst);
-        // Let concurrent creates meet here.
-        tokio::task::yield_now().await;
-        let mut payment = Payment::new(self.provider, PaymentStatus::Pending, "PENDING");
-        payment.reference = Some(request.reference.clone());
-        payment.provider_reference = Some(format!("GW-{}", request.reference));
-        payment.amount = Some(request.amount.clone());
-        Ok(payment)
-    }
-
-    async fn payment_status(&self, _reference: &str) -> Result<Payment, Error> {
-        Err(Error::Unsupported { provider: self.provider, operation: "payment_status" })
-    }
-
-    async fn cancel_payment(&self, _reference: &str) -> Result<Payment, Error> {
-        Err(Error::Unsupported { provider: self.provider, operation: "cancel_payment" })
-    }
-
-    async fn verify_webhook(&self, _request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error> {
-        Err(Error::invalid_signature("this test gateway sends no webhooks"))
-    }
 }
 
 fn request(reference: &str, amount: i64) -> PaymentRequest {
@@ -92,7 +39,7 @@ async fn a_reused_reference_is_refused_before_it_is_sent_unless_the_gateway_refu
     for lookup in [LookupKey::Reference, LookupKey::ProviderReference] {
         for state in WatchState::ALL {
             let ledger = Arc::new(MemoryLedger::new());
-            let gateway = Counting::new(ProviderId::CashIn, lookup);
+            let gateway = CountingGateway::new(ProviderId::CashIn, lookup);
             let watched = Watched::new(gateway.clone(), ledger.clone());
             let reference = format!("ORDER-{state}");
             let mut existing = WatchedPayment::new(ProviderId::CashIn, &reference, Money::idr(50_000), state, t0());
@@ -140,7 +87,7 @@ async fn a_reused_reference_is_refused_before_it_is_sent_unless_the_gateway_refu
 #[tokio::test]
 async fn creates_of_one_reference_at_once_send_one() {
     let ledger = Arc::new(MemoryLedger::new());
-    let gateway = Counting::new(ProviderId::Qris, LookupKey::ProviderReference);
+    let gateway = CountingGateway::new(ProviderId::Qris, LookupKey::ProviderReference);
     let watched = Watched::new(gateway.clone(), ledger.clone());
     let request = request("ORDER-RACE", 75_000);
     let answers = futures_util::future::join_all((0..16).map(|_| watched.create_payment(&request))).await;

@@ -49,6 +49,7 @@ async fn find(ledger: &PostgresLedger, reference: &str) -> Option<WatchedPayment
 async fn keeps_the_ledger_contract() {
     let Some((_server, ledger)) = server_and_ledger().await else { return };
     gerbang_testkit::check_ledger_contract(&ledger, "unique").await;
+    gerbang_testkit::check_watched_creates(std::sync::Arc::new(ledger), "unique").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,6 +33,7 @@ async fn keeps_the_ledger_contract() {
     let Some(redis) = RedisServer::start() else { return };
     let ledger = RedisLedger::connect(&redis.url()).await.unwrap();
     gerbang_testkit::check_ledger_contract(&ledger, "redis").await;
+    gerbang_testkit::check_watched_creates(std::sync::Arc::new(ledger), "redis").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
