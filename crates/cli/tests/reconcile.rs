@@ -128,3 +128,36 @@ async fn watched_without_a_shared_store_says_which_flag_to_give() {
         assert!(stderr.contains("--store redis://… or postgres://…"), "{stderr}");
     }
 }
+
+/// `create --store` with a reference the ledger already holds: refused before it is sent, as
+/// one line on stderr naming the payment and its state, exit code 1; the ledger's record stays.
+#[tokio::test]
+async fn create_with_a_reference_the_ledger_holds_is_refused_in_one_line() {
+    let Some(redis) = RedisServer::start() else { return };
+    let sandbox = Sandbox::builder().cuan10pay_rate_limit(None).start().await.unwrap();
+    let (variables, store) = (sandbox_variables(&sandbox), redis.url());
+    let first = create(&variables, &store, "cuan10pay", "CLI-REUSED").await;
+    let deposit = first["provider_reference"].as_str().unwrap().to_owned();
+
+    let args = ["cuan10pay", "create", "--store", &store, "--reference", "CLI-REUSED", "--amount", "990000"];
+    let output =
+        gerbang(&variables, &[&args[..], &["--channel", "qris", "--customer-email", "budi@example.com"]].concat())
+            .await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty(), "nothing created: {}", String::from_utf8_lossy(&output.stdout));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.starts_with("error: cuan10pay payment CLI-REUSED is already in the ledger as `pending`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("`status {deposit}`")), "says how to look it up: {stderr}");
+    assert!(!stderr.contains("budi"), "{stderr}");
+
+    let listed = gerbang(&variables, &["watched", "--store", &store]).await;
+    let records: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let records = records.as_array().unwrap();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["provider_reference"].as_str(), Some(deposit.as_str()), "the first record stays");
+    assert_eq!(records[0]["amount"]["value"].as_str(), Some("150000"));
+}

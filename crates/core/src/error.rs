@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::ledger::WatchState;
 use crate::{LookupKey, ProviderId};
 
 /// Everything that can go wrong talking to a gateway or checking what it sent.
@@ -147,6 +148,27 @@ pub enum Error {
         store: &'static str,
         /// What failed, without a connection string or password.
         message: String,
+    },
+    /// A create refused before it was sent: the [ledger](crate::ledger) already holds a payment
+    /// with this merchant reference at this gateway (a [`Watched`](crate::ledger::Watched)
+    /// create). A reference names one payment: a second create would overwrite the first's
+    /// record (leaving it unwatched) or go out unrecorded. Where the earlier create's outcome is
+    /// not known (`creating`, `unknown`), the payment may exist and a second create could charge
+    /// the customer twice: look it up instead. Names the payment, never its customer.
+    #[error(
+        "{provider} payment {reference} is already in the ledger as `{state}`, so it was not sent again; {}",
+        reference_in_use_advice(reference, *state, lookup_id.as_deref())
+    )]
+    ReferenceInUse {
+        /// The gateway.
+        provider: ProviderId,
+        /// The merchant's reference.
+        reference: String,
+        /// Where the payment the ledger holds stands.
+        state: WatchState,
+        /// The id to look that payment up by (the gateway's
+        /// [lookup key](crate::Capabilities::lookup)), when the ledger knows it.
+        lookup_id: Option<String>,
     },
     /// The client's configuration is missing or malformed.
     #[error("configuration error: {message}")]
@@ -416,6 +438,23 @@ fn outcome_unknown_advice(reference: Option<&str>, lookup: Option<LookupKey>) ->
             "the payment may exist, and this gateway finds payments only by its own id, which was in the lost answer: look for {reference} in the gateway's dashboard before creating it again"
         ),
         _ => "check whether it took effect before sending it again".to_owned(),
+    }
+}
+
+/// What to do after [`Error::ReferenceInUse`], by the state of the payment the ledger holds.
+fn reference_in_use_advice(reference: &str, state: WatchState, lookup_id: Option<&str>) -> String {
+    let look_up = match lookup_id {
+        Some(id) => format!("look it up with `status {id}`"),
+        None => format!("look for {reference} in the gateway's dashboard"),
+    };
+    match state {
+        WatchState::Creating | WatchState::Unknown => format!(
+            "its create was sent and its outcome is not known, so it may exist: creating it again could charge the customer twice; {look_up} instead"
+        ),
+        WatchState::Pending => {
+            format!("it is awaiting payment: {look_up}, or give a new payment a reference of its own")
+        }
+        _ => "a reference names one payment: give a new payment a reference of its own".to_owned(),
     }
 }
 

@@ -13,23 +13,36 @@
 //! one is ignored, so a status check that read `pending` just before a webhook said `paid`
 //! cannot undo it, whichever replica writes last.
 //!
+//! A payment is looked up by its merchant reference ([`Ledger::find_by_reference`]) or by the
+//! gateway's own id ([`Ledger::find_by_gateway_id`]), never one taken for the other: the two are
+//! different namespaces (a merchant's reference may well be the digits of another payment's
+//! gateway id), and a webhook that names a payment by one must not reach a record named by the
+//! other.
+//!
+//! A merchant reference names one payment: [`Watched`] refuses a create whose reference the
+//! ledger already holds ([`Error::ReferenceInUse`]), before anything is sent, unless the gateway
+//! refused the earlier create ([`WatchState::NotCreated`]). The check and the write-ahead record
+//! are one atomic step ([`Ledger::begin_create`]), so two replicas creating one reference at once
+//! send it once.
+//!
 //! [`MemoryLedger`] is the default, for one process; `gerbang-redis` and `gerbang-postgres` keep
 //! one ledger for every replica, and share its checks between them: [`Ledger::due`] hands each
 //! due payment to one caller for a lease.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::{
-    Ack, Capabilities, Error, LookupKey, Money, Payment, PaymentProvider, PaymentRequest, PaymentStatus, ProviderId,
-    SharedClock, SystemClock, WebhookEvent, WebhookRequest,
-};
+use crate::{Error, LookupKey, Money, Payment, PaymentRequest, PaymentStatus, ProviderId};
+
+mod memory;
+mod watched;
+
+pub use memory::MemoryLedger;
+pub use watched::Watched;
 
 /// Where a watched payment stands.
 ///
@@ -253,11 +266,6 @@ impl WatchedPayment {
             LookupKey::ProviderReference => self.provider_reference.as_deref(),
         }
     }
-
-    /// Whether `id` names this payment: its merchant reference or the gateway's id.
-    pub fn is_named(&self, id: &str) -> bool {
-        self.reference == id || self.provider_reference.as_deref() == Some(id)
-    }
 }
 
 /// Where watched payments live. Implementations: [`MemoryLedger`] here, Redis and Postgres in
@@ -269,8 +277,24 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// was written.
     async fn record(&self, payment: &WatchedPayment) -> Result<bool, Error>;
 
-    /// The record at `provider` named `id`: its merchant reference, else the gateway's id.
-    async fn find(&self, provider: ProviderId, id: &str) -> Result<Option<WatchedPayment>, Error>;
+    /// Writes `payment` (a [`WatchState::Creating`] record, before its create is sent) unless
+    /// the ledger already holds a record of the same gateway and reference that is not
+    /// [`WatchState::NotCreated`], in one atomic step: of two callers beginning one reference at
+    /// once, exactly one gets [`Begin::Started`]. A record the gateway refused is replaced (a
+    /// retry of a refused create is legitimate); any other is left as it is and returned in
+    /// [`Begin::Exists`]: an `unknown` or `creating` one may exist at the gateway, and a second
+    /// create of it could charge the customer twice. [`Watched`] calls it before every create.
+    async fn begin_create(&self, payment: &WatchedPayment) -> Result<Begin, Error>;
+
+    /// The record at `provider` whose merchant reference is `reference`. Never a record whose
+    /// gateway id is `reference`: see [`find_by_gateway_id`](Self::find_by_gateway_id).
+    async fn find_by_reference(&self, provider: ProviderId, reference: &str) -> Result<Option<WatchedPayment>, Error>;
+
+    /// The record at `provider` whose gateway id ([`WatchedPayment::provider_reference`]) is
+    /// `id`. Never a record whose merchant reference is `id`: a merchant's reference may be the
+    /// digits of another payment's gateway id. A gateway gives an id to one payment; should two
+    /// records hold the same one, which is found is not specified.
+    async fn find_by_gateway_id(&self, provider: ProviderId, id: &str) -> Result<Option<WatchedPayment>, Error>;
 
     /// Up to `limit` payments still [watched](WatchState::is_watched) whose next check is at or
     /// before `now`, earliest first, each handed to this caller alone: its next check moves to
@@ -282,114 +306,16 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     async fn list(&self, limit: usize) -> Result<Vec<WatchedPayment>, Error>;
 }
 
-/// The in-memory [`Ledger`]: the default, for one process. It keeps at most `capacity` records
-/// (default 100 000), forgetting the oldest that are no longer watched first.
-///
-/// ```
-/// use gerbang_core::ledger::{Ledger, MemoryLedger, WatchState, WatchedPayment};
-/// use gerbang_core::{Money, ProviderId};
-/// use std::time::Duration;
-/// use time::OffsetDateTime;
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), gerbang_core::Error> {
-/// let ledger = MemoryLedger::new();
-/// let now = OffsetDateTime::now_utc();
-/// let order = WatchedPayment::new(ProviderId::Qris, "ORDER-1", Money::idr(50_000), WatchState::Pending, now);
-/// ledger.record(&order).await?;
-/// let due = ledger.due(now, 10, Duration::from_secs(30)).await?;
-/// assert_eq!(due.len(), 1);
-/// // Handed out for 30 seconds: nobody else gets it meanwhile.
-/// assert!(ledger.due(now, 10, Duration::from_secs(30)).await?.is_empty());
-/// # Ok(())
-/// # }
-/// ```
-pub struct MemoryLedger {
-    records: Mutex<HashMap<(ProviderId, String), WatchedPayment>>,
-    capacity: usize,
-}
-
-impl MemoryLedger {
-    /// An empty ledger of the default capacity.
-    pub fn new() -> Self {
-        Self::with_capacity(100_000)
-    }
-
-    /// An empty ledger keeping at most `capacity` records.
-    pub fn with_capacity(capacity: usize) -> Self {
-        Self { records: Mutex::new(HashMap::new()), capacity: capacity.max(1) }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(ProviderId, String), WatchedPayment>> {
-        self.records.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl Default for MemoryLedger {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Debug for MemoryLedger {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryLedger").field("records", &self.lock().len()).field("capacity", &self.capacity).finish()
-    }
-}
-
-#[async_trait]
-impl Ledger for MemoryLedger {
-    async fn record(&self, payment: &WatchedPayment) -> Result<bool, Error> {
-        let mut records = self.lock();
-        let key = (payment.provider, payment.reference.clone());
-        if let Some(existing) = records.get(&key) {
-            if existing.state.rank() > payment.state.rank() {
-                return Ok(false);
-            }
-        } else if records.len() >= self.capacity {
-            // Forget the oldest record no longer watched, else the oldest of all.
-            let oldest = records
-                .values()
-                .min_by_key(|r| (r.state.is_watched(), r.recorded_at))
-                .map(|r| (r.provider, r.reference.clone()));
-            if let Some(oldest) = oldest {
-                records.remove(&oldest);
-            }
-        }
-        records.insert(key, payment.clone());
-        Ok(true)
-    }
-
-    async fn find(&self, provider: ProviderId, id: &str) -> Result<Option<WatchedPayment>, Error> {
-        let records = self.lock();
-        if let Some(found) = records.get(&(provider, id.to_owned())) {
-            return Ok(Some(found.clone()));
-        }
-        Ok(records.values().find(|r| r.provider == provider && r.provider_reference.as_deref() == Some(id)).cloned())
-    }
-
-    async fn due(&self, now: OffsetDateTime, limit: usize, lease: Duration) -> Result<Vec<WatchedPayment>, Error> {
-        let mut records = self.lock();
-        let mut due: Vec<&mut WatchedPayment> =
-            records.values_mut().filter(|r| r.state.is_watched() && r.next_check.is_some_and(|at| at <= now)).collect();
-        due.sort_by_key(|r| r.next_check);
-        Ok(due
-            .into_iter()
-            .take(limit)
-            .map(|record| {
-                let handed = record.clone();
-                record.next_check = Some(now + lease);
-                handed
-            })
-            .collect())
-    }
-
-    async fn list(&self, limit: usize) -> Result<Vec<WatchedPayment>, Error> {
-        let mut all: Vec<WatchedPayment> = self.lock().values().cloned().collect();
-        all.sort_by(|a, b| b.recorded_at.cmp(&a.recorded_at).then_with(|| a.reference.cmp(&b.reference)));
-        all.truncate(limit);
-        Ok(all)
-    }
+/// What [`Ledger::begin_create`] did.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Begin {
+    /// The record was written: the create may be sent.
+    Started,
+    /// The ledger already holds a payment of that gateway and reference (in any state but
+    /// [`WatchState::NotCreated`]), returned as it is: nothing was written, and the create must
+    /// not be sent.
+    Exists(Box<WatchedPayment>),
 }
 
 /// When a watched payment is checked: soon after creation, then less and less often, until it is
@@ -456,127 +382,6 @@ impl Schedule {
     }
 }
 
-/// A gateway whose creates are recorded in a [`Ledger`], for a reconciler to watch them until
-/// they are final. Every other call goes straight to the gateway.
-///
-/// The payment is recorded as [`WatchState::Creating`] **before** the create is sent (a ledger
-/// that cannot be written refuses the create: nothing is sent that would not be watched), then
-/// as pending with the gateway's answer, as [`WatchState::Unknown`] when the answer was lost, or
-/// as [`WatchState::NotCreated`] when the gateway refused it.
-///
-/// ```
-/// use std::sync::Arc;
-/// use gerbang_core::ledger::{Ledger, MemoryLedger, Watched};
-/// use gerbang_core::PaymentProvider;
-///
-/// fn watched(gateway: Arc<dyn PaymentProvider>, ledger: Arc<dyn Ledger>) -> Arc<dyn PaymentProvider> {
-///     Arc::new(Watched::new(gateway, ledger))
-/// }
-/// # let _ = watched;
-/// ```
-#[derive(Clone)]
-pub struct Watched {
-    inner: Arc<dyn PaymentProvider>,
-    ledger: Arc<dyn Ledger>,
-    clock: SharedClock,
-}
-
-impl Watched {
-    /// `gateway`, recording its creates in `ledger`.
-    pub fn new(gateway: Arc<dyn PaymentProvider>, ledger: Arc<dyn Ledger>) -> Self {
-        Self { inner: gateway, ledger, clock: Arc::new(SystemClock) }
-    }
-
-    /// The same, reading the time off `clock`.
-    pub fn with_clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// The ledger it records in.
-    pub fn ledger(&self) -> &Arc<dyn Ledger> {
-        &self.ledger
-    }
-
-    async fn record(&self, record: &WatchedPayment) {
-        if let Err(error) = self.ledger.record(record).await {
-            // The create happened (or was refused) already; the record as `creating` stays, and
-            // the reconciler resolves it as unknown once it has settled.
-            tracing::warn!(gateway = %record.provider, reference = %record.reference, %error,
-                "could not record the create's outcome in the ledger");
-        }
-    }
-}
-
-impl fmt::Debug for Watched {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Watched").field("gateway", &self.inner.id()).field("ledger", &self.ledger).finish()
-    }
-}
-
-#[async_trait]
-impl PaymentProvider for Watched {
-    fn id(&self) -> ProviderId {
-        self.inner.id()
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-
-    async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {
-        let provider = self.inner.id();
-        let now = self.clock.now();
-        let mut record =
-            WatchedPayment::new(provider, &request.reference, request.amount.clone(), WatchState::Creating, now);
-        record.next_check = Some(now + CREATE_SETTLE);
-        // Write-ahead: a create the ledger does not know of is never sent.
-        self.ledger.record(&record).await?;
-        let answer = self.inner.create_payment(request).await;
-        let now = self.clock.now();
-        match &answer {
-            Ok(payment) => {
-                let mut created = WatchedPayment::created(payment, request, record.recorded_at);
-                created.next_check = created.next_check.map(|_| now);
-                self.record(&created).await;
-            }
-            Err(error @ Error::OutcomeUnknown { .. }) => {
-                record.state = WatchState::Unknown;
-                record.next_check = Some(now);
-                record.note = Some(error.to_string());
-                self.record(&record).await;
-            }
-            Err(error) => {
-                record.state = WatchState::NotCreated;
-                record.next_check = None;
-                record.note = Some(error.to_string());
-                self.record(&record).await;
-            }
-        }
-        answer
-    }
-
-    async fn payment_status(&self, reference: &str) -> Result<Payment, Error> {
-        self.inner.payment_status(reference).await
-    }
-
-    async fn cancel_payment(&self, reference: &str) -> Result<Payment, Error> {
-        self.inner.cancel_payment(reference).await
-    }
-
-    async fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error> {
-        self.inner.verify_webhook(request).await
-    }
-
-    fn reject_webhook(&self, error: &Error) -> Ack {
-        self.inner.reject_webhook(error)
-    }
-
-    fn webhook_claims(&self, request: &WebhookRequest<'_>) -> Option<crate::ClaimedId> {
-        self.inner.webhook_claims(request)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -621,7 +426,7 @@ mod tests {
         assert_eq!((record.state, record.next_check), (WatchState::Paid, None));
         record.observe(&Payment::new(ProviderId::Qris, PaymentStatus::Pending, "UNPAID"));
         assert_eq!(record.state, WatchState::Paid);
-        assert!(record.is_named("INV-1") && record.is_named("R") && !record.is_named("INV"));
+        assert_eq!(record.provider_reference.as_deref(), Some("INV-1"));
     }
 
     #[tokio::test]

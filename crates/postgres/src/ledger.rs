@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
-use gerbang_core::ledger::{Ledger, WatchedPayment};
+use gerbang_core::ledger::{Begin, Ledger, WatchedPayment};
 use gerbang_core::time::OffsetDateTime;
 use gerbang_core::{Error, ProviderId};
 
@@ -172,6 +172,10 @@ impl PostgresLedger {
     }
 }
 
+/// How many times [`Ledger::begin_create`] tries its insert when the row that stopped it is gone
+/// before it could be read.
+const BEGIN_TRIES: usize = 3;
+
 /// A limit as `LIMIT` takes it.
 fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
@@ -191,8 +195,42 @@ impl Ledger for PostgresLedger {
         Ok(written == 1)
     }
 
-    async fn find(&self, provider: ProviderId, id: &str) -> Result<Option<WatchedPayment>, Error> {
-        let found = self.records("finding a payment", &self.sql.find, &[&provider.as_str(), &id]).await?;
+    async fn begin_create(&self, payment: &WatchedPayment) -> Result<Begin, Error> {
+        let params = row::Params::of(payment);
+        // The insert decides, atomically; reading the row that stopped it is only for the
+        // answer. A row that is gone by then (purged between the two) lets the insert try again.
+        for _ in 0..BEGIN_TRIES {
+            let written = self
+                .conn
+                .run("beginning a create", async |client: &Object| {
+                    let statement = client.prepare_cached(&self.sql.begin).await?;
+                    Ok(client.execute(&statement, &params.as_sql()).await?)
+                })
+                .await?;
+            if written == 1 {
+                return Ok(Begin::Started);
+            }
+            if let Some(existing) = self.find_by_reference(payment.provider, &payment.reference).await? {
+                return Ok(Begin::Exists(Box::new(existing)));
+            }
+        }
+        Err(Error::Store {
+            store: "postgres",
+            message: format!(
+                "the ledger's record of {} {} kept changing while a create began; try again",
+                payment.provider, payment.reference
+            ),
+        })
+    }
+
+    async fn find_by_reference(&self, provider: ProviderId, reference: &str) -> Result<Option<WatchedPayment>, Error> {
+        let found =
+            self.records("finding a payment", &self.sql.find_by_reference, &[&provider.as_str(), &reference]).await?;
+        Ok(found.into_iter().next())
+    }
+
+    async fn find_by_gateway_id(&self, provider: ProviderId, id: &str) -> Result<Option<WatchedPayment>, Error> {
+        let found = self.records("finding a payment", &self.sql.find_by_gateway_id, &[&provider.as_str(), &id]).await?;
         Ok(found.into_iter().next())
     }
 

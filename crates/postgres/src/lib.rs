@@ -162,8 +162,10 @@
 //! CREATE INDEX IF NOT EXISTS "gerbang_ledger_recent" ON "gerbang_ledger" (recorded_at);
 //! ```
 //!
-//! `_lookup` serves [`find`](gerbang_core::ledger::Ledger::find) by the gateway's id (by the
-//! merchant's reference it is the primary key); `_due` holds only the payments still watched, so
+//! `_lookup` serves [`find_by_gateway_id`](gerbang_core::ledger::Ledger::find_by_gateway_id)
+//! (by the merchant's reference, [`find_by_reference`](gerbang_core::ledger::Ledger::find_by_reference),
+//! it is the primary key; the two are never mixed: a reference may be another payment's gateway
+//! id); `_due` holds only the payments still watched, so
 //! that finding what is due stays quick however many final records there are; `_recent` serves
 //! [`list`](gerbang_core::ledger::Ledger::list) and [`PostgresLedger::purge_final_older_than`].
 //! Times are the callers' (each replica's clock, as the in-memory ledger uses it), never the
@@ -186,6 +188,26 @@
 //!     recorded_at = excluded.recorded_at, next_check = excluded.next_check, checks = excluded.checks,
 //!     note = excluded.note
 //! WHERE ledger.rank <= excluded.rank
+//! ```
+//!
+//! Beginning a create ([`begin_create`](gerbang_core::ledger::Ledger::begin_create), the
+//! write-ahead record of a [`Watched`](gerbang_core::ledger::Watched) create) is the same insert
+//! under another condition, so that the check and the write are one statement: a row of that
+//! payment is replaced only when the gateway refused its create. Of two replicas beginning one
+//! reference at once, the second's insert waits for the first to commit and then writes nothing;
+//! no row affected means the reference is taken, and its row is read for the error:
+//!
+//! ```sql
+//! INSERT INTO "gerbang_ledger" AS ledger (provider, reference, provider_reference, amount, currency,
+//!     state, rank, provider_status, expires_at, recorded_at, next_check, checks, note)
+//! VALUES ($1, $2, $3, $4::text::numeric, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+//! ON CONFLICT (provider, reference) DO UPDATE
+//! SET provider_reference = excluded.provider_reference, amount = excluded.amount,
+//!     currency = excluded.currency, state = excluded.state, rank = excluded.rank,
+//!     provider_status = excluded.provider_status, expires_at = excluded.expires_at,
+//!     recorded_at = excluded.recorded_at, next_check = excluded.next_check, checks = excluded.checks,
+//!     note = excluded.note
+//! WHERE ledger.state = 'not_created'
 //! ```
 //!
 //! Taking what is due is one statement too: it locks the earliest due rows that no other

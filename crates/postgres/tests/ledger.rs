@@ -42,13 +42,14 @@ async fn execute(ledger: &PostgresLedger, sql: &str) {
 }
 
 async fn find(ledger: &PostgresLedger, reference: &str) -> Option<WatchedPayment> {
-    ledger.find(ProviderId::Qris, reference).await.unwrap_or_else(|e| panic!("find {reference}: {e}"))
+    ledger.find_by_reference(ProviderId::Qris, reference).await.unwrap_or_else(|e| panic!("find {reference}: {e}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keeps_the_ledger_contract() {
     let Some((_server, ledger)) = server_and_ledger().await else { return };
     gerbang_testkit::check_ledger_contract(&ledger, "unique").await;
+    gerbang_testkit::check_watched_creates(std::sync::Arc::new(ledger), "unique").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -201,7 +202,7 @@ async fn a_row_it_cannot_read_is_a_store_error() {
     let Some((_server, ledger)) = server_and_ledger().await else { return };
     ledger.record(&payment("ORDER-odd", WatchState::Pending, at(0))).await.unwrap_or_else(|e| panic!("{e}"));
     execute(&ledger, "UPDATE gerbang_ledger SET state = 'settled' WHERE reference = 'ORDER-odd'").await;
-    let found = ledger.find(ProviderId::Qris, "ORDER-odd").await;
+    let found = ledger.find_by_reference(ProviderId::Qris, "ORDER-odd").await;
     assert!(
         matches!(found, Err(Error::Store { store: "postgres", ref message }) if message.contains("\"settled\"")),
         "{found:?}"
@@ -227,10 +228,14 @@ async fn a_stopped_server_fails_every_call_within_the_timeout_and_shows_no_passw
     assert_eq!(ledger.record(&record).await.ok(), Some(true));
 
     server.stop();
-    for attempt in ["a pooled connection", "a new connection", "record", "find", "due", "list", "purge"] {
+    for attempt in
+        ["a pooled connection", "a new connection", "record", "begin", "find", "find_id", "due", "list", "purge"]
+    {
         let started = Instant::now();
         let outcome = match attempt {
-            "find" => ledger.find(ProviderId::Qris, "ORDER-down").await.map(|_| ()),
+            "begin" => ledger.begin_create(&record).await.map(|_| ()),
+            "find" => ledger.find_by_reference(ProviderId::Qris, "ORDER-down").await.map(|_| ()),
+            "find_id" => ledger.find_by_gateway_id(ProviderId::Qris, "ORDER-down").await.map(|_| ()),
             "due" => ledger.due(at(10), 10, Duration::from_secs(60)).await.map(|_| ()),
             "list" => ledger.list(10).await.map(|_| ()),
             "purge" => ledger.purge_final_older_than(at(10), Duration::ZERO).await.map(|_| ()),

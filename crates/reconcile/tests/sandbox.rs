@@ -178,7 +178,7 @@ async fn reconcile_until(reconciler: &Reconciler, mut done: impl FnMut() -> bool
 }
 
 async fn record(ledger: &dyn Ledger, provider: ProviderId, reference: &str) -> WatchedPayment {
-    ledger.find(provider, reference).await.unwrap().expect("recorded")
+    ledger.find_by_reference(provider, reference).await.unwrap().expect("recorded")
 }
 
 #[tokio::test]
@@ -260,8 +260,8 @@ async fn a_cash_in_create_whose_answer_was_cut_is_resolved_by_reconciliation() {
     let states = move || {
         let ledger = Arc::clone(&ledger);
         async move {
-            let cut = ledger.find(ProviderId::CashIn, "REC-CUT").await.unwrap().unwrap().state;
-            let ghost = ledger.find(ProviderId::CashIn, "REC-GHOST").await.unwrap().unwrap().state;
+            let cut = ledger.find_by_reference(ProviderId::CashIn, "REC-CUT").await.unwrap().unwrap().state;
+            let ghost = ledger.find_by_reference(ProviderId::CashIn, "REC-GHOST").await.unwrap().unwrap().state;
             (cut, ghost)
         }
     };
@@ -301,7 +301,7 @@ async fn a_cuan10pay_create_whose_answer_was_cut_stays_unknown_with_a_note() {
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
     assert!(outcomes.contains(&CheckOutcome::Unresolvable), "{outcomes:?}");
-    let record = ledger.find(ProviderId::Cuan10pay, "REC-LOST").await.unwrap().unwrap();
+    let record = ledger.find_by_reference(ProviderId::Cuan10pay, "REC-LOST").await.unwrap().unwrap();
     assert_eq!((record.state, record.next_check), (WatchState::Unknown, None));
     assert!(record.note.unwrap().contains("dashboard"));
 }
@@ -344,7 +344,8 @@ async fn with_a_budget_of_10_per_hour_the_checks_wait_and_the_merchants_calls_go
     assert_eq!(checked.len(), 8, "background checks stop at 80 % of the budget: {checked:?}");
     // Every payment now waits for the budget to come back (T = 6 minutes per call).
     for n in 0..30 {
-        let record = world.ledger.find(ProviderId::Cuan10pay, &format!("REC-BUDGET-{n}")).await.unwrap().unwrap();
+        let record =
+            world.ledger.find_by_reference(ProviderId::Cuan10pay, &format!("REC-BUDGET-{n}")).await.unwrap().unwrap();
         assert!(record.next_check.unwrap() > now() + time::Duration::minutes(5), "{record:?}");
         assert_eq!(record.checks, u32::from(checked.contains(&record.reference)));
     }
@@ -376,7 +377,7 @@ async fn a_paid_event_with_another_amount_than_recorded_is_a_mismatch_not_a_paym
     let mismatches = world.seen.mismatches.lock().unwrap().clone();
     assert_eq!(mismatches.len(), 1, "reported once: {mismatches:?}");
     assert!(mismatches[0].contains("150000 IDR") && mismatches[0].contains("149000 IDR"), "{mismatches:?}");
-    let record = world.ledger.find(ProviderId::Cuan10pay, "REC-MISMATCH").await.unwrap().unwrap();
+    let record = world.ledger.find_by_reference(ProviderId::Cuan10pay, "REC-MISMATCH").await.unwrap().unwrap();
     assert_eq!((record.state, record.next_check), (WatchState::Mismatch, None));
 }
 

@@ -4,10 +4,11 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use gerbang_core::ledger::{Ledger, WatchedPayment};
+use gerbang_core::ledger::{Begin, Ledger, WatchedPayment};
 use gerbang_core::time::OffsetDateTime;
 use gerbang_core::time::format_description::well_known::Rfc3339;
 use gerbang_core::{Error, ProviderId};
+use redis::ScriptInvocation;
 use redis::aio::ConnectionManager;
 
 use crate::conn::{Connection, Timeouts, millis};
@@ -16,7 +17,7 @@ use crate::key::tame_key;
 
 mod scripts;
 
-use scripts::{DUE, FIND, LIST, PRUNE_BATCH, RECORD};
+use scripts::{BEGIN, DUE, FIND_BY_ID, LIST, PRUNE_BATCH, RECORD};
 
 /// The [`Ledger`] on Redis: one ledger of watched payments for every replica of a merchant's
 /// backend, whose due checks are shared out between them (each due payment to one replica for a
@@ -28,7 +29,8 @@ use scripts::{DUE, FIND, LIST, PRUNE_BATCH, RECORD};
 ///   every field as serde writes it, times exact to the nanosecond), `rank` (its state's
 ///   [rank](gerbang_core::ledger::WatchState::rank)) and `id` (the name of its id key);
 /// - `id:{gateway}:{gateway's id}`, the record key of the payment the gateway knows by that id,
-///   for [`find`](Ledger::find) by the gateway's id;
+///   for [`find_by_gateway_id`](Ledger::find_by_gateway_id): a key space of its own, so that a
+///   merchant's reference is never found as a gateway id nor the other way round;
 /// - `due`, a sorted set of the record keys of the payments a check is scheduled for (watched,
 ///   with a `next_check`), scored by `next_check` in Unix milliseconds;
 /// - `recorded`, every record key scored by `recorded_at` in Unix milliseconds, for
@@ -46,7 +48,12 @@ use scripts::{DUE, FIND, LIST, PRUNE_BATCH, RECORD};
 ///   each to `now + lease`, in `due` and in its stored `next_check`, in the same step: two
 ///   replicas asking at once never get the same record. What it hands out is each record as it
 ///   was.
-/// - [`find`](Ledger::find) reads the record by reference, else the one the id key points at.
+/// - [`begin_create`](Ledger::begin_create) reads the stored record's state and writes as
+///   `record` does only when there is none or it is `not_created`; else it returns the stored
+///   record: two replicas beginning one reference at once never both write.
+/// - [`find_by_reference`](Ledger::find_by_reference) reads the record key;
+///   [`find_by_gateway_id`](Ledger::find_by_gateway_id) the record the id key points at (and
+///   checks that the record still holds that id).
 /// - [`list`](Ledger::list) walks `recorded` from the newest, forgetting records that expired
 ///   (records recorded in the same millisecond come in any order).
 ///
@@ -207,6 +214,31 @@ impl RedisLedger {
         self.retention
     }
 
+    /// The keys and arguments of a write of `payment` ([`RECORD`], [`BEGIN`]), on `invocation`
+    /// (which names the record key already); the record key, for logs.
+    fn write(
+        &self,
+        mut invocation: ScriptInvocation<'static>,
+        payment: &WatchedPayment,
+    ) -> Result<(String, ScriptInvocation<'static>), Error> {
+        let json = serde_json::to_string(payment)
+            .map_err(|e| Error::validation("payment", format!("cannot be kept in the redis ledger: {e}")))?;
+        let scheduled = payment.next_check.filter(|_| payment.state.is_watched());
+        invocation.key(self.due_key()).key(self.recorded_key()).key(self.expires_key());
+        if let Some(id) = &payment.provider_reference {
+            invocation.key(self.id_key(payment.provider, id));
+        }
+        invocation
+            .arg(payment.state.rank())
+            .arg(json)
+            // Never handed out before its time: the score rounds up, `now` in `due` down.
+            .arg(scheduled.map(|at| ceil_millis(at).to_string()).unwrap_or_default())
+            .arg(floor_millis(payment.recorded_at))
+            .arg(millis(self.retention))
+            .arg(PRUNE_BATCH);
+        Ok((self.redis_key(payment.provider, &payment.reference), invocation))
+    }
+
     /// Reads the flat `[member, json, …]` answer of the due and list scripts, skipping (and
     /// saying so) a record that does not read as one: one bad record must not stop the others.
     fn decode_all(operation: &'static str, flat: Vec<String>) -> Vec<WatchedPayment> {
@@ -225,39 +257,44 @@ impl RedisLedger {
 #[async_trait]
 impl Ledger for RedisLedger {
     async fn record(&self, payment: &WatchedPayment) -> Result<bool, Error> {
-        let json = serde_json::to_string(payment)
-            .map_err(|e| Error::validation("payment", format!("cannot be kept in the redis ledger: {e}")))?;
-        let key = self.redis_key(payment.provider, &payment.reference);
-        let scheduled = payment.next_check.filter(|_| payment.state.is_watched());
-        let mut invocation = RECORD.key(&key);
-        invocation.key(self.due_key()).key(self.recorded_key()).key(self.expires_key());
-        if let Some(id) = &payment.provider_reference {
-            invocation.key(self.id_key(payment.provider, id));
-        }
-        invocation
-            .arg(payment.state.rank())
-            .arg(json)
-            // Never handed out before its time: the score rounds up, `now` in `due` down.
-            .arg(scheduled.map(|at| ceil_millis(at).to_string()).unwrap_or_default())
-            .arg(floor_millis(payment.recorded_at))
-            .arg(millis(self.retention))
-            .arg(PRUNE_BATCH);
+        let (key, invocation) =
+            self.write(RECORD.key(self.redis_key(payment.provider, &payment.reference)), payment)?;
         let mut conn = self.conn.manager();
         let written: i64 = self.conn.run("record", &[], invocation.invoke_async(&mut conn)).await?;
         tracing::debug!(%key, state = %payment.state, written = written == 1, "redis ledger record");
         Ok(written == 1)
     }
 
-    async fn find(&self, provider: ProviderId, id: &str) -> Result<Option<WatchedPayment>, Error> {
-        let key = self.redis_key(provider, id);
-        let mut invocation = FIND.key(&key);
-        invocation.key(self.id_key(provider, id));
+    async fn begin_create(&self, payment: &WatchedPayment) -> Result<Begin, Error> {
+        let (key, invocation) = self.write(BEGIN.key(self.redis_key(payment.provider, &payment.reference)), payment)?;
         let mut conn = self.conn.manager();
-        let json: Option<String> = self.conn.run("find", &[], invocation.invoke_async(&mut conn)).await?;
+        let stored: Option<String> = self.conn.run("begin_create", &[], invocation.invoke_async(&mut conn)).await?;
+        tracing::debug!(%key, started = stored.is_none(), "redis ledger begin_create");
+        match stored {
+            None => Ok(Begin::Started),
+            Some(json) => Ok(Begin::Exists(Box::new(decode("begin_create", &key, &json)?))),
+        }
+    }
+
+    async fn find_by_reference(&self, provider: ProviderId, reference: &str) -> Result<Option<WatchedPayment>, Error> {
+        let key = self.redis_key(provider, reference);
+        let mut conn = self.conn.manager();
+        let mut hget = redis::cmd("HGET");
+        hget.arg(&key).arg("json");
+        let json: Option<String> = self.conn.run("find", &[], hget.query_async(&mut conn)).await?;
+        let Some(json) = json else { return Ok(None) };
+        let record = decode("find", &key, &json)?;
+        Ok((record.provider == provider && record.reference == reference).then_some(record))
+    }
+
+    async fn find_by_gateway_id(&self, provider: ProviderId, id: &str) -> Result<Option<WatchedPayment>, Error> {
+        let key = self.id_key(provider, id);
+        let mut conn = self.conn.manager();
+        let json: Option<String> = self.conn.run("find", &[], FIND_BY_ID.key(&key).invoke_async(&mut conn)).await?;
         let Some(json) = json else { return Ok(None) };
         let record = decode("find", &key, &json)?;
         // An id key left over from a record that has another gateway id now names nothing.
-        Ok((record.provider == provider && record.is_named(id)).then_some(record))
+        Ok((record.provider == provider && record.provider_reference.as_deref() == Some(id)).then_some(record))
     }
 
     async fn due(&self, now: OffsetDateTime, limit: usize, lease: Duration) -> Result<Vec<WatchedPayment>, Error> {

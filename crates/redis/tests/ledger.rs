@@ -33,6 +33,7 @@ async fn keeps_the_ledger_contract() {
     let Some(redis) = RedisServer::start() else { return };
     let ledger = RedisLedger::connect(&redis.url()).await.unwrap();
     gerbang_testkit::check_ledger_contract(&ledger, "redis").await;
+    gerbang_testkit::check_watched_creates(std::sync::Arc::new(ledger), "redis").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,7 +83,7 @@ async fn keys_are_laid_out_under_the_prefix() {
     let odd = record("A B*{x}", WatchState::Pending, None);
     assert!(ledger.redis_key(ProviderId::Qris, "A B*{x}").starts_with("shop:ledger:rec:qris:#"));
     assert!(ledger.record(&odd).await.unwrap());
-    assert_eq!(ledger.find(ProviderId::Qris, "A B*{x}").await.unwrap(), Some(odd));
+    assert_eq!(ledger.find_by_reference(ProviderId::Qris, "A B*{x}").await.unwrap(), Some(odd));
 }
 
 #[tokio::test]
@@ -139,8 +140,8 @@ async fn an_expired_record_is_gone_from_find_list_and_the_sets() {
     assert_eq!(ledger.list(10).await.unwrap().len(), 2);
 
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(ledger.find(ProviderId::Qris, "PAID-1").await.unwrap(), None);
-    assert_eq!(ledger.find(ProviderId::Qris, "INV-P").await.unwrap(), None, "its id key expired with it");
+    assert_eq!(ledger.find_by_reference(ProviderId::Qris, "PAID-1").await.unwrap(), None);
+    assert_eq!(ledger.find_by_gateway_id(ProviderId::Qris, "INV-P").await.unwrap(), None, "its id key expired with it");
     let listed: Vec<String> = ledger.list(10).await.unwrap().into_iter().map(|r| r.reference).collect();
     assert_eq!(listed, ["PENDING-1"], "a watched record stays; the expired one is skipped");
     let mut conn = raw(&redis).await;
@@ -169,7 +170,7 @@ async fn a_handed_out_record_reads_back_with_its_lease() {
     let due = ledger.due(at(30), 10, Duration::from_millis(60_500)).await.unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0], order, "handed out as it was");
-    let found = ledger.find(ProviderId::Qris, "ORDER-9").await.unwrap().unwrap();
+    let found = ledger.find_by_reference(ProviderId::Qris, "ORDER-9").await.unwrap().unwrap();
     let lease_end = at(90) + time::Duration::milliseconds(500);
     assert_eq!(found.next_check, Some(lease_end), "its next check is the lease's end, as in memory");
     let mut unmoved = found.clone();
@@ -190,8 +191,8 @@ async fn a_gateway_id_the_record_no_longer_has_finds_nothing() {
     assert!(ledger.record(&order).await.unwrap());
     order.provider_reference = Some("INV-NEW".into());
     assert!(ledger.record(&order).await.unwrap());
-    assert_eq!(ledger.find(ProviderId::Qris, "INV-NEW").await.unwrap(), Some(order.clone()));
-    assert_eq!(ledger.find(ProviderId::Qris, "INV-OLD").await.unwrap(), None);
+    assert_eq!(ledger.find_by_gateway_id(ProviderId::Qris, "INV-NEW").await.unwrap(), Some(order.clone()));
+    assert_eq!(ledger.find_by_gateway_id(ProviderId::Qris, "INV-OLD").await.unwrap(), None);
     let mut conn = raw(&redis).await;
     let old: bool = conn.exists(ledger.id_key(ProviderId::Qris, "INV-OLD")).await.unwrap();
     assert!(!old, "the old id key is deleted");
@@ -200,7 +201,7 @@ async fn a_gateway_id_the_record_no_longer_has_finds_nothing() {
         .set(ledger.id_key(ProviderId::Qris, "INV-STALE"), ledger.redis_key(ProviderId::Qris, "ORDER-3"))
         .await
         .unwrap();
-    assert_eq!(ledger.find(ProviderId::Qris, "INV-STALE").await.unwrap(), None);
+    assert_eq!(ledger.find_by_gateway_id(ProviderId::Qris, "INV-STALE").await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -212,7 +213,7 @@ async fn a_record_that_does_not_read_is_an_error_to_find_and_skipped_by_due_and_
     let mut conn = raw(&redis).await;
     let bad = ledger.redis_key(ProviderId::Qris, "BAD");
     let _: () = conn.hset(&bad, "json", r#"{"reference":"secret-ish value"}"#).await.unwrap();
-    let error = ledger.find(ProviderId::Qris, "BAD").await.unwrap_err();
+    let error = ledger.find_by_reference(ProviderId::Qris, "BAD").await.unwrap_err();
     assert!(matches!(&error, Error::Store { store: "redis", .. }), "{error:?}");
     assert!(error.to_string().contains(&bad), "names the key: {error}");
     let due: Vec<String> =
@@ -229,11 +230,13 @@ async fn operations_fail_promptly_with_a_store_error_when_redis_goes_down() {
     drop(redis);
     let down = record("DOWN", WatchState::Pending, Some(at(1)));
     for n in 0..2 {
-        for operation in ["record", "find", "due", "list"] {
+        for operation in ["record", "begin_create", "find", "find_by_gateway_id", "due", "list"] {
             let started = Instant::now();
             let result = match operation {
                 "record" => ledger.record(&down).await.map(|_| ()),
-                "find" => ledger.find(ProviderId::Qris, "UP").await.map(|_| ()),
+                "begin_create" => ledger.begin_create(&down).await.map(|_| ()),
+                "find" => ledger.find_by_reference(ProviderId::Qris, "UP").await.map(|_| ()),
+                "find_by_gateway_id" => ledger.find_by_gateway_id(ProviderId::Qris, "UP").await.map(|_| ()),
                 "due" => ledger.due(at(10), 10, Duration::from_secs(60)).await.map(|_| ()),
                 _ => ledger.list(10).await.map(|_| ()),
             };

@@ -71,7 +71,7 @@ async fn the_rate_and_token_stores_and_the_ledger_never_show_the_password_nor_th
         shown.push(format!("{:?}", tokens.get("ciputra:0123456789abcdef").await.unwrap()));
         let order = WatchedPayment::new(ProviderId::Qris, "ORDER-1", Money::idr(1_000), WatchState::Pending, now);
         assert!(ledger.record(&order).await.unwrap());
-        assert_eq!(ledger.find(ProviderId::Qris, "ORDER-1").await.unwrap(), Some(order.clone()));
+        assert_eq!(ledger.find_by_reference(ProviderId::Qris, "ORDER-1").await.unwrap(), Some(order.clone()));
 
         // A server that refuses the put (out of memory) is an error quoting neither the token
         // nor the password.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use gerbang_core::inbox::{Claim, EventKey, Inbox};
-use gerbang_core::ledger::{Ledger, WatchState, WatchedPayment};
+use gerbang_core::ledger::{Begin, Ledger, WatchState, WatchedPayment};
 use gerbang_core::time::{self, OffsetDateTime};
 use gerbang_core::{Money, ProviderId};
 
@@ -123,7 +123,8 @@ pub async fn check_ledger_contract(ledger: &dyn Ledger, unique: &str) {
     };
     let names = |due: &[WatchedPayment]| due.iter().map(|r| r.reference.clone()).collect::<Vec<_>>();
 
-    // Every field round-trips; a record is found by either of its ids, only at its gateway.
+    // Every field round-trips; a record is found by its reference and by its gateway id, each in
+    // its own namespace, only at its gateway.
     let mut a = record("a", WatchState::Pending, Some(far));
     a.provider_reference = Some(format!("GW-{unique}-a"));
     a.amount = Money::new("1234.56".parse().expect("decimal"), gerbang_core::Currency::new("USD").expect("code"))
@@ -133,12 +134,19 @@ pub async fn check_ledger_contract(ledger: &dyn Ledger, unique: &str) {
     a.checks = 3;
     a.note = Some("the last check timed out".into());
     assert_eq!(ledger.record(&a).await.ok(), Some(true), "a new record is written");
-    let found = ledger.find(ProviderId::Qris, &a.reference).await.expect("find");
+    let found = ledger.find_by_reference(ProviderId::Qris, &a.reference).await.expect("find");
     assert_eq!(found.as_ref(), Some(&a), "a record reads back as written");
-    let by_gateway_id = ledger.find(ProviderId::Qris, &format!("GW-{unique}-a")).await.expect("find");
+    let by_gateway_id = ledger.find_by_gateway_id(ProviderId::Qris, &format!("GW-{unique}-a")).await.expect("find");
     assert_eq!(by_gateway_id.as_ref(), Some(&a), "a record is found by the gateway's id");
-    assert_eq!(ledger.find(ProviderId::CashIn, &a.reference).await.ok(), Some(None), "only at its own gateway");
-    assert_eq!(ledger.find(ProviderId::Qris, &reference("none")).await.ok(), Some(None), "an unknown id is none");
+    let none = Some(None);
+    assert_eq!(ledger.find_by_reference(ProviderId::CashIn, &a.reference).await.ok(), none, "only at its gateway");
+    let other_gateway = ledger.find_by_gateway_id(ProviderId::CashIn, &format!("GW-{unique}-a")).await.ok();
+    assert_eq!(other_gateway, none, "a gateway id only at its gateway");
+    let crossed = ledger.find_by_gateway_id(ProviderId::Qris, &a.reference).await.ok();
+    assert_eq!(crossed, none, "a reference is not a gateway id");
+    let crossed = ledger.find_by_reference(ProviderId::Qris, &format!("GW-{unique}-a")).await.ok();
+    assert_eq!(crossed, none, "a gateway id is not a reference");
+    assert_eq!(ledger.find_by_reference(ProviderId::Qris, &reference("none")).await.ok(), none, "unknown: none");
 
     // Never back: a final state is not replaced by pending; a mismatch by nothing but itself.
     let mut paid = a.clone();
@@ -147,7 +155,8 @@ pub async fn check_ledger_contract(ledger: &dyn Ledger, unique: &str) {
     assert_eq!(ledger.record(&paid).await.ok(), Some(true), "pending moves on to paid");
     assert_eq!(ledger.record(&a).await.ok(), Some(false), "paid is not moved back to pending");
     let state = |r: Option<WatchedPayment>| r.map(|r| r.state);
-    assert_eq!(state(ledger.find(ProviderId::Qris, &a.reference).await.expect("find")), Some(WatchState::Paid));
+    let found = ledger.find_by_reference(ProviderId::Qris, &a.reference).await.expect("find");
+    assert_eq!(state(found), Some(WatchState::Paid));
     let mut mismatch = paid.clone();
     mismatch.state = WatchState::Mismatch;
     assert_eq!(ledger.record(&mismatch).await.ok(), Some(true), "paid moves on to mismatch");
@@ -211,4 +220,109 @@ pub async fn check_ledger_contract(ledger: &dyn Ledger, unique: &str) {
     let listed = ledger.list(3).await.expect("list");
     assert_eq!(listed.len(), 3, "list takes at most `limit`");
     assert_eq!(listed[0].reference, reference("z"), "newest first");
+
+    check_namespaces(ledger, unique, far).await;
+    check_begin_create(ledger, unique, far).await;
+}
+
+/// The attack of a merchant reference that is another payment's gateway id: invoice `ORD-A`,
+/// numbered `100000` by the gateway, and another order whose reference is `100000`. Each look-up
+/// finds the record that holds the value in its own namespace.
+async fn check_namespaces(ledger: &dyn Ledger, unique: &str, far: OffsetDateTime) {
+    let t0 = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1_900_000_000);
+    let provider = ProviderId::CryptoInvoice;
+    let (order_a, number) = (format!("{unique}-ORD-A"), format!("{unique}-100000"));
+    let mut a = WatchedPayment::new(provider, &order_a, Money::idr(150_000), WatchState::Pending, t0);
+    a.provider_reference = Some(number.clone());
+    a.next_check = Some(far);
+    let mut b = WatchedPayment::new(provider, &number, Money::idr(990_000), WatchState::Pending, t0);
+    b.provider_reference = Some(format!("{unique}-100001"));
+    b.next_check = Some(far);
+    for record in [&a, &b] {
+        assert_eq!(ledger.record(record).await.ok(), Some(true));
+    }
+    let by_id = ledger.find_by_gateway_id(provider, &number).await.expect("find");
+    assert_eq!(by_id.as_ref(), Some(&a), "gateway id {number} is ORD-A's, not the order whose reference is {number}");
+    let by_reference = ledger.find_by_reference(provider, &number).await.expect("find");
+    assert_eq!(by_reference.as_ref(), Some(&b), "reference {number} is the other order's");
+    let by_reference = ledger.find_by_reference(provider, &order_a).await.expect("find");
+    assert_eq!(by_reference.as_ref(), Some(&a));
+    let by_id = ledger.find_by_gateway_id(provider, &format!("{unique}-100001")).await.expect("find");
+    assert_eq!(by_id.as_ref(), Some(&b));
+    assert_eq!(ledger.find_by_gateway_id(provider, &order_a).await.ok(), Some(None), "ORD-A is no gateway id");
+
+    // A record without a gateway id is found by reference only, even when an id key of that
+    // value was once written elsewhere.
+    let mut c = WatchedPayment::new(provider, format!("{unique}-ORD-C"), Money::idr(1), WatchState::Unknown, t0);
+    c.next_check = Some(far);
+    assert_eq!(ledger.record(&c).await.ok(), Some(true));
+    assert_eq!(ledger.find_by_gateway_id(provider, &c.reference).await.ok(), Some(None));
+}
+
+/// A create begins only where the reference is new or its create was refused by the gateway;
+/// every other state is returned as it is and left unchanged; of concurrent beginnings of one
+/// reference exactly one starts.
+async fn check_begin_create(ledger: &dyn Ledger, unique: &str, far: OffsetDateTime) {
+    let t0 = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1_900_000_000);
+    let provider = ProviderId::CashIn;
+    let creating = |reference: &str, amount: i64| {
+        let mut r = WatchedPayment::new(provider, reference, Money::idr(amount), WatchState::Creating, t0);
+        r.next_check = Some(far);
+        r
+    };
+
+    let fresh = format!("{unique}-begin-new");
+    assert_eq!(ledger.begin_create(&creating(&fresh, 10_000)).await.ok(), Some(Begin::Started), "a new reference");
+    assert_eq!(stored(ledger, provider, &fresh).await, Some(creating(&fresh, 10_000)), "written as given");
+
+    for state in WatchState::ALL {
+        let reference = format!("{unique}-begin-{state}");
+        let mut existing = WatchedPayment::new(provider, &reference, Money::idr(150_000), state, t0);
+        existing.provider_reference = Some(format!("{unique}-GW-{state}"));
+        existing.provider_status = Some("AS-RECORDED".into());
+        existing.next_check = state.is_watched().then_some(far);
+        assert_eq!(ledger.record(&existing).await.ok(), Some(true));
+        let again = creating(&reference, 990_000);
+        let begun = ledger.begin_create(&again).await.expect("begin_create");
+        if state == WatchState::NotCreated {
+            assert_eq!(begun, Begin::Started, "a create the gateway refused may be tried again");
+            assert_eq!(
+                stored(ledger, provider, &reference).await,
+                Some(again.clone()),
+                "the refused record is replaced"
+            );
+            let by_id = ledger.find_by_gateway_id(provider, &format!("{unique}-GW-{state}")).await.expect("find");
+            assert_eq!(by_id, None, "the replaced record's gateway id names nothing now");
+        } else {
+            assert_eq!(begun, Begin::Exists(Box::new(existing.clone())), "{state}: the record is returned as it is");
+            assert_eq!(stored(ledger, provider, &reference).await, Some(existing), "{state}: the record is unchanged");
+        }
+    }
+
+    // Replicas beginning one reference at once: exactly one starts, whether the reference is new
+    // or its create was refused.
+    let refused = format!("{unique}-begin-race-refused");
+    let mut not_created = WatchedPayment::new(provider, &refused, Money::idr(1), WatchState::NotCreated, t0);
+    not_created.next_check = None;
+    assert_eq!(ledger.record(&not_created).await.ok(), Some(true));
+    for reference in [format!("{unique}-begin-race-new"), refused] {
+        let attempts: Vec<WatchedPayment> = (0..32).map(|n| creating(&reference, 1_000 + n)).collect();
+        let begun = futures_util::future::join_all(attempts.iter().map(|r| ledger.begin_create(r))).await;
+        let started: Vec<usize> = (0..begun.len()).filter(|n| matches!(begun[*n], Ok(Begin::Started))).collect();
+        assert_eq!(started.len(), 1, "of 32 concurrent creates of {reference} exactly one starts: {begun:?}");
+        let winner = &attempts[started[0]];
+        for outcome in &begun {
+            match outcome {
+                Ok(Begin::Started) => {}
+                Ok(Begin::Exists(found)) => assert_eq!(**found, *winner, "the others see the winner's record"),
+                other => panic!("begin_create of {reference} failed: {other:?}"),
+            }
+        }
+        assert_eq!(stored(ledger, provider, &reference).await.as_ref(), Some(winner), "the winner's record stays");
+    }
+}
+
+/// The record of `reference` at `provider`, which must be readable.
+async fn stored(ledger: &dyn Ledger, provider: ProviderId, reference: &str) -> Option<WatchedPayment> {
+    ledger.find_by_reference(provider, reference).await.expect("find")
 }

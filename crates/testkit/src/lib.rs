@@ -18,6 +18,7 @@ mod hostile;
 mod local;
 mod postgres_server;
 mod redis_server;
+mod watched;
 pub use chromium::{CHROMIUM_FLAGS, Chromium};
 pub use contract::{check_inbox_contract, check_ledger_contract};
 pub use hostile::{
@@ -26,6 +27,7 @@ pub use hostile::{
 };
 pub use postgres_server::PostgresServer;
 pub use redis_server::RedisServer;
+pub use watched::{CountingGateway, check_watched_creates};
 
 /// Every line of tracing output written since [`LogCapture::install`], kept in memory.
 #[derive(Debug, Clone, Default)]

@@ -31,6 +31,13 @@ pub enum MismatchKind {
     /// A payment the ledger does not know, where the ledger is the merchant's record of
     /// payments ([`ReceiverBuilder::require_known_payments`](crate::ReceiverBuilder::require_known_payments)).
     UnknownPayment,
+    /// The event's gateway id and its merchant reference name two different payments in the
+    /// ledger: which one was paid is not clear, so neither is passed on as paid.
+    Conflict {
+        /// The merchant reference of the payment the ledger knows by the event's gateway id
+        /// (the event's own reference names another).
+        by_gateway_id: String,
+    },
 }
 
 impl Mismatch {
@@ -54,6 +61,17 @@ impl Mismatch {
     }
 }
 
+impl Mismatch {
+    /// A paid `event` whose gateway id names the record `by_gateway_id` while its reference
+    /// names another: see [`MismatchKind::Conflict`]. `None` for an event that is not paid.
+    pub(crate) fn conflict(event: &WebhookEvent, by_gateway_id: &WatchedPayment) -> Option<Self> {
+        (event.status == PaymentStatus::Paid).then(|| Self {
+            event: event.clone(),
+            kind: MismatchKind::Conflict { by_gateway_id: by_gateway_id.reference.clone() },
+        })
+    }
+}
+
 impl fmt::Display for Mismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let event = &self.event;
@@ -68,6 +86,13 @@ impl fmt::Display for Mismatch {
                 f,
                 "{} reports payment {id} paid, which the ledger does not know: not passed on as paid",
                 event.provider
+            ),
+            MismatchKind::Conflict { by_gateway_id } => write!(
+                f,
+                "{} reports its payment {} paid as {id}, but the ledger holds that payment as {by_gateway_id}: \
+                 not passed on as paid",
+                event.provider,
+                event.provider_reference.as_deref().unwrap_or("?"),
             ),
         }
     }

@@ -8,7 +8,7 @@ use gerbang_core::http::{HeaderMap, Method};
 use gerbang_core::inbox::{Claim, EventKey, Inbox, Lease};
 use gerbang_core::ledger::{Ledger, WatchState, WatchedPayment};
 use gerbang_core::{
-    Ack, ClaimedId, Error, MAX_WEBHOOK_BODY_BYTES, PaymentProvider, ProviderId, WebhookEvent, WebhookRequest,
+    Ack, ClaimedId, Error, LookupKey, MAX_WEBHOOK_BODY_BYTES, PaymentProvider, ProviderId, WebhookEvent, WebhookRequest,
 };
 
 use crate::Mismatch;
@@ -218,14 +218,17 @@ impl Receiver {
             Ok(key) => key,
             Err(error) => return self.unkeyed(event.provider, error),
         };
-        let record = match self.record_of(&event).await {
-            Ok(record) => record,
+        let Found { record, conflict } = match self.record_of(&event).await {
+            Ok(found) => found,
             Err(error) => return Self::store_failed(&key, error),
         };
         if let Some(record) = record.as_ref().filter(|_| event.reference.is_none()) {
             event.reference = Some(record.reference.clone());
         }
-        let mismatch = Mismatch::between(&event, record.as_ref(), self.inner.require_known);
+        let mismatch = match (&record, conflict) {
+            (Some(record), true) => Mismatch::conflict(&event, record),
+            _ => Mismatch::between(&event, record.as_ref(), self.inner.require_known),
+        };
         let lease = match self.claim(&key).await {
             Ok(Claim::New(lease)) => lease,
             Ok(Claim::Done) => {
@@ -268,16 +271,43 @@ impl Receiver {
         Delivery::new(ack, outcome)
     }
 
-    /// The ledger's record of the event's payment, by the gateway's id, else the merchant's
-    /// reference; `None` without a ledger.
-    async fn record_of(&self, event: &WebhookEvent) -> Result<Option<WatchedPayment>, Error> {
-        let Some(ledger) = &self.inner.ledger else { return Ok(None) };
-        for id in [&event.provider_reference, &event.reference].into_iter().flatten() {
-            if let Some(record) = ledger.find(event.provider, id).await? {
-                return Ok(Some(record));
+    /// The ledger's record of the event's payment; none without a ledger.
+    ///
+    /// The event's gateway id (`provider_reference`) is looked up as a gateway id and its
+    /// merchant reference as a reference, never one as the other: a merchant's reference may be
+    /// the digits of another payment's gateway id, and taking one for the other would check a
+    /// genuine payment against another order. The record is the one the gateway id names, else
+    /// the one the reference names.
+    ///
+    /// When both name a record and they are two different ones, the ledger and the gateway
+    /// disagree about which payment this is. The record is then the gateway id's (the gateway
+    /// gave that id to one payment, and the ledger took it from the gateway's own answer, where
+    /// a reference is the merchant's word echoed back), and the event is a
+    /// [conflict](crate::MismatchKind::Conflict): a paid one goes to the handler's `mismatch`,
+    /// never to `handle`, so that neither order is shipped on it, and the gateway id's record
+    /// becomes a mismatch for a person to look at. An event that is not paid is passed on as
+    /// usual (nothing is shipped on it) and recorded on the gateway id's record.
+    async fn record_of(&self, event: &WebhookEvent) -> Result<Found, Error> {
+        let Some(ledger) = &self.inner.ledger else { return Ok(Found::default()) };
+        let by_gateway_id = match &event.provider_reference {
+            Some(id) => ledger.find_by_gateway_id(event.provider, id).await?,
+            None => None,
+        };
+        let by_reference = match &event.reference {
+            Some(reference) => ledger.find_by_reference(event.provider, reference).await?,
+            None => None,
+        };
+        Ok(match (by_gateway_id, by_reference) {
+            (Some(record), Some(other)) => {
+                let conflict = record.reference != other.reference;
+                if conflict {
+                    tracing::warn!(gateway = %event.provider, key = %EventKey::of(event),
+                        "the event's gateway id and reference name two different payments in the ledger");
+                }
+                Found { record: Some(record), conflict }
             }
-        }
-        Ok(None)
+            (record, other) => Found { record: record.or(other), conflict: false },
+        })
     }
 
     /// Records what a handled event says of its payment (or that it is a mismatch).
@@ -356,12 +386,25 @@ fn unverified(provider: &dyn PaymentProvider, error: Error) -> Delivery {
     }
 }
 
-/// Whether the ledger holds the payment a webhook claims to be about. The one place the
-/// receiver looks an unverified id up: written against `find` (a reference or a gateway id
-/// alike); where the ledger looks references and gateway ids up apart, look `claim.id` up as
-/// `claim.key` says.
+/// Whether the ledger holds the payment a webhook claims to be about, looking the id up in the
+/// namespace the gateway says it belongs to (never the other).
 async fn ledger_knows(ledger: &dyn Ledger, provider: ProviderId, claim: &ClaimedId) -> Result<bool, Error> {
-    Ok(ledger.find(provider, &claim.id).await?.is_some())
+    let found = match claim.key {
+        LookupKey::Reference => ledger.find_by_reference(provider, &claim.id).await?,
+        LookupKey::ProviderReference => ledger.find_by_gateway_id(provider, &claim.id).await?,
+        // A kind of id this receiver does not know how to look up: let the verification decide.
+        _ => return Ok(true),
+    };
+    Ok(found.is_some())
+}
+
+/// What [`Receiver::record_of`] found.
+#[derive(Default)]
+struct Found {
+    /// The payment's record.
+    record: Option<WatchedPayment>,
+    /// Whether the event's reference names another record than its gateway id does.
+    conflict: bool,
 }
 
 impl ReceiverBuilder {

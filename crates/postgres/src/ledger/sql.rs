@@ -54,7 +54,9 @@ pub(crate) struct Statements {
     pub(crate) table: TableName,
     pub(crate) ddl: String,
     pub(crate) record: String,
-    pub(crate) find: String,
+    pub(crate) begin: String,
+    pub(crate) find_by_reference: String,
+    pub(crate) find_by_gateway_id: String,
     pub(crate) due: String,
     pub(crate) list: String,
     pub(crate) purge: String,
@@ -64,7 +66,7 @@ impl Statements {
     pub(crate) fn new(table: TableName) -> Self {
         let t = table.quoted();
         let watched = states_where(WatchState::is_watched);
-        let record = format!(
+        let upsert = format!(
             "INSERT INTO {t} AS ledger (provider, reference, provider_reference, amount, currency, state, rank, \
              provider_status, expires_at, recorded_at, next_check, checks, note) \
              VALUES ($1, $2, $3, $4::text::numeric, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
@@ -73,13 +75,19 @@ impl Statements {
              currency = excluded.currency, state = excluded.state, rank = excluded.rank, \
              provider_status = excluded.provider_status, expires_at = excluded.expires_at, \
              recorded_at = excluded.recorded_at, next_check = excluded.next_check, checks = excluded.checks, \
-             note = excluded.note \
-             WHERE ledger.rank <= excluded.rank"
+             note = excluded.note"
         );
-        let find = format!(
-            "SELECT {} FROM {t} AS ledger \
-             WHERE provider = $1 AND (reference = $2 OR provider_reference = $2) \
-             ORDER BY reference = $2 DESC, recorded_at DESC LIMIT 1",
+        let record = format!("{upsert} WHERE ledger.rank <= excluded.rank");
+        // The check and the write-ahead record of a create in one statement: a conflicting row
+        // is replaced only when the gateway refused its create. A concurrent insert of the same
+        // key waits for the first to commit, then sees its row and writes nothing.
+        let begin = format!("{upsert} WHERE ledger.state = '{}'", WatchState::NotCreated.as_str());
+        let find_by_reference =
+            format!("SELECT {} FROM {t} AS ledger WHERE provider = $1 AND reference = $2", columns("ledger", "ledger"));
+        // The gateway's id only, never the reference: a reference may be another payment's id.
+        let find_by_gateway_id = format!(
+            "SELECT {} FROM {t} AS ledger WHERE provider = $1 AND provider_reference = $2 \
+             ORDER BY recorded_at DESC, reference LIMIT 1",
             columns("ledger", "ledger")
         );
         let due = format!(
@@ -101,7 +109,7 @@ impl Statements {
             columns("ledger", "ledger")
         );
         let purge = format!("DELETE FROM {t} WHERE state IN ({}) AND recorded_at < $1", states_where(is_final));
-        Self { ddl: ddl(&table), table, record, find, due, list, purge }
+        Self { ddl: ddl(&table), table, record, begin, find_by_reference, find_by_gateway_id, due, list, purge }
     }
 }
 
@@ -172,7 +180,7 @@ mod tests {
         let words =
             |text: &str| text.replace('(', " ( ").replace(')', " ) ").split_whitespace().collect::<Vec<_>>().join(" ");
         let sql = statements();
-        for statement in [&sql.due, &sql.record] {
+        for statement in [&sql.due, &sql.record, &sql.begin] {
             assert!(words(&docs).contains(&words(statement)), "the crate docs must show:\n{statement}");
         }
     }

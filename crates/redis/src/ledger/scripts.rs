@@ -16,31 +16,16 @@ use redis::Script;
 /// that the sets shrink as fast as records expire (each expiry follows a write).
 pub(super) const PRUNE_BATCH: u32 = 16;
 
-/// Writes a record unless the stored one ranks higher.
-///
-/// `KEYS`: the record key, the `due`, `recorded` and `expires` sets, and (only when the record
-/// has a gateway id) its id key. `ARGV`: the rank, the JSON, the due score in ms (empty when no
-/// check is scheduled), the recorded score in ms, the retention in ms, [`PRUNE_BATCH`].
-///
-/// Returns 0, writing nothing, when the stored rank is higher; else writes the hash, points the
-/// id key at the record key (and deletes the id key of a gateway id the record no longer has,
-/// if it still pointed here), adds it to or removes it from `due`, adds it to `recorded`, and
-/// returns 1. A record with a check scheduled is kept (`PERSIST`, and out of `expires`); any
-/// other expires, with its id key, a retention from now on the server's clock (`PEXPIREAT`), and
-/// is added to `expires` with that time as its score. Last, it forgets from the sets up to
-/// `ARGV[6]` records of `expires` whose time has come and whose key is gone.
-///
-/// `redis.replicate_commands()` lets a script that read `TIME` write on Redis 3.2 to 4 (from 5
-/// on, scripts replicate their effects anyway).
-pub(super) static RECORD: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
+/// Where each write script starts: lets a script that read `TIME` write on Redis 3.2 to 4 (from
+/// 5 on, scripts replicate their effects anyway), and names the keys.
+const PRELUDE: &str = r"
 if redis.replicate_commands then redis.replicate_commands() end
 local rec, due, recorded, expires, id = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local stored = redis.call('HGET', rec, 'rank')
-if stored and tonumber(stored) > tonumber(ARGV[1]) then
-  return 0
-end
+";
+
+/// The write itself, shared by [`RECORD`] and [`BEGIN`] (after each one's own check): see
+/// [`RECORD`].
+const WRITE: &str = r"
 local old_id = redis.call('HGET', rec, 'id')
 redis.call('HSET', rec, 'rank', ARGV[1], 'json', ARGV[2])
 if id then
@@ -82,9 +67,53 @@ for _, member in ipairs(ended) do
     redis.call('ZREM', due, member)
   end
 end
+";
+
+/// Writes a record unless the stored one ranks higher.
+///
+/// `KEYS`: the record key, the `due`, `recorded` and `expires` sets, and (only when the record
+/// has a gateway id) its id key. `ARGV`: the rank, the JSON, the due score in ms (empty when no
+/// check is scheduled), the recorded score in ms, the retention in ms, [`PRUNE_BATCH`].
+///
+/// Returns 0, writing nothing, when the stored rank is higher; else writes the hash, points the
+/// id key at the record key (and deletes the id key of a gateway id the record no longer has,
+/// if it still pointed here), adds it to or removes it from `due`, adds it to `recorded`, and
+/// returns 1. A record with a check scheduled is kept (`PERSIST`, and out of `expires`); any
+/// other expires, with its id key, a retention from now on the server's clock (`PEXPIREAT`), and
+/// is added to `expires` with that time as its score. Last, it forgets from the sets up to
+/// `ARGV[6]` records of `expires` whose time has come and whose key is gone.
+pub(super) static RECORD: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        r"{PRELUDE}
+local stored = redis.call('HGET', rec, 'rank')
+if stored and tonumber(stored) > tonumber(ARGV[1]) then
+  return 0
+end
+{WRITE}
 return 1
-",
-    )
+"
+    ))
+});
+
+/// Begins a create: writes the record as [`RECORD`] does (same `KEYS` and `ARGV`) unless a
+/// record of that key exists whose state is not `not_created`; returns that record's JSON,
+/// writing nothing, or nil once written. The check and the write are one script, so of two
+/// replicas beginning one reference at once exactly one writes. A stored JSON that does not
+/// decode is returned as found (the caller reports it), never overwritten.
+pub(super) static BEGIN: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        r"{PRELUDE}
+local stored = redis.call('HGET', rec, 'json')
+if stored then
+  local ok, decoded = pcall(cjson.decode, stored)
+  if not ok or type(decoded) ~= 'table' or decoded['state'] ~= 'not_created' then
+    return stored
+  end
+end
+{WRITE}
+return false
+"
+    ))
 });
 
 /// Hands out due records.
@@ -127,16 +156,12 @@ return out
     )
 });
 
-/// Finds a record: `KEYS[1]` is its record key by reference, `KEYS[2]` the id key of the same
-/// id. Returns the JSON by reference, else the JSON of the record the id key points at, else nil.
-pub(super) static FIND: LazyLock<Script> = LazyLock::new(|| {
+/// Finds a record by the gateway's id: `KEYS[1]` is the id key. Returns the JSON of the record
+/// the id key points at, or nil. (By the merchant's reference a record is one `HGET`.)
+pub(super) static FIND_BY_ID: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-local json = redis.call('HGET', KEYS[1], 'json')
-if json then
-  return json
-end
-local rec = redis.call('GET', KEYS[2])
+local rec = redis.call('GET', KEYS[1])
 if rec then
   return redis.call('HGET', rec, 'json')
 end
