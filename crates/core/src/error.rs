@@ -423,6 +423,8 @@ impl Error {
             | Self::Unauthorized { .. }
             | Self::RateLimited { .. }
             | Self::Store { .. }
+            // The merchant's own ledger refusing a create: never the webhook's doing.
+            | Self::ReferenceInUse { .. }
             | Self::Config { .. } => false,
         }
     }

@@ -218,7 +218,7 @@ impl Receiver {
             Ok(key) => key,
             Err(error) => return self.unkeyed(event.provider, error),
         };
-        let Found { record, conflict } = match self.record_of(&event).await {
+        let Found { record, conflict } = match self.record_of(&event, &key).await {
             Ok(found) => found,
             Err(error) => return Self::store_failed(&key, error),
         };
@@ -287,21 +287,23 @@ impl Receiver {
     /// never to `handle`, so that neither order is shipped on it, and the gateway id's record
     /// becomes a mismatch for a person to look at. An event that is not paid is passed on as
     /// usual (nothing is shipped on it) and recorded on the gateway id's record.
-    async fn record_of(&self, event: &WebhookEvent) -> Result<Found, Error> {
+    async fn record_of(&self, event: &WebhookEvent, key: &EventKey) -> Result<Found, Error> {
         let Some(ledger) = &self.inner.ledger else { return Ok(Found::default()) };
-        let by_gateway_id = match &event.provider_reference {
-            Some(id) => ledger.find_by_gateway_id(event.provider, id).await?,
+        // A blank id names nothing (the event's key was taken from the other one).
+        let named = |id: &Option<String>| id.clone().filter(|id| !id.trim().is_empty());
+        let by_gateway_id = match named(&event.provider_reference) {
+            Some(id) => ledger.find_by_gateway_id(event.provider, &id).await?,
             None => None,
         };
-        let by_reference = match &event.reference {
-            Some(reference) => ledger.find_by_reference(event.provider, reference).await?,
+        let by_reference = match named(&event.reference) {
+            Some(reference) => ledger.find_by_reference(event.provider, &reference).await?,
             None => None,
         };
         Ok(match (by_gateway_id, by_reference) {
             (Some(record), Some(other)) => {
                 let conflict = record.reference != other.reference;
                 if conflict {
-                    tracing::warn!(gateway = %event.provider, key = %EventKey::of(event),
+                    tracing::warn!(gateway = %event.provider, %key,
                         "the event's gateway id and reference name two different payments in the ledger");
                 }
                 Found { record: Some(record), conflict }

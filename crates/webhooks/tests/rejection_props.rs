@@ -105,6 +105,15 @@ fn error() -> impl Strategy<Value = (Error, String)> {
         Just((Error::Unsupported { provider: ProviderId::Qris, operation: "verify_webhook" }, String::new())),
         m().prop_map(|s| (Error::Store { store: "redis", message: s.clone() }, s)),
         m().prop_map(|s| (Error::Config { message: s.clone() }, s)),
+        m().prop_map(|s| (
+            Error::ReferenceInUse {
+                provider: ProviderId::Ciputra,
+                reference: s.clone(),
+                state: gerbang_core::ledger::WatchState::Pending,
+                lookup_id: None
+            },
+            s
+        )),
     ]
 }
 
