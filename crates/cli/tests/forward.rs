@@ -14,12 +14,12 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gerbang::ProviderId;
 use gerbang::sandbox::{Delivery, Sandbox, SandboxHandle, cuan10pay};
-use gerbang::{Money, PaymentProvider, PaymentRequest, ProviderId};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use common::{Serve, free_port, next_event};
+use common::{Serve, free_port, next_event, paid_deposit};
 
 /// How the application answers the next forwarded event.
 #[derive(Debug, Clone, Copy)]
@@ -121,20 +121,6 @@ async fn receiver(app: &App, extra: &[&str]) -> (SandboxHandle, Serve, mpsc::Unb
     flags.extend_from_slice(extra);
     let serve = Serve::start(port, &flags, tx).await;
     (sandbox, serve, events)
-}
-
-/// Creates a Cuan10pay deposit in the sandbox and pays it (its webhook goes out); its id.
-async fn paid_deposit(sandbox: &SandboxHandle, reference: &str) -> String {
-    let config = gerbang::cuan10pay::Cuan10payConfig::builder(cuan10pay::API_KEY, cuan10pay::PRIVATE_KEY)
-        .base_url(sandbox.base_url(ProviderId::Cuan10pay))
-        .build()
-        .unwrap();
-    let client = gerbang::cuan10pay::Cuan10payClient::new(config);
-    let request =
-        PaymentRequest::builder(reference, Money::idr(25_000)).channel("qris".parse().unwrap()).build().unwrap();
-    let id = client.create_payment(&request).await.unwrap().provider_reference.unwrap();
-    sandbox.pay(ProviderId::Cuan10pay, &id).await.unwrap();
-    id
 }
 
 /// The delivery attempts of payment `id`'s webhook, once there are at least `count`.

@@ -12,14 +12,14 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use gerbang::sandbox::{Sandbox, SandboxHandle, cuan10pay};
-use gerbang::{Money, PaymentProvider, PaymentRequest, ProviderId};
+use gerbang::ProviderId;
+use gerbang::sandbox::Sandbox;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use common::{Serve, free_port, next_event};
+use common::{Serve, deposit, free_port, next_event};
 
 const IDLE: usize = 1_100;
 const SLOW: usize = 300;
@@ -50,18 +50,6 @@ fn raise_own_file_limit(wanted: u64) {
         status.success() && soft >= wanted,
         "this test holds {wanted} sockets: raise the open-file limit (ulimit -n {wanted}), or run it as root"
     );
-}
-
-/// A Cuan10pay deposit created in the sandbox, not paid yet; its id.
-async fn deposit(sandbox: &SandboxHandle, reference: &str) -> String {
-    let config = gerbang::cuan10pay::Cuan10payConfig::builder(cuan10pay::API_KEY, cuan10pay::PRIVATE_KEY)
-        .base_url(sandbox.base_url(ProviderId::Cuan10pay))
-        .build()
-        .unwrap();
-    let client = gerbang::cuan10pay::Cuan10payClient::new(config);
-    let request =
-        PaymentRequest::builder(reference, Money::idr(25_000)).channel("qris".parse().unwrap()).build().unwrap();
-    client.create_payment(&request).await.unwrap().provider_reference.unwrap()
 }
 
 /// A client that sends half a request head, then a byte of a header every second, until the

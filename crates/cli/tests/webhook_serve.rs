@@ -9,26 +9,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use gerbang::ProviderId;
 use gerbang::sandbox::{Sandbox, cuan10pay};
-use gerbang::{Money, PaymentProvider, PaymentRequest, ProviderId};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use common::{Serve, free_port, next_event};
-
-/// Creates a Cuan10pay deposit in the sandbox and pays it; returns its id.
-async fn paid_deposit(sandbox: &gerbang::sandbox::SandboxHandle, reference: &str) -> String {
-    let config = gerbang::cuan10pay::Cuan10payConfig::builder(cuan10pay::API_KEY, cuan10pay::PRIVATE_KEY)
-        .base_url(sandbox.base_url(ProviderId::Cuan10pay))
-        .build()
-        .unwrap();
-    let client = gerbang::cuan10pay::Cuan10payClient::new(config);
-    let request =
-        PaymentRequest::builder(reference, Money::idr(25_000)).channel("qris".parse().unwrap()).build().unwrap();
-    let id = client.create_payment(&request).await.unwrap().provider_reference.unwrap();
-    sandbox.pay(ProviderId::Cuan10pay, &id).await.unwrap();
-    id
-}
+use common::{Serve, free_port, next_event, paid_deposit};
 
 #[tokio::test]
 async fn each_new_event_is_one_json_line_and_a_duplicate_is_acked_silently() {

@@ -175,7 +175,7 @@ async fn connections_past_the_cap_wait_in_the_backlog_while_every_slot_is_answer
         let mut stream = TcpStream::connect(sandbox.addr()).await.unwrap();
         stream
             .write_all(
-                b"POST /cuan10pay/v1/deposit_create HTTP/1.1\r\nHost: sandbox\r\nContent-Type: application/json\r\n\
+                b"POST /cuan10pay/v1/deposit_create HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
                   Content-Length: 100\r\n\r\n{\"amount\":",
             )
             .await

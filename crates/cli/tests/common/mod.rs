@@ -5,7 +5,8 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gerbang::sandbox::{cashin, cuan10pay};
+use gerbang::sandbox::{SandboxHandle, cashin, cuan10pay};
+use gerbang::{Money, PaymentProvider, PaymentRequest, ProviderId};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
@@ -114,4 +115,23 @@ impl Serve {
 /// Waits for the next event line, up to `within`.
 pub async fn next_event(events: &mut mpsc::UnboundedReceiver<(u16, Value)>, within: Duration) -> Option<(u16, Value)> {
     tokio::time::timeout(within, events.recv()).await.ok().flatten()
+}
+
+/// Creates a Cuan10pay deposit of IDR 25 000 in the sandbox, not paid yet; its id.
+pub async fn deposit(sandbox: &SandboxHandle, reference: &str) -> String {
+    let config = gerbang::cuan10pay::Cuan10payConfig::builder(cuan10pay::API_KEY, cuan10pay::PRIVATE_KEY)
+        .base_url(sandbox.base_url(ProviderId::Cuan10pay))
+        .build()
+        .unwrap();
+    let client = gerbang::cuan10pay::Cuan10payClient::new(config);
+    let request =
+        PaymentRequest::builder(reference, Money::idr(25_000)).channel("qris".parse().unwrap()).build().unwrap();
+    client.create_payment(&request).await.unwrap().provider_reference.unwrap()
+}
+
+/// Creates a Cuan10pay deposit in the sandbox and pays it (its webhook goes out); its id.
+pub async fn paid_deposit(sandbox: &SandboxHandle, reference: &str) -> String {
+    let id = deposit(sandbox, reference).await;
+    sandbox.pay(ProviderId::Cuan10pay, &id).await.unwrap();
+    id
 }
