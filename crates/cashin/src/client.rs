@@ -65,7 +65,10 @@ impl CashinClient {
     /// A client with this configuration.
     pub fn new(config: CashinConfig) -> Self {
         let webhook = config.public_key.clone().map(|key| {
-            WebhookVerifier::new(key).with_tolerance(config.webhook_tolerance).with_clock(config.clock.clone())
+            WebhookVerifier::new(key)
+                .with_previous(config.previous_public_key.clone())
+                .with_tolerance(config.webhook_tolerance)
+                .with_clock(config.clock.clone())
         });
         let redactions = Redactions::new([config.secret_key.clone()]);
         Self { inner: Arc::new(Inner { config, webhook, redactions }) }

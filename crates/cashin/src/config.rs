@@ -17,6 +17,9 @@ pub const ENV_SECRET_KEY: &str = "GERBANG_CASHIN_SECRET_KEY";
 /// The environment variable holding Cash In's RSA public key: PEM text (when it starts with
 /// `-----BEGIN`) or the path of a PEM file. Needed only to verify notifications.
 pub const ENV_PUBLIC_KEY: &str = "GERBANG_CASHIN_PUBLIC_KEY";
+/// The environment variable holding Cash In's previous public key during a rotation (PEM text
+/// or a path, as [`ENV_PUBLIC_KEY`]): notifications signed with either key are accepted.
+pub const ENV_PUBLIC_KEY_PREVIOUS: &str = "GERBANG_CASHIN_PUBLIC_KEY_PREVIOUS";
 /// The environment variable overriding the base URL.
 pub const ENV_BASE_URL: &str = "GERBANG_CASHIN_BASE_URL";
 /// The environment variable choosing the environment: `sandbox` (the default) or `production`.
@@ -105,6 +108,7 @@ pub struct CashinConfig {
     pub(crate) client_id: String,
     pub(crate) secret_key: SecretString,
     pub(crate) public_key: Option<PublicKey>,
+    pub(crate) previous_public_key: Option<PublicKey>,
     pub(crate) environment: Environment,
     pub(crate) base_url: BaseUrl,
     pub(crate) hmac: HmacAlgorithm,
@@ -121,6 +125,7 @@ impl CashinConfig {
             client_id: client_id.into(),
             secret_key: SecretString::from(secret_key.into()),
             public_key: None,
+            previous_public_key: None,
             environment: Environment::default(),
             base_url: None,
             hmac: HmacAlgorithm::default(),
@@ -160,6 +165,11 @@ impl CashinConfig {
         self.public_key.as_ref()
     }
 
+    /// Cash In's previous public key, while it is being rotated out.
+    pub fn previous_public_key(&self) -> Option<&PublicKey> {
+        self.previous_public_key.as_ref()
+    }
+
     /// How far a notification's timestamp may be from now.
     pub fn webhook_tolerance(&self) -> Duration {
         self.webhook_tolerance
@@ -179,6 +189,7 @@ impl fmt::Debug for CashinConfig {
             .field("client_id", &self.client_id)
             .field("secret_key", &"<redacted>")
             .field("public_key", &self.public_key)
+            .field("previous_public_key", &self.previous_public_key)
             .field("hmac", &self.hmac)
             .field("webhook_tolerance", &self.webhook_tolerance)
             .field("clock", &self.clock)
@@ -193,6 +204,7 @@ pub struct CashinConfigBuilder {
     client_id: String,
     secret_key: SecretString,
     public_key: Option<PublicKeySource>,
+    previous_public_key: Option<PublicKeySource>,
     environment: Environment,
     base_url: Option<String>,
     hmac: HmacAlgorithm,
@@ -209,6 +221,17 @@ enum PublicKeySource {
     Pem(String),
 }
 
+impl PublicKeySource {
+    fn read(self, what: &str) -> Result<PublicKey, Error> {
+        match self {
+            Self::Key(key) => Ok(key),
+            Self::Pem(pem) => {
+                PublicKey::from_pem(&pem).map_err(|e| Error::config(format!("{what} cannot be read: {e}")))
+            }
+        }
+    }
+}
+
 impl CashinConfigBuilder {
     /// A builder holding what the environment says, so that settings can still be changed
     /// before `build`:
@@ -216,6 +239,8 @@ impl CashinConfigBuilder {
     /// - `GERBANG_CASHIN_CLIENT_ID` and `GERBANG_CASHIN_SECRET_KEY`, required;
     /// - `GERBANG_CASHIN_PUBLIC_KEY`, optional: PEM text (SPKI or PKCS#1) when it starts with
     ///   `-----BEGIN`, otherwise the path of a PEM file;
+    /// - `GERBANG_CASHIN_PUBLIC_KEY_PREVIOUS`, optional, the same: Cash In's key being rotated
+    ///   out ([`previous_public_key`](Self::previous_public_key));
     /// - `GERBANG_CASHIN_ENVIRONMENT`, optional: `sandbox` (default) or `production`;
     /// - `GERBANG_CASHIN_BASE_URL`, optional: overrides the environment's URL;
     /// - `GERBANG_CASHIN_HMAC`, optional: `sha256` (default) or `sha512`.
@@ -225,9 +250,9 @@ impl CashinConfigBuilder {
         let client_id = env_required(ENV_CLIENT_ID)?;
         let secret_key = env_required(ENV_SECRET_KEY)?;
         let mut builder = CashinConfig::builder(client_id, secret_key);
-        if let Some(key) = public_key_from_env()? {
-            builder.public_key = Some(PublicKeySource::Key(key));
-        }
+        let (current, previous) = public_keys_from_env()?;
+        builder.public_key = current.map(PublicKeySource::Key);
+        builder.previous_public_key = previous.map(PublicKeySource::Key);
         if let Some(environment) = env_var(ENV_ENVIRONMENT)? {
             builder.environment = environment
                 .parse()
@@ -270,6 +295,24 @@ impl CashinConfigBuilder {
         self
     }
 
+    /// Cash In's previous public key, while Cash In rotates its key (default none):
+    /// notifications signed with it are still accepted, and the event's
+    /// [`key`](gerbang_core::WebhookEvent::key) says so. To rotate: make Cash In's new key the
+    /// current one and the old one previous, and remove the previous key once no notification
+    /// has been verified with it (`key="previous"` in the log) for longer than Cash In retries.
+    /// [`ENV_PUBLIC_KEY_PREVIOUS`] in [`from_env`](Self::from_env). [`build`](Self::build)
+    /// refuses a previous key without a current one.
+    pub fn previous_public_key(mut self, key: PublicKey) -> Self {
+        self.previous_public_key = Some(PublicKeySource::Key(key));
+        self
+    }
+
+    /// The same as PEM text; read by [`build`](Self::build).
+    pub fn previous_public_key_pem(mut self, pem: impl Into<String>) -> Self {
+        self.previous_public_key = Some(PublicKeySource::Pem(pem.into()));
+        self
+    }
+
     /// The hash of the request HMAC (default SHA-256; see [`HmacAlgorithm`] for why there is a
     /// choice).
     pub fn hmac(mut self, hmac: HmacAlgorithm) -> Self {
@@ -303,19 +346,18 @@ impl CashinConfigBuilder {
         let client_id = self.client_id.trim().to_owned();
         require_credential(&client_id, "Cash In client id")?;
         require_credential(self.secret_key.expose_secret(), "Cash In secret key")?;
-        let public_key = match self.public_key {
-            None => None,
-            Some(PublicKeySource::Key(key)) => Some(key),
-            Some(PublicKeySource::Pem(pem)) => Some(
-                PublicKey::from_pem(&pem)
-                    .map_err(|e| Error::config(format!("the Cash In public key cannot be read: {e}")))?,
-            ),
-        };
+        let public_key = self.public_key.map(|source| source.read("the Cash In public key")).transpose()?;
+        let previous_public_key =
+            self.previous_public_key.map(|source| source.read("the previous Cash In public key")).transpose()?;
+        if public_key.is_none() && previous_public_key.is_some() {
+            return Err(no_current_key());
+        }
         let base_url = BaseUrl::parse(self.base_url.as_deref().unwrap_or(self.environment.base_url()))?;
         Ok(CashinConfig {
             client_id,
             secret_key: self.secret_key,
             public_key,
+            previous_public_key,
             environment: self.environment,
             base_url,
             hmac: self.hmac,
@@ -347,10 +389,29 @@ fn parse_hmac(text: &str) -> Option<HmacAlgorithm> {
     }
 }
 
-/// Reads [`ENV_PUBLIC_KEY`]: `None` when unset; PEM text when it starts with `-----BEGIN`, else
-/// the path of a PEM file. Errors name the variable, never its value (nor the path).
-pub(crate) fn public_key_from_env() -> Result<Option<PublicKey>, Error> {
-    let Some(value) = env_var(ENV_PUBLIC_KEY)? else {
+/// The error of a previous public key given without a current one.
+pub(crate) fn no_current_key() -> Error {
+    Error::config(format!(
+        "a previous Cash In public key ({ENV_PUBLIC_KEY_PREVIOUS}) is set without a current one ({ENV_PUBLIC_KEY}): set the new key as the current one"
+    ))
+}
+
+/// Reads [`ENV_PUBLIC_KEY`] and [`ENV_PUBLIC_KEY_PREVIOUS`] (see [`public_key_from_env`]); a
+/// previous key without a current one is [`Error::Config`].
+pub(crate) fn public_keys_from_env() -> Result<(Option<PublicKey>, Option<PublicKey>), Error> {
+    let current = public_key_from_env(ENV_PUBLIC_KEY)?;
+    let previous = public_key_from_env(ENV_PUBLIC_KEY_PREVIOUS)?;
+    if current.is_none() && previous.is_some() {
+        return Err(no_current_key());
+    }
+    Ok((current, previous))
+}
+
+/// Reads the public key in the variable `name`: `None` when unset; PEM text when it starts with
+/// `-----BEGIN`, else the path of a PEM file. Errors name the variable, never its value (nor
+/// the path).
+pub(crate) fn public_key_from_env(name: &str) -> Result<Option<PublicKey>, Error> {
+    let Some(value) = env_var(name)? else {
         return Ok(None);
     };
     let value = value.trim();
@@ -359,12 +420,12 @@ pub(crate) fn public_key_from_env() -> Result<Option<PublicKey>, Error> {
     } else {
         std::fs::read_to_string(value).map_err(|e| {
             Error::config(format!(
-                "{ENV_PUBLIC_KEY} does not start with -----BEGIN, so it is read as a file path, and that file cannot be read ({})",
+                "{name} does not start with -----BEGIN, so it is read as a file path, and that file cannot be read ({})",
                 e.kind()
             ))
         })?
     };
-    PublicKey::from_pem(&pem).map(Some).map_err(|e| Error::config(format!("{ENV_PUBLIC_KEY}: {e}")))
+    PublicKey::from_pem(&pem).map(Some).map_err(|e| Error::config(format!("{name}: {e}")))
 }
 
 #[cfg(test)]

@@ -96,7 +96,8 @@ mod wire;
 pub use client::{CHECKOUT_PATH, CashinClient, STATUS_PATH};
 pub use config::{
     CashinConfig, CashinConfigBuilder, DEFAULT_BASE_URL, DEFAULT_WEBHOOK_TOLERANCE, ENV_BASE_URL, ENV_CLIENT_ID,
-    ENV_ENVIRONMENT, ENV_HMAC, ENV_PUBLIC_KEY, ENV_SECRET_KEY, Environment, PRODUCTION_BASE_URL, SANDBOX_BASE_URL,
+    ENV_ENVIRONMENT, ENV_HMAC, ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_PREVIOUS, ENV_SECRET_KEY, Environment,
+    PRODUCTION_BASE_URL, SANDBOX_BASE_URL,
 };
 pub use convert::{DEFAULT_DURATION_MINUTES, notification_status, payment_status};
 pub use request::{CheckoutCustomer, CheckoutRequest, PaymentChannel};

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use gerbang_core::http::{HeaderMap, HeaderName, HeaderValue};
 use gerbang_core::{
-    Ack, Currency, Error, Money, PaymentStatus, ProviderId, RawJson, SharedClock, SystemClock, WebhookEvent,
+    Ack, Currency, Error, KeyUsed, Money, PaymentStatus, ProviderId, RawJson, SharedClock, SystemClock, WebhookEvent,
     WebhookRequest,
 };
 use gerbang_signing::SignatureError;
@@ -20,7 +20,7 @@ use gerbang_signing::snap::asymmetric_string_to_sign;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::config::{DEFAULT_WEBHOOK_TOLERANCE, ENV_PUBLIC_KEY, public_key_from_env};
+use crate::config::{DEFAULT_WEBHOOK_TOLERANCE, ENV_PUBLIC_KEY, public_keys_from_env};
 use crate::convert::notification_status;
 use crate::de::Object;
 use crate::wire::Extra;
@@ -248,9 +248,18 @@ impl Notification {
 /// assert_eq!(event.ack().body, r#"{"responseCode":"2005600","responseMessage":"Successful"}"#);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// **Rotation**: given Cash In's previous public key too
+/// ([`with_previous_key`](Self::with_previous_key), `GERBANG_CASHIN_PUBLIC_KEY_PREVIOUS` in
+/// [`from_env`](Self::from_env)), a notification signed with either verifies, and the event's
+/// [`key`](WebhookEvent::key) says which. Both signatures are checked every time, before either
+/// result is looked at (public keys hide nothing, but the time taken then does not depend on
+/// which key Cash In used).
 #[derive(Clone)]
 pub struct WebhookVerifier {
     key: PublicKey,
+    /// Cash In's key being rotated out, while notifications signed with it are still accepted.
+    previous: Option<PublicKey>,
     tolerance: Duration,
     clock: SharedClock,
 }
@@ -258,7 +267,20 @@ pub struct WebhookVerifier {
 impl WebhookVerifier {
     /// A verifier with Cash In's public key, the default 5-minute tolerance and the system clock.
     pub fn new(public_key: PublicKey) -> Self {
-        Self { key: public_key, tolerance: DEFAULT_WEBHOOK_TOLERANCE, clock: Arc::new(SystemClock) }
+        Self { key: public_key, previous: None, tolerance: DEFAULT_WEBHOOK_TOLERANCE, clock: Arc::new(SystemClock) }
+    }
+
+    /// Also accepts notifications signed with the private key of `public_key`, Cash In's key
+    /// being rotated out: see the type's documentation. Remove it once the log shows no
+    /// `key="previous"` for a while.
+    pub fn with_previous_key(self, public_key: PublicKey) -> Self {
+        self.with_previous(Some(public_key))
+    }
+
+    /// The same; `None` accepts the current key only.
+    pub fn with_previous(mut self, public_key: Option<PublicKey>) -> Self {
+        self.previous = public_key;
+        self
     }
 
     /// The same, from PEM text (SPKI `PUBLIC KEY` or PKCS#1 `RSA PUBLIC KEY`).
@@ -269,9 +291,11 @@ impl WebhookVerifier {
     }
 
     /// A verifier with the key of `GERBANG_CASHIN_PUBLIC_KEY` (PEM text, or the path of a PEM
-    /// file); nothing else is needed. Unset: [`Error::Config`] naming the variable.
+    /// file), and the previous one of `GERBANG_CASHIN_PUBLIC_KEY_PREVIOUS` when it is set (during
+    /// a rotation); nothing else is needed. Unset: [`Error::Config`] naming the variable.
     pub fn from_env() -> Result<Self, Error> {
-        public_key_from_env()?.map(Self::new).ok_or_else(missing_public_key)
+        let (current, previous) = public_keys_from_env()?;
+        current.map(|key| Self::new(key).with_previous(previous)).ok_or_else(missing_public_key)
     }
 
     /// How far `X-TIMESTAMP` may be from now, either way.
@@ -289,22 +313,33 @@ impl WebhookVerifier {
     /// Verifies a notification on the bytes received and returns the event; see the type's
     /// documentation for the checks.
     pub fn verify(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error> {
-        let (notification, raw) = self.check(request)?;
-        Ok(notification.to_event(raw))
+        let ((notification, raw), key) = self.check(request)?;
+        let mut event = notification.to_event(raw);
+        event.key = Some(key);
+        Ok(event)
     }
 
     /// The same checks, returning the notification with every field Cash In sent.
     pub fn verify_notification(&self, request: &WebhookRequest<'_>) -> Result<Notification, Error> {
-        self.check(request).map(|(notification, _)| notification)
+        self.check(request).map(|((notification, _), _)| notification)
     }
 
-    fn check(&self, request: &WebhookRequest<'_>) -> Result<(Notification, RawJson), Error> {
+    fn check(&self, request: &WebhookRequest<'_>) -> Result<((Notification, RawJson), KeyUsed), Error> {
         request.check_body_size()?;
         let timestamp = request.required_header("x-timestamp")?;
         let signature = request.required_header("x-signature")?;
         let message = asymmetric_string_to_sign(request.method.as_str(), request.path, request.body, timestamp)
             .map_err(|_| Error::decode("Cash In notification: the body is not JSON (a string never ends)"))?;
-        verify_sha256_rsa(&self.key, message.as_bytes(), signature.trim()).map_err(|e| match e {
+        let check = |key: &PublicKey| verify_sha256_rsa(key, message.as_bytes(), signature.trim());
+        // Both checked before either is looked at: see the type's documentation.
+        let current = check(&self.key);
+        let previous = self.previous.as_ref().map(check);
+        let key_used = match (current, previous) {
+            (Ok(()), _) => Ok(KeyUsed::Current),
+            (Err(SignatureError::Mismatch), Some(Ok(()))) => Ok(KeyUsed::Previous),
+            (Err(e), _) => Err(e),
+        }
+        .map_err(|e| match e {
             SignatureError::Mismatch => Error::invalid_signature(
                 "it was not made with Cash In's private key over this method, path, body and X-TIMESTAMP",
             ),
@@ -320,7 +355,9 @@ impl WebhookVerifier {
         if skew.unsigned_abs() > self.tolerance {
             return Err(Error::StaleTimestamp { skew_seconds, tolerance_seconds });
         }
-        Notification::parse(request, timestamp)
+        let parsed = Notification::parse(request, timestamp)?;
+        key_used.log_verified(ProviderId::CashIn);
+        Ok((parsed, key_used))
     }
 }
 
@@ -328,6 +365,7 @@ impl fmt::Debug for WebhookVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookVerifier")
             .field("public_key", &self.key)
+            .field("previous_public_key", &self.previous)
             .field("tolerance", &self.tolerance)
             .field("clock", &self.clock)
             .finish()

@@ -1,18 +1,21 @@
 //! No secret key, and no customer phone, ever appears in logs, `Debug` or error messages, even at
-//! TRACE level and on failing calls; nor does a refused notification echo its body.
+//! TRACE level and on failing calls; nor does a refused notification echo its body. During a key
+//! rotation, the log says which of Cash In's keys verified a notification, never the key.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may unwrap: see clippy.toml.
 
 mod common;
 
 use std::time::Duration;
 
-use gerbang_cashin::{CashinClient, CheckoutCustomer, CheckoutRequest, WebhookVerifier};
+use gerbang_cashin::{
+    CashinClient, CheckoutCustomer, CheckoutRequest, NOTIFY_PATH, NotificationSigner, PrivateKey, WebhookVerifier,
+};
 use gerbang_core::http::{HeaderMap, HeaderValue, Method};
-use gerbang_core::{HttpClient, Money, PaymentProvider, PaymentRequest, RetryPolicy, WebhookRequest};
+use gerbang_core::{HttpClient, KeyUsed, Money, PaymentProvider, PaymentRequest, RetryPolicy, WebhookRequest};
 use gerbang_testkit::{LogCapture, assert_nothing_leaks};
 use httpmock::MockServer;
 
-use common::{SECRET_KEY, builder, client, fixture};
+use common::{CLIENT_ID, NOW_TEXT, SECRET_KEY, builder, client, fixture, fixture_bytes};
 
 const PHONE: &str = "081299990000";
 
@@ -34,9 +37,25 @@ async fn the_secret_key_and_customer_details_never_reach_logs_debug_or_errors() 
         .await;
 
     let mut shown = Vec::<String>::new();
-    let config = builder(&server.url("/pg/fo")).build().unwrap();
+    // Cash In's key being rotated out: a public key, but no `Debug` or log needs its text.
+    let previous_private = PrivateKey::from_pem(&fixture("webhook/rotation_previous_private_pkcs8.pem")).unwrap();
+    let previous_pem = previous_private.public_key().to_pem();
+    let previous_text = previous_pem.lines().nth(2).unwrap().to_owned();
+    let config = builder(&server.url("/pg/fo")).previous_public_key_pem(previous_pem.clone()).build().unwrap();
     shown.push(format!("{config:?}"));
-    shown.push(format!("{:?}", builder(&server.url("/pg/fo"))));
+    shown.push(format!("{:?}", builder(&server.url("/pg/fo")).previous_public_key_pem(previous_pem)));
+    let rotating = CashinClient::new(config);
+    shown.push(format!("{rotating:?}"));
+    shown.push(format!("{:?}", rotating.webhook_verifier().unwrap()));
+    let current_private = PrivateKey::from_pem(&fixture("webhook/cashin_private_pkcs8.pem")).unwrap();
+    let body = fixture_bytes("webhook/paid_compact.json");
+    for (key, expected) in [(current_private, KeyUsed::Current), (previous_private, KeyUsed::Previous)] {
+        let headers = NotificationSigner::new(key, CLIENT_ID).headers(NOTIFY_PATH, &body, NOW_TEXT).unwrap();
+        let event = rotating.verify_webhook(&WebhookRequest::new(Method::POST, NOTIFY_PATH, &headers, &body)).await;
+        let event = event.unwrap();
+        assert_eq!(event.key, Some(expected));
+        shown.push(format!("{event:?}"));
+    }
     let client = client(&server);
     shown.push(format!("{client:?}"));
     let customer = CheckoutCustomer::new("CUST-1", PHONE);
@@ -89,6 +108,7 @@ async fn the_secret_key_and_customer_details_never_reach_logs_debug_or_errors() 
     }
     let logs = logs.text();
     assert!(logs.contains("gerbang.http") && logs.contains("hyper"), "the calls were traced: {logs}");
+    assert!(logs.contains(r#"key="current""#) && logs.contains(r#"key="previous""#), "the key used is logged: {logs}");
     shown.push(logs);
-    assert_nothing_leaks(&shown, &[SECRET_KEY, PHONE]);
+    assert_nothing_leaks(&shown, &[SECRET_KEY, PHONE, &previous_text]);
 }

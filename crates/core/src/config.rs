@@ -29,6 +29,28 @@ pub fn env_secret(name: &str) -> Result<SecretString, Error> {
     env_required(name).map(SecretString::from)
 }
 
+/// What is appended to a secret's variable to name the value it replaces during a rotation:
+/// `GERBANG_CUAN10PAY_PRIVATE_KEY_PREVIOUS` beside `GERBANG_CUAN10PAY_PRIVATE_KEY`.
+pub const PREVIOUS_SUFFIX: &str = "_PREVIOUS";
+
+/// The name of the variable holding the previous value of the secret in `name`.
+///
+/// ```
+/// assert_eq!(gerbang_core::previous_var("GERBANG_X_KEY"), "GERBANG_X_KEY_PREVIOUS");
+/// ```
+pub fn previous_var(name: &str) -> String {
+    format!("{name}{PREVIOUS_SUFFIX}")
+}
+
+/// Reads a secret that must be set, and its previous value (`{name}_PREVIOUS`, see
+/// [`previous_var`]) when one is set: the pair a webhook verifier accepts during a key
+/// rotation. Unset or empty previous is `None`; errors name the variable, never the value.
+pub fn env_secret_with_previous(name: &str) -> Result<(SecretString, Option<SecretString>), Error> {
+    let current = env_secret(name)?;
+    let previous = env_var(&previous_var(name))?.map(SecretString::from);
+    Ok((current, previous))
+}
+
 /// Refuses a credential given as empty or blank text: [`Error::Config`] saying `the {what} is
 /// empty`, naming the credential, never showing it.
 ///

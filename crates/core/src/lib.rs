@@ -27,7 +27,10 @@ mod webhook;
 pub use async_trait::async_trait;
 pub use channel::{Bank, Channel, EWallet, Retail};
 pub use clock::{Clock, FixedClock, SharedClock, SystemClock};
-pub use config::{BaseUrl, env_required, env_secret, env_var, require_credential};
+pub use config::{
+    BaseUrl, PREVIOUS_SUFFIX, env_required, env_secret, env_secret_with_previous, env_var, previous_var,
+    require_credential,
+};
 pub use error::{Error, FieldProblem, Problems};
 pub use money::{Currency, Money};
 pub use payment::{Customer, Payment, PaymentRequest, PaymentRequestBuilder, PaymentStatus};
@@ -36,7 +39,8 @@ pub use raw::RawJson;
 pub use redact::{REDACTED, Redactions};
 pub use transport::{HttpClient, RetryPolicy};
 pub use webhook::{
-    Ack, MAX_WEBHOOK_BODY_BYTES, REFUSED_BODY, REFUSED_SIGNATURE_BODY, UNAVAILABLE_BODY, WebhookEvent, WebhookRequest,
+    Ack, KeyUsed, MAX_WEBHOOK_BODY_BYTES, REFUSED_BODY, REFUSED_SIGNATURE_BODY, UNAVAILABLE_BODY, WebhookEvent,
+    WebhookRequest,
 };
 
 /// Re-exported so that gateway crates and users name the same versions.

@@ -155,6 +155,52 @@ impl Ack {
     }
 }
 
+/// Which of a verifier's keys a webhook was verified with, while a secret is being rotated.
+///
+/// A verifier given a previous key too (the `…_PREVIOUS` variables, the `previous_…` builder
+/// methods) accepts webhooks made with either; the event says which one
+/// ([`WebhookEvent::key`]), and the verifier logs it (`key="current"` at DEBUG,
+/// `key="previous"` at INFO, see [`log_verified`](Self::log_verified)), so that the operator
+/// sees when the previous key is no longer used and can remove it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyUsed {
+    /// The key configured now.
+    Current,
+    /// The key being rotated out.
+    Previous,
+}
+
+impl KeyUsed {
+    /// `current` or `previous`: the value of the `key` log field and metric label.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Current => "current",
+            Self::Previous => "previous",
+        }
+    }
+
+    /// The verification log line: `gateway` and `key` fields. A webhook under the previous key
+    /// is logged at INFO, so that a receiver at its default level shows while the old key is
+    /// still in use; under the current key at DEBUG (one line per webhook is noise).
+    pub fn log_verified(self, gateway: ProviderId) {
+        match self {
+            Self::Current => tracing::debug!(%gateway, key = self.as_str(), "webhook verified"),
+            Self::Previous => tracing::info!(
+                %gateway,
+                key = self.as_str(),
+                "webhook verified with the previous key: the gateway still uses it"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for KeyUsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A verified webhook, normalised.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -188,6 +234,12 @@ pub struct WebhookEvent {
     /// of the serialised event, like `raw`.
     #[serde(skip)]
     pub unverified: Option<serde_json::Value>,
+    /// Which key verified it, where a key did ([`KeyUsed`]; `None` for an event confirmed by a
+    /// status call or made from a status answer). Operational, not part of the change: left
+    /// out of the serialised event, so that the application sees the same event whichever key
+    /// the gateway used.
+    #[serde(skip)]
+    pub key: Option<KeyUsed>,
 }
 
 impl WebhookEvent {
@@ -204,6 +256,7 @@ impl WebhookEvent {
             ack,
             raw: crate::RawJson::null(),
             unverified: None,
+            key: None,
         }
     }
 

@@ -54,8 +54,13 @@ struct Inner {
 impl CryptoInvoiceClient {
     /// A client with this configuration.
     pub fn new(config: CryptoInvoiceConfig) -> Self {
-        let webhook = WebhookVerifier::from_secret(config.private_key.clone());
-        let redactions = Redactions::new([config.public_key.clone(), config.private_key.clone()]);
+        let webhook = WebhookVerifier::from_secret(config.private_key.clone())
+            .with_previous_secret(config.previous_private_key.clone());
+        let redactions = Redactions::new(
+            [config.public_key.clone(), config.private_key.clone()]
+                .into_iter()
+                .chain(config.previous_private_key.clone()),
+        );
         Self { inner: Arc::new(Inner { config, webhook, redactions }) }
     }
 

@@ -5,13 +5,19 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
-use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_secret, env_var, require_credential};
+use gerbang_core::{
+    BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_secret, env_secret_with_previous, env_var,
+    require_credential,
+};
 
 /// The environment variable holding the public key (sent as `public_key` in every call).
 pub const ENV_PUBLIC_KEY: &str = "GERBANG_CRYPTO_INVOICE_PUBLIC_KEY";
 /// The environment variable holding the private key (sent as `private_key` in every call, and
 /// what the gateway's callbacks carry to prove where they come from).
 pub const ENV_PRIVATE_KEY: &str = "GERBANG_CRYPTO_INVOICE_PRIVATE_KEY";
+/// The environment variable holding the previous private key during a rotation: callbacks
+/// carrying it are still accepted; calls always send the current one.
+pub const ENV_PRIVATE_KEY_PREVIOUS: &str = "GERBANG_CRYPTO_INVOICE_PRIVATE_KEY_PREVIOUS";
 /// The environment variable overriding the base URL.
 pub const ENV_BASE_URL: &str = "GERBANG_CRYPTO_INVOICE_BASE_URL";
 /// The environment variable turning test mode on: `1` or `true` (`0`, `false` or unset: live).
@@ -100,6 +106,7 @@ impl fmt::Display for BodyFormat {
 pub struct CryptoInvoiceConfig {
     pub(crate) public_key: SecretString,
     pub(crate) private_key: SecretString,
+    pub(crate) previous_private_key: Option<SecretString>,
     pub(crate) base_url: BaseUrl,
     pub(crate) test_mode: bool,
     pub(crate) body_format: BodyFormat,
@@ -114,6 +121,7 @@ impl CryptoInvoiceConfig {
         CryptoInvoiceConfigBuilder {
             public_key: SecretString::from(public_key.into()),
             private_key: SecretString::from(private_key.into()),
+            previous_private_key: None,
             base_url: None,
             test_mode: false,
             body_format: BodyFormat::Json,
@@ -122,7 +130,8 @@ impl CryptoInvoiceConfig {
         }
     }
 
-    /// A config from `GERBANG_CRYPTO_INVOICE_PUBLIC_KEY`, `GERBANG_CRYPTO_INVOICE_PRIVATE_KEY`,
+    /// A config from `GERBANG_CRYPTO_INVOICE_PUBLIC_KEY`, `GERBANG_CRYPTO_INVOICE_PRIVATE_KEY`
+    /// (and `GERBANG_CRYPTO_INVOICE_PRIVATE_KEY_PREVIOUS` during a rotation),
     /// `GERBANG_CRYPTO_INVOICE_BASE_URL` (default `https://payid19.com/api/v1`), and the optional
     /// `GERBANG_CRYPTO_INVOICE_TEST` (`1`/`true`) and `GERBANG_CRYPTO_INVOICE_BODY`
     /// (`json`/`form`).
@@ -161,6 +170,7 @@ impl fmt::Debug for CryptoInvoiceConfig {
             .field("body_format", &self.body_format)
             .field("public_key", &"<redacted>")
             .field("private_key", &"<redacted>")
+            .field("previous_private_key", &self.previous_private_key.as_ref().map(|_| "<redacted>"))
             .field("clock", &self.clock)
             .field("http", &self.http)
             .finish()
@@ -172,6 +182,7 @@ impl fmt::Debug for CryptoInvoiceConfig {
 pub struct CryptoInvoiceConfigBuilder {
     public_key: SecretString,
     private_key: SecretString,
+    previous_private_key: Option<SecretString>,
     base_url: Option<String>,
     test_mode: bool,
     body_format: BodyFormat,
@@ -185,7 +196,7 @@ impl CryptoInvoiceConfigBuilder {
     /// `build`.
     pub fn from_env() -> Result<Self, Error> {
         let public_key = env_secret(ENV_PUBLIC_KEY)?;
-        let private_key = env_secret(ENV_PRIVATE_KEY)?;
+        let (private_key, previous_private_key) = env_secret_with_previous(ENV_PRIVATE_KEY)?;
         let base_url = BaseUrl::from_env(ENV_BASE_URL, Some(DEFAULT_BASE_URL))?;
         let test_mode = match env_var(ENV_TEST)?.map(|v| v.trim().to_ascii_lowercase()) {
             None => false,
@@ -201,7 +212,20 @@ impl CryptoInvoiceConfigBuilder {
             .test_mode(test_mode)
             .body_format(body_format);
         builder.base_url = Some(base_url.as_str().to_owned());
+        builder.previous_private_key = previous_private_key;
         Ok(builder)
+    }
+
+    /// The private key being rotated out (default none): callbacks carrying it are still
+    /// accepted, and the event's [`key`](gerbang_core::WebhookEvent::key) says so; calls always
+    /// send the current key. To rotate: make the new key current and the old one previous,
+    /// switch the key at the gateway, and remove the previous key once no callback has been
+    /// verified with it (`key="previous"` in the log) for longer than the gateway retries (three
+    /// tries, five minutes apart). [`ENV_PRIVATE_KEY_PREVIOUS`] in [`from_env`](Self::from_env).
+    /// Empty is refused by [`build`](Self::build).
+    pub fn previous_private_key(mut self, private_key: impl Into<String>) -> Self {
+        self.previous_private_key = Some(SecretString::from(private_key.into()));
+        self
     }
 
     /// The base URL (default `https://payid19.com/api/v1`): point it at the sandbox
@@ -242,10 +266,14 @@ impl CryptoInvoiceConfigBuilder {
     pub fn build(self) -> Result<CryptoInvoiceConfig, Error> {
         require_credential(self.public_key.expose_secret(), "crypto invoice public key")?;
         require_credential(self.private_key.expose_secret(), "crypto invoice private key")?;
+        if let Some(previous) = &self.previous_private_key {
+            require_credential(previous.expose_secret(), "previous crypto invoice private key")?;
+        }
         let base_url = BaseUrl::parse(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
         Ok(CryptoInvoiceConfig {
             public_key: self.public_key,
             private_key: self.private_key,
+            previous_private_key: self.previous_private_key,
             base_url,
             test_mode: self.test_mode,
             body_format: self.body_format,
@@ -263,6 +291,7 @@ impl fmt::Debug for CryptoInvoiceConfigBuilder {
             .field("body_format", &self.body_format)
             .field("public_key", &"<redacted>")
             .field("private_key", &"<redacted>")
+            .field("previous_private_key", &self.previous_private_key.as_ref().map(|_| "<redacted>"))
             .finish_non_exhaustive()
     }
 }

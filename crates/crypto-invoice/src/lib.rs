@@ -105,7 +105,7 @@ mod wire;
 pub use client::CryptoInvoiceClient;
 pub use config::{
     BodyFormat, CryptoInvoiceConfig, CryptoInvoiceConfigBuilder, DEFAULT_BASE_URL, ENV_BASE_URL, ENV_BODY,
-    ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_TEST,
+    ENV_PRIVATE_KEY, ENV_PRIVATE_KEY_PREVIOUS, ENV_PUBLIC_KEY, ENV_TEST,
 };
 pub use convert::payment_status;
 pub use de::Extra;

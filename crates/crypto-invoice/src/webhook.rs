@@ -12,7 +12,8 @@ use std::fmt;
 
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
 use gerbang_core::{
-    Ack, Decimal, Error, Money, PaymentStatus, ProviderId, RawJson, WebhookEvent, WebhookRequest, env_secret,
+    Ack, Decimal, Error, KeyUsed, Money, PaymentStatus, ProviderId, RawJson, WebhookEvent, WebhookRequest,
+    env_secret_with_previous,
 };
 use serde_json::Value;
 use subtle::ConstantTimeEq;
@@ -64,9 +65,18 @@ fn ack() -> Ack {
 /// assert!(matches!(result, Err(Error::InvalidSignature { .. })));
 /// # Ok::<(), Error>(())
 /// ```
+///
+/// **Rotation**: given the previous private key too
+/// ([`with_previous_key`](Self::with_previous_key),
+/// `GERBANG_CRYPTO_INVOICE_PRIVATE_KEY_PREVIOUS` in [`from_env`](Self::from_env)), a callback
+/// carrying either verifies, and the event's [`key`](WebhookEvent::key) says which. The key
+/// sent is compared with both, in constant time, every time, before either result is looked
+/// at: the time taken does not say which key matched, nor how much of either was right.
 #[derive(Clone)]
 pub struct WebhookVerifier {
     private_key: SecretString,
+    /// The key being rotated out, while callbacks carrying it are still accepted.
+    previous: Option<SecretString>,
 }
 
 impl WebhookVerifier {
@@ -77,13 +87,27 @@ impl WebhookVerifier {
 
     /// The same, from a key already held as a secret.
     pub fn from_secret(private_key: SecretString) -> Self {
-        Self { private_key }
+        Self { private_key, previous: None }
     }
 
     /// A verifier with the private key from `GERBANG_CRYPTO_INVOICE_PRIVATE_KEY` (the only
-    /// variable it needs).
+    /// variable it needs), and the previous one from
+    /// `GERBANG_CRYPTO_INVOICE_PRIVATE_KEY_PREVIOUS` when it is set (during a rotation).
     pub fn from_env() -> Result<Self, Error> {
-        env_secret(ENV_PRIVATE_KEY).map(Self::from_secret)
+        let (current, previous) = env_secret_with_previous(ENV_PRIVATE_KEY)?;
+        Ok(Self::from_secret(current).with_previous_secret(previous))
+    }
+
+    /// Also accepts callbacks carrying `private_key`, the key being rotated out: see the type's
+    /// documentation. Remove it once the log shows no `key="previous"` for a while.
+    pub fn with_previous_key(self, private_key: impl Into<String>) -> Self {
+        self.with_previous_secret(Some(SecretString::from(private_key.into())))
+    }
+
+    /// The same, from a key already held as a secret; `None` accepts the current key only.
+    pub fn with_previous_secret(mut self, private_key: Option<SecretString>) -> Self {
+        self.previous = private_key;
+        self
     }
 
     /// Verifies a callback and returns the normalised event: always
@@ -94,7 +118,10 @@ impl WebhookVerifier {
     ///
     /// Errors as [`verify_callback`](Self::verify_callback).
     pub fn verify(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error> {
-        self.verify_callback(request)?.to_event()
+        let (callback, key) = self.check(request)?;
+        let mut event = callback.to_event()?;
+        event.key = Some(key);
+        Ok(event)
     }
 
     /// Verifies a callback and returns it, typed.
@@ -105,35 +132,48 @@ impl WebhookVerifier {
     /// missing); its fields read as the document types them, with an `id` (else
     /// [`Error::Decode`], also for a field of the wrong JSON type, such as `"id": true`).
     pub fn verify_callback(&self, request: &WebhookRequest<'_>) -> Result<Callback, Error> {
+        self.check(request).map(|(callback, _)| callback)
+    }
+
+    fn check(&self, request: &WebhookRequest<'_>) -> Result<(Callback, KeyUsed), Error> {
         const WHAT: &str = "crypto invoice callback";
         request.check_body_size()?;
         let text = std::str::from_utf8(request.body)
             .map_err(|_| Error::decode(format!("{WHAT}: the body is not UTF-8 text")))?;
         let mut object = Object::parse(text).map_err(|why| Error::decode(format!("{WHAT}: the body is {why}")))?;
-        self.check_key(&mut object)?;
+        let key = self.check_key(&mut object)?;
         let mut raw: Value = serde_json::from_str(text).map_err(|e| Error::decode_json(WHAT, &e))?;
         if let Value::Object(map) = &mut raw {
             for name in KEY_FIELDS {
                 map.remove(name);
             }
         }
-        Callback::read(object, RawJson::from(raw)).map_err(|why| Error::decode(format!("{WHAT}: {why}")))
+        let callback =
+            Callback::read(object, RawJson::from(raw)).map_err(|why| Error::decode(format!("{WHAT}: {why}")))?;
+        key.log_verified(ProviderId::CryptoInvoice);
+        Ok((callback, key))
     }
 
     /// Takes every key field out of the body (so that it never reaches `raw` or `extra`) and
-    /// checks that at least one is there and that all are ours.
-    fn check_key(&self, object: &mut Object<'_>) -> Result<(), Error> {
+    /// checks that at least one is there and that all are ours: the previous key is reported
+    /// when any of them is the previous key.
+    fn check_key(&self, object: &mut Object<'_>) -> Result<KeyUsed, Error> {
         let mut seen = 0;
+        let mut used = KeyUsed::Current;
         for name in KEY_FIELDS {
             if !object.contains(name) {
                 continue;
             }
             seen += 1;
             let sent = object.string(&[name]).ok().flatten().unwrap_or_default();
-            if !self.matches(&sent) {
-                return Err(Error::invalid_signature(format!(
-                    "its `{name}` is not this merchant's private key; do not trust its content"
-                )));
+            match self.matches(&sent) {
+                Some(KeyUsed::Current) => {}
+                Some(KeyUsed::Previous) => used = KeyUsed::Previous,
+                None => {
+                    return Err(Error::invalid_signature(format!(
+                        "its `{name}` is not this merchant's private key; do not trust its content"
+                    )));
+                }
             }
         }
         if seen == 0 {
@@ -141,22 +181,33 @@ impl WebhookVerifier {
                 "it carries no `private_key` (or `privatekey`) field, so it cannot come from the gateway",
             ));
         }
-        Ok(())
+        Ok(used)
     }
 
     /// Constant-time comparison that also hides the key's length: both sides are first reduced
-    /// to a fixed-size MAC, then compared with `subtle`.
-    fn matches(&self, sent: &str) -> bool {
+    /// to a fixed-size MAC, then compared with `subtle`; against the previous key too when there
+    /// is one, both comparisons made before either is looked at. `None` when `sent` is neither.
+    fn matches(&self, sent: &str) -> Option<KeyUsed> {
         const LABEL: &[u8] = b"gerbang-crypto-invoice-callback-key";
-        let ours = gerbang_signing::hmac_sha256(LABEL, &[self.private_key.expose_secret().as_bytes()]);
-        let theirs = gerbang_signing::hmac_sha256(LABEL, &[sent.as_bytes()]);
-        !sent.is_empty() && bool::from(ours.ct_eq(&theirs))
+        let mac = |key: &str| gerbang_signing::hmac_sha256(LABEL, &[key.as_bytes()]);
+        let theirs = mac(sent);
+        let current = mac(self.private_key.expose_secret()).ct_eq(&theirs);
+        let previous = self.previous.as_ref().map(|key| mac(key.expose_secret()).ct_eq(&theirs));
+        match (sent.is_empty(), bool::from(current), previous.map(bool::from)) {
+            (true, _, _) => None,
+            (false, true, _) => Some(KeyUsed::Current),
+            (false, false, Some(true)) => Some(KeyUsed::Previous),
+            (false, false, _) => None,
+        }
     }
 }
 
 impl fmt::Debug for WebhookVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebhookVerifier").field("private_key", &"<redacted>").finish()
+        f.debug_struct("WebhookVerifier")
+            .field("private_key", &"<redacted>")
+            .field("previous_private_key", &self.previous.as_ref().map(|_| "<redacted>"))
+            .finish()
     }
 }
 

@@ -58,9 +58,12 @@ impl Cuan10payClient {
     /// A client with this configuration.
     pub fn new(config: Cuan10payConfig) -> Self {
         let webhook = WebhookVerifier::from_secret(config.private_key.clone())
+            .with_previous_secret(config.previous_private_key.clone())
             .with_tolerance(config.webhook_tolerance)
             .with_clock(config.clock.clone());
-        let redactions = Redactions::new([config.api_key.clone(), config.private_key.clone()]);
+        let redactions = Redactions::new(
+            [config.api_key.clone(), config.private_key.clone()].into_iter().chain(config.previous_private_key.clone()),
+        );
         let signing_key = HmacSha256Key::new(config.private_key.expose_secret().as_bytes());
         Self { inner: Arc::new(Inner { config, signing_key, webhook, redactions }), priority: Priority::Normal }
     }

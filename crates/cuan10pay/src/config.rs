@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use gerbang_core::rate::{MemoryRateStore, Quota, RateStore};
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
-use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_secret, env_var, require_credential};
+use gerbang_core::{
+    BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_secret, env_secret_with_previous, env_var,
+    require_credential,
+};
 
 use crate::budget::{RateBudget, account_key};
 
@@ -15,6 +18,9 @@ use crate::budget::{RateBudget, account_key};
 pub const ENV_API_KEY: &str = "GERBANG_CUAN10PAY_API_KEY";
 /// The environment variable holding the private key that signs requests and webhooks.
 pub const ENV_PRIVATE_KEY: &str = "GERBANG_CUAN10PAY_PRIVATE_KEY";
+/// The environment variable holding the previous private key during a rotation: webhooks
+/// signed with it are still accepted; requests are signed with the current one only.
+pub const ENV_PRIVATE_KEY_PREVIOUS: &str = "GERBANG_CUAN10PAY_PRIVATE_KEY_PREVIOUS";
 /// The environment variable overriding the base URL.
 pub const ENV_BASE_URL: &str = "GERBANG_CUAN10PAY_BASE_URL";
 /// The environment variable setting the rate budget: a positive whole number of calls per hour
@@ -55,6 +61,7 @@ pub const DEFAULT_WEBHOOK_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 pub struct Cuan10payConfig {
     pub(crate) api_key: SecretString,
     pub(crate) private_key: SecretString,
+    pub(crate) previous_private_key: Option<SecretString>,
     pub(crate) base_url: BaseUrl,
     pub(crate) rate_budget: RateBudget,
     pub(crate) webhook_tolerance: Duration,
@@ -69,6 +76,7 @@ impl Cuan10payConfig {
         Cuan10payConfigBuilder {
             api_key: SecretString::from(api_key.into()),
             private_key: SecretString::from(private_key.into()),
+            previous_private_key: None,
             base_url: None,
             rate_budget: Budget::PerHour(DEFAULT_RATE_BUDGET_PER_HOUR),
             rate_store: None,
@@ -79,8 +87,8 @@ impl Cuan10payConfig {
         }
     }
 
-    /// A config from `GERBANG_CUAN10PAY_API_KEY`, `GERBANG_CUAN10PAY_PRIVATE_KEY`,
-    /// `GERBANG_CUAN10PAY_BASE_URL` (default `https://cuan10pay.com/api`) and
+    /// A config from `GERBANG_CUAN10PAY_API_KEY`, `GERBANG_CUAN10PAY_PRIVATE_KEY` (and
+    /// `GERBANG_CUAN10PAY_PRIVATE_KEY_PREVIOUS` during a rotation), `GERBANG_CUAN10PAY_BASE_URL` (default `https://cuan10pay.com/api`) and
     /// `GERBANG_CUAN10PAY_RATE_LIMIT` (calls per hour, a positive whole number, default 100),
     /// with default settings.
     ///
@@ -123,6 +131,7 @@ impl fmt::Debug for Cuan10payConfig {
             .field("base_url", &self.base_url)
             .field("api_key", &"<redacted>")
             .field("private_key", &"<redacted>")
+            .field("previous_private_key", &self.previous_private_key.as_ref().map(|_| "<redacted>"))
             .field("rate_budget", &self.rate_budget)
             .field("webhook_tolerance", &self.webhook_tolerance)
             .field("confirm_webhooks_with_status", &self.confirm_webhooks_with_status)
@@ -144,6 +153,7 @@ enum Budget {
 pub struct Cuan10payConfigBuilder {
     api_key: SecretString,
     private_key: SecretString,
+    previous_private_key: Option<SecretString>,
     base_url: Option<String>,
     rate_budget: Budget,
     rate_store: Option<Arc<dyn RateStore>>,
@@ -158,13 +168,26 @@ impl Cuan10payConfigBuilder {
     /// [`Cuan10payConfig::from_env`]), so that settings can still be changed before `build`.
     pub fn from_env() -> Result<Self, Error> {
         let api_key = env_secret(ENV_API_KEY)?;
-        let private_key = env_secret(ENV_PRIVATE_KEY)?;
+        let (private_key, previous_private_key) = env_secret_with_previous(ENV_PRIVATE_KEY)?;
         let base_url = BaseUrl::from_env(ENV_BASE_URL, Some(DEFAULT_BASE_URL))?;
         let rate_limit = rate_limit_from_env()?;
         let mut builder = Cuan10payConfig::builder(api_key.expose_secret(), private_key.expose_secret());
         builder.base_url = Some(base_url.as_str().to_owned());
         builder.rate_budget = Budget::PerHour(rate_limit);
+        builder.previous_private_key = previous_private_key;
         Ok(builder)
+    }
+
+    /// The private key being rotated out (default none): webhooks signed with it are still
+    /// accepted, and the event's [`key`](gerbang_core::WebhookEvent::key) says so; requests are
+    /// always signed with the current key. To rotate: make the new key current and the old one
+    /// previous, switch the key at Cuan10pay, and remove the previous key once no webhook has
+    /// been verified with it (`key="previous"` in the log) for longer than the gateway retries.
+    /// [`ENV_PRIVATE_KEY_PREVIOUS`] in [`from_env`](Self::from_env). Empty is refused by
+    /// [`build`](Self::build).
+    pub fn previous_private_key(mut self, private_key: impl Into<String>) -> Self {
+        self.previous_private_key = Some(SecretString::from(private_key.into()));
+        self
     }
 
     /// The base URL (default `https://cuan10pay.com/api`): point it at the sandbox or a test
@@ -255,6 +278,9 @@ impl Cuan10payConfigBuilder {
     pub fn build(self) -> Result<Cuan10payConfig, Error> {
         require_credential(self.api_key.expose_secret(), "Cuan10pay API key")?;
         require_credential(self.private_key.expose_secret(), "Cuan10pay private key")?;
+        if let Some(previous) = &self.previous_private_key {
+            require_credential(previous.expose_secret(), "previous Cuan10pay private key")?;
+        }
         let base_url = BaseUrl::parse(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
         let rate_budget = match self.rate_budget {
             Budget::Shared(budget) => budget,
@@ -271,6 +297,7 @@ impl Cuan10payConfigBuilder {
         Ok(Cuan10payConfig {
             api_key: self.api_key,
             private_key: self.private_key,
+            previous_private_key: self.previous_private_key,
             base_url,
             rate_budget,
             webhook_tolerance: self.webhook_tolerance,
@@ -287,6 +314,7 @@ impl fmt::Debug for Cuan10payConfigBuilder {
             .field("base_url", &self.base_url)
             .field("api_key", &"<redacted>")
             .field("private_key", &"<redacted>")
+            .field("previous_private_key", &self.previous_private_key.as_ref().map(|_| "<redacted>"))
             .field("rate_store", &self.rate_store)
             .field("webhook_tolerance", &self.webhook_tolerance)
             .field("confirm_webhooks_with_status", &self.confirm_webhooks_with_status)

@@ -124,7 +124,7 @@ pub use budget::RateBudget;
 pub use client::Cuan10payClient;
 pub use config::{
     Cuan10payConfig, Cuan10payConfigBuilder, DEFAULT_BASE_URL, DEFAULT_RATE_BUDGET_PER_HOUR, DEFAULT_WEBHOOK_TOLERANCE,
-    ENV_API_KEY, ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_RATE_LIMIT,
+    ENV_API_KEY, ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_PRIVATE_KEY_PREVIOUS, ENV_RATE_LIMIT,
 };
 pub use convert::{WEBHOOK_STATUS_WORDS, payment_status, reference_in_notes};
 pub use request::{

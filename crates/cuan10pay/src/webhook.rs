@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
 use gerbang_core::{
-    Ack, Currency, Error, Money, PaymentStatus, ProviderId, RawJson, SharedClock, SystemClock, WebhookEvent,
-    WebhookRequest, env_secret,
+    Ack, Currency, Error, KeyUsed, Money, PaymentStatus, ProviderId, RawJson, SharedClock, SystemClock, WebhookEvent,
+    WebhookRequest, env_secret_with_previous,
 };
 use gerbang_signing::{HmacSha256Key, SignatureError};
 use rust_decimal::Decimal;
@@ -72,10 +72,20 @@ fn ack() -> Ack {
 /// assert_eq!(event.ack().status, 200);
 /// # Ok::<(), gerbang_core::Error>(())
 /// ```
+///
+/// **Rotation**: given the previous private key too
+/// ([`with_previous_key`](Self::with_previous_key), `GERBANG_CUAN10PAY_PRIVATE_KEY_PREVIOUS` in
+/// [`from_env`](Self::from_env)), a webhook signed with either verifies, and the event's
+/// [`key`](WebhookEvent::key) says which. **Decision**: the MAC under each key is computed and
+/// compared (in constant time) every time, before either result is looked at, so the time taken
+/// does not say which key matched; it does say whether a previous key is configured (one HMAC
+/// more), which is no secret worth a second of a webhook's time.
 #[derive(Clone)]
 pub struct WebhookVerifier {
     /// The private key, ready to check every webhook (its pads hashed once).
     key: HmacSha256Key,
+    /// The private key being rotated out, while webhooks signed with it are still accepted.
+    previous: Option<HmacSha256Key>,
     tolerance: Duration,
     clock: SharedClock,
 }
@@ -90,12 +100,26 @@ impl WebhookVerifier {
     /// The same, from a key already held as a secret.
     pub fn from_secret(private_key: SecretString) -> Self {
         let key = HmacSha256Key::new(private_key.expose_secret().as_bytes());
-        Self { key, tolerance: DEFAULT_WEBHOOK_TOLERANCE, clock: Arc::new(SystemClock) }
+        Self { key, previous: None, tolerance: DEFAULT_WEBHOOK_TOLERANCE, clock: Arc::new(SystemClock) }
     }
 
-    /// A verifier with the private key from `GERBANG_CUAN10PAY_PRIVATE_KEY`.
+    /// A verifier with the private key from `GERBANG_CUAN10PAY_PRIVATE_KEY`, and the previous
+    /// one from `GERBANG_CUAN10PAY_PRIVATE_KEY_PREVIOUS` when it is set (during a rotation).
     pub fn from_env() -> Result<Self, Error> {
-        env_secret(ENV_PRIVATE_KEY).map(Self::from_secret)
+        let (current, previous) = env_secret_with_previous(ENV_PRIVATE_KEY)?;
+        Ok(Self::from_secret(current).with_previous_secret(previous))
+    }
+
+    /// Also accepts webhooks signed with `private_key`, the key being rotated out: see the
+    /// type's documentation. Remove it once the log shows no `key="previous"` for a while.
+    pub fn with_previous_key(self, private_key: impl Into<String>) -> Self {
+        self.with_previous_secret(Some(SecretString::from(private_key.into())))
+    }
+
+    /// The same, from a key already held as a secret; `None` accepts the current key only.
+    pub fn with_previous_secret(mut self, private_key: Option<SecretString>) -> Self {
+        self.previous = private_key.map(|key| HmacSha256Key::new(key.expose_secret().as_bytes()));
+        self
     }
 
     /// How far the webhook's timestamp may be from now, either way. Keep it to minutes: the
@@ -123,14 +147,24 @@ impl WebhookVerifier {
     pub fn verify(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error> {
         request.check_body_size()?;
         let fields = Fields::parse(request.body)?;
-        gerbang_signing::cuan10pay::verify_webhook_with_key(
-            &self.key,
-            &fields.reference,
-            fields.status_word,
-            fields.amount,
-            fields.timestamp,
-            &fields.signature,
-        )
+        let check = |key: &HmacSha256Key| {
+            gerbang_signing::cuan10pay::verify_webhook_with_key(
+                key,
+                &fields.reference,
+                fields.status_word,
+                fields.amount,
+                fields.timestamp,
+                &fields.signature,
+            )
+        };
+        // Both computed before either is looked at: see the type's documentation.
+        let current = check(&self.key);
+        let previous = self.previous.as_ref().map(check);
+        let key_used = match (current, previous) {
+            (Ok(()), _) => Ok(KeyUsed::Current),
+            (Err(SignatureError::Mismatch), Some(Ok(()))) => Ok(KeyUsed::Previous),
+            (Err(e), _) => Err(e),
+        }
         .map_err(|e| match e {
             SignatureError::Mismatch => Error::invalid_signature(
                 "it was not made with this private key over this reference, status, amount and timestamp",
@@ -147,7 +181,9 @@ impl WebhookVerifier {
             return Err(Error::StaleTimestamp { skew_seconds, tolerance_seconds });
         }
 
+        key_used.log_verified(ProviderId::Cuan10pay);
         let mut event = WebhookEvent::new(ProviderId::Cuan10pay, fields.status, fields.status_word, ack());
+        event.key = Some(key_used);
         event.provider_reference = Some(fields.reference.into_owned());
         event.amount = Some(Money::new(Decimal::from(fields.amount_value), Currency::IDR)?);
         event.occurred_at = jakarta_time(fields.timestamp_value);
@@ -155,8 +191,9 @@ impl WebhookVerifier {
         Ok(event)
     }
 
-    /// The signature Cuan10pay would put on a webhook with these fields. **For tests** (and the
-    /// sandbox), as async-stripe offers: a merchant never needs to sign a webhook.
+    /// The signature Cuan10pay would put on a webhook with these fields, under the current key.
+    /// **For tests** (and the sandbox), as async-stripe offers: a merchant never needs to sign a
+    /// webhook.
     pub fn sign(&self, reference: &str, status: &str, amount: u64, timestamp: i64) -> String {
         gerbang_signing::cuan10pay::sign_webhook_with_key(
             &self.key,
@@ -184,6 +221,7 @@ impl fmt::Debug for WebhookVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookVerifier")
             .field("key", &self.key)
+            .field("previous", &self.previous)
             .field("tolerance", &self.tolerance)
             .field("clock", &self.clock)
             .finish()

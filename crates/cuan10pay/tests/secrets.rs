@@ -1,15 +1,19 @@
-//! No key, and no customer e-mail or phone, ever appears in logs, `Debug` or error messages,
-//! even at TRACE level and on failing calls.
+//! No key (the previous private key of a rotation included), and no customer e-mail or phone,
+//! ever appears in logs, `Debug` or error messages, even at TRACE level and on failing calls.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may unwrap: see clippy.toml.
 
 mod common;
 
-use gerbang_core::{Channel, Money, PaymentProvider, PaymentRequest};
+use gerbang_core::http::{HeaderMap, Method};
+use gerbang_core::{Channel, KeyUsed, Money, PaymentProvider, PaymentRequest, WebhookRequest};
 use gerbang_cuan10pay::{Cuan10payClient, Cuan10payConfig, DepositRequest, PpobOrderRequest, WebhookVerifier};
 use gerbang_testkit::{LogCapture, assert_nothing_leaks};
 use httpmock::MockServer;
 
-use common::{API_KEY, PRIVATE_KEY, builder, fixture};
+use common::{API_KEY, NOW, PRIVATE_KEY, builder, fixture};
+
+/// The private key being rotated out: as secret as the current one.
+const PREVIOUS_KEY: &str = "test-previous-key-PV3m8";
 
 const EMAIL: &str = "siti.rahma.secret@example.com";
 const PHONE: &str = "081299990000";
@@ -26,6 +30,13 @@ async fn keys_and_customer_details_never_reach_logs_debug_or_errors() {
             then.status(401).body(fixture("error_401.json"));
         })
         .await;
+    // A gateway that quotes the previous key back in an error.
+    server
+        .mock_async(|when, then| {
+            when.path("/api/v1/invoice_status");
+            then.status(400).body(format!(r#"{{"status":"error","message":"key {PREVIOUS_KEY} was revoked"}}"#));
+        })
+        .await;
     server
         .mock_async(|when, then| {
             when.path("/api/v1/deposit_create");
@@ -39,13 +50,36 @@ async fn keys_and_customer_details_never_reach_logs_debug_or_errors() {
         })
         .await;
 
-    let config = builder(&server.url("/api")).rate_budget_per_hour(100).build().unwrap();
+    let config =
+        builder(&server.url("/api")).previous_private_key(PREVIOUS_KEY).rate_budget_per_hour(100).build().unwrap();
     shown.push(format!("{config:?}"));
-    shown.push(format!("{:?}", builder(&server.url("/api"))));
+    shown.push(format!("{:?}", builder(&server.url("/api")).previous_private_key(PREVIOUS_KEY)));
     let client = Cuan10payClient::new(config);
     shown.push(format!("{client:?}"));
     shown.push(format!("{:?}", client.webhook_verifier()));
-    shown.push(format!("{:?}", WebhookVerifier::new(PRIVATE_KEY)));
+    shown.push(format!("{:?}", WebhookVerifier::new(PRIVATE_KEY).with_previous_key(PREVIOUS_KEY)));
+
+    // Webhooks under each key, and one under neither: the verification log says which key,
+    // never the key.
+    let headers = HeaderMap::new();
+    for (key, expected) in
+        [(PRIVATE_KEY, Some(KeyUsed::Current)), (PREVIOUS_KEY, Some(KeyUsed::Previous)), ("other-key", None)]
+    {
+        let body = WebhookVerifier::new(key).signed_body("CP-1", "PAID", 50_000, NOW);
+        let request = WebhookRequest::new(Method::POST, "/webhooks/cuan10pay", &headers, body.as_bytes());
+        match client.verify_webhook(&request).await {
+            Ok(event) => {
+                assert_eq!(event.key, expected);
+                shown.push(format!("{event:?}"));
+                shown.push(serde_json::to_string(&event).unwrap());
+            }
+            Err(error) => {
+                assert_eq!(expected, None);
+                shown.push(format!("{error:?}"));
+                shown.push(error.to_string());
+            }
+        }
+    }
 
     let deposit = DepositRequest::new("QRIS", 50_000).customer_email(EMAIL).customer_phone(PHONE);
     shown.push(format!("{deposit:?}"));
@@ -60,6 +94,7 @@ async fn keys_and_customer_details_never_reach_logs_debug_or_errors() {
     shown.push(format!("{payment:?}"));
 
     let mut errors = vec![
+        client.invoice_status("INV-1").await.unwrap_err(),
         client.deposit_status("CP-1").await.unwrap_err(),
         client.deposit_create(&deposit).await.unwrap_err(),
         client.create_payment(&payment).await.unwrap_err(),
@@ -88,6 +123,8 @@ async fn keys_and_customer_details_never_reach_logs_debug_or_errors() {
             .unwrap_err(),
     );
 
+    errors.push(Cuan10payConfig::builder(API_KEY, PRIVATE_KEY).previous_private_key("").build().unwrap_err());
+    assert!(errors[0].to_string().contains("<redacted> was revoked"), "{}", errors[0]);
     assert!(errors.iter().any(|e| matches!(e, gerbang_core::Error::Unauthorized { .. })));
     assert!(errors.iter().any(|e| matches!(e, gerbang_core::Error::Transport { .. })));
     for error in &errors {
@@ -97,6 +134,7 @@ async fn keys_and_customer_details_never_reach_logs_debug_or_errors() {
 
     let logs = logs.text();
     assert!(logs.contains("gerbang.http") && logs.contains("hyper"), "the calls were traced: {logs}");
+    assert!(logs.contains(r#"key="current""#) && logs.contains(r#"key="previous""#), "the key used is logged: {logs}");
     shown.push(logs);
-    assert_nothing_leaks(&shown, &[API_KEY, PRIVATE_KEY, EMAIL, PHONE]);
+    assert_nothing_leaks(&shown, &[API_KEY, PRIVATE_KEY, PREVIOUS_KEY, EMAIL, PHONE]);
 }

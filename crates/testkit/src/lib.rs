@@ -14,19 +14,23 @@ use tracing_subscriber::EnvFilter;
 
 mod chromium;
 mod contract;
+mod env_scenario;
 mod hostile;
 mod local;
 mod postgres_server;
 mod redis_server;
+mod rotation;
 mod watched;
 pub use chromium::{CHROMIUM_FLAGS, Chromium};
 pub use contract::{check_inbox_contract, check_ledger_contract};
+pub use env_scenario::{SCENARIO_VAR, env_scenario, run_env_scenario};
 pub use hostile::{
     Cutting, ECHO_STATUSES, Echoing, REDIRECTS, Redirecting, check_echoed_secrets_are_scrubbed,
     check_no_redirect_is_followed,
 };
 pub use postgres_server::PostgresServer;
 pub use redis_server::RedisServer;
+pub use rotation::{RotationOutcomes, expected_key};
 pub use watched::{CountingGateway, check_watched_creates};
 
 /// Every line of tracing output written since [`LogCapture::install`], kept in memory.
