@@ -315,7 +315,7 @@ impl WebhookVerifier {
     pub fn verify(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error> {
         let ((notification, raw), key) = self.check(request)?;
         let mut event = notification.to_event(raw);
-        event.key = Some(key);
+        event.verified_with = Some(key);
         Ok(event)
     }
 

@@ -46,16 +46,16 @@ fn verify_signed_with(verifier: &WebhookVerifier, index: usize, timestamp: &str)
 
 fn check_rotation(verifier: &WebhookVerifier, timestamp: &str) {
     let current = verify_signed_with(verifier, CURRENT, timestamp).unwrap();
-    assert_eq!(current.key, Some(KeyUsed::Current));
+    assert_eq!(current.verified_with, Some(KeyUsed::Current));
     let previous = verify_signed_with(verifier, PREVIOUS, timestamp).unwrap();
-    assert_eq!(previous.key, Some(KeyUsed::Previous));
+    assert_eq!(previous.verified_with, Some(KeyUsed::Previous));
     assert_eq!(previous.dedup_key().unwrap(), current.dedup_key().unwrap(), "the same change either way");
     let third = verify_signed_with(verifier, THIRD, timestamp).unwrap_err();
     assert!(matches!(third, Error::InvalidSignature { .. }), "{third:?}");
 }
 
 fn check_current_only(verifier: &WebhookVerifier, timestamp: &str) {
-    assert_eq!(verify_signed_with(verifier, CURRENT, timestamp).unwrap().key, Some(KeyUsed::Current));
+    assert_eq!(verify_signed_with(verifier, CURRENT, timestamp).unwrap().verified_with, Some(KeyUsed::Current));
     for index in [PREVIOUS, THIRD] {
         let err = verify_signed_with(verifier, index, timestamp).unwrap_err();
         assert!(matches!(err, Error::InvalidSignature { .. }), "{err:?}");
@@ -89,7 +89,7 @@ async fn the_provider_trait_reports_the_key_too() {
     let headers =
         NotificationSigner::new(private_key(PREVIOUS), CLIENT_ID).headers(NOTIFY_PATH, &body, NOW_TEXT).unwrap();
     let request = WebhookRequest::new(Method::POST, NOTIFY_PATH, &headers, &body);
-    assert_eq!(client.verify_webhook(&request).await.unwrap().key, Some(KeyUsed::Previous));
+    assert_eq!(client.verify_webhook(&request).await.unwrap().verified_with, Some(KeyUsed::Previous));
 }
 
 #[test]
@@ -186,8 +186,9 @@ fn a_notification_verifies_iff_it_was_signed_with_a_configured_key() {
                 .with_clock(clock());
             let headers =
                 NotificationSigner::new(keys[signer].clone(), CLIENT_ID).headers(NOTIFY_PATH, &body, NOW_TEXT).unwrap();
-            let verified =
-                verifier.verify(&WebhookRequest::new(Method::POST, NOTIFY_PATH, &headers, &body)).map(|e| e.key);
+            let verified = verifier
+                .verify(&WebhookRequest::new(Method::POST, NOTIFY_PATH, &headers, &body))
+                .map(|e| e.verified_with);
             outcomes.borrow_mut().record(&current, previous.as_ref(), &signer, verified).map_err(TestCaseError::fail)
         })
         .unwrap();

@@ -53,7 +53,7 @@ async fn the_secret_key_and_customer_details_never_reach_logs_debug_or_errors() 
         let headers = NotificationSigner::new(key, CLIENT_ID).headers(NOTIFY_PATH, &body, NOW_TEXT).unwrap();
         let event = rotating.verify_webhook(&WebhookRequest::new(Method::POST, NOTIFY_PATH, &headers, &body)).await;
         let event = event.unwrap();
-        assert_eq!(event.key, Some(expected));
+        assert_eq!(event.verified_with, Some(expected));
         shown.push(format!("{event:?}"));
     }
     let client = client(&server);

@@ -159,7 +159,7 @@ impl Ack {
 ///
 /// A verifier given a previous key too (the `…_PREVIOUS` variables, the `previous_…` builder
 /// methods) accepts webhooks made with either; the event says which one
-/// ([`WebhookEvent::key`]), and the verifier logs it (`key="current"` at DEBUG,
+/// ([`WebhookEvent::verified_with`]), and the verifier logs it (`key="current"` at DEBUG,
 /// `key="previous"` at INFO, see [`log_verified`](Self::log_verified)), so that the operator
 /// sees when the previous key is no longer used and can remove it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -239,7 +239,7 @@ pub struct WebhookEvent {
     /// out of the serialised event, so that the application sees the same event whichever key
     /// the gateway used.
     #[serde(skip)]
-    pub key: Option<KeyUsed>,
+    pub verified_with: Option<KeyUsed>,
 }
 
 impl WebhookEvent {
@@ -256,7 +256,7 @@ impl WebhookEvent {
             ack,
             raw: crate::RawJson::null(),
             unverified: None,
-            key: None,
+            verified_with: None,
         }
     }
 

@@ -120,7 +120,7 @@ impl WebhookVerifier {
     pub fn verify(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error> {
         let (callback, key) = self.check(request)?;
         let mut event = callback.to_event()?;
-        event.key = Some(key);
+        event.verified_with = Some(key);
         Ok(event)
     }
 

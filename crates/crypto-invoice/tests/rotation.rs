@@ -48,9 +48,9 @@ fn verify_with(verifier: &WebhookVerifier, body: &str) -> Result<WebhookEvent, E
 fn check_rotation(verifier: &WebhookVerifier) {
     for field in ["private_key", "privatekey"] {
         let current = verify_with(verifier, &callback(field, PRIVATE_KEY)).unwrap();
-        assert_eq!(current.key, Some(KeyUsed::Current));
+        assert_eq!(current.verified_with, Some(KeyUsed::Current));
         let previous = verify_with(verifier, &callback(field, PREVIOUS_KEY)).unwrap();
-        assert_eq!(previous.key, Some(KeyUsed::Previous));
+        assert_eq!(previous.verified_with, Some(KeyUsed::Previous));
         assert_eq!(previous.dedup_key().unwrap(), current.dedup_key().unwrap(), "the same change either way");
         assert!(!previous.raw.to_string().contains(PREVIOUS_KEY), "the key is taken out of raw");
         let third = verify_with(verifier, &callback(field, THIRD_KEY)).unwrap_err();
@@ -58,13 +58,16 @@ fn check_rotation(verifier: &WebhookVerifier) {
     }
     // Both fields: each must be one of ours; the previous one is reported when either is.
     let both = |a: &str, b: &str| format!(r#"{{"private_key":"{a}","privatekey":"{b}","id":4711}}"#);
-    assert_eq!(verify_with(verifier, &both(PRIVATE_KEY, PRIVATE_KEY)).unwrap().key, Some(KeyUsed::Current));
-    assert_eq!(verify_with(verifier, &both(PRIVATE_KEY, PREVIOUS_KEY)).unwrap().key, Some(KeyUsed::Previous));
+    assert_eq!(verify_with(verifier, &both(PRIVATE_KEY, PRIVATE_KEY)).unwrap().verified_with, Some(KeyUsed::Current));
+    assert_eq!(verify_with(verifier, &both(PRIVATE_KEY, PREVIOUS_KEY)).unwrap().verified_with, Some(KeyUsed::Previous));
     assert!(verify_with(verifier, &both(PREVIOUS_KEY, THIRD_KEY)).is_err());
 }
 
 fn check_current_only(verifier: &WebhookVerifier) {
-    assert_eq!(verify_with(verifier, &callback("private_key", PRIVATE_KEY)).unwrap().key, Some(KeyUsed::Current));
+    assert_eq!(
+        verify_with(verifier, &callback("private_key", PRIVATE_KEY)).unwrap().verified_with,
+        Some(KeyUsed::Current)
+    );
     for key in [PREVIOUS_KEY, THIRD_KEY] {
         let err = verify_with(verifier, &callback("private_key", key)).unwrap_err();
         assert!(matches!(err, Error::InvalidSignature { .. }), "{err:?}");
@@ -92,7 +95,7 @@ async fn the_provider_trait_reports_the_key_too() {
     let body = callback("private_key", PREVIOUS_KEY);
     let headers = HeaderMap::new();
     let request = WebhookRequest::new(Method::POST, "/callbacks/crypto", &headers, body.as_bytes());
-    assert_eq!(client.verify_webhook(&request).await.unwrap().key, Some(KeyUsed::Previous));
+    assert_eq!(client.verify_webhook(&request).await.unwrap().verified_with, Some(KeyUsed::Previous));
 }
 
 #[test]
@@ -183,7 +186,7 @@ fn a_callback_verifies_iff_it_carries_a_configured_key() {
             };
             let verifier = WebhookVerifier::new(current.clone()).with_previous_secret(previous.clone().map(Into::into));
             let body = callback(if old_name { "privatekey" } else { "private_key" }, &sent);
-            let verified = verify_with(&verifier, &body).map(|event| event.key);
+            let verified = verify_with(&verifier, &body).map(|event| event.verified_with);
             outcomes.borrow_mut().record(&current, previous.as_ref(), &sent, verified).map_err(TestCaseError::fail)
         })
         .unwrap();

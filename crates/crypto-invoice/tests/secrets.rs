@@ -52,7 +52,7 @@ async fn no_log_debug_or_error_shows_a_key_or_the_email() {
         let callback = WebhookRequest::new(Method::POST, "/callbacks/crypto", &headers, body.as_bytes());
         match client.verify_webhook(&callback).await {
             Ok(event) => {
-                assert_eq!(event.key, expected);
+                assert_eq!(event.verified_with, expected);
                 shown.push(format!("{event:?}"));
                 shown.push(serde_json::to_string(&event).unwrap());
             }

@@ -183,7 +183,7 @@ impl WebhookVerifier {
 
         key_used.log_verified(ProviderId::Cuan10pay);
         let mut event = WebhookEvent::new(ProviderId::Cuan10pay, fields.status, fields.status_word, ack());
-        event.key = Some(key_used);
+        event.verified_with = Some(key_used);
         event.provider_reference = Some(fields.reference.into_owned());
         event.amount = Some(Money::new(Decimal::from(fields.amount_value), Currency::IDR)?);
         event.occurred_at = jakarta_time(fields.timestamp_value);

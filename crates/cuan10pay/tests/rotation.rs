@@ -49,9 +49,9 @@ fn client_with_previous(previous: Option<&str>) -> Cuan10payClient {
 /// which, a third key is refused.
 fn check_rotation(verifier: &WebhookVerifier, timestamp: i64) {
     let current = verify_with(verifier, &webhook_signed_with(PRIVATE_KEY, timestamp)).unwrap();
-    assert_eq!(current.key, Some(KeyUsed::Current));
+    assert_eq!(current.verified_with, Some(KeyUsed::Current));
     let previous = verify_with(verifier, &webhook_signed_with(PREVIOUS_KEY, timestamp)).unwrap();
-    assert_eq!(previous.key, Some(KeyUsed::Previous));
+    assert_eq!(previous.verified_with, Some(KeyUsed::Previous));
     assert_eq!(previous.dedup_key().unwrap(), current.dedup_key().unwrap(), "the same change either way");
     let third = verify_with(verifier, &webhook_signed_with(THIRD_KEY, timestamp)).unwrap_err();
     assert!(matches!(third, Error::InvalidSignature { .. }), "{third:?}");
@@ -60,7 +60,7 @@ fn check_rotation(verifier: &WebhookVerifier, timestamp: i64) {
 /// Checks that only the current key verifies on `verifier`.
 fn check_current_only(verifier: &WebhookVerifier, timestamp: i64) {
     let current = verify_with(verifier, &webhook_signed_with(PRIVATE_KEY, timestamp)).unwrap();
-    assert_eq!(current.key, Some(KeyUsed::Current));
+    assert_eq!(current.verified_with, Some(KeyUsed::Current));
     for key in [PREVIOUS_KEY, THIRD_KEY] {
         let err = verify_with(verifier, &webhook_signed_with(key, timestamp)).unwrap_err();
         assert!(matches!(err, Error::InvalidSignature { .. }), "{err:?}");
@@ -82,7 +82,7 @@ async fn the_provider_trait_reports_the_key_too() {
     let body = webhook_signed_with(PREVIOUS_KEY, NOW);
     let headers = HeaderMap::new();
     let request = WebhookRequest::new(Method::POST, "/webhooks/cuan10pay", &headers, body.as_bytes());
-    assert_eq!(client.verify_webhook(&request).await.unwrap().key, Some(KeyUsed::Previous));
+    assert_eq!(client.verify_webhook(&request).await.unwrap().verified_with, Some(KeyUsed::Previous));
 }
 
 #[test]
@@ -180,7 +180,7 @@ fn a_webhook_verifies_iff_it_was_signed_with_a_configured_key() {
                 .with_previous_secret(previous.clone().map(Into::into))
                 .with_clock(Arc::new(FixedClock::at_unix(NOW)));
             let body = WebhookVerifier::new(signer.clone()).signed_body("CP-1", "PAID", amount, NOW);
-            let verified = verify_with(&verifier, &body).map(|event| event.key);
+            let verified = verify_with(&verifier, &body).map(|event| event.verified_with);
             outcomes.borrow_mut().record(&current, previous.as_ref(), &signer, verified).map_err(TestCaseError::fail)
         })
         .unwrap();

@@ -69,7 +69,7 @@ async fn keys_and_customer_details_never_reach_logs_debug_or_errors() {
         let request = WebhookRequest::new(Method::POST, "/webhooks/cuan10pay", &headers, body.as_bytes());
         match client.verify_webhook(&request).await {
             Ok(event) => {
-                assert_eq!(event.key, expected);
+                assert_eq!(event.verified_with, expected);
                 shown.push(format!("{event:?}"));
                 shown.push(serde_json::to_string(&event).unwrap());
             }
