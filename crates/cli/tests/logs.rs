@@ -76,6 +76,11 @@ impl Run {
     /// `gerbang args…` with the sandbox's credentials, `RUST_LOG=debug` and `format` (by the
     /// flag for text, by the variable for JSON, so that both are used).
     fn start(format: Format, args: &[&str], base_url: Option<&str>) -> Self {
+        Self::start_at(format, args, base_url, Some("debug"))
+    }
+
+    /// [`start`](Self::start) with `RUST_LOG` set to `level`, or unset.
+    fn start_at(format: Format, args: &[&str], base_url: Option<&str>, level: Option<&str>) -> Self {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang"));
         if format == Format::Text {
             command.args(["--log-format", "text"]);
@@ -87,13 +92,14 @@ impl Run {
         }
         let mut child = command
             .args(args)
-            .env("RUST_LOG", "debug")
             .env("GERBANG_CUAN10PAY_API_KEY", cuan10pay::API_KEY)
             .env("GERBANG_CUAN10PAY_PRIVATE_KEY", cuan10pay::PRIVATE_KEY)
             .env("GERBANG_CASHIN_CLIENT_ID", cashin::CLIENT_ID)
             .env("GERBANG_CASHIN_SECRET_KEY", cashin::SECRET_KEY)
             .env("GERBANG_CASHIN_PUBLIC_KEY", cashin::public_key_pem())
             .env_remove("GERBANG_STORE_URL")
+            .env_remove("RUST_LOG")
+            .envs(level.map(|level| ("RUST_LOG", level)))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -446,4 +452,26 @@ async fn json_logs_are_one_object_per_line_with_every_failure_and_no_secret() {
         return;
     }
     check(Format::Json, &said, &generated);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_serve_logs_at_info_unless_rust_log_says_otherwise() {
+    for (level, refusal_shown, debug_shown) in [(None, true, false), (Some("warn"), false, false)] {
+        let port = free_port();
+        let mut serve = Run::start_at(Format::Json, &["webhook", "serve", "--port", &port.to_string()], None, level);
+        serve.wait_for("the receiver's start", |line| line.contains("receiving cuan10pay webhooks at")).await;
+        forged_webhooks(port, EMAIL, PHONE).await;
+        // The handled event after the refusals: once its line is out, theirs would be too.
+        let genuine = WebhookVerifier::new(cuan10pay::PRIVATE_KEY).signed_body("LOG-LEVEL", "PAID", 25_000, now());
+        assert_eq!(post(port, "cuan10pay", &[], genuine).await, 200);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        serve.finish(Duration::ZERO).await;
+        let said = serve.stderr();
+        let has = |outcome: &str| said.iter().any(|l| says(Format::Json, l, "cuan10pay", outcome, None));
+        assert_eq!(has("rejected"), refusal_shown, "RUST_LOG={level:?}: {said:#?}");
+        assert_eq!(has("handled"), refusal_shown, "RUST_LOG={level:?}: {said:#?}");
+        assert_eq!(said.iter().any(|l| l.contains("\"DEBUG\"")), debug_shown, "RUST_LOG={level:?}: {said:#?}");
+        // The CLI's own lines stay, whatever the level.
+        assert!(said.iter().any(|l| l.contains("receiving cashin webhooks at")), "{said:#?}");
+    }
 }
