@@ -64,7 +64,7 @@ impl Confirmations {
         let _leave = Leave { owner: self, external_id, cell: &cell };
         cell.get_or_init(|| async {
             self.budget.acquire(BUDGET_KEY, self.quota, Priority::Normal).await.map_err(|error| {
-                tracing::warn!(%error, "Ciputra callbacks over their budget of status calls: asking for a later delivery");
+                tracing::warn!(gateway = "ciputra", outcome = "rate_limited", %error, "Ciputra callbacks over their budget of status calls: asking for a later delivery");
                 error
             })?;
             fetch().await

@@ -156,17 +156,15 @@ fn name_flags(error: Error) -> Error {
 }
 
 /// One line on stderr, flushed at once (a newline inside it becomes a space): what a person
-/// watching a long-running command, or a test reading its stderr, sees as it happens.
+/// watching a long-running command, or a test reading its stderr, sees as it happens. With
+/// `--log-format json`, the line is a JSON object holding it as `message`.
 pub(crate) fn eprint_line(line: &str) {
-    use std::io::Write;
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "{}", line.replace(['\n', '\r'], " "));
-    let _ = stderr.flush();
+    crate::logging::say(crate::logging::Level::Info, line);
 }
 
 /// A warning on stderr: `warning: …`, one line.
 pub(crate) fn warn(message: &str) {
-    eprint_line(&format!("warning: {message}"));
+    crate::logging::say(crate::logging::Level::Warn, &format!("warning: {message}"));
 }
 
 /// Prints a result as pretty JSON on stdout.

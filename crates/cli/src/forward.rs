@@ -16,8 +16,6 @@ use gerbang::Error;
 use gerbang::webhooks::HandlerError;
 use reqwest::redirect::Policy;
 
-use crate::common::eprint_line;
-
 /// Where and how new events are forwarded.
 pub(crate) struct Forward {
     http: reqwest::Client,
@@ -46,8 +44,9 @@ impl Forward {
         Ok(Self { http, url, host, timeout })
     }
 
-    /// POSTs one event's JSON line; `Ok` only on a 2xx answer within the timeout. A failure is
-    /// also said on stderr, with the application's host and the status (never the URL).
+    /// POSTs one event's JSON line; `Ok` only on a 2xx answer within the timeout. A failure
+    /// names the application's host and the status (never the URL): the receiver logs it as the
+    /// handler's failure (`outcome=handler_failed`).
     pub(crate) async fn send(&self, line: &str) -> Result<(), HandlerError> {
         let result = self
             .http
@@ -73,7 +72,6 @@ impl Forward {
             ),
             Err(e) => format!("the application at {host} could not be reached ({}): {again}", e.without_url()),
         };
-        eprint_line(&format!("forward failed: {failure}"));
         Err(failure.into())
     }
 }

@@ -8,6 +8,7 @@
 mod common;
 mod forward;
 mod listen;
+mod logging;
 mod providers;
 mod receive;
 mod sandbox;
@@ -26,6 +27,11 @@ struct Cli {
     /// Use this base URL instead of the gateway's (the sandbox's, a test server…).
     #[arg(long, global = true)]
     base_url: Option<String>,
+    /// How log lines on stderr are written: `text`, or `json` (one object per line, the
+    /// command's own lines included). The level is `RUST_LOG`'s (default: `info` for `webhook
+    /// serve` and `sandbox serve`, `warn` otherwise).
+    #[arg(long, global = true, env = "GERBANG_LOG_FORMAT", value_enum, default_value_t = logging::LogFormat::Text)]
+    log_format: logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -79,18 +85,28 @@ async fn run(cli: Cli) -> Result<(), gerbang::Error> {
     }
 }
 
+impl Cli {
+    /// The level logged when `RUST_LOG` is not set: a service's decisions for the commands that
+    /// run as one, only what went wrong for the others (their result is on stdout).
+    fn default_log_level(&self) -> tracing_subscriber::filter::LevelFilter {
+        use tracing_subscriber::filter::LevelFilter;
+        match &self.command {
+            Command::Webhook { command: WebhookCommand::Serve(_) } => LevelFilter::INFO,
+            Command::Sandbox { command: sandbox::SandboxCommand::Serve(_) } => LevelFilter::INFO,
+            _ => LevelFilter::WARN,
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse(); // exits with 2 on bad usage
+    logging::init(cli.log_format, cli.default_log_level());
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // One line, whatever the message holds.
-            let line = error.to_string().replace(['\n', '\r'], " ");
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("error: {line}");
-            }
+            logging::say(logging::Level::Error, &format!("error: {error}"));
             ExitCode::FAILURE
         }
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Args;
 use gerbang::reconcile::Reconciler;
-use gerbang::webhooks::{Handler, HandlerError, Mismatch, Receiver, router};
+use gerbang::webhooks::{Handler, HandlerError, Receiver, router};
 use gerbang::{Error, PaymentProvider, ProviderId, WebhookEvent};
 use serde::Serialize;
 
@@ -169,8 +169,8 @@ impl ServeArgs {
     }
 }
 
-/// The handler: each new event printed as a JSON line (and forwarded, when asked); a mismatch
-/// said on stderr.
+/// The handler: each new event printed as a JSON line (and forwarded, when asked). A mismatch is
+/// not printed: the receiver logs it on stderr (`outcome=mismatch`).
 struct Printing {
     forward: Option<Forward>,
 }
@@ -184,11 +184,6 @@ impl Handler for Printing {
             forward.send(&line).await?;
         }
         print_line(&line);
-        Ok(())
-    }
-
-    async fn mismatch(&self, mismatch: &Mismatch) -> Result<(), HandlerError> {
-        eprint_line(&format!("mismatch: {mismatch}"));
         Ok(())
     }
 }

@@ -338,10 +338,7 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
     let handle = builder.start_on(addr).await.map_err(|e| Error::config(format!("cannot listen on {addr}: {e}")))?;
     // The dashboard first: on the terminal (stderr, so that stdout stays one JSON document), and
     // as the JSON's first field.
-    #[allow(clippy::print_stderr)] // a person starting the sandbox is told where to look
-    {
-        eprintln!("gerbang sandbox: dashboard at {}/ (Ctrl-C stops it)", handle.url());
-    }
+    eprint_line(&format!("gerbang sandbox: dashboard at {}/ (Ctrl-C stops it)", handle.url()));
     print_json(&credentials(&handle))?;
     // One line on stderr per webhook delivery attempt: where it went and what came back.
     let mut attempts = handle.sandbox().subscribe_deliveries();

@@ -126,11 +126,14 @@ impl RateBudget {
         let Some(spend) = &self.spend else { return Ok(()) };
         spend.store.acquire(&spend.key, spend.quota, priority).await.inspect_err(|error| match error {
             Error::RateLimited { retry_after } => tracing::debug!(
+                gateway = "cuan10pay",
+                outcome = "rate_limited",
                 wait_ms = retry_after.map(|w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX)),
                 ?priority,
                 "client-side rate budget spent; call not sent"
             ),
-            other => tracing::warn!(error = %other, "the rate budget's store failed; call not sent"),
+            other => tracing::warn!(gateway = "cuan10pay", outcome = "store_failed", error = %other,
+                "the rate budget's store failed; call not sent"),
         })
     }
 }

@@ -187,7 +187,7 @@ impl Reconciler {
             .map(|record| async move {
                 let (provider, reference) = (record.provider, record.reference.clone());
                 let outcome = self.check(record).await;
-                tracing::debug!(%provider, %reference, ?outcome, "payment reconciled");
+                log_check(provider, &reference, &outcome);
                 Check { provider, reference, outcome }
             })
             .buffer_unordered(inner.settings.concurrency.max(1))
@@ -204,7 +204,7 @@ impl Reconciler {
             let full = match self.run_once().await {
                 Ok(checks) => checks.len() >= self.inner.settings.batch,
                 Err(error) => {
-                    tracing::warn!(%error, "the reconciler could not read the ledger");
+                    tracing::warn!(outcome = "ledger_unreadable", %error, "the reconciler could not read the ledger");
                     false
                 }
             };
@@ -323,10 +323,41 @@ impl Reconciler {
     async fn save(&self, record: WatchedPayment, outcome: CheckOutcome) -> CheckOutcome {
         if let Err(error) = self.inner.ledger.record(&record).await {
             // The lease runs out and the payment is checked again: nothing is lost.
-            tracing::warn!(gateway = %record.provider, reference = %record.reference, %error,
-                "could not record a check in the ledger");
+            tracing::warn!(gateway = %record.provider, reference = %record.reference, outcome = "ledger_write_failed",
+                %error, "could not record a check in the ledger");
         }
         outcome
+    }
+}
+
+/// One line per check: `gateway`, `reference` and `outcome` (the [`CheckOutcome`]'s name), at
+/// `info` for a decision (a change handed on, a payment given up or found never created),
+/// `warn` for a failed check, `debug` for a payment merely not due or unchanged.
+fn log_check(gateway: ProviderId, reference: &str, outcome: &CheckOutcome) {
+    match outcome {
+        CheckOutcome::Changed { state, receiver } => {
+            tracing::info!(%gateway, reference, outcome = "changed", %state, receiver, "payment reconciled");
+        }
+        CheckOutcome::Unchanged { state } => {
+            tracing::debug!(%gateway, reference, outcome = "unchanged", %state, "payment reconciled");
+        }
+        CheckOutcome::NotCreated => {
+            tracing::info!(%gateway, reference, outcome = "not_created", "payment reconciled: the create did not take effect");
+        }
+        CheckOutcome::Unresolvable => tracing::warn!(%gateway, reference, outcome = "unresolvable",
+            "payment reconciled: its create's answer was lost and it cannot be looked up; see `gerbang watched`"),
+        CheckOutcome::GaveUp => tracing::warn!(%gateway, reference, outcome = "gave_up",
+            "payment no longer checked: still not final past its expiry and grace"),
+        CheckOutcome::Failed { error } => {
+            tracing::warn!(%gateway, reference, outcome = "failed", %error, "payment check failed; checked again later");
+        }
+        CheckOutcome::Deferred => tracing::debug!(%gateway, reference, outcome = "deferred", "payment not due yet"),
+        CheckOutcome::Waiting => {
+            tracing::debug!(%gateway, reference, outcome = "waiting", "payment check waits for the rate budget");
+        }
+        CheckOutcome::NoGateway => {
+            tracing::debug!(%gateway, reference, outcome = "no_gateway", "payment of a gateway not configured here");
+        }
     }
 }
 

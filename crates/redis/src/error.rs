@@ -16,14 +16,15 @@ pub(crate) fn store_error(operation: &str, error: &redis::RedisError, secrets: &
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
         message = message.replace(secret, "***");
     }
-    tracing::warn!(store = STORE, %message, "redis store error");
+    // Debug: the caller that decides what the failure means logs it, with the gateway and key.
+    tracing::debug!(store = STORE, error = %message, "redis store error");
     Error::Store { store: STORE, message }
 }
 
 /// `operation` did not finish within `limit` (reconnecting included).
 pub(crate) fn timed_out(operation: &str, limit: Duration) -> Error {
     let message = format!("{operation}: no answer within {limit:?}");
-    tracing::warn!(store = STORE, %message, "redis store error");
+    tracing::debug!(store = STORE, error = %message, "redis store error");
     Error::Store { store: STORE, message }
 }
 
@@ -32,7 +33,7 @@ pub(crate) fn timed_out(operation: &str, limit: Duration) -> Error {
 /// left out ([`Error::decode_json`]).
 pub(crate) fn unreadable(operation: &str, what: &str, error: &serde_json::Error) -> Error {
     let message = format!("{operation}: {}", Error::decode_json(what, error));
-    tracing::warn!(store = STORE, %message, "redis store error");
+    tracing::debug!(store = STORE, error = %message, "redis store error");
     Error::Store { store: STORE, message }
 }
 

@@ -168,7 +168,7 @@ impl RedisInbox {
             invocation.arg(arg);
         }
         let ours: i64 = self.conn.run(operation, &[], invocation.invoke_async(&mut conn)).await?;
-        tracing::debug!(key = %key, ours = ours == 1, "redis inbox {operation}");
+        tracing::debug!(gateway = %lease.key.provider, dedup_key = %lease.key.key, ours = ours == 1, "redis inbox {operation}");
         Ok(ours == 1)
     }
 }
@@ -198,7 +198,7 @@ impl Inbox for RedisInbox {
             (None, Some(value)) if value == DONE => (Claim::Done, "done"),
             (None, _) => (Claim::InFlight, "in flight"),
         };
-        tracing::debug!(key = %redis_key, found, "redis inbox claim");
+        tracing::debug!(redis_key = %redis_key, found, "redis inbox claim");
         Ok(claim)
     }
 

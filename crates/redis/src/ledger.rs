@@ -247,7 +247,9 @@ impl RedisLedger {
         while let (Some(key), Some(json)) = (items.next(), items.next()) {
             match decode(operation, &key, &json) {
                 Ok(record) => records.push(record),
-                Err(error) => tracing::warn!(%key, %error, "a ledger record does not read as one: skipped"),
+                Err(error) => {
+                    tracing::warn!(store = crate::error::STORE, redis_key = %key, %error, "a ledger record does not read as one: skipped")
+                }
             }
         }
         records
@@ -261,7 +263,7 @@ impl Ledger for RedisLedger {
             self.write(RECORD.key(self.redis_key(payment.provider, &payment.reference)), payment)?;
         let mut conn = self.conn.manager();
         let written: i64 = self.conn.run("record", &[], invocation.invoke_async(&mut conn)).await?;
-        tracing::debug!(%key, state = %payment.state, written = written == 1, "redis ledger record");
+        tracing::debug!(redis_key = %key, state = %payment.state, written = written == 1, "redis ledger record");
         Ok(written == 1)
     }
 
@@ -269,7 +271,7 @@ impl Ledger for RedisLedger {
         let (key, invocation) = self.write(BEGIN.key(self.redis_key(payment.provider, &payment.reference)), payment)?;
         let mut conn = self.conn.manager();
         let stored: Option<String> = self.conn.run("begin_create", &[], invocation.invoke_async(&mut conn)).await?;
-        tracing::debug!(%key, started = stored.is_none(), "redis ledger begin_create");
+        tracing::debug!(redis_key = %key, started = stored.is_none(), "redis ledger begin_create");
         match stored {
             None => Ok(Begin::Started),
             Some(json) => Ok(Begin::Exists(Box::new(decode("begin_create", &key, &json)?))),

@@ -172,10 +172,10 @@ impl RateStore for RedisRateStore {
         invocation.arg(interval).arg(window);
         let wait: u64 = self.conn.run("acquire", &[], invocation.invoke_async(&mut conn)).await?;
         if wait == 0 {
-            tracing::trace!(key = %redis_key, ?priority, "redis rate budget: allowed");
+            tracing::trace!(redis_key = %redis_key, ?priority, "redis rate budget: allowed");
             return Ok(());
         }
-        tracing::debug!(key = %redis_key, wait_ms = wait / 1000, ?priority, "redis rate budget spent");
+        tracing::debug!(redis_key = %redis_key, wait_ms = wait / 1000, ?priority, "redis rate budget spent");
         Err(Error::RateLimited { retry_after: Some(Duration::from_micros(wait)) })
     }
 }

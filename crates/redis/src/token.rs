@@ -160,7 +160,7 @@ impl TokenStore for RedisTokenStore {
             self.conn.run("get token", &[], redis::cmd("GET").arg(self.redis_key(key)).query_async(&mut conn)).await?;
         let token = value.as_deref().and_then(decode);
         if value.is_some() && token.is_none() {
-            tracing::warn!(key = %self.redis_key(key), "a stored token does not read as one: taken as none");
+            tracing::warn!(store = crate::error::STORE, redis_key = %self.redis_key(key), "a stored token does not read as one: taken as none");
         }
         Ok(token)
     }

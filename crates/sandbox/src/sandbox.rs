@@ -335,7 +335,8 @@ impl Sandbox {
             let _ = stopped.await;
         });
         let task = tokio::spawn(server);
-        tracing::info!(%addr, "sandbox listening");
+        // Debug: whoever started it says where it listens (`sandbox serve` prints its dashboard first).
+        tracing::debug!(%addr, "sandbox listening");
         Ok(SandboxHandle { sandbox: self, addr, stop: Some(stop), task: Some(task) })
     }
 
@@ -362,7 +363,8 @@ impl Sandbox {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         self.served_at(addr);
-        tracing::info!(%addr, "sandbox listening");
+        // Debug: whoever started it says where it listens (`sandbox serve` prints its dashboard first).
+        tracing::debug!(%addr, "sandbox listening");
         self.serve_listener(listener, signal).await
     }
 

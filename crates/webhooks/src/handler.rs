@@ -22,10 +22,11 @@ pub trait Handler: Send + Sync + 'static {
 
     /// Told once of a paid event that disagrees with the ledger (another amount, or a payment
     /// the ledger does not know where it must): it is **not** passed to
-    /// [`handle`](Self::handle). By default it is logged as an error; override it to alert
-    /// someone. An `Err` has the gateway deliver it again, as for `handle`.
+    /// [`handle`](Self::handle). The receiver logs every mismatch as an error (`outcome =
+    /// "mismatch"`) once this returns `Ok`; by default nothing more is done: override it to
+    /// alert someone. An `Err` has the gateway deliver it again, as for `handle`.
     async fn mismatch(&self, mismatch: &Mismatch) -> Result<(), HandlerError> {
-        tracing::error!(gateway = %mismatch.event.provider, key = %mismatch.event.dedup_key().unwrap_or_default(), "{mismatch}");
+        let _ = mismatch;
         Ok(())
     }
 }

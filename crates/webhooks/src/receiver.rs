@@ -11,8 +11,8 @@ use gerbang_core::{
     Ack, ClaimedId, Error, LookupKey, MAX_WEBHOOK_BODY_BYTES, PaymentProvider, ProviderId, WebhookEvent, WebhookRequest,
 };
 
-use crate::Mismatch;
 use crate::handler::{Handler, HandlerError};
+use crate::{Mismatch, MismatchKind};
 
 /// How long a claim holds by default: a handler that runs longer than this may be called a
 /// second time by another replica's delivery.
@@ -145,12 +145,15 @@ impl Receiver {
         body: &[u8],
     ) -> Delivery {
         let Some(provider) = self.provider(gateway) else {
+            // Debug-formatted: the name comes from the URL, and may hold anything.
+            tracing::debug!(gateway = ?gateway, outcome = "unknown_gateway", "no such gateway here");
             return Delivery::new(
                 Ack::text(404, format!("no gateway `{gateway}` is configured here")),
                 Outcome::UnknownGateway(gateway.to_owned()),
             );
         };
         if method != Method::POST {
+            tracing::debug!(gateway = %provider.id(), outcome = "method_not_allowed", %method, "not a POST");
             return Delivery::new(Ack::text(405, "webhooks are POSTed"), Outcome::MethodNotAllowed);
         }
         let request = WebhookRequest::new(method, path, headers, body);
@@ -191,7 +194,8 @@ impl Receiver {
                 Some(unverified(provider, error))
             }
             Err(error) => {
-                tracing::warn!(gateway = %provider.id(), %error, "ledger unreachable: asking for a later delivery");
+                tracing::warn!(gateway = %provider.id(), outcome = "store_failed", %error,
+                    "ledger unreachable: asking for a later delivery");
                 Some(Delivery::new(Ack::text(503, "the event store is unavailable"), Outcome::StoreFailed(error)))
             }
         }
@@ -218,7 +222,7 @@ impl Receiver {
             Ok(key) => key,
             Err(error) => return self.unkeyed(event.provider, error),
         };
-        let Found { record, conflict } = match self.record_of(&event, &key).await {
+        let Found { record, conflict } = match self.record_of(&event).await {
             Ok(found) => found,
             Err(error) => return Self::store_failed(&key, error),
         };
@@ -229,17 +233,24 @@ impl Receiver {
             (Some(record), true) => Mismatch::conflict(&event, record),
             _ => Mismatch::between(&event, record.as_ref(), self.inner.require_known),
         };
+        if conflict && mismatch.is_none() {
+            // A paid one is said as a mismatch below; this one is passed on all the same.
+            tracing::warn!(gateway = %key.provider, dedup_key = %key.key, outcome = "conflict",
+                "the event's gateway id and reference name two different payments in the ledger");
+        }
         let lease = match self.claim(&key).await {
             Ok(Claim::New(lease)) => lease,
             Ok(Claim::Done) => {
-                tracing::debug!(%key, "duplicate delivery acknowledged");
+                tracing::debug!(gateway = %key.provider, dedup_key = %key.key, outcome = "duplicate",
+                    "duplicate delivery acknowledged");
                 // The first delivery recorded it; recording again costs little and covers a
                 // replica that died between marking the event done and recording its state.
                 self.record_state(record, &event, mismatch.is_some()).await;
                 return Delivery::new(event.ack, Outcome::Duplicate(key));
             }
             Ok(Claim::InFlight) => {
-                tracing::debug!(%key, "event still in flight elsewhere: asking for a later delivery");
+                tracing::info!(gateway = %key.provider, dedup_key = %key.key, outcome = "in_flight",
+                    "event still in flight elsewhere: asking for a later delivery");
                 return Delivery::new(
                     Ack::text(503, "this event is being handled; deliver it again later"),
                     Outcome::InFlight(key),
@@ -256,11 +267,18 @@ impl Receiver {
         }
         match self.inner.inbox.complete(&lease).await {
             Ok(true) => {}
-            Ok(false) => tracing::warn!(%key, "the lease ran out before the handler finished"),
+            Ok(false) => tracing::warn!(gateway = %key.provider, dedup_key = %key.key, outcome = "lease_expired",
+                "the lease ran out before the handler finished"),
             // The handler ran: answering non-2xx would have it run again for nothing more than
             // a lost marker, and the gateway's retry would then be handled again anyway. Log it
             // and acknowledge.
-            Err(error) => tracing::warn!(%key, %error, "could not mark the event done"),
+            Err(error) => tracing::warn!(gateway = %key.provider, dedup_key = %key.key, outcome = "done_marker_lost",
+                %error, "could not mark the event done"),
+        }
+        match &mismatch {
+            Some(mismatch) => tracing::error!(gateway = %key.provider, dedup_key = %key.key, outcome = "mismatch",
+                kind = mismatch_kind(&mismatch.kind), "{mismatch}"),
+            None => tracing::info!(gateway = %key.provider, dedup_key = %key.key, outcome = "handled", "event handled"),
         }
         self.record_state(record, &event, mismatch.is_some()).await;
         let ack = event.ack.clone();
@@ -287,7 +305,7 @@ impl Receiver {
     /// never to `handle`, so that neither order is shipped on it, and the gateway id's record
     /// becomes a mismatch for a person to look at. An event that is not paid is passed on as
     /// usual (nothing is shipped on it) and recorded on the gateway id's record.
-    async fn record_of(&self, event: &WebhookEvent, key: &EventKey) -> Result<Found, Error> {
+    async fn record_of(&self, event: &WebhookEvent) -> Result<Found, Error> {
         let Some(ledger) = &self.inner.ledger else { return Ok(Found::default()) };
         // A blank id names nothing (the event's key was taken from the other one).
         let named = |id: &Option<String>| id.clone().filter(|id| !id.trim().is_empty());
@@ -302,10 +320,6 @@ impl Receiver {
         Ok(match (by_gateway_id, by_reference) {
             (Some(record), Some(other)) => {
                 let conflict = record.reference != other.reference;
-                if conflict {
-                    tracing::warn!(gateway = %event.provider, %key,
-                        "the event's gateway id and reference name two different payments in the ledger");
-                }
                 Found { record: Some(record), conflict }
             }
             (record, other) => Found { record: record.or(other), conflict: false },
@@ -325,15 +339,18 @@ impl Receiver {
         record.provider_status = Some(event.provider_status.clone());
         if let Err(error) = ledger.record(&record).await {
             let key = event.dedup_key().unwrap_or_default();
-            tracing::warn!(%key, %error, "could not record the event's state in the ledger");
+            tracing::warn!(gateway = %event.provider, dedup_key = %key, outcome = "ledger_write_failed", %error,
+                "could not record the event's state in the ledger");
         }
     }
 
     async fn handler_failed(&self, key: EventKey, lease: &Lease, error: &HandlerError) -> Delivery {
         let message = error.to_string();
-        tracing::warn!(%key, error = %message, "handler failed: releasing the claim");
+        tracing::warn!(gateway = %key.provider, dedup_key = %key.key, outcome = "handler_failed", error = %message,
+            "handler failed: releasing the claim");
         if let Err(error) = self.inner.inbox.release(lease).await {
-            tracing::warn!(%key, %error, "could not release the claim: it expires with its lease");
+            tracing::warn!(gateway = %key.provider, dedup_key = %key.key, outcome = "release_failed", %error,
+                "could not release the claim: it expires with its lease");
         }
         Delivery::new(
             Ack::text(500, "the merchant's handler failed; deliver it again later"),
@@ -343,13 +360,14 @@ impl Receiver {
 
     /// The answer to an event that names no payment: the gateway's own rejection.
     fn unkeyed(&self, gateway: ProviderId, error: Error) -> Delivery {
-        tracing::info!(%gateway, %error, "event refused: it names no payment");
+        tracing::info!(%gateway, outcome = "rejected", %error, "event refused: it names no payment");
         let ack = self.gateway(gateway).map_or_else(|| Ack::rejection(&error), |p| p.reject_webhook(&error));
         Delivery::new(ack, Outcome::Rejected(error))
     }
 
     fn store_failed(key: &EventKey, error: Error) -> Delivery {
-        tracing::warn!(%key, %error, "event store unreachable");
+        tracing::warn!(gateway = %key.provider, dedup_key = %key.key, outcome = "store_failed", %error,
+            "event store unreachable");
         Delivery::new(Ack::text(503, "the event store is unavailable"), Outcome::StoreFailed(error))
     }
 
@@ -380,11 +398,21 @@ fn unverified(provider: &dyn PaymentProvider, error: Error) -> Delivery {
     let gateway = provider.id();
     let ack = provider.reject_webhook(&error);
     if error.is_verification_failure() {
-        tracing::info!(%gateway, %error, "webhook refused");
+        tracing::info!(%gateway, outcome = "rejected", %error, "webhook refused");
         Delivery::new(ack, Outcome::Rejected(error))
     } else {
-        tracing::warn!(%gateway, %error, "webhook could not be verified now: asking for a later delivery");
+        tracing::warn!(%gateway, outcome = "verify_unavailable", %error,
+            "webhook could not be verified now: asking for a later delivery");
         Delivery::new(ack, Outcome::VerifyUnavailable(error))
+    }
+}
+
+/// A mismatch's kind as a log field's value.
+fn mismatch_kind(kind: &MismatchKind) -> &'static str {
+    match kind {
+        MismatchKind::Amount { .. } => "amount",
+        MismatchKind::UnknownPayment => "unknown_payment",
+        MismatchKind::Conflict { .. } => "conflict",
     }
 }
 

@@ -66,8 +66,8 @@ impl Watched {
         if let Err(error) = self.ledger.record(record).await {
             // The create happened (or was refused) already; the record as `creating` stays, and
             // the reconciler resolves it as unknown once it has settled.
-            tracing::warn!(gateway = %record.provider, reference = %record.reference, %error,
-                "could not record the create's outcome in the ledger");
+            tracing::warn!(gateway = %record.provider, reference = %record.reference, outcome = "ledger_write_failed",
+                %error, "could not record the create's outcome in the ledger");
         }
     }
 }
@@ -99,7 +99,8 @@ impl PaymentProvider for Watched {
         // go out unrecorded).
         if let Begin::Exists(existing) = self.ledger.begin_create(&record).await? {
             let existing = *existing;
-            tracing::info!(gateway = %provider, reference = %request.reference, state = %existing.state,
+            tracing::info!(gateway = %provider, reference = %request.reference, outcome = "reference_in_use",
+                state = %existing.state,
                 "create refused: the ledger holds this reference already");
             let lookup_id = existing.lookup_id(self.inner.capabilities().lookup).map(str::to_owned);
             return Err(Error::ReferenceInUse {

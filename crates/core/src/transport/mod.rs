@@ -348,7 +348,7 @@ impl HttpClient {
     {
         let span = tracing::info_span!(
             "gerbang.http",
-            provider = call.provider.as_str(),
+            gateway = call.provider.as_str(),
             operation = call.operation,
             http.status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
@@ -379,7 +379,7 @@ impl HttpClient {
                 };
                 match wait {
                     Some(wait) => {
-                        tracing::debug!(wait_ms = wait.as_millis() as u64, "retrying");
+                        tracing::debug!(attempt = attempts, wait_ms = wait.as_millis() as u64, "retrying");
                         tokio::time::sleep(wait).await;
                     }
                     None => break result,
