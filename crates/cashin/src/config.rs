@@ -297,7 +297,7 @@ impl CashinConfigBuilder {
 
     /// Cash In's previous public key, while Cash In rotates its key (default none):
     /// notifications signed with it are still accepted, and the event's
-    /// [`key`](gerbang_core::WebhookEvent::key) says so. To rotate: make Cash In's new key the
+    /// [`verified_with`](gerbang_core::WebhookEvent::verified_with) says so. To rotate: make Cash In's new key the
     /// current one and the old one previous, and remove the previous key once no notification
     /// has been verified with it (`key="previous"` in the log) for longer than Cash In retries.
     /// [`ENV_PUBLIC_KEY_PREVIOUS`] in [`from_env`](Self::from_env). [`build`](Self::build)

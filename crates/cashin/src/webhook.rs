@@ -252,7 +252,7 @@ impl Notification {
 /// **Rotation**: given Cash In's previous public key too
 /// ([`with_previous_key`](Self::with_previous_key), `GERBANG_CASHIN_PUBLIC_KEY_PREVIOUS` in
 /// [`from_env`](Self::from_env)), a notification signed with either verifies, and the event's
-/// [`key`](WebhookEvent::key) says which. Both signatures are checked every time, before either
+/// [`verified_with`](WebhookEvent::verified_with) says which. Both signatures are checked every time, before either
 /// result is looked at (public keys hide nothing, but the time taken then does not depend on
 /// which key Cash In used).
 #[derive(Clone)]

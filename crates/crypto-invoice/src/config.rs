@@ -217,7 +217,7 @@ impl CryptoInvoiceConfigBuilder {
     }
 
     /// The private key being rotated out (default none): callbacks carrying it are still
-    /// accepted, and the event's [`key`](gerbang_core::WebhookEvent::key) says so; calls always
+    /// accepted, and the event's [`verified_with`](gerbang_core::WebhookEvent::verified_with) says so; calls always
     /// send the current key. To rotate: make the new key current and the old one previous,
     /// switch the key at the gateway, and remove the previous key once no callback has been
     /// verified with it (`key="previous"` in the log) for longer than the gateway retries (three

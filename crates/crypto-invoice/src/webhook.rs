@@ -69,7 +69,7 @@ fn ack() -> Ack {
 /// **Rotation**: given the previous private key too
 /// ([`with_previous_key`](Self::with_previous_key),
 /// `GERBANG_CRYPTO_INVOICE_PRIVATE_KEY_PREVIOUS` in [`from_env`](Self::from_env)), a callback
-/// carrying either verifies, and the event's [`key`](WebhookEvent::key) says which. The key
+/// carrying either verifies, and the event's [`verified_with`](WebhookEvent::verified_with) says which. The key
 /// sent is compared with both, in constant time, every time, before either result is looked
 /// at: the time taken does not say which key matched, nor how much of either was right.
 #[derive(Clone)]

@@ -179,7 +179,7 @@ impl Cuan10payConfigBuilder {
     }
 
     /// The private key being rotated out (default none): webhooks signed with it are still
-    /// accepted, and the event's [`key`](gerbang_core::WebhookEvent::key) says so; requests are
+    /// accepted, and the event's [`verified_with`](gerbang_core::WebhookEvent::verified_with) says so; requests are
     /// always signed with the current key. To rotate: make the new key current and the old one
     /// previous, switch the key at Cuan10pay, and remove the previous key once no webhook has
     /// been verified with it (`key="previous"` in the log) for longer than the gateway retries.

@@ -76,7 +76,7 @@ fn ack() -> Ack {
 /// **Rotation**: given the previous private key too
 /// ([`with_previous_key`](Self::with_previous_key), `GERBANG_CUAN10PAY_PRIVATE_KEY_PREVIOUS` in
 /// [`from_env`](Self::from_env)), a webhook signed with either verifies, and the event's
-/// [`key`](WebhookEvent::key) says which. **Decision**: the MAC under each key is computed and
+/// [`verified_with`](WebhookEvent::verified_with) says which. **Decision**: the MAC under each key is computed and
 /// compared (in constant time) every time, before either result is looked at, so the time taken
 /// does not say which key matched; it does say whether a previous key is configured (one HMAC
 /// more), which is no secret worth a second of a webhook's time.
