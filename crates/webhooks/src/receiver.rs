@@ -12,7 +12,9 @@ use gerbang_core::{
 };
 
 use crate::Mismatch;
+use crate::drain::{Deliveries, Drained, Phase, Ticket};
 use crate::handler::{Handler, HandlerError};
+use crate::health::{Health, Readiness};
 
 /// How long a claim holds by default: a handler that runs longer than this may be called a
 /// second time by another replica's delivery.
@@ -58,6 +60,11 @@ pub enum Outcome {
     StoreFailed(Error),
     /// No gateway of that name is configured here: 404.
     UnknownGateway(String),
+    /// The receiver was [draining](Receiver::drain) and its deadline came before this delivery
+    /// finished: its verification or handler was stopped where it stood, its claim (if it had
+    /// claimed the event: the key) given back, and the gateway answered 503 so that it delivers
+    /// the event again, to a replica that takes it at once.
+    Drained(Option<EventKey>),
     /// Not a POST: 405.
     MethodNotAllowed,
 }
@@ -92,6 +99,8 @@ struct Inner {
     handler: Box<dyn Handler>,
     lease: Duration,
     in_flight_wait: Duration,
+    deliveries: Deliveries,
+    health: Health,
 }
 
 /// Builds a [`Receiver`].
@@ -159,14 +168,17 @@ impl Receiver {
             let error = request.check_body_size().err().unwrap_or_else(|| Error::decode("webhook body: too large"));
             return Delivery::new(provider.reject_webhook(&error), Outcome::Rejected(error));
         }
+        let ticket = self.inner.deliveries.begin();
         if let Some(refused) = self.refuse_unknown_claim(provider.as_ref(), &request).await {
             return refused;
         }
-        let event = match provider.verify_webhook(&request).await {
-            Ok(event) => event,
-            Err(error) => return unverified(provider.as_ref(), error),
+        // A status call (Ciputra's) may take long: a drain's deadline stops it.
+        let event = match self.inner.deliveries.unless_cut(provider.verify_webhook(&request)).await {
+            Some(Ok(event)) => event,
+            Some(Err(error)) => return unverified(provider.as_ref(), error),
+            None => return self.drained(&ticket, None).await,
         };
-        self.dispatch(event).await
+        self.dispatch_tracked(event, &ticket).await
     }
 
     /// With a ledger that must know every payment: refuses, before it is verified, a webhook
@@ -213,7 +225,15 @@ impl Receiver {
     /// or blank) is refused first, with the gateway's rejection (a 4xx): it could not be told
     /// apart from another payment's, and claiming it would drop every other such payment as a
     /// duplicate.
-    pub async fn dispatch(&self, mut event: WebhookEvent) -> Delivery {
+    ///
+    /// A [drain](Self::drain) waits for it like for a webhook's delivery.
+    pub async fn dispatch(&self, event: WebhookEvent) -> Delivery {
+        let ticket = self.inner.deliveries.begin();
+        self.dispatch_tracked(event, &ticket).await
+    }
+
+    /// [`dispatch`](Self::dispatch), counted by `ticket`.
+    async fn dispatch_tracked(&self, mut event: WebhookEvent, ticket: &Ticket<'_>) -> Delivery {
         let key = match EventKey::of(&event) {
             Ok(key) => key,
             Err(error) => return self.unkeyed(event.provider, error),
@@ -247,10 +267,20 @@ impl Receiver {
             }
             Err(error) => return Self::store_failed(&key, error),
         };
-        let handled = match &mismatch {
-            Some(mismatch) => self.inner.handler.mismatch(mismatch).await,
-            None => self.inner.handler.handle(&event).await,
+        ticket.hold(lease.clone());
+        let handling = async {
+            match &mismatch {
+                Some(mismatch) => self.inner.handler.mismatch(mismatch).await,
+                None => self.inner.handler.handle(&event).await,
+            }
         };
+        let Some(handled) = self.inner.deliveries.unless_cut(handling).await else {
+            return self.drained(ticket, Some(key)).await;
+        };
+        // From here the delivery completes or releases its claim itself (unless the drain's
+        // deadline came just as the handler finished: the drain gives it back, and the done
+        // marker below is then refused, as for a lease that ran out).
+        ticket.settle();
         if let Err(error) = handled {
             return self.handler_failed(key, &lease, &error).await;
         }
@@ -348,6 +378,112 @@ impl Receiver {
         Delivery::new(ack, Outcome::Rejected(error))
     }
 
+    /// The answer to a delivery stopped by a drain's deadline; gives its claim back if the drain
+    /// did not take it (it began after the deadline).
+    async fn drained(&self, ticket: &Ticket<'_>, key: Option<EventKey>) -> Delivery {
+        if let Some(lease) = ticket.settle() {
+            release_for_drain(self.inner.inbox.as_ref(), &lease).await;
+        }
+        tracing::info!(
+            key = key.as_ref().map(ToString::to_string),
+            outcome = "drained",
+            "delivery stopped by the drain's deadline: asking for a later delivery"
+        );
+        Delivery::new(Ack::text(503, "this receiver is shutting down; deliver it again"), Outcome::Drained(key))
+    }
+
+    /// Stops receiving, in steps, for a graceful shutdown:
+    ///
+    /// 1. from the call on, [`readiness`](Self::readiness) says `draining`: take the receiver
+    ///    out of the load balancer (stop accepting connections, if it is your server);
+    /// 2. the deliveries under way (webhooks, and events a reconciler
+    ///    [dispatches](Self::dispatch)) go on; it returns as soon as none is left;
+    /// 3. at `deadline`, each delivery still under way is stopped where it stands (its handler
+    ///    dropped), the claim it holds is **released in the inbox**, and it is answered 503.
+    ///    The gateway's next copy is then handled at once by another replica, instead of
+    ///    waiting out the [lease](ReceiverBuilder::lease). A delivery that begins after the
+    ///    deadline is answered 503 the same way.
+    ///
+    /// Close the server's remaining connections after it returns, not before: a delivery whose
+    /// connection is dropped first keeps its claim until the lease runs out. Calling it again
+    /// (say with `Instant::now()` on a second Ctrl-C) moves the deadline nearer.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use gerbang_core::inbox::MemoryInbox;
+    /// use gerbang_webhooks::{Receiver, handler_fn, health, router};
+    ///
+    /// # async fn run(gateways: Vec<Arc<dyn gerbang_core::PaymentProvider>>) -> std::io::Result<()> {
+    /// let receiver = Receiver::builder(Arc::new(MemoryInbox::new()))
+    ///     .providers(gateways)
+    ///     .build(handler_fn(|_event| async move { Ok::<(), std::io::Error>(()) }));
+    /// let app = router(receiver.clone()).merge(health(receiver.clone()));
+    /// let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
+    /// let (signalled, signal) = tokio::sync::watch::channel(false);
+    /// tokio::spawn(async move {
+    ///     gerbang_server::shutdown_signal().await; // SIGTERM or Ctrl-C
+    ///     let _ = signalled.send(true);
+    /// });
+    /// let stopping = {
+    ///     let mut signal = signal.clone();
+    ///     async move { let _ = signal.wait_for(|s| *s).await; }
+    /// };
+    /// // The drain in a task of its own: the server returns as soon as its last connection
+    /// // closes, and the claims must still be released then.
+    /// let (drained, mut drained_seen) = tokio::sync::watch::channel(false);
+    /// let draining = tokio::spawn(async move {
+    ///     let mut signal = signal;
+    ///     let _ = signal.wait_for(|s| *s).await;
+    ///     let done = receiver.drain(tokio::time::Instant::now() + Duration::from_secs(25)).await;
+    ///     let _ = drained.send(true);
+    ///     done
+    /// });
+    /// // Stops accepting on the signal; connections still open once the drain is done are closed.
+    /// let closing = async move { let _ = drained_seen.wait_for(|d| *d).await; };
+    /// gerbang_server::serve_with_deadline(listener, app, Default::default(), stopping, closing).await?;
+    /// if let Ok(done) = draining.await {
+    ///     eprintln!("{} deliveries stopped, {} claims released", done.stopped, done.released);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn drain(&self, deadline: tokio::time::Instant) -> Drained {
+        let deliveries = &self.inner.deliveries;
+        deliveries.start_draining();
+        let under_way = deliveries.count();
+        tracing::info!(in_flight = under_way, "receiver draining: no new work, the deliveries under way go on");
+        if deliveries.idle_by(deadline).await {
+            tracing::info!("receiver drained: every delivery finished");
+            return Drained::default();
+        }
+        let (stopped, leases) = deliveries.cut();
+        let releases = leases.iter().map(|lease| release_for_drain(self.inner.inbox.as_ref(), lease));
+        let released = futures_util::future::join_all(releases).await.into_iter().filter(|released| *released).count();
+        tracing::info!(stopped, released, "drain deadline: deliveries still under way stopped, their claims released");
+        Drained { stopped, released }
+    }
+
+    /// Whether [`drain`](Self::drain) was called.
+    pub fn is_draining(&self) -> bool {
+        self.inner.deliveries.phase() != Phase::Serving
+    }
+
+    /// How many deliveries are under way now.
+    pub fn in_flight(&self) -> usize {
+        self.inner.deliveries.count()
+    }
+
+    /// Whether it is ready for deliveries: its inbox answered within
+    /// [`READINESS_TIMEOUT`](crate::READINESS_TIMEOUT) and it is not draining. What `GET
+    /// /readyz` of [`health`](crate::health) answers. The inbox is asked at most once per
+    /// [`READINESS_CACHE`](crate::READINESS_CACHE), however many ask at once, so that a flood of
+    /// probes never costs more than a trickle of store calls.
+    pub async fn readiness(&self) -> Readiness {
+        let store = self.inner.health.check(self.inner.inbox.as_ref()).await;
+        Readiness::new(store, self.is_draining())
+    }
+
     fn store_failed(key: &EventKey, error: Error) -> Delivery {
         tracing::warn!(%key, %error, "event store unreachable");
         Delivery::new(Ack::text(503, "the event store is unavailable"), Outcome::StoreFailed(error))
@@ -385,6 +521,17 @@ fn unverified(provider: &dyn PaymentProvider, error: Error) -> Delivery {
     } else {
         tracing::warn!(%gateway, %error, "webhook could not be verified now: asking for a later delivery");
         Delivery::new(ack, Outcome::VerifyUnavailable(error))
+    }
+}
+
+/// Releases `lease` for a drain; whether it was still held.
+async fn release_for_drain(inbox: &dyn Inbox, lease: &Lease) -> bool {
+    match inbox.release(lease).await {
+        Ok(released) => released,
+        Err(error) => {
+            tracing::warn!(key = %lease.key, %error, "drain: could not release the claim: it expires with its lease");
+            false
+        }
     }
 }
 
@@ -465,6 +612,8 @@ impl ReceiverBuilder {
                 handler: Box::new(handler),
                 lease: self.lease,
                 in_flight_wait: self.in_flight_wait,
+                deliveries: Deliveries::new(),
+                health: Health::new(),
             }),
         }
     }
@@ -478,6 +627,8 @@ impl fmt::Debug for Receiver {
             .field("ledger", &self.inner.ledger)
             .field("lease", &self.inner.lease)
             .field("in_flight_wait", &self.inner.in_flight_wait)
+            .field("in_flight", &self.in_flight())
+            .field("draining", &self.is_draining())
             .finish_non_exhaustive()
     }
 }
