@@ -18,7 +18,8 @@ use reqwest::redirect::Policy;
 
 use crate::common::eprint_line;
 
-/// Where and how new events are forwarded.
+/// Where and how new events are forwarded. Cheap to clone (the client is shared).
+#[derive(Clone)]
 pub(crate) struct Forward {
     http: reqwest::Client,
     url: reqwest::Url,

@@ -11,6 +11,7 @@ mod listen;
 mod providers;
 mod receive;
 mod sandbox;
+mod service;
 mod stores;
 mod watched;
 mod webhook;

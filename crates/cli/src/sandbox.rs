@@ -322,6 +322,8 @@ fn unreachable(url: &str, from: &str, error: reqwest::Error) -> Error {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), Error> {
+    // Listened for before anything is printed: a supervisor may signal as soon as it reads.
+    let stop = gerbang::server::shutdown_signal();
     let limits = args.limits.limits();
     let mut builder = Sandbox::builder()
         .max_connections(limits.max_connections)
@@ -340,7 +342,7 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
     // as the JSON's first field.
     #[allow(clippy::print_stderr)] // a person starting the sandbox is told where to look
     {
-        eprintln!("gerbang sandbox: dashboard at {}/ (Ctrl-C stops it)", handle.url());
+        eprintln!("gerbang sandbox: dashboard at {}/ (Ctrl-C or SIGTERM stops it)", handle.url());
     }
     print_json(&credentials(&handle))?;
     // One line on stderr per webhook delivery attempt: where it went and what came back.
@@ -357,9 +359,9 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
     });
     // Until it stops, the other sandbox commands find it here.
     let recorded = Recorded::write(&handle.url());
-    let stopped = tokio::signal::ctrl_c().await.map_err(|e| Error::config(format!("cannot wait for Ctrl-C: {e}")));
+    // SIGTERM (a container runtime, systemd) stops it as Ctrl-C does: requests under way finish.
+    stop.await;
     drop(recorded);
-    stopped?;
     handle.shutdown().await;
     Ok(())
 }
