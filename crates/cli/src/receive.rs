@@ -285,6 +285,9 @@ impl ServeArgs {
     async fn receiver(&self, forward: Option<Forward>) -> Result<Receiver, Error> {
         let gateways = gateways().await?;
         let inbox = crate::stores::inbox(&self.store).await?;
+        // Connecting may not have sent a command yet (Redis without a password it needs
+        // answers only the first one with NOAUTH): a refusal is found now, not at the first webhook.
+        inbox.ping().await?;
         let ledger = crate::stores::ledger(&self.store, false).await?;
         let mut builder = Receiver::builder(inbox)
             .providers(gateways)
