@@ -132,6 +132,21 @@ impl ServeArgs {
         // The port answers from now on: probes, and webhooks (503 until the store is reached).
         let service = Service::new(stopping.clone());
         let limits = self.limits.limits();
+        // A second signal during the drain stops the deliveries under way at once (their claims
+        // released), as the deadline would.
+        tokio::spawn({
+            let (service, stopping) = (Arc::clone(&service), stopping.clone());
+            async move {
+                if !matches!(stopping.asked().await, Stop::Signal(_)) {
+                    return;
+                }
+                gerbang::server::shutdown_signal().await;
+                eprint_line("second signal: the deliveries under way are stopped now");
+                if let Some(receiver) = service.receiver() {
+                    receiver.drain(Instant::now()).await;
+                }
+            }
+        });
         // The receiver's drain runs in a task of its own: the server returns as soon as its last
         // connection closes, and the claims must still be released then.
         let (drained, drained_seen) = tokio::sync::watch::channel(false);
