@@ -342,7 +342,7 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
     // as the JSON's first field.
     #[allow(clippy::print_stderr)] // a person starting the sandbox is told where to look
     {
-        eprintln!("gerbang sandbox: dashboard at {}/ (Ctrl-C or SIGTERM stops it)", handle.url());
+        eprintln!("gerbang sandbox: dashboard at {}/ (Ctrl-C stops it)", handle.url());
     }
     print_json(&credentials(&handle))?;
     // One line on stderr per webhook delivery attempt: where it went and what came back.
