@@ -16,7 +16,8 @@ use gerbang::Error;
 use gerbang::webhooks::HandlerError;
 use reqwest::redirect::Policy;
 
-/// Where and how new events are forwarded.
+/// Where and how new events are forwarded. Cheap to clone (the client is shared).
+#[derive(Clone)]
 pub(crate) struct Forward {
     http: reqwest::Client,
     url: reqwest::Url,

@@ -12,6 +12,7 @@ mod logging;
 mod providers;
 mod receive;
 mod sandbox;
+mod service;
 mod stores;
 mod watched;
 mod webhook;

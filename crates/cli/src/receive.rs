@@ -1,8 +1,11 @@
-//! `gerbang webhook serve [--port N] [--store URL] [--forward-to URL [--forward-timeout D]] [--reconcile-every D]`
-//! (and the connection limits of `sandbox serve`, served by `gerbang-server`): the
-//! webhook receiver for every configured gateway, and the reconciler of the payments its store's
-//! ledger watches; one JSON line per new event on stdout.
+//! `gerbang webhook serve [--port N] [--store URL] [--forward-to URL [--forward-timeout D]] [--reconcile-every D]
+//! [--drain-timeout D] [--drain-delay D]` (and the connection limits of `sandbox serve`, served by
+//! `gerbang-server`): the webhook receiver for every configured gateway, `/healthz` and
+//! `/readyz`, and the reconciler of the payments its store's ledger watches; one JSON line per
+//! new event on stdout. A store that cannot be reached at start is waited for; SIGTERM or SIGINT
+//! drains (see [`crate::service`]).
 
+use std::future::Future;
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -13,9 +16,11 @@ use gerbang::reconcile::Reconciler;
 use gerbang::webhooks::{Handler, HandlerError, Receiver, router};
 use gerbang::{Error, PaymentProvider, ProviderId, WebhookEvent};
 use serde::Serialize;
+use tokio::time::Instant;
 
 use crate::common::{eprint_line, parse_duration};
 use crate::forward::Forward;
+use crate::service::{Service, Stop, Stopping, wait_for_store};
 
 /// Receive webhooks for every gateway whose credentials are set, at `POST /webhooks/{gateway}`,
 /// and reconcile the payments the store's ledger watches (recorded by `create --store`).
@@ -62,9 +67,27 @@ pub(crate) struct ServeArgs {
     /// know is a mismatch, not passed on.
     #[arg(long)]
     require_known: bool,
+    /// How long, after SIGTERM or SIGINT, the deliveries under way have to finish: past it, each
+    /// one still running is stopped, its claim released (another receiver takes the gateway's
+    /// next copy at once) and answered 503. Keep it below the orchestrator's grace period
+    /// (Kubernetes' terminationGracePeriodSeconds, 30 s by default).
+    #[arg(long, value_parser = parse_duration, default_value = "25s")]
+    drain_timeout: Duration,
+    /// How long, after the signal, the port goes on accepting (answering /readyz with 503) before
+    /// it closes: for a load balancer that polls /readyz, to stop sending before the port
+    /// closes. Part of --drain-timeout. Kubernetes needs none: it stops routing to a
+    /// terminating pod by itself.
+    #[arg(long, value_parser = parse_duration, default_value = "0s")]
+    drain_delay: Duration,
     #[command(flatten)]
     limits: crate::listen::LimitArgs,
 }
+
+/// How long the deliveries a drain stopped have to send their 503 before their connections close.
+const ANSWER_GRACE: Duration = Duration::from_millis(250);
+
+/// How long past the drain's deadline the releases of the claims still held may take.
+const RELEASE_GRACE: Duration = Duration::from_secs(3);
 
 /// How long the application has to answer a forwarded event, unless the lease is shorter.
 const DEFAULT_FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -79,18 +102,207 @@ struct Line<'a> {
 
 impl ServeArgs {
     pub(crate) async fn run(&self) -> Result<(), Error> {
+        let (stop, stopping) = Stopping::new();
+        let stop = Arc::new(stop);
+        // Listening for the signals first: one that comes while the store is awaited drains too.
+        let signalled = Arc::clone(&stop);
+        let signal = gerbang::server::shutdown_signal();
+        tokio::spawn(async move {
+            signal.await;
+            Stopping::ask(&signalled, Stop::Signal(Instant::now()));
+        });
+        self.check_drain()?;
         let forward = match &self.forward_to {
             Some(url) => Some(self.forwarder(url)?),
             None => None,
         };
         crate::stores::use_url(&self.store);
-        let gateways = gateways().await?;
-        if gateways.is_empty() {
+        crate::stores::check_url(&self.store)?;
+        let ids: Vec<ProviderId> = gerbang::providers_from_env()?.iter().map(|p| p.id()).collect();
+        if ids.is_empty() {
             return Err(Error::config(
                 "no gateway is configured: set the credentials of at least one (GERBANG_CUAN10PAY_API_KEY, …)",
             ));
         }
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from((self.host, self.port)))
+            .await
+            .map_err(|e| Error::config(format!("cannot listen on {}:{}: {e}", self.host, self.port)))?;
+        let addr = listener.local_addr().map_err(|e| Error::config(format!("no local address: {e}")))?;
+
+        // The port answers from now on: probes, and webhooks (503 until the store is reached).
+        let service = Service::new(stopping.clone());
+        let limits = self.limits.limits();
+        // A second signal during the drain stops the deliveries under way at once (their claims
+        // released), as the deadline would.
+        tokio::spawn({
+            let (service, stopping) = (Arc::clone(&service), stopping.clone());
+            async move {
+                if !matches!(stopping.asked().await, Stop::Signal(_)) {
+                    return;
+                }
+                gerbang::server::shutdown_signal().await;
+                eprint_line("second signal: the deliveries under way are stopped now");
+                if let Some(receiver) = service.receiver() {
+                    receiver.drain(Instant::now()).await;
+                }
+            }
+        });
+        // The receiver's drain runs in a task of its own: the server returns as soon as its last
+        // connection closes, and the claims must still be released then.
+        let (drained, drained_seen) = tokio::sync::watch::channel(false);
+        let draining = tokio::spawn(self.drain(stopping.clone(), Arc::clone(&service), drained));
+        let serving = tokio::spawn(gerbang::server::serve_with_deadline(
+            listener,
+            service.router(),
+            limits,
+            self.port_closes(stopping.clone()),
+            self.connections_close(stopping.clone(), drained_seen),
+        ));
+
+        // Said once the first attempt to reach the store is over, whatever it came to: from then
+        // on the port answers for good (503 while the store is awaited).
+        let announce = || {
+            for gateway in &ids {
+                eprint_line(&format!("receiving {gateway} webhooks at http://{addr}/webhooks/{gateway}"));
+            }
+            eprint_line(&format!("health at http://{addr}/healthz, readiness at http://{addr}/readyz"));
+            eprint_line(&format!(
+                "at most {} connections at once; a request head must arrive within {:?}; SIGTERM or Ctrl-C \
+                 drains within {:?}",
+                limits.connection_cap(),
+                limits.header_read_timeout,
+                self.drain_timeout
+            ));
+        };
+        let kind = crate::stores::kind_name(&self.store);
+        let announced = std::cell::Cell::new(false);
+        let connected = wait_for_store(
+            || self.receiver(forward.clone()),
+            &stopping,
+            |error| {
+                eprint_line(&format!(
+                    "the {kind} store cannot be reached yet ({error}): webhooks and /readyz are answered 503 until it \
+                     can; trying again every second at most"
+                ));
+                announce();
+                announced.set(true);
+            },
+        )
+        .await;
+        let reconciling = match connected {
+            Ok(Some(receiver)) => {
+                service.ready(receiver.clone(), router(receiver.clone()));
+                if announced.get() {
+                    eprint_line(&format!("the {kind} store is reachable: receiving"));
+                } else {
+                    announce();
+                }
+                Some(self.reconcile(&receiver, stopping.clone())?)
+            }
+            Ok(None) => None,
+            Err(error) => {
+                // The store refused: the port closes at once, and the process exits 1.
+                service.refused();
+                Stopping::ask(&stop, Stop::Refused);
+                let _ = serving.await;
+                return Err(error);
+            }
+        };
+        let served = serving.await.map_err(|e| Error::config(format!("the receiver stopped: {e}")))?;
+        let deadline = match stopping.now() {
+            Stop::Signal(at) => at + self.drain_timeout,
+            _ => Instant::now(),
+        };
+        // Past the deadline, only the releases of claims are waited for (each bounded by the
+        // store's operation timeout).
+        let _ = tokio::time::timeout_at(deadline + RELEASE_GRACE, draining).await;
+        if let Some(reconciling) = reconciling {
+            // It was told to stop with the signal; its checks under way get until the deadline.
+            if tokio::time::timeout_at(deadline, reconciling).await.is_err() {
+                tracing::warn!("the reconciler's checks did not finish by the drain deadline: stopped");
+            }
+        }
+        tracing::info!("drained: exiting");
+        served.map_err(|e| Error::config(format!("the receiver stopped: {e}")))
+    }
+
+    /// `--drain-delay` must leave time within `--drain-timeout`.
+    fn check_drain(&self) -> Result<(), Error> {
+        if self.drain_delay > self.drain_timeout {
+            return Err(Error::config(format!(
+                "--drain-delay ({:?}) must not be longer than --drain-timeout ({:?}): the delay is part of the drain",
+                self.drain_delay, self.drain_timeout
+            )));
+        }
+        Ok(())
+    }
+
+    /// Completes when the port must close: `--drain-delay` after a signal (meanwhile it keeps
+    /// answering, /readyz with 503, so that a load balancer polling it stops sending first), at
+    /// once when the store refused.
+    fn port_closes(&self, stopping: Stopping) -> impl Future<Output = ()> + Send + 'static {
+        let delay = self.drain_delay;
+        async move {
+            if let Stop::Signal(at) = stopping.asked().await {
+                tracing::info!(delay_ms = delay.as_millis(), "signal received: draining, /readyz answers 503");
+                tokio::time::sleep_until(at + delay).await;
+                tracing::info!("drain: the port is closed; the deliveries under way go on");
+            }
+        }
+    }
+
+    /// The receiver's drain, once the port is closed (after a signal and `--drain-delay`): the
+    /// deliveries under way finish by the deadline, those still running then are stopped, their
+    /// claims released and answered 503. Says `true` on `drained` when done.
+    fn drain(
+        &self,
+        stopping: Stopping,
+        service: Arc<Service>,
+        drained: tokio::sync::watch::Sender<bool>,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let (delay, timeout) = (self.drain_delay, self.drain_timeout);
+        async move {
+            let Stop::Signal(at) = stopping.asked().await else { return };
+            // Deliveries may still begin until the port closes.
+            tokio::time::sleep_until(at + delay).await;
+            if let Some(receiver) = service.receiver() {
+                let done = receiver.drain(at + timeout).await;
+                if done.stopped > 0 {
+                    eprint_line(&format!(
+                        "drain deadline: {} deliveries still running were stopped and answered 503, {} claims \
+                         released for another receiver to take at once",
+                        done.stopped, done.released
+                    ));
+                }
+            }
+            let _ = drained.send(true);
+        }
+    }
+
+    /// Completes when the connections still open must close: once the receiver's drain is done
+    /// and no sooner than the deadline; at once when the store refused.
+    fn connections_close(
+        &self,
+        stopping: Stopping,
+        mut drained: tokio::sync::watch::Receiver<bool>,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let timeout = self.drain_timeout;
+        async move {
+            let Stop::Signal(at) = stopping.asked().await else { return };
+            let _ = drained.wait_for(|done| *done).await;
+            // The deliveries the drain stopped are answering 503 now: a moment for it to go out.
+            let answered = Instant::now() + ANSWER_GRACE;
+            tokio::time::sleep_until(answered.max(at + timeout)).await;
+        }
+    }
+
+    /// Connects the stores and builds the receiver (each attempt of the wait for the store).
+    async fn receiver(&self, forward: Option<Forward>) -> Result<Receiver, Error> {
+        let gateways = gateways().await?;
         let inbox = crate::stores::inbox(&self.store).await?;
+        // Connecting may not have sent a command yet (Redis without a password it needs
+        // answers only the first one with NOAUTH): a refusal is found now, not at the first webhook.
+        inbox.ping().await?;
         let ledger = crate::stores::ledger(&self.store, false).await?;
         let mut builder = Receiver::builder(inbox)
             .providers(gateways)
@@ -100,51 +312,28 @@ impl ServeArgs {
         if let Some(ledger) = ledger {
             builder = builder.ledger(ledger);
         }
-        let receiver = builder.build(Printing { forward });
+        Ok(builder.build(Printing { forward }))
+    }
 
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from((self.host, self.port)))
-            .await
-            .map_err(|e| Error::config(format!("cannot listen on {}:{}: {e}", self.host, self.port)))?;
-        let addr = listener.local_addr().map_err(|e| Error::config(format!("no local address: {e}")))?;
-        for gateway in receiver.gateways() {
-            eprint_line(&format!("receiving {gateway} webhooks at http://{addr}/webhooks/{gateway}"));
-        }
-        let mut reconciler = Reconciler::builder(&receiver);
+    /// Starts the reconciler of `receiver`'s ledger, stopping with a signal.
+    fn reconcile(&self, receiver: &Receiver, stopping: Stopping) -> Result<tokio::task::JoinHandle<()>, Error> {
+        let mut reconciler = Reconciler::builder(receiver);
         if let Some(pace) = self.reconcile_every {
             reconciler = reconciler.pace(pace);
         }
         let reconciler = reconciler.build()?;
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let reconciling = tokio::spawn(async move {
-            let mut stopped = stopped;
-            reconciler
-                .run(async move {
-                    let _ = stopped.changed().await;
-                })
-                .await;
-        });
         eprint_line(&format!(
             "reconciling the payments watched in the {} ledger{}",
             crate::stores::kind_name(&self.store),
             self.reconcile_every.map(|d| format!(", every {} ms", d.as_millis())).unwrap_or_default()
         ));
-        let limits = self.limits.limits();
-        eprint_line(&format!(
-            "at most {} connections at once; a request head must arrive within {:?}",
-            limits.connection_cap(),
-            limits.header_read_timeout
-        ));
-        // Ctrl-C drains: no new connection, the requests in progress answered. (A shutdown future,
-        // so that SIGTERM can be added here.)
-        let served = gerbang::server::serve(listener, router(receiver), limits, async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        })
-        .await;
-        let _ = stop.send(true);
-        let _ = reconciling.await;
-        served.map_err(|e| Error::config(format!("the receiver stopped: {e}")))
+        Ok(tokio::spawn(async move {
+            reconciler
+                .run(async move {
+                    stopping.asked().await;
+                })
+                .await;
+        }))
     }
 }
 

@@ -322,6 +322,8 @@ fn unreachable(url: &str, from: &str, error: reqwest::Error) -> Error {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), Error> {
+    // Listened for before anything is printed: a supervisor may signal as soon as it reads.
+    let stop = gerbang::server::shutdown_signal();
     let limits = args.limits.limits();
     let mut builder = Sandbox::builder()
         .max_connections(limits.max_connections)
@@ -354,9 +356,9 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
     });
     // Until it stops, the other sandbox commands find it here.
     let recorded = Recorded::write(&handle.url());
-    let stopped = tokio::signal::ctrl_c().await.map_err(|e| Error::config(format!("cannot wait for Ctrl-C: {e}")));
+    // SIGTERM (a container runtime, systemd) stops it as Ctrl-C does: requests under way finish.
+    stop.await;
     drop(recorded);
-    stopped?;
     handle.shutdown().await;
     Ok(())
 }

@@ -87,6 +87,12 @@ fn is_scheme(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
+/// Checks that `url` (`--store`) names a kind of store, before anything is connected: a malformed
+/// one is refused at once, never waited for.
+pub(crate) fn check_url(url: &str) -> Result<(), Error> {
+    kind(url, "--store").map(|_| ())
+}
+
 /// The kind of store `url` names, for people: `memory`, `redis` or `postgres` (never the URL).
 pub(crate) fn kind_name(url: &str) -> &'static str {
     match kind(url, "--store") {

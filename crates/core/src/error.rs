@@ -141,7 +141,9 @@ pub enum Error {
     },
     /// A shared store (the event inbox, the rate budget, the token store: Redis, Postgres) failed
     /// or could not be reached. Nothing was decided: the receiver answers the gateway non-2xx so
-    /// that it delivers again.
+    /// that it delivers again. It may work later (`webhook serve` waits for such a store at
+    /// start); a store that *refuses* (a wrong password, an unknown database) is
+    /// [`Error::Config`] instead.
     #[error("the {store} store failed: {message}; check that it is up and reachable")]
     Store {
         /// Which store (`redis`, `postgres`, `memory`).

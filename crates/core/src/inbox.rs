@@ -130,6 +130,18 @@ pub trait Inbox: Send + Sync + fmt::Debug {
     /// Gives the claim up, so that the next delivery is handled. Returns `false` when the lease
     /// was no longer this holder's.
     async fn release(&self, lease: &Lease) -> Result<bool, Error>;
+
+    /// Whether the store answers: one cheap round trip (Redis `PING`, Postgres `SELECT 1`), for
+    /// a readiness check. The caller bounds how long it waits. By default `Ok(())`: an inbox in
+    /// this process's memory is always there.
+    ///
+    /// # Errors
+    ///
+    /// The store's error when it cannot be reached or fails ([`Error::Store`]), or refuses the
+    /// connection ([`Error::Config`]).
+    async fn ping(&self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// A token no other claim has: a per-process random prefix (from the standard library's hasher

@@ -288,9 +288,10 @@ macro_rules! builder_methods {
         /// # Errors
         ///
         /// [`Error::Config`](gerbang_core::Error::Config) for a malformed URL or table name, or a
-        /// missing table with [`create_table`](Self::create_table) off;
-        /// [`Error::Store`](gerbang_core::Error::Store) when the server cannot be reached or
-        /// refuses. Neither message holds the URL or its password.
+        /// missing table with [`create_table`](Self::create_table) off, or a server that refuses
+        /// (a wrong password, no such database, no right to create the table: trying again
+        /// would not help); [`Error::Store`](gerbang_core::Error::Store) when the server cannot
+        /// be reached (it may later). Neither message holds the URL or its password.
         pub async fn connect(self, url: &str) -> Result<$store, gerbang_core::Error> {
             let conn = crate::conn::Connection::open(url, &self.options)?;
             self.finish(conn).await

@@ -54,6 +54,25 @@ impl fmt::Display for Failure {
     }
 }
 
+impl Failure {
+    /// Whether the server *refused* in a way no retry changes until the configuration does: the
+    /// SQLSTATE classes 28 (a wrong password or user, no `pg_hba.conf` entry), 3D (no such
+    /// database), 3F (no such schema) and 42 (no right to create or use the table, and other
+    /// errors in what was asked). Everything else (a server that cannot be reached, is starting
+    /// or shutting down, has no free connection, or timed out) may work later: [`Error::Store`].
+    /// This is the one place that tells the two apart.
+    pub(crate) fn refused(&self) -> bool {
+        let error = match self {
+            Self::Postgres(e) | Self::Pool(deadpool_postgres::PoolError::Backend(e)) => e,
+            _ => return false,
+        };
+        error.as_db_error().is_some_and(|db| {
+            let code = db.code().code();
+            ["28", "3D", "3F", "42"].iter().any(|class| code.starts_with(class))
+        })
+    }
+}
+
 /// A driver error in words: the server's severity, SQLSTATE and message, or the driver's kind and
 /// its cause (`error connecting to server: Connection refused (os error 111)`). Neither carries
 /// the connection string.
@@ -80,7 +99,8 @@ impl Scrubber {
         Self { password }
     }
 
-    /// `Error::Store` for a failure while doing `what`.
+    /// `Error::Store` for a failure while doing `what`; `Error::Config` when the server refused
+    /// (see [`Failure::refused`]).
     pub(crate) fn store(&self, what: &str, failure: &Failure) -> Error {
         let mut message = format!("{what}: {failure}");
         if let Some(password) = &self.password {
@@ -89,6 +109,14 @@ impl Scrubber {
             if password.len() >= 4 {
                 message = message.replace(password, "***");
             }
+        }
+        if failure.refused() {
+            return Error::Config {
+                message: format!(
+                    "the postgres store refused: {message}; check the user, password, database and table of the store \
+                     URL, and the role's rights"
+                ),
+            };
         }
         Error::Store { store: STORE, message }
     }

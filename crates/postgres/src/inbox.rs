@@ -184,6 +184,15 @@ impl Inbox for PostgresInbox {
     async fn release(&self, lease: &Lease) -> Result<bool, Error> {
         self.by_holder("releasing a claim", &self.sql.release, lease).await
     }
+
+    async fn ping(&self) -> Result<(), Error> {
+        self.conn
+            .run("checking that the server answers", async |client: &Object| {
+                client.simple_query("SELECT 1").await?;
+                Ok(())
+            })
+            .await
+    }
 }
 
 impl PostgresInbox {

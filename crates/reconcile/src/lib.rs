@@ -52,6 +52,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -180,10 +181,17 @@ impl Reconciler {
     /// One pass: takes the payments due now and checks each. Returns what each check came to;
     /// an error only when the ledger could not be read.
     pub async fn run_once(&self) -> Result<Vec<Check>, Error> {
+        self.pass(&AtomicBool::new(false)).await
+    }
+
+    /// One pass; once `stopping` is set, no further check begins (those under way finish).
+    async fn pass(&self, stopping: &AtomicBool) -> Result<Vec<Check>, Error> {
         let inner = &self.inner;
         let now = inner.settings.clock.now();
         let due = inner.ledger.due(now, inner.settings.batch, inner.settings.lease).await?;
+        // A payment taken and left unchecked is handed out again when its lease runs out.
         let checks = futures_util::stream::iter(due)
+            .take_while(|_| std::future::ready(!stopping.load(Ordering::SeqCst)))
             .map(|record| async move {
                 let (provider, reference) = (record.provider, record.reference.clone());
                 let outcome = self.check(record).await;
@@ -198,10 +206,26 @@ impl Reconciler {
 
     /// Runs passes until `shutdown` completes: at once again after a full batch, else after the
     /// poll interval. A ledger that cannot be read is logged and tried again at the next pass.
+    ///
+    /// When `shutdown` completes during a pass, the checks under way finish and no other begins
+    /// (the payments the pass took and did not check are handed out again when the pass's
+    /// [lease](ReconcilerBuilder::lease) runs out); then it returns.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let stopping = AtomicBool::new(false);
         loop {
-            let full = match self.run_once().await {
+            let pass = self.pass(&stopping);
+            tokio::pin!(pass);
+            let result = tokio::select! {
+                result = &mut pass => result,
+                () = &mut shutdown => {
+                    stopping.store(true, Ordering::SeqCst);
+                    let checked = pass.await.map(|checks| checks.len()).unwrap_or(0);
+                    tracing::info!(outcome = "reconciler_stopped", checked, "reconciler stopped after the checks under way");
+                    return;
+                }
+            };
+            let full = match result {
                 Ok(checks) => checks.len() >= self.inner.settings.batch,
                 Err(error) => {
                     tracing::warn!(outcome = "ledger_unreadable", %error, "the reconciler could not read the ledger");
@@ -210,7 +234,10 @@ impl Reconciler {
             };
             let pause = if full { Duration::ZERO } else { self.inner.settings.poll };
             tokio::select! {
-                () = &mut shutdown => return,
+                () = &mut shutdown => {
+                    tracing::info!(outcome = "reconciler_stopped", "reconciler stopped");
+                    return;
+                }
                 () = tokio::time::sleep(pause) => {}
             }
         }

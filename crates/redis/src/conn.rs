@@ -59,8 +59,9 @@ impl Connection {
     /// Connects to `url` and checks that the server answers, within the timeouts.
     ///
     /// [`Error::Config`] if the URL does not parse (the message does not quote it);
-    /// [`Error::Store`] if the server cannot be reached, refuses the password or does not answer
-    /// in time. No message holds the URL or its password.
+    /// [`Error::Store`] if the server cannot be reached or does not answer in time;
+    /// [`Error::Config`] if it refuses (a wrong password, a database it does not have). No
+    /// message holds the URL or its password.
     pub(crate) async fn open(url: &str, timeouts: Timeouts) -> Result<Self, Error> {
         let secrets = url_secrets(url);
         let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
@@ -162,9 +163,10 @@ macro_rules! connection_methods {
         /// # Errors
         ///
         /// [`Error::Config`](gerbang_core::Error::Config) if the URL does not parse (the message
-        /// does not quote it); [`Error::Store`](gerbang_core::Error::Store) if the server cannot
-        /// be reached, refuses the password or does not answer within the connection timeout. No
-        /// message holds the URL or its password.
+        /// does not quote it) or the server refuses it (a wrong password, a database number it
+        /// does not have: trying again would not help); [`Error::Store`](gerbang_core::Error::Store)
+        /// if the server cannot be reached or does not answer within the connection timeout (it
+        /// may later). No message holds the URL or its password.
         pub async fn connect(self, url: &str) -> Result<$store, gerbang_core::Error> {
             let conn = crate::conn::Connection::open(url, self.timeouts).await?;
             Ok(self.finish(conn))

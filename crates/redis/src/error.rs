@@ -11,14 +11,45 @@ pub(crate) const STORE: &str = "redis";
 /// (connection refused, timed out, a server error such as `WRONGPASS` or `OOM`), never the URL;
 /// `secrets` (the URL's password, as written and decoded) are blotted out all the same, in case
 /// a future client version quotes its input.
+///
+/// A server that *refuses* (a wrong password or user, an ACL that forbids the command, a database
+/// number it does not have, a URL asking for what this client cannot do, such as TLS) gives
+/// [`Error::Config`]: trying again changes nothing until the configuration does. Anything else
+/// (refused or dropped connections, timeouts, a server still loading) is [`Error::Store`], which
+/// may work later. This is the one place that tells the two apart.
 pub(crate) fn store_error(operation: &str, error: &redis::RedisError, secrets: &[&str]) -> Error {
     let mut message = format!("{operation}: {error}");
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
         message = message.replace(secret, "***");
     }
     // Debug: the caller that decides what the failure means logs it, with the gateway and key.
+    if refuses(error) {
+        tracing::debug!(store = STORE, error = %message, "redis refused the connection");
+        return Error::Config {
+            message: format!(
+                "the redis store refused: {message}; check the user, password and database number of the store URL"
+            ),
+        };
+    }
     tracing::debug!(store = STORE, error = %message, "redis store error");
     Error::Store { store: STORE, message }
+}
+
+/// Whether `error` is a refusal that no retry would change: see [`store_error`].
+fn refuses(error: &redis::RedisError) -> bool {
+    use redis::{ErrorKind, ServerErrorKind};
+    if matches!(
+        error.kind(),
+        ErrorKind::AuthenticationFailed | ErrorKind::InvalidClientConfig | ErrorKind::Server(ServerErrorKind::NoPerm)
+    ) {
+        return true;
+    }
+    match error.code() {
+        Some("NOAUTH" | "WRONGPASS" | "NOPERM") => true,
+        // `SELECT 99` on a server with 16 databases.
+        Some("ERR") => error.detail().is_some_and(|d| d.contains("DB index is out of range")),
+        _ => false,
+    }
 }
 
 /// `operation` did not finish within `limit` (reconnecting included).

@@ -210,6 +210,12 @@ impl Inbox for RedisInbox {
     async fn release(&self, lease: &Lease) -> Result<bool, Error> {
         self.holder_script("release", &COMPARE_AND_DELETE, lease, &[]).await
     }
+
+    async fn ping(&self) -> Result<(), Error> {
+        let mut conn = self.conn.manager();
+        let _: String = self.conn.run("ping", &[], redis::cmd("PING").query_async(&mut conn)).await?;
+        Ok(())
+    }
 }
 
 impl fmt::Debug for RedisInbox {

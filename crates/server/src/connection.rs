@@ -22,6 +22,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
+use crate::Stop;
 use crate::registry::{InFlight, Slot};
 
 /// Closes the connection a request came on, at once and without an answer. In every request's
@@ -56,7 +57,7 @@ pub(crate) struct Connection {
     pub(crate) http: Arc<http1::Builder>,
     pub(crate) router: Router,
     pub(crate) idle_timeout: Duration,
-    pub(crate) stop_seen: watch::Receiver<bool>,
+    pub(crate) stop_seen: watch::Receiver<Stop>,
     /// Its place under the cap, given back when the connection ends, however it ends.
     pub(crate) slot: Slot,
 }
@@ -88,6 +89,7 @@ impl Connection {
         let connection = self.http.serve_connection(TokioIo::new(io), service);
         tokio::pin!(connection);
         let mut stopping = false;
+        let mut server_gone = false;
         loop {
             tokio::select! {
                 result = connection.as_mut() => {
@@ -105,10 +107,25 @@ impl Connection {
                     tracing::debug!(%remote, "idle connection closed to admit a new one at the cap");
                     return;
                 }
-                _ = self.stop_seen.wait_for(|stop| *stop), if !stopping => {
-                    stopping = true;
-                    // Closes it now if idle, else once the answer in progress is sent.
-                    connection.as_mut().graceful_shutdown();
+                seen = self.stop_seen.wait_for(|stop| if stopping { *stop == Stop::Closing } else { *stop != Stop::Serving }),
+                    if !server_gone =>
+                {
+                    match seen.as_deref() {
+                        Ok(Stop::Closing) => {
+                            tracing::debug!(%remote, "connection still open at the end of the drain: closed");
+                            return;
+                        }
+                        // A server dropped rather than stopped leaves its connections to close
+                        // gracefully, with no end to the drain.
+                        result => {
+                            server_gone = result.is_err();
+                            if !stopping {
+                                stopping = true;
+                                // Closes it now if idle, else once the answer in progress is sent.
+                                connection.as_mut().graceful_shutdown();
+                            }
+                        }
+                    }
                 }
                 () = sleep_until(activity.last().checked_add(self.idle_timeout)) => {
                     if activity.last().elapsed() >= self.idle_timeout {

@@ -13,6 +13,8 @@
 //!   for the process's own files and store connections (see [`Limits::connection_cap`]).
 //! - **Graceful shutdown**: once the shutdown future completes, the port is freed at once, each
 //!   connection finishes the request it is answering, and [`serve`] returns when all are closed.
+//!   [`serve_with_deadline`] bounds that wait: connections still open when its `close` future
+//!   completes are closed at once. [`shutdown_signal`] completes on SIGTERM or Ctrl-C.
 //!
 //! # What happens at the cap: the longest-waiting idle connection is shed
 //!
@@ -149,6 +151,30 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    serve_with_deadline(listener, router, limits, shutdown, std::future::pending()).await
+}
+
+/// [`serve`], with an end to the drain: once `shutdown` has completed (the port is freed, each
+/// connection finishes the request it is answering), the connections still open when `close`
+/// completes are closed at once, their requests' handlers dropped, and it returns. `close` is
+/// polled only after `shutdown` completed, and dropped unfinished if every connection closes
+/// first: work that must finish (releasing claims) belongs in a task of its own, which `close`
+/// waits for.
+///
+/// `close` is where a receiver's drain goes: wait for the deliveries under way up to a deadline,
+/// release the claims of those still running, and only then let their connections be closed
+/// (see `gerbang_webhooks::Receiver::drain`).
+///
+/// # Errors
+///
+/// As [`serve`].
+pub async fn serve_with_deadline(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    close: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
     let cap = limits.connection_cap();
     if cap < limits.max_connections {
         tracing::info!(
@@ -159,8 +185,8 @@ pub async fn serve(
         );
     }
     let registry = Arc::new(Registry::new());
-    // `true`, or dropped: the server is stopping.
-    let (stopping, stop_seen) = watch::channel(false);
+    // Dropped: the server is stopping.
+    let (stopping, stop_seen) = watch::channel(Stop::Serving);
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
     let http = Arc::new(http);
@@ -210,9 +236,65 @@ pub async fn serve(
         tokio::spawn(connection.run(stream, remote));
     }
     drop(listener);
-    stopping.send_replace(true);
-    registry.all_closed().await;
+    stopping.send_replace(Stop::Draining);
+    tokio::pin!(close);
+    tokio::select! {
+        () = registry.all_closed() => {}
+        () = &mut close => {
+            stopping.send_replace(Stop::Closing);
+            registry.all_closed().await;
+        }
+    }
     Ok(())
+}
+
+/// Where the server stands, as its connections see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// Serving.
+    Serving,
+    /// Not accepting: each connection closes once the request it is answering is answered.
+    Draining,
+    /// Every connection closes now.
+    Closing,
+}
+
+/// Completes on SIGTERM (how Kubernetes, systemd and container runtimes stop a process) or
+/// SIGINT (Ctrl-C), whichever comes first: the shutdown future to give [`serve`]. The signals
+/// are listened for from this call on (not from the first poll), so call it early: a signal
+/// that comes before would stop the process the default way. A signal that cannot be listened
+/// for is left out. Call it within a Tokio runtime.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).ok();
+        let mut interrupt = signal(SignalKind::interrupt()).ok();
+        async move {
+            let terminated = async {
+                match terminate.as_mut() {
+                    Some(signal) => signal.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let interrupted = async {
+                match interrupt.as_mut() {
+                    Some(signal) => signal.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = terminated => {}
+                _ = interrupted => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 /// The next connection. Errors that concern one connection (reset before it was accepted) are

@@ -96,6 +96,23 @@ impl PostgresServer {
         }
     }
 
+    /// Starts the server again on the same port, with its data, after [`stop`](Self::stop): for a
+    /// test of what a client does while Postgres is down. Does nothing if it runs.
+    ///
+    /// # Panics
+    ///
+    /// When it does not start (the port was taken meanwhile, say): the message holds the end of
+    /// its log.
+    pub fn restart(&mut self) {
+        if self.running {
+            return;
+        }
+        if let Err(why) = self.pg_ctl_start() {
+            panic!("Postgres did not restart: {why}\n{}", self.log_tail());
+        }
+        self.running = true;
+    }
+
     fn data(&self) -> PathBuf {
         self.dir.join("data")
     }

@@ -72,21 +72,55 @@ impl RedisServer {
         listener.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("no local address: {e}"))
     }
 
+    /// Stops the server now (killed, as a crash would), keeping its port and dir for
+    /// [`restart`](Self::restart): for a test of what a client does while Redis is down.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port, empty (nothing is saved), after
+    /// [`stop`](Self::stop).
+    ///
+    /// # Panics
+    ///
+    /// When it does not answer `PING` within 10 s (the port was taken meanwhile, say).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = Self::spawn(self.port, &self.dir);
+        let deadline = Instant::now() + STARTUP;
+        while Instant::now() < deadline {
+            if answers_ping(self.port) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!(
+            "redis-server did not restart on port {}; its log:\n{}",
+            self.port,
+            read_log(&self.dir.join("redis.log"))
+        );
+    }
+
+    fn spawn(port: u16, dir: &Path) -> Child {
+        let (log, log_err) = local::log_file(&dir.join("redis.log"));
+        Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run redis-server: {e}"))
+    }
+
     /// Starts one server; on failure kills it and returns its log.
     fn try_start() -> Result<Self, String> {
         let port = Self::free_port();
         let dir = local::temp_dir("redis", port);
         let log_path = dir.join("redis.log");
-        let (log, log_err) = local::log_file(&log_path);
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(&dir)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run redis-server: {e}"));
+        let child = Self::spawn(port, &dir);
         let mut server = Self { child, port, dir };
         let deadline = Instant::now() + STARTUP;
         while Instant::now() < deadline {

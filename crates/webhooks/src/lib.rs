@@ -40,17 +40,27 @@
 //! ```
 //!
 //! With the `axum` feature, [`router`] serves `POST /webhooks/{gateway}` for
-//! every gateway given.
+//! every gateway given, and [`health`] `GET /healthz` and `GET /readyz` for probes.
+//!
+//! To stop it gracefully (SIGTERM), [`Receiver::drain`] lets the deliveries under way finish
+//! up to a deadline, then releases the claims of those still running, so that another replica
+//! handles the gateway's next copy at once.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod drain;
 mod handler;
+mod health;
 mod mismatch;
 mod receiver;
 #[cfg(feature = "axum")]
 mod router;
 
+pub use drain::Drained;
 pub use handler::{Handler, HandlerError, HandlerFn, handler_fn};
+pub use health::{READINESS_CACHE, READINESS_TIMEOUT, Readiness, StoreCheck, liveness_json};
+#[cfg(feature = "axum")]
+pub use health::{health, liveness_response};
 pub use mismatch::{Mismatch, MismatchKind};
 pub use receiver::{DEFAULT_IN_FLIGHT_WAIT, DEFAULT_LEASE, Delivery, Outcome, Receiver, ReceiverBuilder};
 #[cfg(feature = "axum")]

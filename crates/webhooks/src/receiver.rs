@@ -11,7 +11,9 @@ use gerbang_core::{
     Ack, ClaimedId, Error, LookupKey, MAX_WEBHOOK_BODY_BYTES, PaymentProvider, ProviderId, WebhookEvent, WebhookRequest,
 };
 
+use crate::drain::{Deliveries, Ticket};
 use crate::handler::{Handler, HandlerError};
+use crate::health::Health;
 use crate::{Mismatch, MismatchKind};
 
 /// How long a claim holds by default: a handler that runs longer than this may be called a
@@ -58,6 +60,11 @@ pub enum Outcome {
     StoreFailed(Error),
     /// No gateway of that name is configured here: 404.
     UnknownGateway(String),
+    /// The receiver was [draining](Receiver::drain) and its deadline came before this delivery
+    /// finished: its verification or handler was stopped where it stood, its claim (if it had
+    /// claimed the event: the key) given back, and the gateway answered 503 so that it delivers
+    /// the event again, to a replica that takes it at once.
+    Drained(Option<EventKey>),
     /// Not a POST: 405.
     MethodNotAllowed,
 }
@@ -72,7 +79,7 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    fn new(ack: Ack, outcome: Outcome) -> Self {
+    pub(crate) fn new(ack: Ack, outcome: Outcome) -> Self {
         Self { ack, outcome }
     }
 }
@@ -81,17 +88,19 @@ impl Delivery {
 /// receiver serves every connection.
 #[derive(Clone)]
 pub struct Receiver {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     providers: Vec<Arc<dyn PaymentProvider>>,
-    inbox: Arc<dyn Inbox>,
+    pub(crate) inbox: Arc<dyn Inbox>,
     ledger: Option<Arc<dyn Ledger>>,
     require_known: bool,
     handler: Box<dyn Handler>,
     lease: Duration,
     in_flight_wait: Duration,
+    pub(crate) deliveries: Deliveries,
+    pub(crate) health: Health,
 }
 
 /// Builds a [`Receiver`].
@@ -162,14 +171,17 @@ impl Receiver {
             let error = request.check_body_size().err().unwrap_or_else(|| Error::decode("webhook body: too large"));
             return Delivery::new(provider.reject_webhook(&error), Outcome::Rejected(error));
         }
+        let ticket = self.inner.deliveries.begin();
         if let Some(refused) = self.refuse_unknown_claim(provider.as_ref(), &request).await {
             return refused;
         }
-        let event = match provider.verify_webhook(&request).await {
-            Ok(event) => event,
-            Err(error) => return unverified(provider.as_ref(), error),
+        // A status call (Ciputra's) may take long: a drain's deadline stops it.
+        let event = match self.inner.deliveries.unless_cut(provider.verify_webhook(&request)).await {
+            Some(Ok(event)) => event,
+            Some(Err(error)) => return unverified(provider.as_ref(), error),
+            None => return self.drained(&ticket, None).await,
         };
-        self.dispatch(event).await
+        self.dispatch_tracked(event, &ticket).await
     }
 
     /// With a ledger that must know every payment: refuses, before it is verified, a webhook
@@ -217,7 +229,15 @@ impl Receiver {
     /// or blank) is refused first, with the gateway's rejection (a 4xx): it could not be told
     /// apart from another payment's, and claiming it would drop every other such payment as a
     /// duplicate.
-    pub async fn dispatch(&self, mut event: WebhookEvent) -> Delivery {
+    ///
+    /// A [drain](Self::drain) waits for it like for a webhook's delivery.
+    pub async fn dispatch(&self, event: WebhookEvent) -> Delivery {
+        let ticket = self.inner.deliveries.begin();
+        self.dispatch_tracked(event, &ticket).await
+    }
+
+    /// [`dispatch`](Self::dispatch), counted by `ticket`.
+    async fn dispatch_tracked(&self, mut event: WebhookEvent, ticket: &Ticket<'_>) -> Delivery {
         let key = match EventKey::of(&event) {
             Ok(key) => key,
             Err(error) => return self.unkeyed(event.provider, error),
@@ -258,10 +278,20 @@ impl Receiver {
             }
             Err(error) => return Self::store_failed(&key, error),
         };
-        let handled = match &mismatch {
-            Some(mismatch) => self.inner.handler.mismatch(mismatch).await,
-            None => self.inner.handler.handle(&event).await,
+        ticket.hold(lease.clone());
+        let handling = async {
+            match &mismatch {
+                Some(mismatch) => self.inner.handler.mismatch(mismatch).await,
+                None => self.inner.handler.handle(&event).await,
+            }
         };
+        let Some(handled) = self.inner.deliveries.unless_cut(handling).await else {
+            return self.drained(ticket, Some(key)).await;
+        };
+        // From here the delivery completes or releases its claim itself (unless the drain's
+        // deadline came just as the handler finished: the drain gives it back, and the done
+        // marker below is then refused, as for a lease that ran out).
+        ticket.settle();
         if let Err(error) = handled {
             return self.handler_failed(key, &lease, &error).await;
         }
@@ -493,6 +523,8 @@ impl ReceiverBuilder {
                 handler: Box::new(handler),
                 lease: self.lease,
                 in_flight_wait: self.in_flight_wait,
+                deliveries: Deliveries::new(),
+                health: Health::new(),
             }),
         }
     }
@@ -506,6 +538,8 @@ impl fmt::Debug for Receiver {
             .field("ledger", &self.inner.ledger)
             .field("lease", &self.inner.lease)
             .field("in_flight_wait", &self.inner.in_flight_wait)
+            .field("in_flight", &self.in_flight())
+            .field("draining", &self.is_draining())
             .finish_non_exhaustive()
     }
 }
