@@ -30,7 +30,7 @@ use proptest::test_runner::TestRunner;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use common::{deposit, free_port};
+use common::{deposit, free_port, gateway_env};
 
 const REDIS_PASSWORD: &str = "Redis-PW-q7Zk2";
 const WRONG_PASSWORD: &str = "Wrong-PW-x9Yt4";
@@ -92,11 +92,7 @@ impl Run {
         }
         let mut child = command
             .args(args)
-            .env("GERBANG_CUAN10PAY_API_KEY", cuan10pay::API_KEY)
-            .env("GERBANG_CUAN10PAY_PRIVATE_KEY", cuan10pay::PRIVATE_KEY)
-            .env("GERBANG_CASHIN_CLIENT_ID", cashin::CLIENT_ID)
-            .env("GERBANG_CASHIN_SECRET_KEY", cashin::SECRET_KEY)
-            .env("GERBANG_CASHIN_PUBLIC_KEY", cashin::public_key_pem())
+            .envs(gateway_env())
             .env_remove("GERBANG_STORE_URL")
             .env_remove("RUST_LOG")
             .envs(level.map(|level| ("RUST_LOG", level)))

@@ -9,12 +9,12 @@ mod common;
 use std::time::{Duration, Instant};
 
 use gerbang::ProviderId;
-use gerbang::sandbox::{Sandbox, SandboxHandle, cashin, cuan10pay};
+use gerbang::sandbox::{Sandbox, SandboxHandle};
 use gerbang_testkit::{PostgresServer, RedisServer};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use common::{Serve, free_port, next_event, paid_deposit};
+use common::{Serve, free_port, gateway_env, next_event, paid_deposit};
 
 /// `/readyz` of the receiver on `port`: its status and JSON body.
 async fn readyz(port: u16) -> (u16, Value) {
@@ -90,11 +90,7 @@ async fn a_postgres_down_at_start_is_waited_for_and_used_once_up() {
 async fn run_with(store: &str) -> (Option<i32>, String) {
     let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang"))
         .args(["webhook", "serve", "--port", &free_port().to_string(), "--store", store])
-        .env("GERBANG_CUAN10PAY_API_KEY", cuan10pay::API_KEY)
-        .env("GERBANG_CUAN10PAY_PRIVATE_KEY", cuan10pay::PRIVATE_KEY)
-        .env("GERBANG_CASHIN_CLIENT_ID", cashin::CLIENT_ID)
-        .env("GERBANG_CASHIN_SECRET_KEY", cashin::SECRET_KEY)
-        .env("GERBANG_CASHIN_PUBLIC_KEY", cashin::public_key_pem())
+        .envs(gateway_env())
         .env_remove("GERBANG_STORE_URL")
         .kill_on_drop(true)
         .output();

@@ -168,7 +168,7 @@ impl Receiver {
     /// 3. at `deadline`, each delivery still under way is stopped where it stands (its handler
     ///    dropped), the claim it holds is **released in the inbox**, and it is answered 503.
     ///    The gateway's next copy is then handled at once by another replica, instead of
-    ///    waiting out the [lease](ReceiverBuilder::lease). A delivery that begins after the
+    ///    waiting out the [lease](crate::ReceiverBuilder::lease). A delivery that begins after the
     ///    deadline is answered 503 the same way.
     ///
     /// Close the server's remaining connections after it returns, not before: a delivery whose

@@ -63,11 +63,7 @@ impl Serve {
             .args(["webhook", "serve", "--port", &port.to_string()])
             .args(extra)
             .envs(variables.iter().map(|(k, v)| (k, v)))
-            .env("GERBANG_CUAN10PAY_API_KEY", cuan10pay::API_KEY)
-            .env("GERBANG_CUAN10PAY_PRIVATE_KEY", cuan10pay::PRIVATE_KEY)
-            .env("GERBANG_CASHIN_CLIENT_ID", cashin::CLIENT_ID)
-            .env("GERBANG_CASHIN_SECRET_KEY", cashin::SECRET_KEY)
-            .env("GERBANG_CASHIN_PUBLIC_KEY", cashin::public_key_pem())
+            .envs(gateway_env())
             .env_remove("GERBANG_STORE_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -134,4 +130,17 @@ pub async fn paid_deposit(sandbox: &SandboxHandle, reference: &str) -> String {
     let id = deposit(sandbox, reference).await;
     sandbox.pay(ProviderId::Cuan10pay, &id).await.unwrap();
     id
+}
+
+/// The sandbox's Cuan10pay and Cash In credentials, as the variables `webhook serve` reads: the
+/// gateways the receiver tests configure (remove `GERBANG_STORE_URL` beside it, so that the
+/// caller's own store never leaks in).
+pub fn gateway_env() -> [(&'static str, String); 5] {
+    [
+        ("GERBANG_CUAN10PAY_API_KEY", cuan10pay::API_KEY.to_owned()),
+        ("GERBANG_CUAN10PAY_PRIVATE_KEY", cuan10pay::PRIVATE_KEY.to_owned()),
+        ("GERBANG_CASHIN_CLIENT_ID", cashin::CLIENT_ID.to_owned()),
+        ("GERBANG_CASHIN_SECRET_KEY", cashin::SECRET_KEY.to_owned()),
+        ("GERBANG_CASHIN_PUBLIC_KEY", cashin::public_key_pem()),
+    ]
 }
