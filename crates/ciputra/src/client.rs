@@ -162,15 +162,7 @@ impl CiputraClient {
         self.inner
             .confirmations
             .confirm(external_id, || async {
-                self.token().await.map_err(|error| {
-                    if error.is_verification_failure() {
-                        Error::Unauthorized {
-                            message: format!("no token for the status call that confirms a callback: {error}"),
-                        }
-                    } else {
-                        error
-                    }
-                })?;
+                self.token().await.map_err(token_unavailable)?;
                 self.transaction_status_with_raw(external_id).await
             })
             .await
@@ -201,7 +193,10 @@ impl CiputraClient {
         }
         tracing::debug!(operation = call.operation, "the gateway refused the token: fetching a new one");
         self.inner.tokens.invalidate(&token).await;
-        let token = self.token().await?;
+        // The gateway refused a token it issued: a new one that cannot be had is our credentials
+        // failing, whatever the token call answered (a confirming call must not pass it on as the
+        // callback's fault).
+        let token = self.token().await.map_err(token_unavailable)?;
         let response = self.send_with(call, path, &body, &token, redactions).await?;
         if response.status == StatusCode::UNAUTHORIZED {
             // Through the envelope reader, for the gateway's own message.
@@ -285,5 +280,18 @@ impl fmt::Debug for CiputraClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The config's own Debug redacts the key and secret; the token is never shown.
         f.debug_struct("CiputraClient").field("config", &self.inner.config).field("tokens", &self.inner.tokens).finish()
+    }
+}
+
+/// A token that cannot be had, as [`Error::Unauthorized`] where the token call's own error would
+/// read as a refusal of what was asked (a 400, an answer without a token): it is the merchant's
+/// credentials or the gateway failing, never the request's fault, so a receiver confirming a
+/// callback with it asks for a later delivery instead of refusing a genuine one. Transient errors
+/// (a timeout, a 5xx) stay as they are.
+fn token_unavailable(error: Error) -> Error {
+    if error.is_verification_failure() {
+        Error::Unauthorized { message: format!("no bearer token could be had: {error}") }
+    } else {
+        error
     }
 }

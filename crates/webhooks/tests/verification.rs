@@ -154,6 +154,31 @@ async fn a_callback_is_answered_503_when_no_token_can_be_had() {
     sandbox.shutdown().await;
 }
 
+/// The status call is refused (401: the token expired at the gateway's side) and the new token
+/// cannot be had either: still the merchant's side failing, never the callback's, so a 503.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_callback_is_answered_503_when_the_token_fetched_after_a_401_cannot_be_had() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let (receiver, calls) = receiver(&sandbox);
+    // Handled once: the client holds a token from now on.
+    paid_transaction(&sandbox, &receiver, "POLIS-REFETCH").await;
+    let before = calls.load(Ordering::SeqCst);
+    for status in [400, 422] {
+        let expired = Fault::new(ProviderId::Ciputra, "status", FaultAction::Status).status(401).body(GATEWAY_TEXT);
+        let refused = Fault::new(ProviderId::Ciputra, "token", FaultAction::Status).status(status).body(GATEWAY_TEXT);
+        sandbox.inject_fault(expired.times(1)).unwrap();
+        sandbox.inject_fault(refused.times(1)).unwrap();
+        let delivery = self::callback(&receiver, "POLIS-REFETCH").await;
+        assert_unavailable(&delivery);
+        assert!(
+            matches!(&delivery.outcome, Outcome::VerifyUnavailable(Error::Unauthorized { .. })),
+            "a token refused after a 401 is the merchant's side failing ({status}): {delivery:?}"
+        );
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), before, "nothing handled meanwhile");
+    sandbox.shutdown().await;
+}
+
 /// A callback naming an `external_id` the gateway does not hold is forged: a 400 whose body
 /// does not repeat the gateway's "not found" (it would tell which ids exist).
 #[tokio::test(flavor = "multi_thread")]
