@@ -329,6 +329,7 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
         .max_connections(limits.max_connections)
         .header_read_timeout(limits.header_read_timeout)
         .idle_timeout(limits.idle_timeout)
+        .body_read_timeout(limits.body_read_timeout)
         .max_payments(args.max_payments);
     if let Some(url) = args.public_url {
         builder = builder.public_url(url);

@@ -427,6 +427,7 @@ fn root_url(mut addr: SocketAddr) -> String {
 /// | [`max_connections`](Self::max_connections) | [`DEFAULT_MAX_CONNECTIONS`] (512) | the connection waiting longest for a request head is closed for the new one; if all are busy, new ones wait in the listen backlog |
 /// | [`header_read_timeout`](Self::header_read_timeout) | [`DEFAULT_HEADER_READ_TIMEOUT`] (10 s) | a connection that has not sent a full request head is closed |
 /// | [`idle_timeout`](Self::idle_timeout) | [`DEFAULT_IDLE_TIMEOUT`] (60 s) | a connection on which no byte moved is closed |
+/// | [`body_read_timeout`](Self::body_read_timeout) | `gerbang_server::DEFAULT_BODY_READ_TIMEOUT` (30 s) | a request whose body has not arrived in full is answered 4xx and its connection closed |
 /// | [`max_payments`](Self::max_payments) | [`DEFAULT_MAX_PAYMENTS`] (10 000) | each gateway forgets its oldest payment |
 ///
 /// The links in answers (checkout pages, QR images) start with the sandbox's own address, or
@@ -498,6 +499,16 @@ impl SandboxBuilder {
     /// is closed sooner, by the [`header_read_timeout`](Self::header_read_timeout).
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.limits.idle_timeout = timeout.min(MAX_TIMEOUT);
+        self
+    }
+
+    /// How long a client has to send a request's body in full once its head has arrived
+    /// (default 30 s, `gerbang_server::DEFAULT_BODY_READ_TIMEOUT`; at most a day). Past it the
+    /// request is answered 4xx and the connection closed: a body trickled in just inside the
+    /// [`idle_timeout`](Self::idle_timeout) would otherwise hold a connection that, answering a
+    /// request, is never closed to admit another.
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_read_timeout = timeout.min(MAX_TIMEOUT);
         self
     }
 

@@ -57,6 +57,7 @@ pub(crate) struct Connection {
     pub(crate) http: Arc<http1::Builder>,
     pub(crate) router: Router,
     pub(crate) idle_timeout: Duration,
+    pub(crate) body_read_timeout: Duration,
     pub(crate) stop_seen: watch::Receiver<Stop>,
     /// Its place under the cap, given back when the connection ends, however it ends.
     pub(crate) slot: Slot,
@@ -73,9 +74,11 @@ impl Connection {
         let switch = CutSwitch(Arc::clone(&cut));
         let slot = Arc::new(self.slot);
         let requests = Arc::clone(&slot);
-        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        let body_read_timeout = self.body_read_timeout;
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
             // From here until the answer is sent in full, the connection is not shed.
             let in_flight = requests.begin_request();
+            let mut request = request.map(|body| Body::new(BodyDeadline::new(body, body_read_timeout)));
             // What `into_make_service_with_connect_info` would add: rate limits read it.
             request.extensions_mut().insert(ConnectInfo(remote));
             request.extensions_mut().insert(switch.clone());
@@ -156,6 +159,48 @@ impl http_body::Body for Guarded {
             this.in_flight = None;
         }
         poll
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// A request's body that must arrive in full within a time from when its head did: past it,
+/// reading fails (see [`Limits::body_read_timeout`](crate::Limits::body_read_timeout)).
+struct BodyDeadline {
+    body: Incoming,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    timeout: Duration,
+}
+
+impl BodyDeadline {
+    fn new(body: Incoming, timeout: Duration) -> Self {
+        // A deadline past what an `Instant` holds is none: a day is far enough.
+        let deadline =
+            Instant::now().checked_add(timeout).unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
+        Self { body, deadline: Box::pin(tokio::time::sleep_until(deadline)), timeout }
+    }
+}
+
+impl http_body::Body for BodyDeadline {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        if let Poll::Ready(frame) = Pin::new(&mut this.body).poll_frame(cx) {
+            return Poll::Ready(frame.map(|frame| frame.map_err(Into::into)));
+        }
+        if this.deadline.as_mut().poll(cx).is_ready() {
+            let message = format!("the request body did not arrive in full within {:?}", this.timeout);
+            return Poll::Ready(Some(Err(message.into())));
+        }
+        Poll::Pending
     }
 
     fn is_end_stream(&self) -> bool {

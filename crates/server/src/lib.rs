@@ -94,6 +94,12 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// [`Limits::idle_timeout`].
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long a client has by default to send a request's body in full once its head has
+/// arrived: [`Limits::body_read_timeout`]. A webhook (64 KiB at most) arrives in milliseconds;
+/// this bounds a client that trickles a body a byte at a time, just inside the idle timeout, to
+/// hold a connection that, answering a request, is never shed.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The limits [`serve`] holds every connection to; see the crate documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -110,6 +116,12 @@ pub struct Limits {
     /// How long a connection may move no byte, in either direction, before it is closed
     /// (default [`DEFAULT_IDLE_TIMEOUT`]).
     pub idle_timeout: Duration,
+    /// How long a client has to send a request's body in full, from when its head arrived
+    /// (default [`DEFAULT_BODY_READ_TIMEOUT`]). Past it, reading the body fails: the handler's
+    /// extractor answers 4xx and the connection closes. A request in progress is never shed for
+    /// a newcomer, so without this bound a body trickled in just inside the idle timeout would
+    /// hold its place under the cap for ever.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -118,6 +130,7 @@ impl Default for Limits {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
         }
     }
 }
@@ -230,6 +243,7 @@ pub async fn serve_with_deadline(
             http: Arc::clone(&http),
             router: router.clone(),
             idle_timeout: limits.idle_timeout,
+            body_read_timeout: limits.body_read_timeout,
             stop_seen: stop_seen.clone(),
             slot,
         };
