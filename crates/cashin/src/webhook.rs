@@ -334,17 +334,13 @@ impl WebhookVerifier {
         // Both checked before either is looked at: see the type's documentation.
         let current = check(&self.key);
         let previous = self.previous.as_ref().map(check);
-        let key_used = match (current, previous) {
-            (Ok(()), _) => Ok(KeyUsed::Current),
-            (Err(SignatureError::Mismatch), Some(Ok(()))) => Ok(KeyUsed::Previous),
-            (Err(e), _) => Err(e),
-        }
-        .map_err(|e| match e {
-            SignatureError::Mismatch => Error::invalid_signature(
-                "it was not made with Cash In's private key over this method, path, body and X-TIMESTAMP",
-            ),
-            _ => Error::invalid_signature("X-SIGNATURE is not base64 of an RSA signature of the key's size"),
-        })?;
+        let key_used =
+            KeyUsed::from_checks(current, previous, |e| *e == SignatureError::Mismatch).map_err(|e| match e {
+                SignatureError::Mismatch => Error::invalid_signature(
+                    "it was not made with Cash In's private key over this method, path, body and X-TIMESTAMP",
+                ),
+                _ => Error::invalid_signature("X-SIGNATURE is not base64 of an RSA signature of the key's size"),
+            })?;
 
         let sent = gerbang_signing::jakarta::parse_timestamp(timestamp.trim()).map_err(|_| {
             Error::invalid_signature("X-TIMESTAMP is not an RFC 3339 time such as 2024-11-04T10:00:00+07:00")

@@ -172,6 +172,32 @@ pub enum KeyUsed {
 }
 
 impl KeyUsed {
+    /// Which key verified a webhook, from the outcomes of checking it under the current key and,
+    /// when there is one, the previous key, **both computed before this is called** (so that
+    /// timing tells nothing of which matched). The current key wins; the previous one counts only
+    /// where the current failed as a plain mismatch (`is_mismatch`): a signature malformed for
+    /// the current key is refused with that error. Otherwise the current key's error.
+    ///
+    /// ```
+    /// use gerbang_core::KeyUsed;
+    /// let mismatch = |e: &&str| *e == "mismatch";
+    /// assert_eq!(KeyUsed::from_checks(Ok(()), Some(Ok(())), mismatch), Ok(KeyUsed::Current));
+    /// assert_eq!(KeyUsed::from_checks(Err("mismatch"), Some(Ok(())), mismatch), Ok(KeyUsed::Previous));
+    /// assert_eq!(KeyUsed::from_checks(Err("malformed"), Some(Ok(())), mismatch), Err("malformed"));
+    /// assert_eq!(KeyUsed::from_checks(Err("mismatch"), None, mismatch), Err("mismatch"));
+    /// ```
+    pub fn from_checks<E>(
+        current: Result<(), E>,
+        previous: Option<Result<(), E>>,
+        is_mismatch: impl Fn(&E) -> bool,
+    ) -> Result<Self, E> {
+        match (current, previous) {
+            (Ok(()), _) => Ok(Self::Current),
+            (Err(e), Some(Ok(()))) if is_mismatch(&e) => Ok(Self::Previous),
+            (Err(e), _) => Err(e),
+        }
+    }
+
     /// `current` or `previous`: the value of the `key` log field and metric label.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -284,6 +310,18 @@ impl WebhookEvent {
         event
     }
 
+    /// The gateway's own id for the payment, unless it is missing or blank: a blank id names no
+    /// payment (kept as sent otherwise, untrimmed).
+    pub fn gateway_id(&self) -> Option<&str> {
+        named(self.provider_reference.as_deref())
+    }
+
+    /// The merchant's reference for the payment, unless it is missing or blank (see
+    /// [`gateway_id`](Self::gateway_id)).
+    pub fn merchant_reference(&self) -> Option<&str> {
+        named(self.reference.as_deref())
+    }
+
     /// The exact HTTP answer the gateway expects.
     pub fn ack(&self) -> &Ack {
         &self.ack
@@ -323,4 +361,9 @@ impl WebhookEvent {
     pub fn dedup_key(&self) -> Result<String, Error> {
         crate::inbox::dedup_key(self)
     }
+}
+
+/// `id`, unless it is missing or blank.
+fn named(id: Option<&str>) -> Option<&str> {
+    id.filter(|id| !id.trim().is_empty())
 }

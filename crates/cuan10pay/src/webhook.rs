@@ -160,19 +160,15 @@ impl WebhookVerifier {
         // Both computed before either is looked at: see the type's documentation.
         let current = check(&self.key);
         let previous = self.previous.as_ref().map(check);
-        let key_used = match (current, previous) {
-            (Ok(()), _) => Ok(KeyUsed::Current),
-            (Err(SignatureError::Mismatch), Some(Ok(()))) => Ok(KeyUsed::Previous),
-            (Err(e), _) => Err(e),
-        }
-        .map_err(|e| match e {
-            SignatureError::Mismatch => Error::invalid_signature(
-                "it was not made with this private key over this reference, status, amount and timestamp",
-            ),
-            SignatureError::Malformed { .. } => Error::invalid_signature("it is not 64 hexadecimal digits"),
-            // Not reached: integers written by `to_string` are canonical.
-            _ => Error::invalid_signature("its amount or timestamp is not a canonical integer"),
-        })?;
+        let key_used =
+            KeyUsed::from_checks(current, previous, |e| *e == SignatureError::Mismatch).map_err(|e| match e {
+                SignatureError::Mismatch => Error::invalid_signature(
+                    "it was not made with this private key over this reference, status, amount and timestamp",
+                ),
+                SignatureError::Malformed { .. } => Error::invalid_signature("it is not 64 hexadecimal digits"),
+                // Not reached: integers written by `to_string` are canonical.
+                _ => Error::invalid_signature("its amount or timestamp is not a canonical integer"),
+            })?;
 
         let now = self.clock.now().unix_timestamp();
         let skew_seconds = fields.timestamp_value.saturating_sub(now);

@@ -301,7 +301,7 @@ impl Reconciler {
                 }
                 let mut event = WebhookEvent::from_payment(&payment);
                 // A blank reference names no payment: the record's does.
-                if event.reference.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                if event.merchant_reference().is_none() {
                     event.reference = Some(record.reference.clone());
                 }
                 let delivery = self.inner.receiver.dispatch(event).await;

@@ -338,13 +338,12 @@ impl Receiver {
     async fn record_of(&self, event: &WebhookEvent) -> Result<Found, Error> {
         let Some(ledger) = &self.inner.ledger else { return Ok(Found::default()) };
         // A blank id names nothing (the event's key was taken from the other one).
-        let named = |id: &Option<String>| id.clone().filter(|id| !id.trim().is_empty());
-        let by_gateway_id = match named(&event.provider_reference) {
-            Some(id) => ledger.find_by_gateway_id(event.provider, &id).await?,
+        let by_gateway_id = match event.gateway_id() {
+            Some(id) => ledger.find_by_gateway_id(event.provider, id).await?,
             None => None,
         };
-        let by_reference = match named(&event.reference) {
-            Some(reference) => ledger.find_by_reference(event.provider, &reference).await?,
+        let by_reference = match event.merchant_reference() {
+            Some(reference) => ledger.find_by_reference(event.provider, reference).await?,
             None => None,
         };
         Ok(match (by_gateway_id, by_reference) {

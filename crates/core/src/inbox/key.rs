@@ -32,12 +32,7 @@ enum PaymentId<'a> {
 /// the merchant's reference unless it is missing or blank. A blank value is never taken while
 /// the other is there, and the id is kept as sent (untrimmed): `" A"` and `"A"` stay apart.
 fn payment_id(event: &WebhookEvent) -> Option<PaymentId<'_>> {
-    fn present(id: Option<&str>) -> Option<&str> {
-        id.filter(|id| !id.trim().is_empty())
-    }
-    present(event.provider_reference.as_deref())
-        .map(PaymentId::Gateway)
-        .or_else(|| present(event.reference.as_deref()).map(PaymentId::Reference))
+    event.gateway_id().map(PaymentId::Gateway).or_else(|| event.merchant_reference().map(PaymentId::Reference))
 }
 
 /// The event's dedup key; see [`WebhookEvent::dedup_key`].
