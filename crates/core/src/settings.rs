@@ -21,31 +21,39 @@
 //!
 //! # A sixth gateway
 //!
+//! Its config module declares its variables and its spec, holds a [`GatewaySettingsBuilder`] in
+//! its builder, and writes only what is its own: here an API key, a webhook key that can be
+//! rotated, and a test mode.
+//!
 //! ```
 //! use std::fmt;
-//! use std::time::Duration;
 //!
-//! use gerbang_core::secrecy::{ExposeSecret, SecretString};
+//! use gerbang_core::secrecy::SecretString;
 //! use gerbang_core::settings::{EnvVars, GatewaySettings, GatewaySettingsBuilder, GatewaySpec};
 //! use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock};
+//! use std::time::Duration;
 //!
 //! /// The environment variable holding the API key.
 //! pub const ENV_API_KEY: &str = "GERBANG_SIXTH_API_KEY";
+//! /// The environment variable holding the key webhooks are signed with (and, during a
+//! /// rotation, `GERBANG_SIXTH_WEBHOOK_KEY_PREVIOUS` the one being replaced).
+//! pub const ENV_WEBHOOK_KEY: &str = "GERBANG_SIXTH_WEBHOOK_KEY";
 //! /// The environment variable overriding the base URL.
 //! pub const ENV_BASE_URL: &str = "GERBANG_SIXTH_BASE_URL";
 //! /// The environment variable switching test mode on (`true` or `false`).
 //! pub const ENV_TEST: &str = "GERBANG_SIXTH_TEST";
 //!
-//! const SPEC: GatewaySpec = GatewaySpec::new("Sixth", ENV_BASE_URL)
-//!     .default_base_url("https://api.sixth.example/v1")
-//!     .default_webhook_tolerance(Duration::from_secs(300));
+//! const SPEC: GatewaySpec = GatewaySpec::new("Sixth", ENV_BASE_URL).default_base_url("https://api.sixth.example/v1");
 //!
 //! /// Everything a client of the sixth gateway needs.
 //! #[derive(Clone)]
 //! pub struct SixthConfig {
 //!     api_key: SecretString,
+//!     webhook_key: SecretString,
+//!     previous_webhook_key: Option<SecretString>,
 //!     test_mode: bool,
 //!     base_url: BaseUrl,
+//!     webhook_tolerance: Duration,
 //!     clock: SharedClock,
 //!     http: HttpClient,
 //! }
@@ -55,35 +63,53 @@
 //!         f.debug_struct("SixthConfig")
 //!             .field("base_url", &self.base_url)
 //!             .field("api_key", &"<redacted>")
+//!             .field("webhook_key", &"<redacted>")
+//!             .field("previous_webhook_key", &self.previous_webhook_key.as_ref().map(|_| "<redacted>"))
 //!             .field("test_mode", &self.test_mode)
 //!             .finish_non_exhaustive()
 //!     }
 //! }
 //!
 //! /// Builds a [`SixthConfig`].
-//! #[derive(Clone, Debug)]
+//! #[derive(Clone)]
 //! pub struct SixthConfigBuilder {
 //!     api_key: SecretString,
+//!     webhook_key: SecretString,
+//!     previous_webhook_key: Option<SecretString>,
 //!     test_mode: bool,
 //!     settings: GatewaySettingsBuilder,
 //! }
 //!
 //! impl SixthConfigBuilder {
-//!     /// A builder from the two keys.
-//!     pub fn new(api_key: impl Into<String>) -> Self {
-//!         Self { api_key: SecretString::from(api_key.into()), test_mode: false, settings: GatewaySettingsBuilder::new(SPEC) }
+//!     /// A builder from the two keys; every other setting has its default.
+//!     pub fn new(api_key: impl Into<String>, webhook_key: impl Into<String>) -> Self {
+//!         Self {
+//!             api_key: SecretString::from(api_key.into()),
+//!             webhook_key: SecretString::from(webhook_key.into()),
+//!             previous_webhook_key: None,
+//!             test_mode: false,
+//!             settings: GatewaySettingsBuilder::new(SPEC),
+//!         }
 //!     }
 //!
-//!     /// A builder from `GERBANG_SIXTH_API_KEY`, `GERBANG_SIXTH_BASE_URL` and `GERBANG_SIXTH_TEST`.
+//!     /// A builder from `GERBANG_SIXTH_API_KEY`, `GERBANG_SIXTH_WEBHOOK_KEY` (and its
+//!     /// `_PREVIOUS`), `GERBANG_SIXTH_BASE_URL` and `GERBANG_SIXTH_TEST`.
 //!     pub fn from_env() -> Result<Self, Error> {
 //!         let env = EnvVars::process();
 //!         let api_key = env.secret(ENV_API_KEY)?;
+//!         let (webhook_key, previous_webhook_key) = env.secret_with_previous(ENV_WEBHOOK_KEY)?;
 //!         let test_mode = env.parse(ENV_TEST, "true or false", |v| v.trim().parse().ok())?;
 //!         let settings = GatewaySettingsBuilder::from_env(SPEC, &env)?;
-//!         Ok(Self { api_key, test_mode: test_mode.unwrap_or(false), settings })
+//!         Ok(Self { api_key, webhook_key, previous_webhook_key, test_mode: test_mode.unwrap_or(false), settings })
 //!     }
 //!
-//!     /// Test mode (default off): the gateway's own setting, with its own doc.
+//!     /// The webhook key being rotated out: the gateway's own setting, with its own doc.
+//!     pub fn previous_webhook_key(mut self, key: impl Into<String>) -> Self {
+//!         self.previous_webhook_key = Some(SecretString::from(key.into()));
+//!         self
+//!     }
+//!
+//!     /// Test mode (default off).
 //!     pub fn test_mode(mut self, on: bool) -> Self {
 //!         self.test_mode = on;
 //!         self
@@ -92,8 +118,19 @@
 //!     /// Checks the settings and builds the config.
 //!     pub fn build(self) -> Result<SixthConfig, Error> {
 //!         SPEC.require_secret(&self.api_key, "API key")?;
-//!         let GatewaySettings { base_url, clock, http, .. } = self.settings.build()?;
-//!         Ok(SixthConfig { api_key: self.api_key, test_mode: self.test_mode, base_url, clock, http })
+//!         SPEC.require_secret(&self.webhook_key, "webhook key")?;
+//!         SPEC.require_previous(self.previous_webhook_key.as_ref(), "webhook key")?;
+//!         let GatewaySettings { base_url, webhook_tolerance, clock, http, .. } = self.settings.build()?;
+//!         Ok(SixthConfig {
+//!             api_key: self.api_key,
+//!             webhook_key: self.webhook_key,
+//!             previous_webhook_key: self.previous_webhook_key,
+//!             test_mode: self.test_mode,
+//!             base_url,
+//!             webhook_tolerance,
+//!             clock,
+//!             http,
+//!         })
 //!     }
 //! }
 //!
@@ -102,15 +139,17 @@
 //!     SixthConfigBuilder.settings {
 //!         /// The base URL (default `https://api.sixth.example/v1`): point it at a test server.
 //!         base_url;
+//!         webhook_tolerance;
 //!         clock;
 //!         http_client;
 //!     }
 //! }
 //!
-//! let config = SixthConfigBuilder::new("sk-123").base_url("http://127.0.0.1:9/sixth/").build()?;
+//! let config = SixthConfigBuilder::new("sk-123", "wh-456").base_url("http://127.0.0.1:9/sixth/").build()?;
 //! assert_eq!(config.base_url.as_str(), "http://127.0.0.1:9/sixth");
-//! let err = SixthConfigBuilder::new(" ").build().unwrap_err();
-//! assert_eq!(err, Error::config("the Sixth API key is empty"));
+//! assert_eq!(config.webhook_tolerance, Duration::from_secs(300));
+//! let err = SixthConfigBuilder::new("sk-123", "wh-456").previous_webhook_key(" ").build().unwrap_err();
+//! assert_eq!(err, Error::config("the previous Sixth webhook key is empty"));
 //! # Ok::<(), Error>(())
 //! ```
 
