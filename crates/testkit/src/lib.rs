@@ -17,6 +17,8 @@ mod contract;
 mod env_scenario;
 mod hostile;
 mod local;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 mod postgres_server;
 mod redis_server;
 mod rotation;

@@ -6,6 +6,8 @@
 //!
 //! Of the URL only the host and the port are recorded: the path may hold an id and the query a
 //! key, so the path is the call's static [template](super::Call::at), or nothing.
+//!
+//! Numbers are recorded as `i64`: `tracing-opentelemetry` makes an unsigned one a string.
 
 use std::borrow::Cow;
 
@@ -29,10 +31,10 @@ pub(super) fn attempt_span(call: Call, request: &HttpRequest, attempt: u32) -> t
         otel.status_code = Empty,
         http.request.method = method,
         server.address = request.url.host_str().unwrap_or_default(),
-        server.port = request.url.port_or_known_default(),
+        server.port = request.url.port_or_known_default().map(i64::from),
         url.template = call.url_template,
         // Only on a retry: the conventions leave it out of a first attempt.
-        http.request.resend_count = (attempt > 1).then(|| attempt - 1),
+        http.request.resend_count = (attempt > 1).then(|| i64::from(attempt - 1)),
         http.response.status_code = Empty,
         "error.type" = Empty,
         gerbang.gateway = call.provider.as_str(),
@@ -46,7 +48,7 @@ pub(super) fn record_attempt(span: &tracing::Span, result: &Result<HttpResponse,
     let error_type: Cow<'static, str> = match result {
         Ok(response) => {
             let status = response.status.as_u16();
-            span.record("http.response.status_code", status);
+            span.record("http.response.status_code", i64::from(status));
             if status < 400 {
                 return;
             }
@@ -54,7 +56,7 @@ pub(super) fn record_attempt(span: &tracing::Span, result: &Result<HttpResponse,
         }
         Err(error) => {
             if let Error::Redirect { status, .. } = error {
-                span.record("http.response.status_code", *status);
+                span.record("http.response.status_code", i64::from(*status));
             }
             Cow::Borrowed(error_type(error))
         }
