@@ -1,5 +1,5 @@
 //! OpenTelemetry traces (issue 20, item 5), through the facade's documented layer: a collector
-//! inside the test receives, over OTLP/HTTP, the spans of a Cuan10pay create, a status call that
+//! inside the test receives, over OTLP/HTTP, the spans of a Cuan10pay create, a reconcile check, a status call that
 //! the gateway answers 503 once (so it is retried), and a webhook delivery through the
 //! receiver's router; the test checks the CLIENT span of every attempt and the SERVER span of
 //! the delivery against the HTTP semantic conventions, their parents, and that no value of any
@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use gerbang::cuan10pay::{Cuan10payClient, Cuan10payConfig};
 use gerbang::inbox::MemoryInbox;
+use gerbang::ledger::{Ledger, MemoryLedger, Watched};
+use gerbang::reconcile::Reconciler;
 use gerbang::sandbox::{Fault, FaultAction, Sandbox, cuan10pay};
 use gerbang::webhooks::{Receiver, handler_fn, router};
 use gerbang::{Channel, Money, PaymentProvider, PaymentRequest, PaymentStatus, ProviderId};
@@ -46,16 +48,20 @@ async fn a_create_a_retried_status_call_and_a_delivery_are_exported_as_http_span
     );
     let (handled, mut handled_seen) = tokio::sync::mpsc::unbounded_channel();
     let gateway: Arc<dyn PaymentProvider> = Arc::new(client.clone());
-    let receiver = Receiver::builder(Arc::new(MemoryInbox::new())).provider(gateway).build(handler_fn(move |event| {
+    let ledger: Arc<dyn Ledger> = Arc::new(MemoryLedger::new());
+    let builder =
+        Receiver::builder(Arc::new(MemoryInbox::new())).provider(Arc::clone(&gateway)).ledger(Arc::clone(&ledger));
+    let receiver = builder.build(handler_fn(move |event| {
         let handled = handled.clone();
         async move {
             let _ = handled.send(event.status.clone());
             Ok::<(), std::io::Error>(())
         }
     }));
+    let reconciler = Reconciler::builder(&receiver).pace(Duration::from_millis(20)).build().unwrap();
     tokio::spawn(async move { axum::serve(listener, router(receiver)).await });
 
-    // A create, with the customer's e-mail and phone.
+    // A create, with the customer's e-mail and phone, watched by the ledger.
     let order = PaymentRequest::builder(REFERENCE, Money::idr(150_000))
         .channel(Channel::Qris)
         .customer_email(EMAIL)
@@ -63,7 +69,13 @@ async fn a_create_a_retried_status_call_and_a_delivery_are_exported_as_http_span
         .expires_in(Duration::from_secs(30 * 60))
         .build()
         .unwrap();
-    let id = client.create_payment(&order).await.unwrap().provider_reference.unwrap();
+    let watched = Watched::new(gateway, Arc::clone(&ledger));
+    let id = watched.create_payment(&order).await.unwrap().provider_reference.unwrap();
+
+    // A reconcile check of it: still pending.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let checks = reconciler.run_once().await.unwrap();
+    assert_eq!(checks.len(), 1, "{checks:?}");
 
     // A status call the gateway answers 503 once: the transport retries it.
     sandbox
@@ -91,6 +103,22 @@ async fn a_create_a_retried_status_call_and_a_delivery_are_exported_as_http_span
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     check_spans(&spans, &id);
+    check_reconcile_span(&spans);
+}
+
+/// The check is a span of its own, the parent of its status call.
+fn check_reconcile_span(spans: &[ExportedSpan]) {
+    let checks: Vec<&ExportedSpan> = spans.iter().filter(|s| s.name == "gerbang.reconcile.check").collect();
+    let [check] = checks[..] else { panic!("one check span: {spans:#?}") };
+    assert_eq!(check.kind, kind::INTERNAL);
+    assert_eq!(check.attr("gerbang.gateway"), "cuan10pay");
+    assert_eq!(check.attr("gerbang.result"), "unchanged");
+    let calls: Vec<&ExportedSpan> = spans.iter().filter(|s| s.parent_span_id == check.span_id).collect();
+    let [call] = calls[..] else { panic!("one call under the check: {spans:#?}") };
+    assert_eq!((call.name.as_str(), call.attr("operation")), ("gerbang.http", &json!("deposit_status")));
+    let attempt = spans.iter().find(|s| s.parent_span_id == call.span_id).expect("its attempt");
+    assert_eq!((attempt.kind, attempt.name.as_str()), (kind::CLIENT, "GET /v1/deposit_status"));
+    assert_eq!(attempt.trace_id, check.trace_id);
 }
 
 fn check_spans(spans: &[ExportedSpan], id: &str) {
@@ -121,7 +149,10 @@ fn check_spans(spans: &[ExportedSpan], id: &str) {
     assert_ne!(attempt.status_code, STATUS_ERROR);
 
     // The status call: two attempts under it, the first answered 503, the second a resend.
-    let [status] = calls("deposit_status")[..] else { panic!("one status call span: {spans:#?}") };
+    // The merchant's own status call: a root (the reconcile check's is under the check).
+    let status_calls: Vec<&ExportedSpan> =
+        calls("deposit_status").into_iter().filter(|s| s.parent_span_id.is_empty()).collect();
+    let [status] = status_calls[..] else { panic!("one status call span: {spans:#?}") };
     let [first, second] = attempts(status)[..] else { panic!("two attempts of the status call: {spans:#?}") };
     for attempt in [first, second] {
         assert_eq!(attempt.name, "GET /v1/deposit_status");
