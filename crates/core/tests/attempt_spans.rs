@@ -4,85 +4,22 @@
 //! them.
 #![allow(clippy::unwrap_used)] // Test code.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gerbang_core::transport::{Call, HttpRequest};
 use gerbang_core::{Error, HttpClient, ProviderId, RetryPolicy};
+use gerbang_testkit::{SeenSpan, SpanCapture};
 use http::Method;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::registry::LookupSpan;
 
 const API_KEY: &str = "key-Zx81-never-traced";
 const REFERENCE: &str = "CP-20261206-SECRET";
 
-/// One span: its name, its parent's name, and its fields as text.
-#[derive(Debug, Clone)]
-struct Seen {
-    id: u64,
-    name: &'static str,
-    parent: Option<u64>,
-    fields: BTreeMap<String, String>,
-}
-
-impl Seen {
-    fn field(&self, name: &str) -> Option<&str> {
-        self.fields.get(name).map(String::as_str)
-    }
-}
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<Seen>>>);
-
-struct Fields<'a>(&'a mut BTreeMap<String, String>);
-
-impl Visit for Fields<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name().to_owned(), format!("{value:?}"));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), value.to_owned());
-    }
-}
-
-impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Capture {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let mut fields = BTreeMap::new();
-        attrs.record(&mut Fields(&mut fields));
-        let parent = ctx.span(id).and_then(|span| span.parent()).map(|parent| parent.id().into_u64());
-        let seen = Seen { id: id.into_u64(), name: attrs.metadata().name(), parent, fields };
-        self.0.lock().unwrap().push(seen);
-    }
-
-    fn on_record(&self, id: &Id, values: &Record<'_>, _ctx: Context<'_, S>) {
-        let mut spans = self.0.lock().unwrap();
-        if let Some(seen) = spans.iter_mut().rev().find(|s| s.id == id.into_u64()) {
-            values.record(&mut Fields(&mut seen.fields));
-        }
-    }
-}
-
-impl Capture {
-    fn spans(&self) -> Vec<Seen> {
-        self.0.lock().unwrap().clone()
-    }
-
-    fn attempts(&self) -> Vec<Seen> {
-        self.spans().into_iter().filter(|s| s.name == "gerbang.http.attempt").collect()
-    }
-}
-
-/// Runs `f` with a capturing subscriber on this thread (the tests run on one).
-async fn captured<F: std::future::Future<Output = ()>>(f: F) -> Capture {
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    let _guard = tracing::subscriber::set_default(subscriber);
-    f.await;
-    capture
+/// The attempts' spans of what `f` did.
+async fn attempts_of(f: impl std::future::Future<Output = ()>) -> (Vec<SeenSpan>, Vec<SeenSpan>) {
+    let (capture, ()) = SpanCapture::run(f).await;
+    (capture.spans(), capture.named("gerbang.http.attempt"))
 }
 
 /// A server answering the connections it is given with `answers` in turn (the last one from then
@@ -131,14 +68,12 @@ const STATUS: Call = Call::safe(ProviderId::Qris, "invoice_status").at("/api/v1/
 #[tokio::test]
 async fn each_attempt_is_a_client_span_under_the_call_with_the_http_conventions() {
     let addr = server(&[UNAVAILABLE, OK]).await;
-    let capture = captured(async {
+    let (spans, attempts) = attempts_of(async {
         let answer = client().send(STATUS, lookup(addr)).await.unwrap();
         assert_eq!(answer.status.as_u16(), 200);
     })
     .await;
-    let spans = capture.spans();
     let call = spans.iter().find(|s| s.name == "gerbang.http").expect("the call's span");
-    let attempts = capture.attempts();
     assert_eq!(attempts.len(), 2, "one span per attempt: {spans:#?}");
     let port = addr.port().to_string();
     for attempt in &attempts {
@@ -174,12 +109,12 @@ async fn each_attempt_is_a_client_span_under_the_call_with_the_http_conventions(
 #[tokio::test]
 async fn a_call_without_a_template_is_named_by_its_method_alone() {
     let addr = server(&[OK]).await;
-    let capture = captured(async {
+    let (spans, attempts) = attempts_of(async {
         let bare = Call::once(ProviderId::Qris, "invoice_create");
         client().send(bare, lookup(addr)).await.unwrap();
     })
     .await;
-    let [attempt] = &capture.attempts()[..] else { panic!("one attempt: {:#?}", capture.spans()) };
+    let [attempt] = &attempts[..] else { panic!("one attempt: {spans:#?}") };
     assert_eq!(attempt.field("otel.name"), Some("GET"));
     assert_eq!(attempt.field("url.template"), None, "never taken from the real path");
     assert_eq!(attempt.field("http.response.status_code"), Some("200"));
@@ -200,7 +135,7 @@ async fn an_attempt_without_an_answer_says_why_in_a_closed_set() {
     });
     let cut = server(&[b""]).await;
     let redirect = server(&[REDIRECT]).await;
-    let capture = captured(async {
+    let (_, attempts) = attempts_of(async {
         let once = |addr| {
             let url = format!("http://{addr}/api/v1/invoice/create?amount=1&apikey={API_KEY}");
             move || Ok(HttpRequest::new(Method::GET, url.parse().unwrap()))
@@ -214,7 +149,6 @@ async fn an_attempt_without_an_answer_says_why_in_a_closed_set() {
         assert!(matches!(no_retry.send(create, once(redirect)).await, Err(Error::Redirect { .. })));
     })
     .await;
-    let attempts = capture.attempts();
     let kinds: Vec<_> = attempts.iter().map(|a| a.field("error.type").unwrap_or("-")).collect();
     assert_eq!(kinds, ["transport", "timeout", "outcome_unknown", "redirect"], "{attempts:#?}");
     for attempt in &attempts {
@@ -226,5 +160,51 @@ async fn an_attempt_without_an_answer_says_why_in_a_closed_set() {
         for value in attempt.fields.values() {
             assert!(!value.contains("elsewhere") && !value.contains(API_KEY), "{attempt:#?}");
         }
+    }
+}
+
+/// The attack: ids in the path, keys and references in the query, secrets in headers, whatever
+/// their text. None of it reaches any span of the call: only the template, the host and port.
+#[test]
+fn no_path_query_or_header_text_reaches_a_span_whatever_it_is() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let addr = runtime.block_on(server(&[OK]));
+    let text = "[A-Za-z0-9._~-]{6,24}";
+    let strategy = (text, text, text, "[!-~]{8,32}");
+    let mut runner = TestRunner::new(Config { cases: 64, failure_persistence: None, ..Config::default() });
+    let tried = AtomicUsize::new(0);
+    runner
+        .run(&strategy, |(path_id, query_key, query_value, header)| {
+            tried.fetch_add(1, Ordering::SeqCst);
+            let (path_id, query_value) = (format!("P{path_id}"), format!("Q{query_value}"));
+            let header = format!("H{header}");
+            let url = format!("http://{addr}/api/v1/items/{path_id}?{query_key}={query_value}&apikey={API_KEY}");
+            let (spans, attempts) = runtime.block_on(attempts_of(async {
+                let build = || {
+                    HttpRequest::new(Method::GET, url.parse().unwrap())
+                        .header("x-api-key", &header)?
+                        .header("x-signature", &header)
+                };
+                let call = Call::safe(ProviderId::Qris, "item").at("/api/v1/items/{id}");
+                client().send(call, build).await.unwrap();
+            }));
+            prop_assert_eq!(attempts.len(), 1);
+            prop_assert_eq!(attempts[0].field("otel.name"), Some("GET /api/v1/items/{id}"));
+            for span in &spans {
+                for (name, value) in &span.fields {
+                    for secret in [&path_id, &query_value, &header, API_KEY, "?"] {
+                        prop_assert!(!value.contains(secret), "{} {}={:?} holds {:?}", span.name, name, value, secret);
+                    }
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("attempt spans: {} URLs and headers tried, none leaked", tried.load(Ordering::SeqCst));
     }
 }

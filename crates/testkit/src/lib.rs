@@ -22,6 +22,7 @@ pub mod otlp;
 mod postgres_server;
 mod redis_server;
 mod rotation;
+mod spans;
 mod watched;
 pub use chromium::{CHROMIUM_FLAGS, Chromium};
 pub use contract::{check_inbox_contract, check_ledger_contract};
@@ -33,6 +34,7 @@ pub use hostile::{
 pub use postgres_server::PostgresServer;
 pub use redis_server::RedisServer;
 pub use rotation::{RotationOutcomes, expected_key};
+pub use spans::{SeenSpan, SpanCapture};
 pub use watched::{CountingGateway, check_watched_creates};
 
 /// Every line of tracing output written since [`LogCapture::install`], kept in memory.
