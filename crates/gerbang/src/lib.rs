@@ -96,7 +96,7 @@ pub use gerbang_redis as redis;
 #[cfg(feature = "postgres")]
 pub use gerbang_postgres as postgres;
 
-/// OpenTelemetry traces (feature `otel`): a `tracing` layer exporting gerbang's spans over OTLP.
+// OpenTelemetry traces (feature `otel`): documented in the module itself.
 #[cfg(feature = "otel")]
 pub mod otel;
 
