@@ -4,14 +4,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::Instrument;
-
 use gerbang_core::http::{HeaderMap, Method};
 use gerbang_core::inbox::{Claim, EventKey, Inbox, Lease};
 use gerbang_core::ledger::{Ledger, WatchState, WatchedPayment};
 use gerbang_core::{
     Ack, ClaimedId, Error, LookupKey, MAX_WEBHOOK_BODY_BYTES, PaymentProvider, ProviderId, WebhookEvent, WebhookRequest,
 };
+use tracing::Instrument;
 
 use crate::drain::{Deliveries, Ticket};
 use crate::handler::{Handler, HandlerError};
