@@ -17,6 +17,7 @@
 //! | `reconcile` | no payment lost: watched payments checked until final, handled once with the webhooks | [`reconcile`] |
 //! | `redis` | stores on Redis: the event inbox shared by replicas | [`redis`] |
 //! | `postgres` | stores on Postgres: the event inbox, done inside your own transaction | [`postgres`] |
+//! | `otel` | OpenTelemetry traces of gateway calls, deliveries and checks, exported over OTLP/HTTP | [`otel`] |
 //! | `full` | every gateway (not the sandbox) | |
 //!
 //! No gateway is on by default: a merchant uses one or two, and each brings its own
@@ -94,6 +95,10 @@ pub use gerbang_redis as redis;
 /// Stores on Postgres (feature `postgres`).
 #[cfg(feature = "postgres")]
 pub use gerbang_postgres as postgres;
+
+// OpenTelemetry traces (feature `otel`): documented in the module itself.
+#[cfg(feature = "otel")]
+pub mod otel;
 
 /// Builds a client for every compiled-in gateway whose credentials are set in the environment.
 ///
