@@ -1,5 +1,6 @@
-//! `gerbang webhook serve [--port N] [--store URL] [--forward-to URL [--forward-timeout D]] [--reconcile-every D]
-//! [--drain-timeout D] [--drain-delay D]` (and the connection limits of `sandbox serve`, served by
+//! `gerbang webhook serve [--port N] [--store URL] [--forward-to URL --forward-secret S
+//! [--forward-secret-previous S] [--forward-timeout D]] [--reconcile-every D] [--drain-timeout D]
+//! [--drain-delay D]` (and the connection limits of `sandbox serve`, served by
 //! `gerbang-server`): the webhook receiver for every configured gateway, `/healthz` and
 //! `/readyz`, and the reconciler of the payments its store's ledger watches; one JSON line per
 //! new event on stdout. A store that cannot be reached at start is waited for; SIGTERM or SIGINT
