@@ -254,6 +254,7 @@ mod error;
 mod inbox;
 mod ledger;
 mod table;
+mod tls;
 
 pub use inbox::{DEFAULT_TABLE, PostgresInbox, PostgresInboxBuilder, schema_sql};
 pub use ledger::{DEFAULT_LEDGER_TABLE, PostgresLedger, PostgresLedgerBuilder, ledger_schema_sql};
