@@ -84,6 +84,11 @@ async fn a_locked_inbox_table_is_answered_503_in_time_and_the_next_copy_handled(
         .unwrap();
     let (tx, mut events) = mpsc::unbounded_channel();
     let _serve = Serve::start(port, &["--store", &postgres.url()], tx).await;
+    // One event first, so that the receiver's pooled connection has the claim prepared (as in
+    // production): under the lock, it is then the INSERT itself that waits.
+    let warm = paid_deposit(&sandbox, "ORDER-WARM-1").await;
+    let (_, event) = next_event(&mut events, Duration::from_secs(10)).await.expect("the first webhook is handled");
+    assert_eq!(event["provider_reference"], warm.as_str());
 
     // Another session locks the inbox table in an open transaction and holds it.
     let (locker, connection) = tokio_postgres::connect(&postgres.url(), tokio_postgres::NoTls).await.unwrap();

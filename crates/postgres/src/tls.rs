@@ -489,6 +489,23 @@ mod tests {
     }
 
     #[test]
+    fn the_default_is_verify_full_off_this_machine_and_prefer_on_it() {
+        use std::str::FromStr;
+        for (url, expected) in [
+            ("postgres://app@db.internal/shop", SslMode::VerifyFull),
+            ("postgres://app@10.0.0.5/shop", SslMode::VerifyFull),
+            ("postgres://app@127.0.0.1,db.internal/shop", SslMode::VerifyFull),
+            ("postgres://app@127.0.0.1/shop", SslMode::Prefer),
+            ("postgres://app@localhost:6432/shop", SslMode::Prefer),
+            ("postgres://app@[::1]/shop", SslMode::Prefer),
+            ("host=/var/run/postgresql user=app", SslMode::Prefer),
+        ] {
+            let config = tokio_postgres::Config::from_str(url).ok().unwrap_or_else(|| panic!("{url}"));
+            assert_eq!(SslMode::default_for(&config), expected, "{url}");
+        }
+    }
+
+    #[test]
     fn an_unknown_mode_is_a_configuration_error() {
         assert!(matches!(split("postgres://db/shop?sslmode=verify"), Err(Error::Config { .. })));
     }
