@@ -80,6 +80,8 @@ pub(crate) struct Connection {
     target: Arc<str>,
     scrubber: Scrubber,
     operation_timeout: Duration,
+    /// How a cancel request reaches the server ([`connect`] only: a given pool's is unknown).
+    tls: Option<crate::tls::RustlsConnect>,
 }
 
 impl Connection {
@@ -99,7 +101,8 @@ impl Connection {
         config.connect_timeout(options.connect_timeout);
         let target = redacted_target(&config);
         let scrubber = Scrubber::new(config.get_password());
-        let manager = Manager::from_config(config, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(config, tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let millis = options.server_timeout().as_millis().max(1);
         let set_timeouts = format!("SET statement_timeout = {millis}; SET lock_timeout = {millis}");
         let pool = Pool::builder(manager)
@@ -114,7 +117,7 @@ impl Connection {
             .recycle_timeout(Some(options.connect_timeout))
             .build()
             .map_err(|e| Error::config(format!("cannot build the Postgres connection pool: {e}")))?;
-        Ok(Self { pool, target: target.into(), scrubber, operation_timeout: options.operation_timeout })
+        Ok(Self { pool, target: target.into(), scrubber, operation_timeout: options.operation_timeout, tls: Some(tls) })
     }
 
     /// The application's own pool (its size and timeouts stay as they are).
@@ -124,6 +127,7 @@ impl Connection {
             target: "a pool given by the application".into(),
             scrubber: Scrubber::default(),
             operation_timeout: options.operation_timeout,
+            tls: None,
         }
     }
 
@@ -168,10 +172,27 @@ impl Connection {
         match timeout_at(deadline, work(&mut client)).await {
             Ok(done) => done.map_err(|failure| self.store_error(what, &failure)),
             Err(_) => {
+                self.cancel(&client);
                 drop(Object::take(client));
                 Err(self.timed_out(what))
             }
         }
+    }
+
+    /// Asks the server to cancel what `client` runs, in the background: the server's own timeouts
+    /// end a statement the client gave up on, but one that started late (the pool's wait took
+    /// part of the operation's time) could otherwise still land after the client said it failed.
+    /// Best effort: for a pool given by the application, only when it connects without TLS.
+    fn cancel(&self, client: &Object) {
+        let token = client.cancel_token();
+        let tls = self.tls.clone();
+        tokio::spawn(async move {
+            // A cancel that fails changes nothing: the statement ends at the server's timeout.
+            let _ = match tls {
+                Some(tls) => token.cancel_query(tls).await,
+                None => token.cancel_query(tokio_postgres::NoTls).await,
+            };
+        });
     }
 
     /// Creates `table` with `ddl` if it is missing (with `create`), or checks that it exists

@@ -273,3 +273,30 @@ async fn a_locked_table_fails_a_claim_in_time_and_leaves_no_claim_behind() {
     assert!(matches!(claim, Ok(Claim::New(_))), "no claim was left behind: {claim:?}");
     assert!(started.elapsed() < Duration::from_secs(1), "at once: {:?}", started.elapsed());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_the_client_gave_up_on_is_cancelled_on_the_server() {
+    use gerbang_postgres::tokio_postgres;
+    let Some(server) = PostgresServer::start() else { return };
+    // The server's own limit far above the client's: only the cancel request stops the claim.
+    let inbox = PostgresInbox::builder()
+        .operation_timeout(Duration::from_secs(1))
+        .server_timeout(Duration::from_secs(60))
+        .connect(&server.url())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(inbox.claim(&key("warm"), Duration::from_secs(60)).await, Ok(Claim::New(_))));
+    let (locker, connection) =
+        tokio_postgres::connect(&server.url(), tokio_postgres::NoTls).await.unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(connection);
+    locker
+        .batch_execute("BEGIN; LOCK TABLE gerbang_inbox IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let claim = inbox.claim(&key("cancelled"), Duration::from_secs(60)).await;
+    assert!(matches!(claim, Err(Error::Store { .. })), "{claim:?}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    locker.batch_execute("COMMIT").await.unwrap_or_else(|e| panic!("{e}"));
+    let claim = inbox.claim(&key("cancelled"), Duration::from_secs(60)).await;
+    assert!(matches!(claim, Ok(Claim::New(_))), "the abandoned claim was cancelled, not left behind: {claim:?}");
+}
