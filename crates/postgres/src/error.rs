@@ -76,6 +76,10 @@ impl Failure {
     /// What to check, for a refusal.
     fn refusal_hint(&self) -> &'static str {
         match self {
+            Self::Postgres(e) | Self::Pool(deadpool_postgres::PoolError::Backend(e)) if crate::tls::without_tls(e) => {
+                "the store URL's sslmode requires TLS (verify-full is the default off this machine): enable ssl on \
+                 the server, or add sslmode=disable to the URL if the network between is private and trusted"
+            }
             Self::Postgres(e) | Self::Pool(deadpool_postgres::PoolError::Backend(e)) if crate::tls::refused(e) => {
                 "check the store URL's sslmode and sslrootcert (or --store-ca) against the server's certificate"
             }

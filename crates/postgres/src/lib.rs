@@ -244,8 +244,10 @@
 //! operation timeout (2.5 s; [`server_timeout`](PostgresInboxBuilder::server_timeout) changes
 //! it), so that a statement waiting on a locked table fails on the server and says so, rather
 //! than landing after the client gave up (an abandoned claim would hold its event for the whole
-//! lease). A pool given to [`use_pool`](PostgresInboxBuilder::use_pool) keeps its own settings:
-//! set these two on its connections yourself.
+//! lease). And when the client does give up first (the pool's wait took part of its time), it
+//! sends the server a cancel request for that statement before dropping the connection. A pool
+//! given to [`use_pool`](PostgresInboxBuilder::use_pool) keeps its own settings: set these two on
+//! its connections yourself.
 //!
 //! Every failure is [`Error::Store`](gerbang_core::Error::Store) with `store: "postgres"` (the
 //! receiver answers the gateway non-2xx and it delivers again; a create whose write-ahead record

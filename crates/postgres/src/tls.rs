@@ -372,9 +372,12 @@ impl Rejected {
 /// Whether a driver error is TLS refused for good: a certificate that does not verify, or a
 /// server without TLS where the mode requires it. Neither changes by trying again.
 pub(crate) fn refused(error: &tokio_postgres::Error) -> bool {
-    error.source().is_some_and(|cause| {
-        cause.downcast_ref::<Rejected>().is_some() || cause.to_string() == "server does not support TLS"
-    })
+    error.source().is_some_and(|cause| cause.downcast_ref::<Rejected>().is_some()) || without_tls(error)
+}
+
+/// Whether the server answered that it has no TLS, where the mode requires it.
+pub(crate) fn without_tls(error: &tokio_postgres::Error) -> bool {
+    error.source().is_some_and(|cause| cause.to_string() == "server does not support TLS")
 }
 
 /// What tokio-postgres connects through ([`MakeTlsConnect`]).

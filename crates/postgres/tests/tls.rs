@@ -96,6 +96,7 @@ async fn a_server_without_tls_is_refused_where_the_mode_requires_it() {
         let refused = connect(&url(&server, "pw", &query)).await;
         let Err(Error::Config { message }) = refused else { panic!("{query}: {refused:?}") };
         assert!(message.contains("server does not support TLS"), "{message}");
+        assert!(message.contains("sslmode=disable"), "says the way out: {message}");
     }
     // prefer (the default to this machine) goes on in clear.
     let inbox = connect(&url(&server, "pw", "sslmode=prefer")).await.unwrap_or_else(|e| panic!("prefer: {e}"));
