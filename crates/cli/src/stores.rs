@@ -14,6 +14,11 @@
 //! today's in-process budget and token, without an error, so that one variable can serve every
 //! command.
 //!
+//! **TLS to Postgres** follows the URL's `sslmode` and `sslrootcert` (libpq's names and meanings;
+//! `verify-full` by default off this machine: see `gerbang-postgres`'s TLS documentation).
+//! `--store-ca FILE` or `GERBANG_STORE_CA` names the CA file (PEM) when the URL names no
+//! `sslrootcert`. A certificate that does not verify is a refusal, like a wrong password.
+//!
 //! **When Redis cannot be reached**, each gateway does what its client does with a failing
 //! store: a Cuan10pay command fails with the store's error (a call the shared budget cannot count
 //! is not sent: another process may have spent the budget), a Ciputra command says so on stderr
