@@ -43,6 +43,10 @@ pub(crate) struct ServeArgs {
     /// Cuan10pay's rate budget and Ciputra's token, shared with every other `gerbang` process.
     #[arg(long, env = "GERBANG_STORE_URL", default_value = "memory", hide_env_values = true)]
     store: String,
+    /// The CA certificates (PEM) the store's TLS certificate must chain to, for a Postgres URL that
+    /// names no `sslrootcert` (default: the system's trust store).
+    #[arg(long, env = "GERBANG_STORE_CA")]
+    store_ca: Option<std::path::PathBuf>,
     /// How long a receiver's claim on an event holds: past it, a receiver that died mid-handler
     /// no longer blocks the event, and another handles the gateway's next delivery.
     #[arg(long, value_parser = parse_duration, default_value = "30s")]
@@ -130,6 +134,9 @@ impl ServeArgs {
             None => None,
         };
         crate::stores::use_url(&self.store);
+        if let Some(ca) = &self.store_ca {
+            crate::stores::use_ca(ca);
+        }
         crate::stores::check_url(&self.store)?;
         let ids: Vec<ProviderId> = gerbang::providers_from_env()?.iter().map(|p| p.id()).collect();
         if ids.is_empty() {

@@ -62,7 +62,6 @@ pub(crate) fn use_url(url: &str) {
 static GIVEN_CA: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
 
 /// Makes `path` the store's CA file for every store opened from now on (`--store-ca`).
-#[allow(dead_code)] // Called by the commands that take --store-ca.
 pub(crate) fn use_ca(path: &std::path::Path) {
     let _ = GIVEN_CA.set(path.to_owned());
 }
