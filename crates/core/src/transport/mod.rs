@@ -361,7 +361,15 @@ impl HttpClient {
             let result = loop {
                 attempts += 1;
                 gate(attempts).await?;
-                let result = self.attempt(call, build()?).await;
+                let request = build()?;
+                let attempt_started = Instant::now();
+                let result = self.attempt(call, request).await;
+                crate::metrics::gateway_attempt(
+                    call.provider,
+                    call.operation,
+                    crate::metrics::AttemptStatus::of(&result),
+                    attempt_started.elapsed(),
+                );
                 let wait = match (&result, call.retry) {
                     (_, Retry::Never) => None,
                     (Ok(resp), Retry::Safe) if retry::is_retryable_status(resp.status) => {
@@ -380,6 +388,7 @@ impl HttpClient {
                 match wait {
                     Some(wait) => {
                         tracing::debug!(attempt = attempts, wait_ms = wait.as_millis() as u64, "retrying");
+                        crate::metrics::gateway_retry(call.provider, call.operation);
                         tokio::time::sleep(wait).await;
                     }
                     None => break result,
