@@ -17,6 +17,7 @@
 //! | `reconcile` | no payment lost: watched payments checked until final, handled once with the webhooks | [`reconcile`] |
 //! | `redis` | stores on Redis: the event inbox shared by replicas | [`redis`] |
 //! | `postgres` | stores on Postgres: the event inbox, done inside your own transaction | [`postgres`] |
+//! | `metrics` | Prometheus metrics of every crate, and (with `axum`) a `GET /metrics` route | [`metrics`] |
 //! | `full` | every gateway (not the sandbox) | |
 //!
 //! No gateway is on by default: a merchant uses one or two, and each brings its own
@@ -94,6 +95,9 @@ pub use gerbang_redis as redis;
 /// Stores on Postgres (feature `postgres`).
 #[cfg(feature = "postgres")]
 pub use gerbang_postgres as postgres;
+
+#[cfg(feature = "metrics")]
+pub mod metrics;
 
 /// Builds a client for every compiled-in gateway whose credentials are set in the environment.
 ///

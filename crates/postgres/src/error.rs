@@ -102,6 +102,7 @@ impl Scrubber {
     /// `Error::Store` for a failure while doing `what`; `Error::Config` when the server refused
     /// (see [`Failure::refused`]).
     pub(crate) fn store(&self, what: &str, failure: &Failure) -> Error {
+        count(what);
         let mut message = format!("{what}: {failure}");
         if let Some(password) = &self.password {
             let password = password.expose_secret();
@@ -120,6 +121,28 @@ impl Scrubber {
         }
         Error::Store { store: STORE, message }
     }
+}
+
+/// Counts a failure while doing `what` in `gerbang_store_errors_total{store="postgres",
+/// operation}`, under a short fixed name: the phrases of this crate's messages are mapped one by
+/// one, so no text of a message (which may name a table) becomes a label; one not listed is
+/// `other`.
+pub(crate) fn count(what: &str) {
+    let operation = match what {
+        "claiming an event" => "claim",
+        "marking an event done" => "complete",
+        "releasing a claim" => "release",
+        "checking that the server answers" => "ping",
+        "purging done markers" | "purging final records" => "purge",
+        "recording a payment" => "record",
+        "beginning a create" => "begin_create",
+        "finding a payment" => "find",
+        "taking the payments due" => "due",
+        "listing payments" => "list",
+        what if what.starts_with("checking the ") && what.ends_with(" table") => "check_table",
+        _ => "other",
+    };
+    gerbang_core::metrics::store_error(STORE, operation);
 }
 
 impl fmt::Debug for Scrubber {
