@@ -9,12 +9,21 @@
 //!
 //! What is said about a failure names the application by its host only: the URL's path, query or
 //! user info may carry a token.
+//!
+//! Every POST is signed as Standard Webhooks (standardwebhooks.com) says, so that the
+//! application can tell it comes from us: `webhook-id` (the event's, the same on every attempt:
+//! [`standard_webhooks::message_id`] of its stored dedup key), `webhook-timestamp` (this
+//! attempt's, unix seconds) and `webhook-signature` (one `v1,…` per secret: the current one,
+//! then the previous one during a rotation). There is no forwarding without a secret.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use gerbang::Error;
 use gerbang::webhooks::HandlerError;
+use gerbang_signing::standard_webhooks::{self, WebhookSecret};
 use reqwest::redirect::Policy;
+use secrecy::{ExposeSecret, SecretString};
 
 /// Where and how new events are forwarded. Cheap to clone (the client is shared).
 #[derive(Clone)]
@@ -24,11 +33,45 @@ pub(crate) struct Forward {
     /// The URL's host, the only part of it ever printed.
     host: String,
     timeout: Duration,
+    /// The current secret, then the previous one during a rotation: each signs every POST.
+    secrets: Arc<[WebhookSecret]>,
+}
+
+/// What `webhook serve` says when `--forward-to` comes without a secret.
+const NO_SECRET: &str = "--forward-to needs a signing secret, so that the application can tell the events come \
+                         from gerbang: set GERBANG_FORWARD_SECRET (or --forward-secret) to a `whsec_…` secret, the \
+                         same the application verifies with; `gerbang webhook secret` prints a fresh one";
+
+/// The secrets that sign forwarded events: `current` (`--forward-secret`), then `previous`
+/// (`--forward-secret-previous`) while a rotation lasts. An empty value counts as unset, as
+/// the gateways' `…_PREVIOUS` variables do. No error holds either value.
+pub(crate) fn secrets(
+    current: Option<&SecretString>,
+    previous: Option<&SecretString>,
+) -> Result<Vec<WebhookSecret>, Error> {
+    fn given(secret: Option<&SecretString>) -> Option<&str> {
+        secret.map(|s| s.expose_secret().trim()).filter(|s| !s.is_empty())
+    }
+    let current = given(current).ok_or_else(|| Error::config(NO_SECRET))?;
+    let mut secrets = vec![
+        WebhookSecret::parse(current)
+            .map_err(|e| Error::config(format!("--forward-secret (GERBANG_FORWARD_SECRET) is not a secret: {e}")))?,
+    ];
+    if let Some(previous) = given(previous) {
+        secrets.push(WebhookSecret::parse(previous).map_err(|e| {
+            Error::config(format!("--forward-secret-previous (GERBANG_FORWARD_SECRET_PREVIOUS) is not a secret: {e}"))
+        })?);
+    }
+    Ok(secrets)
 }
 
 impl Forward {
-    /// A forwarder to `url`, each POST given up after `timeout` (answer included).
-    pub(crate) fn new(url: &str, timeout: Duration) -> Result<Self, Error> {
+    /// A forwarder to `url`, each POST given up after `timeout` (answer included) and signed
+    /// by every one of `secrets` (at least one).
+    pub(crate) fn new(url: &str, timeout: Duration, secrets: Vec<WebhookSecret>) -> Result<Self, Error> {
+        if secrets.is_empty() {
+            return Err(Error::config(NO_SECRET));
+        }
         // The parse error names what is wrong, never the value (it may carry a token).
         let url = reqwest::Url::parse(url).map_err(|e| {
             Error::config(format!("--forward-to is not a URL ({e}): expected http(s)://host[:port]/path"))
@@ -42,17 +85,26 @@ impl Forward {
             .timeout(timeout)
             .build()
             .map_err(|e| Error::config(format!("cannot build the forwarding client: {}", e.without_url())))?;
-        Ok(Self { http, url, host, timeout })
+        Ok(Self { http, url, host, timeout, secrets: secrets.into() })
     }
 
-    /// POSTs one event's JSON line; `Ok` only on a 2xx answer within the timeout. A failure
-    /// names the application's host and the status (never the URL): the receiver logs it as the
-    /// handler's failure (`outcome=handler_failed`).
-    pub(crate) async fn send(&self, line: &str) -> Result<(), HandlerError> {
+    /// POSTs one event's JSON line, signed, as the message `id` (the same on every attempt for
+    /// one event); `Ok` only on a 2xx answer within the timeout. A failure names the
+    /// application's host and the status (never the URL): the receiver logs it as the handler's
+    /// failure (`outcome=handler_failed`).
+    pub(crate) async fn send(&self, id: &str, line: &str) -> Result<(), HandlerError> {
+        // This attempt's time: an application refuses a message older than its tolerance (5
+        // minutes in every reference library), so a retry is signed anew.
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let timestamp = i64::try_from(now).unwrap_or(i64::MAX);
+        let signature = standard_webhooks::signature_header(&self.secrets, id, timestamp, line.as_bytes());
         let result = self
             .http
             .post(self.url.clone())
             .header("content-type", "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
             .body(line.to_owned())
             .send()
             .await;
@@ -136,8 +188,9 @@ mod tests {
             APP.with(|(runtime, answer, addr, trapped)| {
                 answer.store(status, Ordering::SeqCst);
                 let url = format!("http://hook:{token}@{addr}/events/{token}?token={token}");
-                let forward = Forward::new(&url, Duration::from_secs(5)).unwrap();
-                let result = runtime.block_on(forward.send("{}"));
+                let secret = WebhookSecret::parse(&WebhookSecret::generate().unwrap()).unwrap();
+                let forward = Forward::new(&url, Duration::from_secs(5), vec![secret]).unwrap();
+                let result = runtime.block_on(forward.send("msg_1", "{}"));
                 prop_assert_eq!(result.is_ok(), (200..300).contains(&status), "{} -> {:?}", status, result);
                 prop_assert_eq!(trapped.load(Ordering::SeqCst), 0, "a redirect was followed");
                 if let Err(error) = result {

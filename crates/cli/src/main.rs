@@ -69,6 +69,9 @@ enum WebhookCommand {
     Verify(webhook::VerifyArgs),
     /// Receive webhooks for every configured gateway; print each new event as a JSON line.
     Serve(receive::ServeArgs),
+    /// Print a fresh `whsec_…` secret (32 random bytes from the operating system) for
+    /// `webhook serve --forward-secret` and the application that verifies what it forwards.
+    Secret,
 }
 
 async fn run(cli: Cli) -> Result<(), gerbang::Error> {
@@ -81,6 +84,7 @@ async fn run(cli: Cli) -> Result<(), gerbang::Error> {
         Command::Ciputra(args) => args.run(base_url).await,
         Command::Webhook { command: WebhookCommand::Verify(args) } => common::print_json(&args.run(base_url).await?),
         Command::Webhook { command: WebhookCommand::Serve(args) } => args.run().await,
+        Command::Webhook { command: WebhookCommand::Secret } => webhook::print_secret(),
         Command::Watched(args) => args.run().await,
         Command::Sandbox { command } => command.run().await,
     }

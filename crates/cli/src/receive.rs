@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use gerbang::inbox::EventKey;
 use gerbang::reconcile::Reconciler;
 use gerbang::webhooks::{Handler, HandlerError, Receiver, router};
 use gerbang::{Error, PaymentProvider, ProviderId, WebhookEvent};
@@ -54,6 +55,17 @@ pub(crate) struct ServeArgs {
     /// 500, so that its retry is handled again.
     #[arg(long)]
     forward_to: Option<String>,
+    /// The `whsec_…` secret that signs each forwarded event (Standard Webhooks: `webhook-id`,
+    /// `webhook-timestamp`, `webhook-signature` headers), the one the application verifies with;
+    /// needed with --forward-to. `gerbang webhook secret` prints a fresh one. Prefer the
+    /// variable: a flag's value shows in the process list.
+    #[arg(long, env = "GERBANG_FORWARD_SECRET", hide_env_values = true)]
+    forward_secret: Option<secrecy::SecretString>,
+    /// While a rotation lasts, the previous secret, which signs each event too (a second
+    /// `v1,…` in `webhook-signature`), so that an application still holding it keeps
+    /// verifying. Empty counts as unset.
+    #[arg(long, env = "GERBANG_FORWARD_SECRET_PREVIOUS", hide_env_values = true)]
+    forward_secret_previous: Option<secrecy::SecretString>,
     /// How long the application at --forward-to has to answer a forwarded event: 5s, 1m. Must
     /// stay below --lease, else another receiver could forward the same event while this one
     /// waits. Default: 10s, or half the lease if that is shorter.
@@ -358,7 +370,8 @@ impl ServeArgs {
         if timeout.is_zero() {
             return Err(Error::config("--forward-timeout and --lease must be more than 0s"));
         }
-        Forward::new(url, timeout)
+        let secrets = crate::forward::secrets(self.forward_secret.as_ref(), self.forward_secret_previous.as_ref())?;
+        Forward::new(url, timeout, secrets)
     }
 }
 
@@ -374,7 +387,8 @@ impl Handler for Printing {
         let line = serde_json::to_string(&Line { dedup_key: event.dedup_key()?, event })
             .map_err(|e| Error::decode(format!("event as JSON: {e}")))?;
         if let Some(forward) = &self.forward {
-            forward.send(&line).await?;
+            let id = gerbang_signing::standard_webhooks::message_id(&EventKey::of(event)?.stored());
+            forward.send(&id, &line).await?;
         }
         print_line(&line);
         Ok(())

@@ -1,6 +1,6 @@
 //! `gerbang webhook verify <provider> --body FILE [--header 'Name: value']… [--method POST] [--path P]`
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -46,6 +46,17 @@ impl VerifyArgs {
         let request = WebhookRequest::new(self.method.clone(), path, &headers, &body);
         crate::providers::verify_webhook(self.provider, &request, self.tolerance, base_url).await
     }
+}
+
+/// `gerbang webhook secret`: a fresh Standard Webhooks secret on stdout, alone on its line (for
+/// `GERBANG_FORWARD_SECRET=$(gerbang webhook secret)`).
+pub(crate) fn print_secret() -> Result<(), Error> {
+    let secret = gerbang_signing::standard_webhooks::WebhookSecret::generate()
+        .map_err(|e| Error::config(format!("cannot make a secret: {e}")))?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", secret.as_str())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Error::config(format!("cannot write the secret on stdout: {e}")))
 }
 
 fn read_body(path: &PathBuf) -> Result<Vec<u8>, Error> {

@@ -17,7 +17,7 @@ use gerbang_testkit::RedisServer;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use common::{Serve, free_port, next_event, paid_deposit};
+use common::{FORWARD_SECRET, Serve, free_port, next_event, paid_deposit};
 
 /// A signed Cuan10pay webhook, as the sandbox sent it: POSTed again at will, to any receiver.
 #[derive(Clone)]
@@ -129,7 +129,7 @@ async fn sigterm_lets_the_delivery_under_way_finish_then_exits_0() {
     let webhook = Webhook::paid("ORDER-DRAIN-1").await;
     let (tx, mut events) = mpsc::unbounded_channel();
     let port = free_port();
-    let mut serve = Serve::start(port, &["--forward-to", &app.url], tx).await;
+    let mut serve = Serve::start(port, &["--forward-to", &app.url, "--forward-secret", FORWARD_SECRET], tx).await;
 
     let delivery = tokio::spawn(webhook.clone().post(serve.url("cuan10pay")));
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -160,11 +160,16 @@ async fn a_delivery_still_running_at_the_deadline_has_its_claim_released_for_ano
     let store = redis.url();
     let mut first = Serve::start(
         free_port(),
-        &["--store", &store, "--forward-to", &hanging.url, "--drain-timeout", "1s"],
+        &["--store", &store, "--forward-to", &hanging.url, "--forward-secret", FORWARD_SECRET, "--drain-timeout", "1s"],
         tx.clone(),
     )
     .await;
-    let second = Serve::start(free_port(), &["--store", &store, "--forward-to", &answering.url], tx).await;
+    let second = Serve::start(
+        free_port(),
+        &["--store", &store, "--forward-to", &answering.url, "--forward-secret", FORWARD_SECRET],
+        tx,
+    )
+    .await;
 
     let stuck = tokio::spawn(webhook.clone().post(first.url("cuan10pay")));
     hanging.wait_until_seen(&webhook.id).await;

@@ -19,7 +19,7 @@ use gerbang::sandbox::{Delivery, Sandbox, SandboxHandle, cuan10pay};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use common::{Serve, free_port, next_event, paid_deposit};
+use common::{FORWARD_SECRET, Serve, free_port, next_event, paid_deposit};
 
 /// How the application answers the next forwarded event.
 #[derive(Debug, Clone, Copy)]
@@ -117,7 +117,7 @@ async fn receiver(app: &App, extra: &[&str]) -> (SandboxHandle, Serve, mpsc::Unb
         .await
         .unwrap();
     let (tx, events) = mpsc::unbounded_channel();
-    let mut flags = vec!["--forward-to", app.url.as_str()];
+    let mut flags = vec!["--forward-to", app.url.as_str(), "--forward-secret", FORWARD_SECRET];
     flags.extend_from_slice(extra);
     let serve = Serve::start(port, &flags, tx).await;
     (sandbox, serve, events)
@@ -224,6 +224,7 @@ async fn a_forward_timeout_not_below_the_lease_is_refused_at_start() {
         .args(["--forward-timeout", "30s", "--lease", "30s"])
         .env("GERBANG_CUAN10PAY_API_KEY", cuan10pay::API_KEY)
         .env("GERBANG_CUAN10PAY_PRIVATE_KEY", cuan10pay::PRIVATE_KEY)
+        .env("GERBANG_FORWARD_SECRET", FORWARD_SECRET)
         .env_remove("GERBANG_STORE_URL")
         .output()
         .await

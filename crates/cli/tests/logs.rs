@@ -30,7 +30,7 @@ use proptest::test_runner::TestRunner;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use common::{deposit, free_port, gateway_env};
+use common::{FORWARD_SECRET, deposit, free_port, gateway_env};
 
 const REDIS_PASSWORD: &str = "Redis-PW-q7Zk2";
 const WRONG_PASSWORD: &str = "Wrong-PW-x9Yt4";
@@ -56,6 +56,8 @@ fn secrets() -> Vec<&'static str> {
         cuan10pay::API_KEY,
         cuan10pay::PRIVATE_KEY,
         cashin::SECRET_KEY,
+        FORWARD_SECRET,
+        FORWARD_SECRET.trim_start_matches("whsec_"),
     ]
 }
 
@@ -298,7 +300,16 @@ async fn every_failure_path(format: Format) -> (Vec<String>, Vec<String>) {
     said.extend(created.stderr());
 
     let args = ["webhook", "serve", "--port", &port.to_string(), "--store", &store, "--forward-to", &forward_to];
-    let extra = ["--forward-timeout", "2s", "--reconcile-every", "1s", "--in-flight-wait", "0s"];
+    let extra = [
+        "--forward-secret",
+        FORWARD_SECRET,
+        "--forward-timeout",
+        "2s",
+        "--reconcile-every",
+        "1s",
+        "--in-flight-wait",
+        "0s",
+    ];
     let mut serve = Run::start(format, &[&args[..], &extra[..]].concat(), None);
     serve.wait_for("the receiver's start", |line| line.contains("receiving cuan10pay webhooks at")).await;
     let gateway = "cuan10pay";

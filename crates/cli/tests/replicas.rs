@@ -17,7 +17,7 @@ use gerbang::{Money, PaymentProvider, PaymentRequest, ProviderId};
 use gerbang_testkit::{PostgresServer, RedisServer};
 use tokio::sync::mpsc;
 
-use common::{Serve, free_port, next_event};
+use common::{FORWARD_SECRET, Serve, free_port, next_event};
 
 /// Payments of each gateway paid; of those, how many also get a later "pending" webhook.
 const PAID_PER_GATEWAY: usize = 20;
@@ -164,7 +164,18 @@ async fn a_killed_receivers_claim_passes_to_another_after_its_lease(store: &str)
     let app_url = format!("http://{}/events", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let flags = ["--store", store, "--forward-to", &app_url, "--lease", "2s", "--in-flight-wait", "3s"];
+    let flags = [
+        "--store",
+        store,
+        "--forward-to",
+        &app_url,
+        "--forward-secret",
+        FORWARD_SECRET,
+        "--lease",
+        "2s",
+        "--in-flight-wait",
+        "3s",
+    ];
     let (tx, mut events) = mpsc::unbounded_channel();
     let mut doomed = Serve::start(free_port(), &flags, tx.clone()).await;
     let survivor = Serve::start(free_port(), &flags, tx).await;

@@ -14,7 +14,7 @@ use gerbang::sandbox::{Sandbox, cuan10pay};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use common::{Serve, free_port, next_event, paid_deposit};
+use common::{FORWARD_SECRET, Serve, free_port, next_event, paid_deposit};
 
 #[tokio::test]
 async fn each_new_event_is_one_json_line_and_a_duplicate_is_acked_silently() {
@@ -69,7 +69,7 @@ async fn an_application_that_refuses_the_forwarded_event_gets_it_again_on_the_ga
     let url = format!("http://127.0.0.1:{port}/webhooks/cuan10pay");
     let sandbox = Sandbox::builder().webhook_url(ProviderId::Cuan10pay, url).start().await.unwrap();
     let (tx, mut events) = mpsc::unbounded_channel();
-    let mut serve = Serve::start(port, &["--forward-to", &app_url], tx).await;
+    let mut serve = Serve::start(port, &["--forward-to", &app_url, "--forward-secret", FORWARD_SECRET], tx).await;
 
     paid_deposit(&sandbox, "SERVE-2").await;
     // The sandbox retries an unaccepted Cuan10pay webhook after 2 s.

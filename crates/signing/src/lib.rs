@@ -12,6 +12,7 @@
 //! | [`cashin`] | Cash In's "non-SNAP" symmetric signature (base64 HMAC-SHA256 or -SHA512) |
 //! | `rsa` (feature `rsa`, on by default, or `rsa-pure`) | SHA256withRSA (PKCS#1 v1.5) signatures and PEM keys |
 //! | [`jakarta`] | Western Indonesia Time (+07:00) timestamps |
+//! | `standard_webhooks` (feature `standard-webhooks`, on by default) | Standard Webhooks `webhook-signature` (base64 HMAC-SHA256 under a `whsec_` secret), what gerbang signs the events it forwards with |
 //!
 //! Every `verify_*` function compares MAC bytes in constant time ([`ct_eq`]) and returns a
 //! [`SignatureError`]; no error ever holds a secret, a key or a signature.
@@ -43,6 +44,8 @@ pub mod jakarta;
 #[cfg(any(feature = "rsa", feature = "rsa-pure"))]
 pub mod rsa;
 pub mod snap;
+#[cfg(feature = "standard-webhooks")]
+pub mod standard_webhooks;
 
 pub use error::SignatureError;
 

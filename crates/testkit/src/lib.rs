@@ -1,7 +1,8 @@
 //! Test support shared by the gateway crates' tests: capturing every line of tracing output,
 //! checking that no secret or customer detail shows in what a failing run printed, the fixtures
-//! each crate records from the sandbox, and private servers for one test (Redis, Postgres, Prometheus,
-//! and chromedriver with headless Chromium). Not published.
+//! each crate records from the sandbox, and private servers for one test (Redis, Postgres,
+//! Prometheus, and chromedriver with headless Chromium) and a private Python virtual environment.
+//! Not published.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -19,6 +20,7 @@ mod hostile;
 mod local;
 mod postgres_server;
 mod prometheus_server;
+mod python;
 mod redis_server;
 mod rotation;
 mod watched;
@@ -31,6 +33,7 @@ pub use hostile::{
 };
 pub use postgres_server::PostgresServer;
 pub use prometheus_server::PrometheusServer;
+pub use python::PythonVenv;
 pub use redis_server::RedisServer;
 pub use rotation::{RotationOutcomes, expected_key};
 pub use watched::{CountingGateway, check_watched_creates};

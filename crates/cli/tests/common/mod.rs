@@ -12,6 +12,10 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 use tokio::sync::mpsc;
 
+/// The `whsec_…` secret the receiver tests sign forwarded events with (`--forward-secret`, which
+/// `--forward-to` needs).
+pub const FORWARD_SECRET: &str = "whsec_BRs8561LzjO0QUpbv+nAmXFeCdLssNZ80SD0a0I0vQQ=";
+
 /// A free loopback port (bound, then freed).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
