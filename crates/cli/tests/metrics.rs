@@ -11,6 +11,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -21,9 +22,9 @@ use gerbang::sandbox::{Sandbox, cuan10pay};
 use gerbang::{Money, ProviderId};
 use gerbang_testkit::{PrometheusServer, RedisServer};
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
-use common::{Serve, deposit, free_port};
+use common::{FORWARD_SECRET, Serve, deposit, free_port};
 
 /// The key the receiver knows as `GERBANG_CUAN10PAY_PRIVATE_KEY_PREVIOUS`.
 const OLD_KEY: &str = "old-cuan10pay-key-Qm4T";
@@ -72,16 +73,21 @@ where
     format!("http://{addr}")
 }
 
-/// The application behind `--forward-to`: fails `MET-FAIL`, takes 1.5 s over `MET-SLOW`.
-async fn application() -> String {
-    serve_with(|body: String| async move {
-        if body.contains("MET-FAIL") {
-            return StatusCode::INTERNAL_SERVER_ERROR;
+/// The application behind `--forward-to`: fails `MET-FAIL`, takes 1.5 s over `MET-SLOW` (and
+/// tells `slow` when it begins).
+async fn application(slow: Arc<Notify>) -> String {
+    serve_with(move |body: String| {
+        let slow = Arc::clone(&slow);
+        async move {
+            if body.contains("MET-FAIL") {
+                return StatusCode::INTERNAL_SERVER_ERROR;
+            }
+            if body.contains("MET-SLOW") {
+                slow.notify_one();
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+            }
+            StatusCode::OK
         }
-        if body.contains("MET-SLOW") {
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-        }
-        StatusCode::OK
     })
     .await
 }
@@ -149,7 +155,8 @@ fn is_closed(name: &str, value: &str) -> bool {
 async fn prometheus_scrapes_every_delivery_outcome_and_gateway_call() {
     let Some(mut redis) = RedisServer::start() else { return };
     let store = redis.url();
-    let forward_to = application().await;
+    let slow_begun = Arc::new(Notify::new());
+    let forward_to = application(Arc::clone(&slow_begun)).await;
     let ciputra = serve_with(|_| async { StatusCode::INTERNAL_SERVER_ERROR }).await;
     let sandbox = Sandbox::builder().cuan10pay_rate_limit(None).start().await.unwrap();
     let port = free_port();
@@ -163,7 +170,11 @@ async fn prometheus_scrapes_every_delivery_outcome_and_gateway_call() {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    let flags = ["--store", &store, "--forward-to", &forward_to, "--in-flight-wait", "0s", "--reconcile-every", "1s"];
+    let flags = [
+        ["--store", &store, "--forward-to", &forward_to, "--forward-secret", FORWARD_SECRET].as_slice(),
+        &["--in-flight-wait", "0s", "--reconcile-every", "1s"],
+    ]
+    .concat();
     let (events, _seen) = mpsc::unbounded_channel();
     let serve = Serve::start_with(port, &flags, &variables, events).await;
     // First: its first scrape takes 5 s or so, while the deliveries go.
@@ -189,7 +200,8 @@ async fn prometheus_scrapes_every_delivery_outcome_and_gateway_call() {
     assert_eq!(post(port, "cuan10pay", signed(OLD_KEY, "MET-OLD")).await, 200, "handled, previous key");
     assert_eq!(post(port, "cuan10pay", signed(key, "MET-FAIL")).await, 500, "handler failed");
     let slow = tokio::spawn(post(port, "cuan10pay", signed(key, "MET-SLOW")));
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The first copy is with the application: its claim is held.
+    tokio::time::timeout(Duration::from_secs(10), slow_begun.notified()).await.unwrap();
     assert_eq!(post(port, "cuan10pay", signed(key, "MET-SLOW")).await, 503, "in flight");
     assert_eq!(slow.await.unwrap(), 200, "handled after 1.5 s");
     // The ledger was told 99 000; the webhook says 25 000. Sent at once: the reconciler's first
@@ -207,8 +219,9 @@ async fn prometheus_scrapes_every_delivery_outcome_and_gateway_call() {
 
     // The reconciler's check reaches Prometheus before the store goes away.
     let checks = "gerbang_reconcile_checks_total";
-    let found = prometheus.query_until(checks, SCRAPED_WITHIN, |r| !r.is_empty());
-    assert!(!found.is_empty(), "no reconcile check scraped: {}", prometheus.targets());
+    let by_result = |r: &[Value]| by_labels(r, &["gateway", "result"]);
+    let found = prometheus.query_until(checks, SCRAPED_WITHIN, |r| by_result(r).contains_key("cuan10pay/unchanged"));
+    assert!(by_result(&found).contains_key("cuan10pay/unchanged"), "{found:#?}\n{}", prometheus.targets());
     redis.stop();
     assert_eq!(post(port, "cuan10pay", signed(key, "MET-STORE")).await, 503, "store failed");
 
@@ -264,7 +277,7 @@ async fn prometheus_scrapes_every_delivery_outcome_and_gateway_call() {
     // No label value of any series is anything but a closed set's word: no id, reference, key.
     let all = prometheus.query(r#"{__name__=~"gerbang_.+"}"#).unwrap();
     assert!(all.len() > 20, "{all:#?}");
-    let secrets = [&watched_id, "MET-", key, OLD_KEY, "forged-key", "met-ciputra"];
+    let secrets = [&watched_id, "MET-", key, OLD_KEY, "forged-key", "met-ciputra", FORWARD_SECRET];
     for series in &all {
         for (name, value) in series["metric"].as_object().unwrap() {
             let value = value.as_str().unwrap();
