@@ -134,6 +134,8 @@ impl CashinClient {
         body: &B,
         redactions: &Redactions,
     ) -> Result<HttpResponse, Error> {
+        // The gateway's paths hold no id: each is its own template.
+        let call = call.at(path);
         let config = &self.inner.config;
         // Compact JSON: minification leaves it as it is, so the bytes hashed are the bytes sent.
         let body = serde_json::to_vec(body)

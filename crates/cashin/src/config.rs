@@ -2,11 +2,11 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use gerbang_core::secrecy::{ExposeSecret, SecretString};
-use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_required, env_var, require_credential};
+use gerbang_core::secrecy::SecretString;
+use gerbang_core::settings::{EnvVars, GatewaySettings, GatewaySettingsBuilder, GatewaySpec};
+use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock};
 use gerbang_signing::cashin::HmacAlgorithm;
 use gerbang_signing::rsa::PublicKey;
 
@@ -38,6 +38,12 @@ pub const DEFAULT_BASE_URL: &str = SANDBOX_BASE_URL;
 /// How far a notification's `X-TIMESTAMP` may be from now, either way, by default
 /// (`PROVIDERS.md` §2: "reject one more than 5 minutes (configurable) from now").
 pub const DEFAULT_WEBHOOK_TOLERANCE: Duration = Duration::from_secs(5 * 60);
+
+/// Cash In's shared settings: how errors name it, its base URL and its defaults (the base URL's
+/// default is the chosen [`Environment`]'s, given at `build`).
+const SPEC: GatewaySpec = GatewaySpec::new("Cash In", ENV_BASE_URL)
+    .default_base_url(DEFAULT_BASE_URL)
+    .default_webhook_tolerance(DEFAULT_WEBHOOK_TOLERANCE);
 
 /// Which Cash In the client talks to. It shows in the config's `Debug`, so that a sandbox and a
 /// production client are told apart in logs.
@@ -127,11 +133,8 @@ impl CashinConfig {
             public_key: None,
             previous_public_key: None,
             environment: Environment::default(),
-            base_url: None,
             hmac: HmacAlgorithm::default(),
-            webhook_tolerance: DEFAULT_WEBHOOK_TOLERANCE,
-            clock: None,
-            http: None,
+            settings: GatewaySettingsBuilder::new(SPEC),
         }
     }
 
@@ -206,11 +209,8 @@ pub struct CashinConfigBuilder {
     public_key: Option<PublicKeySource>,
     previous_public_key: Option<PublicKeySource>,
     environment: Environment,
-    base_url: Option<String>,
     hmac: HmacAlgorithm,
-    webhook_tolerance: Duration,
-    clock: Option<SharedClock>,
-    http: Option<HttpClient>,
+    settings: GatewaySettingsBuilder,
 }
 
 /// Where the public key comes from; PEM text is read in `build`, so that the error is reported
@@ -247,38 +247,27 @@ impl CashinConfigBuilder {
     ///
     /// A missing or malformed variable is [`Error::Config`] naming it, never showing its value.
     pub fn from_env() -> Result<Self, Error> {
-        let client_id = env_required(ENV_CLIENT_ID)?;
-        let secret_key = env_required(ENV_SECRET_KEY)?;
-        let mut builder = CashinConfig::builder(client_id, secret_key);
+        let env = EnvVars::process();
+        let client_id = env.required(ENV_CLIENT_ID)?;
+        let secret_key = env.required(ENV_SECRET_KEY)?;
         let (current, previous) = public_keys_from_env()?;
-        builder.public_key = current.map(PublicKeySource::Key);
-        builder.previous_public_key = previous.map(PublicKeySource::Key);
-        if let Some(environment) = env_var(ENV_ENVIRONMENT)? {
-            builder.environment = environment
-                .parse()
-                .map_err(|_| Error::config(format!("{ENV_ENVIRONMENT} must be sandbox or production")))?;
-        }
-        if env_var(ENV_BASE_URL)?.is_some() {
-            builder.base_url = Some(BaseUrl::from_env(ENV_BASE_URL, None)?.as_str().to_owned());
-        }
-        if let Some(hmac) = env_var(ENV_HMAC)? {
-            builder.hmac =
-                parse_hmac(&hmac).ok_or_else(|| Error::config(format!("{ENV_HMAC} must be sha256 or sha512")))?;
-        }
-        Ok(builder)
+        let environment = env.parse(ENV_ENVIRONMENT, "sandbox or production", |v| v.parse().ok())?;
+        let settings = GatewaySettingsBuilder::from_env(SPEC, &env)?;
+        let hmac = env.parse(ENV_HMAC, "sha256 or sha512", parse_hmac)?;
+        Ok(Self {
+            public_key: current.map(PublicKeySource::Key),
+            previous_public_key: previous.map(PublicKeySource::Key),
+            environment: environment.unwrap_or_default(),
+            hmac: hmac.unwrap_or_default(),
+            settings,
+            ..CashinConfig::builder(client_id, secret_key)
+        })
     }
 
     /// The environment (default [`Environment::Sandbox`]); it sets the base URL unless
     /// [`base_url`](Self::base_url) overrides it.
     pub fn environment(mut self, environment: Environment) -> Self {
         self.environment = environment;
-        self
-    }
-
-    /// The base URL, overriding the environment's: point it at the gerbang sandbox
-    /// (`{sandbox}/cashin`) or a test server. Checked by [`build`](Self::build).
-    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.base_url = Some(base_url.into());
         self
     }
 
@@ -320,39 +309,20 @@ impl CashinConfigBuilder {
         self
     }
 
-    /// How far a notification's `X-TIMESTAMP` may be from now, in the past or the future
-    /// (default 5 minutes).
-    pub fn webhook_tolerance(mut self, tolerance: Duration) -> Self {
-        self.webhook_tolerance = tolerance;
-        self
-    }
-
-    /// The clock used for `X-TIMESTAMP`, expiry times and notification freshness (default the
-    /// system clock); a [`FixedClock`](gerbang_core::FixedClock) in tests.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    /// The HTTP client (default [`HttpClient::new`]: default timeouts and retries).
-    pub fn http_client(mut self, http: HttpClient) -> Self {
-        self.http = Some(http);
-        self
-    }
-
     /// Checks the settings and builds the config: a non-empty client id and secret key, a
     /// readable public key when one is given, a usable base URL.
     pub fn build(self) -> Result<CashinConfig, Error> {
         let client_id = self.client_id.trim().to_owned();
-        require_credential(&client_id, "Cash In client id")?;
-        require_credential(self.secret_key.expose_secret(), "Cash In secret key")?;
+        SPEC.require(&client_id, "client id")?;
+        SPEC.require_secret(&self.secret_key, "secret key")?;
         let public_key = self.public_key.map(|source| source.read("the Cash In public key")).transpose()?;
         let previous_public_key =
             self.previous_public_key.map(|source| source.read("the previous Cash In public key")).transpose()?;
         if public_key.is_none() && previous_public_key.is_some() {
             return Err(no_current_key());
         }
-        let base_url = BaseUrl::parse(self.base_url.as_deref().unwrap_or(self.environment.base_url()))?;
+        let GatewaySettings { base_url, webhook_tolerance, clock, http, .. } =
+            self.settings.build_with_default_base_url(self.environment.base_url())?;
         Ok(CashinConfig {
             client_id,
             secret_key: self.secret_key,
@@ -361,10 +331,26 @@ impl CashinConfigBuilder {
             environment: self.environment,
             base_url,
             hmac: self.hmac,
-            webhook_tolerance: self.webhook_tolerance,
-            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-            http: self.http.unwrap_or_default(),
+            webhook_tolerance,
+            clock,
+            http,
         })
+    }
+}
+
+// The setters every gateway config has, written by core (`settings`) with this gateway's docs.
+gerbang_core::gateway_settings_setters! {
+    CashinConfigBuilder.settings {
+        /// The base URL, overriding the environment's: point it at the gerbang sandbox
+        /// (`{sandbox}/cashin`) or a test server. Checked by [`build`](Self::build).
+        base_url;
+        /// How far a notification's `X-TIMESTAMP` may be from now, in the past or the future
+        /// (default 5 minutes).
+        webhook_tolerance;
+        /// The clock used for `X-TIMESTAMP`, expiry times and notification freshness (default the
+        /// system clock); a [`FixedClock`](gerbang_core::FixedClock) in tests.
+        clock;
+        http_client;
     }
 }
 
@@ -372,7 +358,7 @@ impl fmt::Debug for CashinConfigBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CashinConfigBuilder")
             .field("environment", &self.environment)
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.settings.base_url())
             .field("client_id", &self.client_id)
             .field("secret_key", &"<redacted>")
             .field("hmac", &self.hmac)
@@ -399,8 +385,9 @@ pub(crate) fn no_current_key() -> Error {
 /// Reads [`ENV_PUBLIC_KEY`] and [`ENV_PUBLIC_KEY_PREVIOUS`] (see [`public_key_from_env`]); a
 /// previous key without a current one is [`Error::Config`].
 pub(crate) fn public_keys_from_env() -> Result<(Option<PublicKey>, Option<PublicKey>), Error> {
-    let current = public_key_from_env(ENV_PUBLIC_KEY)?;
-    let previous = public_key_from_env(ENV_PUBLIC_KEY_PREVIOUS)?;
+    let env = EnvVars::process();
+    let current = public_key_from_env(&env, ENV_PUBLIC_KEY)?;
+    let previous = public_key_from_env(&env, ENV_PUBLIC_KEY_PREVIOUS)?;
     if current.is_none() && previous.is_some() {
         return Err(no_current_key());
     }
@@ -410,8 +397,8 @@ pub(crate) fn public_keys_from_env() -> Result<(Option<PublicKey>, Option<Public
 /// Reads the public key in the variable `name`: `None` when unset; PEM text when it starts with
 /// `-----BEGIN`, else the path of a PEM file. Errors name the variable, never its value (nor
 /// the path).
-pub(crate) fn public_key_from_env(name: &str) -> Result<Option<PublicKey>, Error> {
-    let Some(value) = env_var(name)? else {
+fn public_key_from_env(env: &EnvVars, name: &str) -> Result<Option<PublicKey>, Error> {
+    let Some(value) = env.var(name)? else {
         return Ok(None);
     };
     let value = value.trim();

@@ -175,7 +175,12 @@ impl CiputraClient {
     }
 
     /// A status look-up by `external_id`: safe to repeat.
-    async fn lookup(&self, operation: &'static str, path: &str, external_id: &str) -> Result<HttpResponse, Error> {
+    async fn lookup(
+        &self,
+        operation: &'static str,
+        path: &'static str,
+        external_id: &str,
+    ) -> Result<HttpResponse, Error> {
         if external_id.trim().is_empty() {
             return Err(Error::validation("external_id", "may not be empty"));
         }
@@ -185,7 +190,15 @@ impl CiputraClient {
 
     /// Sends a form with the bearer token; on a 401, drops the token, fetches a new one and sends
     /// once more. A second 401 is [`Error::Unauthorized`], never a loop.
-    async fn post(&self, call: Call, path: &str, body: String, redactions: &Redactions) -> Result<HttpResponse, Error> {
+    async fn post(
+        &self,
+        call: Call,
+        path: &'static str,
+        body: String,
+        redactions: &Redactions,
+    ) -> Result<HttpResponse, Error> {
+        // The gateway's paths hold no id: each is its own template.
+        let call = call.at(path);
         let token = self.token().await?;
         let response = self.send_with(call, path, &body, &token, redactions).await?;
         if response.status != StatusCode::UNAUTHORIZED {
@@ -245,7 +258,7 @@ impl CiputraClient {
         let url = config.base_url.join(TOKEN_PATH)?;
         let response = config
             .http
-            .send(Call::safe(PROVIDER, "token"), || {
+            .send(Call::safe(PROVIDER, "token").at(TOKEN_PATH), || {
                 let request = HttpRequest::new(Method::POST, url.clone())
                     .redacting(&self.inner.redactions)
                     .header("accept", "application/json")?;

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use gerbang_core::rate::Quota;
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
+use gerbang_core::settings::{EnvVars, GatewaySettings, GatewaySettingsBuilder, GatewaySpec};
 use gerbang_core::token_store::{MemoryTokenStore, TokenStore};
-use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_secret, require_credential};
+use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock};
 
 use crate::confirm::DEFAULT_CALLBACK_CHECKS;
 
@@ -18,6 +19,9 @@ pub const ENV_API_SECRET: &str = "GERBANG_CIPUTRA_API_SECRET";
 /// The environment variable holding the base URL. Required: the document
 /// (`seeds/004_627801bf8e050898.txt`) gives no host.
 pub const ENV_BASE_URL: &str = "GERBANG_CIPUTRA_BASE_URL";
+
+/// Ciputra's shared settings: how errors name it and its base URL, which has no default.
+const SPEC: GatewaySpec = GatewaySpec::new("Ciputra", ENV_BASE_URL);
 
 /// How long before its expiry a cached token is replaced by a fresh one, by default: the
 /// issue's "refreshed a minute before expiry", so that a call never leaves with a token that
@@ -60,12 +64,10 @@ impl CiputraConfig {
         CiputraConfigBuilder {
             api_key: SecretString::from(api_key.into()),
             api_secret: SecretString::from(api_secret.into()),
-            base_url: None,
             refresh_before_expiry: DEFAULT_REFRESH_BEFORE_EXPIRY,
             token_store: None,
-            clock: None,
-            http: None,
             callback_checks: DEFAULT_CALLBACK_CHECKS,
+            settings: GatewaySettingsBuilder::new(SPEC),
         }
     }
 
@@ -123,31 +125,22 @@ impl fmt::Debug for CiputraConfig {
 pub struct CiputraConfigBuilder {
     api_key: SecretString,
     api_secret: SecretString,
-    base_url: Option<String>,
     refresh_before_expiry: Duration,
     token_store: Option<Arc<dyn TokenStore>>,
-    clock: Option<SharedClock>,
-    http: Option<HttpClient>,
     callback_checks: Quota,
+    settings: GatewaySettingsBuilder,
 }
 
 impl CiputraConfigBuilder {
     /// A builder holding the key, secret and base URL from the environment (see
     /// [`CiputraConfig::from_env`]), so that settings can still be changed before `build`.
     pub fn from_env() -> Result<Self, Error> {
-        let api_key = env_secret(ENV_API_KEY)?;
-        let api_secret = env_secret(ENV_API_SECRET)?;
-        let mut builder = CiputraConfig::builder(api_key.expose_secret(), api_secret.expose_secret());
+        let env = EnvVars::process();
+        let api_key = env.secret(ENV_API_KEY)?;
+        let api_secret = env.secret(ENV_API_SECRET)?;
         // Required, but it may still be given to the builder: `build` says when it is missing.
-        builder.base_url = BaseUrl::from_env_if_set(ENV_BASE_URL)?.map(|url| url.as_str().to_owned());
-        Ok(builder)
-    }
-
-    /// The base URL (required): the gateway's, the sandbox's (`{sandbox}/ciputra`) or a test
-    /// server's. Checked by [`build`](Self::build).
-    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.base_url = Some(base_url.into());
-        self
+        let settings = GatewaySettingsBuilder::from_env(SPEC, &env)?;
+        Ok(Self { settings, ..CiputraConfig::builder(api_key.expose_secret(), api_secret.expose_secret()) })
     }
 
     /// How long before its expiry a cached token is replaced (default
@@ -188,19 +181,6 @@ impl CiputraConfigBuilder {
         self
     }
 
-    /// The clock that judges token expiry (default the system clock); a
-    /// [`FixedClock`](gerbang_core::FixedClock) in tests, to cross an expiry without waiting.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    /// The HTTP client (default [`HttpClient::new`]: default timeouts and retries).
-    pub fn http_client(mut self, http: HttpClient) -> Self {
-        self.http = Some(http);
-        self
-    }
-
     /// How many status calls callbacks may cost (default [`DEFAULT_CALLBACK_CHECKS`](crate::DEFAULT_CALLBACK_CHECKS):
     /// 20 per 2 seconds, bursts of up to 20). The callback is unsigned, so each one that names a
     /// transaction costs an authenticated status call; past this budget a callback is answered
@@ -230,33 +210,39 @@ impl CiputraConfigBuilder {
 
     /// Checks the settings and builds the config: a non-empty key and secret, a usable base URL.
     pub fn build(self) -> Result<CiputraConfig, Error> {
-        require_credential(self.api_key.expose_secret(), "Ciputra API key")?;
-        require_credential(self.api_secret.expose_secret(), "Ciputra API secret")?;
-        let base_url = match self.base_url.as_deref() {
-            Some(url) => BaseUrl::parse(url)?,
-            None => {
-                return Err(Error::config(format!(
-                    "the Ciputra base URL is required (the gateway publishes none): set it with base_url() or {ENV_BASE_URL}"
-                )));
-            }
-        };
+        SPEC.require_secret(&self.api_key, "API key")?;
+        SPEC.require_secret(&self.api_secret, "API secret")?;
+        let GatewaySettings { base_url, clock, http, .. } = self.settings.build()?;
         Ok(CiputraConfig {
             api_key: self.api_key,
             api_secret: self.api_secret,
             base_url,
             refresh_before_expiry: self.refresh_before_expiry,
             token_store: self.token_store.unwrap_or_else(|| Arc::new(MemoryTokenStore::new())),
-            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-            http: self.http.unwrap_or_default(),
+            clock,
+            http,
             callback_checks: self.callback_checks,
         })
+    }
+}
+
+// The setters every gateway config has, written by core (`settings`) with this gateway's docs.
+gerbang_core::gateway_settings_setters! {
+    CiputraConfigBuilder.settings {
+        /// The base URL (required): the gateway's, the sandbox's (`{sandbox}/ciputra`) or a test
+        /// server's. Checked by [`build`](Self::build).
+        base_url;
+        /// The clock that judges token expiry (default the system clock); a
+        /// [`FixedClock`](gerbang_core::FixedClock) in tests, to cross an expiry without waiting.
+        clock;
+        http_client;
     }
 }
 
 impl fmt::Debug for CiputraConfigBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CiputraConfigBuilder")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.settings.base_url())
             .field("api_key", &"<redacted>")
             .field("api_secret", &"<redacted>")
             .field("refresh_before_expiry", &self.refresh_before_expiry)

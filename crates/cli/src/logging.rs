@@ -13,14 +13,21 @@
 //!
 //! The fields the receiver, the reconciler and the stores use are the same everywhere:
 //! `gateway`, `dedup_key`, `reference`, `outcome` (a closed set of words), `error`.
+//!
+//! With `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) set, gerbang's
+//! spans are also exported over OTLP (`gerbang::otel`), at `info` whatever `RUST_LOG` says of
+//! the lines on stderr: each filter is its own layer's.
 
 use std::io::{self, Write};
 use std::sync::OnceLock;
 
 use clap::ValueEnum;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -35,19 +42,30 @@ pub(crate) enum LogFormat {
 /// The format chosen at start, for the CLI's own lines.
 static FORMAT: OnceLock<LogFormat> = OnceLock::new();
 
-/// Installs the subscriber: `format`, and `RUST_LOG` or else `default` as the level. Called once,
-/// before anything logs.
-pub(crate) fn init(format: LogFormat, default: LevelFilter) {
+/// Installs the subscriber: `format`, and `RUST_LOG` or else `default` as the level; and the
+/// OpenTelemetry export when the environment names a collector. Called once, before anything
+/// logs. Keep what it returns until the end: dropping it sends the spans still queued.
+pub(crate) fn init(format: LogFormat, default: LevelFilter) -> Option<gerbang::otel::OtelGuard> {
     let _ = FORMAT.set(format);
     // An unparseable directive in RUST_LOG is skipped (and said once on stderr), not fatal.
     let filter = EnvFilter::builder().with_default_directive(default.into()).from_env_lossy();
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(OneLine).with_ansi(false);
-    let installed = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
+    let lines = tracing_subscriber::fmt::layer().with_writer(OneLine).with_ansi(false);
+    let lines = match format {
+        LogFormat::Text => lines.boxed(),
+        LogFormat::Json => lines.json().flatten_event(true).with_current_span(true).with_span_list(false).boxed(),
+    };
+    let (otel, guard) = match gerbang::otel::layer_from_env() {
+        Ok(Some((layer, guard))) => (Some(layer.with_filter(gerbang::otel::filter())), Some(guard)),
+        Ok(None) => (None, None),
+        // A collector that is misnamed costs the traces, not the service: said, and run on.
+        Err(error) => {
+            say(Level::Warn, &format!("traces are not exported: {error}"));
+            (None, None)
+        }
     };
     // Only fails when a subscriber is already installed: the first one stays.
-    let _ = installed;
+    let _ = tracing_subscriber::registry().with(lines.with_filter(filter)).with(otel).try_init();
+    guard
 }
 
 /// The level of one of the CLI's own lines (see [`say`]).

@@ -106,13 +106,19 @@ impl Cli {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse(); // exits with 2 on bad usage
-    logging::init(cli.log_format, cli.default_log_level());
-    match run(cli).await {
+    let traces = logging::init(cli.log_format, cli.default_log_level());
+    let code = match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // One line, whatever the message holds.
             logging::say(logging::Level::Error, &format!("error: {error}"));
             ExitCode::FAILURE
         }
+    };
+    // The spans still queued go out now (after a drain: its spans included), within 5 s; off the
+    // runtime's threads, since it waits for the collector.
+    if let Some(traces) = traces {
+        let _ = tokio::task::spawn_blocking(move || drop(traces)).await;
     }
+    code
 }

@@ -1,4 +1,7 @@
 //! Helpers every gateway config uses: environment variables and base URLs.
+//!
+//! The functions read the process's environment through [`EnvVars`], the one reader of
+//! variables; a gateway's config uses it and the rest of [`settings`](crate::settings).
 
 use std::fmt;
 
@@ -6,27 +9,23 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::Error;
+use crate::settings::EnvVars;
 
 /// Reads an environment variable; `Ok(None)` when unset or empty.
 ///
 /// A value that is not Unicode is [`Error::Config`] naming the variable, never showing the value.
 pub fn env_var(name: &str) -> Result<Option<String>, Error> {
-    match std::env::var(name) {
-        Ok(v) if v.trim().is_empty() => Ok(None),
-        Ok(v) => Ok(Some(v)),
-        Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => Err(Error::config(format!("{name} is not valid Unicode"))),
-    }
+    EnvVars::process().var(name)
 }
 
 /// Reads an environment variable that must be set: [`Error::Config`] naming it otherwise.
 pub fn env_required(name: &str) -> Result<String, Error> {
-    env_var(name)?.ok_or_else(|| Error::config(format!("{name} is not set")))
+    EnvVars::process().required(name)
 }
 
 /// Reads a secret that must be set.
 pub fn env_secret(name: &str) -> Result<SecretString, Error> {
-    env_required(name).map(SecretString::from)
+    EnvVars::process().secret(name)
 }
 
 /// What is appended to a secret's variable to name the value it replaces during a rotation:
@@ -46,9 +45,7 @@ pub fn previous_var(name: &str) -> String {
 /// [`previous_var`]) when one is set: the pair a webhook verifier accepts during a key
 /// rotation. Unset or empty previous is `None`; errors name the variable, never the value.
 pub fn env_secret_with_previous(name: &str) -> Result<(SecretString, Option<SecretString>), Error> {
-    let current = env_secret(name)?;
-    let previous = env_var(&previous_var(name))?.map(SecretString::from);
-    Ok((current, previous))
+    EnvVars::process().secret_with_previous(name)
 }
 
 /// Refuses a credential given as empty or blank text: [`Error::Config`] saying `the {what} is
@@ -107,12 +104,7 @@ impl BaseUrl {
     /// Parses the variable `name` as a base URL when it is set: a builder that can be given the
     /// base URL later (a command-line flag) reads it this way, and checks it is there when built.
     pub fn from_env_if_set(name: &str) -> Result<Option<Self>, Error> {
-        env_var(name)?
-            .map(|v| {
-                Self::parse(&v)
-                    .map_err(|_| Error::config(format!("{name} is not an absolute http(s) URL without query")))
-            })
-            .transpose()
+        EnvVars::process().base_url(name)
     }
 
     /// The URL of `path_and_query` (which starts with `/`) under this base.

@@ -21,6 +21,7 @@ mod provider;
 pub mod rate;
 mod raw;
 mod redact;
+pub mod settings;
 pub mod token_store;
 pub mod transport;
 mod webhook;

@@ -113,7 +113,15 @@ impl CryptoInvoiceClient {
         wire::parse_get_invoices(&response)
     }
 
-    async fn post(&self, call: Call, path: &str, body: &Body, redactions: &Redactions) -> Result<HttpResponse, Error> {
+    async fn post(
+        &self,
+        call: Call,
+        path: &'static str,
+        body: &Body,
+        redactions: &Redactions,
+    ) -> Result<HttpResponse, Error> {
+        // The gateway's paths hold no id: each is its own template.
+        let call = call.at(path);
         let config = &self.inner.config;
         let url = config.base_url.join(path)?;
         let format = config.body_format;

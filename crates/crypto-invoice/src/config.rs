@@ -2,13 +2,10 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
-use gerbang_core::{
-    BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_secret, env_secret_with_previous, env_var,
-    require_credential,
-};
+use gerbang_core::settings::{EnvVars, GatewaySettings, GatewaySettingsBuilder, GatewaySpec};
+use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock};
 
 /// The environment variable holding the public key (sent as `public_key` in every call).
 pub const ENV_PUBLIC_KEY: &str = "GERBANG_CRYPTO_INVOICE_PUBLIC_KEY";
@@ -30,6 +27,9 @@ pub const ENV_BODY: &str = "GERBANG_CRYPTO_INVOICE_BODY";
 /// (`seeds/003_344fd773d4347651.txt`) names no host; its fields are Payid19's, whose API lives
 /// here (`PROVIDERS.md` §4).
 pub const DEFAULT_BASE_URL: &str = "https://payid19.com/api/v1";
+
+/// The crypto invoice gateway's shared settings: how errors name it, its base URL and default.
+const SPEC: GatewaySpec = GatewaySpec::new("crypto invoice", ENV_BASE_URL).default_base_url(DEFAULT_BASE_URL);
 
 /// How request bodies are written.
 ///
@@ -122,11 +122,9 @@ impl CryptoInvoiceConfig {
             public_key: SecretString::from(public_key.into()),
             private_key: SecretString::from(private_key.into()),
             previous_private_key: None,
-            base_url: None,
             test_mode: false,
             body_format: BodyFormat::Json,
-            clock: None,
-            http: None,
+            settings: GatewaySettingsBuilder::new(SPEC),
         }
     }
 
@@ -183,11 +181,9 @@ pub struct CryptoInvoiceConfigBuilder {
     public_key: SecretString,
     private_key: SecretString,
     previous_private_key: Option<SecretString>,
-    base_url: Option<String>,
     test_mode: bool,
     body_format: BodyFormat,
-    clock: Option<SharedClock>,
-    http: Option<HttpClient>,
+    settings: GatewaySettingsBuilder,
 }
 
 impl CryptoInvoiceConfigBuilder {
@@ -195,25 +191,19 @@ impl CryptoInvoiceConfigBuilder {
     /// (see [`CryptoInvoiceConfig::from_env`]), so that settings can still be changed before
     /// `build`.
     pub fn from_env() -> Result<Self, Error> {
-        let public_key = env_secret(ENV_PUBLIC_KEY)?;
-        let (private_key, previous_private_key) = env_secret_with_previous(ENV_PRIVATE_KEY)?;
-        let base_url = BaseUrl::from_env(ENV_BASE_URL, Some(DEFAULT_BASE_URL))?;
-        let test_mode = match env_var(ENV_TEST)?.map(|v| v.trim().to_ascii_lowercase()) {
-            None => false,
-            Some(v) if v == "1" || v == "true" => true,
-            Some(v) if v == "0" || v == "false" => false,
-            Some(_) => return Err(Error::config(format!("{ENV_TEST} must be 1, true, 0 or false"))),
-        };
-        let body_format = match env_var(ENV_BODY)? {
-            None => BodyFormat::Json,
-            Some(v) => v.parse().map_err(|_| Error::config(format!("{ENV_BODY} must be json or form")))?,
-        };
-        let mut builder = CryptoInvoiceConfig::builder(public_key.expose_secret(), private_key.expose_secret())
-            .test_mode(test_mode)
-            .body_format(body_format);
-        builder.base_url = Some(base_url.as_str().to_owned());
-        builder.previous_private_key = previous_private_key;
-        Ok(builder)
+        let env = EnvVars::process();
+        let public_key = env.secret(ENV_PUBLIC_KEY)?;
+        let (private_key, previous_private_key) = env.secret_with_previous(ENV_PRIVATE_KEY)?;
+        let settings = GatewaySettingsBuilder::from_env(SPEC, &env)?;
+        let test_mode = env.parse(ENV_TEST, "1, true, 0 or false", parse_test_mode)?;
+        let body_format = env.parse(ENV_BODY, "json or form", |v| v.parse().ok())?;
+        Ok(Self {
+            previous_private_key,
+            test_mode: test_mode.unwrap_or(false),
+            body_format: body_format.unwrap_or_default(),
+            settings,
+            ..CryptoInvoiceConfig::builder(public_key.expose_secret(), private_key.expose_secret())
+        })
     }
 
     /// The private key being rotated out (default none): callbacks carrying it are still
@@ -225,13 +215,6 @@ impl CryptoInvoiceConfigBuilder {
     /// Empty is refused by [`build`](Self::build).
     pub fn previous_private_key(mut self, private_key: impl Into<String>) -> Self {
         self.previous_private_key = Some(SecretString::from(private_key.into()));
-        self
-    }
-
-    /// The base URL (default `https://payid19.com/api/v1`): point it at the sandbox
-    /// (`{sandbox}/crypto-invoice`) or a test server. Checked by [`build`](Self::build).
-    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.base_url = Some(base_url.into());
         self
     }
 
@@ -250,26 +233,12 @@ impl CryptoInvoiceConfigBuilder {
         self
     }
 
-    /// The clock used to work out `expires_at` of a created invoice (default the system clock).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    /// The HTTP client (default [`HttpClient::new`]: default timeouts and retries).
-    pub fn http_client(mut self, http: HttpClient) -> Self {
-        self.http = Some(http);
-        self
-    }
-
     /// Checks the settings and builds the config: non-empty keys and a usable base URL.
     pub fn build(self) -> Result<CryptoInvoiceConfig, Error> {
-        require_credential(self.public_key.expose_secret(), "crypto invoice public key")?;
-        require_credential(self.private_key.expose_secret(), "crypto invoice private key")?;
-        if let Some(previous) = &self.previous_private_key {
-            require_credential(previous.expose_secret(), "previous crypto invoice private key")?;
-        }
-        let base_url = BaseUrl::parse(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        SPEC.require_secret(&self.public_key, "public key")?;
+        SPEC.require_secret(&self.private_key, "private key")?;
+        SPEC.require_previous(self.previous_private_key.as_ref(), "private key")?;
+        let GatewaySettings { base_url, clock, http, .. } = self.settings.build()?;
         Ok(CryptoInvoiceConfig {
             public_key: self.public_key,
             private_key: self.private_key,
@@ -277,21 +246,42 @@ impl CryptoInvoiceConfigBuilder {
             base_url,
             test_mode: self.test_mode,
             body_format: self.body_format,
-            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-            http: self.http.unwrap_or_default(),
+            clock,
+            http,
         })
+    }
+}
+
+// The setters every gateway config has, written by core (`settings`) with this gateway's docs.
+gerbang_core::gateway_settings_setters! {
+    CryptoInvoiceConfigBuilder.settings {
+        /// The base URL (default `https://payid19.com/api/v1`): point it at the sandbox
+        /// (`{sandbox}/crypto-invoice`) or a test server. Checked by [`build`](Self::build).
+        base_url;
+        /// The clock used to work out `expires_at` of a created invoice (default the system clock).
+        clock;
+        http_client;
     }
 }
 
 impl fmt::Debug for CryptoInvoiceConfigBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CryptoInvoiceConfigBuilder")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.settings.base_url())
             .field("test_mode", &self.test_mode)
             .field("body_format", &self.body_format)
             .field("public_key", &"<redacted>")
             .field("private_key", &"<redacted>")
             .field("previous_private_key", &self.previous_private_key.as_ref().map(|_| "<redacted>"))
             .finish_non_exhaustive()
+    }
+}
+
+/// [`ENV_TEST`]: `1` or `true` is on, `0` or `false` off, in any case.
+fn parse_test_mode(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" => Some(true),
+        "0" | "false" => Some(false),
+        _ => None,
     }
 }

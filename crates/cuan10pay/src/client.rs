@@ -110,7 +110,7 @@ impl Cuan10payClient {
     /// `GET /v1/invoice_status?ref=…`: an invoice's status.
     pub async fn invoice_status(&self, reference: &str) -> Result<Invoice, Error> {
         let path = lookup_path("/v1/invoice_status", "ref", reference)?;
-        wire::parse_answer("invoice_status", &self.get("invoice_status", path).await?)
+        wire::parse_answer("invoice_status", &self.get("invoice_status", "/v1/invoice_status", path).await?)
     }
 
     /// `POST /v1/deposit_create`: a deposit (a payment into the merchant's balance), by QRIS or a
@@ -152,7 +152,7 @@ impl Cuan10payClient {
     }
 
     async fn deposit_status_response(&self, deposit_id: &str) -> Result<HttpResponse, Error> {
-        self.get("deposit_status", lookup_path("/v1/deposit_status", "ref", deposit_id)?).await
+        self.get("deposit_status", "/v1/deposit_status", lookup_path("/v1/deposit_status", "ref", deposit_id)?).await
     }
 
     /// `GET /v1/ppob_products[?operator=…]`: phone credit, data and bill products, optionally
@@ -160,7 +160,9 @@ impl Cuan10payClient {
     pub async fn ppob_products(&self, operator: Option<&str>) -> Result<Vec<PpobProduct>, Error> {
         wire::parse_answer(
             "ppob_products",
-            &self.get("ppob_products", filter_path("/v1/ppob_products", "operator", operator)).await?,
+            &self
+                .get("ppob_products", "/v1/ppob_products", filter_path("/v1/ppob_products", "operator", operator))
+                .await?,
         )
     }
 
@@ -176,7 +178,9 @@ impl Cuan10payClient {
     pub async fn smm_services(&self, category: Option<&str>) -> Result<Vec<SmmService>, Error> {
         wire::parse_answer(
             "smm_services",
-            &self.get("smm_services", filter_path("/v1/smm_services", "category", category)).await?,
+            &self
+                .get("smm_services", "/v1/smm_services", filter_path("/v1/smm_services", "category", category))
+                .await?,
         )
     }
 
@@ -194,7 +198,9 @@ impl Cuan10payClient {
     pub async fn voucher_products(&self, game: Option<&str>) -> Result<Vec<VoucherProduct>, Error> {
         wire::parse_answer(
             "voucher_products",
-            &self.get("voucher_products", filter_path("/v1/voucher_products", "game", game)).await?,
+            &self
+                .get("voucher_products", "/v1/voucher_products", filter_path("/v1/voucher_products", "game", game))
+                .await?,
         )
     }
 
@@ -207,9 +213,14 @@ impl Cuan10payClient {
         )
     }
 
-    /// A look-up: safe to repeat, no body.
-    async fn get(&self, operation: &'static str, path_and_query: String) -> Result<HttpResponse, Error> {
-        let call = Call::safe(PROVIDER, operation);
+    /// A look-up: safe to repeat, no body. `template` is the path without its query, for traces.
+    async fn get(
+        &self,
+        operation: &'static str,
+        template: &'static str,
+        path_and_query: String,
+    ) -> Result<HttpResponse, Error> {
+        let call = Call::safe(PROVIDER, operation).at(template);
         self.execute(call, Method::GET, path_and_query, Bytes::new(), &self.inner.redactions).await
     }
 
@@ -217,14 +228,21 @@ impl Cuan10payClient {
     async fn post<B: Serialize>(
         &self,
         operation: &'static str,
-        path: &str,
+        path: &'static str,
         body: &B,
         redactions: &Redactions,
     ) -> Result<HttpResponse, Error> {
         let body = serde_json::to_vec(body)
             .map_err(|_| Error::decode(format!("{operation} request: could not be written as JSON")))?;
-        self.execute(Call::once(PROVIDER, operation), Method::POST, path.to_owned(), Bytes::from(body), redactions)
-            .await
+        // The gateway's paths hold no id: each is its own template.
+        self.execute(
+            Call::once(PROVIDER, operation).at(path),
+            Method::POST,
+            path.to_owned(),
+            Bytes::from(body),
+            redactions,
+        )
+        .await
     }
 
     async fn execute(

@@ -7,10 +7,8 @@ use std::time::Duration;
 
 use gerbang_core::rate::{MemoryRateStore, Quota, RateStore};
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
-use gerbang_core::{
-    BaseUrl, Error, HttpClient, SharedClock, SystemClock, env_secret, env_secret_with_previous, env_var,
-    require_credential,
-};
+use gerbang_core::settings::{EnvVars, GatewaySettings, GatewaySettingsBuilder, GatewaySpec};
+use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock};
 
 use crate::budget::{RateBudget, account_key};
 
@@ -34,6 +32,11 @@ pub const DEFAULT_BASE_URL: &str = "https://cuan10pay.com/api";
 pub const DEFAULT_RATE_BUDGET_PER_HOUR: u32 = 100;
 /// How far a webhook's `timestamp` may be from now, either way, by default.
 pub const DEFAULT_WEBHOOK_TOLERANCE: Duration = Duration::from_secs(5 * 60);
+
+/// Cuan10pay's shared settings: how errors name it, its base URL and its defaults.
+const SPEC: GatewaySpec = GatewaySpec::new("Cuan10pay", ENV_BASE_URL)
+    .default_base_url(DEFAULT_BASE_URL)
+    .default_webhook_tolerance(DEFAULT_WEBHOOK_TOLERANCE);
 
 /// Everything a [`Cuan10payClient`](crate::Cuan10payClient) needs: the two keys, the base URL
 /// and the client-side settings.
@@ -77,13 +80,10 @@ impl Cuan10payConfig {
             api_key: SecretString::from(api_key.into()),
             private_key: SecretString::from(private_key.into()),
             previous_private_key: None,
-            base_url: None,
             rate_budget: Budget::PerHour(DEFAULT_RATE_BUDGET_PER_HOUR),
             rate_store: None,
-            webhook_tolerance: DEFAULT_WEBHOOK_TOLERANCE,
             confirm_webhooks_with_status: false,
-            clock: None,
-            http: None,
+            settings: GatewaySettingsBuilder::new(SPEC),
         }
     }
 
@@ -154,28 +154,27 @@ pub struct Cuan10payConfigBuilder {
     api_key: SecretString,
     private_key: SecretString,
     previous_private_key: Option<SecretString>,
-    base_url: Option<String>,
     rate_budget: Budget,
     rate_store: Option<Arc<dyn RateStore>>,
-    webhook_tolerance: Duration,
     confirm_webhooks_with_status: bool,
-    clock: Option<SharedClock>,
-    http: Option<HttpClient>,
+    settings: GatewaySettingsBuilder,
 }
 
 impl Cuan10payConfigBuilder {
     /// A builder holding the keys, base URL and rate budget from the environment (see
     /// [`Cuan10payConfig::from_env`]), so that settings can still be changed before `build`.
     pub fn from_env() -> Result<Self, Error> {
-        let api_key = env_secret(ENV_API_KEY)?;
-        let (private_key, previous_private_key) = env_secret_with_previous(ENV_PRIVATE_KEY)?;
-        let base_url = BaseUrl::from_env(ENV_BASE_URL, Some(DEFAULT_BASE_URL))?;
-        let rate_limit = rate_limit_from_env()?;
-        let mut builder = Cuan10payConfig::builder(api_key.expose_secret(), private_key.expose_secret());
-        builder.base_url = Some(base_url.as_str().to_owned());
-        builder.rate_budget = Budget::PerHour(rate_limit);
-        builder.previous_private_key = previous_private_key;
-        Ok(builder)
+        let env = EnvVars::process();
+        let api_key = env.secret(ENV_API_KEY)?;
+        let (private_key, previous_private_key) = env.secret_with_previous(ENV_PRIVATE_KEY)?;
+        let settings = GatewaySettingsBuilder::from_env(SPEC, &env)?;
+        let rate_limit = env.var(ENV_RATE_LIMIT)?.map(|v| parse_rate_limit(&v)).transpose()?;
+        Ok(Self {
+            previous_private_key,
+            rate_budget: Budget::PerHour(rate_limit.unwrap_or(DEFAULT_RATE_BUDGET_PER_HOUR)),
+            settings,
+            ..Cuan10payConfig::builder(api_key.expose_secret(), private_key.expose_secret())
+        })
     }
 
     /// The private key being rotated out (default none): webhooks signed with it are still
@@ -187,13 +186,6 @@ impl Cuan10payConfigBuilder {
     /// [`build`](Self::build).
     pub fn previous_private_key(mut self, private_key: impl Into<String>) -> Self {
         self.previous_private_key = Some(SecretString::from(private_key.into()));
-        self
-    }
-
-    /// The base URL (default `https://cuan10pay.com/api`): point it at the sandbox or a test
-    /// server. Checked by [`build`](Self::build).
-    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.base_url = Some(base_url.into());
         self
     }
 
@@ -233,13 +225,6 @@ impl Cuan10payConfigBuilder {
         self
     }
 
-    /// How far a webhook's timestamp may be from now, in the past or the future (default
-    /// 5 minutes).
-    pub fn webhook_tolerance(mut self, tolerance: Duration) -> Self {
-        self.webhook_tolerance = tolerance;
-        self
-    }
-
     /// Confirms every webhook with a status call before it is trusted (default off).
     ///
     /// With it on, the client's
@@ -260,28 +245,13 @@ impl Cuan10payConfigBuilder {
         self
     }
 
-    /// The clock used for `X-TIMESTAMP`, `expired_time` and webhook freshness (default the
-    /// system clock); a [`FixedClock`](gerbang_core::FixedClock) in tests.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    /// The HTTP client (default [`HttpClient::new`]: default timeouts and retries).
-    pub fn http_client(mut self, http: HttpClient) -> Self {
-        self.http = Some(http);
-        self
-    }
-
     /// Checks the settings and builds the config: non-empty keys, a usable base URL, a
     /// non-zero budget.
     pub fn build(self) -> Result<Cuan10payConfig, Error> {
-        require_credential(self.api_key.expose_secret(), "Cuan10pay API key")?;
-        require_credential(self.private_key.expose_secret(), "Cuan10pay private key")?;
-        if let Some(previous) = &self.previous_private_key {
-            require_credential(previous.expose_secret(), "previous Cuan10pay private key")?;
-        }
-        let base_url = BaseUrl::parse(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        SPEC.require_secret(&self.api_key, "API key")?;
+        SPEC.require_secret(&self.private_key, "private key")?;
+        SPEC.require_previous(self.previous_private_key.as_ref(), "private key")?;
+        let GatewaySettings { base_url, webhook_tolerance, clock, http, .. } = self.settings.build()?;
         let rate_budget = match self.rate_budget {
             Budget::Shared(budget) => budget,
             Budget::PerHour(n) => {
@@ -300,37 +270,46 @@ impl Cuan10payConfigBuilder {
             previous_private_key: self.previous_private_key,
             base_url,
             rate_budget,
-            webhook_tolerance: self.webhook_tolerance,
+            webhook_tolerance,
             confirm_webhooks_with_status: self.confirm_webhooks_with_status,
-            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-            http: self.http.unwrap_or_default(),
+            clock,
+            http,
         })
+    }
+}
+
+// The setters every gateway config has, written by core (`settings`) with this gateway's docs.
+gerbang_core::gateway_settings_setters! {
+    Cuan10payConfigBuilder.settings {
+        /// The base URL (default `https://cuan10pay.com/api`): point it at the sandbox or a test
+        /// server. Checked by [`build`](Self::build).
+        base_url;
+        /// How far a webhook's timestamp may be from now, in the past or the future (default
+        /// 5 minutes).
+        webhook_tolerance;
+        /// The clock used for `X-TIMESTAMP`, `expired_time` and webhook freshness (default the
+        /// system clock); a [`FixedClock`](gerbang_core::FixedClock) in tests.
+        clock;
+        http_client;
     }
 }
 
 impl fmt::Debug for Cuan10payConfigBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cuan10payConfigBuilder")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.settings.base_url())
             .field("api_key", &"<redacted>")
             .field("private_key", &"<redacted>")
             .field("previous_private_key", &self.previous_private_key.as_ref().map(|_| "<redacted>"))
             .field("rate_store", &self.rate_store)
-            .field("webhook_tolerance", &self.webhook_tolerance)
+            .field("webhook_tolerance", &self.settings.webhook_tolerance())
             .field("confirm_webhooks_with_status", &self.confirm_webhooks_with_status)
             .finish_non_exhaustive()
     }
 }
 
-/// [`ENV_RATE_LIMIT`]: unset or empty is the default; anything but a positive whole number is
-/// [`Error::Config`] naming the variable, never its value.
-fn rate_limit_from_env() -> Result<u32, Error> {
-    match env_var(ENV_RATE_LIMIT)? {
-        None => Ok(DEFAULT_RATE_BUDGET_PER_HOUR),
-        Some(value) => parse_rate_limit(&value),
-    }
-}
-
+/// [`ENV_RATE_LIMIT`] when set (unset or empty is the default): anything but a positive whole
+/// number is [`Error::Config`] naming the variable, never its value.
 fn parse_rate_limit(value: &str) -> Result<u32, Error> {
     value.trim().parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
         Error::config(format!(

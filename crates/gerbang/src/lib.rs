@@ -18,6 +18,7 @@
 //! | `redis` | stores on Redis: the event inbox shared by replicas | [`redis`] |
 //! | `postgres` | stores on Postgres: the event inbox, done inside your own transaction | [`postgres`] |
 //! | `metrics` | Prometheus metrics of every crate, and (with `axum`) a `GET /metrics` route | [`metrics`] |
+//! | `otel` | OpenTelemetry traces of gateway calls, deliveries and checks, exported over OTLP/HTTP | [`otel`] |
 //! | `full` | every gateway (not the sandbox) | |
 //!
 //! No gateway is on by default: a merchant uses one or two, and each brings its own
@@ -98,6 +99,10 @@ pub use gerbang_postgres as postgres;
 
 #[cfg(feature = "metrics")]
 pub mod metrics;
+
+// OpenTelemetry traces (feature `otel`): documented in the module itself.
+#[cfg(feature = "otel")]
+pub mod otel;
 
 /// Builds a client for every compiled-in gateway whose credentials are set in the environment.
 ///

@@ -205,7 +205,7 @@ impl QrisClient {
         &self,
         call: Call,
         method: Method,
-        path: &str,
+        path: &'static str,
         params: &[(&str, String)],
         body: Body,
     ) -> Result<HttpResponse, Error> {
@@ -217,11 +217,13 @@ impl QrisClient {
         &self,
         call: Call,
         method: Method,
-        path: &str,
+        path: &'static str,
         params: &[(&str, String)],
         body: Body,
         redactions: &Redactions,
     ) -> Result<HttpResponse, Error> {
+        // The gateway's paths hold no id (ids go in the query): each is its own template.
+        let call = call.at(path);
         let config = &self.inner.config;
         let base = config.base_url.join(path)?;
         config

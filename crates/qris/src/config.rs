@@ -3,7 +3,8 @@
 use std::fmt;
 
 use gerbang_core::secrecy::{ExposeSecret, SecretString};
-use gerbang_core::{BaseUrl, Error, HttpClient, env_secret, require_credential};
+use gerbang_core::settings::{EnvVars, GatewaySettings, GatewaySettingsBuilder, GatewaySpec};
+use gerbang_core::{BaseUrl, Error, HttpClient};
 
 use crate::poll::PollPolicy;
 
@@ -11,6 +12,9 @@ use crate::poll::PollPolicy;
 pub const ENV_API_KEY: &str = "GERBANG_QRIS_API_KEY";
 /// The environment variable holding the base URL. Required: the document names no host.
 pub const ENV_BASE_URL: &str = "GERBANG_QRIS_BASE_URL";
+
+/// The QRIS gateway's shared settings: how errors name it and its base URL, which has no default.
+const SPEC: GatewaySpec = GatewaySpec::new("QRIS", ENV_BASE_URL);
 
 /// Everything a [`QrisClient`](crate::QrisClient) needs: the API key, the base URL, the HTTP
 /// client and how [`wait_for_payment`](crate::QrisClient::wait_for_payment) polls.
@@ -44,9 +48,8 @@ impl QrisConfig {
     pub fn builder(api_key: impl Into<String>) -> QrisConfigBuilder {
         QrisConfigBuilder {
             api_key: SecretString::from(api_key.into()),
-            base_url: None,
             poll: PollPolicy::default(),
-            http: None,
+            settings: GatewaySettingsBuilder::new(SPEC),
         }
     }
 
@@ -84,27 +87,19 @@ impl fmt::Debug for QrisConfig {
 #[derive(Clone)]
 pub struct QrisConfigBuilder {
     api_key: SecretString,
-    base_url: Option<String>,
     poll: PollPolicy,
-    http: Option<HttpClient>,
+    settings: GatewaySettingsBuilder,
 }
 
 impl QrisConfigBuilder {
     /// A builder holding the key and base URL from the environment (see
     /// [`QrisConfig::from_env`]), so that settings can still be changed before `build`.
     pub fn from_env() -> Result<Self, Error> {
-        let api_key = env_secret(ENV_API_KEY)?;
-        let mut builder = QrisConfig::builder(api_key.expose_secret());
+        let env = EnvVars::process();
+        let api_key = env.secret(ENV_API_KEY)?;
         // Required, but it may still be given to the builder: `build` says when it is missing.
-        builder.base_url = BaseUrl::from_env_if_set(ENV_BASE_URL)?.map(|url| url.as_str().to_owned());
-        Ok(builder)
-    }
-
-    /// The base URL (required): the gateway's, the sandbox's (`{sandbox}/qris`) or a test
-    /// server's. Checked by [`build`](Self::build).
-    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.base_url = Some(base_url.into());
-        self
+        let settings = GatewaySettingsBuilder::from_env(SPEC, &env)?;
+        Ok(Self { settings, ..QrisConfig::builder(api_key.expose_secret()) })
     }
 
     /// How [`wait_for_payment`](crate::QrisClient::wait_for_payment) spaces its look-ups
@@ -114,38 +109,32 @@ impl QrisConfigBuilder {
         self
     }
 
-    /// The HTTP client (default [`HttpClient::new`]: default timeouts and retries).
-    pub fn http_client(mut self, http: HttpClient) -> Self {
-        self.http = Some(http);
-        self
-    }
-
     /// Checks the settings and builds the config: a non-empty key without characters a URL
     /// query would mangle, and a usable base URL.
     pub fn build(self) -> Result<QrisConfig, Error> {
-        let key = self.api_key.expose_secret();
-        require_credential(key, "QRIS API key")?;
-        if key.chars().any(char::is_control) {
+        SPEC.require_secret(&self.api_key, "API key")?;
+        if self.api_key.expose_secret().chars().any(char::is_control) {
             return Err(Error::config("the QRIS API key holds control characters; check how it was copied"));
         }
-        let Some(base_url) = self.base_url.as_deref() else {
-            return Err(Error::config(format!(
-                "the QRIS base URL is not set: the gateway's document names no host; set {ENV_BASE_URL} or call base_url()"
-            )));
-        };
-        Ok(QrisConfig {
-            api_key: self.api_key,
-            base_url: BaseUrl::parse(base_url)?,
-            poll: self.poll,
-            http: self.http.unwrap_or_default(),
-        })
+        let GatewaySettings { base_url, http, .. } = self.settings.build()?;
+        Ok(QrisConfig { api_key: self.api_key, base_url, poll: self.poll, http })
+    }
+}
+
+// The setters every gateway config has, written by core (`settings`) with this gateway's docs.
+gerbang_core::gateway_settings_setters! {
+    QrisConfigBuilder.settings {
+        /// The base URL (required): the gateway's, the sandbox's (`{sandbox}/qris`) or a test
+        /// server's. Checked by [`build`](Self::build).
+        base_url;
+        http_client;
     }
 }
 
 impl fmt::Debug for QrisConfigBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("QrisConfigBuilder")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.settings.base_url())
             .field("api_key", &"<redacted>")
             .field("poll", &self.poll)
             .finish_non_exhaustive()

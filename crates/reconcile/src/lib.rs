@@ -61,6 +61,7 @@ use gerbang_core::rate::{Priority, with_priority};
 use gerbang_core::{Error, ProviderId, SharedClock, SystemClock, WebhookEvent};
 use gerbang_webhooks::{Outcome, Receiver};
 use serde::Serialize;
+use tracing::Instrument;
 
 /// How many due payments one pass takes by default.
 pub const DEFAULT_BATCH: usize = 32;
@@ -224,11 +225,20 @@ impl Reconciler {
         // A payment taken and left unchecked is handed out again when its lease runs out.
         let checks = futures_util::stream::iter(due)
             .take_while(|_| std::future::ready(!stopping.load(Ordering::SeqCst)))
-            .map(|record| async move {
-                let (provider, reference) = (record.provider, record.reference.clone());
-                let outcome = self.check(record).await;
-                log_check(provider, &reference, &outcome);
-                Check { provider, reference, outcome }
+            .map(|record| {
+                let span = check_span(record.provider);
+                async move {
+                    let (provider, reference) = (record.provider, record.reference.clone());
+                    let outcome = self.check(record).await;
+                    log_check(provider, &reference, &outcome);
+                    let span = tracing::Span::current();
+                    span.record("gerbang.result", result_name(&outcome));
+                    if matches!(outcome, CheckOutcome::Failed { .. }) {
+                        span.record("otel.status_code", "ERROR");
+                    }
+                    Check { provider, reference, outcome }
+                }
+                .instrument(span)
             })
             .buffer_unordered(inner.settings.concurrency.max(1))
             .collect()
@@ -386,6 +396,36 @@ impl Reconciler {
                 %error, "could not record a check in the ledger");
         }
         outcome
+    }
+}
+
+/// The span of one check (`gerbang.reconcile.check`), the parent of the gateway call it makes:
+/// `gerbang.gateway`, and `gerbang.result`, the [`CheckOutcome`]'s name as in the logs' `outcome`
+/// (a failed check's status is an error).
+/// Never the payment's reference or id: those are in the logs, and a span's attributes are
+/// for grouping.
+fn check_span(gateway: ProviderId) -> tracing::Span {
+    tracing::info_span!(
+        "gerbang.reconcile.check",
+        otel.kind = "internal",
+        gerbang.gateway = gateway.as_str(),
+        gerbang.result = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    )
+}
+
+/// A check's outcome as one word: the logs' `outcome`.
+fn result_name(outcome: &CheckOutcome) -> &'static str {
+    match outcome {
+        CheckOutcome::Changed { .. } => "changed",
+        CheckOutcome::Unchanged { .. } => "unchanged",
+        CheckOutcome::NotCreated => "not_created",
+        CheckOutcome::Unresolvable => "unresolvable",
+        CheckOutcome::GaveUp => "gave_up",
+        CheckOutcome::Failed { .. } => "failed",
+        CheckOutcome::Deferred => "deferred",
+        CheckOutcome::Waiting => "waiting",
+        CheckOutcome::NoGateway => "no_gateway",
     }
 }
 

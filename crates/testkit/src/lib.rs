@@ -18,11 +18,14 @@ mod contract;
 mod env_scenario;
 mod hostile;
 mod local;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 mod postgres_server;
 mod prometheus_server;
 mod python;
 mod redis_server;
 mod rotation;
+mod spans;
 mod watched;
 pub use chromium::{CHROMIUM_FLAGS, Chromium};
 pub use contract::{check_inbox_contract, check_ledger_contract};
@@ -36,6 +39,7 @@ pub use prometheus_server::PrometheusServer;
 pub use python::PythonVenv;
 pub use redis_server::RedisServer;
 pub use rotation::{RotationOutcomes, expected_key};
+pub use spans::{SeenSpan, SpanCapture};
 pub use watched::{CountingGateway, check_watched_creates};
 
 /// Every line of tracing output written since [`LogCapture::install`], kept in memory.

@@ -55,6 +55,7 @@ mod mismatch;
 mod receiver;
 #[cfg(feature = "axum")]
 mod router;
+mod trace;
 
 pub use drain::Drained;
 pub use handler::{Handler, HandlerError, HandlerFn, handler_fn};

@@ -10,6 +10,7 @@ use gerbang_core::ledger::{Ledger, WatchState, WatchedPayment};
 use gerbang_core::{
     Ack, ClaimedId, Error, LookupKey, MAX_WEBHOOK_BODY_BYTES, PaymentProvider, ProviderId, WebhookEvent, WebhookRequest,
 };
+use tracing::Instrument;
 
 use crate::drain::{Deliveries, Ticket};
 use crate::handler::{Handler, HandlerError};
@@ -168,6 +169,11 @@ impl Receiver {
     /// Handles one delivery for `gateway` (its name, as in the URL: `cuan10pay`, `cashin`, …)
     /// and returns what to answer. Each delivery is counted in
     /// `gerbang_webhook_deliveries_total{gateway, outcome}` ([`gerbang_core::metrics`]).
+    ///
+    /// The delivery is a SERVER span (`gerbang.webhook`, after OpenTelemetry's HTTP server
+    /// conventions): `http.request.method`, `http.route` (through the [router](crate::router)),
+    /// `http.response.status_code`, `gerbang.gateway` (`unknown` for a name not configured),
+    /// `gerbang.outcome` and `gerbang.dedup_key`, as in the logs; never a header or the body.
     pub async fn receive(
         &self,
         gateway: &str,
@@ -176,20 +182,28 @@ impl Receiver {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Delivery {
-        let delivery = self.receive_uncounted(gateway, method, path, headers, body).await;
-        let known = self.provider(gateway).map(|p| p.id());
-        gerbang_core::metrics::webhook_delivery(known, delivery.outcome.as_str());
-        delivery
+        self.receive_at(None, gateway, method, path, headers, body).await
     }
 
-    async fn receive_uncounted(
+    /// [`receive`](Self::receive), for a delivery that came by `route` (the router's template).
+    pub(crate) async fn receive_at(
         &self,
+        route: Option<&'static str>,
         gateway: &str,
         method: Method,
         path: &str,
         headers: &HeaderMap,
         body: &[u8],
     ) -> Delivery {
+        let span = crate::trace::delivery_span(route, self.provider(gateway).map(|p| p.id()), &method);
+        let delivery = self.deliver(gateway, method, path, headers, body).instrument(span.clone()).await;
+        crate::trace::record_delivery(&span, &delivery);
+        let known = self.provider(gateway).map(|p| p.id());
+        gerbang_core::metrics::webhook_delivery(known, delivery.outcome.as_str());
+        delivery
+    }
+
+    async fn deliver(&self, gateway: &str, method: Method, path: &str, headers: &HeaderMap, body: &[u8]) -> Delivery {
         let Some(provider) = self.provider(gateway) else {
             // Debug-formatted: the name comes from the URL, and may hold anything.
             tracing::debug!(gateway = ?gateway, outcome = "unknown_gateway", "no such gateway here");

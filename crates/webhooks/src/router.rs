@@ -10,6 +10,9 @@ use gerbang_core::MAX_WEBHOOK_BODY_BYTES;
 
 use crate::Receiver;
 
+/// The route, as the SERVER span of a delivery names it (`http.route`).
+const ROUTE: &str = "/webhooks/{gateway}";
+
 /// `POST /webhooks/{gateway}` for every gateway of `receiver`, with the body capped at
 /// [`MAX_WEBHOOK_BODY_BYTES`]. Nest it or merge it into the application's router; the path the
 /// gateway calls is the one a Cash In notification is signed over, so give Cash In this URL.
@@ -32,10 +35,7 @@ use crate::Receiver;
 /// # }
 /// ```
 pub fn router(receiver: Receiver) -> Router {
-    Router::new()
-        .route("/webhooks/{gateway}", any(receive))
-        .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY_BYTES))
-        .with_state(receiver)
+    Router::new().route(ROUTE, any(receive)).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY_BYTES)).with_state(receiver)
 }
 
 async fn receive(
@@ -46,7 +46,7 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let delivery = receiver.receive(&gateway, method, uri.path(), &headers, &body).await;
+    let delivery = receiver.receive_at(Some(ROUTE), &gateway, method, uri.path(), &headers, &body).await;
     let status = StatusCode::from_u16(delivery.ack.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let content_type = HeaderValue::from_static(delivery.ack.content_type);
     (status, [(header::CONTENT_TYPE, content_type)], delivery.ack.body).into_response()

@@ -3,8 +3,20 @@
 //! A gateway crate describes a call (method, URL, headers, body), says whether it is safe to
 //! repeat, and parses the answer. This module owns the sockets: timeouts, retries with backoff,
 //! `Retry-After`, a `User-Agent`, a tracing span per call, and errors without URLs.
+//!
+//! # Spans
+//! Each call is a `gerbang.http` span (`gateway`, `operation`, `http.status`, `latency_ms`,
+//! `attempts`), and each attempt in it a CLIENT span after OpenTelemetry's HTTP client
+//! conventions, for a `tracing-opentelemetry` layer (the facade's `otel` feature) to export:
+//! `otel.name` `"{method} {url.template}"`, `http.request.method`, `server.address`,
+//! `server.port`, `url.template` (the call's [template](Call::at), never the real path),
+//! `http.request.resend_count` (on a retry), `http.response.status_code`, `error.type` (the
+//! status for 400 and above, else `transport`, `timeout`, `outcome_unknown`, `redirect`,
+//! `response_too_large`), `gerbang.gateway` and `gerbang.operation`. Never the URL, a query, a
+//! header or a body.
 
 mod retry;
+mod trace;
 
 use std::fmt;
 use std::future::Future;
@@ -43,17 +55,29 @@ pub struct Call {
     pub operation: &'static str,
     /// Whether it may be repeated.
     pub retry: Retry,
+    /// The path as the gateway documents it, for traces: see [`at`](Self::at).
+    pub url_template: Option<&'static str>,
 }
 
 impl Call {
     /// A call that is safe to repeat.
     pub const fn safe(provider: ProviderId, operation: &'static str) -> Self {
-        Self { provider, operation, retry: Retry::Safe }
+        Self { provider, operation, retry: Retry::Safe, url_template: None }
     }
 
     /// A call that must go out at most once.
     pub const fn once(provider: ProviderId, operation: &'static str) -> Self {
-        Self { provider, operation, retry: Retry::Never }
+        Self { provider, operation, retry: Retry::Never, url_template: None }
+    }
+
+    /// The same call, sent to `template`: its path after the base URL as the gateway documents
+    /// it, with `{name}` where a part varies (`/v1/deposit_status`, `/invoices/{id}`), and no
+    /// query. It is the `url.template` of the call's attempt spans and part of their name; a call
+    /// without one is named by its method alone. Never a real path: it may hold an id.
+    #[must_use]
+    pub const fn at(mut self, template: &'static str) -> Self {
+        self.url_template = Some(template);
+        self
     }
 }
 
@@ -362,14 +386,18 @@ impl HttpClient {
                 attempts += 1;
                 gate(attempts).await?;
                 let request = build()?;
+                let attempt_span = trace::attempt_span(call, &request, attempts);
                 let attempt_started = Instant::now();
-                let result = self.attempt(call, request).await;
+                let result = self.attempt(call, request).instrument(attempt_span.clone()).await;
                 crate::metrics::gateway_attempt(
                     call.provider,
                     call.operation,
                     crate::metrics::AttemptStatus::of(&result),
                     attempt_started.elapsed(),
                 );
+                trace::record_attempt(&attempt_span, &result);
+                // The attempt's span ends here, not after the wait before the next one.
+                drop(attempt_span);
                 let wait = match (&result, call.retry) {
                     (_, Retry::Never) => None,
                     (Ok(resp), Retry::Safe) if retry::is_retryable_status(resp.status) => {

@@ -1,0 +1,95 @@
+//! The CLIENT span of one attempt of a gateway call, after OpenTelemetry's HTTP client
+//! conventions (`docs/http/http-spans.md`: one span per attempt, `http.request.resend_count` on
+//! a retry, `error.type` on a failure). The field names are the attributes' names; `otel.name`,
+//! `otel.kind` and `otel.status_code` are the ones `tracing-opentelemetry` turns into the span's
+//! name, kind and status, so this crate needs no OpenTelemetry dependency.
+//!
+//! Of the URL only the host and the port are recorded: the path may hold an id and the query a
+//! key, so the path is the call's static [template](super::Call::at), or nothing.
+//!
+//! Numbers are recorded as `i64`: `tracing-opentelemetry` makes an unsigned one a string.
+
+use std::borrow::Cow;
+
+use http::Method;
+use tracing::field::Empty;
+
+use super::{Call, HttpRequest, HttpResponse};
+use crate::Error;
+
+/// The span of attempt number `attempt` (from 1) of `call`, sending `request`.
+pub(super) fn attempt_span(call: Call, request: &HttpRequest, attempt: u32) -> tracing::Span {
+    let method = method_name(&request.method);
+    let name = match call.url_template {
+        Some(template) => Cow::Owned(format!("{method} {template}")),
+        None => Cow::Borrowed(method),
+    };
+    tracing::info_span!(
+        "gerbang.http.attempt",
+        otel.name = %name,
+        otel.kind = "client",
+        otel.status_code = Empty,
+        http.request.method = method,
+        server.address = request.url.host_str().unwrap_or_default(),
+        server.port = request.url.port_or_known_default().map(i64::from),
+        url.template = call.url_template,
+        // Only on a retry: the conventions leave it out of a first attempt.
+        http.request.resend_count = (attempt > 1).then(|| i64::from(attempt - 1)),
+        http.response.status_code = Empty,
+        "error.type" = Empty,
+        gerbang.gateway = call.provider.as_str(),
+        gerbang.operation = call.operation,
+    )
+}
+
+/// Records what the attempt came to: the answer's status, and for a failure (an answer of 400
+/// or more, or none) `error.type` and the error status.
+pub(super) fn record_attempt(span: &tracing::Span, result: &Result<HttpResponse, Error>) {
+    let error_type: Cow<'static, str> = match result {
+        Ok(response) => {
+            let status = response.status.as_u16();
+            span.record("http.response.status_code", i64::from(status));
+            if status < 400 {
+                return;
+            }
+            Cow::Owned(status.to_string())
+        }
+        Err(error) => {
+            if let Error::Redirect { status, .. } = error {
+                span.record("http.response.status_code", i64::from(*status));
+            }
+            Cow::Borrowed(error_type(error))
+        }
+    };
+    span.record("error.type", error_type.as_ref());
+    span.record("otel.status_code", "ERROR");
+}
+
+/// The method as the conventions name it: one of the known ones, else `_OTHER` (a method is
+/// the gateway crate's choice, but the rule costs nothing).
+fn method_name(method: &Method) -> &'static str {
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::CONNECT,
+    ];
+    KNOWN.iter().find(|known| *known == method).map_or("_OTHER", Method::as_str)
+}
+
+/// A failed attempt's `error.type`: a word from a closed set, never the error's text.
+fn error_type(error: &Error) -> &'static str {
+    match error {
+        Error::Transport { .. } => "transport",
+        Error::Timeout { .. } => "timeout",
+        Error::OutcomeUnknown { .. } => "outcome_unknown",
+        Error::Redirect { .. } => "redirect",
+        Error::Decode { .. } => "response_too_large",
+        _ => "_OTHER",
+    }
+}
