@@ -1,7 +1,7 @@
 //! The metrics gerbang records: their names, label sets and buckets, and the one function per
 //! metric that every crate records through.
 //!
-//! Every crate records through the [`metrics`](::metrics) facade, as it logs through `tracing`:
+//! Every crate records through the [`metrics`](https://docs.rs/metrics) facade, as it logs through `tracing`:
 //! unconditionally, and for nothing when no recorder is installed (a record then costs an atomic
 //! load). Install one to export them: the `gerbang` facade's `metrics` feature has a Prometheus
 //! recorder (`gerbang::metrics::install`) and a `GET /metrics` route; `gerbang webhook serve`
