@@ -1,9 +1,10 @@
-//! `gerbang webhook serve [--port N] [--store URL] [--forward-to URL [--forward-timeout D]] [--reconcile-every D]
-//! [--drain-timeout D] [--drain-delay D]` (and the connection limits of `sandbox serve`, served by
-//! `gerbang-server`): the webhook receiver for every configured gateway, `/healthz`, `/readyz`
-//! and `/metrics` (Prometheus), and the reconciler of the payments its store's ledger watches; one JSON line per
-//! new event on stdout. A store that cannot be reached at start is waited for; SIGTERM or SIGINT
-//! drains (see [`crate::service`]).
+//! `gerbang webhook serve [--port N] [--store URL] [--forward-to URL --forward-secret S
+//! [--forward-secret-previous S] [--forward-timeout D]] [--reconcile-every D] [--drain-timeout D]
+//! [--drain-delay D]` (and the connection limits of `sandbox serve`, served by
+//! `gerbang-server`): the webhook receiver for every configured gateway, `/healthz`,
+//! `/readyz` and `/metrics` (Prometheus), and the reconciler of the payments its store's ledger
+//! watches; one JSON line per new event on stdout. A store that cannot be reached at start is
+//! waited for; SIGTERM or SIGINT drains (see [`crate::service`]).
 
 use std::future::Future;
 use std::io::Write;
@@ -42,6 +43,10 @@ pub(crate) struct ServeArgs {
     /// Cuan10pay's rate budget and Ciputra's token, shared with every other `gerbang` process.
     #[arg(long, env = "GERBANG_STORE_URL", default_value = "memory", hide_env_values = true)]
     store: String,
+    /// The CA certificates (PEM) the store's TLS certificate must chain to, for a Postgres URL that
+    /// names no `sslrootcert` (default: the system's trust store).
+    #[arg(long, env = "GERBANG_STORE_CA")]
+    store_ca: Option<std::path::PathBuf>,
     /// How long a receiver's claim on an event holds: past it, a receiver that died mid-handler
     /// no longer blocks the event, and another handles the gateway's next delivery.
     #[arg(long, value_parser = parse_duration, default_value = "30s")]
@@ -129,6 +134,9 @@ impl ServeArgs {
             None => None,
         };
         crate::stores::use_url(&self.store);
+        if let Some(ca) = &self.store_ca {
+            crate::stores::use_ca(ca);
+        }
         crate::stores::check_url(&self.store)?;
         let ids: Vec<ProviderId> = gerbang::providers_from_env()?.iter().map(|p| p.id()).collect();
         if ids.is_empty() {

@@ -14,6 +14,11 @@
 //! today's in-process budget and token, without an error, so that one variable can serve every
 //! command.
 //!
+//! **TLS to Postgres** follows the URL's `sslmode` and `sslrootcert` (libpq's names and meanings;
+//! `verify-full` by default off this machine: see `gerbang-postgres`'s TLS documentation).
+//! `--store-ca FILE` or `GERBANG_STORE_CA` names the CA file (PEM) when the URL names no
+//! `sslrootcert`. A certificate that does not verify is a refusal, like a wrong password.
+//!
 //! **When Redis cannot be reached**, each gateway does what its client does with a failing
 //! store: a Cuan10pay command fails with the store's error (a call the shared budget cannot count
 //! is not sent: another process may have spent the budget), a Ciputra command says so on stderr
@@ -31,6 +36,10 @@ use gerbang::token_store::TokenStore;
 /// The variable naming the store of every command.
 pub(crate) const ENV_STORE_URL: &str = "GERBANG_STORE_URL";
 
+/// The variable naming the CA file (PEM) the store's certificate must chain to (`--store-ca`):
+/// libpq's `sslrootcert` for a Postgres URL that names none.
+pub(crate) const ENV_STORE_CA: &str = "GERBANG_STORE_CA";
+
 /// Where the stores live, as the variable says.
 enum Shared {
     /// In this process: the clients' own defaults.
@@ -47,6 +56,34 @@ static GIVEN_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 /// `--store` calls it once, before building its clients).
 pub(crate) fn use_url(url: &str) {
     let _ = GIVEN_URL.set(url.to_owned());
+}
+
+/// A CA file given on the command line (`--store-ca`), which wins over [`ENV_STORE_CA`].
+static GIVEN_CA: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Makes `path` the store's CA file for every store opened from now on (`--store-ca`).
+pub(crate) fn use_ca(path: &std::path::Path) {
+    let _ = GIVEN_CA.set(path.to_owned());
+}
+
+/// The store's CA file: `--store-ca`, else `GERBANG_STORE_CA`, else none (the URL's
+/// `sslrootcert`, or the system's roots).
+fn store_ca() -> Result<Option<std::path::PathBuf>, Error> {
+    if let Some(path) = GIVEN_CA.get() {
+        return Ok(Some(path.clone()));
+    }
+    Ok(gerbang::env_var(ENV_STORE_CA)?.filter(|path| !path.trim().is_empty()).map(std::path::PathBuf::from))
+}
+
+/// A Postgres store's builder with the store's CA file, if any.
+macro_rules! postgres_builder {
+    ($store:ty) => {{
+        let builder = <$store>::builder();
+        match store_ca()? {
+            Some(ca) => builder.root_cert(ca),
+            None => builder,
+        }
+    }};
 }
 
 /// The kinds of store a URL may name.
@@ -124,7 +161,7 @@ pub(crate) async fn inbox(url: &str) -> Result<Arc<dyn Inbox>, Error> {
     Ok(match kind(url, "--store")? {
         Kind::Memory => Arc::new(MemoryInbox::new()),
         Kind::Redis => Arc::new(gerbang::redis::RedisInbox::connect(url).await?),
-        Kind::Postgres => Arc::new(gerbang::postgres::PostgresInbox::connect(url).await?),
+        Kind::Postgres => Arc::new(postgres_builder!(gerbang::postgres::PostgresInbox).connect(url).await?),
     })
 }
 
@@ -136,7 +173,7 @@ pub(crate) async fn ledger(url: &str, shared: bool) -> Result<Option<Arc<dyn Led
         Kind::Memory if shared => None,
         Kind::Memory => Some(Arc::new(MemoryLedger::new())),
         Kind::Redis => Some(Arc::new(gerbang::redis::RedisLedger::connect(url).await?)),
-        Kind::Postgres => Some(Arc::new(gerbang::postgres::PostgresLedger::connect(url).await?)),
+        Kind::Postgres => Some(Arc::new(postgres_builder!(gerbang::postgres::PostgresLedger).connect(url).await?)),
     })
 }
 

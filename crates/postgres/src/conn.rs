@@ -4,14 +4,14 @@
 //! options and methods are here too (`builder_methods!`).
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use gerbang_core::Error;
 use tokio::time::{Instant, timeout_at};
-use tokio_postgres::NoTls;
 use tokio_postgres::config::Host;
 
 use crate::error::{Failure, Scrubber};
@@ -25,6 +25,10 @@ pub(crate) struct Options {
     pub(crate) max_connections: usize,
     pub(crate) connect_timeout: Duration,
     pub(crate) operation_timeout: Duration,
+    /// `statement_timeout` and `lock_timeout` on the server; `None`: [`server_timeout_for`].
+    pub(crate) server_timeout: Option<Duration>,
+    /// The CA file when the URL names no `sslrootcert` (`--store-ca`).
+    pub(crate) root_cert: Option<PathBuf>,
 }
 
 impl Options {
@@ -35,9 +39,28 @@ impl Options {
             create_table: true,
             max_connections: 16,
             connect_timeout: Duration::from_secs(5),
-            operation_timeout: Duration::from_secs(10),
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+            server_timeout: None,
+            root_cert: None,
         }
     }
+
+    /// How long the server lets one statement run or wait for a lock.
+    fn server_timeout(&self) -> Duration {
+        self.server_timeout.unwrap_or_else(|| server_timeout_for(self.operation_timeout))
+    }
+}
+
+/// How long one operation may take by default: what a gateway waits for a webhook's answer is
+/// often not much more (Redis's stores use the same).
+pub(crate) const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The server's limit for an operation timeout: a sixth below it (2.5 s for 3 s), so that the
+/// server gives up on a statement (a lock waited for, a query run long) and says so before the
+/// client stops listening. A statement the client abandoned then cannot land later: an abandoned
+/// claim would otherwise hold its event for the whole lease.
+fn server_timeout_for(operation_timeout: Duration) -> Duration {
+    (operation_timeout - operation_timeout / 6).max(Duration::from_millis(1))
 }
 
 /// Which store a table belongs to, for the messages about it.
@@ -57,23 +80,36 @@ pub(crate) struct Connection {
     target: Arc<str>,
     scrubber: Scrubber,
     operation_timeout: Duration,
+    /// How a cancel request reaches the server ([`connect`] only: a given pool's is unknown).
+    tls: Option<crate::tls::RustlsConnect>,
 }
 
 impl Connection {
-    /// A pool connecting to `url` without TLS. Nothing is connected yet: the first operation
-    /// (creating or checking the table) opens the first connection.
+    /// A pool connecting to `url`, over TLS as its `sslmode` says (see [`crate::tls`]). Nothing
+    /// is connected yet: the first operation (creating or checking the table) opens the first
+    /// connection. Each connection sets the server's `statement_timeout` and `lock_timeout`.
     ///
-    /// [`Error::Config`] for a malformed URL; the message does not quote it.
+    /// [`Error::Config`] for a malformed URL or an unreadable CA file; the message does not quote
+    /// the URL.
     pub(crate) fn open(url: &str, options: &Options) -> Result<Self, Error> {
-        let mut config = tokio_postgres::Config::from_str(url).map_err(|e| invalid_url(&e))?;
+        let split = crate::tls::split(url)?;
+        let mut config = tokio_postgres::Config::from_str(&split.rest).map_err(|e| invalid_url(&e))?;
+        let tls = crate::tls::connector(&mut config, &split, options.root_cert.as_deref())?;
         if config.get_application_name().is_none() {
             config.application_name("gerbang-postgres");
         }
         config.connect_timeout(options.connect_timeout);
         let target = redacted_target(&config);
         let scrubber = Scrubber::new(config.get_password());
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(config, tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let millis = options.server_timeout().as_millis().max(1);
+        let set_timeouts = format!("SET statement_timeout = {millis}; SET lock_timeout = {millis}");
         let pool = Pool::builder(manager)
+            .post_create(Hook::async_fn(move |client, _| {
+                let sql = set_timeouts.clone();
+                Box::pin(async move { client.batch_execute(&sql).await.map_err(HookError::Backend) })
+            }))
             .max_size(options.max_connections)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(options.operation_timeout))
@@ -81,7 +117,7 @@ impl Connection {
             .recycle_timeout(Some(options.connect_timeout))
             .build()
             .map_err(|e| Error::config(format!("cannot build the Postgres connection pool: {e}")))?;
-        Ok(Self { pool, target: target.into(), scrubber, operation_timeout: options.operation_timeout })
+        Ok(Self { pool, target: target.into(), scrubber, operation_timeout: options.operation_timeout, tls: Some(tls) })
     }
 
     /// The application's own pool (its size and timeouts stay as they are).
@@ -91,6 +127,7 @@ impl Connection {
             target: "a pool given by the application".into(),
             scrubber: Scrubber::default(),
             operation_timeout: options.operation_timeout,
+            tls: None,
         }
     }
 
@@ -135,10 +172,27 @@ impl Connection {
         match timeout_at(deadline, work(&mut client)).await {
             Ok(done) => done.map_err(|failure| self.store_error(what, &failure)),
             Err(_) => {
+                self.cancel(&client);
                 drop(Object::take(client));
                 Err(self.timed_out(what))
             }
         }
+    }
+
+    /// Asks the server to cancel what `client` runs, in the background: the server's own timeouts
+    /// end a statement the client gave up on, but one that started late (the pool's wait took
+    /// part of the operation's time) could otherwise still land after the client said it failed.
+    /// Best effort: for a pool given by the application, only when it connects without TLS.
+    fn cancel(&self, client: &Object) {
+        let token = client.cancel_token();
+        let tls = self.tls.clone();
+        tokio::spawn(async move {
+            // A cancel that fails changes nothing: the statement ends at the server's timeout.
+            let _ = match tls {
+                Some(tls) => token.cancel_query(tls).await,
+                None => token.cancel_query(tokio_postgres::NoTls).await,
+            };
+        });
     }
 
     /// Creates `table` with `ddl` if it is missing (with `create`), or checks that it exists
@@ -277,20 +331,42 @@ macro_rules! builder_methods {
         /// [`Error::Store`](gerbang_core::Error::Store) and its connection is dropped, not
         /// reused. It bounds how long a webhook or a payment waits on a database that stopped
         /// answering.
+        /// 3 s by default.
         pub fn operation_timeout(mut self, timeout: std::time::Duration) -> Self {
             self.options.operation_timeout = timeout;
             self
         }
 
+        /// How long the server itself lets one statement run (`statement_timeout`) or wait for
+        /// a lock (`lock_timeout`), set on each connection when it opens. By default a sixth
+        /// below the [operation timeout](Self::operation_timeout) (2.5 s for 3 s), so that the
+        /// server gives up first and tells the client: a statement the client abandoned never
+        /// lands later (a claim would hold its event for the whole lease). Keep it below the
+        /// operation timeout. Only for [`connect`](Self::connect): give your own pool's
+        /// connections these settings yourself.
+        pub fn server_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.options.server_timeout = Some(timeout);
+            self
+        }
+
+        /// The CA certificates (a PEM file) that the server's certificate must chain to when the
+        /// URL names no `sslrootcert` (the CLI's `--store-ca`, `GERBANG_STORE_CA`). With it, a URL
+        /// without `sslmode` means `verify-full`. Only for [`connect`](Self::connect).
+        pub fn root_cert(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+            self.options.root_cert = Some(path.into());
+            self
+        }
+
         /// Connects to `url` (`postgres://user[:password]@host[:port]/database[?options]`, or a
-        /// `key=value` connection string), without TLS, and creates the table if missing.
+        /// `key=value` connection string), over TLS as its `sslmode` and `sslrootcert` say (see
+        /// [TLS](crate#tls)), and creates the table if missing.
         ///
         /// # Errors
         ///
         /// [`Error::Config`](gerbang_core::Error::Config) for a malformed URL or table name, or a
         /// missing table with [`create_table`](Self::create_table) off, or a server that refuses
-        /// (a wrong password, no such database, no right to create the table: trying again
-        /// would not help); [`Error::Store`](gerbang_core::Error::Store) when the server cannot
+        /// (a wrong password, no such database, no right to create the table, a certificate that
+        /// does not verify, no TLS where `sslmode` requires it: trying again would not help); [`Error::Store`](gerbang_core::Error::Store) when the server cannot
         /// be reached (it may later). Neither message holds the URL or its password.
         pub async fn connect(self, url: &str) -> Result<$store, gerbang_core::Error> {
             let conn = crate::conn::Connection::open(url, &self.options)?;

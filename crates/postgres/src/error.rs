@@ -66,10 +66,25 @@ impl Failure {
             Self::Postgres(e) | Self::Pool(deadpool_postgres::PoolError::Backend(e)) => e,
             _ => return false,
         };
-        error.as_db_error().is_some_and(|db| {
-            let code = db.code().code();
-            ["28", "3D", "3F", "42"].iter().any(|class| code.starts_with(class))
-        })
+        crate::tls::refused(error)
+            || error.as_db_error().is_some_and(|db| {
+                let code = db.code().code();
+                ["28", "3D", "3F", "42"].iter().any(|class| code.starts_with(class))
+            })
+    }
+
+    /// What to check, for a refusal.
+    fn refusal_hint(&self) -> &'static str {
+        match self {
+            Self::Postgres(e) | Self::Pool(deadpool_postgres::PoolError::Backend(e)) if crate::tls::without_tls(e) => {
+                "the store URL's sslmode requires TLS (verify-full is the default off this machine): enable ssl on \
+                 the server, or add sslmode=disable to the URL if the network between is private and trusted"
+            }
+            Self::Postgres(e) | Self::Pool(deadpool_postgres::PoolError::Backend(e)) if crate::tls::refused(e) => {
+                "check the store URL's sslmode and sslrootcert (or --store-ca) against the server's certificate"
+            }
+            _ => "check the user, password, database and table of the store URL, and the role's rights",
+        }
     }
 }
 
@@ -113,10 +128,7 @@ impl Scrubber {
         }
         if failure.refused() {
             return Error::Config {
-                message: format!(
-                    "the postgres store refused: {message}; check the user, password, database and table of the store \
-                     URL, and the role's rights"
-                ),
+                message: format!("the postgres store refused: {message}; {}", failure.refusal_hint()),
             };
         }
         Error::Store { store: STORE, message }

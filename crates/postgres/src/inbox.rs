@@ -42,7 +42,9 @@ pub struct PostgresInbox {
 /// | [`create_table`](Self::create_table) | `true` |
 /// | [`max_connections`](Self::max_connections) | 16 |
 /// | [`connect_timeout`](Self::connect_timeout) | 5 s |
-/// | [`operation_timeout`](Self::operation_timeout) | 10 s |
+/// | [`operation_timeout`](Self::operation_timeout) | 3 s |
+/// | [`server_timeout`](Self::server_timeout) | a sixth below the operation timeout (2.5 s) |
+/// | [`root_cert`](Self::root_cert) | none: the URL's `sslrootcert`, else the system's CAs |
 #[derive(Debug, Clone)]
 pub struct PostgresInboxBuilder {
     options: Options,

@@ -238,14 +238,79 @@
 //! # Connections, timeouts, errors
 //!
 //! Connections are pooled by `deadpool-postgres` (16 at most by default, per store) and each call
-//! is bounded by an operation timeout (10 s by default), waiting for a connection included. Every
-//! failure is [`Error::Store`](gerbang_core::Error::Store) with `store: "postgres"` (the receiver
-//! answers the gateway non-2xx and it delivers again; a create whose write-ahead record fails is
-//! not sent); its message and the stores' `Debug` never show the URL's password.
+//! is bounded by an operation timeout (3 s by default, as Redis's stores; a gateway waits for a
+//! webhook's answer not much longer), waiting for a connection included. The server gives up
+//! first: each connection sets `statement_timeout` and `lock_timeout` to a sixth below the
+//! operation timeout (2.5 s; [`server_timeout`](PostgresInboxBuilder::server_timeout) changes
+//! it), so that a statement waiting on a locked table fails on the server and says so, rather
+//! than landing after the client gave up (an abandoned claim would hold its event for the whole
+//! lease). And when the client does give up first (the pool's wait took part of its time), it
+//! sends the server a cancel request for that statement before dropping the connection. A pool
+//! given to [`use_pool`](PostgresInboxBuilder::use_pool) keeps its own settings: set these two on
+//! its connections yourself.
 //!
-//! There is no TLS to the database (`NoTls`): run it on a private network or behind a TLS-ending
-//! proxy or sidecar, as the deployment decides. `sslmode=require` in the URL fails to connect
-//! rather than going on in clear.
+//! Every failure is [`Error::Store`](gerbang_core::Error::Store) with `store: "postgres"` (the
+//! receiver answers the gateway non-2xx and it delivers again; a create whose write-ahead record
+//! fails is not sent), except a refusal no retry changes (a wrong password, no such database, a
+//! certificate that does not verify, no TLS where it is required), which is
+//! [`Error::Config`](gerbang_core::Error::Config); neither message, nor the stores' `Debug`, shows
+//! the URL's password.
+//!
+//! # TLS
+//!
+//! TLS to the server is rustls (the one every gerbang binary already holds, with aws-lc-rs;
+//! never OpenSSL), driven by libpq's URL options with libpq's meanings:
+//!
+//! | `sslmode` | encrypted | certificate checked |
+//! |---|---|---|
+//! | `disable` | no | – |
+//! | `prefer` | when the server offers it, else in clear | no |
+//! | `require` | yes, or no connection | no (as `verify-ca` when a CA file is given, as libpq) |
+//! | `verify-ca` | yes | its chain to a trusted CA, not its name |
+//! | `verify-full` | yes | its chain and that it names the host connected to |
+//!
+//! `sslrootcert=FILE` names the trusted CAs (PEM); [`root_cert`](PostgresInboxBuilder::root_cert)
+//! (the CLI's `--store-ca`, `GERBANG_STORE_CA`) does the same when the URL names none. Without
+//! either, the system's trust store (through `rustls-platform-verifier`, as reqwest: a CA the
+//! operator installs there is trusted, and no list of web roots is built into the binary).
+//!
+//! **The default, when the URL names no `sslmode`, is `verify-full`**, except to this machine
+//! (`localhost`, a loopback address, a Unix socket), where it is libpq's `prefer`. libpq's
+//! `prefer` everywhere would send a payment service's database password and its customers'
+//! payments in clear to anything that answers on the network without TLS, and trust any
+//! certificate: a gerbang store is worth the one word it takes to opt out (`sslmode=disable`
+//! on a private network you trust, or `sslmode=require` for encryption without a check).
+//!
+//! ```text
+//! postgres://app:secret@db.internal:5432/shop                        verify-full, the system's CAs
+//! postgres://app:secret@db.internal/shop?sslrootcert=/etc/ca.pem     verify-full, that CA
+//! postgres://app:secret@10.0.0.5/shop?sslmode=verify-ca&sslrootcert=/etc/ca.pem
+//! postgres://app:secret@10.0.0.5/shop?sslmode=disable                in clear (a private network)
+//! postgres://app:secret@localhost/shop                               prefer (this machine)
+//! ```
+//!
+//! A certificate that does not verify fails connecting with
+//! [`Error::Config`](gerbang_core::Error::Config), naming the host and why: `unknown issuer` (not
+//! signed by a trusted CA), `wrong name` (it does not name the host connected to), `expired`,
+//! `not valid yet`. So does a server without TLS under `require`, `verify-ca` or `verify-full`.
+//! The TLS session binds no channel to SCRAM (`tls-server-end-point`): the password exchange is
+//! SCRAM without channel binding, inside the verified session.
+//!
+//! **Amazon RDS and Aurora**: their certificates come from Amazon's own CAs, outside the system's
+//! trust store. Download the bundle of the region (`https://truststore.pki.rds.amazonaws.com/
+//! REGION/REGION-bundle.pem`, or `global-bundle.pem`) and name it:
+//! `postgres://app:secret@mydb.abc123.eu-west-1.rds.amazonaws.com/shop?sslrootcert=/etc/rds/eu-west-1-bundle.pem`
+//! (`verify-full`: the certificate names the endpoint's DNS name; connect by it, not an IP).
+//!
+//! **Google Cloud SQL**: its server certificates are signed by the instance's own CA (download
+//! `server-ca.pem` from the console or `gcloud sql instances describe`) and name the instance
+//! (`PROJECT:INSTANCE`), not the IP address connected to, so `verify-full` fails with `wrong
+//! name`. Either use `sslmode=verify-ca&sslrootcert=server-ca.pem` (the chain checked, the name
+//! not: the instance's own CA signs nothing else), or run the Cloud SQL Auth Proxy beside the
+//! service and connect to it on `127.0.0.1` (the proxy does TLS and IAM to the instance; the
+//! default is `prefer` to this machine, `sslmode=disable` says so outright). Instances whose
+//! certificates come from a CA Service CA (shared or customer-managed) name a DNS name:
+//! `verify-full` by that name works, with that CA as `sslrootcert`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -254,6 +319,7 @@ mod error;
 mod inbox;
 mod ledger;
 mod table;
+mod tls;
 
 pub use inbox::{DEFAULT_TABLE, PostgresInbox, PostgresInboxBuilder, schema_sql};
 pub use ledger::{DEFAULT_LEDGER_TABLE, PostgresLedger, PostgresLedgerBuilder, ledger_schema_sql};

@@ -221,7 +221,8 @@ async fn a_url_asking_for_tls_fails_rather_than_going_on_in_clear() {
     let Some(server) = PostgresServer::start() else { return };
     let url = format!("{}?sslmode=require", server.url());
     let inbox = PostgresInbox::builder().connect_timeout(Duration::from_secs(2)).connect(&url).await;
-    assert!(matches!(inbox, Err(Error::Store { .. })), "{inbox:?}");
+    // A refusal (the server will not grow TLS by waiting): see tests/tls.rs.
+    assert!(matches!(inbox, Err(Error::Config { .. })), "{inbox:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,4 +237,66 @@ async fn uses_the_applications_own_pool() {
     let inbox = PostgresInbox::from_pool(pool).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(format!("{inbox:?}").contains("a pool given by the application"));
     gerbang_testkit::check_inbox_contract(&inbox, "own-pool").await;
+}
+
+/// How long another session holds the inbox table locked (the 12 s).
+const LOCK_HELD: Duration = Duration::from_secs(12);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_table_fails_a_claim_in_time_and_leaves_no_claim_behind() {
+    use gerbang_postgres::tokio_postgres;
+    let Some((server, inbox)) = server_and_inbox().await else { return };
+    // A claim first, so that the pooled connection has the claim prepared (as in production):
+    // under the lock, it is then the INSERT itself that waits, not its preparation.
+    assert!(matches!(inbox.claim(&key("warm"), Duration::from_secs(60)).await, Ok(Claim::New(_))));
+    let (locker, connection) =
+        tokio_postgres::connect(&server.url(), tokio_postgres::NoTls).await.unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(connection);
+    locker
+        .batch_execute("BEGIN; LOCK TABLE gerbang_inbox IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap_or_else(|e| panic!("lock: {e}"));
+    let locked_at = Instant::now();
+
+    let started = Instant::now();
+    let claim = inbox.claim(&key("locked"), Duration::from_secs(60)).await;
+    let waited = started.elapsed();
+    let Err(Error::Store { store: "postgres", message }) = claim else { panic!("{claim:?}") };
+    assert!(waited < Duration::from_millis(3500), "the claim gave up only after {waited:?}: {message}");
+    // The server gave up first (lock_timeout) and said so: nothing of it is left to land later.
+    assert!(message.contains("55P03") || message.contains("57014"), "{message}");
+
+    tokio::time::sleep(LOCK_HELD.saturating_sub(locked_at.elapsed())).await;
+    locker.batch_execute("COMMIT").await.unwrap_or_else(|e| panic!("commit: {e}"));
+    let started = Instant::now();
+    let claim = inbox.claim(&key("locked"), Duration::from_secs(60)).await;
+    assert!(matches!(claim, Ok(Claim::New(_))), "no claim was left behind: {claim:?}");
+    assert!(started.elapsed() < Duration::from_secs(1), "at once: {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_the_client_gave_up_on_is_cancelled_on_the_server() {
+    use gerbang_postgres::tokio_postgres;
+    let Some(server) = PostgresServer::start() else { return };
+    // The server's own limit far above the client's: only the cancel request stops the claim.
+    let inbox = PostgresInbox::builder()
+        .operation_timeout(Duration::from_secs(1))
+        .server_timeout(Duration::from_secs(60))
+        .connect(&server.url())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(inbox.claim(&key("warm"), Duration::from_secs(60)).await, Ok(Claim::New(_))));
+    let (locker, connection) =
+        tokio_postgres::connect(&server.url(), tokio_postgres::NoTls).await.unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(connection);
+    locker
+        .batch_execute("BEGIN; LOCK TABLE gerbang_inbox IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let claim = inbox.claim(&key("cancelled"), Duration::from_secs(60)).await;
+    assert!(matches!(claim, Err(Error::Store { .. })), "{claim:?}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    locker.batch_execute("COMMIT").await.unwrap_or_else(|e| panic!("{e}"));
+    let claim = inbox.claim(&key("cancelled"), Duration::from_secs(60)).await;
+    assert!(matches!(claim, Ok(Claim::New(_))), "the abandoned claim was cancelled, not left behind: {claim:?}");
 }

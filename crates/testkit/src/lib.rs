@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde_json::Value;
 use tracing_subscriber::EnvFilter;
 
+mod certs;
 mod chromium;
 mod contract;
 mod env_scenario;
@@ -27,6 +28,7 @@ mod redis_server;
 mod rotation;
 mod spans;
 mod watched;
+pub use certs::{ServerCert, TestCa, Validity};
 pub use chromium::{CHROMIUM_FLAGS, Chromium};
 pub use contract::{check_inbox_contract, check_ledger_contract};
 pub use env_scenario::{SCENARIO_VAR, env_scenario, run_env_scenario};

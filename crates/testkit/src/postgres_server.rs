@@ -22,6 +22,8 @@ pub struct PostgresServer {
     port: u16,
     as_postgres: bool,
     running: bool,
+    /// Serves TLS (`ssl=on`) with the certificate in its directory.
+    tls: bool,
 }
 
 impl PostgresServer {
@@ -33,6 +35,21 @@ impl PostgresServer {
     /// When Postgres is missing and `CI=true` (CI must run these tests), or when an installed
     /// Postgres fails to start: the message holds what failed and the end of the server's log.
     pub fn start() -> Option<Self> {
+        Self::start_with(None)
+    }
+
+    /// [`start`](Self::start), serving TLS too (`ssl=on`) with `cert` (its files in the server's
+    /// directory, owned by the server's user, the key mode 0600, as Postgres demands). Clients
+    /// may still connect in clear.
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start).
+    pub fn start_tls(cert: &crate::ServerCert) -> Option<Self> {
+        Self::start_with(Some(cert))
+    }
+
+    fn start_with(cert: Option<&crate::ServerCert>) -> Option<Self> {
         let missing = |why: String| {
             local::unavailable("a Postgres server", &why, "install the Debian package postgresql to run it");
             None
@@ -52,8 +69,11 @@ impl PostgresServer {
             Ok(dir) => dir,
             Err(why) => return missing(why),
         };
-        let mut server = Self { dir, bindir, port: 0, as_postgres, running: false };
+        let mut server = Self { dir, bindir, port: 0, as_postgres, running: false, tls: cert.is_some() };
         server.init();
+        if let Some(cert) = cert {
+            server.install_cert(cert);
+        }
         // A port found free can be taken by another test before the server binds it: try again.
         for attempt in 1..=5 {
             server.port = free_port();
@@ -129,15 +149,35 @@ impl PostgresServer {
         }
     }
 
+    /// Writes `cert` as `server.crt` and `server.key` into the directory, owned by whoever owns
+    /// the directory (`postgres` when we are root), the key readable by it alone.
+    fn install_cert(&self, cert: &crate::ServerCert) {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let owner = std::fs::metadata(&self.dir).unwrap_or_else(|e| panic!("cannot stat {}: {e}", self.dir.display()));
+        for (name, text, mode) in [("server.crt", &cert.cert_pem, 0o644), ("server.key", &cert.key_pem, 0o600)] {
+            let path = self.dir.join(name);
+            let written = std::fs::write(&path, text)
+                .and_then(|()| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)))
+                .and_then(|()| std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid())));
+            if let Err(e) = written {
+                panic!("cannot install {}: {e}", path.display());
+            }
+        }
+    }
+
     fn pg_ctl_start(&self) -> Result<(), String> {
         let data = self.data().display().to_string();
         let log = self.dir.join("log").display().to_string();
         // A throwaway server: no durability, a socket in its own directory, loopback only.
-        let options = format!(
+        let mut options = format!(
             "-k {} -c listen_addresses=127.0.0.1 -p {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
             self.dir.display(),
             self.port
         );
+        if self.tls {
+            let dir = self.dir.display();
+            options.push_str(&format!(" -c ssl=on -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key"));
+        }
         self.run(&self.tool("pg_ctl"), &["-D", &data, "-l", &log, "-o", &options, "-w", "-t", &wait_secs(), "start"])
     }
 
