@@ -27,6 +27,8 @@ const FORBIDDEN_WITH_FEATURE: &[(&str, &[&str])] = &[
     ("webhooks", &["axum"]),
     ("redis", &["axum", "tokio-postgres"]),
     ("postgres", &["axum", "redis"]),
+    // The Prometheus exporter renders into a route of ours; the route comes with `axum` alone.
+    ("metrics", &["axum"]),
 ];
 
 /// Features of the facade (crates/gerbang/Cargo.toml) that are not one gateway each.

@@ -186,7 +186,9 @@ impl TokenCache {
         let fetch_and_time = || async {
             self.fetches.fetch_add(1, Ordering::SeqCst);
             let fetched_at = now();
-            let fetched = fetch().await?;
+            let fetched = fetch().await;
+            gerbang_core::metrics::token_refresh(gerbang_core::ProviderId::Ciputra, fetched.is_ok());
+            let fetched = fetched?;
             let life = (fetched.expires_at - fetched_at).max(time::Duration::ZERO);
             let margin = time::Duration::try_from(margin).unwrap_or(time::Duration::MAX).min(life / 2);
             tracing::debug!(expires_at = %fetched.expires_at, "fetched a new Ciputra token");

@@ -1,10 +1,10 @@
 //! `gerbang webhook serve [--port N] [--store URL] [--forward-to URL --forward-secret S
 //! [--forward-secret-previous S] [--forward-timeout D]] [--reconcile-every D] [--drain-timeout D]
 //! [--drain-delay D]` (and the connection limits of `sandbox serve`, served by
-//! `gerbang-server`): the webhook receiver for every configured gateway, `/healthz` and
-//! `/readyz`, and the reconciler of the payments its store's ledger watches; one JSON line per
-//! new event on stdout. A store that cannot be reached at start is waited for; SIGTERM or SIGINT
-//! drains (see [`crate::service`]).
+//! `gerbang-server`): the webhook receiver for every configured gateway, `/healthz`,
+//! `/readyz` and `/metrics` (Prometheus), and the reconciler of the payments its store's ledger
+//! watches; one JSON line per new event on stdout. A store that cannot be reached at start is
+//! waited for; SIGTERM or SIGINT drains (see [`crate::service`]).
 
 use std::future::Future;
 use std::io::Write;
@@ -151,6 +151,7 @@ impl ServeArgs {
 
         // The port answers from now on: probes, and webhooks (503 until the store is reached).
         let service = Service::new(stopping.clone());
+        service.serve_metrics(gerbang::metrics::install()?);
         let limits = self.limits.limits();
         // A second signal during the drain stops the deliveries under way at once (their claims
         // released), as the deadline would.
@@ -185,7 +186,9 @@ impl ServeArgs {
             for gateway in &ids {
                 eprint_line(&format!("receiving {gateway} webhooks at http://{addr}/webhooks/{gateway}"));
             }
-            eprint_line(&format!("health at http://{addr}/healthz, readiness at http://{addr}/readyz"));
+            eprint_line(&format!(
+                "health at http://{addr}/healthz, readiness at http://{addr}/readyz, metrics at http://{addr}/metrics"
+            ));
             eprint_line(&format!(
                 "at most {} connections at once; a request head must arrive within {:?}; SIGTERM or Ctrl-C \
                  drains within {:?}",
@@ -264,6 +267,7 @@ impl ServeArgs {
         let delay = self.drain_delay;
         async move {
             if let Stop::Signal(at) = stopping.asked().await {
+                gerbang::metrics::receiver_draining(true);
                 tracing::info!(delay_ms = delay.as_millis(), "signal received: draining, /readyz answers 503");
                 tokio::time::sleep_until(at + delay).await;
                 tracing::info!("drain: the port is closed; the deliveries under way go on");

@@ -1,6 +1,6 @@
-//! `webhook serve` as a service: the port answers from the start (`/healthz`, `/readyz`, and the
-//! webhooks, 503 while the store is not reachable yet), the store is waited for, and SIGTERM or
-//! SIGINT drains (see [`Stop`]).
+//! `webhook serve` as a service: the port answers from the start (`/healthz`, `/readyz`,
+//! `/metrics`, and the webhooks, 503 while the store is not reachable yet), the store is waited
+//! for, and SIGTERM or SIGINT drains (see [`Stop`]).
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use gerbang::Error;
+use gerbang::metrics::PrometheusHandle;
 use gerbang::webhooks::{Readiness, Receiver, StoreCheck, liveness_response};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -72,6 +73,8 @@ pub(crate) struct Service {
     /// The store refused: readiness says so until the process exits.
     refused: OnceLock<()>,
     stopping: OnceLock<Stopping>,
+    /// The Prometheus recorder `/metrics` renders.
+    metrics: OnceLock<PrometheusHandle>,
 }
 
 impl Service {
@@ -86,6 +89,11 @@ impl Service {
         let _ = self.ready.set((receiver, router));
     }
 
+    /// `/metrics` renders `handle` from now on (404 until then).
+    pub(crate) fn serve_metrics(&self, handle: PrometheusHandle) {
+        let _ = self.metrics.set(handle);
+    }
+
     pub(crate) fn refused(&self) {
         let _ = self.refused.set(());
     }
@@ -98,11 +106,13 @@ impl Service {
         self.stopping.get().is_some_and(|stopping| matches!(stopping.now(), Stop::Signal(_)))
     }
 
-    /// `/healthz`, `/readyz`, and every other path to the receiver's router once there is one.
+    /// `/healthz`, `/readyz`, `/metrics`, and every other path to the receiver's router once
+    /// there is one.
     pub(crate) fn router(self: &Arc<Self>) -> Router {
         Router::new()
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
+            .route("/metrics", get(metrics))
             .fallback(deliver)
             .with_state(Arc::clone(self))
     }
@@ -123,6 +133,13 @@ async fn readyz(State(service): State<Arc<Service>>) -> Response {
         None => Readiness::new(StoreCheck::Connecting, draining),
     };
     readiness.into_response()
+}
+
+async fn metrics(State(service): State<Arc<Service>>) -> Response {
+    match service.metrics.get() {
+        Some(handle) => gerbang::metrics::response(handle),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 async fn deliver(State(service): State<Arc<Service>>, request: Request) -> Response {

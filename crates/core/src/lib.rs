@@ -14,6 +14,7 @@ pub mod de;
 mod error;
 pub mod inbox;
 pub mod ledger;
+pub mod metrics;
 mod money;
 mod payment;
 mod provider;

@@ -137,6 +137,16 @@ pub enum Priority {
     Background,
 }
 
+impl Priority {
+    /// `normal` or `background`: the value of the `priority` metric label.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Normal => "normal",
+            Self::Background => "background",
+        }
+    }
+}
+
 tokio::task_local! {
     static SCOPE_PRIORITY: Priority;
 }
@@ -225,6 +235,33 @@ pub trait RateStore: Send + Sync + fmt::Debug {
     /// [`Priority::Background`], when only the reserve is left). A store that cannot be reached
     /// answers [`Error::Store`]; the caller decides what that means (Cuan10pay refuses the call).
     async fn acquire(&self, key: &str, quota: Quota, priority: Priority) -> Result<(), Error>;
+
+    /// [`acquire`](Self::acquire), saying how many calls of the budget are left after this one
+    /// at [`Priority::Normal`] ([`remaining_after`]), when the store can tell: for the
+    /// `gerbang_rate_budget_remaining` metric. The default spends through `acquire` and says
+    /// `None`; both stores of gerbang tell.
+    async fn acquire_with_remaining(&self, key: &str, quota: Quota, priority: Priority) -> Result<Option<u32>, Error> {
+        self.acquire(key, quota, priority).await.map(|()| None)
+    }
+}
+
+/// The calls of `quota` left at [`Priority::Normal`] when the theoretical arrival time is
+/// `ahead_micros` past now (after a call was allowed: [`Decision::Allow`]'s `ttl`): the whole
+/// window less what is ahead, in whole calls.
+///
+/// ```
+/// use gerbang_core::rate::{gcra, remaining_after, Decision, Priority, Quota};
+/// use std::num::NonZeroU32;
+///
+/// let quota = Quota::per_hour(NonZeroU32::new(100).unwrap());
+/// let Decision::Allow { tat, ttl } = gcra(None, 0, &quota, Priority::Normal) else { panic!() };
+/// assert_eq!(remaining_after(&quota, ttl.as_micros() as u64), 99);
+/// let Decision::Allow { ttl, .. } = gcra(Some(tat), 0, &quota, Priority::Normal) else { panic!() };
+/// assert_eq!(remaining_after(&quota, ttl.as_micros() as u64), 98);
+/// ```
+pub fn remaining_after(quota: &Quota, ahead_micros: u64) -> u32 {
+    let free = quota.window_micros(Priority::Normal).saturating_sub(ahead_micros);
+    u32::try_from(free / quota.emission_interval_micros()).unwrap_or(u32::MAX)
 }
 
 /// The in-memory [`RateStore`]: the default, for one process. Budgets of keys whose budget is
@@ -281,21 +318,26 @@ impl fmt::Debug for MemoryRateStore {
 #[async_trait]
 impl RateStore for MemoryRateStore {
     async fn acquire(&self, key: &str, quota: Quota, priority: Priority) -> Result<(), Error> {
-        self.spend(key, quota, priority)
+        self.spend(key, quota, priority).map(|_| ())
+    }
+
+    async fn acquire_with_remaining(&self, key: &str, quota: Quota, priority: Priority) -> Result<Option<u32>, Error> {
+        self.spend(key, quota, priority).map(Some)
     }
 }
 
 impl MemoryRateStore {
-    fn spend(&self, key: &str, quota: Quota, priority: Priority) -> Result<(), Error> {
+    /// Spends one call; the calls left after it.
+    fn spend(&self, key: &str, quota: Quota, priority: Priority) -> Result<u32, Error> {
         let now = u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
         let mut tats = self.lock();
         if tats.len() > PRUNE_ABOVE {
             tats.retain(|_, tat| *tat > now);
         }
         match gcra(tats.get(key).copied(), now, &quota, priority) {
-            Decision::Allow { tat, .. } => {
+            Decision::Allow { tat, ttl } => {
                 tats.insert(key.to_owned(), tat);
-                Ok(())
+                Ok(remaining_after(&quota, u64::try_from(ttl.as_micros()).unwrap_or(u64::MAX)))
             }
             Decision::Refuse { retry_after } => {
                 tracing::debug!(

@@ -208,8 +208,10 @@ impl KeyUsed {
 
     /// The verification log line: `gateway` and `key` fields. A webhook under the previous key
     /// is logged at INFO, so that a receiver at its default level shows while the old key is
-    /// still in use; under the current key at DEBUG (one line per webhook is noise).
+    /// still in use; under the current key at DEBUG (one line per webhook is noise). Counted in
+    /// `gerbang_webhook_verifications_total{gateway, key}` too ([`crate::metrics`]).
     pub fn log_verified(self, gateway: ProviderId) {
+        crate::metrics::webhook_verified(gateway, self);
         match self {
             Self::Current => tracing::debug!(%gateway, key = self.as_str(), "webhook verified"),
             Self::Previous => tracing::info!(

@@ -11,8 +11,8 @@ use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use gerbang_core::Error;
 use gerbang_core::rate::{MemoryRateStore, Priority, Quota, RateStore};
+use gerbang_core::{Error, ProviderId, metrics};
 
 /// The key of a budget that is not an account's (one made by [`RateBudget::per_hour`], in its
 /// own store): every client given it shares it, whatever its account.
@@ -122,19 +122,41 @@ impl RateBudget {
     /// Spends one request at `priority`, or says how long until one is available:
     /// [`Error::RateLimited`] with `retry_after` (for [`Priority::Background`], until more than
     /// the reserve is back: see [`gerbang_core::rate`]). A store that fails is [`Error::Store`].
+    ///
+    /// What is left is the `gerbang_rate_budget_remaining{gateway="cuan10pay"}` gauge, and each
+    /// refusal counts in `gerbang_rate_budget_waits_total{gateway="cuan10pay", priority}`.
     pub async fn acquire_at(&self, priority: Priority) -> Result<(), Error> {
         let Some(spend) = &self.spend else { return Ok(()) };
-        spend.store.acquire(&spend.key, spend.quota, priority).await.inspect_err(|error| match error {
-            Error::RateLimited { retry_after } => tracing::debug!(
-                gateway = "cuan10pay",
-                outcome = "rate_limited",
-                wait_ms = retry_after.map(|w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX)),
-                ?priority,
-                "client-side rate budget spent; call not sent"
-            ),
-            other => tracing::warn!(gateway = "cuan10pay", outcome = "store_failed", error = %other,
-                "the rate budget's store failed; call not sent"),
-        })
+        let spent = spend.store.acquire_with_remaining(&spend.key, spend.quota, priority).await;
+        match spent {
+            Ok(remaining) => {
+                if let Some(remaining) = remaining {
+                    metrics::rate_budget_remaining(ProviderId::Cuan10pay, remaining);
+                }
+                Ok(())
+            }
+            Err(error) => {
+                match &error {
+                    Error::RateLimited { retry_after } => {
+                        metrics::rate_budget_wait(ProviderId::Cuan10pay, priority);
+                        if priority == Priority::Normal {
+                            // Refused to the merchant's own call: nothing is left.
+                            metrics::rate_budget_remaining(ProviderId::Cuan10pay, 0);
+                        }
+                        tracing::debug!(
+                            gateway = "cuan10pay",
+                            outcome = "rate_limited",
+                            wait_ms = retry_after.map(|w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX)),
+                            ?priority,
+                            "client-side rate budget spent; call not sent"
+                        );
+                    }
+                    other => tracing::warn!(gateway = "cuan10pay", outcome = "store_failed", error = %other,
+                        "the rate budget's store failed; call not sent"),
+                }
+                Err(error)
+            }
+        }
     }
 }
 

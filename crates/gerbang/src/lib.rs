@@ -17,6 +17,7 @@
 //! | `reconcile` | no payment lost: watched payments checked until final, handled once with the webhooks | [`reconcile`] |
 //! | `redis` | stores on Redis: the event inbox shared by replicas | [`redis`] |
 //! | `postgres` | stores on Postgres: the event inbox, done inside your own transaction | [`postgres`] |
+//! | `metrics` | Prometheus metrics of every crate, and (with `axum`) a `GET /metrics` route | [`metrics`] |
 //! | `otel` | OpenTelemetry traces of gateway calls, deliveries and checks, exported over OTLP/HTTP | [`otel`] |
 //! | `full` | every gateway (not the sandbox) | |
 //!
@@ -95,6 +96,9 @@ pub use gerbang_redis as redis;
 /// Stores on Postgres (feature `postgres`).
 #[cfg(feature = "postgres")]
 pub use gerbang_postgres as postgres;
+
+#[cfg(feature = "metrics")]
+pub mod metrics;
 
 // OpenTelemetry traces (feature `otel`): documented in the module itself.
 #[cfg(feature = "otel")]

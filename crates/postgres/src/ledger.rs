@@ -216,6 +216,7 @@ impl Ledger for PostgresLedger {
                 return Ok(Begin::Exists(Box::new(existing)));
             }
         }
+        crate::error::count("beginning a create");
         Err(Error::Store {
             store: "postgres",
             message: format!(

@@ -141,6 +141,37 @@ pub enum CheckOutcome {
     NoGateway,
 }
 
+impl CheckOutcome {
+    /// The outcome's name, as in the logs' `outcome` field and the `result` label of
+    /// `gerbang_reconcile_checks_total`: `changed`, `unchanged`, `not_created`, `unresolvable`,
+    /// `deferred`, `gave_up`, `waiting`, `failed`, `no_gateway`.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Changed { .. } => "changed",
+            Self::Unchanged { .. } => "unchanged",
+            Self::NotCreated => "not_created",
+            Self::Unresolvable => "unresolvable",
+            Self::Deferred => "deferred",
+            Self::GaveUp => "gave_up",
+            Self::Waiting => "waiting",
+            Self::Failed { .. } => "failed",
+            Self::NoGateway => "no_gateway",
+        }
+    }
+}
+
+/// The pass's gauges: how many payments it took, and how long the oldest of them still not final
+/// has been watched.
+fn record_pass(due: &[WatchedPayment], now: gerbang_core::time::OffsetDateTime) {
+    let oldest = due
+        .iter()
+        .filter(|record| record.state.is_watched())
+        .map(|record| record.recorded_at)
+        .min()
+        .map(|at| Duration::try_from(now - at).unwrap_or(Duration::ZERO));
+    gerbang_core::metrics::reconcile_pass(due.len(), oldest);
+}
+
 /// One payment a pass took, and what its check came to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Check {
@@ -190,6 +221,7 @@ impl Reconciler {
         let inner = &self.inner;
         let now = inner.settings.clock.now();
         let due = inner.ledger.due(now, inner.settings.batch, inner.settings.lease).await?;
+        record_pass(&due, now);
         // A payment taken and left unchecked is handed out again when its lease runs out.
         let checks = futures_util::stream::iter(due)
             .take_while(|_| std::future::ready(!stopping.load(Ordering::SeqCst)))
@@ -401,6 +433,7 @@ fn result_name(outcome: &CheckOutcome) -> &'static str {
 /// `info` for a decision (a change handed on, a payment given up or found never created),
 /// `warn` for a failed check, `debug` for a payment merely not due or unchanged.
 fn log_check(gateway: ProviderId, reference: &str, outcome: &CheckOutcome) {
+    gerbang_core::metrics::reconcile_check(gateway, outcome.as_str());
     match outcome {
         CheckOutcome::Changed { state, receiver } => {
             tracing::info!(%gateway, reference, outcome = "changed", %state, receiver, "payment reconciled");

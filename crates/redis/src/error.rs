@@ -17,7 +17,8 @@ pub(crate) const STORE: &str = "redis";
 /// [`Error::Config`]: trying again changes nothing until the configuration does. Anything else
 /// (refused or dropped connections, timeouts, a server still loading) is [`Error::Store`], which
 /// may work later. This is the one place that tells the two apart.
-pub(crate) fn store_error(operation: &str, error: &redis::RedisError, secrets: &[&str]) -> Error {
+pub(crate) fn store_error(operation: &'static str, error: &redis::RedisError, secrets: &[&str]) -> Error {
+    count(operation);
     let mut message = format!("{operation}: {error}");
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
         message = message.replace(secret, "***");
@@ -33,6 +34,20 @@ pub(crate) fn store_error(operation: &str, error: &redis::RedisError, secrets: &
     }
     tracing::debug!(store = STORE, error = %message, "redis store error");
     Error::Store { store: STORE, message }
+}
+
+/// Counts a failed `operation` in `gerbang_store_errors_total{store="redis", operation}`: every
+/// failure comes through one of the three functions above. The token store's operations, named
+/// in words in messages, are labelled in snake case.
+fn count(operation: &'static str) {
+    let label = match operation {
+        "get token" => "token_get",
+        "put token" => "token_put",
+        "lock token" => "token_lock",
+        "unlock token" => "token_unlock",
+        other => other,
+    };
+    gerbang_core::metrics::store_error(STORE, label);
 }
 
 /// Whether `error` is a refusal that no retry would change: see [`store_error`].
@@ -53,7 +68,8 @@ fn refuses(error: &redis::RedisError) -> bool {
 }
 
 /// `operation` did not finish within `limit` (reconnecting included).
-pub(crate) fn timed_out(operation: &str, limit: Duration) -> Error {
+pub(crate) fn timed_out(operation: &'static str, limit: Duration) -> Error {
+    count(operation);
     let message = format!("{operation}: no answer within {limit:?}");
     tracing::debug!(store = STORE, error = %message, "redis store error");
     Error::Store { store: STORE, message }
@@ -62,7 +78,8 @@ pub(crate) fn timed_out(operation: &str, limit: Duration) -> Error {
 /// `operation` found `what` stored in a shape it cannot read (a record written by hand, or by
 /// another version): the message names the problem and where, with the values serde_json quotes
 /// left out ([`Error::decode_json`]).
-pub(crate) fn unreadable(operation: &str, what: &str, error: &serde_json::Error) -> Error {
+pub(crate) fn unreadable(operation: &'static str, what: &str, error: &serde_json::Error) -> Error {
+    count(operation);
     let message = format!("{operation}: {}", Error::decode_json(what, error));
     tracing::debug!(store = STORE, error = %message, "redis store error");
     Error::Store { store: STORE, message }

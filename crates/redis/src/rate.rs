@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use gerbang_core::Error;
-use gerbang_core::rate::{Priority, Quota, RateStore};
+use gerbang_core::rate::{Priority, Quota, RateStore, remaining_after};
 use redis::Script;
 use redis::aio::ConnectionManager;
 
@@ -16,9 +16,10 @@ use crate::key::tame_key;
 /// [`gerbang_core::rate::gcra`] in Lua, on the server's clock (`TIME`, shared by every replica).
 ///
 /// `KEYS[1]`: the budget's key; `ARGV[1]`: `T`, the emission interval in µs; `ARGV[2]`: the
-/// window of the call's priority in µs. Returns 0 when the call is allowed (the new theoretical
-/// arrival time is stored, expiring when the whole budget is back), else how long to wait in µs
-/// (and stores nothing).
+/// window of the call's priority in µs. When the call is allowed, the new theoretical arrival time
+/// is stored (expiring when the whole budget is back) and the script returns how far ahead of now
+/// it is in µs, negated (so at most -1: what is left of the budget follows from it); else it
+/// returns how long to wait in µs (at least 1) and stores nothing.
 ///
 /// Lua numbers are doubles: exact for integers below 2⁵³ µs, which [`MAX_MICROS`] keeps every
 /// value under. Numbers are written with `%.0f`, a whole number of µs in plain digits, rather
@@ -38,7 +39,7 @@ local new = tat + interval
 local ahead = new - now
 if ahead <= window then
   redis.call('SET', KEYS[1], string.format('%.0f', new), 'PX', string.format('%.0f', math.max(1, math.ceil(ahead / 1000))))
-  return 0
+  return -ahead
 end
 return ahead - window
 ",
@@ -71,7 +72,7 @@ const MAX_MICROS: u64 = 1 << 52;
 /// ```no_run
 /// use std::num::NonZeroU32;
 /// use std::sync::Arc;
-/// use gerbang_core::rate::{Priority, Quota, RateStore};
+/// use gerbang_core::rate::{Priority, Quota, RateStore, remaining_after};
 /// use gerbang_redis::RedisRateStore;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -158,6 +159,10 @@ impl RedisRateStore {
 #[async_trait]
 impl RateStore for RedisRateStore {
     async fn acquire(&self, key: &str, quota: Quota, priority: Priority) -> Result<(), Error> {
+        self.acquire_with_remaining(key, quota, priority).await.map(|_| ())
+    }
+
+    async fn acquire_with_remaining(&self, key: &str, quota: Quota, priority: Priority) -> Result<Option<u32>, Error> {
         let interval = quota.emission_interval_micros();
         let window = quota.window_micros(priority);
         if interval > MAX_MICROS || window > MAX_MICROS {
@@ -170,11 +175,12 @@ impl RateStore for RedisRateStore {
         let mut conn = self.conn.manager();
         let mut invocation = GCRA.key(&redis_key);
         invocation.arg(interval).arg(window);
-        let wait: u64 = self.conn.run("acquire", &[], invocation.invoke_async(&mut conn)).await?;
-        if wait == 0 {
+        let answer: i64 = self.conn.run("acquire", &[], invocation.invoke_async(&mut conn)).await?;
+        if answer <= 0 {
             tracing::trace!(redis_key = %redis_key, ?priority, "redis rate budget: allowed");
-            return Ok(());
+            return Ok(Some(remaining_after(&quota, answer.unsigned_abs())));
         }
+        let wait = answer.unsigned_abs();
         tracing::debug!(redis_key = %redis_key, wait_ms = wait / 1000, ?priority, "redis rate budget spent");
         Err(Error::RateLimited { retry_after: Some(Duration::from_micros(wait)) })
     }

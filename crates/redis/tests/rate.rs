@@ -126,6 +126,25 @@ async fn two_replicas_sharing_a_budget_of_n_allow_exactly_n_of_3n() {
 }
 
 #[tokio::test]
+async fn each_store_says_what_is_left_of_the_budget_after_a_call() {
+    let Some(redis) = RedisServer::start() else { return };
+    let stores: [(&str, Box<dyn RateStore>); 2] = [
+        ("redis", Box::new(RedisRateStore::connect(&redis.url()).await.unwrap())),
+        ("memory", Box::new(gerbang_core::rate::MemoryRateStore::new())),
+    ];
+    let q = per_hour(5);
+    for (name, store) in &stores {
+        let mut left = Vec::new();
+        for _ in 0..5 {
+            left.push(store.acquire_with_remaining(KEY, q, Priority::Normal).await.unwrap());
+        }
+        assert_eq!(left, [Some(4), Some(3), Some(2), Some(1), Some(0)], "{name}");
+        let refused = store.acquire_with_remaining(KEY, q, Priority::Normal).await;
+        assert!(matches!(refused, Err(Error::RateLimited { .. })), "{name}: {refused:?}");
+    }
+}
+
+#[tokio::test]
 async fn background_work_stops_at_the_reserve_and_the_merchant_goes_on() {
     let Some(redis) = RedisServer::start() else { return };
     let store = RedisRateStore::connect(&redis.url()).await.unwrap();

@@ -1,7 +1,8 @@
 //! Test support shared by the gateway crates' tests: capturing every line of tracing output,
 //! checking that no secret or customer detail shows in what a failing run printed, the fixtures
-//! each crate records from the sandbox, and private servers for one test (Redis, Postgres, and
-//! chromedriver with headless Chromium) and a private Python virtual environment. Not published.
+//! each crate records from the sandbox, and private servers for one test (Redis, Postgres,
+//! Prometheus, and chromedriver with headless Chromium) and a private Python virtual environment.
+//! Not published.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -21,6 +22,7 @@ mod local;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 mod postgres_server;
+mod prometheus_server;
 mod python;
 mod redis_server;
 mod rotation;
@@ -35,6 +37,7 @@ pub use hostile::{
     check_no_redirect_is_followed,
 };
 pub use postgres_server::PostgresServer;
+pub use prometheus_server::PrometheusServer;
 pub use python::PythonVenv;
 pub use redis_server::RedisServer;
 pub use rotation::{RotationOutcomes, expected_key};

@@ -218,6 +218,7 @@ impl Receiver {
     pub async fn drain(&self, deadline: tokio::time::Instant) -> Drained {
         let deliveries = &self.inner.deliveries;
         deliveries.start_draining();
+        gerbang_core::metrics::receiver_draining(true);
         let under_way = deliveries.count();
         tracing::info!(
             outcome = "draining",

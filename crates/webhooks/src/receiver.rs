@@ -70,6 +70,28 @@ pub enum Outcome {
     MethodNotAllowed,
 }
 
+impl Outcome {
+    /// The outcome's name, as in the logs' `outcome` field and the `outcome` label of
+    /// `gerbang_webhook_deliveries_total`: `handled`, `duplicate`, `in_flight`, `handler_failed`,
+    /// `mismatch`, `rejected`, `verify_unavailable`, `store_failed`, `unknown_gateway`, `drained`,
+    /// `method_not_allowed`.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Handled(_) => "handled",
+            Self::Duplicate(_) => "duplicate",
+            Self::InFlight(_) => "in_flight",
+            Self::HandlerFailed(..) => "handler_failed",
+            Self::Mismatch(_) => "mismatch",
+            Self::Rejected(_) => "rejected",
+            Self::VerifyUnavailable(_) => "verify_unavailable",
+            Self::StoreFailed(_) => "store_failed",
+            Self::UnknownGateway(_) => "unknown_gateway",
+            Self::Drained(_) => "drained",
+            Self::MethodNotAllowed => "method_not_allowed",
+        }
+    }
+}
+
 /// The answer to send back to the gateway, and what happened.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
@@ -145,7 +167,8 @@ impl Receiver {
     }
 
     /// Handles one delivery for `gateway` (its name, as in the URL: `cuan10pay`, `cashin`, …)
-    /// and returns what to answer.
+    /// and returns what to answer. Each delivery is counted in
+    /// `gerbang_webhook_deliveries_total{gateway, outcome}` ([`gerbang_core::metrics`]).
     ///
     /// The delivery is a SERVER span (`gerbang.webhook`, after OpenTelemetry's HTTP server
     /// conventions): `http.request.method`, `http.route` (through the [router](crate::router)),
@@ -175,6 +198,8 @@ impl Receiver {
         let span = crate::trace::delivery_span(route, self.provider(gateway).map(|p| p.id()), &method);
         let delivery = self.deliver(gateway, method, path, headers, body).instrument(span.clone()).await;
         crate::trace::record_delivery(&span, &delivery);
+        let known = self.provider(gateway).map(|p| p.id());
+        gerbang_core::metrics::webhook_delivery(known, delivery.outcome.as_str());
         delivery
     }
 
@@ -311,9 +336,11 @@ impl Receiver {
                 None => self.inner.handler.handle(&event).await,
             }
         };
+        let started = std::time::Instant::now();
         let Some(handled) = self.inner.deliveries.unless_cut(handling).await else {
             return self.drained(ticket, Some(key)).await;
         };
+        gerbang_core::metrics::webhook_handled_in(key.provider, started.elapsed());
         // From here the delivery completes or releases its claim itself (unless the drain's
         // deadline came just as the handler finished: the drain gives it back, and the done
         // marker below is then refused, as for a lease that ran out).
@@ -539,6 +566,8 @@ impl ReceiverBuilder {
 
     /// The receiver, calling `handler` for each new event.
     pub fn build(self, handler: impl Handler) -> Receiver {
+        // The gauge exists, at 0, from the start: an alert on it needs a series to compare.
+        gerbang_core::metrics::receiver_draining(false);
         Receiver {
             inner: Arc::new(Inner {
                 providers: self.providers,

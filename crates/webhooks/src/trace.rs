@@ -47,7 +47,7 @@ pub(crate) fn record_delivery(span: &tracing::Span, delivery: &Delivery) {
     let status = delivery.ack.status;
     // As `i64`: `tracing-opentelemetry` makes an unsigned number a string.
     span.record("http.response.status_code", i64::from(status));
-    span.record("gerbang.outcome", outcome_name(&delivery.outcome));
+    span.record("gerbang.outcome", delivery.outcome.as_str());
     if let Some(key) = dedup_key(&delivery.outcome) {
         span.record("gerbang.dedup_key", key.as_str());
     }
@@ -55,23 +55,6 @@ pub(crate) fn record_delivery(span: &tracing::Span, delivery: &Delivery) {
     if status >= 500 {
         span.record("error.type", status.to_string().as_str());
         span.record("otel.status_code", "ERROR");
-    }
-}
-
-/// The outcome's name: the words the logs' `outcome` field uses.
-pub(crate) fn outcome_name(outcome: &Outcome) -> &'static str {
-    match outcome {
-        Outcome::Handled(_) => "handled",
-        Outcome::Duplicate(_) => "duplicate",
-        Outcome::InFlight(_) => "in_flight",
-        Outcome::HandlerFailed(..) => "handler_failed",
-        Outcome::Mismatch(_) => "mismatch",
-        Outcome::Rejected(_) => "rejected",
-        Outcome::VerifyUnavailable(_) => "verify_unavailable",
-        Outcome::StoreFailed(_) => "store_failed",
-        Outcome::UnknownGateway(_) => "unknown_gateway",
-        Outcome::Drained(_) => "drained",
-        Outcome::MethodNotAllowed => "method_not_allowed",
     }
 }
 

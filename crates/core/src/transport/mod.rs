@@ -387,7 +387,14 @@ impl HttpClient {
                 gate(attempts).await?;
                 let request = build()?;
                 let attempt_span = trace::attempt_span(call, &request, attempts);
+                let attempt_started = Instant::now();
                 let result = self.attempt(call, request).instrument(attempt_span.clone()).await;
+                crate::metrics::gateway_attempt(
+                    call.provider,
+                    call.operation,
+                    crate::metrics::AttemptStatus::of(&result),
+                    attempt_started.elapsed(),
+                );
                 trace::record_attempt(&attempt_span, &result);
                 // The attempt's span ends here, not after the wait before the next one.
                 drop(attempt_span);
@@ -409,6 +416,7 @@ impl HttpClient {
                 match wait {
                     Some(wait) => {
                         tracing::debug!(attempt = attempts, wait_ms = wait.as_millis() as u64, "retrying");
+                        crate::metrics::gateway_retry(call.provider, call.operation);
                         tokio::time::sleep(wait).await;
                     }
                     None => break result,

@@ -1,0 +1,319 @@
+//! The metrics gerbang records: their names, label sets and buckets, and the one function per
+//! metric that every crate records through.
+//!
+//! Every crate records through the [`metrics`](https://docs.rs/metrics) facade, as it logs through `tracing`:
+//! unconditionally, and for nothing when no recorder is installed (a record then costs an atomic
+//! load). Install one to export them: the `gerbang` facade's `metrics` feature has a Prometheus
+//! recorder (`gerbang::metrics::install`) and a `GET /metrics` route; `gerbang webhook serve`
+//! serves it on its port. Any other `metrics` recorder works too.
+//!
+//! **Label values come from closed sets only**: a gateway's [`ProviderId::as_str`], an
+//! operation's `&'static str` name, an HTTP status code, the name of an enum's variant. Never a
+//! payment's id, a reference, a dedup key, a URL, a store key or an error's text: each of those
+//! would make a new series per payment (and some are the merchant's customers' business). The
+//! functions here take only such types, so a caller cannot pass anything else.
+//!
+//! [`ALL`] lists every metric with its type, labels and meaning: the README's table is checked
+//! against it.
+//!
+//! ```
+//! use gerbang_core::metrics;
+//!
+//! for metric in metrics::ALL {
+//!     assert!(metric.name.starts_with("gerbang_"));
+//! }
+//! assert_eq!(metrics::WEBHOOK_DELIVERIES.labels, ["gateway", "outcome"]);
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::{KeyUsed, ProviderId};
+
+/// What kind of series a metric is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Kind {
+    /// Only goes up (`…_total`).
+    Counter,
+    /// A value that goes up and down, set to the latest reading.
+    Gauge,
+    /// A distribution of durations, in seconds, with buckets.
+    Histogram,
+}
+
+impl Kind {
+    /// `counter`, `gauge` or `histogram`, as Prometheus names them.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Counter => "counter",
+            Self::Gauge => "gauge",
+            Self::Histogram => "histogram",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One metric: its name, kind, label names and what it counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metric {
+    /// The name, as exported.
+    pub name: &'static str,
+    /// Counter, gauge or histogram.
+    pub kind: Kind,
+    /// Its label names, in order.
+    pub labels: &'static [&'static str],
+    /// What it counts, and the label values it can take: the help text and the README's table.
+    pub help: &'static str,
+}
+
+macro_rules! metric {
+    ($(#[$doc:meta])* $id:ident, $name:literal, $kind:ident, [$($label:literal),*], $help:literal) => {
+        $(#[$doc])*
+        pub const $id: Metric = Metric { name: $name, kind: Kind::$kind, labels: &[$($label),*], help: $help };
+    };
+}
+
+metric!(
+    /// Webhook deliveries received, by what the receiver did with each.
+    WEBHOOK_DELIVERIES, "gerbang_webhook_deliveries_total", Counter, ["gateway", "outcome"],
+    "Webhook deliveries received, by gateway and outcome: handled, duplicate, in_flight, rejected, verify_unavailable, handler_failed, mismatch, store_failed, drained, unknown_gateway (gateway=\"unknown\"), method_not_allowed."
+);
+metric!(
+    /// Webhooks whose signature verified, by the key that verified it.
+    WEBHOOK_VERIFICATIONS, "gerbang_webhook_verifications_total", Counter, ["gateway", "key"],
+    "Webhooks whose signature verified, by gateway and key (current, previous): once previous stays at its value for longer than the gateway retries, the previous key can be removed."
+);
+metric!(
+    /// How long the handler took with a new event.
+    WEBHOOK_HANDLER_DURATION, "gerbang_webhook_handler_duration_seconds", Histogram, ["gateway"],
+    "How long the handler (or the forward to the application) took with each new event, failed ones included, in seconds."
+);
+metric!(
+    /// Whether the receiver is draining.
+    RECEIVER_DRAINING, "gerbang_receiver_draining", Gauge, [],
+    "1 once the receiver drains (after SIGTERM or SIGINT), else 0."
+);
+metric!(
+    /// Attempts of calls to the gateways, by their answer.
+    GATEWAY_REQUESTS, "gerbang_gateway_requests_total", Counter, ["gateway", "operation", "status"],
+    "Attempts of calls to a gateway (each retry is one more), by gateway, operation and status: the HTTP status code, or timeout, transport (nothing reached the gateway), outcome_unknown (the answer was lost), redirect, too_large (an answer over the size limit)."
+);
+metric!(
+    /// How long each attempt of a gateway call took.
+    GATEWAY_REQUEST_DURATION, "gerbang_gateway_request_duration_seconds", Histogram, ["gateway", "operation"],
+    "How long each attempt of a call to a gateway took, answer read included, in seconds (buckets up to 120 s: gateways can take 90)."
+);
+metric!(
+    /// Retries of gateway calls.
+    GATEWAY_RETRIES, "gerbang_gateway_retries_total", Counter, ["gateway", "operation"],
+    "Retries of calls that are safe to repeat (after a timeout, a connection failure, a lost answer, a 429 or a 502 to 504), by gateway and operation."
+);
+metric!(
+    /// Failures of a shared store.
+    STORE_ERRORS, "gerbang_store_errors_total", Counter, ["store", "operation"],
+    "Operations on a store that failed (unreachable, timed out, refused, unreadable), by store (redis, postgres; memory never fails) and operation."
+);
+metric!(
+    /// Payments due at the reconciler's last pass.
+    RECONCILE_DUE, "gerbang_reconcile_due", Gauge, [],
+    "Watched payments the reconciler's last pass took to check (at most its batch)."
+);
+metric!(
+    /// The age of the oldest unsettled payment the last pass took.
+    RECONCILE_OLDEST_PENDING_AGE, "gerbang_reconcile_oldest_pending_age_seconds", Gauge, [],
+    "Age of the oldest payment still not final among those the reconciler's last pass took, in seconds since it was recorded (0 when none)."
+);
+metric!(
+    /// Reconciler checks by what each came to.
+    RECONCILE_CHECKS, "gerbang_reconcile_checks_total", Counter, ["gateway", "result"],
+    "Reconciler checks of watched payments, by gateway and result: changed, unchanged, not_created, unresolvable, gave_up, failed, deferred, waiting, no_gateway."
+);
+metric!(
+    /// What is left of a gateway's rate budget.
+    RATE_BUDGET_REMAINING, "gerbang_rate_budget_remaining", Gauge, ["gateway"],
+    "Calls left in the gateway's rate budget (Cuan10pay: 100 an hour, shared by every replica on a Redis store) after the last call that spent from it."
+);
+metric!(
+    /// Calls the rate budget refused.
+    RATE_BUDGET_WAITS, "gerbang_rate_budget_waits_total", Counter, ["gateway", "priority"],
+    "Calls the rate budget refused, not sent, each told how long to wait, by gateway and priority (normal: the merchant's own calls; background: the reconciler's, which stop while only the reserve is left)."
+);
+metric!(
+    /// Bearer token fetches.
+    TOKEN_REFRESHES, "gerbang_token_refreshes_total", Counter, ["gateway", "result"],
+    "Bearer tokens fetched from a gateway (Ciputra), by result: ok, failed."
+);
+
+/// Every metric gerbang records, in the order of the README's table.
+pub const ALL: &[Metric] = &[
+    WEBHOOK_DELIVERIES,
+    WEBHOOK_VERIFICATIONS,
+    WEBHOOK_HANDLER_DURATION,
+    RECEIVER_DRAINING,
+    GATEWAY_REQUESTS,
+    GATEWAY_REQUEST_DURATION,
+    GATEWAY_RETRIES,
+    STORE_ERRORS,
+    RECONCILE_DUE,
+    RECONCILE_OLDEST_PENDING_AGE,
+    RECONCILE_CHECKS,
+    RATE_BUDGET_REMAINING,
+    RATE_BUDGET_WAITS,
+    TOKEN_REFRESHES,
+];
+
+/// The buckets of [`GATEWAY_REQUEST_DURATION`], in seconds: from 50 ms to 2 minutes, since a
+/// gateway may take 90 s to answer (and the default attempt timeout is 30 s).
+pub const GATEWAY_DURATION_BUCKETS: &[f64] =
+    &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 90.0, 120.0];
+
+/// The buckets of [`WEBHOOK_HANDLER_DURATION`], in seconds: from a millisecond (a handler that
+/// writes one row) to 30 s (the default lease: a handler longer than that may run twice).
+pub const HANDLER_DURATION_BUCKETS: &[f64] =
+    &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+/// The `gateway` label of a delivery for a gateway not configured here: the URL's text is never
+/// a label value.
+pub const UNKNOWN_GATEWAY: &str = "unknown";
+
+impl Metric {
+    /// The histogram buckets this metric is exported with, for a histogram.
+    pub fn buckets(&self) -> Option<&'static [f64]> {
+        match self.name {
+            name if name == GATEWAY_REQUEST_DURATION.name => Some(GATEWAY_DURATION_BUCKETS),
+            name if name == WEBHOOK_HANDLER_DURATION.name => Some(HANDLER_DURATION_BUCKETS),
+            _ => None,
+        }
+    }
+}
+
+/// Gives the installed recorder every metric's help text and unit (a Prometheus recorder prints
+/// them as `# HELP` lines). An exporter calls it once, after installing its recorder.
+pub fn describe() {
+    for metric in ALL {
+        match metric.kind {
+            Kind::Counter => ::metrics::describe_counter!(metric.name, metric.help),
+            Kind::Gauge => ::metrics::describe_gauge!(metric.name, metric.help),
+            Kind::Histogram => ::metrics::describe_histogram!(metric.name, ::metrics::Unit::Seconds, metric.help),
+        }
+    }
+}
+
+/// The table of every metric, in Markdown: name, type, labels, meaning (the README's).
+pub fn markdown_table() -> String {
+    let mut table = String::from("| metric | type | labels | meaning |\n|---|---|---|---|\n");
+    for metric in ALL {
+        let labels = metric.labels.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ");
+        let labels = if labels.is_empty() { "–".to_owned() } else { labels };
+        table.push_str(&format!("| `{}` | {} | {labels} | {} |\n", metric.name, metric.kind, metric.help));
+    }
+    table
+}
+
+/// A webhook delivery, by what the receiver did with it: `gateway` is `None` for a gateway not
+/// configured here (label `unknown`), `outcome` the name of the receiver's outcome.
+pub fn webhook_delivery(gateway: Option<ProviderId>, outcome: &'static str) {
+    let gateway = gateway.map_or(UNKNOWN_GATEWAY, ProviderId::as_str);
+    ::metrics::counter!(WEBHOOK_DELIVERIES.name, "gateway" => gateway, "outcome" => outcome).increment(1);
+}
+
+/// A webhook whose signature verified under `key`.
+pub fn webhook_verified(gateway: ProviderId, key: KeyUsed) {
+    ::metrics::counter!(WEBHOOK_VERIFICATIONS.name, "gateway" => gateway.as_str(), "key" => key.as_str()).increment(1);
+}
+
+/// The handler's call for a new event took `took`.
+pub fn webhook_handled_in(gateway: ProviderId, took: Duration) {
+    ::metrics::histogram!(WEBHOOK_HANDLER_DURATION.name, "gateway" => gateway.as_str()).record(took.as_secs_f64());
+}
+
+/// Whether the receiver drains.
+pub fn receiver_draining(draining: bool) {
+    ::metrics::gauge!(RECEIVER_DRAINING.name).set(if draining { 1.0 } else { 0.0 });
+}
+
+/// One attempt of a gateway call, answered with `status` (an HTTP code, or what became of it:
+/// see [`GATEWAY_REQUESTS`]) after `took`.
+pub(crate) fn gateway_attempt(gateway: ProviderId, operation: &'static str, status: AttemptStatus, took: Duration) {
+    let status = match status {
+        AttemptStatus::Http(code) => ::metrics::SharedString::from(code.to_string()),
+        AttemptStatus::Failed(what) => ::metrics::SharedString::const_str(what),
+    };
+    let gateway = gateway.as_str();
+    ::metrics::counter!(GATEWAY_REQUESTS.name, "gateway" => gateway, "operation" => operation, "status" => status)
+        .increment(1);
+    ::metrics::histogram!(GATEWAY_REQUEST_DURATION.name, "gateway" => gateway, "operation" => operation)
+        .record(took.as_secs_f64());
+}
+
+/// What an attempt came to, as the `status` label says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AttemptStatus {
+    /// An answer with this HTTP status.
+    Http(u16),
+    /// No usable answer: `timeout`, `transport`, `outcome_unknown`, `redirect`, `too_large`.
+    Failed(&'static str),
+}
+
+impl AttemptStatus {
+    /// The status of an attempt that came to `result`.
+    pub(crate) fn of(result: &Result<crate::transport::HttpResponse, crate::Error>) -> Self {
+        use crate::Error;
+        match result {
+            Ok(response) => Self::Http(response.status.as_u16()),
+            Err(Error::Timeout { .. }) => Self::Failed("timeout"),
+            Err(Error::Transport { .. }) => Self::Failed("transport"),
+            Err(Error::OutcomeUnknown { .. }) => Self::Failed("outcome_unknown"),
+            Err(Error::Redirect { .. }) => Self::Failed("redirect"),
+            // The only error an attempt makes of an answer that came: larger than the limit.
+            Err(Error::Decode { .. }) => Self::Failed("too_large"),
+            Err(_) => Self::Failed("error"),
+        }
+    }
+}
+
+/// A retry of a gateway call (the attempt that follows it is counted by itself).
+pub(crate) fn gateway_retry(gateway: ProviderId, operation: &'static str) {
+    ::metrics::counter!(GATEWAY_RETRIES.name, "gateway" => gateway.as_str(), "operation" => operation).increment(1);
+}
+
+/// An operation on a store that failed. `store` and `operation` are the store crate's own fixed
+/// names (`redis`, `claim`).
+pub fn store_error(store: &'static str, operation: &'static str) {
+    ::metrics::counter!(STORE_ERRORS.name, "store" => store, "operation" => operation).increment(1);
+}
+
+/// The reconciler's pass took `due` payments, the oldest of them still not final recorded
+/// `oldest_pending` ago (`None`: none).
+pub fn reconcile_pass(due: usize, oldest_pending: Option<Duration>) {
+    ::metrics::gauge!(RECONCILE_DUE.name).set(due as f64);
+    ::metrics::gauge!(RECONCILE_OLDEST_PENDING_AGE.name).set(oldest_pending.map_or(0.0, |age| age.as_secs_f64()));
+}
+
+/// A reconciler check of a payment of `gateway` came to `result` (the check outcome's name).
+pub fn reconcile_check(gateway: ProviderId, result: &'static str) {
+    ::metrics::counter!(RECONCILE_CHECKS.name, "gateway" => gateway.as_str(), "result" => result).increment(1);
+}
+
+/// `remaining` calls are left in `gateway`'s rate budget.
+pub fn rate_budget_remaining(gateway: ProviderId, remaining: u32) {
+    ::metrics::gauge!(RATE_BUDGET_REMAINING.name, "gateway" => gateway.as_str()).set(f64::from(remaining));
+}
+
+/// `gateway`'s rate budget refused a call of `priority`: it was not sent.
+pub fn rate_budget_wait(gateway: ProviderId, priority: crate::rate::Priority) {
+    ::metrics::counter!(RATE_BUDGET_WAITS.name, "gateway" => gateway.as_str(), "priority" => priority.as_str())
+        .increment(1);
+}
+
+/// A bearer token was fetched from `gateway` (`ok`), or the fetch failed.
+pub fn token_refresh(gateway: ProviderId, ok: bool) {
+    let result = if ok { "ok" } else { "failed" };
+    ::metrics::counter!(TOKEN_REFRESHES.name, "gateway" => gateway.as_str(), "result" => result).increment(1);
+}
