@@ -128,7 +128,7 @@ fn is_closed(name: &str, value: &str) -> bool {
         "key" => words(&["current", "previous"]),
         "status" => {
             (value.len() == 3 && value.bytes().all(|b| b.is_ascii_digit()))
-                || words(&["timeout", "transport", "outcome_unknown", "redirect", "too_large", "error"])
+                || words(&["timeout", "transport", "outcome_unknown", "redirect", "response_too_large", "_OTHER"])
         }
         "operation" => value.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'/'),
         "store" => words(&["redis", "postgres", "memory"]),

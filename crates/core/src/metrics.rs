@@ -102,7 +102,7 @@ metric!(
 metric!(
     /// Attempts of calls to the gateways, by their answer.
     GATEWAY_REQUESTS, "gerbang_gateway_requests_total", Counter, ["gateway", "operation", "status"],
-    "Attempts of calls to a gateway (each retry is one more), by gateway, operation and status: the HTTP status code, or timeout, transport (nothing reached the gateway), outcome_unknown (the answer was lost), redirect, too_large (an answer over the size limit)."
+    "Attempts of calls to a gateway (each retry is one more), by gateway, operation and status: the HTTP status code, or timeout, transport (nothing reached the gateway), outcome_unknown (the answer was lost), redirect, response_too_large (an answer over the size limit)."
 );
 metric!(
     /// How long each attempt of a gateway call took.
@@ -257,23 +257,18 @@ pub(crate) fn gateway_attempt(gateway: ProviderId, operation: &'static str, stat
 pub(crate) enum AttemptStatus {
     /// An answer with this HTTP status.
     Http(u16),
-    /// No usable answer: `timeout`, `transport`, `outcome_unknown`, `redirect`, `too_large`.
+    /// No usable answer: `timeout`, `transport`, `outcome_unknown`, `redirect`,
+    /// `response_too_large`, `_OTHER`.
     Failed(&'static str),
 }
 
 impl AttemptStatus {
-    /// The status of an attempt that came to `result`.
+    /// The status of an attempt that came to `result`: the answer's code, or the same word a
+    /// trace's `error.type` says.
     pub(crate) fn of(result: &Result<crate::transport::HttpResponse, crate::Error>) -> Self {
-        use crate::Error;
         match result {
             Ok(response) => Self::Http(response.status.as_u16()),
-            Err(Error::Timeout { .. }) => Self::Failed("timeout"),
-            Err(Error::Transport { .. }) => Self::Failed("transport"),
-            Err(Error::OutcomeUnknown { .. }) => Self::Failed("outcome_unknown"),
-            Err(Error::Redirect { .. }) => Self::Failed("redirect"),
-            // The only error an attempt makes of an answer that came: larger than the limit.
-            Err(Error::Decode { .. }) => Self::Failed("too_large"),
-            Err(_) => Self::Failed("error"),
+            Err(error) => Self::Failed(crate::transport::failure_kind(error)),
         }
     }
 }

@@ -231,7 +231,8 @@ fn is_closed_value(name: &str, value: &str) -> bool {
         "operation" => ["deposit_status", "deposit_create"].contains(&value),
         "status" => {
             (value.len() == 3 && value.bytes().all(|b| b.is_ascii_digit()))
-                || ["timeout", "transport", "outcome_unknown", "redirect", "too_large", "error"].contains(&value)
+                || ["timeout", "transport", "outcome_unknown", "redirect", "response_too_large", "_OTHER"]
+                    .contains(&value)
         }
         _ => false,
     }

@@ -31,6 +31,7 @@ use tracing::Instrument;
 use url::Url;
 
 pub use self::retry::RetryPolicy;
+pub(crate) use self::trace::failure_kind;
 use crate::{Error, ProviderId, Redactions};
 
 /// The `User-Agent` sent with every call.
@@ -423,11 +424,12 @@ impl HttpClient {
                 }
             };
             let span = tracing::Span::current();
-            span.record("latency_ms", started.elapsed().as_millis() as u64);
-            span.record("attempts", attempts);
+            // Signed: tracing-opentelemetry exports an unsigned number as a string.
+            span.record("latency_ms", i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX));
+            span.record("attempts", i64::from(attempts));
             match &result {
                 Ok(resp) => {
-                    span.record("http.status", resp.status.as_u16());
+                    span.record("http.status", i64::from(resp.status.as_u16()));
                     tracing::debug!("gateway answered");
                 }
                 Err(e) => tracing::debug!(error = %e, "gateway call failed"),

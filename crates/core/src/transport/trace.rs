@@ -58,7 +58,7 @@ pub(super) fn record_attempt(span: &tracing::Span, result: &Result<HttpResponse,
             if let Error::Redirect { status, .. } = error {
                 span.record("http.response.status_code", i64::from(*status));
             }
-            Cow::Borrowed(error_type(error))
+            Cow::Borrowed(failure_kind(error))
         }
     };
     span.record("error.type", error_type.as_ref());
@@ -82,13 +82,15 @@ fn method_name(method: &Method) -> &'static str {
     KNOWN.iter().find(|known| *known == method).map_or("_OTHER", Method::as_str)
 }
 
-/// A failed attempt's `error.type`: a word from a closed set, never the error's text.
-fn error_type(error: &Error) -> &'static str {
+/// What a failed attempt came to, as a word from a closed set, never the error's text: a trace's
+/// `error.type` and the `status` label of the attempt's metric.
+pub(crate) fn failure_kind(error: &Error) -> &'static str {
     match error {
         Error::Transport { .. } => "transport",
         Error::Timeout { .. } => "timeout",
         Error::OutcomeUnknown { .. } => "outcome_unknown",
         Error::Redirect { .. } => "redirect",
+        // The only error an attempt makes of an answer that came: larger than the limit.
         Error::Decode { .. } => "response_too_large",
         _ => "_OTHER",
     }
