@@ -20,7 +20,7 @@ pub(crate) fn delivery_span(
     gateway: Option<ProviderId>,
     method: &Method,
 ) -> tracing::Span {
-    let method = method_name(method);
+    let method = gerbang_core::transport::otel_method_name(method);
     let name = match (method, route) {
         ("_OTHER", Some(route)) => format!("HTTP {route}"),
         (method, Some(route)) => format!("{method} {route}"),
@@ -67,20 +67,4 @@ fn dedup_key(outcome: &Outcome) -> Option<String> {
         Outcome::Drained(key) => key.as_ref().map(|key| key.key.clone()),
         _ => None,
     }
-}
-
-/// The method as the conventions name it: a known one, else `_OTHER` (a client may send any).
-fn method_name(method: &Method) -> &'static str {
-    const KNOWN: [Method; 9] = [
-        Method::GET,
-        Method::POST,
-        Method::PUT,
-        Method::DELETE,
-        Method::PATCH,
-        Method::HEAD,
-        Method::OPTIONS,
-        Method::TRACE,
-        Method::CONNECT,
-    ];
-    KNOWN.iter().find(|known| *known == method).map_or("_OTHER", Method::as_str)
 }

@@ -32,6 +32,7 @@ use url::Url;
 
 pub use self::retry::RetryPolicy;
 pub(crate) use self::trace::failure_kind;
+pub use self::trace::otel_method_name;
 use crate::{Error, ProviderId, Redactions};
 
 /// The `User-Agent` sent with every call.

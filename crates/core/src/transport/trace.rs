@@ -19,7 +19,7 @@ use crate::Error;
 
 /// The span of attempt number `attempt` (from 1) of `call`, sending `request`.
 pub(super) fn attempt_span(call: Call, request: &HttpRequest, attempt: u32) -> tracing::Span {
-    let method = method_name(&request.method);
+    let method = otel_method_name(&request.method);
     let name = match call.url_template {
         Some(template) => Cow::Owned(format!("{method} {template}")),
         None => Cow::Borrowed(method),
@@ -65,9 +65,18 @@ pub(super) fn record_attempt(span: &tracing::Span, result: &Result<HttpResponse,
     span.record("otel.status_code", "ERROR");
 }
 
-/// The method as the conventions name it: one of the known ones, else `_OTHER` (a method is
-/// the gateway crate's choice, but the rule costs nothing).
-fn method_name(method: &Method) -> &'static str {
+/// The method as OpenTelemetry's HTTP conventions name it in `http.request.method`: one of the
+/// nine known ones, else `_OTHER`, so that a span never carries a word someone else chose (a
+/// webhook's sender may send any method).
+///
+/// ```
+/// use gerbang_core::transport::otel_method_name;
+/// use gerbang_core::http::Method;
+///
+/// assert_eq!(otel_method_name(&Method::POST), "POST");
+/// assert_eq!(otel_method_name(&Method::from_bytes(b"SECRET-TOKEN").unwrap()), "_OTHER");
+/// ```
+pub fn otel_method_name(method: &Method) -> &'static str {
     const KNOWN: [Method; 9] = [
         Method::GET,
         Method::POST,
