@@ -95,8 +95,9 @@ fn certificate_error(error: &redis::RedisError) -> Option<&CertificateError> {
     None
 }
 
-/// A certificate that did not verify, as the configuration error it is.
+/// A certificate that did not verify, as the configuration error it is (worded as the other
+/// refusals: `the redis store refused: …`).
 pub(crate) fn refusal(message: String) -> Error {
     tracing::debug!(store = crate::error::STORE, error = %message, "redis refused the connection");
-    Error::Config { message }
+    Error::Config { message: format!("the redis store refused: {message}") }
 }
