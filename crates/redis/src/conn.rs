@@ -92,7 +92,23 @@ impl Connection {
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
         let limit = timeouts.operation.max(timeouts.connection);
-        let manager = match tokio::time::timeout(limit, ConnectionManager::new_with_config(client, config)).await {
+        let connecting = async {
+            if tls::is_tls(url) {
+                // One plain attempt first: the manager would retry a certificate that does not
+                // verify, with its backoff, before giving up; this answers at once. Any other
+                // failure is left to the manager's retries, as without TLS.
+                let probe = redis::AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(timeouts.connection))
+                    .set_response_timeout(Some(timeouts.response));
+                if let Err(e) = client.get_multiplexed_async_connection_with_config(&probe).await
+                    && tls::rejected(&host, &e).is_some()
+                {
+                    return Err(e);
+                }
+            }
+            ConnectionManager::new_with_config(client, config).await
+        };
+        let manager = match tokio::time::timeout(limit, connecting).await {
             Ok(Ok(manager)) => manager,
             Ok(Err(e)) => match tls::rejected(&host, &e) {
                 Some(message) => return Err(tls::refusal(message)),

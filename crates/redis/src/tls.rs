@@ -17,11 +17,24 @@ use rustls::pki_types::pem::PemObject;
 /// a payment service's Redis password and events do not cross a network unchecked, and a
 /// private CA is what `root_cert` (`--store-ca`) is for.
 pub(crate) fn client(url: &str, root_cert: Option<&Path>) -> Result<Client, redis::RedisError> {
+    if is_tls(url) {
+        ensure_provider();
+    }
     let Some(path) = root_cert.filter(|_| is_tls(url)) else {
         return Client::open(url);
     };
     let pem = std::fs::read(path)?;
     Client::build_with_tls(url, TlsCertificates { client_tls: None, root_cert: Some(pem) })
+}
+
+/// The redis crate builds its TLS configuration on rustls's process-wide provider, which rustls
+/// cannot choose by itself when a build enables both of its providers (it would panic): aws-lc-rs,
+/// the one reqwest uses, is installed unless the application installed one first.
+fn ensure_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Err: another thread installed one meanwhile, which is as good.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    }
 }
 
 /// Whether `url` asks for TLS (`rediss://`).
@@ -98,6 +111,7 @@ fn certificate_error(error: &redis::RedisError) -> Option<&CertificateError> {
 /// A certificate that did not verify, as the configuration error it is (worded as the other
 /// refusals: `the redis store refused: …`).
 pub(crate) fn refusal(message: String) -> Error {
+    crate::error::count("connect");
     tracing::debug!(store = crate::error::STORE, error = %message, "redis refused the connection");
     Error::Config { message: format!("the redis store refused: {message}") }
 }

@@ -117,3 +117,40 @@ async fn insecure_urls_and_unusable_ca_files_are_refused_before_connecting() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Tries passwords of every printable shape (percent-encoded in the URL) against servers whose
+/// certificates do not verify: no error text, `Display` or `Debug`, holds the password as
+/// written or as decoded.
+#[test]
+fn no_refusal_holds_the_password_whatever_it_is() {
+    use proptest::test_runner::{Config, TestRunner};
+
+    let Some(mut ca) = TestCa::new("gerbang test CA") else { return };
+    let Some(misnamed) = RedisServer::start_tls(&ca.server_cert(&["cache.example"], Validity::Current)) else {
+        return;
+    };
+    let Some(expired) = RedisServer::start_tls(&ca.server_cert(NAMES, Validity::Expired)) else { return };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| panic!("{e}"));
+    let cases = 48;
+    let tried = std::sync::atomic::AtomicU32::new(0);
+    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    let result = runner.run(&"[!-~]{4,24}", |password| {
+        tried.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let encoded: String = password.bytes().map(|b| format!("%{b:02X}")).collect();
+        for server in [&misnamed, &expired] {
+            let url = server.url().replacen("://", &format!("://user:{encoded}@"), 1);
+            let refused = runtime.block_on(RedisInbox::builder().root_cert(ca.ca_file()).connect(&url));
+            let Err(error) = refused else { panic!("connected") };
+            proptest::prop_assert!(matches!(error, Error::Config { .. }), "{error:?}");
+            for text in [error.to_string(), format!("{error:?}")] {
+                proptest::prop_assert!(text.contains("does not verify"), "{text}");
+                proptest::prop_assert!(!text.contains(&password) && !text.contains(&encoded), "leaked: {text}");
+            }
+        }
+        Ok(())
+    });
+    result.unwrap_or_else(|e| panic!("{e}"));
+    let tried = tried.into_inner();
+    eprintln!("no_refusal_holds_the_password_whatever_it_is: {tried} passwords tried, 2 servers each");
+    assert!(tried >= cases);
+}
