@@ -45,6 +45,20 @@ async fn rediss_with_the_ca_passes_the_store_contracts() {
     let tokens = tokens.unwrap_or_else(|e| panic!("token store over TLS: {e}"));
     assert!(tokens.get("ciputra:tls").await.unwrap_or_else(|e| panic!("get: {e}")).is_none());
 
+    // A password travels inside TLS and is checked as on a plain connection.
+    let pem = std::fs::read(ca.ca_file()).unwrap_or_else(|e| panic!("{e}"));
+    let certs = gerbang_redis::redis::TlsCertificates { client_tls: None, root_cert: Some(pem) };
+    let admin = gerbang_redis::redis::Client::build_with_tls(url.as_str(), certs).unwrap_or_else(|e| panic!("{e}"));
+    let mut admin = admin.get_multiplexed_async_connection().await.unwrap_or_else(|e| panic!("admin: {e}"));
+    let set: Result<(), _> =
+        gerbang_redis::redis::cmd("CONFIG").arg("SET").arg("requirepass").arg(PASSWORD).query_async(&mut admin).await;
+    set.unwrap_or_else(|e| panic!("requirepass: {e}"));
+    let inbox = RedisInbox::builder().root_cert(ca.ca_file()).connect(&with_password(&url)).await;
+    inbox.unwrap_or_else(|e| panic!("with the password over TLS: {e}"));
+    let wrong = RedisInbox::builder().root_cert(ca.ca_file()).connect(&url.replacen("://", "://:not-it@", 1)).await;
+    let Err(Error::Config { message }) = wrong else { panic!("a wrong password over TLS: {wrong:?}") };
+    assert!(message.contains("the redis store refused") && !message.contains(PASSWORD), "{message}");
+
     // A CA file does not turn a plain URL into TLS, nor break it (one --store-ca may be meant for
     // another store).
     let Some(plain) = RedisServer::start() else { return };
