@@ -44,7 +44,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "GERBANG_STORE_URL", default_value = "memory", hide_env_values = true)]
     store: String,
     /// The CA certificates (PEM) the store's TLS certificate must chain to, for a Postgres URL that
-    /// names no `sslrootcert` (default: the system's trust store).
+    /// names no `sslrootcert` or a `rediss://` URL (default: the system's trust store).
     #[arg(long, env = "GERBANG_STORE_CA")]
     store_ca: Option<std::path::PathBuf>,
     /// How long a receiver's claim on an event holds: past it, a receiver that died mid-handler

@@ -6,7 +6,7 @@
 //! | `GERBANG_STORE_URL` | Cuan10pay's rate budget | Ciputra's token |
 //! |---|---|---|
 //! | unset, empty or `memory` | this process's own (each command starts with a whole budget) | fetched by this process |
-//! | `redis://…` (`redis+unix://…`) | one budget in Redis ([`RedisRateStore`]), spent by every process given the URL | one token in Redis ([`RedisTokenStore`]), fetched by one process for all |
+//! | `redis://…` (`rediss://…`, `redis+unix://…`) | one budget in Redis ([`RedisRateStore`]), spent by every process given the URL | one token in Redis ([`RedisTokenStore`]), fetched by one process for all |
 //! | `postgres://…` | this process's own | fetched by this process |
 //!
 //! **Postgres** holds no rate budget or token store (only the webhook inbox, which the same
@@ -18,6 +18,10 @@
 //! `verify-full` by default off this machine: see `gerbang-postgres`'s TLS documentation).
 //! `--store-ca FILE` or `GERBANG_STORE_CA` names the CA file (PEM) when the URL names no
 //! `sslrootcert`. A certificate that does not verify is a refusal, like a wrong password.
+//!
+//! **TLS to Redis** is a `rediss://` URL: the certificate is checked against the same
+//! `--store-ca`/`GERBANG_STORE_CA` file, else the system's roots, and must name the URL's host
+//! (`#insecure` is refused). A `redis://` URL ignores the CA file.
 //!
 //! **When Redis cannot be reached**, each gateway does what its client does with a failing
 //! store: a Cuan10pay command fails with the store's error (a call the shared budget cannot count
@@ -37,7 +41,7 @@ use gerbang::token_store::TokenStore;
 pub(crate) const ENV_STORE_URL: &str = "GERBANG_STORE_URL";
 
 /// The variable naming the CA file (PEM) the store's certificate must chain to (`--store-ca`):
-/// libpq's `sslrootcert` for a Postgres URL that names none.
+/// libpq's `sslrootcert` for a Postgres URL that names none; the CA of a `rediss://` server.
 pub(crate) const ENV_STORE_CA: &str = "GERBANG_STORE_CA";
 
 /// Where the stores live, as the variable says.
@@ -86,6 +90,17 @@ macro_rules! postgres_builder {
     }};
 }
 
+/// A Redis store's builder with the store's CA file, if any (used for `rediss://` only).
+macro_rules! redis_builder {
+    ($store:ty) => {{
+        let builder = <$store>::builder();
+        match store_ca()? {
+            Some(ca) => builder.root_cert(ca),
+            None => builder,
+        }
+    }};
+}
+
 /// The kinds of store a URL may name.
 enum Kind {
     Memory,
@@ -102,7 +117,6 @@ fn kind(url: &str, source: &str) -> Result<Kind, Error> {
     }
     let scheme = url.split_once("://").map(|(scheme, _)| scheme).filter(|s| is_scheme(s));
     match scheme {
-        // `rediss` is refused when connecting (no TLS in gerbang-redis), with the store's error.
         Some("redis" | "redis+unix" | "unix" | "rediss") => Ok(Kind::Redis),
         Some("postgres" | "postgresql") => Ok(Kind::Postgres),
         // A scheme is letters, digits and `+-.` before `://`: it holds no password, so it may be
@@ -160,7 +174,7 @@ pub(crate) async fn inbox(url: &str) -> Result<Arc<dyn Inbox>, Error> {
     let url = url.trim();
     Ok(match kind(url, "--store")? {
         Kind::Memory => Arc::new(MemoryInbox::new()),
-        Kind::Redis => Arc::new(gerbang::redis::RedisInbox::connect(url).await?),
+        Kind::Redis => Arc::new(redis_builder!(gerbang::redis::RedisInbox).connect(url).await?),
         Kind::Postgres => Arc::new(postgres_builder!(gerbang::postgres::PostgresInbox).connect(url).await?),
     })
 }
@@ -172,7 +186,7 @@ pub(crate) async fn ledger(url: &str, shared: bool) -> Result<Option<Arc<dyn Led
     Ok(match kind(url, "--store")? {
         Kind::Memory if shared => None,
         Kind::Memory => Some(Arc::new(MemoryLedger::new())),
-        Kind::Redis => Some(Arc::new(gerbang::redis::RedisLedger::connect(url).await?)),
+        Kind::Redis => Some(Arc::new(redis_builder!(gerbang::redis::RedisLedger).connect(url).await?)),
         Kind::Postgres => Some(Arc::new(postgres_builder!(gerbang::postgres::PostgresLedger).connect(url).await?)),
     })
 }
@@ -186,7 +200,7 @@ pub(crate) async fn ledger(url: &str, shared: bool) -> Result<Option<Arc<dyn Led
 pub(crate) async fn rate_store() -> Result<Option<Arc<dyn RateStore>>, Error> {
     match shared()? {
         Shared::InProcess => Ok(None),
-        Shared::Redis(url) => Ok(Some(Arc::new(RedisRateStore::connect(&url).await?))),
+        Shared::Redis(url) => Ok(Some(Arc::new(redis_builder!(RedisRateStore).connect(&url).await?))),
     }
 }
 
@@ -200,7 +214,7 @@ pub(crate) async fn rate_store() -> Result<Option<Arc<dyn RateStore>>, Error> {
 pub(crate) async fn token_store() -> Result<Option<Arc<dyn TokenStore>>, Error> {
     match shared()? {
         Shared::InProcess => Ok(None),
-        Shared::Redis(url) => match RedisTokenStore::connect(&url).await {
+        Shared::Redis(url) => match redis_builder!(RedisTokenStore).connect(&url).await {
             Ok(store) => Ok(Some(Arc::new(store))),
             Err(error @ Error::Config { .. }) => Err(error),
             Err(error) => {

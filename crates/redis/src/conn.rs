@@ -3,6 +3,7 @@
 //! so that a store that cannot reach Redis answers [`Error::Store`] promptly instead of hanging.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::error::{redacted_url, store_error, timed_out, url_secrets};
+use crate::tls;
 
 /// Each connection attempt's limit unless a builder's `connection_timeout` says otherwise.
 pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
@@ -32,17 +34,20 @@ return 0
 
 /// The three limits of a store: each operation as a whole (reconnecting included), and for a
 /// connection the store opens itself, each connection attempt and each command.
-#[derive(Debug, Clone, Copy)]
+/// Also the CA file a `rediss://` server's certificate must chain to (the system's roots when
+/// `None`).
+#[derive(Debug, Clone)]
 pub(crate) struct Timeouts {
     pub(crate) operation: Duration,
     pub(crate) connection: Duration,
     pub(crate) response: Duration,
+    pub(crate) root_cert: Option<PathBuf>,
 }
 
 impl Timeouts {
     /// `operation` for each operation, the defaults for the rest.
     pub(crate) const fn new(operation: Duration) -> Self {
-        Self { operation, connection: DEFAULT_CONNECTION_TIMEOUT, response: DEFAULT_RESPONSE_TIMEOUT }
+        Self { operation, connection: DEFAULT_CONNECTION_TIMEOUT, response: DEFAULT_RESPONSE_TIMEOUT, root_cert: None }
     }
 }
 
@@ -60,17 +65,24 @@ impl Connection {
     ///
     /// [`Error::Config`] if the URL does not parse (the message does not quote it);
     /// [`Error::Store`] if the server cannot be reached or does not answer in time;
-    /// [`Error::Config`] if it refuses (a wrong password, a database it does not have). No
-    /// message holds the URL or its password.
+    /// [`Error::Config`] if it refuses (a wrong password, a database it does not have), or its
+    /// certificate does not verify (`rediss://`). No message holds the URL or its password.
     pub(crate) async fn open(url: &str, timeouts: Timeouts) -> Result<Self, Error> {
         let secrets = url_secrets(url);
         let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
         let Some(parsed) = redis::parse_redis_url(url) else {
             return Err(Error::Config {
-                message: "the redis URL does not parse: expected redis://[user:password@]host[:port][/db]".into(),
+                message: "the redis URL does not parse: expected redis://[user:password@]host[:port][/db] \
+                          (rediss:// for TLS)"
+                    .into(),
             });
         };
-        let client = redis::Client::open(parsed).map_err(|e| store_error("open", &e, &secrets))?;
+        let host = parsed.host_str().unwrap_or("(no host)").to_owned();
+        // A CA file is for TLS: with a `redis://` URL it is not used (one `--store-ca` may be
+        // meant for another store).
+        let root_cert = timeouts.root_cert.as_deref().filter(|_| tls::is_tls(url));
+        tls::check(url, root_cert)?;
+        let client = tls::client(url, root_cert).map_err(|e| store_error("open", &e, &secrets))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeouts.connection))
             .set_response_timeout(Some(timeouts.response))
@@ -80,9 +92,28 @@ impl Connection {
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
         let limit = timeouts.operation.max(timeouts.connection);
-        let manager = match tokio::time::timeout(limit, ConnectionManager::new_with_config(client, config)).await {
+        let connecting = async {
+            if tls::is_tls(url) {
+                // One plain attempt first: the manager would retry a certificate that does not
+                // verify, with its backoff, before giving up; this answers at once. Any other
+                // failure is left to the manager's retries, as without TLS.
+                let probe = redis::AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(timeouts.connection))
+                    .set_response_timeout(Some(timeouts.response));
+                if let Err(e) = client.get_multiplexed_async_connection_with_config(&probe).await
+                    && tls::rejected(&host, &e).is_some()
+                {
+                    return Err(e);
+                }
+            }
+            ConnectionManager::new_with_config(client, config).await
+        };
+        let manager = match tokio::time::timeout(limit, connecting).await {
             Ok(Ok(manager)) => manager,
-            Ok(Err(e)) => return Err(store_error("connect", &e, &secrets)),
+            Ok(Err(e)) => match tls::rejected(&host, &e) {
+                Some(message) => return Err(tls::refusal(message)),
+                None => return Err(store_error("connect", &e, &secrets)),
+            },
             Err(_) => return Err(timed_out("connect", limit)),
         };
         Ok(Self { manager, operation_timeout: timeouts.operation, target: redacted_url(url) })
@@ -157,18 +188,26 @@ macro_rules! connection_methods {
             self
         }
 
-        /// Connects to `url` (`redis://[user:password@]host[:port][/db]`, or
-        /// `redis+unix:///path?db=N&pass=…`) and checks that the server answers.
+        /// The CA file (PEM) a `rediss://` server's certificate must chain to, for a private CA
+        /// (default: the system's trust store). Not used for a `redis://` URL.
+        pub fn root_cert(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+            self.timeouts.root_cert = Some(path.into());
+            self
+        }
+
+        /// Connects to `url` (`redis://[user:password@]host[:port][/db]`, `rediss://…` for TLS,
+        /// or `redis+unix:///path?db=N&pass=…`) and checks that the server answers.
         ///
         /// # Errors
         ///
         /// [`Error::Config`](gerbang_core::Error::Config) if the URL does not parse (the message
         /// does not quote it) or the server refuses it (a wrong password, a database number it
-        /// does not have: trying again would not help); [`Error::Store`](gerbang_core::Error::Store)
+        /// does not have, a certificate that does not verify, a `rediss://…#insecure` URL:
+        /// trying again would not help); [`Error::Store`](gerbang_core::Error::Store)
         /// if the server cannot be reached or does not answer within the connection timeout (it
         /// may later). No message holds the URL or its password.
         pub async fn connect(self, url: &str) -> Result<$store, gerbang_core::Error> {
-            let conn = crate::conn::Connection::open(url, self.timeouts).await?;
+            let conn = crate::conn::Connection::open(url, self.timeouts.clone()).await?;
             Ok(self.finish(conn))
         }
 

@@ -39,7 +39,7 @@ pub(crate) fn store_error(operation: &'static str, error: &redis::RedisError, se
 /// Counts a failed `operation` in `gerbang_store_errors_total{store="redis", operation}`: every
 /// failure comes through one of the three functions above. The token store's operations, named
 /// in words in messages, are labelled in snake case.
-fn count(operation: &'static str) {
+pub(crate) fn count(operation: &'static str) {
     let label = match operation {
         "get token" => "token_get",
         "put token" => "token_put",

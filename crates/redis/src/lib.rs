@@ -53,8 +53,12 @@
 //! # }
 //! ```
 //!
-//! No TLS: this crate enables no TLS feature of the `redis` crate (`rediss://` URLs fail to
-//! connect), to keep the dependency tree small; reach Redis over a private network or a tunnel.
+//! **TLS**: a `rediss://` URL connects over TLS (rustls, on the aws-lc-rs that reqwest already
+//! builds; never OpenSSL). The server's certificate must chain to the CA file a builder's
+//! `root_cert(path)` names (a private CA), else to the system's trust store (managed Redis with a
+//! public CA), and name the URL's host. A certificate that does not verify (unknown issuer, wrong
+//! name, expired) is [`gerbang_core::Error::Config`] naming the host and the reason, like a wrong
+//! password: trying again changes nothing. `rediss://…/#insecure` (skip verification) is refused.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -64,6 +68,7 @@ mod inbox;
 mod key;
 mod ledger;
 mod rate;
+mod tls;
 mod token;
 
 pub use conn::{DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT};

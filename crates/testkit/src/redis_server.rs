@@ -31,6 +31,8 @@ pub struct RedisServer {
     child: Child,
     port: u16,
     dir: PathBuf,
+    /// Whether it speaks TLS only ([`start_tls`](Self::start_tls)).
+    tls: bool,
 }
 
 impl RedisServer {
@@ -52,12 +54,38 @@ impl RedisServer {
             );
             return None;
         }
-        Some(local::start_on_a_free_port("redis-server", Self::try_start))
+        Some(local::start_on_a_free_port("redis-server", || Self::try_start(None)))
     }
 
-    /// `redis://127.0.0.1:PORT/0`.
+    /// Starts a private server that speaks TLS only, with `cert` (and its key), or `None` as
+    /// [`start`](Self::start) does. Clients are not asked for a certificate. Its
+    /// [`url`](Self::url) is `rediss://127.0.0.1:PORT/0`.
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start).
+    pub fn start_tls(cert: &crate::ServerCert) -> Option<Self> {
+        if !local::runs("redis-server") {
+            local::unavailable(
+                "redis-server",
+                "it is not installed (not on PATH)",
+                "install it with `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis`",
+            );
+            return None;
+        }
+        Some(local::start_on_a_free_port("redis-server", || Self::try_start(Some(cert))))
+    }
+
+    /// `redis://127.0.0.1:PORT/0` (`rediss://` for a [TLS](Self::start_tls) server).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        self.url_for("127.0.0.1")
+    }
+
+    /// The URL with `host` in place of `127.0.0.1` (`localhost`, or a name the certificate does
+    /// not hold).
+    pub fn url_for(&self, host: &str) -> String {
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://{host}:{}/0", self.port)
     }
 
     /// The port it listens on (loopback only).
@@ -87,10 +115,10 @@ impl RedisServer {
     /// When it does not answer `PING` within 10 s (the port was taken meanwhile, say).
     pub fn restart(&mut self) {
         self.stop();
-        self.child = Self::spawn(self.port, &self.dir);
+        self.child = Self::spawn(self.port, &self.dir, self.tls);
         let deadline = Instant::now() + STARTUP;
         while Instant::now() < deadline {
-            if answers_ping(self.port) {
+            if ready(self.port, self.tls) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -102,10 +130,21 @@ impl RedisServer {
         );
     }
 
-    fn spawn(port: u16, dir: &Path) -> Child {
+    /// With `tls`, its certificate and key are `server.pem` and `server.key` in `dir`.
+    fn spawn(port: u16, dir: &Path, tls: bool) -> Child {
         let (log, log_err) = local::log_file(&dir.join("redis.log"));
-        Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        let mut command = Command::new("redis-server");
+        if tls {
+            let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
+            command.args(["--port", "0", "--tls-port", &port.to_string()]);
+            command.arg("--tls-cert-file").arg(&cert).arg("--tls-key-file").arg(&key);
+            // Redis wants a CA file even when it asks clients for no certificate.
+            command.arg("--tls-ca-cert-file").arg(&cert).args(["--tls-auth-clients", "no"]);
+        } else {
+            command.args(["--port", &port.to_string()]);
+        }
+        command
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(dir)
             .stdin(Stdio::null())
@@ -116,15 +155,22 @@ impl RedisServer {
     }
 
     /// Starts one server; on failure kills it and returns its log.
-    fn try_start() -> Result<Self, String> {
+    fn try_start(cert: Option<&crate::ServerCert>) -> Result<Self, String> {
         let port = Self::free_port();
         let dir = local::temp_dir("redis", port);
         let log_path = dir.join("redis.log");
-        let child = Self::spawn(port, &dir);
-        let mut server = Self { child, port, dir };
+        if let Some(cert) = cert {
+            for (name, text) in [("server.pem", &cert.cert_pem), ("server.key", &cert.key_pem)] {
+                std::fs::write(dir.join(name), text)
+                    .unwrap_or_else(|e| panic!("cannot write {}: {e}", dir.join(name).display()));
+            }
+        }
+        let tls = cert.is_some();
+        let child = Self::spawn(port, &dir, tls);
+        let mut server = Self { child, port, dir, tls };
         let deadline = Instant::now() + STARTUP;
         while Instant::now() < deadline {
-            if answers_ping(port) {
+            if ready(port, tls) {
                 return Ok(server);
             }
             if let Ok(Some(status)) = server.child.try_wait() {
@@ -145,6 +191,16 @@ impl Drop for RedisServer {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Whether the server on `port` is up: it answers `PING`, or for TLS (which this check does not
+/// speak) it accepts connections (redis-server listens once it is ready).
+fn ready(port: u16, tls: bool) -> bool {
+    if !tls {
+        return answers_ping(port);
+    }
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
 }
 
 /// Whether a server on `port` answers `PING` with `+PONG` (an inline command; no client needed).
