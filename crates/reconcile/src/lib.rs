@@ -232,7 +232,7 @@ impl Reconciler {
                     let outcome = self.check(record).await;
                     log_check(provider, &reference, &outcome);
                     let span = tracing::Span::current();
-                    span.record("gerbang.result", result_name(&outcome));
+                    span.record("gerbang.result", outcome.as_str());
                     if matches!(outcome, CheckOutcome::Failed { .. }) {
                         span.record("otel.status_code", "ERROR");
                     }
@@ -412,21 +412,6 @@ fn check_span(gateway: ProviderId) -> tracing::Span {
         gerbang.result = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
     )
-}
-
-/// A check's outcome as one word: the logs' `outcome`.
-fn result_name(outcome: &CheckOutcome) -> &'static str {
-    match outcome {
-        CheckOutcome::Changed { .. } => "changed",
-        CheckOutcome::Unchanged { .. } => "unchanged",
-        CheckOutcome::NotCreated => "not_created",
-        CheckOutcome::Unresolvable => "unresolvable",
-        CheckOutcome::GaveUp => "gave_up",
-        CheckOutcome::Failed { .. } => "failed",
-        CheckOutcome::Deferred => "deferred",
-        CheckOutcome::Waiting => "waiting",
-        CheckOutcome::NoGateway => "no_gateway",
-    }
 }
 
 /// One line per check: `gateway`, `reference` and `outcome` (the [`CheckOutcome`]'s name), at

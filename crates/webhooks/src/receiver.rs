@@ -195,10 +195,10 @@ impl Receiver {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Delivery {
-        let span = crate::trace::delivery_span(route, self.provider(gateway).map(|p| p.id()), &method);
+        let known = self.provider(gateway).map(|p| p.id());
+        let span = crate::trace::delivery_span(route, known, &method);
         let delivery = self.deliver(gateway, method, path, headers, body).instrument(span.clone()).await;
         crate::trace::record_delivery(&span, &delivery);
-        let known = self.provider(gateway).map(|p| p.id());
         gerbang_core::metrics::webhook_delivery(known, delivery.outcome.as_str());
         delivery
     }
