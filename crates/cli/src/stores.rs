@@ -79,19 +79,9 @@ fn store_ca() -> Result<Option<std::path::PathBuf>, Error> {
     Ok(gerbang::env_var(ENV_STORE_CA)?.filter(|path| !path.trim().is_empty()).map(std::path::PathBuf::from))
 }
 
-/// A Postgres store's builder with the store's CA file, if any.
-macro_rules! postgres_builder {
-    ($store:ty) => {{
-        let builder = <$store>::builder();
-        match store_ca()? {
-            Some(ca) => builder.root_cert(ca),
-            None => builder,
-        }
-    }};
-}
-
-/// A Redis store's builder with the store's CA file, if any (used for `rediss://` only).
-macro_rules! redis_builder {
+/// A Postgres or Redis store's builder with the store's CA file, if any (a Redis store uses it
+/// for `rediss://` only).
+macro_rules! store_builder {
     ($store:ty) => {{
         let builder = <$store>::builder();
         match store_ca()? {
@@ -174,8 +164,8 @@ pub(crate) async fn inbox(url: &str) -> Result<Arc<dyn Inbox>, Error> {
     let url = url.trim();
     Ok(match kind(url, "--store")? {
         Kind::Memory => Arc::new(MemoryInbox::new()),
-        Kind::Redis => Arc::new(redis_builder!(gerbang::redis::RedisInbox).connect(url).await?),
-        Kind::Postgres => Arc::new(postgres_builder!(gerbang::postgres::PostgresInbox).connect(url).await?),
+        Kind::Redis => Arc::new(store_builder!(gerbang::redis::RedisInbox).connect(url).await?),
+        Kind::Postgres => Arc::new(store_builder!(gerbang::postgres::PostgresInbox).connect(url).await?),
     })
 }
 
@@ -186,8 +176,8 @@ pub(crate) async fn ledger(url: &str, shared: bool) -> Result<Option<Arc<dyn Led
     Ok(match kind(url, "--store")? {
         Kind::Memory if shared => None,
         Kind::Memory => Some(Arc::new(MemoryLedger::new())),
-        Kind::Redis => Some(Arc::new(redis_builder!(gerbang::redis::RedisLedger).connect(url).await?)),
-        Kind::Postgres => Some(Arc::new(postgres_builder!(gerbang::postgres::PostgresLedger).connect(url).await?)),
+        Kind::Redis => Some(Arc::new(store_builder!(gerbang::redis::RedisLedger).connect(url).await?)),
+        Kind::Postgres => Some(Arc::new(store_builder!(gerbang::postgres::PostgresLedger).connect(url).await?)),
     })
 }
 
@@ -200,7 +190,7 @@ pub(crate) async fn ledger(url: &str, shared: bool) -> Result<Option<Arc<dyn Led
 pub(crate) async fn rate_store() -> Result<Option<Arc<dyn RateStore>>, Error> {
     match shared()? {
         Shared::InProcess => Ok(None),
-        Shared::Redis(url) => Ok(Some(Arc::new(redis_builder!(RedisRateStore).connect(&url).await?))),
+        Shared::Redis(url) => Ok(Some(Arc::new(store_builder!(RedisRateStore).connect(&url).await?))),
     }
 }
 
@@ -214,7 +204,7 @@ pub(crate) async fn rate_store() -> Result<Option<Arc<dyn RateStore>>, Error> {
 pub(crate) async fn token_store() -> Result<Option<Arc<dyn TokenStore>>, Error> {
     match shared()? {
         Shared::InProcess => Ok(None),
-        Shared::Redis(url) => match redis_builder!(RedisTokenStore).connect(&url).await {
+        Shared::Redis(url) => match store_builder!(RedisTokenStore).connect(&url).await {
             Ok(store) => Ok(Some(Arc::new(store))),
             Err(error @ Error::Config { .. }) => Err(error),
             Err(error) => {

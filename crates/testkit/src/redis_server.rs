@@ -46,15 +46,7 @@ impl RedisServer {
     /// when it is installed but does not start or answer `PING` within 10 s (the panic names
     /// its log).
     pub fn start() -> Option<Self> {
-        if !local::runs("redis-server") {
-            local::unavailable(
-                "redis-server",
-                "it is not installed (not on PATH)",
-                "install it with `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis`",
-            );
-            return None;
-        }
-        Some(local::start_on_a_free_port("redis-server", || Self::try_start(None)))
+        Self::start_with(None)
     }
 
     /// Starts a private server that speaks TLS only, with `cert` (and its key), or `None` as
@@ -65,6 +57,11 @@ impl RedisServer {
     ///
     /// As [`start`](Self::start).
     pub fn start_tls(cert: &crate::ServerCert) -> Option<Self> {
+        Self::start_with(Some(cert))
+    }
+
+    /// [`start`](Self::start), speaking TLS only when given a certificate.
+    fn start_with(cert: Option<&crate::ServerCert>) -> Option<Self> {
         if !local::runs("redis-server") {
             local::unavailable(
                 "redis-server",
@@ -73,7 +70,7 @@ impl RedisServer {
             );
             return None;
         }
-        Some(local::start_on_a_free_port("redis-server", || Self::try_start(Some(cert))))
+        Some(local::start_on_a_free_port("redis-server", || Self::try_start(cert)))
     }
 
     /// `redis://127.0.0.1:PORT/0` (`rediss://` for a [TLS](Self::start_tls) server).
