@@ -26,7 +26,7 @@ use async_trait::async_trait;
 
 use crate::{Error, ProviderId, WebhookEvent};
 
-mod key;
+pub(crate) mod key;
 
 pub use key::MAX_PLAIN_STORED_BYTES;
 pub(crate) use key::dedup_key;
@@ -146,7 +146,7 @@ pub trait Inbox: Send + Sync + fmt::Debug {
 
 /// A token no other claim has: a per-process random prefix (from the standard library's hasher
 /// seed) and a counter.
-fn holder_token() -> String {
+pub(crate) fn holder_token() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     static PREFIX: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     let prefix = *PREFIX.get_or_init(|| {

@@ -16,6 +16,7 @@ pub mod inbox;
 pub mod ledger;
 pub mod metrics;
 mod money;
+pub mod outbox;
 mod payment;
 mod provider;
 pub mod rate;

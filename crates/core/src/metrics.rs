@@ -149,6 +149,21 @@ metric!(
     TOKEN_REFRESHES, "gerbang_token_refreshes_total", Counter, ["gateway", "result"],
     "Bearer tokens fetched from a gateway (Ciputra), by result: ok, failed."
 );
+metric!(
+    /// Outbox messages by state.
+    OUTBOX_MESSAGES, "gerbang_outbox_messages", Gauge, ["state"],
+    "Messages in the outbox by state, as its deliverer last counted them: pending, delivered, failed (dead letters: every attempt failed; `gerbang events replay` sends them again), superseded."
+);
+metric!(
+    /// Age of the oldest undelivered message.
+    OUTBOX_OLDEST_PENDING_AGE, "gerbang_outbox_oldest_pending_age_seconds", Gauge, [],
+    "Age of the oldest message still pending delivery, in seconds since it was enqueued (0 when none): how far the application is behind."
+);
+metric!(
+    /// Delivery attempts by what each came to.
+    OUTBOX_DELIVERIES, "gerbang_outbox_deliveries_total", Counter, ["result"],
+    "Delivery attempts of outbox messages, by result: delivered, retry (failed, tried again later), failed (the last attempt failed: a dead letter), lease_lost (taken over by another replica)."
+);
 
 /// Every metric gerbang records, in the order of the README's table.
 pub const ALL: &[Metric] = &[
@@ -166,6 +181,9 @@ pub const ALL: &[Metric] = &[
     RATE_BUDGET_REMAINING,
     RATE_BUDGET_WAITS,
     TOKEN_REFRESHES,
+    OUTBOX_MESSAGES,
+    OUTBOX_OLDEST_PENDING_AGE,
+    OUTBOX_DELIVERIES,
 ];
 
 /// The buckets of [`GATEWAY_REQUEST_DURATION`], in seconds: from 50 ms to 2 minutes, since a
@@ -311,4 +329,19 @@ pub fn rate_budget_wait(gateway: ProviderId, priority: crate::rate::Priority) {
 pub fn token_refresh(gateway: ProviderId, ok: bool) {
     let result = if ok { "ok" } else { "failed" };
     ::metrics::counter!(TOKEN_REFRESHES.name, "gateway" => gateway.as_str(), "result" => result).increment(1);
+}
+
+/// The outbox held `stats` when its deliverer last counted.
+pub fn outbox_stats(stats: &crate::outbox::Stats, now: time::OffsetDateTime) {
+    for state in crate::outbox::DeliveryState::ALL {
+        ::metrics::gauge!(OUTBOX_MESSAGES.name, "state" => state.as_str()).set(stats.count(state) as f64);
+    }
+    let age = stats.oldest_pending.map_or(0.0, |at| (now - at).as_seconds_f64().max(0.0));
+    ::metrics::gauge!(OUTBOX_OLDEST_PENDING_AGE.name).set(age);
+}
+
+/// A delivery attempt of an outbox message came to `result`: `delivered`, `retry`, `failed` or
+/// `lease_lost`.
+pub fn outbox_delivery(result: &'static str) {
+    ::metrics::counter!(OUTBOX_DELIVERIES.name, "result" => result).increment(1);
 }

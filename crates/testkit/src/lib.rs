@@ -21,6 +21,7 @@ mod hostile;
 mod local;
 #[cfg(feature = "otlp")]
 pub mod otlp;
+mod outbox_contract;
 mod postgres_server;
 mod prometheus_server;
 mod python;
@@ -36,6 +37,7 @@ pub use hostile::{
     Cutting, ECHO_STATUSES, Echoing, REDIRECTS, Redirecting, check_echoed_secrets_are_scrubbed,
     check_no_redirect_is_followed,
 };
+pub use outbox_contract::{check_outbox_contract, outbox_message};
 pub use postgres_server::PostgresServer;
 pub use prometheus_server::PrometheusServer;
 pub use python::PythonVenv;

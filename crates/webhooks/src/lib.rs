@@ -52,6 +52,7 @@ mod drain;
 mod handler;
 mod health;
 mod mismatch;
+pub mod outbox;
 mod receiver;
 #[cfg(feature = "axum")]
 mod router;
