@@ -20,7 +20,10 @@
 //!    the bare verifier on the same events ([`RECEIVED`] distinct Cuan10pay events), for each
 //!    inbox: memory, and Redis and Postgres on private servers started for the run (over
 //!    loopback: two round trips per event).
-//! 5. The sandbox dashboard's list page with 1 000 payments: the server's render time, as the
+//! 5. The outbox per store: delivered messages per second (a deliverer taking rounds of 32, a
+//!    sink that takes each at once) next to the receiver enqueueing the same [`OUTBOXED`]
+//!    events. Goal: ≥ 0.5.
+//! 6. The sandbox dashboard's list page with 1 000 payments: the server's render time, as the
 //!    page reports it (`Server-Timing`), its slowest of the run. Goal: under 200 ms.
 //!
 //! A ratio named `bare/ours` is the bare crate's time over gerbang's: gerbang's throughput as a
@@ -37,12 +40,16 @@ use table::{Goal, Row};
 
 mod crypto;
 mod dashboard;
+mod outbox;
 mod receiver;
 mod status;
 mod table;
 mod webhooks;
 
 const RECEIVED: usize = 20_000;
+
+/// Events received into each outbox, then delivered.
+const OUTBOXED: usize = 5_000;
 
 const USAGE: &str = "\
 gerbang-bench: what the SDK costs over the same work by hand, on this machine
@@ -267,6 +274,29 @@ fn measure(servers: &mut Servers, run: usize) -> Result<Vec<Row>> {
             latencies.percentile(0.5).as_secs_f64() / bare.percentile(0.5).as_secs_f64(),
             "p50, ours/bare",
         ));
+    }
+
+    // Other events than the inbox rows', so that a shared inbox does not find them done.
+    let bodies = receiver::bodies(run + 0x80, OUTBOXED);
+    let mut outboxes = vec![(
+        "memory",
+        runtime.block_on(outbox::rates(
+            &bodies,
+            Arc::new(gerbang_core::inbox::MemoryInbox::new()),
+            Arc::new(gerbang_core::outbox::MemoryOutbox::new()),
+        ))?,
+    )];
+    for (name, rates) in outboxes.drain(..) {
+        rows.push(
+            Row::compare(
+                format!("outbox, {name}: delivered per second vs the receiver enqueueing ({OUTBOXED} events)"),
+                per_second_text(rates.delivered),
+                per_second_text(rates.received),
+                rates.delivered / rates.received,
+                "delivered/received",
+            )
+            .goal(Goal::AtLeast(0.5)),
+        );
     }
 
     let page = dashboard::list_page()?;
