@@ -17,7 +17,7 @@ use crate::error::unreadable;
 
 mod scripts;
 
-use scripts::{BATCH, ENQUEUE, GROUP, KEY_NAMES, LIST, PRUNE, REPLAY, SETTLE, TAKE};
+use scripts::{BATCH, ENQUEUE, GROUP, KEY_NAMES, LIST, PRUNE, REPLAY, SETTLE, STATS, TAKE};
 
 /// The [`Outbox`] on Redis: one outbox for every replica of a merchant's backend, whose due
 /// messages are shared out between the replicas' deliverers, each message to one taker at a time.
@@ -198,14 +198,21 @@ impl RedisOutbox {
         self.conn.run(operation, &[], async move { invocation.invoke_async(&mut conn).await }).await
     }
 
-    /// Reads the flat `[json, meta, …]` answer of the take and list scripts.
-    fn records(operation: &'static str, flat: Vec<String>) -> Result<Vec<(Record, Option<String>)>, Error> {
+    /// Reads the flat `[json, meta, …]` answer of the take and list scripts, skipping (and
+    /// saying so) a message that does not read as one: one bad message must not stop the others
+    /// (taken, it is taken again when its lease runs out, and skipped again).
+    fn records(operation: &'static str, flat: Vec<String>) -> Vec<Record> {
         let mut items = flat.into_iter();
         let mut records = Vec::with_capacity(items.len() / 2);
         while let (Some(json), Some(meta)) = (items.next(), items.next()) {
-            records.push(record(operation, &json, &meta)?);
+            match record(operation, &json, &meta) {
+                Ok(record) => records.push(record),
+                Err(error) => {
+                    tracing::warn!(store = crate::error::STORE, %error, "an outbox message does not read as one: skipped");
+                }
+            }
         }
-        Ok(records)
+        records
     }
 }
 
@@ -242,8 +249,8 @@ fn from_micros(us: i64) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000).ok()
 }
 
-/// A message and its meta as the scripts keep them; and its holder, if taken.
-fn record(operation: &'static str, json: &str, meta: &str) -> Result<(Record, Option<String>), Error> {
+/// A message and its meta as the scripts keep them.
+fn record(operation: &'static str, json: &str, meta: &str) -> Result<Record, Error> {
     let message: Message = serde_json::from_str(json).map_err(|e| unreadable(operation, "an outbox message", &e))?;
     let meta: serde_json::Value =
         serde_json::from_str(meta).map_err(|e| unreadable(operation, "an outbox message's state", &e))?;
@@ -259,7 +266,6 @@ fn record(operation: &'static str, json: &str, meta: &str) -> Result<(Record, Op
     let state = text("state").and_then(|s| s.parse::<DeliveryState>().ok()).ok_or_else(|| bad("state"))?;
     let attempts = text("attempts").and_then(|a| a.parse::<u32>().ok()).ok_or_else(|| bad("attempts"))?;
     let received_at = time("received").ok_or_else(|| bad("received time"))?;
-    let holder = text("holder").map(str::to_owned);
     let record = Record {
         state,
         attempts,
@@ -269,7 +275,7 @@ fn record(operation: &'static str, json: &str, meta: &str) -> Result<(Record, Op
         settled_at: time("settled"),
         message,
     };
-    Ok((record, holder))
+    Ok(record)
 }
 
 #[async_trait]
@@ -297,10 +303,8 @@ impl Outbox for RedisOutbox {
         let mut invocation = self.invocation(&TAKE);
         invocation.arg(i64::try_from(limit).unwrap_or(i64::MAX)).arg(lease_us).arg(&holder);
         let flat: Vec<String> = self.run("take", invocation).await?;
-        let taken: Vec<Taken> = Self::records("take", flat)?
-            .into_iter()
-            .map(|(record, _)| Taken { record, holder: holder.clone() })
-            .collect();
+        let taken: Vec<Taken> =
+            Self::records("take", flat).into_iter().map(|record| Taken { record, holder: holder.clone() }).collect();
         tracing::debug!(taken = taken.len(), holder = %holder, "redis outbox take");
         Ok(taken)
     }
@@ -328,7 +332,7 @@ impl Outbox for RedisOutbox {
             .arg(query.since.map_or_else(|| "-inf".to_owned(), |since| ceil_micros(since).to_string()))
             .arg(i64::try_from(query.limit).unwrap_or(i64::MAX));
         let flat: Vec<String> = self.run("list", invocation).await?;
-        Ok(Self::records("list", flat)?.into_iter().map(|(record, _)| record).collect())
+        Ok(Self::records("list", flat))
     }
 
     async fn replay(&self, replay: &Replay) -> Result<u64, Error> {
@@ -376,20 +380,9 @@ impl Outbox for RedisOutbox {
     }
 
     async fn stats(&self) -> Result<Stats, Error> {
-        let state_key =
-            |state: DeliveryState| &self.keys[8 + DeliveryState::ALL.iter().position(|s| *s == state).unwrap_or(0)];
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        for state in DeliveryState::ALL {
-            pipe.cmd("ZCARD").arg(state_key(state));
-        }
-        pipe.cmd("ZRANGE").arg(state_key(DeliveryState::Pending)).arg(0).arg(0).arg("WITHSCORES");
-        let mut conn = self.conn.manager();
-        let (pending, delivered, failed, superseded, oldest): (u64, u64, u64, u64, Vec<(String, f64)>) =
-            self.conn.run("stats", &[], pipe.query_async(&mut conn)).await?;
-        // A score is a time received in microseconds: exact in a double until the year 2255.
-        #[allow(clippy::cast_possible_truncation)]
-        let oldest_pending = oldest.first().and_then(|(_, us)| from_micros(*us as i64));
+        let (pending, delivered, failed, superseded, oldest): (u64, u64, u64, u64, String) =
+            self.run("stats", self.invocation(&STATS)).await?;
+        let oldest_pending = oldest.parse::<i64>().ok().and_then(from_micros);
         Ok(Stats { pending, delivered, failed, superseded, oldest_pending })
     }
 

@@ -226,3 +226,81 @@ async fn debug_and_errors_never_show_the_password() {
     let shown = format!("{outbox:?} {outbox}");
     assert!(shown.contains("gerbang:outbox:{default}:"), "{shown}");
 }
+
+/// How many messages the scale check keeps: `GERBANG_OUTBOX_SCALE` (default 5 000).
+fn scale() -> usize {
+    std::env::var("GERBANG_OUTBOX_SCALE").ok().and_then(|n| n.parse().ok()).unwrap_or(5_000)
+}
+
+/// A take and a settle cost the same whatever the outbox holds: with `scale()` messages pending
+/// (and as many delivered), the first take of 100 is about as quick as on an empty outbox, and
+/// list with a state and a limit reads only what it returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn take_and_settle_do_not_slow_down_with_the_outbox_size() {
+    let Some(redis) = RedisServer::start() else { return };
+    let outbox = RedisOutbox::builder().prefix("scale:").connect(&redis.url()).await.unwrap();
+    let n = scale();
+    let enqueue_all = |round: &'static str| {
+        let outbox = outbox.clone();
+        async move {
+            let started = Instant::now();
+            for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
+                let enqueues = chunk.iter().map(|i| {
+                    let outbox = outbox.clone();
+                    async move { outbox.enqueue(&outbox_message(round, &format!("s{i}"), PaymentStatus::Paid)).await }
+                });
+                for result in futures_util::future::join_all(enqueues).await {
+                    assert_eq!(result.unwrap(), Enqueued::New);
+                }
+            }
+            started.elapsed()
+        }
+    };
+    let took = enqueue_all("first").await;
+    println!("enqueue: {n} in {took:?} ({:.0}/s, 200 at a time)", n as f64 / took.as_secs_f64());
+
+    // Deliver them all, 100 per take, and time it.
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    let mut done = 0;
+    loop {
+        let took = Instant::now();
+        let taken = outbox.take(100, Duration::from_secs(30)).await.unwrap();
+        slowest = slowest.max(took.elapsed());
+        if taken.is_empty() {
+            break;
+        }
+        let settles = taken.iter().map(|t| outbox.settle(t, delivered()));
+        for settled in futures_util::future::join_all(settles).await {
+            assert!(settled.unwrap());
+        }
+        done += taken.len();
+    }
+    let took = started.elapsed();
+    assert_eq!(done, n);
+    println!(
+        "take 100 + settle each: {n} in {took:?} ({:.0}/s); slowest take {slowest:?}",
+        n as f64 / took.as_secs_f64()
+    );
+
+    // With n delivered kept and n more pending: a take, a settle and a bounded list stay quick.
+    enqueue_all("second").await;
+    let started = Instant::now();
+    let taken = outbox.take(100, Duration::from_secs(30)).await.unwrap();
+    let take_100 = started.elapsed();
+    let started = Instant::now();
+    assert!(outbox.settle(&taken[0], delivered()).await.unwrap());
+    let settle_1 = started.elapsed();
+    let started = Instant::now();
+    let query = Query { state: Some(DeliveryState::Pending), limit: 10, ..Query::default() };
+    assert_eq!(outbox.list(&query).await.unwrap().len(), 10);
+    let list_10 = started.elapsed();
+    println!("with {n} delivered and {n} pending: take 100 {take_100:?}, settle {settle_1:?}, list 10 {list_10:?}");
+    // Generous bounds (a loaded 2-core machine): a scan of the outbox would be far slower at scale.
+    assert!(take_100 < Duration::from_millis(500), "{take_100:?}");
+    assert!(settle_1 < Duration::from_millis(100) && list_10 < Duration::from_millis(100), "{settle_1:?} {list_10:?}");
+    let stats = outbox.stats().await.unwrap();
+    assert_eq!((stats.pending, stats.delivered), (n as u64 - 1, n as u64 + 1), "{stats:?}");
+    let pruned = outbox.prune(OffsetDateTime::now_utc() + Duration::from_secs(1)).await.unwrap();
+    assert_eq!(pruned, n as u64 + 1, "pruned in batches");
+}

@@ -381,3 +381,20 @@ return #ids
 ",
     )
 });
+
+/// How many messages are in each state (pending, delivered, failed, superseded), and the time
+/// received of the oldest pending one (microseconds, or empty): `[4 counts, time]`. A script
+/// rather than a `MULTI`, so that it is one slot's one command on a Redis Cluster too.
+pub(super) static STATS: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local out = {}
+for i, state in ipairs({ 'pending', 'delivered', 'failed', 'superseded' }) do
+  out[i] = redis.call('ZCARD', STATE[state])
+end
+local oldest = redis.call('ZRANGE', STATE.pending, 0, 0, 'WITHSCORES')[2]
+out[5] = oldest or ''
+return out
+",
+    )
+});
