@@ -304,3 +304,90 @@ async fn take_and_settle_do_not_slow_down_with_the_outbox_size() {
     let pruned = outbox.prune(OffsetDateTime::now_utc() + Duration::from_secs(1)).await.unwrap();
     assert_eq!(pruned, n as u64 + 1, "pruned in batches");
 }
+
+/// A one-node Redis Cluster (the node owns every slot), killed when dropped: where a script that
+/// touched keys of two slots would fail with `CROSSSLOT`. The test's own, since the testkit's
+/// servers are not cluster nodes.
+struct ClusterNode {
+    child: std::process::Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl ClusterNode {
+    fn start() -> Self {
+        let port = RedisServer::free_port();
+        let dir = std::env::temp_dir().join(format!("gerbang-outbox-cluster-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temp dir for the cluster node");
+        let log = std::fs::File::create(dir.join("redis.log")).expect("its log file");
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
+            .arg("--dir")
+            .arg(&dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().expect("its log file"))
+            .stderr(log)
+            .spawn()
+            .expect("redis-server runs");
+        Self { child, port, dir }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for ClusterNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// On a Redis Cluster node, every script runs (each touches only its outbox's keys, all in the
+/// slot of the name's hash tag) and the contract holds.
+#[tokio::test]
+async fn keeps_the_contract_on_a_cluster_node_every_key_in_one_slot() {
+    // The testkit's server only says whether redis-server is here (or fails the test in CI).
+    let Some(probe) = RedisServer::start() else { return };
+    drop(probe);
+    let node = ClusterNode::start();
+    let client = gerbang_redis::redis::Client::open(node.url()).unwrap();
+    let mut conn = None;
+    for _ in 0..200 {
+        if let Ok(c) = client.get_multiplexed_async_connection().await {
+            conn = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut conn = conn.expect("the cluster node answers");
+    let _: () = gerbang_redis::redis::cmd("CLUSTER")
+        .arg("ADDSLOTSRANGE")
+        .arg(0)
+        .arg(16383)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    for _ in 0..500 {
+        let info: String = gerbang_redis::redis::cmd("CLUSTER").arg("INFO").query_async(&mut conn).await.unwrap();
+        if info.contains("cluster_state:ok") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let outbox = RedisOutbox::builder().name("on-a-cluster").connect(&node.url()).await.unwrap();
+    gerbang_testkit::check_outbox_contract(&outbox, "redis-cluster").await;
+
+    let keys: Vec<String> = conn.keys("*").await.unwrap();
+    assert!(keys.len() >= 10, "{keys:?}");
+    let mut slots = HashSet::new();
+    for key in &keys {
+        let slot: i64 =
+            gerbang_redis::redis::cmd("CLUSTER").arg("KEYSLOT").arg(key).query_async(&mut conn).await.unwrap();
+        slots.insert(slot);
+    }
+    assert_eq!(slots.len(), 1, "every key of the outbox in one slot: {keys:?}");
+}
