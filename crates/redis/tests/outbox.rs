@@ -391,3 +391,122 @@ async fn keeps_the_contract_on_a_cluster_node_every_key_in_one_slot() {
     }
     assert_eq!(slots.len(), 1, "every key of the outbox in one slot: {keys:?}");
 }
+
+/// A small deterministic generator (xorshift), so that a failing run can be replayed by seed.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+/// The Redis outbox does what the memory outbox (the reference) does, operation for operation:
+/// random enqueues, takes, settles (by current and former holders), replays and prunes over a
+/// few payments, with no lease running out (time is the one thing the two do not share).
+#[tokio::test]
+async fn does_what_the_memory_outbox_does() {
+    use gerbang_core::outbox::{MemoryOutbox, Replay};
+    let Some(redis) = RedisServer::start() else { return };
+    let statuses = [PaymentStatus::Pending, PaymentStatus::Paid, PaymentStatus::Expired, PaymentStatus::Refunded];
+    let mut seen: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for seed in [7_u64, 1_234_567, 987_654_321] {
+        let memory = MemoryOutbox::new();
+        let outbox = RedisOutbox::builder().prefix(format!("same-{seed}:")).connect(&redis.url()).await.unwrap();
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        // Taken and not settled yet; and settled (their holders' later settles must fail).
+        let mut open: Vec<(Taken, Taken)> = Vec::new();
+        let mut done: Vec<(Taken, Taken)> = Vec::new();
+        let mut ids: Vec<String> = Vec::new();
+        for step in 0..400 {
+            let at = format!("seed {seed}, step {step}");
+            match rng.below(100) {
+                0..=29 => {
+                    let m = outbox_message("same", &format!("p{}", rng.below(5)), statuses[rng.below(4)].clone());
+                    ids.push(m.id.clone());
+                    let enqueued = outbox.enqueue(&m).await.unwrap();
+                    assert_eq!(enqueued, memory.enqueue(&m).await.unwrap(), "{at}: enqueue");
+                    *seen.entry(format!("enqueue {enqueued:?}")).or_default() += 1;
+                }
+                30..=49 => {
+                    let lease = Duration::from_secs(600);
+                    let mut ours = outbox.take(100, lease).await.unwrap();
+                    let mut theirs = memory.take(100, lease).await.unwrap();
+                    ours.sort_by(|a, b| a.record.message.id.cmp(&b.record.message.id));
+                    theirs.sort_by(|a, b| a.record.message.id.cmp(&b.record.message.id));
+                    let shown = |t: &[Taken]| {
+                        t.iter().map(|t| (t.record.message.id.clone(), t.record.attempts)).collect::<Vec<_>>()
+                    };
+                    assert_eq!(shown(&ours), shown(&theirs), "{at}: take");
+                    *seen.entry("taken".into()).or_default() += ours.len();
+                    open.extend(ours.into_iter().zip(theirs));
+                }
+                50..=89 if !open.is_empty() => {
+                    let (ours, theirs) = open.swap_remove(rng.below(open.len()));
+                    let attempt = match rng.below(6) {
+                        0 => Attempt::Failed { answer: "gone".into() },
+                        1 => Attempt::Retry { answer: "503".into(), at: OffsetDateTime::now_utc() },
+                        2 => Attempt::Retry {
+                            answer: "503".into(),
+                            at: OffsetDateTime::now_utc() + Duration::from_secs(3600),
+                        },
+                        _ => delivered(),
+                    };
+                    let settled = outbox.settle(&ours, attempt.clone()).await.unwrap();
+                    assert_eq!(settled, memory.settle(&theirs, attempt.clone()).await.unwrap(), "{at}: settle");
+                    *seen.entry(format!("settle {settled} {}", attempt.answer())).or_default() += 1;
+                    done.push((ours, theirs));
+                }
+                90..=92 if !done.is_empty() => {
+                    let (ours, theirs) = done[rng.below(done.len())].clone();
+                    let settled = outbox.settle(&ours, delivered()).await.unwrap();
+                    assert_eq!(settled, memory.settle(&theirs, delivered()).await.unwrap(), "{at}: settle again");
+                    *seen.entry(format!("settle again {settled}")).or_default() += 1;
+                }
+                93..=97 if !ids.is_empty() => {
+                    let replay = Replay::Ids(vec![ids[rng.below(ids.len())].clone(), "msg_none".into()]);
+                    let replayed = outbox.replay(&replay).await.unwrap();
+                    assert_eq!(replayed, memory.replay(&replay).await.unwrap(), "{at}: replay");
+                    *seen.entry("replayed".into()).or_default() += replayed as usize;
+                }
+                98 | 99 => {
+                    let before = OffsetDateTime::now_utc() + Duration::from_secs(1);
+                    let pruned = outbox.prune(before).await.unwrap();
+                    assert_eq!(pruned, memory.prune(before).await.unwrap(), "{at}: prune");
+                    *seen.entry("pruned".into()).or_default() += pruned as usize;
+                }
+                _ => {}
+            }
+            let query = Query { limit: 10_000, ..Query::default() };
+            let shown = |records: Vec<gerbang_core::outbox::Record>| {
+                records.into_iter().map(|r| (r.message.id, r.state, r.attempts, r.last_answer)).collect::<Vec<_>>()
+            };
+            assert_eq!(
+                shown(outbox.list(&query).await.unwrap()),
+                shown(memory.list(&query).await.unwrap()),
+                "{at}: list"
+            );
+            let (ours, theirs) = (outbox.stats().await.unwrap(), memory.stats().await.unwrap());
+            assert_eq!(
+                (ours.pending, ours.delivered, ours.failed, ours.superseded),
+                (theirs.pending, theirs.delivered, theirs.failed, theirs.superseded),
+                "{at}: stats"
+            );
+        }
+    }
+    println!("{seen:?}");
+    for what in [
+        "enqueue Superseded",
+        "settle true 200 OK",
+        "settle true gone",
+        "settle true 503",
+        "settle again false",
+        "replayed",
+        "pruned",
+    ] {
+        assert!(seen.get(what).is_some_and(|n| *n > 0), "no {what:?} in {seen:?}");
+    }
+}
