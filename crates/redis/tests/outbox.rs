@@ -285,6 +285,10 @@ async fn take_and_settle_do_not_slow_down_with_the_outbox_size() {
 
     // With n delivered kept and n more pending: a take, a settle and a bounded list stay quick.
     enqueue_all("second").await;
+    let mut conn = raw(&redis).await;
+    let info: String = gerbang_redis::redis::cmd("INFO").arg("memory").query_async(&mut conn).await.unwrap();
+    let used = info.lines().find(|l| l.starts_with("used_memory:")).unwrap_or("used_memory:?").to_owned();
+    println!("with {n} delivered and {n} pending kept: {used}");
     let started = Instant::now();
     let taken = outbox.take(100, Duration::from_secs(30)).await.unwrap();
     let take_100 = started.elapsed();
