@@ -307,6 +307,8 @@ async fn take_and_settle_do_not_slow_down_with_the_outbox_size() {
     assert_eq!((stats.pending, stats.delivered), (n as u64 - 1, n as u64 + 1), "{stats:?}");
     let pruned = outbox.prune(OffsetDateTime::now_utc() + Duration::from_secs(1)).await.unwrap();
     assert_eq!(pruned, n as u64 + 1, "pruned in batches");
+    let replay = gerbang_core::outbox::Replay::Since(OffsetDateTime::UNIX_EPOCH);
+    assert_eq!(outbox.replay(&replay).await.unwrap(), n as u64 - 1, "replayed in batches: every one kept");
 }
 
 /// A one-node Redis Cluster (the node owns every slot), killed when dropped: where a script that
