@@ -286,6 +286,12 @@ fn measure(servers: &mut Servers, run: usize) -> Result<Vec<Row>> {
             Arc::new(gerbang_core::outbox::MemoryOutbox::new()),
         ))?,
     )];
+    if let Some(redis) = &stores.redis {
+        let inbox = runtime.block_on(gerbang_redis::RedisInbox::connect(&redis.url()))?;
+        let outbox = runtime
+            .block_on(gerbang_redis::RedisOutbox::builder().name(format!("bench{run}")).connect(&redis.url()))?;
+        outboxes.push(("Redis", runtime.block_on(outbox::rates(&bodies, Arc::new(inbox), Arc::new(outbox)))?));
+    }
     for (name, rates) in outboxes.drain(..) {
         rows.push(
             Row::compare(
