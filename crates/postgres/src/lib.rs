@@ -287,6 +287,7 @@
 //! );
 //! CREATE UNIQUE INDEX IF NOT EXISTS "gerbang_outbox_seq" ON "gerbang_outbox" (seq);
 //! CREATE INDEX IF NOT EXISTS "gerbang_outbox_order" ON "gerbang_outbox" (payment, state, rank, seq);
+//! CREATE INDEX IF NOT EXISTS "gerbang_outbox_state" ON "gerbang_outbox" (state, seq);
 //! CREATE INDEX IF NOT EXISTS "gerbang_outbox_recent" ON "gerbang_outbox" (received_at);
 //! CREATE INDEX IF NOT EXISTS "gerbang_outbox_settled" ON "gerbang_outbox" (settled_at) WHERE state IN ('delivered', 'superseded');
 //! CREATE TABLE IF NOT EXISTS "gerbang_outbox_payment" (
@@ -305,7 +306,8 @@
 //! to take (when its lease runs out, or its first message is due; null when none is pending).
 //! `_order` finds a payment's first pending message and its lease; `_pay_due` the payments due,
 //! so that a take costs a few index lookups per message however many messages wait (behind a
-//! retry or a lease); `_seq` serves [`list`](gerbang_core::outbox::Outbox::list), `_recent`
+//! retry or a lease); `_seq` and `_state` serve [`list`](gerbang_core::outbox::Outbox::list)
+//! (all of them, or of one state), `_recent`
 //! [`replay`](gerbang_core::outbox::Outbox::replay) since a time, `_settled`
 //! [`prune`](gerbang_core::outbox::Outbox::prune). Every time is the server's (`now()`), except
 //! a retry's, which the deliverer gives.

@@ -16,6 +16,8 @@ use crate::error::Failure;
 use crate::ledger::from_system_time;
 use crate::table::TableName;
 
+#[cfg(test)]
+mod plans;
 mod row;
 mod sql;
 

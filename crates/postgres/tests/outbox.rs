@@ -232,6 +232,7 @@ async fn creates_the_tables_if_missing_and_connecting_again_changes_nothing() {
         "gerbang_outbox_payment",
         "gerbang_outbox_seq",
         "gerbang_outbox_order",
+        "gerbang_outbox_state",
         "gerbang_outbox_recent",
         "gerbang_outbox_settled",
         "gerbang_outbox_pay_due",

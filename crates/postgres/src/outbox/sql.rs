@@ -200,11 +200,12 @@ impl Statements {
             format!("{select} WHERE m.received_at >= $1 ORDER BY m.seq LIMIT $2"),
             format!("{select} WHERE m.state = $1 AND m.received_at >= $2 ORDER BY m.seq LIMIT $3"),
         ];
-        // SKIP LOCKED: pruning never waits, so it never deadlocks with a replay.
+        // SKIP LOCKED: pruning never waits, so it never deadlocks with a replay. `= ANY(ARRAY(…))`
+        // rather than `IN (…)`: the batch is found through the primary key, never by a scan.
         let prune = format!(
-            "DELETE FROM {t} WHERE id IN (\
+            "DELETE FROM {t} WHERE id = ANY(ARRAY(\
              SELECT id FROM {t} WHERE state IN ({}) AND settled_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED\
-             ) RETURNING payment",
+             )) RETURNING payment",
             states(&DONE)
         );
         let lock_idle = format!("SELECT payment FROM {p} WHERE payment = ANY($1) FOR UPDATE SKIP LOCKED");
@@ -250,13 +251,9 @@ impl Statements {
 fn ddl(table: &TableName) -> String {
     let t = table.quoted();
     let p = table.sibling(PAYMENT_SUFFIX).quoted();
-    let (seq, order, recent, settled, due) = (
-        table.index("seq"),
-        table.index("order"),
-        table.index("recent"),
-        table.index("settled"),
-        table.index("pay_due"),
-    );
+    let index = |suffix| table.index(suffix);
+    let (seq, order, state, recent) = (index("seq"), index("order"), index("state"), index("recent"));
+    let (settled, due) = (index("settled"), index("pay_due"));
     let all = states(&DeliveryState::ALL);
     let done = states(&DONE);
     format!(
@@ -282,6 +279,7 @@ fn ddl(table: &TableName) -> String {
 );
 CREATE UNIQUE INDEX IF NOT EXISTS {seq} ON {t} (seq);
 CREATE INDEX IF NOT EXISTS {order} ON {t} (payment, state, rank, seq);
+CREATE INDEX IF NOT EXISTS {state} ON {t} (state, seq);
 CREATE INDEX IF NOT EXISTS {recent} ON {t} (received_at);
 CREATE INDEX IF NOT EXISTS {settled} ON {t} (settled_at) WHERE state IN ({done});
 CREATE TABLE IF NOT EXISTS {p} (
