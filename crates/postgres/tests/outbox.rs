@@ -334,3 +334,57 @@ async fn prune_forgets_payments_with_no_message_left() {
     let cut = gerbang_core::time::OffsetDateTime::now_utc() + Duration::from_secs(1);
     assert_eq!(outbox.prune(cut).await.ok(), Some(2500));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_enqueued_while_replicas_deliver_are_never_left_behind() {
+    let Some(server) = PostgresServer::start() else { return };
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        replicas.push(PostgresOutbox::connect(&server.url()).await.unwrap_or_else(|e| panic!("{e}")));
+    }
+    // Each payment's states in the order a gateway reports them, enqueued while the replicas
+    // take and settle the earlier ones: a `due` set too late by a race would leave one behind.
+    let statuses = [PaymentStatus::Pending, PaymentStatus::Paid, PaymentStatus::Refunded];
+    let payments: Vec<String> = (0..40).map(|n| format!("q{n}")).collect();
+    let total = payments.len() * statuses.len();
+    let log: Arc<Mutex<Vec<Message>>> = Arc::default();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let runs: Vec<_> = replicas
+        .iter()
+        .map(|replica| {
+            let (replica, log) = (replica.clone(), log.clone());
+            tokio::spawn(async move {
+                while log.lock().unwrap_or_else(|e| e.into_inner()).len() < total && Instant::now() < deadline {
+                    let taken = replica.take(4, Duration::from_secs(30)).await.unwrap_or_else(|e| panic!("take: {e}"));
+                    if taken.is_empty() {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    for taken in &taken {
+                        log.lock().unwrap_or_else(|e| e.into_inner()).push(taken.record.message.clone());
+                        assert_eq!(replica.settle(taken, delivered()).await.ok(), Some(true));
+                    }
+                }
+            })
+        })
+        .collect();
+    for status in statuses {
+        for (n, payment) in payments.iter().enumerate() {
+            let message = outbox_message("live", payment, status.clone());
+            assert_eq!(replicas[n % 3].enqueue(&message).await.ok(), Some(Enqueued::New), "{}", message.id);
+        }
+    }
+    for run in runs {
+        run.await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let log = log.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let unique: HashSet<&str> = log.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!((log.len(), unique.len()), (total, total), "each message delivered once, none left behind");
+    for payment in &payments {
+        let order: Vec<&str> = log
+            .iter()
+            .filter(|m| m.reference.as_deref() == Some(format!("ORDER-{payment}").as_str()))
+            .map(|m| m.status.as_str())
+            .collect();
+        assert_eq!(order, ["pending", "paid", "refunded"], "{payment}");
+    }
+}
