@@ -292,6 +292,13 @@ fn measure(servers: &mut Servers, run: usize) -> Result<Vec<Row>> {
             .block_on(gerbang_redis::RedisOutbox::builder().name(format!("bench{run}")).connect(&redis.url()))?;
         outboxes.push(("Redis", runtime.block_on(outbox::rates(&bodies, Arc::new(inbox), Arc::new(outbox)))?));
     }
+    if let Some(postgres) = &stores.postgres {
+        let inbox = runtime.block_on(gerbang_postgres::PostgresInbox::connect(&postgres.url()))?;
+        let table = format!("gerbang_outbox_bench{run}");
+        let outbox =
+            runtime.block_on(gerbang_postgres::PostgresOutbox::builder().table(table).connect(&postgres.url()))?;
+        outboxes.push(("Postgres", runtime.block_on(outbox::rates(&bodies, Arc::new(inbox), Arc::new(outbox)))?));
+    }
     for (name, rates) in outboxes.drain(..) {
         rows.push(
             Row::compare(

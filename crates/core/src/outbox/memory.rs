@@ -48,6 +48,10 @@ struct State {
     seq: u64,
     entries: HashMap<String, Entry>,
     payments: HashMap<String, Payment>,
+    /// Each payment with pending messages, by when it is next worth a look: when its first
+    /// message is due, or when its lease runs out (then the payment's first-seen order), so
+    /// that `take` walks only what is due.
+    due: BTreeSet<(OffsetDateTime, u64, String)>,
 }
 
 struct Entry {
@@ -67,6 +71,10 @@ struct Payment {
     delivered: Option<u8>,
     /// How many messages of the payment are kept.
     kept: usize,
+    /// When the payment was first seen, in the order of enqueueing: ties in `due` go by it.
+    order: u64,
+    /// Its place in `due`, while it has one.
+    scheduled: Option<OffsetDateTime>,
 }
 
 impl MemoryOutbox {
@@ -112,6 +120,29 @@ impl State {
         None
     }
 
+    /// Puts `payment` in `due` at the time it is next worth a look: the end of a lease one of
+    /// its pending messages is under, else when its first pending message is due; out of it
+    /// when nothing of it is pending.
+    fn schedule(&mut self, payment: &str, now: OffsetDateTime) {
+        let Self { entries, payments, due, .. } = self;
+        let Some(p) = payments.get_mut(payment) else { return };
+        if let Some(at) = p.scheduled.take() {
+            due.remove(&(at, p.order, payment.to_owned()));
+        }
+        let entry = |id: &str| entries.get(id);
+        let leased = p
+            .pending
+            .iter()
+            .filter_map(|(_, _, id)| entry(id).and_then(|e| e.lease.as_ref()).map(|(_, until)| *until))
+            .filter(|until| *until > now)
+            .min();
+        let first = p.pending.first().and_then(|(_, _, id)| entry(id)).map(|e| e.record.next_attempt.unwrap_or(now));
+        if let Some(at) = leased.or(first) {
+            p.scheduled = Some(at);
+            due.insert((at, p.order, payment.to_owned()));
+        }
+    }
+
     /// Makes `id` pending and due now, its attempts from zero; whether it was here.
     fn replay(&mut self, id: &str, now: OffsetDateTime) -> bool {
         let Some(entry) = self.entries.get_mut(id) else { return false };
@@ -126,6 +157,8 @@ impl State {
         }
         record.attempts = 0;
         record.next_attempt = Some(now);
+        let payment = record.message.payment.clone();
+        self.schedule(&payment, now);
         true
     }
 }
@@ -140,7 +173,7 @@ impl Outbox for MemoryOutbox {
         }
         state.seq += 1;
         let seq = state.seq;
-        let payment = state.payments.entry(message.payment.clone()).or_default();
+        let payment = state.payments.entry(message.payment.clone()).or_insert_with(|| Payment { order: seq, ..Payment::default() });
         payment.kept += 1;
         let superseded = payment.delivered.is_some_and(|delivered| delivered > message.rank);
         if !superseded {
@@ -156,6 +189,9 @@ impl Outbox for MemoryOutbox {
             settled_at: superseded.then_some(now),
         };
         state.entries.insert(message.id.clone(), Entry { seq, record, lease: None, replayed: false });
+        if !superseded {
+            state.schedule(&message.payment, now);
+        }
         Ok(if superseded { Enqueued::Superseded } else { Enqueued::New })
     }
 
@@ -163,16 +199,29 @@ impl Outbox for MemoryOutbox {
         let now = OffsetDateTime::now_utc();
         let until = now + lease;
         let mut state = self.lock();
-        let waiting: Vec<String> =
-            state.payments.iter().filter(|(_, p)| !p.pending.is_empty()).map(|(key, _)| key.clone()).collect();
-        let mut due: Vec<_> = waiting.iter().filter_map(|payment| state.head(payment, now)).collect();
-        due.sort_unstable();
-        let mut taken = Vec::with_capacity(due.len().min(limit));
-        for (_, _, id) in due.into_iter().take(limit) {
-            let Some(entry) = state.entries.get_mut(&id) else { continue };
-            let holder = Taken::new_holder();
-            entry.lease = Some((holder.clone(), until));
-            taken.push(Taken { record: entry.record.clone(), holder });
+        let mut taken = Vec::new();
+        // Each payment looked at once per take, rescheduled after: a zero lease cannot loop.
+        let mut looked = Vec::new();
+        while taken.len() < limit {
+            match state.due.first() {
+                Some((at, ..)) if *at <= now => {}
+                _ => break,
+            }
+            let Some((_, _, payment)) = state.due.pop_first() else { break };
+            if let Some(p) = state.payments.get_mut(&payment) {
+                p.scheduled = None;
+            }
+            if let Some((_, _, id)) = state.head(&payment, now)
+                && let Some(entry) = state.entries.get_mut(&id)
+            {
+                let holder = Taken::new_holder();
+                entry.lease = Some((holder.clone(), until));
+                taken.push(Taken { record: entry.record.clone(), holder });
+            }
+            looked.push(payment);
+        }
+        for payment in looked {
+            state.schedule(&payment, now);
         }
         Ok(taken)
     }
@@ -190,9 +239,11 @@ impl Outbox for MemoryOutbox {
         let record = &mut entry.record;
         record.attempts += 1;
         record.last_answer = Some(attempt.answer().to_owned());
+        let payment = record.message.payment.clone();
         let settled = match attempt {
             Attempt::Retry { at, .. } => {
                 record.next_attempt = Some(at);
+                state.schedule(&payment, now);
                 return Ok(true);
             }
             Attempt::Delivered { .. } => DeliveryState::Delivered,
@@ -207,6 +258,7 @@ impl Outbox for MemoryOutbox {
                 payment.delivered = payment.delivered.max(Some(record.message.rank));
             }
         }
+        state.schedule(&payment, now);
         Ok(true)
     }
 
