@@ -173,7 +173,10 @@ impl Outbox for MemoryOutbox {
         }
         state.seq += 1;
         let seq = state.seq;
-        let payment = state.payments.entry(message.payment.clone()).or_insert_with(|| Payment { order: seq, ..Payment::default() });
+        let payment = state
+            .payments
+            .entry(message.payment.clone())
+            .or_insert_with(|| Payment { order: seq, ..Payment::default() });
         payment.kept += 1;
         let superseded = payment.delivered.is_some_and(|delivered| delivered > message.rank);
         if !superseded {
