@@ -33,6 +33,7 @@ use std::sync::Arc;
 use gerbang::Error;
 use gerbang::inbox::{Inbox, MemoryInbox};
 use gerbang::ledger::{Ledger, MemoryLedger};
+use gerbang::outbox::{MemoryOutbox, Outbox};
 use gerbang::rate::RateStore;
 use gerbang::redis::{RedisRateStore, RedisTokenStore};
 use gerbang::token_store::TokenStore;
@@ -166,6 +167,20 @@ pub(crate) async fn inbox(url: &str) -> Result<Arc<dyn Inbox>, Error> {
         Kind::Memory => Arc::new(MemoryInbox::new()),
         Kind::Redis => Arc::new(store_builder!(gerbang::redis::RedisInbox).connect(url).await?),
         Kind::Postgres => Arc::new(store_builder!(gerbang::postgres::PostgresInbox).connect(url).await?),
+    })
+}
+
+/// The outbox a `--store` URL names (`webhook serve --forward-to`, `events`): a new
+/// [`MemoryOutbox`] for `memory`, which lives as long as the caller keeps it (the receiver and the
+/// deliverer of one process must be given the same one).
+pub(crate) async fn outbox(url: &str) -> Result<Arc<dyn Outbox>, Error> {
+    let url = url.trim();
+    Ok(match kind(url, "--store")? {
+        Kind::Memory => Arc::new(MemoryOutbox::new()),
+        // Wired once the Redis and Postgres outboxes land (issue 21): until then, refused.
+        Kind::Redis | Kind::Postgres => {
+            return Err(Error::config(format!("no outbox on {} yet: use --store memory", kind_name(url))));
+        }
     })
 }
 
