@@ -6,6 +6,7 @@
 //! | [`RedisRateStore`] | [`RateStore`](gerbang_core::rate::RateStore) | one rate budget (Cuan10pay's 100 calls per hour) spent by all, GCRA in Lua on the server's clock | `gerbang:rate:` |
 //! | [`RedisTokenStore`] | [`TokenStore`](gerbang_core::token_store::TokenStore) | one bearer token (Ciputra's) fetched by one replica for all, under a refresh lock | `gerbang:token:`, `gerbang:token-lock:` |
 //! | [`RedisLedger`] | [`Ledger`](gerbang_core::ledger::Ledger) | the payments to watch until they are final, each due status check handed to one replica for a lease | `gerbang:ledger:` |
+//! | [`RedisOutbox`] | [`Outbox`](gerbang_core::outbox::Outbox) | the events waiting for delivery to the application, each due one taken by one replica for a lease, in order per payment (a stream and its consumer group) | `gerbang:outbox:{default}:` |
 //!
 //! Each has a builder (prefix, timeouts), `connect(url)` and `new(ConnectionManager)`; every
 //! operation is bounded by a timeout, so that a Redis that is down is an error at once, which
@@ -67,6 +68,7 @@ mod error;
 mod inbox;
 mod key;
 mod ledger;
+mod outbox;
 mod rate;
 mod tls;
 mod token;
@@ -74,6 +76,7 @@ mod token;
 pub use conn::{DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT};
 pub use inbox::{DEFAULT_OPERATION_TIMEOUT, DEFAULT_PREFIX, DEFAULT_RETENTION, RedisInbox, RedisInboxBuilder};
 pub use ledger::{RedisLedger, RedisLedgerBuilder};
+pub use outbox::{RedisOutbox, RedisOutboxBuilder};
 pub use rate::{RedisRateStore, RedisRateStoreBuilder};
 /// The `redis` crate this one is built on, for [`RedisInbox::new`] (and the other stores' `new`)
 /// on a connection manager of your own.
