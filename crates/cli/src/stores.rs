@@ -177,10 +177,9 @@ pub(crate) async fn outbox(url: &str) -> Result<Arc<dyn Outbox>, Error> {
     let url = url.trim();
     Ok(match kind(url, "--store")? {
         Kind::Memory => Arc::new(MemoryOutbox::new()),
-        // Wired once the Redis and Postgres outboxes land (issue 21): until then, refused.
-        Kind::Redis | Kind::Postgres => {
-            return Err(Error::config(format!("no outbox on {} yet: use --store memory", kind_name(url))));
-        }
+        Kind::Redis => Arc::new(store_builder!(gerbang::redis::RedisOutbox).connect(url).await?),
+        // Wired once the Postgres outbox lands (issue 21): until then, refused.
+        Kind::Postgres => return Err(Error::config("no outbox on postgres yet: use --store memory or redis://…")),
     })
 }
 
