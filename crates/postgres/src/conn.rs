@@ -149,7 +149,8 @@ impl Connection {
     }
 
     /// Runs `work` on a pooled connection within the operation timeout. A connection whose
-    /// operation timed out is dropped, not handed out again: it may be stuck on a dead peer.
+    /// operation timed out is dropped, not handed out again: it may be stuck on a dead peer; so
+    /// is one the failure closed (the server terminated its backend, or went away).
     pub(crate) async fn run<T>(
         &self,
         what: &str,
@@ -170,6 +171,12 @@ impl Connection {
             Err(_) => return Err(self.timed_out(what)),
         };
         match timeout_at(deadline, work(&mut client)).await {
+            Ok(Err(failure)) if failure.broke_connection() => {
+                // Back in the pool, it would fail the next operation too: the pool's quick check
+                // may run before the driver has seen the socket close.
+                drop(Object::take(client));
+                Err(self.store_error(what, &failure))
+            }
             Ok(done) => done.map_err(|failure| self.store_error(what, &failure)),
             Err(_) => {
                 self.cancel(&client);
@@ -195,38 +202,44 @@ impl Connection {
         });
     }
 
-    /// Creates `table` with `ddl` if it is missing (with `create`), or checks that it exists
-    /// (without). Run by the constructors; run again, it changes nothing. An existing table is
-    /// never altered.
-    pub(crate) async fn ensure_table(
+    /// Creates the store's `tables` with `ddl` if one is missing (with `create`), or checks that
+    /// they exist (without). Run by the constructors; run again, it changes nothing. An existing
+    /// table is never altered.
+    pub(crate) async fn ensure_tables(
         &self,
         kind: Kind,
-        table: &TableName,
+        tables: &[&TableName],
         ddl: &str,
         create: bool,
     ) -> Result<(), Error> {
         let noun = kind.noun;
-        let exists = self
+        let Some(lead) = tables.first() else { return Ok(()) };
+        let names: Vec<String> = tables.iter().map(ToString::to_string).collect();
+        let missing = self
             .run(&format!("checking the {noun} table"), async |client: &Object| {
-                let row = client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table.to_string()]).await?;
-                Ok(row.try_get::<_, bool>(0)?)
+                let row = client
+                    .query_one(
+                        "SELECT array(SELECT n FROM unnest($1::text[]) AS n WHERE to_regclass(n) IS NULL)",
+                        &[&names],
+                    )
+                    .await?;
+                Ok(row.try_get::<_, Vec<String>>(0)?)
             })
             .await?;
-        if exists {
-            return Ok(());
-        }
+        let Some(first) = missing.first() else { return Ok(()) };
         if !create {
             return Err(Error::config(format!(
-                "the Postgres {noun} table {table} does not exist: create it with gerbang_postgres::{}, \
+                "the Postgres {noun} table {first} does not exist: create it with gerbang_postgres::{}, \
                  or let the {noun} create it",
                 kind.schema_fn
             )));
         }
+        let key = lock_key(noun, lead);
         self.run_mut(&format!("creating the {noun} table"), async |client: &mut Object| {
             let tx = client.transaction().await?;
             // Replicas starting at once create the table one after the other (concurrent
             // `CREATE TABLE IF NOT EXISTS` can fail).
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(noun, table)]).await?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key]).await?;
             tx.batch_execute(ddl).await?;
             Ok(tx.commit().await?)
         })

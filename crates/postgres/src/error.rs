@@ -73,6 +73,23 @@ impl Failure {
             })
     }
 
+    /// Whether the failure closed the connection: the driver saw it close, or the server said
+    /// FATAL (a terminated backend, a server shutting down), after which it closes it.
+    pub(crate) fn broke_connection(&self) -> bool {
+        match self {
+            Self::Postgres(e) => {
+                e.is_closed()
+                    || e.as_db_error().is_some_and(|db| {
+                        matches!(
+                            db.parsed_severity(),
+                            Some(tokio_postgres::error::Severity::Fatal | tokio_postgres::error::Severity::Panic)
+                        )
+                    })
+            }
+            _ => false,
+        }
+    }
+
     /// What to check, for a refusal.
     fn refusal_hint(&self) -> &'static str {
         match self {
@@ -155,7 +172,13 @@ fn operation_label(what: &str) -> &'static str {
         "beginning a create" => "begin_create",
         "finding a payment" => "find",
         "taking the payments due" => "due",
-        "listing payments" => "list",
+        "listing payments" | "listing messages" => "list",
+        "enqueueing a message" => "enqueue",
+        "taking the messages due" => "take",
+        "settling a message" => "settle",
+        "replaying messages" => "replay",
+        "pruning messages" => "prune",
+        "counting messages" => "stats",
         what if what.starts_with("checking the ") && what.ends_with(" table") => "check_table",
         _ => "other",
     }
@@ -176,7 +199,8 @@ mod tests {
     /// none falls to `other`.
     #[test]
     fn every_operation_of_the_crate_has_a_label() {
-        let sources = [include_str!("inbox.rs"), include_str!("ledger.rs"), include_str!("conn.rs")];
+        let sources =
+            [include_str!("inbox.rs"), include_str!("ledger.rs"), include_str!("outbox.rs"), include_str!("conn.rs")];
         let mut phrases = Vec::new();
         for source in sources {
             for call in [".run(\"", ".run_mut(\"", "by_holder(\"", "records(\"", "store_error(\"", "timed_out(\""] {

@@ -62,7 +62,7 @@ impl PostgresInboxBuilder {
     async fn finish(self, conn: Connection) -> Result<PostgresInbox, Error> {
         let table = TableName::parse(&self.options.table)?;
         let inbox = PostgresInbox { conn, sql: Arc::new(Statements::new(table)) };
-        inbox.conn.ensure_table(KIND, &inbox.sql.table, &inbox.sql.ddl, self.options.create_table).await?;
+        inbox.conn.ensure_tables(KIND, &[&inbox.sql.table], &inbox.sql.ddl, self.options.create_table).await?;
         Ok(inbox)
     }
 }

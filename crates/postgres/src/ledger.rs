@@ -17,6 +17,8 @@ use crate::table::TableName;
 mod row;
 mod sql;
 
+/// Times read back from `timestamptz`, for every store of the crate.
+pub(crate) use row::from_system_time;
 use sql::Statements;
 pub use sql::{DEFAULT_LEDGER_TABLE, ledger_schema_sql};
 
@@ -86,7 +88,7 @@ impl PostgresLedgerBuilder {
     async fn finish(self, conn: Connection) -> Result<PostgresLedger, Error> {
         let table = TableName::parse(&self.options.table)?;
         let ledger = PostgresLedger { conn, sql: Arc::new(Statements::new(table)) };
-        ledger.conn.ensure_table(KIND, &ledger.sql.table, &ledger.sql.ddl, self.options.create_table).await?;
+        ledger.conn.ensure_tables(KIND, &[&ledger.sql.table], &ledger.sql.ddl, self.options.create_table).await?;
         Ok(ledger)
     }
 }

@@ -10,9 +10,14 @@
 //!   lost when its webhook never comes, and each status check that falls due is made by one
 //!   replica, not by all. Hand it to [`Watched`](gerbang_core::ledger::Watched), the webhook
 //!   receiver and the reconciler instead of the in-memory default. [See below](#the-ledger).
+//! - [`PostgresOutbox`], the outbox ([`gerbang_core::outbox::Outbox`]): each new event kept
+//!   until the application has taken it, delivered by whichever replica takes it first, in each
+//!   payment's order. Hand it to the receiver's `Enqueue` handler and to the `Deliverer` of every
+//!   replica (`gerbang-webhooks`). [See below](#the-outbox).
 //!
-//! Each keeps one table, created when missing; both share the connection options and habits
-//! described [at the end](#connections-timeouts-errors).
+//! The inbox and the ledger keep one table each, the outbox two; each is created when missing,
+//! and all share the connection options and habits described
+//! [at the end](#connections-timeouts-errors).
 //!
 //! # The inbox
 //!
@@ -235,6 +240,143 @@
 //! Final records stay until [`PostgresLedger::purge_final_older_than`] deletes them (run it daily
 //! from one replica); records still watched and mismatches are never purged.
 //!
+//! # The outbox
+//!
+//! ```no_run
+//! use gerbang_core::outbox::Outbox;
+//! use gerbang_postgres::PostgresOutbox;
+//! use std::sync::Arc;
+//!
+//! # async fn run() -> Result<(), gerbang_core::Error> {
+//! let outbox: Arc<dyn Outbox> = Arc::new(
+//!     PostgresOutbox::builder()
+//!         .table("billing.gerbang_outbox")
+//!         .connect("postgres://app:secret@db.internal:5432/shop")
+//!         .await?,
+//! );
+//! # let _ = outbox;
+//! # Ok(()) }
+//! ```
+//!
+//! ## The outbox tables
+//!
+//! Created by the constructors when missing (or by a DBA, with exactly this SQL:
+//! [`outbox_schema_sql`] gives it for another table name; the second table is named after the
+//! first, with `_payment`):
+//!
+//! ```sql
+//! CREATE TABLE IF NOT EXISTS "gerbang_outbox" (
+//!     id                 text        PRIMARY KEY,
+//!     seq                bigint      NOT NULL GENERATED ALWAYS AS IDENTITY,
+//!     gateway            text        NOT NULL,
+//!     payment            text        NOT NULL,
+//!     reference          text,
+//!     provider_reference text,
+//!     status             text        NOT NULL,
+//!     rank               smallint    NOT NULL,
+//!     body               text        NOT NULL,
+//!     state              text        NOT NULL CHECK (state IN ('pending', 'delivered', 'failed', 'superseded')),
+//!     attempts           integer     NOT NULL DEFAULT 0,
+//!     last_answer        text,
+//!     received_at        timestamptz NOT NULL,
+//!     next_attempt       timestamptz,
+//!     settled_at         timestamptz,
+//!     replayed           boolean     NOT NULL DEFAULT false,
+//!     holder             text,
+//!     lease_until        timestamptz
+//! );
+//! CREATE UNIQUE INDEX IF NOT EXISTS "gerbang_outbox_seq" ON "gerbang_outbox" (seq);
+//! CREATE INDEX IF NOT EXISTS "gerbang_outbox_order" ON "gerbang_outbox" (payment, state, rank, seq);
+//! CREATE INDEX IF NOT EXISTS "gerbang_outbox_state" ON "gerbang_outbox" (state, seq);
+//! CREATE INDEX IF NOT EXISTS "gerbang_outbox_recent" ON "gerbang_outbox" (received_at);
+//! CREATE INDEX IF NOT EXISTS "gerbang_outbox_settled" ON "gerbang_outbox" (settled_at) WHERE state IN ('delivered', 'superseded');
+//! CREATE TABLE IF NOT EXISTS "gerbang_outbox_payment" (
+//!     payment        text        PRIMARY KEY,
+//!     delivered_rank smallint,
+//!     due            timestamptz
+//! );
+//! CREATE INDEX IF NOT EXISTS "gerbang_outbox_pay_due" ON "gerbang_outbox_payment" (due) WHERE due IS NOT NULL;
+//! ```
+//!
+//! A message is a row of the first table, one column per field of
+//! [`Record`](gerbang_core::outbox::Record); `seq` is the order of enqueueing, `replayed` keeps a
+//! replayed message from being superseded, and `holder` and `lease_until` are the last take's.
+//! A payment is a row of the second: `delivered_rank`, the highest rank delivered (a message
+//! ranked below it is superseded), and `due`, the earliest time the payment may have a message
+//! to take (when its lease runs out, or its first message is due; null when none is pending).
+//! `_order` finds a payment's first pending message and its lease; `_pay_due` the payments due,
+//! so that a take costs a few index lookups per message however many messages wait (behind a
+//! retry or a lease); `_seq` and `_state` serve [`list`](gerbang_core::outbox::Outbox::list)
+//! (all of them, or of one state), `_recent`
+//! [`replay`](gerbang_core::outbox::Outbox::replay) since a time, `_settled`
+//! [`prune`](gerbang_core::outbox::Outbox::prune). Every time is the server's (`now()`), except
+//! a retry's, which the deliverer gives.
+//!
+//! ## The outbox statements
+//!
+//! Every writer locks the payment's row before it changes the payment's messages (an enqueue by
+//! `INSERT … ON CONFLICT DO UPDATE`, a settle by `SELECT … FOR UPDATE`), and sets its `due` again
+//! before it commits: never later than the truth, so no message is forgotten; earlier only costs
+//! a take a look. A take is one transaction. It locks the payments due that no other replica
+//! holds at that moment (`SKIP LOCKED`: replicas split them instead of waiting for each other,
+//! and none can take what another is taking):
+//!
+//! ```sql
+//! SELECT payment FROM "gerbang_outbox_payment" WHERE due <= now() ORDER BY due LIMIT $1 FOR UPDATE SKIP LOCKED
+//! ```
+//!
+//! supersedes their pending messages ranked below a delivered one (none under lease, none
+//! replayed):
+//!
+//! ```sql
+//! UPDATE "gerbang_outbox" AS m SET state = 'superseded', settled_at = now(), next_attempt = NULL, holder = NULL,
+//!     lease_until = NULL
+//! WHERE m.payment = ANY($1) AND m.state = 'pending' AND NOT m.replayed
+//!     AND m.rank < (SELECT p.delivered_rank FROM "gerbang_outbox_payment" AS p WHERE p.payment = m.payment)
+//!     AND NOT EXISTS (SELECT 1 FROM "gerbang_outbox" AS l WHERE l.payment = m.payment AND l.state = 'pending'
+//!         AND l.lease_until > now())
+//! ```
+//!
+//! leases the first pending message (lowest rank, then first enqueued) of each, when it is due
+//! and nothing of its payment is under lease, each to a holder of its own:
+//!
+//! ```sql
+//! WITH head AS (
+//!     SELECT first.id FROM unnest($1::text[]) AS p(payment)
+//!     CROSS JOIN LATERAL (
+//!         SELECT m.id, m.next_attempt FROM "gerbang_outbox" AS m
+//!         WHERE m.payment = p.payment AND m.state = 'pending' ORDER BY m.rank, m.seq LIMIT 1
+//!     ) AS first
+//!     WHERE first.next_attempt <= now() AND NOT EXISTS (SELECT 1 FROM "gerbang_outbox" AS l
+//!         WHERE l.payment = p.payment AND l.state = 'pending' AND l.lease_until > now())
+//! ), taken AS (
+//!     UPDATE "gerbang_outbox" AS m SET holder = $2::text || '.' || m.seq::text,
+//!         lease_until = now() + $3::float8 * interval '1 millisecond'
+//!     FROM head WHERE m.id = head.id
+//!     RETURNING m.id, m.gateway, m.payment, m.reference, m.provider_reference, m.status, m.rank, m.body,
+//!         m.state, m.attempts, m.last_answer, m.received_at, m.next_attempt, m.settled_at, m.holder, m.seq
+//! )
+//! SELECT * FROM taken ORDER BY next_attempt, seq
+//! ```
+//!
+//! and sets each payment's `due` again, as every writer does:
+//!
+//! ```sql
+//! UPDATE "gerbang_outbox_payment" AS p SET due = coalesce(
+//!     (SELECT max(l.lease_until) FROM "gerbang_outbox" AS l
+//!         WHERE l.payment = p.payment AND l.state = 'pending' AND l.lease_until > now()),
+//!     (SELECT h.next_attempt FROM "gerbang_outbox" AS h
+//!         WHERE h.payment = p.payment AND h.state = 'pending' ORDER BY h.rank, h.seq LIMIT 1))
+//! WHERE p.payment = ANY($1)
+//! ```
+//!
+//! A replica that dies mid-take leaves nothing: its transaction rolls back. One that dies after
+//! it leaves its messages leased: they are taken again once the lease runs out. A settle is
+//! `UPDATE … WHERE id = $1 AND holder = $2 AND state = 'pending'`: the holder of the last take
+//! only, once. [`prune`](gerbang_core::outbox::Outbox::prune) deletes in batches of 1 000, and
+//! forgets a payment with no message left (as the memory outbox does: a late `pending` of it is
+//! then sent). [`stats`](gerbang_core::outbox::Outbox::stats) counts the table (a scan of it).
+//!
 //! # Connections, timeouts, errors
 //!
 //! Connections are pooled by `deadpool-postgres` (16 at most by default, per store) and each call
@@ -318,13 +460,16 @@ mod conn;
 mod error;
 mod inbox;
 mod ledger;
+mod outbox;
 mod table;
 mod tls;
 
 pub use inbox::{DEFAULT_TABLE, PostgresInbox, PostgresInboxBuilder, schema_sql};
 pub use ledger::{DEFAULT_LEDGER_TABLE, PostgresLedger, PostgresLedgerBuilder, ledger_schema_sql};
+pub use outbox::{DEFAULT_OUTBOX_TABLE, PostgresOutbox, PostgresOutboxBuilder, outbox_schema_sql};
 
-/// The pool type [`PostgresInbox::from_pool`] and [`PostgresLedger::from_pool`] take.
+/// The pool type [`PostgresInbox::from_pool`], [`PostgresLedger::from_pool`] and
+/// [`PostgresOutbox::from_pool`] take.
 pub use deadpool_postgres;
 /// The driver, for [`PostgresInbox::complete_in`]'s transaction.
 pub use tokio_postgres;

@@ -41,6 +41,14 @@ impl TableName {
         }
     }
 
+    /// A table beside this one, in its schema, named after it with `suffix` (at most 8 bytes,
+    /// `_` included: the name stays within the 63 bytes Postgres keeps): the outbox's
+    /// per-payment table.
+    pub(crate) fn sibling(&self, suffix: &str) -> Self {
+        debug_assert!(suffix.len() <= 8, "{suffix} makes table names longer than Postgres keeps");
+        Self { schema: self.schema.clone(), table: format!("{}{suffix}", self.table) }
+    }
+
     /// The quoted name of the table's index ending in `suffix` (in the table's schema, where
     /// Postgres puts an index anyway).
     pub(crate) fn index(&self, suffix: &str) -> String {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use gerbang_core::Error;
-use gerbang_postgres::{PostgresInbox, PostgresLedger};
+use gerbang_postgres::{PostgresInbox, PostgresLedger, PostgresOutbox};
 use gerbang_testkit::{PostgresServer, TestCa, Validity};
 
 /// The server's certificate names these; the tests connect to the first.
@@ -44,6 +44,8 @@ async fn verify_full_with_the_ca_passes_the_store_contracts() {
     gerbang_testkit::check_inbox_contract(&inbox, "tls").await;
     let ledger = PostgresLedger::connect(&url).await.unwrap_or_else(|e| panic!("ledger over TLS: {e}"));
     gerbang_testkit::check_ledger_contract(&ledger, "tls").await;
+    let outbox = PostgresOutbox::connect(&url).await.unwrap_or_else(|e| panic!("outbox over TLS: {e}"));
+    gerbang_testkit::check_outbox_contract(&outbox, "tls").await;
 
     // The CA given to the builder (the CLI's --store-ca) instead of the URL: verify-full by default.
     let plain = format!("postgres://postgres@127.0.0.1:{}/postgres", server.port());

@@ -110,7 +110,7 @@ pub(crate) fn read(row: &Row) -> Result<WatchedPayment, Failure> {
 }
 
 /// The time `t` is, when the calendar of `time` reaches it (Postgres goes to the year 294276).
-fn from_system_time(t: SystemTime) -> Option<OffsetDateTime> {
+pub(crate) fn from_system_time(t: SystemTime) -> Option<OffsetDateTime> {
     match t.duration_since(UNIX_EPOCH) {
         Ok(after) => OffsetDateTime::UNIX_EPOCH.checked_add(time::Duration::try_from(after).ok()?),
         Err(before) => OffsetDateTime::UNIX_EPOCH.checked_sub(time::Duration::try_from(before.duration()).ok()?),
