@@ -122,9 +122,9 @@ impl StoreArgs {
 
 /// `--state`: a usage error (exit 2) names the four states.
 fn parse_state(text: &str) -> Result<DeliveryState, String> {
-    text.trim().parse().map_err(|_| {
-        format!("`{text}` is not a delivery state: expected pending, delivered, failed or superseded")
-    })
+    text.trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a delivery state: expected pending, delivered, failed or superseded"))
 }
 
 /// `--since`: RFC 3339, or a duration before now (`2h`).

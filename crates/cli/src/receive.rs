@@ -378,7 +378,13 @@ impl ServeArgs {
     /// memory outbox is this process's only).
     async fn receiver(&self, forwarding: bool) -> Result<(Receiver, Option<Arc<dyn Outbox>>), Error> {
         let gateways = gateways().await?;
-        let inbox = crate::stores::inbox(&self.store).await?;
+        let (inbox, outbox) = match forwarding {
+            true => {
+                let (inbox, outbox) = crate::stores::inbox_and_outbox(&self.store).await?;
+                (inbox, Some(outbox))
+            }
+            false => (crate::stores::inbox(&self.store).await?, None),
+        };
         // Connecting may not have sent a command yet (Redis without a password it needs
         // answers only the first one with NOAUTH): a refusal is found now, not at the first webhook.
         inbox.ping().await?;
@@ -391,14 +397,9 @@ impl ServeArgs {
         if let Some(ledger) = ledger {
             builder = builder.ledger(ledger);
         }
-        let outbox = match forwarding {
-            true => {
-                let outbox = crate::stores::outbox(&self.store).await?;
-                outbox.ping().await?;
-                Some(outbox)
-            }
-            false => None,
-        };
+        if let Some(outbox) = &outbox {
+            outbox.ping().await?;
+        }
         Ok((builder.build(Printing { outbox: outbox.clone() }), outbox))
     }
 

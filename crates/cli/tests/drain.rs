@@ -163,9 +163,12 @@ async fn a_delivery_still_running_at_the_deadline_is_abandoned_for_another_recei
     let store = redis.url();
     // A 6 s lease: the POST's own timeout (3 s) outlasts the 1 s drain deadline.
     let common = ["--store", store.as_str(), "--forward-secret", FORWARD_SECRET, "--lease", "6s"];
-    let mut first =
-        Serve::start(free_port(), &[&common[..], &["--forward-to", &hanging.url, "--drain-timeout", "1s"]].concat(), tx)
-            .await;
+    let mut first = Serve::start(
+        free_port(),
+        &[&common[..], &["--forward-to", &hanging.url, "--drain-timeout", "1s"]].concat(),
+        tx,
+    )
+    .await;
 
     let (status, _) = webhook.clone().post(first.url("cuan10pay")).await;
     assert_eq!(status, Some(200), "in the outbox: acknowledged");

@@ -233,8 +233,16 @@ async fn an_outage_loses_nothing(store: &str, receivers: usize) {
     let mut app = App::down(Mode::Ok);
     let down_since = Instant::now();
     let schedule = retry_schedule();
-    let flags =
-        ["--store", store, "--forward-to", &app.url(), "--forward-secret", FORWARD_SECRET, "--forward-retry", &schedule];
+    let flags = [
+        "--store",
+        store,
+        "--forward-to",
+        &app.url(),
+        "--forward-secret",
+        FORWARD_SECRET,
+        "--forward-retry",
+        &schedule,
+    ];
     let (tx, mut printed) = mpsc::unbounded_channel();
     let mut serves = Vec::new();
     for _ in 0..receivers {
@@ -276,7 +284,14 @@ async fn an_outage_loses_nothing(store: &str, receivers: usize) {
     }
     let deliveries = sandbox.wait_for_deliveries(EVENTS, Duration::from_secs(30)).await.unwrap();
     let acked_within = down_since.elapsed();
-    assert_eq!(deliveries.len(), EVENTS, "no gateway delivery was retried");
+    let refused: Vec<_> =
+        deliveries.iter().filter(|d| d.status != Some(200)).map(|d| (&d.reference, d.status, &d.answer)).collect();
+    let said: Vec<String> = serves
+        .iter()
+        .flat_map(|s| s.stderr.lock().unwrap().clone())
+        .filter(|line| line.contains("WARN") || line.contains("ERROR"))
+        .collect();
+    assert_eq!(deliveries.len(), EVENTS, "no gateway delivery was retried: {refused:?}\n{}", said.join("\n"));
     for delivery in &deliveries {
         assert_eq!((delivery.status, delivery.attempt), (Some(200), 1), "{delivery:?}");
     }
@@ -313,7 +328,10 @@ async fn an_outage_loses_nothing(store: &str, receivers: usize) {
     if store != "memory" {
         let delivered = listed(store, &["--state", "delivered", "--limit", "1000"]).await;
         assert_eq!(delivered.len(), EVENTS);
-        assert!(delivered.iter().all(|r| r["attempts"].as_u64() >= Some(1) && r.get("body").is_none()), "{delivered:?}");
+        assert!(
+            delivered.iter().all(|r| r["attempts"].as_u64() >= Some(1) && r.get("body").is_none()),
+            "{delivered:?}"
+        );
     }
     for mut serve in serves {
         serve.child.kill().await.unwrap();
