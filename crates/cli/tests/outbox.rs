@@ -8,7 +8,7 @@
 //!
 //! Waits are short and configurable: `GERBANG_TEST_OUTAGE_SECS` (how long the application is
 //! down, default 20).
-#![allow(clippy::unwrap_used)] // Test code.
+#![allow(clippy::unwrap_used, clippy::print_stderr)] // Test code; the measured delivery time is printed.
 
 mod common;
 
