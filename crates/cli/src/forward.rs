@@ -1,26 +1,29 @@
-//! `webhook serve --forward-to URL`: each new event POSTed to the application, which must answer
-//! 2xx in time for the event to count as handled.
+//! `webhook serve --forward-to URL`: the [`Sink`] the outbox's deliverer hands each message to.
+//! Each POST must be answered 2xx in time for the message to count as delivered; any other
+//! answer is retried on `--forward-retry`'s schedule (the gateway was acknowledged long before).
 //!
 //! No redirect is followed. An application that answers `302 Location: /login` (a session
 //! expired, a proxy in front of it) has not taken the payment: following the redirect would take
-//! the login page's 200 for success, ack the gateway and mark the event done, and a 307/308 would
-//! re-POST the event wherever the application points. A 3xx is a failure like a 5xx: the claim
-//! is released and the gateway, answered 500, delivers the event again.
+//! the login page's 200 for success and mark the message delivered, and a 307/308 would re-POST
+//! the event wherever the application points. A 3xx is a failure like a 5xx.
 //!
-//! What is said about a failure names the application by its host only: the URL's path, query or
-//! user info may carry a token.
+//! What is said about a failure (logged, and kept as the message's `last_answer`) names the
+//! application by its host only: the URL's path, query or user info may carry a token.
 //!
 //! Every POST is signed as Standard Webhooks (standardwebhooks.com) says, so that the
-//! application can tell it comes from us: `webhook-id` (the event's, the same on every attempt:
-//! [`standard_webhooks::message_id`] of its stored dedup key), `webhook-timestamp` (this
-//! attempt's, unix seconds) and `webhook-signature` (one `v1,…` per secret: the current one,
-//! then the previous one during a rotation). There is no forwarding without a secret.
+//! application can tell it comes from us: `webhook-id` (the message's id, the same on every
+//! attempt and every replay: [`standard_webhooks::message_id`] of the event's stored dedup key),
+//! `webhook-timestamp` (this attempt's, unix seconds) and `webhook-signature` (one `v1,…` per
+//! secret: the current one, then the previous one during a rotation). There is no forwarding
+//! without a secret.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use gerbang::Error;
+use gerbang::outbox::Message;
 use gerbang::webhooks::HandlerError;
+use gerbang::webhooks::outbox::Sink;
 use gerbang_signing::standard_webhooks::{self, WebhookSecret};
 use reqwest::redirect::Policy;
 use secrecy::{ExposeSecret, SecretString};
@@ -88,11 +91,21 @@ impl Forward {
         Ok(Self { http, url, host, timeout, secrets: secrets.into() })
     }
 
+    /// The application's host, the only part of `--forward-to` ever printed.
+    pub(crate) fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// How long the application has to answer a POST.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// POSTs one event's JSON line, signed, as the message `id` (the same on every attempt for
-    /// one event); `Ok` only on a 2xx answer within the timeout. A failure names the
-    /// application's host and the status (never the URL): the receiver logs it as the handler's
-    /// failure (`outcome=handler_failed`).
-    pub(crate) async fn send(&self, id: &str, line: &str) -> Result<(), HandlerError> {
+    /// one event); `Ok` with the answer's status (`200 OK`) only on a 2xx answer within the
+    /// timeout. A failure names the application's host and the status (never the URL): the
+    /// deliverer logs it and keeps it as the message's last answer.
+    pub(crate) async fn send(&self, id: &str, line: &str) -> Result<String, HandlerError> {
         // This attempt's time: an application refuses a message older than its tolerance (5
         // minutes in every reference library), so a retry is signed anew.
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -109,23 +122,26 @@ impl Forward {
             .send()
             .await;
         let host = &self.host;
-        let again = "the event is not handled, and the gateway's next delivery of it will be";
         let failure = match result {
-            Ok(answer) if answer.status().is_success() => return Ok(()),
+            Ok(answer) if answer.status().is_success() => return Ok(answer.status().to_string()),
             Ok(answer) if answer.status().is_redirection() => {
-                format!(
-                    "the application at {host} answered {}, a redirect, which is not followed: {again}",
-                    answer.status()
-                )
+                format!("the application at {host} answered {}, a redirect, which is not followed", answer.status())
             }
-            Ok(answer) => format!("the application at {host} answered {}: {again}", answer.status()),
-            Err(e) if e.is_timeout() => format!(
-                "the application at {host} did not answer within {:?} (--forward-timeout): {again}",
-                self.timeout
-            ),
-            Err(e) => format!("the application at {host} could not be reached ({}): {again}", e.without_url()),
+            Ok(answer) => format!("the application at {host} answered {}", answer.status()),
+            Err(e) if e.is_timeout() => {
+                format!("the application at {host} did not answer within {:?} (--forward-timeout)", self.timeout)
+            }
+            Err(e) => format!("the application at {host} could not be reached ({})", e.without_url()),
         };
         Err(failure.into())
+    }
+}
+
+#[gerbang::async_trait]
+impl Sink for Forward {
+    /// POSTs the message's body as message `id` (see [`Forward::send`]).
+    async fn deliver(&self, message: &Message) -> Result<String, HandlerError> {
+        self.send(&message.id, &message.body).await
     }
 }
 

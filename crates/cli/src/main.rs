@@ -6,6 +6,7 @@
 #![allow(clippy::large_enum_variant)]
 
 mod common;
+mod events;
 mod forward;
 mod listen;
 mod logging;
@@ -56,6 +57,11 @@ enum Command {
     },
     /// The payments the ledger watches (recorded by `create --store`), as JSON.
     Watched(watched::WatchedArgs),
+    /// The events `webhook serve --forward-to` delivers: their history, and replay.
+    Events {
+        #[command(subcommand)]
+        command: events::EventsCommand,
+    },
     /// The local gateway emulator.
     Sandbox {
         #[command(subcommand)]
@@ -86,6 +92,7 @@ async fn run(cli: Cli) -> Result<(), gerbang::Error> {
         Command::Webhook { command: WebhookCommand::Serve(args) } => args.run().await,
         Command::Webhook { command: WebhookCommand::Secret } => webhook::print_secret(),
         Command::Watched(args) => args.run().await,
+        Command::Events { command } => command.run().await,
         Command::Sandbox { command } => command.run().await,
     }
 }

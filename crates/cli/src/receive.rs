@@ -1,10 +1,13 @@
 //! `gerbang webhook serve [--port N] [--store URL] [--forward-to URL --forward-secret S
-//! [--forward-secret-previous S] [--forward-timeout D]] [--reconcile-every D] [--drain-timeout D]
-//! [--drain-delay D]` (and the connection limits of `sandbox serve`, served by
-//! `gerbang-server`): the webhook receiver for every configured gateway, `/healthz`,
-//! `/readyz` and `/metrics` (Prometheus), and the reconciler of the payments its store's ledger
-//! watches; one JSON line per new event on stdout. A store that cannot be reached at start is
-//! waited for; SIGTERM or SIGINT drains (see [`crate::service`]).
+//! [--forward-secret-previous S] [--forward-timeout D] [--forward-retry D,D,…]
+//! [--outbox-retention D]] [--reconcile-every D] [--drain-timeout D] [--drain-delay D]` (and the
+//! connection limits of `sandbox serve`, served by `gerbang-server`): the webhook receiver for
+//! every configured gateway, `/healthz`, `/readyz` and `/metrics` (Prometheus), and the
+//! reconciler of the payments its store's ledger watches; one JSON line per new event on stdout.
+//! With `--forward-to`, each new event is also written to the outbox in the same store before the
+//! gateway is acknowledged, and a [`Deliverer`] in this process POSTs the outbox's due messages
+//! to the application, retrying for days. A store that cannot be reached at start is waited
+//! for; SIGTERM or SIGINT drains (see [`crate::service`]).
 
 use std::future::Future;
 use std::io::Write;
@@ -13,11 +16,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use gerbang::inbox::EventKey;
+use gerbang::outbox::Outbox;
 use gerbang::reconcile::Reconciler;
+use gerbang::webhooks::outbox::{Deliverer, RetrySchedule, event_json, message_of};
 use gerbang::webhooks::{Handler, HandlerError, Receiver, router};
 use gerbang::{Error, PaymentProvider, ProviderId, WebhookEvent};
-use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::common::{eprint_line, parse_duration};
@@ -55,9 +58,11 @@ pub(crate) struct ServeArgs {
     /// the gateway to deliver it again later (503).
     #[arg(long, value_parser = parse_duration, default_value = "3s")]
     in_flight_wait: Duration,
-    /// POST each new event's JSON to this URL; an answer other than 2xx (a redirect included: none
-    /// is followed), or none within --forward-timeout, releases the claim and answers the gateway
-    /// 500, so that its retry is handled again.
+    /// POST each new event's JSON to this URL, signed (Standard Webhooks). Each new event is
+    /// written to an outbox in --store and the gateway acknowledged at once; a deliverer in every
+    /// `webhook serve` sharing the store POSTs it, and retries an answer other than 2xx (a
+    /// redirect included: none is followed), or none within --forward-timeout, on --forward-retry's
+    /// schedule, after which the event is `failed` (`gerbang events replay` sends it again).
     #[arg(long)]
     forward_to: Option<String>,
     /// The `whsec_…` secret that signs each forwarded event (Standard Webhooks: `webhook-id`,
@@ -76,6 +81,14 @@ pub(crate) struct ServeArgs {
     /// waits. Default: 10s, or half the lease if that is shorter.
     #[arg(long, value_parser = parse_duration)]
     forward_timeout: Option<Duration>,
+    /// The waits between attempts to deliver an event to --forward-to, comma-separated; after the
+    /// last, the event is `failed` (the dead letter). Default: Svix's, about 27 hours in all.
+    #[arg(long, value_parser = parse_schedule, default_value = "5s,5m,30m,2h,5h,10h,10h")]
+    forward_retry: RetrySchedule,
+    /// How long delivered (and superseded) events stay in the outbox, for `gerbang events list`
+    /// and `replay`: 7d, 48h. Pending and failed events are kept until delivered.
+    #[arg(long, value_parser = parse_duration, default_value = "7d")]
+    outbox_retention: Duration,
     /// Check every watched payment this often, instead of each gateway's schedule (soon after
     /// creation, then backing off): `1s` in tests.
     #[arg(long, value_parser = parse_duration)]
@@ -109,12 +122,37 @@ const RELEASE_GRACE: Duration = Duration::from_secs(3);
 /// How long the application has to answer a forwarded event, unless the lease is shorter.
 const DEFAULT_FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What is printed (and forwarded) for a new event: DESIGN.md's `WebhookEvent` and its key.
-#[derive(Serialize)]
-struct Line<'a> {
-    #[serde(flatten)]
-    event: &'a WebhookEvent,
-    dedup_key: String,
+/// `--forward-retry`: waits, comma-separated (`1s,2s,5s`); an empty list means one attempt only.
+fn parse_schedule(text: &str) -> Result<RetrySchedule, String> {
+    let delays = text
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(parse_duration)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RetrySchedule::new(delays))
+}
+
+/// A schedule for people: `5s, 5m, 30m, 2h` (each wait in its largest whole unit).
+fn schedule_text(schedule: &RetrySchedule) -> String {
+    if schedule.delays().is_empty() {
+        return "none: one attempt".to_owned();
+    }
+    let words: Vec<String> = schedule
+        .delays()
+        .iter()
+        .map(|delay| {
+            let seconds = delay.as_secs();
+            match seconds {
+                0 => format!("{}ms", delay.as_millis()),
+                s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+                s if s % 3600 == 0 => format!("{}h", s / 3600),
+                s if s % 60 == 0 => format!("{}m", s / 60),
+                s => format!("{s}s"),
+            }
+        })
+        .collect();
+    words.join(", ")
 }
 
 impl ServeArgs {
@@ -200,7 +238,7 @@ impl ServeArgs {
         let kind = crate::stores::kind_name(&self.store);
         let announced = std::cell::Cell::new(false);
         let connected = wait_for_store(
-            || self.receiver(forward.clone()),
+            || self.receiver(forward.is_some()),
             &stopping,
             |error| {
                 eprint_line(&format!(
@@ -212,17 +250,21 @@ impl ServeArgs {
             },
         )
         .await;
-        let reconciling = match connected {
-            Ok(Some(receiver)) => {
+        let (reconciling, delivering) = match connected {
+            Ok(Some((receiver, outbox))) => {
                 service.ready(receiver.clone(), router(receiver.clone()));
                 if announced.get() {
                     eprint_line(&format!("the {kind} store is reachable: receiving"));
                 } else {
                     announce();
                 }
-                Some(self.reconcile(&receiver, stopping.clone())?)
+                let delivering = match (forward, outbox) {
+                    (Some(forward), Some(outbox)) => Some(self.deliver(forward, outbox, stopping.clone())?),
+                    _ => None,
+                };
+                (Some(self.reconcile(&receiver, stopping.clone())?), delivering)
             }
-            Ok(None) => None,
+            Ok(None) => (None, None),
             Err(error) => {
                 // The store refused: the port closes at once, and the process exits 1.
                 service.refused();
@@ -243,6 +285,17 @@ impl ServeArgs {
             // It was told to stop with the signal; its checks under way get until the deadline.
             if tokio::time::timeout_at(deadline, reconciling).await.is_err() {
                 tracing::warn!("the reconciler's checks did not finish by the drain deadline: stopped");
+            }
+        }
+        if let Some(mut delivering) = delivering {
+            // Told to stop with the signal too: the round under way finishes by the deadline, or
+            // is abandoned (its messages' leases run out and another replica takes them).
+            if tokio::time::timeout_at(deadline, &mut delivering).await.is_err() {
+                delivering.abort();
+                tracing::warn!(
+                    "the deliveries under way did not finish by the drain deadline: abandoned, another replica takes \
+                     them once their lease runs out"
+                );
             }
         }
         tracing::info!("drained: exiting");
@@ -320,10 +373,18 @@ impl ServeArgs {
         }
     }
 
-    /// Connects the stores and builds the receiver (each attempt of the wait for the store).
-    async fn receiver(&self, forward: Option<Forward>) -> Result<Receiver, Error> {
+    /// Connects the stores and builds the receiver (each attempt of the wait for the store), and
+    /// the outbox it writes to when `forwarding`: the deliverer must be given that same one (a
+    /// memory outbox is this process's only).
+    async fn receiver(&self, forwarding: bool) -> Result<(Receiver, Option<Arc<dyn Outbox>>), Error> {
         let gateways = gateways().await?;
-        let inbox = crate::stores::inbox(&self.store).await?;
+        let (inbox, outbox) = match forwarding {
+            true => {
+                let (inbox, outbox) = crate::stores::inbox_and_outbox(&self.store).await?;
+                (inbox, Some(outbox))
+            }
+            false => (crate::stores::inbox(&self.store).await?, None),
+        };
         // Connecting may not have sent a command yet (Redis without a password it needs
         // answers only the first one with NOAUTH): a refusal is found now, not at the first webhook.
         inbox.ping().await?;
@@ -336,7 +397,39 @@ impl ServeArgs {
         if let Some(ledger) = ledger {
             builder = builder.ledger(ledger);
         }
-        Ok(builder.build(Printing { forward }))
+        if let Some(outbox) = &outbox {
+            outbox.ping().await?;
+        }
+        Ok((builder.build(Printing { outbox: outbox.clone() }), outbox))
+    }
+
+    /// Starts the deliverer from `outbox` to `forward`, stopping with a signal (the round under
+    /// way finishes first).
+    fn deliver(
+        &self,
+        forward: Forward,
+        outbox: Arc<dyn Outbox>,
+        stopping: Stopping,
+    ) -> Result<tokio::task::JoinHandle<()>, Error> {
+        let host = forward.host().to_owned();
+        // The POST's own timeout fires first (its failure names the host); the deliverer's, still
+        // below the lease, only bounds a POST that would somehow outlive it.
+        let timeout = forward.timeout() + (self.lease.saturating_sub(forward.timeout())) / 2;
+        let deliverer = Deliverer::builder(outbox, forward)
+            .retry(self.forward_retry.clone())
+            .lease(self.lease)
+            .timeout(timeout)
+            .retention(self.outbox_retention)
+            .build()?;
+        eprint_line(&format!(
+            "forwarding to {host} through the {} outbox (retry schedule {}; then failed, for `gerbang events \
+             replay`)",
+            crate::stores::kind_name(&self.store),
+            schedule_text(&self.forward_retry)
+        ));
+        Ok(tokio::spawn(deliverer.run(async move {
+            stopping.asked().await;
+        })))
     }
 
     /// Starts the reconciler of `receiver`'s ledger, stopping with a signal.
@@ -383,21 +476,25 @@ impl ServeArgs {
     }
 }
 
-/// The handler: each new event printed as a JSON line (and forwarded, when asked). A mismatch is
-/// not printed: the receiver logs it on stderr (`outcome=mismatch`).
+/// The handler: each new event written to the outbox (when forwarding), then printed as a JSON
+/// line. A mismatch is not printed: the receiver logs it on stderr (`outcome=mismatch`).
 struct Printing {
-    forward: Option<Forward>,
+    outbox: Option<Arc<dyn Outbox>>,
 }
 
 #[gerbang::async_trait]
 impl Handler for Printing {
     async fn handle(&self, event: &WebhookEvent) -> Result<(), HandlerError> {
-        let line = serde_json::to_string(&Line { dedup_key: event.dedup_key()?, event })
-            .map_err(|e| Error::decode(format!("event as JSON: {e}")))?;
-        if let Some(forward) = &self.forward {
-            let id = gerbang_signing::standard_webhooks::message_id(&EventKey::of(event)?.stored());
-            forward.send(&id, &line).await?;
-        }
+        let line = match &self.outbox {
+            Some(outbox) => {
+                // Stored before the gateway is acknowledged: a store failure answers it 500, and its
+                // retry is handled again (an id enqueued twice is one message).
+                let message = message_of(event)?;
+                outbox.enqueue(&message).await?;
+                message.body
+            }
+            None => event_json(event)?,
+        };
         print_line(&line);
         Ok(())
     }

@@ -33,6 +33,7 @@ use std::sync::Arc;
 use gerbang::Error;
 use gerbang::inbox::{Inbox, MemoryInbox};
 use gerbang::ledger::{Ledger, MemoryLedger};
+use gerbang::outbox::{MemoryOutbox, Outbox};
 use gerbang::rate::RateStore;
 use gerbang::redis::{RedisRateStore, RedisTokenStore};
 use gerbang::token_store::TokenStore;
@@ -167,6 +168,32 @@ pub(crate) async fn inbox(url: &str) -> Result<Arc<dyn Inbox>, Error> {
         Kind::Redis => Arc::new(store_builder!(gerbang::redis::RedisInbox).connect(url).await?),
         Kind::Postgres => Arc::new(store_builder!(gerbang::postgres::PostgresInbox).connect(url).await?),
     })
+}
+
+/// The outbox a `--store` URL names (`webhook serve --forward-to`, `events`): a
+/// `RedisOutbox` or a `PostgresOutbox` (its table created if missing), or a new
+/// [`MemoryOutbox`] for `memory`, which lives as long as the caller keeps it (the receiver and the
+/// deliverer of one process must be given the same one).
+pub(crate) async fn outbox(url: &str) -> Result<Arc<dyn Outbox>, Error> {
+    let url = url.trim();
+    Ok(match kind(url, "--store")? {
+        Kind::Memory => Arc::new(MemoryOutbox::new()),
+        Kind::Redis => Arc::new(store_builder!(gerbang::redis::RedisOutbox).connect(url).await?),
+        Kind::Postgres => Arc::new(store_builder!(gerbang::postgres::PostgresOutbox).connect(url).await?),
+    })
+}
+
+/// The inbox and the outbox a `--store` URL names (`webhook serve --forward-to`). On Postgres
+/// the outbox shares the inbox's pool: a pool per store (16 connections each) would let three
+/// replicas exhaust a default Postgres (`max_connections` 100) under a burst of webhooks.
+pub(crate) async fn inbox_and_outbox(url: &str) -> Result<(Arc<dyn Inbox>, Arc<dyn Outbox>), Error> {
+    let url = url.trim();
+    if let Kind::Postgres = kind(url, "--store")? {
+        let inbox = store_builder!(gerbang::postgres::PostgresInbox).connect(url).await?;
+        let outbox = gerbang::postgres::PostgresOutbox::from_pool(inbox.pool().clone()).await?;
+        return Ok((Arc::new(inbox), Arc::new(outbox)));
+    }
+    Ok((self::inbox(url).await?, outbox(url).await?))
 }
 
 /// The ledger a `--store` URL names: `None` for `memory` when `shared` (a ledger that dies

@@ -314,7 +314,8 @@ async fn every_failure_path(format: Format) -> (Vec<String>, Vec<String>) {
     serve.wait_for("the receiver's start", |line| line.contains("receiving cuan10pay webhooks at")).await;
     let gateway = "cuan10pay";
 
-    // Handled, then the application failing, then redirecting.
+    // Handled, then the application failing, then redirecting: the outbox's deliverer says so
+    // (the gateway was acknowledged).
     let ok = deposit(&sandbox, "LOG-OK").await;
     sandbox.pay(ProviderId::Cuan10pay, &ok).await.unwrap();
     serve.wait_for("a handled event", |l| says(format, l, gateway, "handled", Some(&ok))).await;
@@ -322,8 +323,9 @@ async fn every_failure_path(format: Format) -> (Vec<String>, Vec<String>) {
         answer.store(status, Ordering::SeqCst);
         let id = deposit(&sandbox, &format!("LOG-FAIL-{status}")).await;
         sandbox.pay(ProviderId::Cuan10pay, &id).await.unwrap();
-        let line = serve.wait_for("a failed handler", |l| says(format, l, gateway, "handler_failed", Some(&id))).await;
-        assert!(line.contains(what) && line.contains("application at 127.0.0.1"), "{line}");
+        serve.wait_for("a handled event", |l| says(format, l, gateway, "handled", Some(&id))).await;
+        let line = serve.wait_for("a failed delivery", |l| l.contains("delivery failed") && l.contains(what)).await;
+        assert!(line.contains("application at 127.0.0.1"), "{line}");
     }
     answer.store(200, Ordering::SeqCst);
 

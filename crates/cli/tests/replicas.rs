@@ -1,13 +1,12 @@
 //! Many replicas, every webhook handled once: separate `gerbang webhook serve` processes sharing
 //! one store on a real Redis, then a real Postgres (each a private server for the test), fed by
-//! the sandbox with copies, round-robin, concurrently and out of order.
+//! the sandbox with copies, round-robin, concurrently and out of order. (A receiver killed while
+//! delivering to the application: `outbox.rs`.)
 #![allow(clippy::unwrap_used)] // Test code.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use gerbang::cashin::{CashinClient, CashinConfig};
@@ -17,7 +16,7 @@ use gerbang::{Money, PaymentProvider, PaymentRequest, ProviderId};
 use gerbang_testkit::{PostgresServer, RedisServer};
 use tokio::sync::mpsc;
 
-use common::{FORWARD_SECRET, Serve, free_port, next_event};
+use common::{Serve, free_port, next_event};
 
 /// Payments of each gateway paid; of those, how many also get a later "pending" webhook.
 const PAID_PER_GATEWAY: usize = 20;
@@ -137,80 +136,4 @@ async fn three_receivers_on_one_redis_handle_each_event_once() {
 async fn three_receivers_on_one_postgres_handle_each_event_once() {
     let Some(postgres) = PostgresServer::start() else { return };
     three_receivers_handle_each_of_50_events_once(&postgres.url()).await;
-}
-
-/// A receiver killed while its handler holds a claim: once the lease runs out, the gateway's next
-/// attempt is handled, once, by another receiver.
-async fn a_killed_receivers_claim_passes_to_another_after_its_lease(store: &str) {
-    // The application: the first event it is handed never gets an answer (its receiver is killed
-    // meanwhile); later ones are accepted.
-    let seen = Arc::new(AtomicUsize::new(0));
-    let (first_seen, mut first_arrived) = mpsc::unbounded_channel::<()>();
-    let counter = Arc::clone(&seen);
-    let app = axum::Router::new().route(
-        "/events",
-        axum::routing::post(move || {
-            let (counter, first_seen) = (Arc::clone(&counter), first_seen.clone());
-            async move {
-                if counter.fetch_add(1, Ordering::SeqCst) == 0 {
-                    let _ = first_seen.send(());
-                    std::future::pending::<()>().await;
-                }
-                axum::http::StatusCode::OK
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app_url = format!("http://{}/events", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
-    let flags = [
-        "--store",
-        store,
-        "--forward-to",
-        &app_url,
-        "--forward-secret",
-        FORWARD_SECRET,
-        "--lease",
-        "2s",
-        "--in-flight-wait",
-        "3s",
-    ];
-    let (tx, mut events) = mpsc::unbounded_channel();
-    let mut doomed = Serve::start(free_port(), &flags, tx.clone()).await;
-    let survivor = Serve::start(free_port(), &flags, tx).await;
-    let sandbox = Sandbox::builder()
-        .webhook_urls(ProviderId::Cuan10pay, [doomed.url("cuan10pay"), survivor.url("cuan10pay")])
-        .start()
-        .await
-        .unwrap();
-    let (cuan10pay, _) = clients(&sandbox);
-    let id = create(&cuan10pay, "REPLICA-KILLED").await;
-    sandbox.pay(ProviderId::Cuan10pay, &id).await.unwrap();
-
-    // The first attempt went to the doomed receiver, whose handler now holds the claim.
-    tokio::time::timeout(Duration::from_secs(20), first_arrived.recv()).await.unwrap().unwrap();
-    doomed.child.kill().await.unwrap();
-
-    // The sandbox's retry goes to the survivor, which waits out the dead claim and handles it.
-    let (port, event) = next_event(&mut events, Duration::from_secs(30)).await.expect("handled by the survivor");
-    assert_eq!(port, survivor.port);
-    assert_eq!(event["dedup_key"], format!("cuan10pay:{id}:paid"));
-    let attempts = sandbox.wait_for_deliveries(2, Duration::from_secs(20)).await.unwrap();
-    assert_eq!(attempts[0].status, None, "the killed receiver never answered: {:?}", attempts[0]);
-    assert_eq!(attempts[1].status, Some(200), "{:?}", attempts[1]);
-    assert!(next_event(&mut events, Duration::from_millis(500)).await.is_none(), "handled once");
-    assert_eq!(seen.load(Ordering::SeqCst), 2, "the dead receiver's call and the survivor's");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_killed_receivers_claim_passes_on_after_its_lease_on_redis() {
-    let Some(redis) = RedisServer::start() else { return };
-    a_killed_receivers_claim_passes_to_another_after_its_lease(&redis.url()).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_killed_receivers_claim_passes_on_after_its_lease_on_postgres() {
-    let Some(postgres) = PostgresServer::start() else { return };
-    a_killed_receivers_claim_passes_to_another_after_its_lease(&postgres.url()).await;
 }

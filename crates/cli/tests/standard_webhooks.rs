@@ -49,7 +49,7 @@ struct Recorded {
 }
 
 /// The application: records every request, and refuses (500) the first attempt of each
-/// `webhook-id`, so that every event is delivered twice (the gateway retries).
+/// `webhook-id`, so that every event is delivered twice (the outbox's deliverer retries).
 async fn application() -> (String, Arc<Mutex<Vec<Recorded>>>) {
     let recorded = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::new(Mutex::new(HashSet::new()));
@@ -85,7 +85,8 @@ fn fresh_secret() -> String {
 
 /// Runs a receiver forwarding to a fresh application with `secrets` (current, then previous),
 /// pays `count` Cuan10pay deposits, and returns every request the application got (two per
-/// event: refused, then accepted on the gateway's retry) and what the receiver said.
+/// event: refused, then accepted on the deliverer's retry, signed anew) and what the receiver
+/// said.
 async fn forwarded(tag: &str, count: usize, secrets: &[(&str, &str)]) -> (Vec<Recorded>, String) {
     let (url, recorded) = application().await;
     let port = free_port();
@@ -97,7 +98,7 @@ async fn forwarded(tag: &str, count: usize, secrets: &[(&str, &str)]) -> (Vec<Re
         .unwrap();
     let (tx, _events) = mpsc::unbounded_channel();
     let variables: Vec<(String, String)> = secrets.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    let mut serve = Serve::start_with(port, &["--forward-to", &url], &variables, tx).await;
+    let mut serve = Serve::start_with(port, &["--forward-to", &url, "--forward-retry", "1s"], &variables, tx).await;
     for n in 0..count {
         paid_deposit(&sandbox, &format!("SW-{tag}-{n}")).await;
     }

@@ -1,6 +1,7 @@
 //! `gerbang webhook serve` as a separate process, fed by the in-process sandbox: each new event is
 //! one JSON line on stdout, a duplicate is acknowledged and not printed, and `--forward-to` hands
-//! events to the application, whose refusal makes the gateway's retry count again.
+//! events to the application through the outbox: the gateway is acknowledged at once, and the
+//! application's refusal is retried by the deliverer, not by the gateway.
 #![allow(clippy::unwrap_used)] // Test code.
 
 mod common;
@@ -42,7 +43,7 @@ async fn each_new_event_is_one_json_line_and_a_duplicate_is_acked_silently() {
 }
 
 #[tokio::test]
-async fn an_application_that_refuses_the_forwarded_event_gets_it_again_on_the_gateways_retry() {
+async fn an_application_that_refuses_the_forwarded_event_gets_it_again_on_the_outboxs_retry() {
     // The application: refuses the first event it is handed, accepts the rest.
     let seen = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&seen);
@@ -69,16 +70,24 @@ async fn an_application_that_refuses_the_forwarded_event_gets_it_again_on_the_ga
     let url = format!("http://127.0.0.1:{port}/webhooks/cuan10pay");
     let sandbox = Sandbox::builder().webhook_url(ProviderId::Cuan10pay, url).start().await.unwrap();
     let (tx, mut events) = mpsc::unbounded_channel();
-    let mut serve = Serve::start(port, &["--forward-to", &app_url, "--forward-secret", FORWARD_SECRET], tx).await;
+    let flags = ["--forward-to", &app_url, "--forward-secret", FORWARD_SECRET, "--forward-retry", "1s"];
+    let mut serve = Serve::start(port, &flags, tx).await;
 
     paid_deposit(&sandbox, "SERVE-2").await;
-    // The sandbox retries an unaccepted Cuan10pay webhook after 2 s.
-    let (_, event) = next_event(&mut events, Duration::from_secs(20)).await.expect("handled on the retry");
+    let (_, event) = next_event(&mut events, Duration::from_secs(20)).await.expect("printed once in the outbox");
     assert_eq!(event["status"], "paid");
-    let attempts = sandbox.wait_for_deliveries(2, Duration::from_secs(10)).await.unwrap();
-    assert_eq!(attempts[0].status, Some(500), "the refusal reached the gateway as a 500");
-    assert_eq!(attempts[1].status, Some(200));
-    assert_eq!(seen.load(Ordering::SeqCst), 2);
+    let attempts = sandbox.wait_for_deliveries(1, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(attempts[0].status, Some(200), "the gateway is acknowledged, whatever the application says");
+    // The deliverer retries after 1 s.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while seen.load(Ordering::SeqCst) < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "not retried");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(seen.load(Ordering::SeqCst), 2, "refused once, accepted on the retry, not sent again");
+    assert_eq!(sandbox.deliveries().len(), 1, "the gateway sent it once");
+    assert!(next_event(&mut events, Duration::from_millis(100)).await.is_none(), "printed once");
     serve.child.kill().await.unwrap();
 }
 

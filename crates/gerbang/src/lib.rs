@@ -15,8 +15,8 @@
 //! | `webhooks` | a receiver for every gateway's webhooks: verify, handle each change once, ack | [`webhooks`] |
 //! | `axum` | the receiver as an axum `Router`, and the hardened server to serve it with | [`webhooks::router`], [`server`] |
 //! | `reconcile` | no payment lost: watched payments checked until final, handled once with the webhooks | [`reconcile`] |
-//! | `redis` | stores on Redis: the event inbox shared by replicas | [`redis`] |
-//! | `postgres` | stores on Postgres: the event inbox, done inside your own transaction | [`postgres`] |
+//! | `redis` | stores on Redis: the event inbox and the outbox shared by replicas | [`redis`] |
+//! | `postgres` | stores on Postgres: the event inbox, done inside your own transaction; the outbox | [`postgres`] |
 //! | `metrics` | Prometheus metrics of every crate, and (with `axum`) a `GET /metrics` route | [`metrics`] |
 //! | `otel` | OpenTelemetry traces of gateway calls, deliveries and checks, exported over OTLP/HTTP | [`otel`] |
 //! | `full` | every gateway (not the sandbox) | |
