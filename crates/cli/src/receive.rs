@@ -378,17 +378,11 @@ impl ServeArgs {
     /// memory outbox is this process's only).
     async fn receiver(&self, forwarding: bool) -> Result<(Receiver, Option<Arc<dyn Outbox>>), Error> {
         let gateways = gateways().await?;
-        let (inbox, outbox) = match forwarding {
-            true => {
-                let (inbox, outbox) = crate::stores::inbox_and_outbox(&self.store).await?;
-                (inbox, Some(outbox))
-            }
-            false => (crate::stores::inbox(&self.store).await?, None),
-        };
+        let crate::stores::ServeStores { inbox, ledger, outbox } =
+            crate::stores::serve_stores(&self.store, forwarding).await?;
         // Connecting may not have sent a command yet (Redis without a password it needs
         // answers only the first one with NOAUTH): a refusal is found now, not at the first webhook.
         inbox.ping().await?;
-        let ledger = crate::stores::ledger(&self.store, false).await?;
         let mut builder = Receiver::builder(inbox)
             .providers(gateways)
             .lease(self.lease)

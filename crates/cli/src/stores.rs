@@ -183,17 +183,34 @@ pub(crate) async fn outbox(url: &str) -> Result<Arc<dyn Outbox>, Error> {
     })
 }
 
-/// The inbox and the outbox a `--store` URL names (`webhook serve --forward-to`). On Postgres
-/// the outbox shares the inbox's pool: a pool per store (16 connections each) would let three
+/// What `webhook serve` keeps in its store: the inbox, the ledger, and the outbox when it
+/// forwards.
+pub(crate) struct ServeStores {
+    pub(crate) inbox: Arc<dyn Inbox>,
+    pub(crate) ledger: Option<Arc<dyn Ledger>>,
+    pub(crate) outbox: Option<Arc<dyn Outbox>>,
+}
+
+/// The stores of `webhook serve` on the `--store` URL, the outbox only when `forwarding`. On
+/// Postgres all three share the inbox's pool: a pool per store (16 connections each) let three
 /// replicas exhaust a default Postgres (`max_connections` 100) under a burst of webhooks.
-pub(crate) async fn inbox_and_outbox(url: &str) -> Result<(Arc<dyn Inbox>, Arc<dyn Outbox>), Error> {
+pub(crate) async fn serve_stores(url: &str, forwarding: bool) -> Result<ServeStores, Error> {
     let url = url.trim();
     if let Kind::Postgres = kind(url, "--store")? {
         let inbox = store_builder!(gerbang::postgres::PostgresInbox).connect(url).await?;
-        let outbox = gerbang::postgres::PostgresOutbox::from_pool(inbox.pool().clone()).await?;
-        return Ok((Arc::new(inbox), Arc::new(outbox)));
+        let pool = inbox.pool().clone();
+        let ledger = gerbang::postgres::PostgresLedger::from_pool(pool.clone()).await?;
+        let outbox = match forwarding {
+            true => Some(Arc::new(gerbang::postgres::PostgresOutbox::from_pool(pool).await?) as Arc<dyn Outbox>),
+            false => None,
+        };
+        return Ok(ServeStores { inbox: Arc::new(inbox), ledger: Some(Arc::new(ledger)), outbox });
     }
-    Ok((self::inbox(url).await?, outbox(url).await?))
+    let outbox = match forwarding {
+        true => Some(outbox(url).await?),
+        false => None,
+    };
+    Ok(ServeStores { inbox: inbox(url).await?, ledger: ledger(url, false).await?, outbox })
 }
 
 /// The ledger a `--store` URL names: `None` for `memory` when `shared` (a ledger that dies

@@ -92,7 +92,7 @@ metric!(
 metric!(
     /// How long the handler took with a new event.
     WEBHOOK_HANDLER_DURATION, "gerbang_webhook_handler_duration_seconds", Histogram, ["gateway"],
-    "How long the handler (or the forward to the application) took with each new event, failed ones included, in seconds."
+    "How long the handler took with each new event, failed ones included, in seconds (with `--forward-to`, the write to the outbox: the application's time is not in it)."
 );
 metric!(
     /// Whether the receiver is draining.
