@@ -161,7 +161,7 @@ impl RedisInbox {
             return Ok(false);
         }
         let key = self.redis_key(&lease.key);
-        let mut conn = self.conn.manager();
+        let mut conn = self.conn.link();
         let mut invocation = script.key(&key);
         invocation.arg(&lease.holder);
         for arg in args {
@@ -178,7 +178,7 @@ impl Inbox for RedisInbox {
     async fn claim(&self, key: &EventKey, lease: Duration) -> Result<Claim, Error> {
         let granted = Lease::new(key.clone(), lease);
         let redis_key = self.redis_key(key);
-        let mut conn = self.conn.manager();
+        let mut conn = self.conn.link();
         // In one MULTI, so that the GET sees exactly what made the SET fail: never a key that
         // vanished in between.
         let mut pipe = redis::pipe();
@@ -212,7 +212,7 @@ impl Inbox for RedisInbox {
     }
 
     async fn ping(&self) -> Result<(), Error> {
-        let mut conn = self.conn.manager();
+        let mut conn = self.conn.link();
         let _: String = self.conn.run("ping", &[], redis::cmd("PING").query_async(&mut conn)).await?;
         Ok(())
     }
