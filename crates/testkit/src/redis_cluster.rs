@@ -35,6 +35,9 @@ const MASTERS: usize = 3;
 pub struct RedisCluster {
     nodes: Vec<Node>,
     dir: PathBuf,
+    /// Whether every node speaks TLS only ([`start_tls`](Self::start_tls)): its certificate and
+    /// key are `server.pem` and `server.key` in `dir`, the CA `ca.pem`.
+    tls: bool,
 }
 
 #[derive(Debug)]
@@ -54,23 +57,27 @@ impl RedisCluster {
     /// when they are installed but the cluster does not form within 20 s (the panic holds the
     /// logs).
     pub fn start() -> Option<Self> {
-        for program in ["redis-server", "redis-cli"] {
-            if !local::runs(program) {
-                local::unavailable(
-                    program,
-                    "it is not installed (not on PATH)",
-                    "install it with `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis`",
-                );
-                return None;
-            }
-        }
-        Some(local::start_on_a_free_port("a redis cluster", Self::try_start))
+        installed().then(|| local::start_on_a_free_port("a redis cluster", || Self::try_start(None)))
     }
 
-    /// `redis+cluster://127.0.0.1:A,127.0.0.1:B,127.0.0.1:C`: every node as a seed.
+    /// Starts a cluster whose nodes speak TLS only, to clients and to each other (`tls-cluster`),
+    /// with `cert` (and its key) and the CA file `ca` it chains to; or `None` as
+    /// [`start`](Self::start) does. Clients are not asked for a certificate. Its
+    /// [`url`](Self::url) is `rediss+cluster://…`.
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start).
+    pub fn start_tls(cert: &crate::ServerCert, ca: &Path) -> Option<Self> {
+        installed().then(|| local::start_on_a_free_port("a redis cluster", || Self::try_start(Some((cert, ca)))))
+    }
+
+    /// `redis+cluster://127.0.0.1:A,127.0.0.1:B,127.0.0.1:C`: every node as a seed
+    /// (`rediss+cluster://` for a [TLS](Self::start_tls) cluster).
     pub fn url(&self) -> String {
         let nodes: Vec<String> = self.nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
-        format!("redis+cluster://{}", nodes.join(","))
+        let scheme = if self.tls { "rediss+cluster" } else { "redis+cluster" };
+        format!("{scheme}://{}", nodes.join(","))
     }
 
     /// The masters' ports (loopback only), in the order of their slot ranges.
@@ -85,7 +92,8 @@ impl RedisCluster {
     ///
     /// When `index` is 3 or more.
     pub fn node_url(&self, index: usize) -> String {
-        format!("redis://127.0.0.1:{}/0", self.nodes[index].port)
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}/0", self.nodes[index].port)
     }
 
     /// Kills the master at `index` (as a crash would): its slots then answer nothing, for a test
@@ -101,7 +109,7 @@ impl RedisCluster {
     }
 
     /// Starts the three nodes and joins them; on failure kills them and returns the logs.
-    fn try_start() -> Result<Self, String> {
+    fn try_start(tls: Option<(&crate::ServerCert, &Path)>) -> Result<Self, String> {
         let mut ports = Vec::new();
         while ports.len() < 2 * MASTERS {
             let port = crate::RedisServer::free_port();
@@ -110,15 +118,24 @@ impl RedisCluster {
             }
         }
         let dir = local::temp_dir("redis-cluster", ports[0]);
-        let mut cluster = Self { nodes: Vec::new(), dir };
+        if let Some((cert, ca)) = tls {
+            let ca = std::fs::read(ca).unwrap_or_else(|e| panic!("cannot read {}: {e}", ca.display()));
+            for (name, bytes) in
+                [("server.pem", cert.cert_pem.as_bytes()), ("server.key", cert.key_pem.as_bytes()), ("ca.pem", &ca)]
+            {
+                std::fs::write(dir.join(name), bytes)
+                    .unwrap_or_else(|e| panic!("cannot write {}: {e}", dir.join(name).display()));
+            }
+        }
+        let mut cluster = Self { nodes: Vec::new(), dir, tls: tls.is_some() };
         for pair in ports.chunks(2) {
             let (port, bus) = (pair[0], pair[1]);
-            let child = spawn(port, bus, &cluster.dir);
+            let child = spawn(port, bus, &cluster.dir, cluster.tls);
             cluster.nodes.push(Node { child, port });
         }
         let deadline = Instant::now() + STARTUP;
         for index in 0..MASTERS {
-            while !answers_ping(cluster.nodes[index].port) {
+            while !cluster.listens(index) {
                 if let Ok(Some(status)) = cluster.nodes[index].child.try_wait() {
                     return Err(format!("(a node exited with {status})\n{}", cluster.logs()));
                 }
@@ -140,11 +157,32 @@ impl RedisCluster {
         Ok(cluster)
     }
 
+    /// Whether the node at `index` is up: it answers `PING`, or for TLS (which that check does
+    /// not speak) it accepts connections (redis-server listens once it is ready).
+    fn listens(&self, index: usize) -> bool {
+        let port = self.nodes[index].port;
+        if !self.tls {
+            return answers_ping(port);
+        }
+        let addr = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
+        std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+    }
+
+    /// `redis-cli`, speaking TLS with the cluster's CA when it does.
+    fn cli(&self) -> Command {
+        let mut command = Command::new("redis-cli");
+        if self.tls {
+            command.arg("--tls").arg("--cacert").arg(self.dir.join("ca.pem"));
+        }
+        command
+    }
+
     /// `redis-cli --cluster create` on the three nodes, no replicas, without asking.
     fn create(&mut self) {
         let log = self.dir.join("create.log");
         let (out, err) = local::log_file(&log);
-        let status = Command::new("redis-cli")
+        let child = self
+            .cli()
             .arg("--cluster")
             .arg("create")
             .args(self.nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)))
@@ -152,8 +190,21 @@ impl RedisCluster {
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run redis-cli: {e}"));
+            .spawn();
+        let mut child = child.unwrap_or_else(|e| panic!("cannot run redis-cli: {e}"));
+        // It waits for the nodes to meet for as long as they do not: never past the startup time.
+        let deadline = Instant::now() + STARTUP;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    self.give_up("redis-cli --cluster create did not finish");
+                }
+            }
+        };
         if !status.success() {
             self.give_up(&format!("redis-cli --cluster create exited with {status}"));
         }
@@ -161,7 +212,8 @@ impl RedisCluster {
 
     /// What `CLUSTER INFO` says on the node at `index` (empty when it does not answer).
     fn info(&self, index: usize) -> String {
-        let answer = Command::new("redis-cli")
+        let answer = self
+            .cli()
             .args(["-h", "127.0.0.1", "-p", &self.nodes[index].port.to_string(), "cluster", "info"])
             .stdin(Stdio::null())
             .stderr(Stdio::null())
@@ -207,12 +259,36 @@ impl Drop for RedisCluster {
     }
 }
 
+/// Whether `redis-server` and `redis-cli` run; when one does not, says why (or fails under CI).
+fn installed() -> bool {
+    for program in ["redis-server", "redis-cli"] {
+        if !local::runs(program) {
+            local::unavailable(
+                program,
+                "it is not installed (not on PATH)",
+                "install it with `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis`",
+            );
+            return false;
+        }
+    }
+    true
+}
+
 /// One cluster node on `port`, its cluster bus on `bus`, its files in `dir` (its own
-/// `nodes-PORT.conf`). A node timeout of 2 s: a killed node is marked failing soon.
-fn spawn(port: u16, bus: u16, dir: &Path) -> Child {
+/// `nodes-PORT.conf`). A node timeout of 2 s: a killed node is marked failing soon. With `tls`,
+/// TLS only, the cluster bus included.
+fn spawn(port: u16, bus: u16, dir: &Path, tls: bool) -> Child {
     let (log, log_err) = local::log_file(&dir.join(format!("node-{port}.log")));
-    Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--cluster-port", &bus.to_string()])
+    let mut command = Command::new("redis-server");
+    if tls {
+        command.args(["--port", "0", "--tls-port", &port.to_string(), "--tls-cluster", "yes"]);
+        command.arg("--tls-cert-file").arg(dir.join("server.pem")).arg("--tls-key-file").arg(dir.join("server.key"));
+        command.arg("--tls-ca-cert-file").arg(dir.join("ca.pem")).args(["--tls-auth-clients", "no"]);
+    } else {
+        command.args(["--port", &port.to_string()]);
+    }
+    command
+        .args(["--cluster-port", &bus.to_string()])
         .args(["--cluster-enabled", "yes", "--cluster-config-file", &format!("nodes-{port}.conf")])
         .args(["--cluster-node-timeout", "2000"])
         .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
