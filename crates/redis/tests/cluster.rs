@@ -225,6 +225,51 @@ async fn the_token_store_keeps_its_primitives_and_fifty_callers_fetch_one_token(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slot_moved_to_another_master_is_followed_by_every_store() {
+    let Some(cluster) = RedisCluster::start() else { return };
+    let inbox = RedisInbox::connect(&cluster.url()).await.unwrap();
+    let ledger = RedisLedger::builder().prefix("moving:ledger:").connect(&cluster.url()).await.unwrap();
+    // An event and a ledger whose slots are among the first 300 (the first master's), which
+    // move to the second master while both stores hold connections that knew the old owner.
+    let mut event = None;
+    for n in 0..5000 {
+        let key = EventKey { provider: ProviderId::Cuan10pay, key: format!("cuan10pay:MOVE-{n}:paid") };
+        if slot(&cluster, &inbox.redis_key(&key)).await < 300 {
+            event = Some(key);
+            break;
+        }
+    }
+    let event = event.expect("one of 5000 keys in the first 300 slots");
+    let mut ledger = Some(ledger);
+    if slot(&cluster, &ledger.as_ref().unwrap().due_key()).await >= 300 {
+        ledger = None;
+        for n in 0..5000 {
+            let prefix = format!("moving{n}:ledger:");
+            if slot(&cluster, &format!("{{{prefix}}}")).await < 300 {
+                ledger = Some(RedisLedger::builder().prefix(prefix).connect(&cluster.url()).await.unwrap());
+                break;
+            }
+        }
+    }
+    let ledger = ledger.expect("one of 5000 prefixes in the first 300 slots");
+    let now = OffsetDateTime::now_utc();
+    let order = WatchedPayment::new(ProviderId::Qris, "ORDER-M", Money::idr(5_000), WatchState::Pending, now);
+    assert!(ledger.record(&order).await.unwrap());
+    assert_eq!(owner(&cluster, slot(&cluster, &ledger.due_key()).await).await, 0);
+
+    cluster.move_slots(0, 1, 300);
+    assert_eq!(owner(&cluster, slot(&cluster, &inbox.redis_key(&event)).await).await, 1, "the slot moved");
+
+    let Claim::New(lease) = inbox.claim(&event, Duration::from_secs(30)).await.unwrap() else { panic!("new") };
+    assert!(inbox.complete(&lease).await.unwrap());
+    assert_eq!(inbox.claim(&event, Duration::from_secs(30)).await.unwrap(), Claim::Done);
+    let later = now + gerbang_core::time::Duration::seconds(1);
+    let due = ledger.due(later, 10, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(due.len(), 1, "the record moved with its slot and is handed out");
+    assert_eq!(keys_by_master(&cluster, &format!("{}*", ledger.due_key().trim_end_matches("due"))).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_master_is_named_by_host_and_port_in_a_store_error() {
     let Some(mut cluster) = RedisCluster::start() else { return };
     let url = cluster.url().replace("redis+cluster://", "redis+cluster://app:hunter2secret@");

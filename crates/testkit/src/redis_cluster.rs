@@ -108,6 +108,39 @@ impl RedisCluster {
         let _ = node.child.wait();
     }
 
+    /// Moves the first `count` slots of the master at `from` to the master at `to`, keys and all
+    /// (`redis-cli --cluster reshard`), as an operator rebalancing would: a client that knew the
+    /// old owner is then told `MOVED`.
+    ///
+    /// # Panics
+    ///
+    /// When an index is 3 or more, or `redis-cli` fails (the panic holds its output).
+    pub fn move_slots(&self, from: usize, to: usize, count: u32) {
+        let id = |index: usize| {
+            let out = self
+                .cli()
+                .args(["-h", "127.0.0.1", "-p", &self.nodes[index].port.to_string(), "cluster", "myid"])
+                .output();
+            let out = out.unwrap_or_else(|e| panic!("cannot run redis-cli: {e}"));
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        let (from, to) = (id(from), id(to));
+        let out = self
+            .cli()
+            .args(["--cluster", "reshard", &format!("127.0.0.1:{}", self.nodes[0].port)])
+            .args(["--cluster-from", &from, "--cluster-to", &to, "--cluster-slots", &count.to_string()])
+            .arg("--cluster-yes")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run redis-cli: {e}"));
+        assert!(
+            out.status.success(),
+            "redis-cli --cluster reshard failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Starts the three nodes and joins them; on failure kills them and returns the logs.
     fn try_start(tls: Option<(&crate::ServerCert, &Path)>) -> Result<Self, String> {
         let mut ports = Vec::new();
