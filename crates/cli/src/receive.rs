@@ -41,13 +41,15 @@ pub(crate) struct ServeArgs {
     /// The address to listen on.
     #[arg(long, default_value_t = Ipv4Addr::LOCALHOST)]
     host: Ipv4Addr,
-    /// Where claims and done markers live: `memory` (this process only), `redis://…` or
-    /// `postgres://…` (shared by every receiver given the same URL). A Redis one also holds
+    /// Where claims and done markers live: `memory` (this process only), `redis://…`,
+    /// `redis+cluster://host:port[,host:port…]` (a Redis Cluster) or `postgres://…` (shared by
+    /// every receiver given the same URL). A Redis one also holds
     /// Cuan10pay's rate budget and Ciputra's token, shared with every other `gerbang` process.
     #[arg(long, env = "GERBANG_STORE_URL", default_value = "memory", hide_env_values = true)]
     store: String,
     /// The CA certificates (PEM) the store's TLS certificate must chain to, for a Postgres URL that
-    /// names no `sslrootcert` or a `rediss://` URL (default: the system's trust store).
+    /// names no `sslrootcert` or a `rediss://` (`rediss+cluster://`) URL (default: the system's
+    /// trust store).
     #[arg(long, env = "GERBANG_STORE_CA")]
     store_ca: Option<std::path::PathBuf>,
     /// How long a receiver's claim on an event holds: past it, a receiver that died mid-handler

@@ -6,7 +6,7 @@
 //! | `GERBANG_STORE_URL` | Cuan10pay's rate budget | Ciputra's token |
 //! |---|---|---|
 //! | unset, empty or `memory` | this process's own (each command starts with a whole budget) | fetched by this process |
-//! | `redis://…` (`rediss://…`, `redis+unix://…`) | one budget in Redis ([`RedisRateStore`]), spent by every process given the URL | one token in Redis ([`RedisTokenStore`]), fetched by one process for all |
+//! | `redis://…` (`rediss://…`, `redis+unix://…`, `redis+cluster://…`, `rediss+cluster://…`) | one budget in Redis ([`RedisRateStore`]), spent by every process given the URL | one token in Redis ([`RedisTokenStore`]), fetched by one process for all |
 //! | `postgres://…` | this process's own | fetched by this process |
 //!
 //! **Postgres** holds no rate budget or token store (only the webhook inbox, which the same
@@ -22,6 +22,10 @@
 //! **TLS to Redis** is a `rediss://` URL: the certificate is checked against the same
 //! `--store-ca`/`GERBANG_STORE_CA` file, else the system's roots, and must name the URL's host
 //! (`#insecure` is refused). A `redis://` URL ignores the CA file.
+//!
+//! **Redis Cluster** is `redis+cluster://[user:password@]host:port[,host:port…]` (one or more of
+//! its nodes; `rediss+cluster://` for TLS, with the same CA file): every store works on it, the
+//! ledger with its keys under one hash tag (see `gerbang-redis`).
 //!
 //! **When Redis cannot be reached**, each gateway does what its client does with a failing
 //! store: a Cuan10pay command fails with the store's error (a call the shared budget cannot count
@@ -108,12 +112,12 @@ fn kind(url: &str, source: &str) -> Result<Kind, Error> {
     }
     let scheme = url.split_once("://").map(|(scheme, _)| scheme).filter(|s| is_scheme(s));
     match scheme {
-        Some("redis" | "redis+unix" | "unix" | "rediss") => Ok(Kind::Redis),
+        Some("redis" | "redis+unix" | "unix" | "rediss" | "redis+cluster" | "rediss+cluster") => Ok(Kind::Redis),
         Some("postgres" | "postgresql") => Ok(Kind::Postgres),
         // A scheme is letters, digits and `+-.` before `://`: it holds no password, so it may be
         // named. Anything else (`redis:/:PW@host`, libpq's `host=… password=…`) is never echoed.
         Some(other) => Err(Error::config(format!(
-            "{source}: unknown kind of store `{other}`; use memory, redis://… or postgres://…"
+            "{source}: unknown kind of store `{other}`; use memory, redis://…, redis+cluster://… or postgres://…"
         ))),
         None => Err(Error::config(format!(
             "{source}: no kind of store recognised (the value is not repeated here: it may hold a password); \
@@ -135,10 +139,14 @@ pub(crate) fn check_url(url: &str) -> Result<(), Error> {
     kind(url, "--store").map(|_| ())
 }
 
-/// The kind of store `url` names, for people: `memory`, `redis` or `postgres` (never the URL).
+/// The kind of store `url` names, for people: `memory`, `redis`, `redis cluster` or `postgres`
+/// (never the URL).
 pub(crate) fn kind_name(url: &str) -> &'static str {
     match kind(url, "--store") {
         Ok(Kind::Memory) | Err(_) => "memory",
+        Ok(Kind::Redis) if url.trim().split_once("://").is_some_and(|(scheme, _)| scheme.ends_with("+cluster")) => {
+            "redis cluster"
+        }
         Ok(Kind::Redis) => "redis",
         Ok(Kind::Postgres) => "postgres",
     }

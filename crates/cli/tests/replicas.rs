@@ -13,7 +13,7 @@ use gerbang::cashin::{CashinClient, CashinConfig};
 use gerbang::cuan10pay::{Cuan10payClient, Cuan10payConfig};
 use gerbang::sandbox::{DeliveryPlan, PaymentState, Sandbox, SandboxHandle, cashin, cuan10pay};
 use gerbang::{Money, PaymentProvider, PaymentRequest, ProviderId};
-use gerbang_testkit::{PostgresServer, RedisServer};
+use gerbang_testkit::{PostgresServer, RedisCluster, RedisServer};
 use tokio::sync::mpsc;
 
 use common::{Serve, free_port, next_event};
@@ -130,6 +130,12 @@ async fn three_receivers_handle_each_of_50_events_once(store: &str) {
 async fn three_receivers_on_one_redis_handle_each_event_once() {
     let Some(redis) = RedisServer::start() else { return };
     three_receivers_handle_each_of_50_events_once(&redis.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_receivers_on_a_redis_cluster_handle_each_event_once() {
+    let Some(cluster) = RedisCluster::start() else { return };
+    three_receivers_handle_each_of_50_events_once(&cluster.url()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -21,7 +21,7 @@ use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
 use gerbang::redis::redis::AsyncCommands;
 use gerbang::sandbox::{Sandbox, ciputra, cuan10pay};
-use gerbang_testkit::RedisServer;
+use gerbang_testkit::{RedisCluster, RedisServer};
 use serde_json::Value;
 
 /// Set in a child run of this binary: it is a Ciputra worker, and these are its settings.
@@ -153,6 +153,34 @@ async fn five_processes_sharing_a_redis_budget_of_20_send_20_of_40_cuan10pay_cal
     let keys: Vec<String> = conn.keys("gerbang:rate:*").await.unwrap();
     assert_eq!(keys.len(), 1, "{keys:?}");
     assert!(keys[0].starts_with("gerbang:rate:cuan10pay:") && keys[0].len() == "gerbang:rate:cuan10pay:".len() + 16);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_sharing_a_budget_on_a_redis_cluster_send_exactly_its_calls() {
+    let Some(cluster) = RedisCluster::start() else { return };
+    let (sandbox, received) = counted_sandbox().await;
+    let id = deposit(&sandbox).await;
+    let base = format!("{sandbox}/cuan10pay");
+    let store = cluster.url();
+    let lanes = (0..3).map(|_| {
+        let (base, id, store) = (base.clone(), id.clone(), store.clone());
+        tokio::spawn(async move {
+            let mut outputs = Vec::new();
+            for _ in 0..4 {
+                let args = ["--base-url", base.as_str(), "cuan10pay", "status", id.as_str()];
+                outputs.push(gerbang(Some(&store), &[("GERBANG_CUAN10PAY_RATE_LIMIT", "6")], &args).await);
+            }
+            outputs
+        })
+    });
+    let outputs: Vec<Output> =
+        futures_util::future::join_all(lanes).await.into_iter().flat_map(Result::unwrap).collect();
+    let sent = outputs.iter().filter(|o| o.status.success()).count();
+    for refused in outputs.iter().filter(|o| !o.status.success()) {
+        assert!(retry_in(stderr(refused).trim()).is_some(), "a rate-limit error: {}", stderr(refused));
+    }
+    assert_eq!(sent, 6, "a budget of 6 shared by three processes through the cluster");
+    assert_eq!(received.count("GET /cuan10pay/v1/deposit_status"), 6);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

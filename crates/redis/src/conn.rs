@@ -1,6 +1,11 @@
-//! The connection every store of this crate works through: one [`ConnectionManager`], opened from
-//! a URL (its password never shown) or given by the application, and a limit on every operation,
-//! so that a store that cannot reach Redis answers [`Error::Store`] promptly instead of hanging.
+//! The connection every store of this crate works through: one [`ConnectionManager`] to a single
+//! server, or one [`ClusterConnection`] to a Redis Cluster, opened from a URL (its password never
+//! shown) or given by the application, and a limit on every operation, so that a store that
+//! cannot reach Redis answers [`Error::Store`] promptly instead of hanging.
+//!
+//! Both kinds serve through [`Link`], one [`ConnectionLike`]: a store sends its commands and
+//! scripts the same way to either; only the ledger names its keys differently on a cluster
+//! (one hash tag per ledger: see [`Connection::is_cluster`]).
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -8,11 +13,13 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use gerbang_core::Error;
-use redis::Script;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, Script, TlsCertificates, Value};
 
-use crate::error::{redacted_url, store_error, timed_out, url_secrets};
-use crate::tls;
+use crate::error::{redacted_url, refuses, store_error, timed_out, url_secrets};
+use crate::{cluster, tls};
 
 /// Each connection attempt's limit unless a builder's `connection_timeout` says otherwise.
 pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
@@ -51,10 +58,50 @@ impl Timeouts {
     }
 }
 
-/// A store's way to Redis: cheap to clone (the manager inside is shared), reconnecting by itself.
+/// A connection to one server or to a cluster: what a store sends its commands on. Cheap to
+/// clone (either is shared inside); both reconnect by themselves, and a cluster connection
+/// follows the slots as they move (`MOVED`, `ASK`).
+#[derive(Clone)]
+pub(crate) enum Link {
+    /// One server (or a replicated one behind one address).
+    Node(ConnectionManager),
+    /// A Redis Cluster: each command goes to the master of its keys' slot.
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Link {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Node(conn) => conn.req_packed_command(cmd),
+            Self::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Node(conn) => conn.req_packed_commands(cmd, offset, count),
+            Self::Cluster(conn) => conn.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Node(conn) => conn.get_db(),
+            Self::Cluster(conn) => conn.get_db(),
+        }
+    }
+}
+
+/// A store's way to Redis: cheap to clone (the connection inside is shared), reconnecting by
+/// itself.
 #[derive(Clone)]
 pub(crate) struct Connection {
-    manager: ConnectionManager,
+    link: Link,
     operation_timeout: Duration,
     /// The URL with its password redacted, or how the connection was given.
     target: String,
@@ -68,12 +115,15 @@ impl Connection {
     /// [`Error::Config`] if it refuses (a wrong password, a database it does not have), or its
     /// certificate does not verify (`rediss://`). No message holds the URL or its password.
     pub(crate) async fn open(url: &str, timeouts: Timeouts) -> Result<Self, Error> {
+        if cluster::is_cluster(url) {
+            return Self::open_cluster(url, timeouts).await;
+        }
         let secrets = url_secrets(url);
         let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
         let Some(parsed) = redis::parse_redis_url(url) else {
             return Err(Error::Config {
                 message: "the redis URL does not parse: expected redis://[user:password@]host[:port][/db] \
-                          (rediss:// for TLS)"
+                          (rediss:// for TLS; redis+cluster://host:port[,host:port…] for a cluster)"
                     .into(),
             });
         };
@@ -116,18 +166,91 @@ impl Connection {
             },
             Err(_) => return Err(timed_out("connect", limit)),
         };
-        Ok(Self { manager, operation_timeout: timeouts.operation, target: redacted_url(url) })
+        Ok(Self { link: Link::Node(manager), operation_timeout: timeouts.operation, target: redacted_url(url) })
+    }
+
+    /// Connects to the cluster a `redis+cluster://` (`rediss+cluster://`) URL names, through
+    /// the `redis` crate's cluster client: it asks the seed nodes for the cluster's slots and
+    /// connects to each master. Errors as [`open`](Self::open)'s; a certificate that does not
+    /// verify names the seed hosts.
+    async fn open_cluster(url: &str, timeouts: Timeouts) -> Result<Self, Error> {
+        let parsed = cluster::parse(url)?;
+        let secrets: Vec<&str> = parsed.secrets.iter().map(String::as_str).collect();
+        let root_cert = timeouts.root_cert.as_deref().filter(|_| parsed.tls);
+        for node in &parsed.nodes {
+            tls::check(node, root_cert)?;
+        }
+        let mut builder = ClusterClientBuilder::new(parsed.nodes.iter().map(String::as_str))
+            .connection_timeout(timeouts.connection)
+            .response_timeout(timeouts.response)
+            // A command may be redirected (`MOVED`, `ASK`) or retried on another connection
+            // within the operation's own limit, not only one response's.
+            .overall_response_timeout(Some(timeouts.operation.max(timeouts.response)))
+            // As for one server: a few quick attempts, then the caller gets its answer.
+            .retries(2)
+            .max_retry_wait(500);
+        if parsed.tls {
+            tls::ensure_provider();
+            if let Some(path) = root_cert {
+                let pem = std::fs::read(path).map_err(|e| store_error("open", &e.into(), &secrets))?;
+                builder = builder.certs(TlsCertificates { client_tls: None, root_cert: Some(pem) });
+            }
+        }
+        let client = builder.build().map_err(|e| store_error("open", &e, &secrets))?;
+        // One plain connection to the first seed node first: the cluster client reports a
+        // refusal (a wrong password, a certificate that does not verify) as a failure to
+        // connect, which would be waited out as an outage. A seed that cannot be reached is
+        // left to the cluster client, which tries the others.
+        let probe = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(timeouts.connection))
+            .set_response_timeout(Some(timeouts.response));
+        let seed = tls::client(&parsed.nodes[0], root_cert).map_err(|e| store_error("open", &e, &secrets))?;
+        let probing = seed.get_multiplexed_async_connection_with_config(&probe);
+        if let Ok(Err(e)) = tokio::time::timeout(timeouts.connection.max(timeouts.response), probing).await {
+            if let Some(message) = tls::rejected(&hosts_of(&parsed.addresses), &e) {
+                return Err(tls::refusal(message));
+            }
+            if refuses(&e) {
+                return Err(store_error("connect", &e, &secrets));
+            }
+        }
+        let hosts = hosts_of(&parsed.addresses);
+        let limit = timeouts.operation.max(timeouts.connection);
+        let conn = match tokio::time::timeout(limit, client.get_async_connection()).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => match tls::rejected(&hosts, &e) {
+                Some(message) => return Err(tls::refusal(message)),
+                None => {
+                    let error = store_error("connect", &e, &secrets);
+                    return Err(name_nodes(error, &parsed.addresses, "seed nodes"));
+                }
+            },
+            Err(_) => return Err(name_nodes(timed_out("connect", limit), &parsed.addresses, "seed nodes")),
+        };
+        Ok(Self { link: Link::Cluster(conn), operation_timeout: timeouts.operation, target: parsed.shown })
     }
 
     /// An existing connection manager (its own timeouts and reconnection apply, within
     /// `operation_timeout`).
     pub(crate) fn existing(manager: ConnectionManager, operation_timeout: Duration) -> Self {
-        Self { manager, operation_timeout, target: "an existing ConnectionManager".to_owned() }
+        Self { link: Link::Node(manager), operation_timeout, target: "an existing ConnectionManager".to_owned() }
     }
 
-    /// A handle to send commands on (a clone of the shared manager).
-    pub(crate) fn manager(&self) -> ConnectionManager {
-        self.manager.clone()
+    /// An existing cluster connection (its own timeouts, retries and redirections apply, within
+    /// `operation_timeout`).
+    pub(crate) fn existing_cluster(conn: ClusterConnection, operation_timeout: Duration) -> Self {
+        Self { link: Link::Cluster(conn), operation_timeout, target: "an existing ClusterConnection".to_owned() }
+    }
+
+    /// A handle to send commands on (a clone of the shared connection).
+    pub(crate) fn link(&self) -> Link {
+        self.link.clone()
+    }
+
+    /// Whether it goes to a Redis Cluster: where every key one script touches must share a
+    /// slot, which the ledger gets with one hash tag per ledger.
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(self.link, Link::Cluster(_))
     }
 
     /// Where it goes, fit to show: the URL with its password replaced by `***`.
@@ -147,11 +270,37 @@ impl Connection {
         secrets: &[&str],
         call: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, Error> {
-        match tokio::time::timeout(self.operation_timeout, call).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(store_error(operation, &e, secrets)),
-            Err(_) => Err(timed_out(operation, self.operation_timeout)),
+        let error = match tokio::time::timeout(self.operation_timeout, call).await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(e)) => store_error(operation, &e, secrets),
+            Err(_) => timed_out(operation, self.operation_timeout),
+        };
+        // On a cluster, which node failed is the first thing an operator needs: the client's
+        // error does not say (a refused connection names no address).
+        match (&self.link, &error) {
+            (Link::Cluster(conn), Error::Store { .. }) => {
+                let silent = cluster::silent_masters(conn).await;
+                Err(name_nodes(error, &silent, "cluster nodes that do not answer"))
+            }
+            _ => Err(error),
         }
+    }
+}
+
+/// The hosts of `host:port` addresses, for a certificate's message: `a, b`.
+fn hosts_of(addresses: &[String]) -> String {
+    let hosts: Vec<&str> = addresses.iter().map(|a| a.rsplit_once(':').map_or(a.as_str(), |(host, _)| host)).collect();
+    hosts.join(", ")
+}
+
+/// `error` with `nodes` (`host:port`, never a password) named after its message, as `what`; as
+/// it is when `nodes` is empty or it is not a [`Error::Store`].
+fn name_nodes(error: Error, nodes: &[String], what: &str) -> Error {
+    match error {
+        Error::Store { store, message } if !nodes.is_empty() => {
+            Error::Store { store, message: format!("{message} (redis {what}: {})", nodes.join(", ")) }
+        }
+        other => other,
     }
 }
 
@@ -196,7 +345,9 @@ macro_rules! connection_methods {
         }
 
         /// Connects to `url` (`redis://[user:password@]host[:port][/db]`, `rediss://…` for TLS,
-        /// or `redis+unix:///path?db=N&pass=…`) and checks that the server answers.
+        /// or `redis+unix:///path?db=N&pass=…`) and checks that the server answers; or to a Redis
+        /// Cluster, `redis+cluster://[user:password@]host:port[,host:port…]` (`rediss+cluster://…`
+        /// for TLS, with the same CA file), given one or more of its nodes.
         ///
         /// # Errors
         ///
@@ -215,6 +366,13 @@ macro_rules! connection_methods {
         /// the [operation timeout](Self::operation_timeout)).
         pub fn build(self, conn: redis::aio::ConnectionManager) -> $store {
             let conn = crate::conn::Connection::existing(conn, self.timeouts.operation);
+            self.finish(conn)
+        }
+
+        /// On an existing Redis Cluster connection (its own timeouts, retries and redirections
+        /// apply, within the [operation timeout](Self::operation_timeout)).
+        pub fn build_cluster(self, conn: redis::cluster_async::ClusterConnection) -> $store {
+            let conn = crate::conn::Connection::existing_cluster(conn, self.timeouts.operation);
             self.finish(conn)
         }
     };

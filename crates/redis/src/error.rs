@@ -51,7 +51,7 @@ pub(crate) fn count(operation: &'static str) {
 }
 
 /// Whether `error` is a refusal that no retry would change: see [`store_error`].
-fn refuses(error: &redis::RedisError) -> bool {
+pub(crate) fn refuses(error: &redis::RedisError) -> bool {
     use redis::{ErrorKind, ServerErrorKind};
     if matches!(
         error.kind(),
@@ -170,6 +170,18 @@ mod tests {
     fn secrets_include_the_decoded_password() {
         assert_eq!(url_secrets("redis://:p%40ss@h/0"), ["p%40ss", "p@ss"]);
         assert!(url_secrets("redis://h/0").is_empty());
+    }
+
+    #[test]
+    fn a_crossslot_answer_is_a_store_error() {
+        use redis::{ErrorKind, ServerErrorKind};
+        let e = redis::RedisError::from((
+            ErrorKind::Server(ServerErrorKind::CrossSlot),
+            "Keys in request don't hash to the same slot",
+        ));
+        let Error::Store { store, message } = store_error("due", &e, &[]) else { panic!("a store error") };
+        assert_eq!(store, "redis");
+        assert!(message.starts_with("due: ") && message.contains("same slot"), "{message}");
     }
 
     #[test]

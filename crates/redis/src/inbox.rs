@@ -16,6 +16,23 @@ use crate::key::redis_key;
 /// The value of a key whose event was handled. A holder token (`{hex}-{n}`) is never this.
 const DONE: &str = "done";
 
+/// Claims `KEYS[1]` for the holder `ARGV[1]` for `ARGV[2]` ms: `SET … NX PX`. Returns 1 when it
+/// was set (the claim is new), else 2 when the key holds the done marker `ARGV[3]`, else 0 (in
+/// flight: another holder has it).
+static CLAIM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return 1
+end
+if redis.call('GET', KEYS[1]) == ARGV[3] then
+  return 2
+end
+return 0
+",
+    )
+});
+
 /// Completes a claim: if `KEYS[1]` is still held by `ARGV[1]`, or by nobody (the lease ran out
 /// and nobody took over: the event was handled once, as [`MemoryInbox`] also counts it), it
 /// becomes the done marker `ARGV[2]` for `ARGV[3]` ms and the script returns 1; if another holder
@@ -47,9 +64,9 @@ pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
 /// The [`Inbox`] on Redis: one inbox for every replica of a merchant's backend, so that an event
 /// delivered to two of them, or twice, is handled once.
 ///
-/// - A claim is `SET key holder NX PX lease` in a `MULTI` with a `GET` of the key: granted
-///   ([`Claim::New`]) when the `SET` happened, else [`Claim::Done`] when the key holds the done
-///   marker, else [`Claim::InFlight`]. A holder that dies leaves its key to expire with the lease.
+/// - A claim is a Lua script, `SET key holder NX PX lease` and, when it did not set, a `GET` of
+///   the key: granted ([`Claim::New`]) when the `SET` happened, else [`Claim::Done`] when the key
+///   holds the done marker, else [`Claim::InFlight`]. A holder that dies leaves its key to expire with the lease.
 /// - [`complete`](Inbox::complete) is a Lua script: if the key still holds this lease's token (or
 ///   nothing: the lease ran out but nobody took over), it becomes the done marker `done`, kept for
 ///   the [retention](RedisInboxBuilder::retention); `false` if another holder has it.
@@ -161,7 +178,7 @@ impl RedisInbox {
             return Ok(false);
         }
         let key = self.redis_key(&lease.key);
-        let mut conn = self.conn.manager();
+        let mut conn = self.conn.link();
         let mut invocation = script.key(&key);
         invocation.arg(&lease.holder);
         for arg in args {
@@ -178,25 +195,17 @@ impl Inbox for RedisInbox {
     async fn claim(&self, key: &EventKey, lease: Duration) -> Result<Claim, Error> {
         let granted = Lease::new(key.clone(), lease);
         let redis_key = self.redis_key(key);
-        let mut conn = self.conn.manager();
-        // In one MULTI, so that the GET sees exactly what made the SET fail: never a key that
-        // vanished in between.
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("SET")
-            .arg(&redis_key)
-            .arg(&granted.holder)
-            .arg("NX")
-            .arg("PX")
-            .arg(millis(lease))
-            .cmd("GET")
-            .arg(&redis_key);
-        let (set, current): (Option<String>, Option<String>) =
-            self.conn.run("claim", &[], pipe.query_async(&mut conn)).await?;
-        let (claim, found) = match (set, current) {
-            (Some(_), _) => (Claim::New(granted), "new"),
-            (None, Some(value)) if value == DONE => (Claim::Done, "done"),
-            (None, _) => (Claim::InFlight, "in flight"),
+        let mut conn = self.conn.link();
+        // One script rather than a MULTI: as atomic (the GET sees exactly what made the SET
+        // fail, never a key that vanished in between), and one command, which a Redis Cluster
+        // client redirects (`MOVED`, after a failover) as it does any other.
+        let mut invocation = CLAIM.key(&redis_key);
+        invocation.arg(&granted.holder).arg(millis(lease)).arg(DONE);
+        let found: i64 = self.conn.run("claim", &[], invocation.invoke_async(&mut conn)).await?;
+        let (claim, found) = match found {
+            1 => (Claim::New(granted), "new"),
+            2 => (Claim::Done, "done"),
+            _ => (Claim::InFlight, "in flight"),
         };
         tracing::debug!(redis_key = %redis_key, found, "redis inbox claim");
         Ok(claim)
@@ -212,7 +221,7 @@ impl Inbox for RedisInbox {
     }
 
     async fn ping(&self) -> Result<(), Error> {
-        let mut conn = self.conn.manager();
+        let mut conn = self.conn.link();
         let _: String = self.conn.run("ping", &[], redis::cmd("PING").query_async(&mut conn)).await?;
         Ok(())
     }

@@ -65,9 +65,13 @@ use scripts::{BEGIN, DUE, FIND_BY_ID, LIST, PRUNE_BATCH, RECORD};
 /// also forgets up to 16 expired records from the sets. A record forgotten after its retention
 /// is new again to a late write.
 ///
-/// All keys must be on one server: a standalone Redis (or a replicated one), or in a Redis
-/// Cluster one slot, given a prefix with a hash tag (`{shop-ledger}:`): the scripts reach
-/// records named in `due` and `recorded`.
+/// All of one ledger's keys must be on one server, since the scripts reach the records named in
+/// `due` and `recorded` (and the record an id key names): on a standalone Redis (or a replicated
+/// one) they are; on a **Redis Cluster** (`redis+cluster://`) every key of one ledger carries the
+/// prefix as its hash tag, `{gerbang:ledger:}rec:qris:ORDER-1`, `{gerbang:ledger:}due`, …, so
+/// that they share one slot: each script runs on the one master that owns it (a ledger is one
+/// slot's load; two ledgers, with two prefixes, are likely two masters'). A prefix that holds a
+/// hash tag already (`{shop-ledger}:`) is kept as it is, on a cluster too.
 ///
 /// Every operation is bounded by the [operation timeout](RedisLedgerBuilder::operation_timeout)
 /// (default 2 s): while Redis is unreachable, each fails with [`Error::Store`] (a watched create
@@ -107,6 +111,9 @@ use scripts::{BEGIN, DUE, FIND_BY_ID, LIST, PRUNE_BATCH, RECORD};
 pub struct RedisLedger {
     conn: Connection,
     prefix: String,
+    /// The start of every key: the prefix, or on a cluster the prefix as a hash tag
+    /// ([`cluster_keys`]).
+    keys: String,
     retention: Duration,
 }
 
@@ -147,7 +154,8 @@ impl RedisLedgerBuilder {
     crate::conn::connection_methods!(RedisLedger, "2 s");
 
     fn finish(self, conn: Connection) -> RedisLedger {
-        RedisLedger { conn, prefix: self.prefix, retention: self.retention.max(Duration::from_millis(1)) }
+        let keys = if conn.is_cluster() { cluster_keys(&self.prefix) } else { self.prefix.clone() };
+        RedisLedger { conn, prefix: self.prefix, keys, retention: self.retention.max(Duration::from_millis(1)) }
     }
 }
 
@@ -184,29 +192,29 @@ impl RedisLedger {
     /// The Redis key of the record of `reference` at `provider` (for an operator's
     /// `redis-cli`): `gerbang:ledger:rec:qris:ORDER-1`.
     pub fn redis_key(&self, provider: ProviderId, reference: &str) -> String {
-        tame_key(&format!("{}rec:{}:", self.prefix, provider.as_str()), reference)
+        tame_key(&format!("{}rec:{}:", self.keys, provider.as_str()), reference)
     }
 
     /// The Redis key that points at the record the gateway `provider` knows by `id`:
     /// `gerbang:ledger:id:qris:INV-1`.
     pub fn id_key(&self, provider: ProviderId, id: &str) -> String {
-        tame_key(&format!("{}id:{}:", self.prefix, provider.as_str()), id)
+        tame_key(&format!("{}id:{}:", self.keys, provider.as_str()), id)
     }
 
     /// The sorted set of the records a check is scheduled for, by when: `gerbang:ledger:due`.
     pub fn due_key(&self) -> String {
-        format!("{}due", self.prefix)
+        format!("{}due", self.keys)
     }
 
     /// The sorted set of every record, by when it was first recorded: `gerbang:ledger:recorded`.
     pub fn recorded_key(&self) -> String {
-        format!("{}recorded", self.prefix)
+        format!("{}recorded", self.keys)
     }
 
     /// The sorted set of the records that expire, by when (server time, Unix milliseconds):
     /// `gerbang:ledger:expires`.
     pub fn expires_key(&self) -> String {
-        format!("{}expires", self.prefix)
+        format!("{}expires", self.keys)
     }
 
     /// How long a record no check is scheduled for is kept.
@@ -261,7 +269,7 @@ impl Ledger for RedisLedger {
     async fn record(&self, payment: &WatchedPayment) -> Result<bool, Error> {
         let (key, invocation) =
             self.write(RECORD.key(self.redis_key(payment.provider, &payment.reference)), payment)?;
-        let mut conn = self.conn.manager();
+        let mut conn = self.conn.link();
         let written: i64 = self.conn.run("record", &[], invocation.invoke_async(&mut conn)).await?;
         tracing::debug!(redis_key = %key, state = %payment.state, written = written == 1, "redis ledger record");
         Ok(written == 1)
@@ -269,7 +277,7 @@ impl Ledger for RedisLedger {
 
     async fn begin_create(&self, payment: &WatchedPayment) -> Result<Begin, Error> {
         let (key, invocation) = self.write(BEGIN.key(self.redis_key(payment.provider, &payment.reference)), payment)?;
-        let mut conn = self.conn.manager();
+        let mut conn = self.conn.link();
         let stored: Option<String> = self.conn.run("begin_create", &[], invocation.invoke_async(&mut conn)).await?;
         tracing::debug!(redis_key = %key, started = stored.is_none(), "redis ledger begin_create");
         match stored {
@@ -280,7 +288,7 @@ impl Ledger for RedisLedger {
 
     async fn find_by_reference(&self, provider: ProviderId, reference: &str) -> Result<Option<WatchedPayment>, Error> {
         let key = self.redis_key(provider, reference);
-        let mut conn = self.conn.manager();
+        let mut conn = self.conn.link();
         let mut hget = redis::cmd("HGET");
         hget.arg(&key).arg("json");
         let json: Option<String> = self.conn.run("find", &[], hget.query_async(&mut conn)).await?;
@@ -291,7 +299,7 @@ impl Ledger for RedisLedger {
 
     async fn find_by_gateway_id(&self, provider: ProviderId, id: &str) -> Result<Option<WatchedPayment>, Error> {
         let key = self.id_key(provider, id);
-        let mut conn = self.conn.manager();
+        let mut conn = self.conn.link();
         let json: Option<String> = self.conn.run("find", &[], FIND_BY_ID.key(&key).invoke_async(&mut conn)).await?;
         let Some(json) = json else { return Ok(None) };
         let record = decode("find", &key, &json)?;
@@ -317,7 +325,7 @@ impl Ledger for RedisLedger {
             .arg(i64::try_from(limit).unwrap_or(i64::MAX))
             .arg(ceil_millis(until))
             .arg(format!("\"next_check\":\"{until_text}\""));
-        let mut conn = self.conn.manager();
+        let mut conn = self.conn.link();
         let flat: Vec<String> = self.conn.run("due", &[], invocation.invoke_async(&mut conn)).await?;
         let due = Self::decode_all("due", flat);
         tracing::debug!(due = due.len(), "redis ledger due");
@@ -330,9 +338,23 @@ impl Ledger for RedisLedger {
         }
         let mut invocation = LIST.key(self.recorded_key());
         invocation.key(self.expires_key()).arg(i64::try_from(limit).unwrap_or(i64::MAX));
-        let mut conn = self.conn.manager();
+        let mut conn = self.conn.link();
         let flat: Vec<String> = self.conn.run("list", &[], invocation.invoke_async(&mut conn)).await?;
         Ok(Self::decode_all("list", flat))
+    }
+}
+
+/// The start of every key of the ledger with `prefix` on a Redis Cluster: `prefix` as a hash
+/// tag, `{prefix}`, so that all of them hash to one slot (the tag's), or `prefix` itself when it
+/// holds a hash tag already (a `{`, then a `}` with something between: Redis hashes the first
+/// such part alone).
+fn cluster_keys(prefix: &str) -> String {
+    let tagged = prefix.find('{').and_then(|open| prefix[open + 1..].find('}')).is_some_and(|length| length > 0);
+    match (tagged, prefix.is_empty()) {
+        (true, _) => prefix.to_owned(),
+        // `{}` would be no tag at all.
+        (false, true) => "{ledger}".to_owned(),
+        (false, false) => format!("{{{prefix}}}"),
     }
 }
 
@@ -363,6 +385,7 @@ impl fmt::Debug for RedisLedger {
         f.debug_struct("RedisLedger")
             .field("target", &self.conn.target())
             .field("prefix", &self.prefix)
+            .field("keys", &self.keys)
             .field("retention", &self.retention)
             .field("operation_timeout", &self.conn.operation_timeout())
             .finish_non_exhaustive()
@@ -371,7 +394,7 @@ impl fmt::Debug for RedisLedger {
 
 impl fmt::Display for RedisLedger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "redis ledger at {} (keys {}*)", self.conn.target(), self.prefix)
+        write!(f, "redis ledger at {} (keys {}*)", self.conn.target(), self.keys)
     }
 }
 
@@ -383,6 +406,16 @@ mod tests {
 
     fn at(ns: i128) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp_nanos(ns).unwrap()
+    }
+
+    #[test]
+    fn on_a_cluster_the_prefix_becomes_the_hash_tag_unless_it_holds_one() {
+        assert_eq!(cluster_keys("gerbang:ledger:"), "{gerbang:ledger:}");
+        assert_eq!(cluster_keys("{shop}:ledger:"), "{shop}:ledger:");
+        assert_eq!(cluster_keys("shop:{ledger}:"), "shop:{ledger}:");
+        // `{}` is no tag (Redis hashes the whole key): wrapped like any other.
+        assert_eq!(cluster_keys("a{}b:"), "{a{}b:}");
+        assert_eq!(cluster_keys(""), "{ledger}");
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! | [`RedisLedger`] | [`Ledger`](gerbang_core::ledger::Ledger) | the payments to watch until they are final, each due status check handed to one replica for a lease | `gerbang:ledger:` |
 //! | [`RedisOutbox`] | [`Outbox`](gerbang_core::outbox::Outbox) | the events waiting for delivery to the application, each due one taken by one replica for a lease, in order per payment (a stream and its consumer group) | `gerbang:outbox:{default}:` |
 //!
-//! Each has a builder (prefix, timeouts), `connect(url)` and `new(ConnectionManager)`; every
+//! Each has a builder (prefix, timeouts), `connect(url)`, `new(ConnectionManager)` and
+//! `build_cluster(ClusterConnection)`; every
 //! operation is bounded by a timeout, so that a Redis that is down is an error at once, which
 //! the gateway crates have an answer for (a refused call for the budget, a token fetched
 //! directly for the token store, a create refused before it is sent for the ledger).
@@ -60,9 +61,21 @@
 //! public CA), and name the URL's host. A certificate that does not verify (unknown issuer, wrong
 //! name, expired) is [`gerbang_core::Error::Config`] naming the host and the reason, like a wrong
 //! password: trying again changes nothing. `rediss://…/#insecure` (skip verification) is refused.
+//!
+//! **Redis Cluster**: `redis+cluster://[user:password@]host:port[,host:port…]` (and
+//! `rediss+cluster://…` over TLS, with the same CA handling) connects through the `redis`
+//! crate's cluster client, given one or more nodes: it learns the slots from them, sends each
+//! command to the master of its key's slot and follows slots that move. Each operation of the
+//! inbox, the rate budget and the token store touches one key, so it is in one slot by
+//! construction (their key names are the same as on one server). The ledger's scripts reach the
+//! records named in its sets, so on a cluster every key of one ledger carries the prefix as a
+//! hash tag (`{gerbang:ledger:}due`, `{gerbang:ledger:}rec:qris:ORDER-1`): one ledger is one
+//! slot, on one master. When an operation fails on a cluster, the error names the masters that
+//! do not answer (`host:port`, never a password).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod cluster;
 mod conn;
 mod error;
 mod inbox;

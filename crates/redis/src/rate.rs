@@ -172,7 +172,7 @@ impl RateStore for RedisRateStore {
             )));
         }
         let redis_key = self.redis_key(key);
-        let mut conn = self.conn.manager();
+        let mut conn = self.conn.link();
         let mut invocation = GCRA.key(&redis_key);
         invocation.arg(interval).arg(window);
         let answer: i64 = self.conn.run("acquire", &[], invocation.invoke_async(&mut conn)).await?;

@@ -30,7 +30,7 @@ pub(crate) fn client(url: &str, root_cert: Option<&Path>) -> Result<Client, redi
 /// The redis crate builds its TLS configuration on rustls's process-wide provider, which rustls
 /// cannot choose by itself when a build enables both of its providers (it would panic): aws-lc-rs,
 /// the one reqwest uses, is installed unless the application installed one first.
-fn ensure_provider() {
+pub(crate) fn ensure_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Err: another thread installed one meanwhile, which is as good.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();

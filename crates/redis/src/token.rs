@@ -155,7 +155,7 @@ impl RedisTokenStore {
 #[async_trait]
 impl TokenStore for RedisTokenStore {
     async fn get(&self, key: &str) -> Result<Option<StoredToken>, Error> {
-        let mut conn = self.conn.manager();
+        let mut conn = self.conn.link();
         let value: Option<Vec<u8>> =
             self.conn.run("get token", &[], redis::cmd("GET").arg(self.redis_key(key)).query_async(&mut conn)).await?;
         let token = value.as_deref().and_then(decode);
@@ -170,7 +170,7 @@ impl TokenStore for RedisTokenStore {
         let value = encode(token);
         let mut set = redis::cmd("SET");
         set.arg(self.redis_key(key)).arg(value).arg("PX").arg(millis(ttl));
-        let mut conn = self.conn.manager();
+        let mut conn = self.conn.link();
         let () = self.conn.run("put token", &[secret], set.query_async(&mut conn)).await?;
         Ok(())
     }
@@ -178,7 +178,7 @@ impl TokenStore for RedisTokenStore {
     async fn try_lock(&self, key: &str, holder: &str, timeout: Duration) -> Result<bool, Error> {
         let mut set = redis::cmd("SET");
         set.arg(self.lock_key(key)).arg(holder).arg("NX").arg("PX").arg(millis(timeout));
-        let mut conn = self.conn.manager();
+        let mut conn = self.conn.link();
         let taken: Option<String> = self.conn.run("lock token", &[], set.query_async(&mut conn)).await?;
         Ok(taken.is_some())
     }
@@ -186,7 +186,7 @@ impl TokenStore for RedisTokenStore {
     async fn unlock(&self, key: &str, holder: &str) -> Result<(), Error> {
         let mut invocation = COMPARE_AND_DELETE.key(self.lock_key(key));
         invocation.arg(holder);
-        let mut conn = self.conn.manager();
+        let mut conn = self.conn.link();
         let _deleted: i64 = self.conn.run("unlock token", &[], invocation.invoke_async(&mut conn)).await?;
         Ok(())
     }

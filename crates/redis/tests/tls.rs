@@ -168,3 +168,32 @@ fn no_refusal_holds_the_password_whatever_it_is() {
     eprintln!("no_refusal_holds_the_password_whatever_it_is: {tried} passwords tried, 2 servers each");
     assert!(tried >= cases);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_cluster_with_the_ca_passes_the_store_contracts_and_insecure_is_refused() {
+    let Some(mut ca) = TestCa::new("gerbang test CA") else { return };
+    let cert = ca.server_cert(NAMES, Validity::Current);
+    let Some(cluster) = gerbang_testkit::RedisCluster::start_tls(&cert, &ca.ca_file()) else { return };
+    let url = cluster.url();
+    assert!(url.starts_with("rediss+cluster://127.0.0.1:"), "{url}");
+
+    let inbox = RedisInbox::builder().root_cert(ca.ca_file()).connect(&url).await;
+    let inbox = inbox.unwrap_or_else(|e| panic!("inbox over TLS to the cluster: {e}"));
+    gerbang_testkit::check_inbox_contract(&inbox, "tls-cluster").await;
+    let ledger = RedisLedger::builder().root_cert(ca.ca_file()).connect(&url).await;
+    let ledger = ledger.unwrap_or_else(|e| panic!("ledger over TLS to the cluster: {e}"));
+    gerbang_testkit::check_ledger_contract(&ledger, "tls-cluster").await;
+
+    // Another CA: the certificate does not verify, a refusal naming the seed hosts.
+    let Some(mut other) = TestCa::new("another CA") else { return };
+    let _ = other.server_cert(NAMES, Validity::Current);
+    let wrong = RedisRateStore::builder().root_cert(other.ca_file()).connect(&with_password(&url)).await;
+    let Err(Error::Config { message }) = wrong else { panic!("the wrong CA: {wrong:?}") };
+    assert!(message.contains("127.0.0.1") && message.contains("unknown issuer"), "{message}");
+    assert!(!message.contains(PASSWORD), "{message}");
+
+    // Skipping verification is refused before anything is sent.
+    let insecure = RedisTokenStore::builder().connect(&format!("{url}/#insecure")).await;
+    let Err(Error::Config { message }) = insecure else { panic!("#insecure: {insecure:?}") };
+    assert!(message.contains("#insecure"), "{message}");
+}

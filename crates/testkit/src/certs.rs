@@ -103,7 +103,7 @@ impl TestCa {
         write(
             &self.dir.join(format!("leaf{n}.ext")),
             &format!(
-                "basicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth\n\
+                "basicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth,clientAuth\n\
                  subjectAltName = {}\n",
                 alt.join(",")
             ),

@@ -201,7 +201,7 @@ fn ready(port: u16, tls: bool) -> bool {
 }
 
 /// Whether a server on `port` answers `PING` with `+PONG` (an inline command; no client needed).
-fn answers_ping(port: u16) -> bool {
+pub(crate) fn answers_ping(port: u16) -> bool {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else { return false };
     let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
@@ -213,7 +213,7 @@ fn answers_ping(port: u16) -> bool {
     stream.read_exact(&mut answer).is_ok() && &answer == b"+PONG\r\n"
 }
 
-fn read_log(path: &Path) -> String {
+pub(crate) fn read_log(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| format!("(cannot read {}: {e})", path.display()))
 }
 

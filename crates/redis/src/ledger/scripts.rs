@@ -6,7 +6,10 @@
 //! record has a gateway id, `id` (the name of its id key). The sets `due`, `recorded` and
 //! `expires` name records by their record key. The scripts reach record and id keys named in
 //! those sets and fields, not only in `KEYS`: they need every key on one server (a standalone
-//! Redis, or one Cluster slot through a prefix with a hash tag).
+//! Redis), or on a Redis Cluster in one slot, which every key of one ledger shares through its
+//! hash tag (the prefix in braces). The `KEYS` of each call route it to that slot's master; the
+//! keys read from the sets are in the same slot, which Redis lets a script reach. No script
+//! builds a key name itself.
 
 use std::sync::LazyLock;
 
