@@ -194,7 +194,7 @@ impl RedisOutbox {
         operation: &'static str,
         invocation: ScriptInvocation<'static>,
     ) -> Result<T, Error> {
-        let mut conn = self.conn.manager();
+        let mut conn = self.conn.link();
         self.conn.run(operation, &[], async move { invocation.invoke_async(&mut conn).await }).await
     }
 
@@ -387,7 +387,7 @@ impl Outbox for RedisOutbox {
     }
 
     async fn ping(&self) -> Result<(), Error> {
-        let mut conn = self.conn.manager();
+        let mut conn = self.conn.link();
         let _: String = self.conn.run("ping", &[], redis::cmd("PING").query_async(&mut conn)).await?;
         Ok(())
     }

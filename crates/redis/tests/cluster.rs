@@ -19,7 +19,7 @@ use gerbang_core::time::OffsetDateTime;
 use gerbang_core::token_store::{RefreshOptions, Source, StoredToken, TokenStore, get_or_refresh};
 use gerbang_core::{Error, Money, ProviderId};
 use gerbang_redis::redis::AsyncCommands;
-use gerbang_redis::{RedisInbox, RedisLedger, RedisRateStore, RedisTokenStore};
+use gerbang_redis::{RedisInbox, RedisLedger, RedisOutbox, RedisRateStore, RedisTokenStore};
 use gerbang_testkit::RedisCluster;
 
 /// A plain connection to the master at `index`, as an operator's `redis-cli -p PORT` would be.
@@ -87,6 +87,25 @@ async fn the_inbox_keeps_its_contract_with_its_keys_over_every_master() {
     // Each event's key is its own slot: the keys are spread over the three masters.
     let spread = keys_by_master(&cluster, "gerbang:inbox:*").await;
     assert_eq!(spread.len(), 3, "inbox keys on every master: {spread:?}");
+}
+
+/// Two outboxes keep their contract at once on the cluster, each in its one slot (every key of
+/// an outbox carries its name as the hash tag, so that its scripts touch one slot).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_outboxes_keep_their_contract_each_in_one_slot() {
+    let Some(cluster) = RedisCluster::start() else { return };
+    let a = RedisOutbox::builder().name("shop-a").connect(&cluster.url()).await.unwrap();
+    let b = RedisOutbox::builder().name("shop-b").connect(&cluster.url()).await.unwrap();
+    let (ra, rb) = tokio::join!(
+        gerbang_testkit::check_outbox_contract(&a, "cluster-a"),
+        gerbang_testkit::check_outbox_contract(&b, "cluster-b"),
+    );
+    let ((), ()) = (ra, rb);
+    for outbox in [&a, &b] {
+        let keys = keys_by_master(&cluster, &format!("{}*", outbox.key_prefix())).await;
+        assert_eq!(keys.len(), 1, "one outbox's keys on one master: {keys:?}");
+        assert!(keys.values().sum::<usize>() > 5, "the contract wrote keys: {keys:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
