@@ -12,6 +12,7 @@ mod clock;
 mod config;
 pub mod de;
 mod error;
+mod limits;
 pub mod inbox;
 pub mod ledger;
 pub mod metrics;
@@ -35,6 +36,7 @@ pub use config::{
     require_credential,
 };
 pub use error::{Error, FieldProblem, Problems};
+pub use limits::{ChannelKind, CreateLimits, Refusal, SafeRefusal};
 pub use money::{Currency, Money};
 pub use payment::{Customer, Payment, PaymentRequest, PaymentRequestBuilder, PaymentStatus};
 pub use provider::{Capabilities, ClaimedId, LookupKey, PaymentProvider, ProviderId, WebhookSupport};

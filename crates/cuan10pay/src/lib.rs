@@ -131,4 +131,5 @@ pub use request::{
     DepositRequest, MAX_DEPOSIT_IDR, MIN_DEPOSIT_IDR, PpobOrderRequest, SmmOrderRequest, VoucherOrderRequest,
 };
 pub use webhook::WebhookVerifier;
+pub use provider::{CREATE_LIMITS, SAFE_REFUSALS};
 pub use wire::{Deposit, Extra, Invoice, Order, PpobProduct, SmmService, VoucherProduct, parse_answer};
