@@ -6,7 +6,7 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::{Ack, CreateLimits, Error, SafeRefusal, Payment, PaymentRequest, WebhookEvent, WebhookRequest};
+use crate::{Ack, CreateLimits, Error, Payment, PaymentRequest, SafeRefusal, WebhookEvent, WebhookRequest};
 
 /// Which gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

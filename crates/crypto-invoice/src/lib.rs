@@ -108,8 +108,8 @@ pub use config::{
     ENV_PRIVATE_KEY, ENV_PRIVATE_KEY_PREVIOUS, ENV_PUBLIC_KEY, ENV_TEST,
 };
 pub use convert::payment_status;
-pub use provider::SAFE_REFUSALS;
 pub use de::Extra;
+pub use provider::SAFE_REFUSALS;
 pub use request::{
     BannedCoin, CreateInvoiceRequest, DEFAULT_EXPIRATION_HOURS, MAX_EXPIRATION_HOURS, MIN_EXPIRATION_HOURS,
 };

@@ -5,11 +5,18 @@ use gerbang_core::{
     Capabilities, Error, LookupKey, Payment, PaymentProvider, PaymentRequest, ProviderId, WebhookEvent, WebhookRequest,
     WebhookSupport,
 };
-
 use gerbang_core::{Refusal, SafeRefusal};
 
 use crate::client::CryptoInvoiceClient;
 use crate::convert;
+
+/// The refusals of `create_invoice` after which no invoice exists: the document
+/// (`seeds/003_344fd773d4347651.txt`) answers `status: error` with a list of messages where a
+/// created invoice gets its URL; PROVIDERS.md §4 records that answer as HTTP 422 (validation).
+pub const SAFE_REFUSALS: &[SafeRefusal] = &[SafeRefusal::new(
+    Refusal::Status(422),
+    "seeds/003: status \"error\" with messages, no invoice URL (PROVIDERS.md 4: HTTP 422)",
+)];
 
 /// A payment is an invoice:
 ///
@@ -24,14 +31,6 @@ use crate::convert;
 ///   [`Error::NotFound`].
 /// - `cancel_payment` is [`Error::Unsupported`]: the gateway has no such call.
 /// - `verify_webhook` is the synchronous [`WebhookVerifier`](crate::WebhookVerifier).
-
-/// The refusals of `create_invoice` after which no invoice exists: the document
-/// (`seeds/003_344fd773d4347651.txt`) answers `status: error` with a list of messages where a
-/// created invoice gets its URL; PROVIDERS.md §4 records that answer as HTTP 422 (validation).
-pub const SAFE_REFUSALS: &[SafeRefusal] = &[SafeRefusal::new(
-    Refusal::Status(422),
-    "seeds/003: status \"error\" with messages, no invoice URL (PROVIDERS.md 4: HTTP 422)",
-)];
 
 #[async_trait]
 impl PaymentProvider for CryptoInvoiceClient {

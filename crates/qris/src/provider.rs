@@ -11,6 +11,14 @@ use gerbang_core::{ChannelKind, CreateLimits};
 use crate::client::QrisClient;
 use crate::convert;
 
+/// What `invoice/create` takes (`seeds/002_70371d71cc9c4025.txt`: QRIS deposit invoices, an
+/// amount in rupiah): a router skips this gateway for another channel or currency without a
+/// call. Its document lists no refusal that creates nothing, so it has no safe-refusal table.
+pub const CREATE_LIMITS: CreateLimits = CreateLimits::none()
+    .currencies(&["IDR"])
+    .channels(&[ChannelKind::Qris], false)
+    .source("seeds/002_70371d71cc9c4025.txt: Membuat Invoice Deposit (QRIS, amount in rupiah)");
+
 /// A payment is a QRIS invoice:
 ///
 /// - `create_payment` is `invoice/create`: IDR whole rupiah only (another currency or a fraction
@@ -24,14 +32,6 @@ use crate::convert;
 ///   gateway's word, `expired`, in `provider_status`. Later look-ups read `expired`.
 /// - `verify_webhook` is [`Error::Unsupported`]: the gateway sends none. Poll with
 ///   [`QrisClient::wait_for_payment`].
-
-/// What `invoice/create` takes (`seeds/002_70371d71cc9c4025.txt`: QRIS deposit invoices, an
-/// amount in rupiah): a router skips this gateway for another channel or currency without a
-/// call. Its document lists no refusal that creates nothing, so it has no safe-refusal table.
-pub const CREATE_LIMITS: CreateLimits = CreateLimits::none()
-    .currencies(&["IDR"])
-    .channels(&[ChannelKind::Qris], false)
-    .source("seeds/002_70371d71cc9c4025.txt: Membuat Invoice Deposit (QRIS, amount in rupiah)");
 
 #[async_trait]
 impl PaymentProvider for QrisClient {
