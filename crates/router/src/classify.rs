@@ -55,3 +55,41 @@ pub(crate) fn classify(error: &Error, caps: &Capabilities) -> (Outcome, Health, 
         _ => (Outcome::Unknown, Health::Unproven, Next::LookUp),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use gerbang_core::{Refusal, SafeRefusal, WebhookSupport};
+
+    use super::*;
+
+    const TABLE: &[SafeRefusal] =
+        &[SafeRefusal::new(Refusal::Status(400), "test"), SafeRefusal::new(Refusal::RateLimited, "test")];
+
+    fn api(status: u16) -> Error {
+        Error::Api { status: Some(status), code: None, message: "x".into() }
+    }
+
+    #[test]
+    fn only_what_proves_nothing_exists_fails_over() {
+        let with_table = Capabilities::new(WebhookSupport::Signed).with_safe_refusals(TABLE);
+        let without = Capabilities::new(WebhookSupport::Signed);
+        let lost = Error::OutcomeUnknown { operation: "c".into(), reason: "r".into(), reference: None, lookup: None };
+        let limited = Error::RateLimited { retry_after: None };
+        let cases = [
+            (Error::Transport { message: "refused".into() }, &without, Outcome::NeverReached, Next::FailOver),
+            (Error::validation("amount", "too small"), &without, Outcome::Refused, Next::FailOver),
+            (api(400), &with_table, Outcome::Refused, Next::FailOver),
+            (api(400), &without, Outcome::Refused, Next::LookUp),
+            (limited.clone(), &with_table, Outcome::RateLimited, Next::FailOver),
+            (limited, &without, Outcome::Refused, Next::LookUp),
+            (api(503), &with_table, Outcome::Unknown, Next::LookUp),
+            (lost, &with_table, Outcome::Unknown, Next::LookUp),
+            (Error::decode("answer"), &with_table, Outcome::Unknown, Next::LookUp),
+            (Error::Store { store: "memory", message: "down".into() }, &with_table, Outcome::Refused, Next::Stop),
+        ];
+        for (error, caps, outcome, next) in cases {
+            let (got_outcome, _, got_next) = classify(&error, caps);
+            assert_eq!((got_outcome, got_next), (outcome, next), "{error:?}");
+        }
+    }
+}

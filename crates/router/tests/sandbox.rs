@@ -263,3 +263,54 @@ async fn five_never_reached_open_the_circuit_and_one_probe_follows_the_cool_down
     assert_eq!(down.creates(), 6);
     assert_eq!(sandbox.payments().len(), 10, "each route made one payment");
 }
+
+#[tokio::test]
+async fn our_own_rate_budget_refusing_fails_over_without_a_request() {
+    let sandbox = sandbox().await;
+    // A budget of one call an hour: the second route's call is refused by the client, not sent.
+    let cuan10pay = Cuan10payClient::new(
+        Cuan10payConfig::builder(cuan10pay::API_KEY, cuan10pay::PRIVATE_KEY)
+            .base_url(sandbox.base_url(ProviderId::Cuan10pay))
+            .rate_budget(gerbang_cuan10pay::RateBudget::per_hour(std::num::NonZeroU32::MIN))
+            .build()
+            .unwrap(),
+    );
+    let router = Router::builder().gateway(Arc::new(cuan10pay)).gateway(Arc::new(qris_at(&sandbox))).build().unwrap();
+    let first = router.route(&qris_order("R-BUDGET-1", 50_000)).await.unwrap();
+    assert_eq!(outcomes(&first.attempts), [(ProviderId::Cuan10pay, Outcome::Created)]);
+    let second = router.route(&qris_order("R-BUDGET-2", 50_000)).await.unwrap();
+    assert_eq!(
+        outcomes(&second.attempts),
+        [(ProviderId::Cuan10pay, Outcome::RateLimited), (ProviderId::Qris, Outcome::Created)]
+    );
+    assert_eq!(sandbox.payments().len(), 2, "one payment per route");
+}
+
+#[tokio::test]
+async fn a_request_no_rule_matches_is_refused_without_a_call() {
+    let sandbox = sandbox().await;
+    let qris = Counting::new(qris_at(&sandbox));
+    let router = Router::builder()
+        .gateway(qris.clone())
+        .rule(gerbang_router::Rule::new([ProviderId::Qris]).channel(gerbang_core::ChannelKind::Qris))
+        .build()
+        .unwrap();
+    let no_channel = PaymentRequest::builder("R-NO-RULE", Money::idr(50_000)).build().unwrap();
+    let error = router.route(&no_channel).await.unwrap_err();
+    assert!(matches!(error.error, Error::Validation { .. }), "{error}");
+    assert!(error.attempts.is_empty());
+    assert_eq!(qris.creates(), 0);
+    assert!(sandbox.payments().is_empty());
+}
+
+#[tokio::test]
+async fn a_5xx_from_a_gateway_that_cannot_be_looked_up_by_reference_stops_the_route() {
+    let sandbox = sandbox().await;
+    sandbox.inject_fault(Fault::new(ProviderId::Qris, "create", FaultAction::Status).status(503).times(1)).unwrap();
+    let cuan10pay = Counting::new(cuan10pay_at(sandbox.base_url(ProviderId::Cuan10pay)));
+    let router = Router::builder().gateway(Arc::new(qris_at(&sandbox))).gateway(cuan10pay.clone()).build().unwrap();
+    let error = router.route(&qris_order("R-503", 50_000)).await.unwrap_err();
+    assert_eq!(outcomes(&error.attempts), [(ProviderId::Qris, Outcome::Unknown)]);
+    assert_eq!(error.error.http_status(), Some(503), "{error}");
+    assert_eq!(cuan10pay.creates(), 0, "a 5xx may hide a payment: never a second gateway");
+}
