@@ -306,8 +306,12 @@ impl PaymentProvider for Router {
                 Ok(event) => return Ok(event),
                 // Not this gateway's failure alone: the gateway must deliver it again.
                 Err(error) if !error.is_verification_failure() => return Err(error),
+                // A body of another gateway's shape fails to decode here: the refusal of a gateway
+                // that could read it (a bad signature, a stale timestamp) says more.
                 Err(error) => {
-                    refused.get_or_insert(error);
+                    if refused.as_ref().is_none_or(|kept| matches!(kept, Error::Decode { .. })) {
+                        refused = Some(error);
+                    }
                 }
             }
         }

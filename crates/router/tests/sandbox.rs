@@ -314,3 +314,44 @@ async fn a_5xx_from_a_gateway_that_cannot_be_looked_up_by_reference_stops_the_ro
     assert_eq!(error.error.http_status(), Some(503), "{error}");
     assert_eq!(cuan10pay.creates(), 0, "a 5xx may hide a payment: never a second gateway");
 }
+
+#[tokio::test]
+async fn webhooks_are_verified_by_the_gateway_that_owns_the_payment() {
+    use gerbang_core::http::{HeaderMap, HeaderName, HeaderValue, Method};
+
+    let nowhere = refusing_base_url().await;
+    let sandbox = Sandbox::builder()
+        .webhook_url(ProviderId::Cuan10pay, format!("{nowhere}/hooks/cuan10pay"))
+        .webhook_url(ProviderId::CashIn, format!("{nowhere}/v1.0/debit/notify"))
+        .webhook_retry(1, Duration::from_millis(10))
+        .start()
+        .await
+        .unwrap();
+    let router = Router::builder()
+        .gateway(Arc::new(cuan10pay_at(sandbox.base_url(ProviderId::Cuan10pay))))
+        .gateway(Arc::new(cashin_at(&sandbox)))
+        .build()
+        .unwrap();
+    // Cuan10pay refuses Cash In's customer id: the second order goes to Cash In.
+    let at_cuan10pay = router.route(&qris_order("R-HOOK-1", 50_000)).await.unwrap();
+    let at_cashin = router.route(&cashin_order("R-HOOK-2")).await.unwrap();
+    assert_eq!(at_cashin.payment.provider, ProviderId::CashIn, "{:?}", at_cashin.attempts);
+    sandbox.pay(ProviderId::Cuan10pay, at_cuan10pay.payment.provider_reference.as_deref().unwrap()).await.unwrap();
+    sandbox.pay(ProviderId::CashIn, "R-HOOK-2").await.unwrap();
+    let deliveries = sandbox.wait_for_deliveries(2, Duration::from_secs(10)).await.unwrap();
+    let mut verified = Vec::new();
+    for provider in [ProviderId::Cuan10pay, ProviderId::CashIn] {
+        let delivery = deliveries.iter().find(|d| d.provider == provider).unwrap();
+        let mut headers = HeaderMap::new();
+        for (name, value) in &delivery.headers {
+            headers
+                .insert(HeaderName::try_from(name.as_str()).unwrap(), HeaderValue::try_from(value.as_str()).unwrap());
+        }
+        let path = delivery.url.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap();
+        let request = WebhookRequest::new(Method::POST, &path, &headers, delivery.body.as_bytes());
+        let event = router.verify_webhook(&request).await.unwrap();
+        verified.push(event.provider);
+    }
+    verified.sort();
+    assert_eq!(verified, [ProviderId::Cuan10pay, ProviderId::CashIn]);
+}
