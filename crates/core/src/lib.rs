@@ -14,6 +14,7 @@ pub mod de;
 mod error;
 pub mod inbox;
 pub mod ledger;
+mod limits;
 pub mod metrics;
 mod money;
 pub mod outbox;
@@ -35,6 +36,7 @@ pub use config::{
     require_credential,
 };
 pub use error::{Error, FieldProblem, Problems};
+pub use limits::{ChannelKind, CreateLimits, Refusal, SafeRefusal};
 pub use money::{Currency, Money};
 pub use payment::{Customer, Payment, PaymentRequest, PaymentRequestBuilder, PaymentStatus};
 pub use provider::{Capabilities, ClaimedId, LookupKey, PaymentProvider, ProviderId, WebhookSupport};

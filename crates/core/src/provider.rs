@@ -6,7 +6,7 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::{Ack, Error, Payment, PaymentRequest, WebhookEvent, WebhookRequest};
+use crate::{Ack, CreateLimits, Error, Payment, PaymentRequest, SafeRefusal, WebhookEvent, WebhookRequest};
 
 /// Which gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -127,6 +127,12 @@ pub struct Capabilities {
     /// The id status and cancel take; [`Payment::lookup_id`](crate::Payment::lookup_id) reads it
     /// off a payment.
     pub lookup: LookupKey,
+    /// What the gateway's document accepts for a create: a request outside it is skipped by a
+    /// router before any call.
+    pub limits: CreateLimits,
+    /// The gateway's refusals of a create after which its document says nothing was created:
+    /// the only answered refusals a router fails over on.
+    pub safe_refusals: &'static [SafeRefusal],
 }
 
 impl Capabilities {
@@ -139,7 +145,21 @@ impl Capabilities {
             cancel_payment: false,
             webhook,
             lookup: LookupKey::ProviderReference,
+            limits: CreateLimits::none(),
+            safe_refusals: &[],
         }
+    }
+
+    /// The same, with the create limits of the gateway's document.
+    pub const fn with_limits(mut self, limits: CreateLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The same, with the table of refusals that its document says create nothing.
+    pub const fn with_safe_refusals(mut self, table: &'static [SafeRefusal]) -> Self {
+        self.safe_refusals = table;
+        self
     }
 
     /// The same, with payments looked up by `key`.

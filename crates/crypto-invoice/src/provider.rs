@@ -5,9 +5,18 @@ use gerbang_core::{
     Capabilities, Error, LookupKey, Payment, PaymentProvider, PaymentRequest, ProviderId, WebhookEvent, WebhookRequest,
     WebhookSupport,
 };
+use gerbang_core::{Refusal, SafeRefusal};
 
 use crate::client::CryptoInvoiceClient;
 use crate::convert;
+
+/// The refusals of `create_invoice` after which no invoice exists: the document
+/// (`seeds/003_344fd773d4347651.txt`) answers `status: error` with a list of messages where a
+/// created invoice gets its URL; PROVIDERS.md §4 records that answer as HTTP 422 (validation).
+pub const SAFE_REFUSALS: &[SafeRefusal] = &[SafeRefusal::new(
+    Refusal::Status(422),
+    "seeds/003: status \"error\" with messages, no invoice URL (PROVIDERS.md 4: HTTP 422)",
+)];
 
 /// A payment is an invoice:
 ///
@@ -22,6 +31,7 @@ use crate::convert;
 ///   [`Error::NotFound`].
 /// - `cancel_payment` is [`Error::Unsupported`]: the gateway has no such call.
 /// - `verify_webhook` is the synchronous [`WebhookVerifier`](crate::WebhookVerifier).
+
 #[async_trait]
 impl PaymentProvider for CryptoInvoiceClient {
     fn id(&self) -> ProviderId {
@@ -30,7 +40,7 @@ impl PaymentProvider for CryptoInvoiceClient {
 
     fn capabilities(&self) -> Capabilities {
         // Create and status; no cancel; a callback checked by the key it carries.
-        Capabilities::new(WebhookSupport::Signed).looked_up_by(LookupKey::Reference)
+        Capabilities::new(WebhookSupport::Signed).looked_up_by(LookupKey::Reference).with_safe_refusals(SAFE_REFUSALS)
     }
 
     async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {

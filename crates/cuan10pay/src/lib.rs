@@ -127,6 +127,7 @@ pub use config::{
     ENV_API_KEY, ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_PRIVATE_KEY_PREVIOUS, ENV_RATE_LIMIT,
 };
 pub use convert::{WEBHOOK_STATUS_WORDS, payment_status, reference_in_notes};
+pub use provider::{CREATE_LIMITS, SAFE_REFUSALS};
 pub use request::{
     DepositRequest, MAX_DEPOSIT_IDR, MIN_DEPOSIT_IDR, PpobOrderRequest, SmmOrderRequest, VoucherOrderRequest,
 };

@@ -6,8 +6,31 @@ use gerbang_core::{
     WebhookSupport,
 };
 
+use gerbang_core::{ChannelKind, CreateLimits, Refusal, SafeRefusal};
+
 use crate::client::Cuan10payClient;
 use crate::convert;
+
+/// What `deposit_create` takes (`seeds/000_b443c682d4d25840.txt`, deposit create: "amount
+/// 10 000 – 10 000 000", `channel_code` QRIS or a bank's virtual account, required): a router
+/// skips Cuan10pay for anything else without calling it.
+pub const CREATE_LIMITS: CreateLimits = CreateLimits::none()
+    .currencies(&["IDR"])
+    .whole_amount_between(crate::MIN_DEPOSIT_IDR, crate::MAX_DEPOSIT_IDR)
+    .channels(&[ChannelKind::Qris, ChannelKind::VirtualAccount, ChannelKind::Other], true)
+    .source("seeds/000_b443c682d4d25840.txt: deposit_create, amount 10 000 - 10 000 000, channel_code");
+
+/// The refusals of `deposit_create` after which no deposit exists, so another gateway may be
+/// tried: the document's error table (`seeds/000_b443c682d4d25840.txt`, "Error codes") lists
+/// them as refusals of the request, and the client's own budget refuses before sending.
+pub const SAFE_REFUSALS: &[SafeRefusal] = &[
+    SafeRefusal::new(Refusal::Status(400), "seeds/000: \"400 Bad Request - Validation error\""),
+    SafeRefusal::new(Refusal::Unauthorized, "seeds/000: \"401 Unauthorized - Invalid or missing API key/signature\""),
+    SafeRefusal::new(
+        Refusal::RateLimited,
+        "seeds/000: \"429 Too Many - Rate limit exceeded\" (and the client's own budget, which sends nothing)",
+    ),
+];
 
 /// A payment is a Cuan10pay deposit:
 ///
@@ -30,7 +53,7 @@ impl PaymentProvider for Cuan10payClient {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::new(WebhookSupport::Signed)
+        Capabilities::new(WebhookSupport::Signed).with_limits(CREATE_LIMITS).with_safe_refusals(SAFE_REFUSALS)
     }
 
     async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {

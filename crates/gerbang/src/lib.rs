@@ -15,6 +15,7 @@
 //! | `webhooks` | a receiver for every gateway's webhooks: verify, handle each change once, ack | [`webhooks`] |
 //! | `axum` | the receiver as an axum `Router`, and the hardened server to serve it with | [`webhooks::router`], [`server`] |
 //! | `reconcile` | no payment lost: watched payments checked until final, handled once with the webhooks | [`reconcile`] |
+//! | `router` | one gateway over several: fail over only when the payment provably does not exist | [`router`] |
 //! | `redis` | stores on Redis: the event inbox and the outbox shared by replicas | [`redis`] |
 //! | `postgres` | stores on Postgres: the event inbox, done inside your own transaction; the outbox | [`postgres`] |
 //! | `metrics` | Prometheus metrics of every crate, and (with `axum`) a `GET /metrics` route | [`metrics`] |
@@ -88,6 +89,11 @@ pub use gerbang_server as server;
 /// The reconciler (feature `reconcile`): the [ledger]'s payments checked until final.
 #[cfg(feature = "reconcile")]
 pub use gerbang_reconcile as reconcile;
+
+/// The router (feature `router`): one [`PaymentProvider`] over several
+/// gateways, failing over only when the payment provably does not exist.
+#[cfg(feature = "router")]
+pub use gerbang_router as router;
 
 /// Stores on Redis (feature `redis`).
 #[cfg(feature = "redis")]

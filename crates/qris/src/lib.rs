@@ -94,6 +94,7 @@ pub use config::{ENV_API_KEY, ENV_BASE_URL, QrisConfig, QrisConfigBuilder};
 pub use convert::payment_status;
 pub use de::read_time;
 pub use poll::PollPolicy;
+pub use provider::CREATE_LIMITS;
 pub use request::{
     ACCOUNT_NUMBER_DIGITS, DEFAULT_HISTORY_LIMIT, MAX_ACCOUNT_NAME_CHARS, WithdrawHistoryQuery, WithdrawRequest,
 };

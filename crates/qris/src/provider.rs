@@ -6,8 +6,18 @@ use gerbang_core::{
     WebhookSupport,
 };
 
+use gerbang_core::{ChannelKind, CreateLimits};
+
 use crate::client::QrisClient;
 use crate::convert;
+
+/// What `invoice/create` takes (`seeds/002_70371d71cc9c4025.txt`: QRIS deposit invoices, an
+/// amount in rupiah): a router skips this gateway for another channel or currency without a
+/// call. Its document lists no refusal that creates nothing, so it has no safe-refusal table.
+pub const CREATE_LIMITS: CreateLimits = CreateLimits::none()
+    .currencies(&["IDR"])
+    .channels(&[ChannelKind::Qris], false)
+    .source("seeds/002_70371d71cc9c4025.txt: Membuat Invoice Deposit (QRIS, amount in rupiah)");
 
 /// A payment is a QRIS invoice:
 ///
@@ -22,6 +32,7 @@ use crate::convert;
 ///   gateway's word, `expired`, in `provider_status`. Later look-ups read `expired`.
 /// - `verify_webhook` is [`Error::Unsupported`]: the gateway sends none. Poll with
 ///   [`QrisClient::wait_for_payment`].
+
 #[async_trait]
 impl PaymentProvider for QrisClient {
     fn id(&self) -> ProviderId {
@@ -29,7 +40,7 @@ impl PaymentProvider for QrisClient {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::new(WebhookSupport::None).with_cancel()
+        Capabilities::new(WebhookSupport::None).with_cancel().with_limits(CREATE_LIMITS)
     }
 
     async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {

@@ -91,7 +91,10 @@ async fn there_is_no_webhook() {
     let server = MockServer::start_async().await;
     let client = client(&server);
     assert_eq!(client.id(), ProviderId::Qris);
-    assert_eq!(client.capabilities(), Capabilities::new(WebhookSupport::None).with_cancel());
+    assert_eq!(
+        client.capabilities(),
+        Capabilities::new(WebhookSupport::None).with_cancel().with_limits(gerbang_qris::CREATE_LIMITS)
+    );
     let headers = HeaderMap::new();
     let request = WebhookRequest::new(Method::POST, "/webhooks/qris", &headers, b"{}");
     let err = client.verify_webhook(&request).await.unwrap_err();
