@@ -7,7 +7,7 @@ mod common;
 use gerbang_core::http::{HeaderMap, Method};
 use gerbang_core::{Channel, KeyUsed, Money, PaymentProvider, PaymentRequest, WebhookRequest};
 use gerbang_cuan10pay::{Cuan10payClient, Cuan10payConfig, DepositRequest, PpobOrderRequest, WebhookVerifier};
-use gerbang_testkit::{LogCapture, assert_nothing_leaks};
+use gerbang_testkit::{LogCapture, assert_nothing_leaks, show_verification};
 use httpmock::MockServer;
 
 use common::{API_KEY, NOW, PRIVATE_KEY, builder, fixture};
@@ -67,18 +67,7 @@ async fn keys_and_customer_details_never_reach_logs_debug_or_errors() {
     {
         let body = WebhookVerifier::new(key).signed_body("CP-1", "PAID", 50_000, NOW);
         let request = WebhookRequest::new(Method::POST, "/webhooks/cuan10pay", &headers, body.as_bytes());
-        match client.verify_webhook(&request).await {
-            Ok(event) => {
-                assert_eq!(event.verified_with, expected);
-                shown.push(format!("{event:?}"));
-                shown.push(serde_json::to_string(&event).unwrap());
-            }
-            Err(error) => {
-                assert_eq!(expected, None);
-                shown.push(format!("{error:?}"));
-                shown.push(error.to_string());
-            }
-        }
+        show_verification(&mut shown, client.verify_webhook(&request).await, expected);
     }
 
     let deposit = DepositRequest::new("QRIS", 50_000).customer_email(EMAIL).customer_phone(PHONE);

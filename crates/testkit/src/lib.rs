@@ -42,7 +42,9 @@ pub use postgres_server::PostgresServer;
 pub use prometheus_server::PrometheusServer;
 pub use python::PythonVenv;
 pub use redis_server::RedisServer;
-pub use rotation::{RotationOutcomes, expected_key};
+pub use rotation::{
+    RotationOutcomes, check_rotation_property, expected_key, pasted_key, rotation_keys, show_verification,
+};
 pub use spans::{SeenSpan, SpanCapture};
 pub use watched::{CountingGateway, check_watched_creates};
 
