@@ -11,7 +11,9 @@ use gerbang_crypto_invoice::{
     CreateInvoiceRequest, CryptoInvoiceClient, CryptoInvoiceConfig, ENV_BASE_URL, ENV_PRIVATE_KEY,
     ENV_PRIVATE_KEY_PREVIOUS, ENV_PUBLIC_KEY, WebhookVerifier,
 };
-use gerbang_testkit::{check_rotation_property, env_scenario, rotation_keys, run_env_scenario};
+use gerbang_testkit::{
+    WITH_PREVIOUS, WITHOUT_PREVIOUS, check_rotation_property, env_scenario, rotation_keys, run_previous_key_scenarios,
+};
 use httpmock::MockServer;
 
 use common::{PRIVATE_KEY, PUBLIC_KEY, builder, fixture};
@@ -133,25 +135,18 @@ fn from_env_reads_the_previous_key() {
     }
     let remove = [ENV_PUBLIC_KEY, ENV_PRIVATE_KEY, ENV_PRIVATE_KEY_PREVIOUS, ENV_BASE_URL];
     let keys = [(ENV_PUBLIC_KEY, PUBLIC_KEY), (ENV_PRIVATE_KEY, PRIVATE_KEY)];
-    run_env_scenario(
-        FROM_ENV_TEST,
-        "with-previous",
-        &remove,
-        &[keys[0], keys[1], (ENV_PRIVATE_KEY_PREVIOUS, PREVIOUS_KEY)],
-    );
-    run_env_scenario(FROM_ENV_TEST, "without-previous", &remove, &keys);
-    run_env_scenario(FROM_ENV_TEST, "without-previous", &remove, &[keys[0], keys[1], (ENV_PRIVATE_KEY_PREVIOUS, "")]);
+    run_previous_key_scenarios(FROM_ENV_TEST, &remove, &keys, (ENV_PRIVATE_KEY_PREVIOUS, PREVIOUS_KEY), "");
 }
 
 fn check_scenario(scenario: &str) {
     let client = CryptoInvoiceClient::from_env().unwrap();
     let verifier = WebhookVerifier::from_env().unwrap();
     match scenario {
-        "with-previous" => {
+        WITH_PREVIOUS => {
             check_rotation(client.webhook_verifier());
             check_rotation(&verifier);
         }
-        "without-previous" => {
+        WITHOUT_PREVIOUS => {
             check_current_only(client.webhook_verifier());
             check_current_only(&verifier);
         }

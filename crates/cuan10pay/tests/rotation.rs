@@ -13,7 +13,9 @@ use gerbang_cuan10pay::{
     Cuan10payClient, Cuan10payConfig, ENV_API_KEY, ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_PRIVATE_KEY_PREVIOUS,
     WebhookVerifier,
 };
-use gerbang_testkit::{check_rotation_property, env_scenario, rotation_keys, run_env_scenario};
+use gerbang_testkit::{
+    WITH_PREVIOUS, WITHOUT_PREVIOUS, check_rotation_property, env_scenario, rotation_keys, run_previous_key_scenarios,
+};
 use httpmock::MockServer;
 
 use common::{API_KEY, NOW, PRIVATE_KEY, builder, fixture, signature};
@@ -122,14 +124,7 @@ fn from_env_reads_the_previous_key() {
     }
     let remove = [ENV_API_KEY, ENV_PRIVATE_KEY, ENV_PRIVATE_KEY_PREVIOUS, ENV_BASE_URL];
     let keys = [(ENV_API_KEY, API_KEY), (ENV_PRIVATE_KEY, PRIVATE_KEY)];
-    run_env_scenario(
-        FROM_ENV_TEST,
-        "with-previous",
-        &remove,
-        &[keys[0], keys[1], (ENV_PRIVATE_KEY_PREVIOUS, PREVIOUS_KEY)],
-    );
-    run_env_scenario(FROM_ENV_TEST, "without-previous", &remove, &keys);
-    run_env_scenario(FROM_ENV_TEST, "without-previous", &remove, &[keys[0], keys[1], (ENV_PRIVATE_KEY_PREVIOUS, " ")]);
+    run_previous_key_scenarios(FROM_ENV_TEST, &remove, &keys, (ENV_PRIVATE_KEY_PREVIOUS, PREVIOUS_KEY), " ");
 }
 
 fn check_scenario(scenario: &str) {
@@ -139,12 +134,12 @@ fn check_scenario(scenario: &str) {
     let client = Cuan10payClient::from_env().unwrap();
     let verifier = WebhookVerifier::from_env().unwrap();
     match scenario {
-        "with-previous" => {
+        WITH_PREVIOUS => {
             check_rotation(client.webhook_verifier(), now);
             check_rotation(&verifier, now);
             assert!(format!("{:?}", client.config()).contains("previous_private_key: Some(\"<redacted>\")"));
         }
-        "without-previous" => {
+        WITHOUT_PREVIOUS => {
             check_current_only(client.webhook_verifier(), now);
             check_current_only(&verifier, now);
         }

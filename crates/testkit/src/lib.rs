@@ -43,7 +43,8 @@ pub use prometheus_server::PrometheusServer;
 pub use python::PythonVenv;
 pub use redis_server::RedisServer;
 pub use rotation::{
-    RotationOutcomes, check_rotation_property, expected_key, pasted_key, rotation_keys, show_verification,
+    RotationOutcomes, WITH_PREVIOUS, WITHOUT_PREVIOUS, check_rotation_property, expected_key, pasted_key,
+    rotation_keys, run_previous_key_scenarios, show_verification,
 };
 pub use spans::{SeenSpan, SpanCapture};
 pub use watched::{CountingGateway, check_watched_creates};

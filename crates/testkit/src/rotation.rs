@@ -165,3 +165,33 @@ pub fn show_verification(shown: &mut Vec<String>, verified: Result<WebhookEvent,
         }
     }
 }
+
+/// The scenario of [`run_previous_key_scenarios`] whose child has a previous key configured.
+pub const WITH_PREVIOUS: &str = "with-previous";
+
+/// The scenario of [`run_previous_key_scenarios`] whose child has none (unset, or blank).
+pub const WITHOUT_PREVIOUS: &str = "without-previous";
+
+/// Runs `test` in child processes (see [`run_env_scenario`](crate::run_env_scenario)), each
+/// with the variables in `remove` cleared and `keys` set: [`WITH_PREVIOUS`] with `previous`
+/// (the variable of the previous key, and its value) set too, then [`WITHOUT_PREVIOUS`] twice,
+/// without the previous variable and with it set to `blank` (a blank variable is no key).
+///
+/// # Panics
+///
+/// As [`run_env_scenario`](crate::run_env_scenario).
+pub fn run_previous_key_scenarios(
+    test: &str,
+    remove: &[&str],
+    keys: &[(&str, &str)],
+    previous: (&str, &str),
+    blank: &str,
+) {
+    let mut with = keys.to_vec();
+    with.push(previous);
+    crate::run_env_scenario(test, WITH_PREVIOUS, remove, &with);
+    crate::run_env_scenario(test, WITHOUT_PREVIOUS, remove, keys);
+    with.pop();
+    with.push((previous.0, blank));
+    crate::run_env_scenario(test, WITHOUT_PREVIOUS, remove, &with);
+}
