@@ -34,7 +34,7 @@ pub use chromium::{CHROMIUM_FLAGS, Chromium};
 pub use contract::{check_inbox_contract, check_ledger_contract};
 pub use env_scenario::{SCENARIO_VAR, env_scenario, run_env_scenario};
 pub use hostile::{
-    Cutting, ECHO_STATUSES, Echoing, REDIRECTS, Redirecting, check_echoed_secrets_are_scrubbed,
+    Cutting, ECHO_STATUSES, Echoing, REDIRECTS, Redirecting, answer_with_errors, check_echoed_secrets_are_scrubbed,
     check_no_redirect_is_followed,
 };
 pub use outbox_contract::{check_outbox_contract, outbox_message};
