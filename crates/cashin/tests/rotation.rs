@@ -5,16 +5,14 @@
 
 mod common;
 
-use std::cell::RefCell;
-
 use gerbang_cashin::{
     CashinClient, CashinConfig, ENV_CLIENT_ID, ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_PREVIOUS, ENV_SECRET_KEY, NOTIFY_PATH,
     NotificationSigner, PrivateKey, WebhookVerifier, format_timestamp,
 };
 use gerbang_core::http::Method;
 use gerbang_core::{Error, KeyUsed, PaymentProvider, WebhookEvent, WebhookRequest};
-use gerbang_testkit::{RotationOutcomes, env_scenario, run_env_scenario};
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use gerbang_testkit::{check_rotation_property, env_scenario, run_env_scenario};
+use proptest::strategy::Just;
 
 use common::{CLIENT_ID, NOW_TEXT, SECRET_KEY, builder, clock, fixture, fixture_bytes};
 
@@ -173,27 +171,15 @@ fn check_scenario(scenario: &str) {
 /// event names that key.
 #[test]
 fn a_notification_verifies_iff_it_was_signed_with_a_configured_key() {
-    const CASES: u32 = 256;
     let keys: Vec<PrivateKey> = (0..KEYS.len()).map(private_key).collect();
     let body = fixture_bytes("webhook/paid_compact.json");
-    let outcomes = RefCell::new(RotationOutcomes::default());
-    let strategy = (0..KEYS.len(), proptest::option::of(0..KEYS.len()), 0..KEYS.len());
-    let mut runner = TestRunner::new(Config { cases: CASES, failure_persistence: None, ..Config::default() });
-    runner
-        .run(&strategy, |(current, previous, signer)| {
-            let verifier = WebhookVerifier::new(keys[current].public_key())
-                .with_previous(previous.map(|index| keys[index].public_key()))
-                .with_clock(clock());
-            let headers =
-                NotificationSigner::new(keys[signer].clone(), CLIENT_ID).headers(NOTIFY_PATH, &body, NOW_TEXT).unwrap();
-            let verified = verifier
-                .verify(&WebhookRequest::new(Method::POST, NOTIFY_PATH, &headers, &body))
-                .map(|e| e.verified_with);
-            outcomes.borrow_mut().record(&current, previous.as_ref(), &signer, verified).map_err(TestCaseError::fail)
-        })
-        .unwrap();
-    let outcomes = outcomes.into_inner();
-    eprintln!("{}", outcomes.summary("cashin"));
-    assert_eq!(outcomes.cases(), u64::from(CASES));
-    assert!(outcomes.current > 0 && outcomes.previous > 0 && outcomes.refused > 0, "{outcomes:?}");
+    let strategy = ((0..KEYS.len(), proptest::option::of(0..KEYS.len()), 0..KEYS.len()), Just(()));
+    check_rotation_property("cashin", 256, strategy, |&current, previous, &signer, ()| {
+        let verifier = WebhookVerifier::new(keys[current].public_key())
+            .with_previous(previous.map(|&index| keys[index].public_key()))
+            .with_clock(clock());
+        let headers =
+            NotificationSigner::new(keys[signer].clone(), CLIENT_ID).headers(NOTIFY_PATH, &body, NOW_TEXT).unwrap();
+        verifier.verify(&WebhookRequest::new(Method::POST, NOTIFY_PATH, &headers, &body)).map(|e| e.verified_with)
+    });
 }

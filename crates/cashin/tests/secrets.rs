@@ -12,7 +12,7 @@ use gerbang_cashin::{
 };
 use gerbang_core::http::{HeaderMap, HeaderValue, Method};
 use gerbang_core::{HttpClient, KeyUsed, Money, PaymentProvider, PaymentRequest, RetryPolicy, WebhookRequest};
-use gerbang_testkit::{LogCapture, assert_nothing_leaks};
+use gerbang_testkit::{LogCapture, answer_with_errors, assert_nothing_leaks};
 use httpmock::MockServer;
 
 use common::{CLIENT_ID, NOW_TEXT, SECRET_KEY, builder, client, fixture, fixture_bytes};
@@ -23,18 +23,9 @@ const PHONE: &str = "081299990000";
 async fn the_secret_key_and_customer_details_never_reach_logs_debug_or_errors() {
     let logs = LogCapture::install();
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.path("/pg/fo/payment");
-            then.status(401).body(fixture("error_401.json"));
-        })
-        .await;
-    server
-        .mock_async(|when, then| {
-            when.path("/pg/fo/payment/status");
-            then.status(500).body(fixture("error_500.json"));
-        })
-        .await;
+    let answers =
+        [("/pg/fo/payment", 401, fixture("error_401.json")), ("/pg/fo/payment/status", 500, fixture("error_500.json"))];
+    answer_with_errors(&server, &answers).await;
 
     let mut shown = Vec::<String>::new();
     // Cash In's key being rotated out: a public key, but no `Debug` or log needs its text.

@@ -5,18 +5,16 @@
 
 mod common;
 
-use std::cell::RefCell;
-
 use gerbang_core::http::{HeaderMap, Method};
 use gerbang_core::{Decimal, Error, KeyUsed, PaymentProvider, WebhookEvent, WebhookRequest};
 use gerbang_crypto_invoice::{
     CreateInvoiceRequest, CryptoInvoiceClient, CryptoInvoiceConfig, ENV_BASE_URL, ENV_PRIVATE_KEY,
     ENV_PRIVATE_KEY_PREVIOUS, ENV_PUBLIC_KEY, WebhookVerifier,
 };
-use gerbang_testkit::{RotationOutcomes, env_scenario, run_env_scenario};
+use gerbang_testkit::{
+    WITH_PREVIOUS, WITHOUT_PREVIOUS, check_rotation_property, env_scenario, rotation_keys, run_previous_key_scenarios,
+};
 use httpmock::MockServer;
-use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 use common::{PRIVATE_KEY, PUBLIC_KEY, builder, fixture};
 
@@ -137,25 +135,18 @@ fn from_env_reads_the_previous_key() {
     }
     let remove = [ENV_PUBLIC_KEY, ENV_PRIVATE_KEY, ENV_PRIVATE_KEY_PREVIOUS, ENV_BASE_URL];
     let keys = [(ENV_PUBLIC_KEY, PUBLIC_KEY), (ENV_PRIVATE_KEY, PRIVATE_KEY)];
-    run_env_scenario(
-        FROM_ENV_TEST,
-        "with-previous",
-        &remove,
-        &[keys[0], keys[1], (ENV_PRIVATE_KEY_PREVIOUS, PREVIOUS_KEY)],
-    );
-    run_env_scenario(FROM_ENV_TEST, "without-previous", &remove, &keys);
-    run_env_scenario(FROM_ENV_TEST, "without-previous", &remove, &[keys[0], keys[1], (ENV_PRIVATE_KEY_PREVIOUS, "")]);
+    run_previous_key_scenarios(FROM_ENV_TEST, &remove, &keys, (ENV_PRIVATE_KEY_PREVIOUS, PREVIOUS_KEY), "");
 }
 
 fn check_scenario(scenario: &str) {
     let client = CryptoInvoiceClient::from_env().unwrap();
     let verifier = WebhookVerifier::from_env().unwrap();
     match scenario {
-        "with-previous" => {
+        WITH_PREVIOUS => {
             check_rotation(client.webhook_verifier());
             check_rotation(&verifier);
         }
-        "without-previous" => {
+        WITHOUT_PREVIOUS => {
             check_current_only(client.webhook_verifier());
             check_current_only(&verifier);
         }
@@ -163,35 +154,15 @@ fn check_scenario(scenario: &str) {
     }
 }
 
-/// Keys as a merchant might paste them: any printable text.
-fn key() -> impl Strategy<Value = String> {
-    "[ -~]{1,48}".prop_filter("a key is not blank", |k| !k.trim().is_empty())
-}
-
 /// For any current key, any previous key or none, and a callback carrying the current, the
 /// previous or any other key: it verifies exactly when it carries a configured key, and the
 /// event names that key.
 #[test]
 fn a_callback_verifies_iff_it_carries_a_configured_key() {
-    const CASES: u32 = 512;
-    let outcomes = RefCell::new(RotationOutcomes::default());
-    let strategy = (key(), proptest::option::of(key()), key(), 0_u8..3, prop::bool::ANY);
-    let mut runner = TestRunner::new(Config { cases: CASES, failure_persistence: None, ..Config::default() });
-    runner
-        .run(&strategy, |(current, previous, other, signer, old_name)| {
-            let sent = match (signer, &previous) {
-                (0, _) => current.clone(),
-                (1, Some(previous)) => previous.clone(),
-                _ => other,
-            };
-            let verifier = WebhookVerifier::new(current.clone()).with_previous_secret(previous.clone().map(Into::into));
-            let body = callback(if old_name { "privatekey" } else { "private_key" }, &sent);
-            let verified = verify_with(&verifier, &body).map(|event| event.verified_with);
-            outcomes.borrow_mut().record(&current, previous.as_ref(), &sent, verified).map_err(TestCaseError::fail)
-        })
-        .unwrap();
-    let outcomes = outcomes.into_inner();
-    eprintln!("{}", outcomes.summary("crypto-invoice"));
-    assert_eq!(outcomes.cases(), u64::from(CASES));
-    assert!(outcomes.current > 0 && outcomes.previous > 0 && outcomes.refused > 0, "{outcomes:?}");
+    let strategy = (rotation_keys(), proptest::bool::ANY);
+    check_rotation_property("crypto-invoice", 512, strategy, |current, previous, sent, old_name| {
+        let verifier = WebhookVerifier::new(current.clone()).with_previous_secret(previous.cloned().map(Into::into));
+        let body = callback(if old_name { "privatekey" } else { "private_key" }, sent);
+        verify_with(&verifier, &body).map(|event| event.verified_with)
+    });
 }

@@ -9,7 +9,7 @@ use common::{PRIVATE_KEY, PUBLIC_KEY, builder, fixture};
 use gerbang_core::http::{HeaderMap, Method};
 use gerbang_core::{Decimal, KeyUsed, PaymentProvider, WebhookRequest};
 use gerbang_crypto_invoice::{CreateInvoiceRequest, CryptoInvoiceClient, WebhookVerifier};
-use gerbang_testkit::{LogCapture, assert_nothing_leaks};
+use gerbang_testkit::{LogCapture, answer_with_errors, assert_nothing_leaks, show_verification};
 use httpmock::MockServer;
 
 const EMAIL: &str = "budi.secret@example.com";
@@ -21,12 +21,8 @@ async fn no_log_debug_or_error_shows_a_key_or_the_email() {
     let logs = LogCapture::install();
     let server = MockServer::start_async().await;
     // A gateway that quotes the previous key back in an error.
-    server
-        .mock_async(|when, then| {
-            when.path("/api/v1/get_invoices");
-            then.status(401).body(format!(r#"{{"status":"error","message":["key {PREVIOUS_KEY} was revoked"]}}"#));
-        })
-        .await;
+    let revoked = format!(r#"{{"status":"error","message":["key {PREVIOUS_KEY} was revoked"]}}"#);
+    answer_with_errors(&server, &[("/api/v1/get_invoices", 401, revoked)]).await;
     server
         .mock_async(|when, then| {
             when.any_request();
@@ -50,18 +46,7 @@ async fn no_log_debug_or_error_shows_a_key_or_the_email() {
     {
         let body = format!(r#"{{"private_key":"{key}","id":4711,"order_id":"ORDER-1"}}"#);
         let callback = WebhookRequest::new(Method::POST, "/callbacks/crypto", &headers, body.as_bytes());
-        match client.verify_webhook(&callback).await {
-            Ok(event) => {
-                assert_eq!(event.verified_with, expected);
-                shown.push(format!("{event:?}"));
-                shown.push(serde_json::to_string(&event).unwrap());
-            }
-            Err(error) => {
-                assert_eq!(expected, None);
-                shown.push(format!("{error:?}"));
-                shown.push(error.to_string());
-            }
-        }
+        show_verification(&mut shown, client.verify_webhook(&callback).await, expected);
     }
     let errors = [
         client.create_invoice(&request).await.unwrap_err(),

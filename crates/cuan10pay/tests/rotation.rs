@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::cell::RefCell;
 use std::sync::Arc;
 
 use gerbang_core::http::{HeaderMap, Method};
@@ -14,10 +13,10 @@ use gerbang_cuan10pay::{
     Cuan10payClient, Cuan10payConfig, ENV_API_KEY, ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_PRIVATE_KEY_PREVIOUS,
     WebhookVerifier,
 };
-use gerbang_testkit::{RotationOutcomes, env_scenario, run_env_scenario};
+use gerbang_testkit::{
+    WITH_PREVIOUS, WITHOUT_PREVIOUS, check_rotation_property, env_scenario, rotation_keys, run_previous_key_scenarios,
+};
 use httpmock::MockServer;
-use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 use common::{API_KEY, NOW, PRIVATE_KEY, builder, fixture, signature};
 
@@ -125,14 +124,7 @@ fn from_env_reads_the_previous_key() {
     }
     let remove = [ENV_API_KEY, ENV_PRIVATE_KEY, ENV_PRIVATE_KEY_PREVIOUS, ENV_BASE_URL];
     let keys = [(ENV_API_KEY, API_KEY), (ENV_PRIVATE_KEY, PRIVATE_KEY)];
-    run_env_scenario(
-        FROM_ENV_TEST,
-        "with-previous",
-        &remove,
-        &[keys[0], keys[1], (ENV_PRIVATE_KEY_PREVIOUS, PREVIOUS_KEY)],
-    );
-    run_env_scenario(FROM_ENV_TEST, "without-previous", &remove, &keys);
-    run_env_scenario(FROM_ENV_TEST, "without-previous", &remove, &[keys[0], keys[1], (ENV_PRIVATE_KEY_PREVIOUS, " ")]);
+    run_previous_key_scenarios(FROM_ENV_TEST, &remove, &keys, (ENV_PRIVATE_KEY_PREVIOUS, PREVIOUS_KEY), " ");
 }
 
 fn check_scenario(scenario: &str) {
@@ -142,12 +134,12 @@ fn check_scenario(scenario: &str) {
     let client = Cuan10payClient::from_env().unwrap();
     let verifier = WebhookVerifier::from_env().unwrap();
     match scenario {
-        "with-previous" => {
+        WITH_PREVIOUS => {
             check_rotation(client.webhook_verifier(), now);
             check_rotation(&verifier, now);
             assert!(format!("{:?}", client.config()).contains("previous_private_key: Some(\"<redacted>\")"));
         }
-        "without-previous" => {
+        WITHOUT_PREVIOUS => {
             check_current_only(client.webhook_verifier(), now);
             check_current_only(&verifier, now);
         }
@@ -155,37 +147,17 @@ fn check_scenario(scenario: &str) {
     }
 }
 
-/// Keys as a merchant might paste them: any printable text.
-fn key() -> impl Strategy<Value = String> {
-    "[ -~]{1,48}".prop_filter("a key is not blank", |k| !k.trim().is_empty())
-}
-
 /// For any current key, any previous key or none, and a webhook signed with the current, the
 /// previous or any other key: it verifies exactly when it was signed with a configured key, and
 /// the event names that key.
 #[test]
 fn a_webhook_verifies_iff_it_was_signed_with_a_configured_key() {
-    const CASES: u32 = 512;
-    let outcomes = RefCell::new(RotationOutcomes::default());
-    let strategy = (key(), proptest::option::of(key()), key(), 0_u8..3, 1_u64..10_000_000_000);
-    let mut runner = TestRunner::new(Config { cases: CASES, failure_persistence: None, ..Config::default() });
-    runner
-        .run(&strategy, |(current, previous, other, signer, amount)| {
-            let signer = match (signer, &previous) {
-                (0, _) => current.clone(),
-                (1, Some(previous)) => previous.clone(),
-                _ => other,
-            };
-            let verifier = WebhookVerifier::new(current.clone())
-                .with_previous_secret(previous.clone().map(Into::into))
-                .with_clock(Arc::new(FixedClock::at_unix(NOW)));
-            let body = WebhookVerifier::new(signer.clone()).signed_body("CP-1", "PAID", amount, NOW);
-            let verified = verify_with(&verifier, &body).map(|event| event.verified_with);
-            outcomes.borrow_mut().record(&current, previous.as_ref(), &signer, verified).map_err(TestCaseError::fail)
-        })
-        .unwrap();
-    let outcomes = outcomes.into_inner();
-    eprintln!("{}", outcomes.summary("cuan10pay"));
-    assert_eq!(outcomes.cases(), u64::from(CASES));
-    assert!(outcomes.current > 0 && outcomes.previous > 0 && outcomes.refused > 0, "{outcomes:?}");
+    let strategy = (rotation_keys(), 1_u64..10_000_000_000);
+    check_rotation_property("cuan10pay", 512, strategy, |current, previous, signer, amount| {
+        let verifier = WebhookVerifier::new(current.clone())
+            .with_previous_secret(previous.cloned().map(Into::into))
+            .with_clock(Arc::new(FixedClock::at_unix(NOW)));
+        let body = WebhookVerifier::new(signer.clone()).signed_body("CP-1", "PAID", amount, NOW);
+        verify_with(&verifier, &body).map(|event| event.verified_with)
+    });
 }

@@ -7,7 +7,7 @@ mod common;
 use gerbang_core::http::{HeaderMap, Method};
 use gerbang_core::{Channel, KeyUsed, Money, PaymentProvider, PaymentRequest, WebhookRequest};
 use gerbang_cuan10pay::{Cuan10payClient, Cuan10payConfig, DepositRequest, PpobOrderRequest, WebhookVerifier};
-use gerbang_testkit::{LogCapture, assert_nothing_leaks};
+use gerbang_testkit::{LogCapture, answer_with_errors, assert_nothing_leaks, show_verification};
 use httpmock::MockServer;
 
 use common::{API_KEY, NOW, PRIVATE_KEY, builder, fixture};
@@ -24,31 +24,14 @@ async fn keys_and_customer_details_never_reach_logs_debug_or_errors() {
 
     let mut shown = Vec::<String>::new();
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.path("/api/v1/deposit_status");
-            then.status(401).body(fixture("error_401.json"));
-        })
-        .await;
-    // A gateway that quotes the previous key back in an error.
-    server
-        .mock_async(|when, then| {
-            when.path("/api/v1/invoice_status");
-            then.status(400).body(format!(r#"{{"status":"error","message":"key {PREVIOUS_KEY} was revoked"}}"#));
-        })
-        .await;
-    server
-        .mock_async(|when, then| {
-            when.path("/api/v1/deposit_create");
-            then.status(500).body(fixture("error_500.json"));
-        })
-        .await;
-    server
-        .mock_async(|when, then| {
-            when.path("/api/v1/ppob_order");
-            then.status(401).body(fixture("error_401.json"));
-        })
-        .await;
+    let answers = [
+        ("/api/v1/deposit_status", 401, fixture("error_401.json")),
+        // A gateway that quotes the previous key back in an error.
+        ("/api/v1/invoice_status", 400, format!(r#"{{"status":"error","message":"key {PREVIOUS_KEY} was revoked"}}"#)),
+        ("/api/v1/deposit_create", 500, fixture("error_500.json")),
+        ("/api/v1/ppob_order", 401, fixture("error_401.json")),
+    ];
+    answer_with_errors(&server, &answers).await;
 
     let config =
         builder(&server.url("/api")).previous_private_key(PREVIOUS_KEY).rate_budget_per_hour(100).build().unwrap();
@@ -67,18 +50,7 @@ async fn keys_and_customer_details_never_reach_logs_debug_or_errors() {
     {
         let body = WebhookVerifier::new(key).signed_body("CP-1", "PAID", 50_000, NOW);
         let request = WebhookRequest::new(Method::POST, "/webhooks/cuan10pay", &headers, body.as_bytes());
-        match client.verify_webhook(&request).await {
-            Ok(event) => {
-                assert_eq!(event.verified_with, expected);
-                shown.push(format!("{event:?}"));
-                shown.push(serde_json::to_string(&event).unwrap());
-            }
-            Err(error) => {
-                assert_eq!(expected, None);
-                shown.push(format!("{error:?}"));
-                shown.push(error.to_string());
-            }
-        }
+        show_verification(&mut shown, client.verify_webhook(&request).await, expected);
     }
 
     let deposit = DepositRequest::new("QRIS", 50_000).customer_email(EMAIL).customer_phone(PHONE);

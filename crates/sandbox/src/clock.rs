@@ -185,27 +185,6 @@ impl crate::Sandbox {
     }
 }
 
-impl crate::SandboxHandle {
-    /// [`Sandbox::now`](crate::Sandbox::now).
-    pub fn now(&self) -> OffsetDateTime {
-        self.sandbox().now()
-    }
-
-    /// [`Sandbox::clock_offset`](crate::Sandbox::clock_offset).
-    pub fn clock_offset(&self) -> Duration {
-        self.sandbox().clock_offset()
-    }
-
-    /// [`Sandbox::advance_clock`](crate::Sandbox::advance_clock).
-    ///
-    /// # Errors
-    ///
-    /// As [`Sandbox::advance_clock`](crate::Sandbox::advance_clock).
-    pub async fn advance_clock(&self, by: Duration) -> Result<ClockAdvance, SandboxError> {
-        self.sandbox().advance_clock(by).await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

@@ -21,8 +21,8 @@
 //!
 //! - in-process, for tests and examples: [`Sandbox::builder`]`()…`[`start`](SandboxBuilder::start)`()`
 //!   gives a [`SandboxHandle`] with the URL to point clients at and the controls
-//!   ([`pay`](SandboxHandle::pay), [`expire`](SandboxHandle::expire),
-//!   [`deliveries`](SandboxHandle::deliveries));
+//!   ([`pay`](Sandbox::pay), [`expire`](Sandbox::expire),
+//!   [`deliveries`](Sandbox::deliveries));
 //! - as a server: [`SandboxBuilder::serve`] (what `gerbang sandbox serve` runs), driven over HTTP
 //!   through the control API under `/_sandbox` (see below);
 //! - mounted in your own axum application: [`Sandbox::router`].
@@ -83,9 +83,9 @@
 //!
 //! `?plan` is a [`DeliveryPlan`] as a query, each parameter optional: `copies` (default 1),
 //! `spacing_ms` (0: the copies at once, concurrently), `delay_ms` (0), `drop` (`false`). The
-//! same from Rust: [`SandboxHandle::pay_with`], [`expire_with`](SandboxHandle::expire_with),
-//! [`fail_with`](SandboxHandle::fail_with), [`send_webhook`](SandboxHandle::send_webhook) and
-//! [`resend_webhook`](SandboxHandle::resend_webhook).
+//! same from Rust: [`Sandbox::pay_with`], [`expire_with`](Sandbox::expire_with),
+//! [`fail_with`](Sandbox::fail_with), [`send_webhook`](Sandbox::send_webhook) and
+//! [`resend_webhook`](Sandbox::resend_webhook).
 //!
 //! Faults, for a merchant's error handling: one layer in front of every gateway answers a
 //! gateway's operation (`create`, `status`, `cancel`, … or `any`) with a given status and body,

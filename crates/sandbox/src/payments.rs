@@ -303,28 +303,3 @@ impl crate::Sandbox {
             .map(|done| done.state)
     }
 }
-
-impl crate::SandboxHandle {
-    /// [`Sandbox::payments`](crate::Sandbox::payments).
-    pub fn payments(&self) -> Vec<PaymentSummary> {
-        self.sandbox().payments()
-    }
-
-    /// [`Sandbox::payment`](crate::Sandbox::payment).
-    ///
-    /// # Errors
-    ///
-    /// As [`Sandbox::payment`](crate::Sandbox::payment).
-    pub fn payment(&self, provider: ProviderId, id: &str) -> Result<PaymentSummary, SandboxError> {
-        self.sandbox().payment(provider, id)
-    }
-
-    /// [`Sandbox::cancel`](crate::Sandbox::cancel).
-    ///
-    /// # Errors
-    ///
-    /// As [`Sandbox::cancel`](crate::Sandbox::cancel).
-    pub async fn cancel(&self, provider: ProviderId, reference: &str) -> Result<PaymentState, SandboxError> {
-        self.sandbox().cancel(provider, reference).await
-    }
-}

@@ -262,3 +262,17 @@ pub async fn check_echoed_secrets_are_scrubbed<F, Fut>(
         assert!(scrubbed > 0, "HTTP {status}: no error carried the echoed text, so nothing was tested");
     }
 }
+
+/// A "gateway" that answers each path of a table with its failure: for each `(path, status,
+/// body)`, a call to `path` on `server` is answered `status` with `body` (an error the gateway's
+/// document shows, or one that quotes a secret back). Each test gives its gateway's table.
+pub async fn answer_with_errors(server: &MockServer, answers: &[(&str, u16, String)]) {
+    for (path, status, body) in answers {
+        server
+            .mock_async(|when, then| {
+                when.path(*path);
+                then.status(*status).body(body);
+            })
+            .await;
+    }
+}

@@ -35,7 +35,7 @@ pub use chromium::{CHROMIUM_FLAGS, Chromium};
 pub use contract::{check_inbox_contract, check_ledger_contract};
 pub use env_scenario::{SCENARIO_VAR, env_scenario, run_env_scenario};
 pub use hostile::{
-    Cutting, ECHO_STATUSES, Echoing, REDIRECTS, Redirecting, check_echoed_secrets_are_scrubbed,
+    Cutting, ECHO_STATUSES, Echoing, REDIRECTS, Redirecting, answer_with_errors, check_echoed_secrets_are_scrubbed,
     check_no_redirect_is_followed,
 };
 pub use outbox_contract::{check_outbox_contract, outbox_message};
@@ -44,7 +44,10 @@ pub use prometheus_server::PrometheusServer;
 pub use python::PythonVenv;
 pub use redis_cluster::RedisCluster;
 pub use redis_server::RedisServer;
-pub use rotation::{RotationOutcomes, expected_key};
+pub use rotation::{
+    RotationOutcomes, WITH_PREVIOUS, WITHOUT_PREVIOUS, check_rotation_property, expected_key, pasted_key,
+    rotation_keys, run_previous_key_scenarios, show_verification,
+};
 pub use spans::{SeenSpan, SpanCapture};
 pub use watched::{CountingGateway, check_watched_creates};
 

@@ -384,27 +384,6 @@ impl crate::Sandbox {
     }
 }
 
-impl crate::SandboxHandle {
-    /// [`Sandbox::inject_fault`](crate::Sandbox::inject_fault).
-    ///
-    /// # Errors
-    ///
-    /// As [`Sandbox::inject_fault`](crate::Sandbox::inject_fault).
-    pub fn inject_fault(&self, fault: Fault) -> Result<InjectedFault, SandboxError> {
-        self.sandbox().inject_fault(fault)
-    }
-
-    /// [`Sandbox::faults`](crate::Sandbox::faults).
-    pub fn faults(&self) -> Vec<InjectedFault> {
-        self.sandbox().faults()
-    }
-
-    /// [`Sandbox::clear_faults`](crate::Sandbox::clear_faults).
-    pub fn clear_faults(&self) -> usize {
-        self.sandbox().clear_faults()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,8 +28,8 @@
 //! control API, to `expired` by the cancel call or by time; they cannot fail
 //! ([`SandboxError::UnsupportedTransition`](crate::SandboxError::UnsupportedTransition)). Withdrawals move from `pending` to `success` or
 //! `rejected` (refunding amount and fee) through
-//! [`SandboxHandle::qris_approve_withdrawal`](crate::SandboxHandle::qris_approve_withdrawal) /
-//! [`qris_reject_withdrawal`](crate::SandboxHandle::qris_reject_withdrawal), or the control
+//! [`Sandbox::qris_approve_withdrawal`](crate::Sandbox::qris_approve_withdrawal) /
+//! [`qris_reject_withdrawal`](crate::Sandbox::qris_reject_withdrawal), or the control
 //! routes:
 //!
 //! | control route | answer |
@@ -236,29 +236,5 @@ impl crate::Sandbox {
     ) -> Result<WithdrawalState, WithdrawalError> {
         let note = note.filter(|n| !n.trim().is_empty()).unwrap_or(DEFAULT_REJECT_NOTE);
         store::reject(self.shared(), withdraw_id, note.to_owned())
-    }
-}
-
-impl crate::SandboxHandle {
-    /// [`Sandbox::qris_approve_withdrawal`](crate::Sandbox::qris_approve_withdrawal).
-    ///
-    /// # Errors
-    ///
-    /// As [`Sandbox::qris_approve_withdrawal`](crate::Sandbox::qris_approve_withdrawal).
-    pub async fn qris_approve_withdrawal(&self, withdraw_id: &str) -> Result<WithdrawalState, WithdrawalError> {
-        self.sandbox().qris_approve_withdrawal(withdraw_id).await
-    }
-
-    /// [`Sandbox::qris_reject_withdrawal`](crate::Sandbox::qris_reject_withdrawal).
-    ///
-    /// # Errors
-    ///
-    /// As [`Sandbox::qris_approve_withdrawal`](crate::Sandbox::qris_approve_withdrawal).
-    pub async fn qris_reject_withdrawal(
-        &self,
-        withdraw_id: &str,
-        note: Option<&str>,
-    ) -> Result<WithdrawalState, WithdrawalError> {
-        self.sandbox().qris_reject_withdrawal(withdraw_id, note).await
     }
 }

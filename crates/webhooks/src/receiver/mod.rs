@@ -1,4 +1,8 @@
 //! The receiver: from a raw delivery to the gateway's answer, calling the handler once per event.
+//! How it is configured is in `builder`; what it answers, in `outcome`.
+
+mod builder;
+mod outcome;
 
 use std::fmt;
 use std::sync::Arc;
@@ -17,95 +21,8 @@ use crate::handler::{Handler, HandlerError};
 use crate::health::Health;
 use crate::{Mismatch, MismatchKind};
 
-/// How long a claim holds by default: a handler that runs longer than this may be called a
-/// second time by another replica's delivery.
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
-
-/// How long a delivery of an event another delivery is handling waits for it by default, before
-/// asking the gateway to deliver it again later (503). Gateways send copies at once; waiting a
-/// moment lets each copy be answered with the success ack once the first is done.
-pub const DEFAULT_IN_FLIGHT_WAIT: Duration = Duration::from_secs(3);
-
-/// What the receiver did with a delivery, for logs, metrics and tests. The HTTP answer is in
-/// [`Delivery`].
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum Outcome {
-    /// A new event: the handler was called and succeeded; the event is done.
-    Handled(Box<WebhookEvent>),
-    /// An event already handled: acknowledged, the handler not called.
-    Duplicate(EventKey),
-    /// An event another delivery was still handling after the
-    /// [in-flight wait](ReceiverBuilder::in_flight_wait): answered 503 so that the gateway
-    /// delivers it again later.
-    InFlight(EventKey),
-    /// The handler failed: the claim was released and the gateway answered 500, so that it
-    /// delivers the event again. The handler's message.
-    HandlerFailed(EventKey, String),
-    /// A paid event that disagrees with the ledger: given to
-    /// [`Handler::mismatch`](crate::Handler::mismatch), not to `handle`; acknowledged (the
-    /// delivery itself was genuine, and a retry would say the same).
-    Mismatch(Box<Mismatch>),
-    /// The webhook failed verification (or is malformed, or names a payment the gateway, or a
-    /// ledger that must know every payment, does not have): the gateway's own rejection, a 4xx.
-    /// The error is its [verification failure](Error::is_verification_failure); the answer's
-    /// body never repeats it.
-    Rejected(Error),
-    /// The webhook could not be verified for a reason that is not its own (the status call that
-    /// confirms an unsigned callback failed or was over its budget, its token could not be
-    /// had, a configuration is missing): answered 5xx (503 by default) so that the gateway
-    /// delivers it again. Nothing was decided. The error, with its detail, is here and in the
-    /// log, never in the answer.
-    VerifyUnavailable(Error),
-    /// The inbox could not be reached: answered 503, nothing decided.
-    StoreFailed(Error),
-    /// No gateway of that name is configured here: 404.
-    UnknownGateway(String),
-    /// The receiver was [draining](Receiver::drain) and its deadline came before this delivery
-    /// finished: its verification or handler was stopped where it stood, its claim (if it had
-    /// claimed the event: the key) given back, and the gateway answered 503 so that it delivers
-    /// the event again, to a replica that takes it at once.
-    Drained(Option<EventKey>),
-    /// Not a POST: 405.
-    MethodNotAllowed,
-}
-
-impl Outcome {
-    /// The outcome's name, as in the logs' `outcome` field and the `outcome` label of
-    /// `gerbang_webhook_deliveries_total`: `handled`, `duplicate`, `in_flight`, `handler_failed`,
-    /// `mismatch`, `rejected`, `verify_unavailable`, `store_failed`, `unknown_gateway`, `drained`,
-    /// `method_not_allowed`.
-    pub const fn as_str(&self) -> &'static str {
-        match self {
-            Self::Handled(_) => "handled",
-            Self::Duplicate(_) => "duplicate",
-            Self::InFlight(_) => "in_flight",
-            Self::HandlerFailed(..) => "handler_failed",
-            Self::Mismatch(_) => "mismatch",
-            Self::Rejected(_) => "rejected",
-            Self::VerifyUnavailable(_) => "verify_unavailable",
-            Self::StoreFailed(_) => "store_failed",
-            Self::UnknownGateway(_) => "unknown_gateway",
-            Self::Drained(_) => "drained",
-            Self::MethodNotAllowed => "method_not_allowed",
-        }
-    }
-}
-
-/// The answer to send back to the gateway, and what happened.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Delivery {
-    /// The HTTP answer: status, body and content type.
-    pub ack: Ack,
-    /// What the receiver did.
-    pub outcome: Outcome,
-}
-
-impl Delivery {
-    pub(crate) fn new(ack: Ack, outcome: Outcome) -> Self {
-        Self { ack, outcome }
-    }
-}
+pub use builder::{DEFAULT_IN_FLIGHT_WAIT, DEFAULT_LEASE, ReceiverBuilder};
+pub use outcome::{Delivery, Outcome};
 
 /// A webhook receiver for the gateways it was given. Cheap to clone (an `Arc` inside), so one
 /// receiver serves every connection.
@@ -126,31 +43,7 @@ pub(crate) struct Inner {
     pub(crate) health: Health,
 }
 
-/// Builds a [`Receiver`].
-pub struct ReceiverBuilder {
-    providers: Vec<Arc<dyn PaymentProvider>>,
-    inbox: Arc<dyn Inbox>,
-    ledger: Option<Arc<dyn Ledger>>,
-    require_known: bool,
-    lease: Duration,
-    in_flight_wait: Duration,
-}
-
 impl Receiver {
-    /// Starts a receiver that records claims in `inbox`: a
-    /// [`MemoryInbox`](gerbang_core::inbox::MemoryInbox) for one process, a Redis or Postgres
-    /// one shared by every replica.
-    pub fn builder(inbox: Arc<dyn Inbox>) -> ReceiverBuilder {
-        ReceiverBuilder {
-            providers: Vec::new(),
-            inbox,
-            ledger: None,
-            require_known: false,
-            lease: DEFAULT_LEASE,
-            in_flight_wait: DEFAULT_IN_FLIGHT_WAIT,
-        }
-    }
-
     /// The gateways it receives for.
     pub fn gateways(&self) -> impl Iterator<Item = ProviderId> + '_ {
         self.inner.providers.iter().map(|p| p.id())
@@ -519,71 +412,6 @@ struct Found {
     conflict: bool,
 }
 
-impl ReceiverBuilder {
-    /// How long a delivery of an event that another delivery is handling waits for it to finish
-    /// (default [`DEFAULT_IN_FLIGHT_WAIT`]; zero answers 503 at once). Keep it below the
-    /// gateway's own timeout for a webhook call.
-    pub fn in_flight_wait(mut self, wait: Duration) -> Self {
-        self.in_flight_wait = wait;
-        self
-    }
-
-    /// Receives for this gateway (a later one of the same gateway replaces it).
-    pub fn provider(mut self, provider: Arc<dyn PaymentProvider>) -> Self {
-        self.providers.retain(|p| p.id() != provider.id());
-        self.providers.push(provider);
-        self
-    }
-
-    /// Receives for each of these gateways.
-    pub fn providers(self, providers: impl IntoIterator<Item = Arc<dyn PaymentProvider>>) -> Self {
-        providers.into_iter().fold(self, Self::provider)
-    }
-
-    /// Checks each event against `ledger` and records its state there: see
-    /// [`Receiver::dispatch`]. Give the reconciler the same ledger.
-    pub fn ledger(mut self, ledger: Arc<dyn Ledger>) -> Self {
-        self.ledger = Some(ledger);
-        self
-    }
-
-    /// Whether the ledger is the merchant's record of payments (every payment is created
-    /// through a [`Watched`](gerbang_core::ledger::Watched) client): then a paid event of a
-    /// payment it does not know is a [mismatch](crate::Mismatch), not passed on. And a webhook
-    /// of a gateway that confirms its webhooks by a status call (Ciputra) naming a payment the
-    /// ledger does not know is refused (4xx) before any call is made
-    /// ([`PaymentProvider::webhook_claims`]). Off by default; needs a [ledger](Self::ledger).
-    pub fn require_known_payments(mut self, require: bool) -> Self {
-        self.require_known = require;
-        self
-    }
-
-    /// How long a claim holds (default [`DEFAULT_LEASE`]): longer than the handler ever takes.
-    pub fn lease(mut self, lease: Duration) -> Self {
-        self.lease = lease;
-        self
-    }
-
-    /// The receiver, calling `handler` for each new event.
-    pub fn build(self, handler: impl Handler) -> Receiver {
-        // The gauge exists, at 0, from the start: an alert on it needs a series to compare.
-        gerbang_core::metrics::receiver_draining(false);
-        Receiver {
-            inner: Arc::new(Inner {
-                providers: self.providers,
-                inbox: self.inbox,
-                require_known: self.require_known && self.ledger.is_some(),
-                ledger: self.ledger,
-                handler: Box::new(handler),
-                lease: self.lease,
-                in_flight_wait: self.in_flight_wait,
-                deliveries: Deliveries::new(),
-                health: Health::new(),
-            }),
-        }
-    }
-}
-
 impl fmt::Debug for Receiver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Receiver")
@@ -595,17 +423,5 @@ impl fmt::Debug for Receiver {
             .field("in_flight", &self.in_flight())
             .field("draining", &self.is_draining())
             .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for ReceiverBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReceiverBuilder")
-            .field("gateways", &self.providers.iter().map(|p| p.id()).collect::<Vec<_>>())
-            .field("inbox", &self.inbox)
-            .field("ledger", &self.ledger)
-            .field("lease", &self.lease)
-            .field("in_flight_wait", &self.in_flight_wait)
-            .finish()
     }
 }
