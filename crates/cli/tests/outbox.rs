@@ -17,17 +17,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode};
+use gerbang::PaymentProvider;
 use gerbang::ProviderId;
-use gerbang::cashin::{CashinClient, CashinConfig};
-use gerbang::cuan10pay::{Cuan10payClient, Cuan10payConfig};
-use gerbang::sandbox::{DeliveryPlan, PaymentState, Sandbox, SandboxHandle, cashin, cuan10pay};
-use gerbang::{Money, PaymentProvider, PaymentRequest};
+use gerbang::sandbox::{DeliveryPlan, PaymentState, Sandbox};
 use gerbang_signing::standard_webhooks::{Headers, WebhookSecret};
 use gerbang_testkit::{PostgresServer, RedisServer};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use common::{FORWARD_SECRET, Serve, free_port, next_event, paid_deposit};
+use common::{FORWARD_SECRET, Serve, clients, create, free_port, next_event, paid_deposit};
 
 /// How long the application stays down in the outage test.
 fn outage() -> Duration {
@@ -161,33 +159,6 @@ impl Drop for App {
             server.abort();
         }
     }
-}
-
-fn clients(sandbox: &SandboxHandle) -> (Cuan10payClient, CashinClient) {
-    let cuan10pay = Cuan10payConfig::builder(cuan10pay::API_KEY, cuan10pay::PRIVATE_KEY)
-        .base_url(sandbox.base_url(ProviderId::Cuan10pay))
-        .without_rate_budget()
-        .build()
-        .unwrap();
-    let cashin = CashinConfig::builder(cashin::CLIENT_ID, cashin::SECRET_KEY)
-        .base_url(sandbox.base_url(ProviderId::CashIn))
-        .build()
-        .unwrap();
-    (Cuan10payClient::new(cuan10pay), CashinClient::new(cashin))
-}
-
-/// Creates a payment; returns the id the sandbox's controls take.
-async fn create(gateway: &dyn PaymentProvider, reference: &str) -> String {
-    let mut request = PaymentRequest::builder(reference, Money::idr(25_000)).channel("qris".parse().unwrap());
-    if gateway.id() == ProviderId::CashIn {
-        request = request
-            .customer_id("CUST-1")
-            .customer_phone("081234567890")
-            .success_url("https://shop.example/paid")
-            .cancel_url("https://shop.example/cart");
-    }
-    let payment = gateway.create_payment(&request.build().unwrap()).await.unwrap();
-    payment.lookup_id(gateway.capabilities().lookup).unwrap().to_owned()
 }
 
 /// What `serve` said on stderr, once it said `words` (up to 5 s).

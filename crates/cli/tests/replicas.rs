@@ -9,14 +9,12 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use gerbang::cashin::{CashinClient, CashinConfig};
-use gerbang::cuan10pay::{Cuan10payClient, Cuan10payConfig};
-use gerbang::sandbox::{DeliveryPlan, PaymentState, Sandbox, SandboxHandle, cashin, cuan10pay};
-use gerbang::{Money, PaymentProvider, PaymentRequest, ProviderId};
+use gerbang::sandbox::{DeliveryPlan, PaymentState, Sandbox};
+use gerbang::{PaymentProvider, ProviderId};
 use gerbang_testkit::{PostgresServer, RedisCluster, RedisServer};
 use tokio::sync::mpsc;
 
-use common::{Serve, free_port, next_event};
+use common::{Serve, clients, create, free_port, next_event};
 
 /// Payments of each gateway paid; of those, how many also get a later "pending" webhook.
 const PAID_PER_GATEWAY: usize = 20;
@@ -24,34 +22,6 @@ const LATE_PENDING_PER_GATEWAY: usize = 5;
 /// Events in all: a paid event per payment, and the late pending ones.
 const EVENTS: usize = 2 * (PAID_PER_GATEWAY + LATE_PENDING_PER_GATEWAY);
 const COPIES: u32 = 5;
-
-fn clients(sandbox: &SandboxHandle) -> (Cuan10payClient, CashinClient) {
-    let cuan10pay = Cuan10payConfig::builder(cuan10pay::API_KEY, cuan10pay::PRIVATE_KEY)
-        .base_url(sandbox.base_url(ProviderId::Cuan10pay))
-        .without_rate_budget()
-        .build()
-        .unwrap();
-    let cashin = CashinConfig::builder(cashin::CLIENT_ID, cashin::SECRET_KEY)
-        .base_url(sandbox.base_url(ProviderId::CashIn))
-        .build()
-        .unwrap();
-    (Cuan10payClient::new(cuan10pay), CashinClient::new(cashin))
-}
-
-/// Creates a payment; returns the id the sandbox's controls take.
-async fn create(gateway: &dyn PaymentProvider, reference: &str) -> String {
-    let mut request = PaymentRequest::builder(reference, Money::idr(25_000)).channel("qris".parse().unwrap());
-    if gateway.id() == ProviderId::CashIn {
-        // What Cash In requires beside the amount (Cuan10pay refuses these fields).
-        request = request
-            .customer_id("CUST-1")
-            .customer_phone("081234567890")
-            .success_url("https://shop.example/paid")
-            .cancel_url("https://shop.example/cart");
-    }
-    let payment = gateway.create_payment(&request.build().unwrap()).await.unwrap();
-    payment.lookup_id(gateway.capabilities().lookup).unwrap().to_owned()
-}
 
 async fn three_receivers_handle_each_of_50_events_once(store: &str) {
     let (tx, mut events) = mpsc::unbounded_channel();

@@ -211,7 +211,8 @@ fn the_list_names_each_metric_once_as_prometheus_expects() {
         }
         for label in metric.labels {
             assert!(
-                ["gateway", "outcome", "key", "operation", "status", "store", "result", "priority"].contains(label),
+                ["gateway", "outcome", "key", "operation", "status", "store", "result", "priority", "state"]
+                    .contains(label),
                 "{}: label {label} is not one of the documented label names",
                 metric.name
             );

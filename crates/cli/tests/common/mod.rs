@@ -5,6 +5,8 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use gerbang::cashin::{CashinClient, CashinConfig};
+use gerbang::cuan10pay::{Cuan10payClient, Cuan10payConfig};
 use gerbang::sandbox::{SandboxHandle, cashin, cuan10pay};
 use gerbang::{Money, PaymentProvider, PaymentRequest, ProviderId};
 use serde_json::Value;
@@ -147,4 +149,34 @@ pub fn gateway_env() -> [(&'static str, String); 5] {
         ("GERBANG_CASHIN_SECRET_KEY", cashin::SECRET_KEY.to_owned()),
         ("GERBANG_CASHIN_PUBLIC_KEY", cashin::public_key_pem()),
     ]
+}
+
+/// A Cuan10pay client (its rate budget off: the tests create many payments) and a Cash In
+/// client, both on `sandbox`.
+pub fn clients(sandbox: &SandboxHandle) -> (Cuan10payClient, CashinClient) {
+    let cuan10pay = Cuan10payConfig::builder(cuan10pay::API_KEY, cuan10pay::PRIVATE_KEY)
+        .base_url(sandbox.base_url(ProviderId::Cuan10pay))
+        .without_rate_budget()
+        .build()
+        .unwrap();
+    let cashin = CashinConfig::builder(cashin::CLIENT_ID, cashin::SECRET_KEY)
+        .base_url(sandbox.base_url(ProviderId::CashIn))
+        .build()
+        .unwrap();
+    (Cuan10payClient::new(cuan10pay), CashinClient::new(cashin))
+}
+
+/// Creates a payment of 25 000 IDR by QRIS; returns the id the sandbox's controls take.
+pub async fn create(gateway: &dyn PaymentProvider, reference: &str) -> String {
+    let mut request = PaymentRequest::builder(reference, Money::idr(25_000)).channel("qris".parse().unwrap());
+    if gateway.id() == ProviderId::CashIn {
+        // What Cash In requires beside the amount (Cuan10pay refuses these fields).
+        request = request
+            .customer_id("CUST-1")
+            .customer_phone("081234567890")
+            .success_url("https://shop.example/paid")
+            .cancel_url("https://shop.example/cart");
+    }
+    let payment = gateway.create_payment(&request.build().unwrap()).await.unwrap();
+    payment.lookup_id(gateway.capabilities().lookup).unwrap().to_owned()
 }
