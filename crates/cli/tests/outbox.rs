@@ -17,7 +17,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode};
-use gerbang::PaymentProvider;
 use gerbang::ProviderId;
 use gerbang::sandbox::{DeliveryPlan, PaymentState, Sandbox};
 use gerbang_signing::standard_webhooks::{Headers, WebhookSecret};
@@ -25,7 +24,7 @@ use gerbang_testkit::{PostgresServer, RedisServer};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use common::{FORWARD_SECRET, Serve, clients, create, free_port, next_event, paid_deposit};
+use common::{FORWARD_SECRET, Serve, free_port, next_event, paid_deposit, sandbox_with_payments};
 
 /// How long the application stays down in the outage test.
 fn outage() -> Duration {
@@ -222,21 +221,7 @@ async fn an_outage_loses_nothing(store: &str, receivers: usize) {
     let said = said_soon(&serves[0], "forwarding to").await;
     assert!(said.contains("forwarding to 127.0.0.1 through the"), "{said}");
     assert!(said.contains("retry schedule 1s, 2s, 3s"), "{said}");
-    let sandbox = Sandbox::builder()
-        .webhook_urls(ProviderId::Cuan10pay, serves.iter().map(|s| s.url("cuan10pay")))
-        .webhook_urls(ProviderId::CashIn, serves.iter().map(|s| s.url("cashin")))
-        .cuan10pay_rate_limit(None)
-        .start()
-        .await
-        .unwrap();
-    let (cuan10pay, cashin) = clients(&sandbox);
-    let gateways: [(&dyn PaymentProvider, &str); 2] = [(&cuan10pay, "CP"), (&cashin, "CI")];
-    let mut payments = Vec::new();
-    for (gateway, prefix) in gateways {
-        for n in 0..PAYMENTS_PER_GATEWAY {
-            payments.push((gateway.id(), create(gateway, &format!("OUTAGE-{prefix}-{n}")).await));
-        }
-    }
+    let (sandbox, payments) = sandbox_with_payments(&serves, "OUTAGE", PAYMENTS_PER_GATEWAY).await;
     // Pending, then paid, for every payment; the payments side by side.
     let sent = payments.iter().map(|(gateway, id)| {
         let sandbox = &sandbox;

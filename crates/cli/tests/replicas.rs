@@ -9,12 +9,12 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use gerbang::sandbox::{DeliveryPlan, PaymentState, Sandbox};
-use gerbang::{PaymentProvider, ProviderId};
+use gerbang::ProviderId;
+use gerbang::sandbox::{DeliveryPlan, PaymentState};
 use gerbang_testkit::{PostgresServer, RedisCluster, RedisServer};
 use tokio::sync::mpsc;
 
-use common::{Serve, clients, create, free_port, next_event};
+use common::{Serve, free_port, next_event, sandbox_with_payments};
 
 /// Payments of each gateway paid; of those, how many also get a later "pending" webhook.
 const PAID_PER_GATEWAY: usize = 20;
@@ -29,21 +29,7 @@ async fn three_receivers_handle_each_of_50_events_once(store: &str) {
     for _ in 0..3 {
         receivers.push(Serve::start(free_port(), &["--store", store], tx.clone()).await);
     }
-    let sandbox = Sandbox::builder()
-        .webhook_urls(ProviderId::Cuan10pay, receivers.iter().map(|r| r.url("cuan10pay")))
-        .webhook_urls(ProviderId::CashIn, receivers.iter().map(|r| r.url("cashin")))
-        .cuan10pay_rate_limit(None)
-        .start()
-        .await
-        .unwrap();
-    let (cuan10pay, cashin) = clients(&sandbox);
-    let gateways: [(&dyn PaymentProvider, &str); 2] = [(&cuan10pay, "CP"), (&cashin, "CI")];
-    let mut payments = Vec::new();
-    for (gateway, prefix) in gateways {
-        for n in 0..PAID_PER_GATEWAY {
-            payments.push((gateway.id(), create(gateway, &format!("REPLICA-{prefix}-{n}")).await));
-        }
-    }
+    let (sandbox, payments) = sandbox_with_payments(&receivers, "REPLICA", PAID_PER_GATEWAY).await;
 
     // Every payment paid at once, each webhook sent 5 times concurrently, in turn to the three
     // receivers; then, for some, the webhook of an earlier state (pending) arrives after it.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use gerbang::cashin::{CashinClient, CashinConfig};
 use gerbang::cuan10pay::{Cuan10payClient, Cuan10payConfig};
-use gerbang::sandbox::{SandboxHandle, cashin, cuan10pay};
+use gerbang::sandbox::{Sandbox, SandboxHandle, cashin, cuan10pay};
 use gerbang::{Money, PaymentProvider, PaymentRequest, ProviderId};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -179,4 +179,30 @@ pub async fn create(gateway: &dyn PaymentProvider, reference: &str) -> String {
     }
     let payment = gateway.create_payment(&request.build().unwrap()).await.unwrap();
     payment.lookup_id(gateway.capabilities().lookup).unwrap().to_owned()
+}
+
+/// A sandbox sending Cuan10pay's and Cash In's webhooks to `receivers` in turn (without
+/// Cuan10pay's rate limit), and `per_gateway` payments created at each of the two, referenced
+/// `{tag}-CP-n` and `{tag}-CI-n`: each payment's gateway and sandbox id.
+pub async fn sandbox_with_payments(
+    receivers: &[Serve],
+    tag: &str,
+    per_gateway: usize,
+) -> (SandboxHandle, Vec<(ProviderId, String)>) {
+    let sandbox = Sandbox::builder()
+        .webhook_urls(ProviderId::Cuan10pay, receivers.iter().map(|r| r.url("cuan10pay")))
+        .webhook_urls(ProviderId::CashIn, receivers.iter().map(|r| r.url("cashin")))
+        .cuan10pay_rate_limit(None)
+        .start()
+        .await
+        .unwrap();
+    let (cuan10pay, cashin) = clients(&sandbox);
+    let gateways: [(&dyn PaymentProvider, &str); 2] = [(&cuan10pay, "CP"), (&cashin, "CI")];
+    let mut payments = Vec::new();
+    for (gateway, prefix) in gateways {
+        for n in 0..per_gateway {
+            payments.push((gateway.id(), create(gateway, &format!("{tag}-{prefix}-{n}")).await));
+        }
+    }
+    (sandbox, payments)
 }
