@@ -234,6 +234,16 @@ pub enum Attempt {
 }
 
 impl Attempt {
+    /// What it came to, as the `result` label of `gerbang_outbox_deliveries_total` and the
+    /// deliverer's logs: `delivered`, `retry` or `failed`.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Delivered { .. } => "delivered",
+            Self::Retry { .. } => "retry",
+            Self::Failed { .. } => "failed",
+        }
+    }
+
     /// The answer it records.
     pub fn answer(&self) -> &str {
         match self {

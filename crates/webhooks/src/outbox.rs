@@ -283,11 +283,7 @@ impl Deliverer {
                 }
             }
         };
-        let result = match &attempt {
-            Attempt::Delivered { .. } => "delivered",
-            Attempt::Retry { .. } => "retry",
-            Attempt::Failed { .. } => "failed",
-        };
+        let result = attempt.as_str();
         match inner.outbox.settle(taken, attempt.clone()).await {
             Ok(true) => {}
             Ok(false) => {
