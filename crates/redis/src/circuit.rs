@@ -97,7 +97,7 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX).min(MAX_MICROS)
 }
 
-/// A duration in whole ms for `PEXPIRE`, rounded up, between 1 and [`MAX_MICROS`] / 1000.
+/// A duration in whole ms for `PEXPIRE`, rounded up, at least 1 and at most [`MAX_MICROS`] µs (rounded up).
 fn ttl_millis(d: Duration) -> u64 {
     micros(d).div_ceil(1000).max(1)
 }
@@ -282,6 +282,6 @@ mod tests {
         assert_eq!(micros(Duration::MAX), MAX_MICROS);
         assert_eq!(ttl_millis(Duration::ZERO), 1);
         assert_eq!(ttl_millis(Duration::from_micros(1500)), 2);
-        assert_eq!(ttl_millis(Duration::MAX), MAX_MICROS / 1000);
+        assert_eq!(ttl_millis(Duration::MAX), MAX_MICROS.div_ceil(1000));
     }
 }
