@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 mod channel;
+pub mod circuit;
 mod clock;
 mod config;
 pub mod de;

@@ -37,14 +37,16 @@ pub(crate) fn store_error(operation: &'static str, error: &redis::RedisError, se
 }
 
 /// Counts a failed `operation` in `gerbang_store_errors_total{store="redis", operation}`: every
-/// failure comes through one of the three functions above. The token store's operations, named
-/// in words in messages, are labelled in snake case.
+/// failure comes through one of the three functions above. The token and circuit stores'
+/// operations, named in words in messages, are labelled in snake case.
 pub(crate) fn count(operation: &'static str) {
     let label = match operation {
         "get token" => "token_get",
         "put token" => "token_put",
         "lock token" => "token_lock",
         "unlock token" => "token_unlock",
+        "circuit admit" => "circuit_admit",
+        "circuit record" => "circuit_record",
         other => other,
     };
     gerbang_core::metrics::store_error(STORE, label);

@@ -6,6 +6,7 @@
 //! | [`RedisRateStore`] | [`RateStore`](gerbang_core::rate::RateStore) | one rate budget (Cuan10pay's 100 calls per hour) spent by all, GCRA in Lua on the server's clock | `gerbang:rate:` |
 //! | [`RedisTokenStore`] | [`TokenStore`](gerbang_core::token_store::TokenStore) | one bearer token (Ciputra's) fetched by one replica for all, under a refresh lock | `gerbang:token:`, `gerbang:token-lock:` |
 //! | [`RedisLedger`] | [`Ledger`](gerbang_core::ledger::Ledger) | the payments to watch until they are final, each due status check handed to one replica for a lease | `gerbang:ledger:` |
+//! | [`RedisCircuitStore`] | [`CircuitStore`](gerbang_core::circuit::CircuitStore) | each gateway's circuit breaker: failures seen by one replica open it for all, one probe among them after the cool-down (Lua on the server's clock) | `gerbang:circuit:{cuan10pay}` (one hash per gateway) |
 //! | [`RedisOutbox`] | [`Outbox`](gerbang_core::outbox::Outbox) | the events waiting for delivery to the application, each due one taken by one replica for a lease, in order per payment (a stream and its consumer group) | `gerbang:outbox:{default}:` |
 //!
 //! Each has a builder (prefix, timeouts), `connect(url)`, `new(ConnectionManager)` and
@@ -66,7 +67,7 @@
 //! `rediss+cluster://…` over TLS, with the same CA handling) connects through the `redis`
 //! crate's cluster client, given one or more nodes: it learns the slots from them, sends each
 //! command to the master of its key's slot and follows slots that move. Each operation of the
-//! inbox, the rate budget and the token store touches one key, so it is in one slot by
+//! inbox, the rate budget, the token store and the circuit store touches one key, so it is in one slot by
 //! construction (their key names are the same as on one server). The ledger's scripts reach the
 //! records named in its sets, so on a cluster every key of one ledger carries the prefix as a
 //! hash tag (`{gerbang:ledger:}due`, `{gerbang:ledger:}rec:qris:ORDER-1`): one ledger is one
@@ -75,6 +76,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod circuit;
 mod cluster;
 mod conn;
 mod error;
@@ -86,6 +88,7 @@ mod rate;
 mod tls;
 mod token;
 
+pub use circuit::{RedisCircuitStore, RedisCircuitStoreBuilder};
 pub use conn::{DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT};
 pub use inbox::{DEFAULT_OPERATION_TIMEOUT, DEFAULT_PREFIX, DEFAULT_RETENTION, RedisInbox, RedisInboxBuilder};
 pub use ledger::{RedisLedger, RedisLedgerBuilder};

@@ -15,6 +15,7 @@ use tracing_subscriber::EnvFilter;
 
 mod certs;
 mod chromium;
+mod circuit_contract;
 mod contract;
 mod env_scenario;
 mod hostile;
@@ -32,6 +33,7 @@ mod spans;
 mod watched;
 pub use certs::{ServerCert, TestCa, Validity};
 pub use chromium::{CHROMIUM_FLAGS, Chromium};
+pub use circuit_contract::check_circuit_contract;
 pub use contract::{check_inbox_contract, check_ledger_contract};
 pub use env_scenario::{SCENARIO_VAR, env_scenario, run_env_scenario};
 pub use hostile::{
