@@ -331,8 +331,8 @@ impl Receiver {
     ///
     /// Written before the handler runs, the record stays paid should the handler fail: the
     /// gateway's redelivery (answered 500) brings the event back; the reconciler no longer
-    /// checks that payment. A reference held at one gateway only is written after the handler,
-    /// as every other event.
+    /// checks that payment, and another gateway's paid event meanwhile makes both mismatches. A
+    /// reference held at one gateway only is written after the handler, as every other event.
     async fn paid_elsewhere(
         &self,
         record: Option<WatchedPayment>,
