@@ -398,6 +398,42 @@ impl Error {
         }
     }
 
+    /// Whether this error, answering a create, proves that no payment was created: the request
+    /// never reached the gateway ([`Error::Transport`]); it was refused before it was sent or for
+    /// its fields (validation, configuration, an operation the gateway lacks, a store or the
+    /// ledger refusing); or the gateway answered a refusal its own document says creates nothing
+    /// (a row of `safe_refusals`, the gateway's
+    /// [`Capabilities::safe_refusals`](crate::Capabilities::safe_refusals)). Anything else (a
+    /// lost answer, a timeout, a 5xx, another refusal, an unreadable answer) may hide a payment.
+    ///
+    /// [`Watched`](crate::ledger::Watched) records a create `not_created` on this rule, and
+    /// `unknown` (still watched) otherwise; a router fails over on the same grounds.
+    ///
+    /// ```
+    /// use gerbang_core::{Error, Refusal, SafeRefusal};
+    /// const TABLE: &[SafeRefusal] = &[SafeRefusal::new(Refusal::Status(400), "the gateway's document")];
+    /// let bad_request = Error::Api { status: Some(400), code: None, message: "bad amount".into() };
+    /// assert!(bad_request.created_nothing(TABLE));
+    /// assert!(!bad_request.created_nothing(&[]), "a 4xx its document says nothing of may hide a payment");
+    /// assert!(Error::Transport { message: "connection refused".into() }.created_nothing(&[]));
+    /// assert!(!Error::Api { status: Some(503), code: None, message: "down".into() }.created_nothing(TABLE));
+    /// ```
+    pub fn created_nothing(&self, safe_refusals: &[crate::SafeRefusal]) -> bool {
+        if safe_refusals.iter().any(|row| row.refusal.matches(self)) {
+            return true;
+        }
+        matches!(
+            self,
+            Self::Transport { .. }
+                | Self::Validation { .. }
+                | Self::Invalid { .. }
+                | Self::Unsupported { .. }
+                | Self::Config { .. }
+                | Self::Store { .. }
+                | Self::ReferenceInUse { .. }
+        )
+    }
+
     /// Whether a webhook whose verification failed with this error is itself at fault: forged,
     /// stale, malformed, or naming a payment the gateway does not have. Such a webhook gets the
     /// gateway's rejection (4xx): delivering it again would fail the same way.

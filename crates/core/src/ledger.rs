@@ -156,6 +156,19 @@ impl WatchState {
     pub const fn is_watched(self) -> bool {
         matches!(self, Self::Creating | Self::Unknown | Self::Pending)
     }
+
+    /// Whether a record in this state says its payment was paid: paid, refunded, or a mismatch
+    /// (only a paid event becomes one). A paid event of the same merchant reference at another
+    /// gateway is then a customer paying twice: see [`Ledger::find_at_other_gateways`].
+    ///
+    /// ```
+    /// use gerbang_core::ledger::WatchState;
+    /// assert!(WatchState::Refunded.was_paid() && WatchState::Mismatch.was_paid());
+    /// assert!(!WatchState::Pending.was_paid() && !WatchState::Expired.was_paid());
+    /// ```
+    pub const fn was_paid(self) -> bool {
+        matches!(self, Self::Paid | Self::Refunded | Self::Mismatch)
+    }
 }
 
 impl fmt::Display for WatchState {
@@ -259,6 +272,29 @@ impl WatchedPayment {
         moved
     }
 
+    /// Whether a look-up that finds no such payment at the gateway proves that its create did
+    /// not take effect: the record is [`WatchState::Unknown`], or [`WatchState::Creating`] for
+    /// longer than [`CREATE_SETTLE`] (a younger one may have its create still on the way). Only
+    /// a gateway that looks payments up by the merchant's reference can prove it
+    /// ([`LookupKey::Reference`]): one that looks them up by its own id was never given one.
+    pub fn absence_is_proof(&self, now: OffsetDateTime) -> bool {
+        match self.state {
+            WatchState::Unknown => true,
+            WatchState::Creating => now >= self.recorded_at + CREATE_SETTLE,
+            _ => false,
+        }
+    }
+
+    /// Records that the gateway has no payment `id` (looked up by the merchant's reference) and
+    /// the create did not take effect: [`WatchState::NotCreated`], no longer checked, with a
+    /// note saying so. The one rule a reconciler's check and a [`Watched`] look-up follow; call
+    /// it only where [`absence_is_proof`](Self::absence_is_proof).
+    pub fn not_found_at_gateway(&mut self, id: &str) {
+        self.state = WatchState::NotCreated;
+        self.next_check = None;
+        self.note = Some(format!("{} has no payment {id}: the create did not take effect", self.provider));
+    }
+
     /// The id the gateway looks this payment up by, when known.
     pub fn lookup_id(&self, key: LookupKey) -> Option<&str> {
         match key {
@@ -295,6 +331,27 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// digits of another payment's gateway id. A gateway gives an id to one payment; should two
     /// records hold the same one, which is found is not specified.
     async fn find_by_gateway_id(&self, provider: ProviderId, id: &str) -> Result<Option<WatchedPayment>, Error>;
+
+    /// The records of `reference` at every gateway but `provider`, in [`ProviderId::ALL`]'s
+    /// order. Through a router one merchant reference may have a record at several gateways (one
+    /// per attempt); a paid event is checked against the others, so that a customer who paid
+    /// the same order at two gateways is seen (`gerbang-webhooks`' `MismatchKind::PaidTwice`).
+    ///
+    /// By default one [`find_by_reference`](Self::find_by_reference) per other gateway; a store
+    /// may answer it in one round trip.
+    async fn find_at_other_gateways(
+        &self,
+        provider: ProviderId,
+        reference: &str,
+    ) -> Result<Vec<WatchedPayment>, Error> {
+        let mut found = Vec::new();
+        for other in ProviderId::ALL.into_iter().filter(|other| *other != provider) {
+            if let Some(record) = self.find_by_reference(other, reference).await? {
+                found.push(record);
+            }
+        }
+        Ok(found)
+    }
 
     /// Up to `limit` payments still [watched](WatchState::is_watched) whose next check is at or
     /// before `now`, earliest first, each handed to this caller alone: its next check moves to

@@ -234,6 +234,20 @@ impl Ledger for PostgresLedger {
         Ok(found.into_iter().next())
     }
 
+    /// One statement instead of one look-up per gateway.
+    async fn find_at_other_gateways(
+        &self,
+        provider: ProviderId,
+        reference: &str,
+    ) -> Result<Vec<WatchedPayment>, Error> {
+        let others: Vec<&str> = ProviderId::ALL.iter().filter(|p| **p != provider).map(|p| p.as_str()).collect();
+        let mut found = self
+            .records("finding a payment at other gateways", &self.sql.find_at_other_gateways, &[&others, &reference])
+            .await?;
+        found.sort_by_key(|record| ProviderId::ALL.iter().position(|p| *p == record.provider));
+        Ok(found)
+    }
+
     async fn find_by_gateway_id(&self, provider: ProviderId, id: &str) -> Result<Option<WatchedPayment>, Error> {
         let found = self.records("finding a payment", &self.sql.find_by_gateway_id, &[&provider.as_str(), &id]).await?;
         Ok(found.into_iter().next())

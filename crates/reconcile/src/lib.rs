@@ -366,11 +366,11 @@ impl Reconciler {
                 record.note = Some(format!("found {}, but the receiver answered {receiver}", checked.state));
                 self.save(record, outcome).await
             }
-            Err(Error::NotFound { .. }) if record.state.rank() == 0 => {
+            // The gateway has no payment under the id it looks payments up by: the one rule a
+            // `Watched` look-up follows too. A `creating` record is here only once it settled.
+            Err(Error::NotFound { .. }) if record.absence_is_proof(now) => {
                 record.checks = record.checks.saturating_add(1);
-                record.state = WatchState::NotCreated;
-                record.next_check = None;
-                record.note = Some(format!("{} has no payment {id}: the create did not take effect", record.provider));
+                record.not_found_at_gateway(&id);
                 self.save(record, CheckOutcome::NotCreated).await
             }
             // Our own budget refused to send (background checks leave the merchant's share), or

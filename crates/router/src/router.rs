@@ -74,7 +74,8 @@ impl RouterBuilder {
         self
     }
 
-    /// Where circuits are kept; default [`MemoryCircuitStore`], this process only.
+    /// Where circuits are kept; default [`MemoryCircuitStore`], this process only. Replicas share
+    /// them through `gerbang_redis::RedisCircuitStore`: one replica's failures open the circuit for all.
     #[must_use]
     pub fn circuit_store(mut self, store: Arc<dyn CircuitStore>) -> Self {
         self.circuits = Some(store);

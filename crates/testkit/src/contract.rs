@@ -223,6 +223,37 @@ pub async fn check_ledger_contract(ledger: &dyn Ledger, unique: &str) {
 
     check_namespaces(ledger, unique, far).await;
     check_begin_create(ledger, unique, far).await;
+    check_other_gateways(ledger, unique, far).await;
+}
+
+/// A reference routed through several gateways has a record at each: the look-up for one of
+/// them finds the others, in `ProviderId::ALL`'s order, never its own, never another
+/// reference's, never a record whose gateway id is that reference.
+async fn check_other_gateways(ledger: &dyn Ledger, unique: &str, far: OffsetDateTime) {
+    let t0 = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1_900_000_000);
+    let routed = format!("{unique}-ROUTED");
+    let at = |provider: ProviderId, reference: &str, state: WatchState| {
+        let mut r = WatchedPayment::new(provider, reference, Money::idr(75_000), state, t0);
+        r.next_check = state.is_watched().then_some(far);
+        r
+    };
+    let lost = at(ProviderId::Cuan10pay, &routed, WatchState::Unknown);
+    let paid = at(ProviderId::CashIn, &routed, WatchState::Paid);
+    let mut routed_here = at(ProviderId::Qris, &routed, WatchState::Pending);
+    routed_here.provider_reference = Some(format!("{unique}-INV-1"));
+    // Another order whose gateway id is the routed reference, and another reference.
+    let mut impostor = at(ProviderId::Ciputra, &format!("{unique}-OTHER"), WatchState::Paid);
+    impostor.provider_reference = Some(routed.clone());
+    let elsewhere = at(ProviderId::CryptoInvoice, &format!("{unique}-ROUTED-2"), WatchState::Paid);
+    for record in [&lost, &paid, &routed_here, &impostor, &elsewhere] {
+        assert_eq!(ledger.record(record).await.ok(), Some(true));
+    }
+    let others = ledger.find_at_other_gateways(ProviderId::Qris, &routed).await.expect("find at other gateways");
+    assert_eq!(others, [lost.clone(), paid.clone()], "the reference's records at the other gateways, in order");
+    let others = ledger.find_at_other_gateways(ProviderId::Cuan10pay, &routed).await.expect("find");
+    assert_eq!(others, [paid, routed_here], "never the asking gateway's own record");
+    let none = ledger.find_at_other_gateways(ProviderId::Qris, &format!("{unique}-NOWHERE")).await.expect("find");
+    assert!(none.is_empty(), "a reference held nowhere else: {none:?}");
 }
 
 /// The attack of a merchant reference that is another payment's gateway id: invoice `ORD-A`,

@@ -20,8 +20,9 @@ pub trait Handler: Send + Sync + 'static {
     /// Handles one verified event that no one has handled yet.
     async fn handle(&self, event: &WebhookEvent) -> Result<(), HandlerError>;
 
-    /// Told once of a paid event that disagrees with the ledger (another amount, or a payment
-    /// the ledger does not know where it must): it is **not** passed to
+    /// Told once of a paid event that disagrees with the ledger (another amount, a payment
+    /// the ledger does not know where it must, or an order paid at another gateway already:
+    /// [`MismatchKind`](crate::MismatchKind)): it is **not** passed to
     /// [`handle`](Self::handle). The receiver logs every mismatch as an error (`outcome =
     /// "mismatch"`) once this returns `Ok`; by default nothing more is done: override it to
     /// alert someone. An `Err` has the gateway deliver it again, as for `handle`.

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use gerbang_core::ledger::WatchedPayment;
-use gerbang_core::{Money, PaymentStatus, WebhookEvent};
+use gerbang_core::{Money, PaymentStatus, ProviderId, WebhookEvent};
 
 /// A paid event the receiver will not pass to [`Handler::handle`](crate::Handler::handle): it
 /// goes to [`Handler::mismatch`](crate::Handler::mismatch) instead, once, and the ledger's record
@@ -37,6 +37,14 @@ pub enum MismatchKind {
         /// The merchant reference of the payment the ledger knows by the event's gateway id
         /// (the event's own reference names another).
         by_gateway_id: String,
+    },
+    /// The same merchant reference was paid at two gateways: the ledger holds it paid (or
+    /// refunded, or a mismatch already) at `other`, and this event says it was paid here too
+    /// (through a router, a losing attempt paid late). The order was handled once, for the
+    /// first payment; a person must refund one of the two.
+    PaidTwice {
+        /// The other gateway where the reference was paid.
+        other: ProviderId,
     },
 }
 
@@ -72,6 +80,14 @@ impl Mismatch {
     }
 }
 
+impl Mismatch {
+    /// A paid `event` whose merchant reference was paid at `other` already: see
+    /// [`MismatchKind::PaidTwice`].
+    pub(crate) fn paid_twice(event: &WebhookEvent, other: ProviderId) -> Self {
+        Self { event: event.clone(), kind: MismatchKind::PaidTwice { other } }
+    }
+}
+
 impl fmt::Display for Mismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let event = &self.event;
@@ -93,6 +109,12 @@ impl fmt::Display for Mismatch {
                  not passed on as paid",
                 event.provider,
                 event.provider_reference.as_deref().unwrap_or("?"),
+            ),
+            MismatchKind::PaidTwice { other } => write!(
+                f,
+                "{} reports payment {id} paid, but it was paid at {other} already: the customer paid twice; \
+                 not passed on as paid: refund one of the two payments",
+                event.provider
             ),
         }
     }

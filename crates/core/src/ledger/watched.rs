@@ -7,8 +7,8 @@ use async_trait::async_trait;
 
 use super::{Begin, CREATE_SETTLE, Ledger, WatchState, WatchedPayment};
 use crate::{
-    Ack, Capabilities, Error, Payment, PaymentProvider, PaymentRequest, ProviderId, SharedClock, SystemClock,
-    WebhookEvent, WebhookRequest,
+    Ack, Capabilities, Error, LookupKey, Payment, PaymentProvider, PaymentRequest, ProviderId, SharedClock,
+    SystemClock, WebhookEvent, WebhookRequest,
 };
 
 /// A gateway whose creates are recorded in a [`Ledger`], for a reconciler to watch them until
@@ -16,8 +16,16 @@ use crate::{
 ///
 /// The payment is recorded as [`WatchState::Creating`] **before** the create is sent (a ledger
 /// that cannot be written refuses the create: nothing is sent that would not be watched), then
-/// as pending with the gateway's answer, as [`WatchState::Unknown`] when the answer was lost, or
-/// as [`WatchState::NotCreated`] when the gateway refused it.
+/// as pending with the gateway's answer, as [`WatchState::NotCreated`] when the error proves
+/// nothing was created ([`Error::created_nothing`]: never reached, refused before sending, or a
+/// refusal the gateway's document says creates nothing), and as [`WatchState::Unknown`] for any
+/// other error (the answer lost, a 5xx, another refusal), which a reconciler goes on watching.
+/// Wrapped around each gateway of a router, it records every attempt of a route this way.
+///
+/// A [`payment_status`](PaymentProvider::payment_status) that a gateway looking payments up by
+/// the merchant's reference answers with [`Error::NotFound`] proves that an `unknown` (or a
+/// settled `creating`) record's create did not take effect: the record becomes `not_created`,
+/// by the same rule a reconciler's check follows ([`WatchedPayment::not_found_at_gateway`]).
 ///
 /// A merchant reference names one payment. A create whose reference the ledger already holds is
 /// refused before it is sent, with [`Error::ReferenceInUse`] naming the gateway, the reference
@@ -72,6 +80,27 @@ impl Watched {
     }
 }
 
+impl Watched {
+    /// The gateway looked `reference` up by the merchant's reference and has no such payment:
+    /// an `unknown` (or settled `creating`) record of it did not take effect.
+    async fn not_found(&self, reference: &str) {
+        let provider = self.inner.id();
+        let mut record = match self.ledger.find_by_reference(provider, reference).await {
+            Ok(Some(record)) => record,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(gateway = %provider, reference, outcome = "ledger_read_failed", %error,
+                    "could not read the ledger to record a payment the gateway does not have");
+                return;
+            }
+        };
+        if record.absence_is_proof(self.clock.now()) {
+            record.not_found_at_gateway(reference);
+            self.record(&record).await;
+        }
+    }
+}
+
 impl fmt::Debug for Watched {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Watched").field("gateway", &self.inner.id()).field("ledger", &self.ledger).finish()
@@ -118,15 +147,16 @@ impl PaymentProvider for Watched {
                 created.next_check = created.next_check.map(|_| now);
                 self.record(&created).await;
             }
-            Err(error @ Error::OutcomeUnknown { .. }) => {
-                record.state = WatchState::Unknown;
-                record.next_check = Some(now);
+            Err(error) if error.created_nothing(self.inner.capabilities().safe_refusals) => {
+                record.state = WatchState::NotCreated;
+                record.next_check = None;
                 record.note = Some(error.to_string());
                 self.record(&record).await;
             }
             Err(error) => {
-                record.state = WatchState::NotCreated;
-                record.next_check = None;
+                // The payment may exist: watched until a look-up tells.
+                record.state = WatchState::Unknown;
+                record.next_check = Some(now);
                 record.note = Some(error.to_string());
                 self.record(&record).await;
             }
@@ -135,7 +165,11 @@ impl PaymentProvider for Watched {
     }
 
     async fn payment_status(&self, reference: &str) -> Result<Payment, Error> {
-        self.inner.payment_status(reference).await
+        let answer = self.inner.payment_status(reference).await;
+        if matches!(answer, Err(Error::NotFound { .. })) && self.inner.capabilities().lookup == LookupKey::Reference {
+            self.not_found(reference).await;
+        }
+        answer
     }
 
     async fn cancel_payment(&self, reference: &str) -> Result<Payment, Error> {

@@ -56,6 +56,7 @@ pub(crate) struct Statements {
     pub(crate) record: String,
     pub(crate) begin: String,
     pub(crate) find_by_reference: String,
+    pub(crate) find_at_other_gateways: String,
     pub(crate) find_by_gateway_id: String,
     pub(crate) due: String,
     pub(crate) list: String,
@@ -84,6 +85,11 @@ impl Statements {
         let begin = format!("{upsert} WHERE ledger.state = '{}'", WatchState::NotCreated.as_str());
         let find_by_reference =
             format!("SELECT {} FROM {t} AS ledger WHERE provider = $1 AND reference = $2", columns("ledger", "ledger"));
+        // One probe of the primary key per gateway (`provider = ANY` on its first column).
+        let find_at_other_gateways = format!(
+            "SELECT {} FROM {t} AS ledger WHERE provider = ANY($1::text[]) AND reference = $2",
+            columns("ledger", "ledger")
+        );
         // The gateway's id only, never the reference: a reference may be another payment's id.
         let find_by_gateway_id = format!(
             "SELECT {} FROM {t} AS ledger WHERE provider = $1 AND provider_reference = $2 \
@@ -109,7 +115,18 @@ impl Statements {
             columns("ledger", "ledger")
         );
         let purge = format!("DELETE FROM {t} WHERE state IN ({}) AND recorded_at < $1", states_where(is_final));
-        Self { ddl: ddl(&table), table, record, begin, find_by_reference, find_by_gateway_id, due, list, purge }
+        Self {
+            ddl: ddl(&table),
+            table,
+            record,
+            begin,
+            find_by_reference,
+            find_at_other_gateways,
+            find_by_gateway_id,
+            due,
+            list,
+            purge,
+        }
     }
 }
 

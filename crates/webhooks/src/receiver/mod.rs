@@ -12,7 +12,8 @@ use gerbang_core::http::{HeaderMap, Method};
 use gerbang_core::inbox::{Claim, EventKey, Inbox, Lease};
 use gerbang_core::ledger::{Ledger, WatchState, WatchedPayment};
 use gerbang_core::{
-    Ack, ClaimedId, Error, LookupKey, MAX_WEBHOOK_BODY_BYTES, PaymentProvider, ProviderId, WebhookEvent, WebhookRequest,
+    Ack, ClaimedId, Error, LookupKey, MAX_WEBHOOK_BODY_BYTES, PaymentProvider, PaymentStatus, ProviderId, WebhookEvent,
+    WebhookRequest,
 };
 use tracing::Instrument;
 
@@ -164,7 +165,9 @@ impl Receiver {
     /// With a [ledger](ReceiverBuilder::ledger), the event is first checked against the
     /// payment's record: a paid event with another amount than the one recorded (or, with
     /// [`require_known_payments`](ReceiverBuilder::require_known_payments), of a payment the
-    /// ledger does not know) goes to [`Handler::mismatch`] instead of `handle`. The event is
+    /// ledger does not know; or of a merchant reference the ledger holds paid at another gateway
+    /// already, [`MismatchKind::PaidTwice`]) goes to [`Handler::mismatch`] instead of `handle`.
+    /// The event is
     /// given the merchant's reference from the record where the gateway's webhook does not carry
     /// it (Cuan10pay's), and once handled its state is recorded, so the reconciler stops
     /// checking a payment a webhook settled.
@@ -221,6 +224,19 @@ impl Receiver {
                 );
             }
             Err(error) => return Self::store_failed(&key, error),
+        };
+        let (record, mismatch) = match mismatch {
+            Some(mismatch) => (record, Some(mismatch)),
+            None => match self.paid_elsewhere(record, &event).await {
+                Ok((record, other)) => (record, other.map(|other| Mismatch::paid_twice(&event, other))),
+                Err(error) => {
+                    if let Err(error) = self.inner.inbox.release(&lease).await {
+                        tracing::warn!(gateway = %key.provider, dedup_key = %key.key, outcome = "release_failed",
+                            %error, "could not release the claim: it expires with its lease");
+                    }
+                    return Self::store_failed(&key, error);
+                }
+            },
         };
         ticket.hold(lease.clone());
         let handling = async {
@@ -301,17 +317,61 @@ impl Receiver {
         })
     }
 
+    /// For a paid event: the gateway where its merchant reference was paid already, if any
+    /// ([`MismatchKind::PaidTwice`]), and the event's record as it now stands. Only a paid event
+    /// pays for this look-up, and only one of a payment the ledger holds at another gateway too
+    /// (a reference routed through several) pays for more.
+    ///
+    /// Then the event's own record is written as paid **before** the other gateways' records are
+    /// read again. Of two paid events of one reference at two gateways, however they interleave
+    /// across replicas, the one that reads last sees the other's paid record: at least one goes
+    /// to `mismatch`, and `handle` is never called for both. When both read before either wrote,
+    /// both see the other paid and both go to `mismatch`: nothing is handled, and a person
+    /// decides (safe: no order is shipped twice, none shipped on an unchecked payment).
+    ///
+    /// Written before the handler runs, the record stays paid should the handler fail: the
+    /// gateway's redelivery (answered 500) brings the event back; the reconciler no longer
+    /// checks that payment, and another gateway's paid event meanwhile makes both mismatches. A
+    /// reference held at one gateway only is written after the handler, as every other event.
+    async fn paid_elsewhere(
+        &self,
+        record: Option<WatchedPayment>,
+        event: &WebhookEvent,
+    ) -> Result<(Option<WatchedPayment>, Option<ProviderId>), Error> {
+        let Some(ledger) = self.inner.ledger.as_ref().filter(|_| event.status == PaymentStatus::Paid) else {
+            return Ok((record, None));
+        };
+        let Some(reference) =
+            record.as_ref().map(|r| r.reference.clone()).or_else(|| event.merchant_reference().map(str::to_owned))
+        else {
+            return Ok((record, None));
+        };
+        let paid_at = |others: Vec<WatchedPayment>| others.into_iter().find(|r| r.state.was_paid()).map(|r| r.provider);
+        let others = ledger.find_at_other_gateways(event.provider, &reference).await?;
+        if others.is_empty() {
+            return Ok((record, None));
+        }
+        if let Some(other) = paid_at(others) {
+            return Ok((record, Some(other)));
+        }
+        let Some(mut record) = record else {
+            // Nothing of this gateway's to write: the other gateways were read once, above.
+            return Ok((None, None));
+        };
+        if absorb(&mut record, event, WatchState::Paid) {
+            ledger.record(&record).await?;
+        }
+        let other = paid_at(ledger.find_at_other_gateways(event.provider, &reference).await?);
+        Ok((Some(record), other))
+    }
+
     /// Records what a handled event says of its payment (or that it is a mismatch).
     async fn record_state(&self, record: Option<WatchedPayment>, event: &WebhookEvent, mismatch: bool) {
         let (Some(ledger), Some(mut record)) = (&self.inner.ledger, record) else { return };
         let state = if mismatch { WatchState::Mismatch } else { WatchState::of(&event.status) };
-        if !record.advance(state) {
+        if !absorb(&mut record, event, state) {
             return;
         }
-        if record.provider_reference.is_none() {
-            record.provider_reference.clone_from(&event.provider_reference);
-        }
-        record.provider_status = Some(event.provider_status.clone());
         if let Err(error) = ledger.record(&record).await {
             let key = event.dedup_key().unwrap_or_default();
             tracing::warn!(gateway = %event.provider, dedup_key = %key, outcome = "ledger_write_failed", %error,
@@ -382,12 +442,26 @@ fn unverified(provider: &dyn PaymentProvider, error: Error) -> Delivery {
     }
 }
 
+/// Moves `record` to `state` with what `event` says of it (the gateway's id where the record
+/// lacks it, its status word); whether the state changed (a record never moves back).
+fn absorb(record: &mut WatchedPayment, event: &WebhookEvent, state: WatchState) -> bool {
+    if !record.advance(state) {
+        return false;
+    }
+    if record.provider_reference.is_none() {
+        record.provider_reference.clone_from(&event.provider_reference);
+    }
+    record.provider_status = Some(event.provider_status.clone());
+    true
+}
+
 /// A mismatch's kind as a log field's value.
 fn mismatch_kind(kind: &MismatchKind) -> &'static str {
     match kind {
         MismatchKind::Amount { .. } => "amount",
         MismatchKind::UnknownPayment => "unknown_payment",
         MismatchKind::Conflict { .. } => "conflict",
+        MismatchKind::PaidTwice { .. } => "paid_twice",
     }
 }
 
