@@ -22,7 +22,7 @@ use axum::response::IntoResponse;
 use gerbang::cuan10pay::WebhookVerifier;
 use gerbang::ledger::{Ledger, WatchState, WatchedPayment};
 use gerbang::redis::RedisLedger;
-use gerbang::sandbox::{Sandbox, SandboxHandle, cashin, cuan10pay};
+use gerbang::sandbox::{SandboxHandle, cashin, cuan10pay};
 use gerbang::{Money, ProviderId};
 use gerbang_testkit::RedisServer;
 use proptest::strategy::{Strategy, ValueTree};
@@ -30,7 +30,7 @@ use proptest::test_runner::TestRunner;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use common::{FORWARD_SECRET, deposit, free_port, gateway_env};
+use common::{FORWARD_SECRET, deposit, free_port, gateway_env, sandbox_for};
 
 const REDIS_PASSWORD: &str = "Redis-PW-q7Zk2";
 const WRONG_PASSWORD: &str = "Wrong-PW-x9Yt4";
@@ -269,12 +269,7 @@ async fn every_failure_path(format: Format) -> (Vec<String>, Vec<String>) {
     let answer = Arc::new(AtomicU16::new(200));
     let forward_to = application(Arc::clone(&answer)).await;
     let port = free_port();
-    let sandbox: SandboxHandle = Sandbox::builder()
-        .webhook_url(ProviderId::Cuan10pay, format!("http://127.0.0.1:{port}/webhooks/cuan10pay"))
-        .webhook_retry(1, Duration::from_secs(1))
-        .start()
-        .await
-        .unwrap();
+    let sandbox: SandboxHandle = sandbox_for(port).webhook_retry(1, Duration::from_secs(1)).start().await.unwrap();
     let mut said = Vec::new();
 
     // A watched payment, created with the customer's contacts, for the reconciler to check.

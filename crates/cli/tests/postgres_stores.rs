@@ -8,12 +8,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use gerbang::ProviderId;
-use gerbang::sandbox::Sandbox;
 use gerbang_testkit::{PostgresServer, TestCa, Validity};
 use tokio::sync::mpsc;
 
-use common::{Serve, free_port, gateway_env, next_event, paid_deposit};
+use common::{Serve, free_port, next_event, one_event_through, paid_deposit, refused_to_serve, sandbox_for};
 
 /// How long the other session holds the inbox table locked (the 12 s).
 const LOCK_HELD: Duration = Duration::from_secs(12);
@@ -29,18 +27,7 @@ async fn webhook_serve_reaches_postgres_over_verify_full_tls() {
         postgres.port(),
         ca.ca_file().display()
     );
-    let port = free_port();
-    let sandbox = Sandbox::builder()
-        .webhook_url(ProviderId::Cuan10pay, format!("http://127.0.0.1:{port}/webhooks/cuan10pay"))
-        .start()
-        .await
-        .unwrap();
-    let (tx, mut events) = mpsc::unbounded_channel();
-    let serve = Serve::start(port, &["--store", &store], tx).await;
-    let id = paid_deposit(&sandbox, "ORDER-TLS-1").await;
-    let (_, event) = next_event(&mut events, Duration::from_secs(10)).await.expect("the webhook is handled");
-    assert_eq!(event["provider_reference"], id.as_str());
-    let said = serve.stderr.lock().unwrap().join("\n");
+    let said = one_event_through(&["--store", &store], "ORDER-TLS-1").await;
     assert!(said.contains("reconciling the payments watched in the postgres ledger"), "{said}");
     assert!(!said.contains(":pw@"), "{said}");
 }
@@ -54,18 +41,10 @@ async fn webhook_serve_refuses_a_certificate_that_does_not_verify() {
     let secret = "s3cret-TLS-pw";
     // The CA by the variable (GERBANG_STORE_CA), the mode by default: verify-full.
     let store = format!("postgres://postgres:{secret}@127.0.0.1:{}/postgres", postgres.port());
-    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang"))
-        .args(["webhook", "serve", "--port", &free_port().to_string(), "--store", &store])
-        .envs(gateway_env())
-        .env("GERBANG_STORE_CA", ca.ca_file())
-        .env_remove("GERBANG_STORE_URL")
-        .kill_on_drop(true)
-        .output();
-    let output =
-        tokio::time::timeout(Duration::from_secs(15), run).await.expect("a refusal is not waited for").unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    let error = stderr.lines().find(|line| line.starts_with("error: ")).unwrap_or_else(|| panic!("{stderr}"));
+    let (stderr, error) = refused_to_serve(|command| {
+        command.args(["--store", &store]).env("GERBANG_STORE_CA", ca.ca_file());
+    })
+    .await;
     assert!(error.contains("the postgres store refused"), "{error}");
     assert!(error.contains("wrong name: it does not name 127.0.0.1"), "{error}");
     assert!(!stderr.contains(secret), "{stderr}");
@@ -76,12 +55,7 @@ async fn a_locked_inbox_table_is_answered_503_in_time_and_the_next_copy_handled(
     use gerbang::postgres::tokio_postgres;
     let Some(postgres) = PostgresServer::start() else { return };
     let port = free_port();
-    let sandbox = Sandbox::builder()
-        .webhook_url(ProviderId::Cuan10pay, format!("http://127.0.0.1:{port}/webhooks/cuan10pay"))
-        .webhook_retry(60, Duration::from_millis(500))
-        .start()
-        .await
-        .unwrap();
+    let sandbox = sandbox_for(port).webhook_retry(60, Duration::from_millis(500)).start().await.unwrap();
     let (tx, mut events) = mpsc::unbounded_channel();
     let _serve = Serve::start(port, &["--store", &postgres.url()], tx).await;
     // One event first, so that the receiver's pooled connection has the claim prepared (as in

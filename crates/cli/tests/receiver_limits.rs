@@ -13,13 +13,12 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use gerbang::ProviderId;
-use gerbang::sandbox::Sandbox;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use common::{Serve, deposit, free_port, next_event};
+use common::{Serve, deposit, free_port, next_event, sandbox_for};
 
 const IDLE: usize = 1_100;
 const SLOW: usize = 300;
@@ -76,11 +75,7 @@ async fn slow_header_client(addr: SocketAddr) -> Duration {
 async fn a_genuine_webhook_is_handled_within_2s_under_an_idle_and_slow_header_flood() {
     raise_own_file_limit(4_096);
     let port = free_port();
-    let sandbox = Sandbox::builder()
-        .webhook_url(ProviderId::Cuan10pay, format!("http://127.0.0.1:{port}/webhooks/cuan10pay"))
-        .start()
-        .await
-        .unwrap();
+    let sandbox = sandbox_for(port).start().await.unwrap();
     let (tx, mut events) = mpsc::unbounded_channel();
     // The default limits: a 10 s header-read timeout, so that nothing but the cap's policy
     // frees a slot during the test.

@@ -14,13 +14,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
-use gerbang::ProviderId;
-use gerbang::sandbox::{Sandbox, cuan10pay};
+use gerbang::sandbox::cuan10pay;
 use gerbang_testkit::PythonVenv;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use common::{Serve, free_port, paid_deposit};
+use common::{Serve, free_port, paid_deposit, sandbox_for};
 
 /// The official verifier, pinned: what a Python application installs.
 const VERIFIER: &str = "standardwebhooks==1.3.0";
@@ -90,12 +89,7 @@ fn fresh_secret() -> String {
 async fn forwarded(tag: &str, count: usize, secrets: &[(&str, &str)]) -> (Vec<Recorded>, String) {
     let (url, recorded) = application().await;
     let port = free_port();
-    let sandbox = Sandbox::builder()
-        .webhook_url(ProviderId::Cuan10pay, format!("http://127.0.0.1:{port}/webhooks/cuan10pay"))
-        .webhook_retry(5, Duration::from_secs(1))
-        .start()
-        .await
-        .unwrap();
+    let sandbox = sandbox_for(port).webhook_retry(5, Duration::from_secs(1)).start().await.unwrap();
     let (tx, _events) = mpsc::unbounded_channel();
     let variables: Vec<(String, String)> = secrets.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     let mut serve = Serve::start_with(port, &["--forward-to", &url, "--forward-retry", "1s"], &variables, tx).await;

@@ -8,13 +8,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use gerbang::ProviderId;
-use gerbang::sandbox::{Sandbox, SandboxHandle};
+use gerbang::sandbox::SandboxHandle;
 use gerbang_testkit::{PostgresServer, RedisServer};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use common::{Serve, free_port, gateway_env, next_event, paid_deposit};
+use common::{Serve, free_port, gateway_env, next_event, paid_deposit, sandbox_for};
 
 /// `/readyz` of the receiver on `port`: its status and JSON body.
 async fn readyz(port: u16) -> (u16, Value) {
@@ -41,12 +40,7 @@ async fn answers(sandbox: &SandboxHandle, id: &str, count: usize) -> Vec<Option<
 /// then that readiness and the webhook's next attempt succeed within 2 s.
 async fn waits_for(store: &str, kind: &str, start_store: impl FnOnce()) {
     let port = free_port();
-    let sandbox = Sandbox::builder()
-        .webhook_url(ProviderId::Cuan10pay, format!("http://127.0.0.1:{port}/webhooks/cuan10pay"))
-        .webhook_retry(60, Duration::from_millis(300))
-        .start()
-        .await
-        .unwrap();
+    let sandbox = sandbox_for(port).webhook_retry(60, Duration::from_millis(300)).start().await.unwrap();
     let (tx, mut events) = mpsc::unbounded_channel();
     let serve = Serve::start(port, &["--store", store], tx).await;
 

@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use gerbang_core::inbox::{Claim, EventKey, Inbox};
@@ -16,11 +15,11 @@ use gerbang_core::ledger::{Ledger, WatchState, WatchedPayment};
 use gerbang_core::rate::{Priority, Quota, RateStore};
 use gerbang_core::secrecy::ExposeSecret;
 use gerbang_core::time::OffsetDateTime;
-use gerbang_core::token_store::{RefreshOptions, Source, StoredToken, TokenStore, get_or_refresh};
+use gerbang_core::token_store::TokenStore;
 use gerbang_core::{Error, Money, ProviderId};
 use gerbang_redis::redis::AsyncCommands;
 use gerbang_redis::{RedisInbox, RedisLedger, RedisOutbox, RedisRateStore, RedisTokenStore};
-use gerbang_testkit::RedisCluster;
+use gerbang_testkit::{RedisCluster, check_one_fetch_for_many_callers, stored_token};
 
 /// A plain connection to the master at `index`, as an operator's `redis-cli -p PORT` would be.
 async fn node(cluster: &RedisCluster, index: usize) -> gerbang_redis::redis::aio::MultiplexedConnection {
@@ -190,15 +189,6 @@ async fn replicas_share_each_rate_budget_and_each_budget_is_its_own() {
     assert!(spread.len() >= 2, "budgets on more than one master: {spread:?}");
 }
 
-fn token(secret: &str) -> StoredToken {
-    let now = OffsetDateTime::now_utc();
-    StoredToken::new(
-        secret,
-        now + gerbang_core::time::Duration::hours(1),
-        now + gerbang_core::time::Duration::minutes(59),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_store_keeps_its_primitives_and_fifty_callers_fetch_one_token() {
     let Some(cluster) = RedisCluster::start() else { return };
@@ -208,7 +198,7 @@ async fn the_token_store_keeps_its_primitives_and_fifty_callers_fetch_one_token(
 
     // The four primitives, as on one server.
     assert!(a.get(KEY).await.unwrap().is_none());
-    a.put("ciputra:put", &token("eyJ.hush.sig"), Duration::from_secs(60)).await.unwrap();
+    a.put("ciputra:put", &stored_token("eyJ.hush.sig"), Duration::from_secs(60)).await.unwrap();
     assert_eq!(b.get("ciputra:put").await.unwrap().unwrap().secret.expose_secret(), "eyJ.hush.sig");
     assert!(a.try_lock("ciputra:lock", "holder-a", Duration::from_secs(30)).await.unwrap());
     assert!(!b.try_lock("ciputra:lock", "holder-b", Duration::from_secs(30)).await.unwrap());
@@ -218,29 +208,7 @@ async fn the_token_store_keeps_its_primitives_and_fifty_callers_fetch_one_token(
     assert!(b.try_lock("ciputra:lock", "holder-b", Duration::from_secs(30)).await.unwrap());
 
     // get_or_refresh through two stores: one fetch for fifty callers.
-    let fetches = Arc::new(AtomicUsize::new(0));
-    let calls: Vec<_> = (0..50)
-        .map(|n| {
-            let store = if n % 2 == 0 { a.clone() } else { b.clone() };
-            let fetches = fetches.clone();
-            tokio::spawn(async move {
-                let fetch = || async {
-                    let n = fetches.fetch_add(1, Ordering::SeqCst);
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    Ok(token(&format!("shared-{n}")))
-                };
-                get_or_refresh(&*store, KEY, RefreshOptions::default(), OffsetDateTime::now_utc, None, fetch).await
-            })
-        })
-        .collect();
-    let mut sources = Vec::new();
-    for call in calls {
-        let (got, source) = call.await.unwrap().unwrap();
-        assert_eq!(got.secret.expose_secret(), "shared-0");
-        sources.push(source);
-    }
-    assert_eq!(fetches.load(Ordering::SeqCst), 1, "one fetch for 50 callers");
-    assert_eq!(sources.iter().filter(|s| **s == Source::Fetched).count(), 1, "{sources:?}");
+    check_one_fetch_for_many_callers(a.clone(), b.clone(), KEY).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,27 +3,17 @@
 //! connections fetching once.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use gerbang_core::Error;
 use gerbang_core::secrecy::ExposeSecret;
 use gerbang_core::time::OffsetDateTime;
-use gerbang_core::token_store::{RefreshOptions, Source, StoredToken, TokenStore, get_or_refresh};
+use gerbang_core::token_store::{RefreshOptions, Source, TokenStore, get_or_refresh};
 use gerbang_redis::RedisTokenStore;
 use gerbang_redis::redis::AsyncCommands;
-use gerbang_testkit::RedisServer;
+use gerbang_testkit::{RedisServer, check_one_fetch_for_many_callers, stored_token};
 
 const KEY: &str = "ciputra:0123456789abcdef";
-
-fn token(secret: &str) -> StoredToken {
-    let now = OffsetDateTime::now_utc();
-    StoredToken::new(
-        secret,
-        now + gerbang_core::time::Duration::hours(1),
-        now + gerbang_core::time::Duration::minutes(59),
-    )
-}
 
 async fn raw(redis: &RedisServer) -> gerbang_redis::redis::aio::MultiplexedConnection {
     let client = gerbang_redis::redis::Client::open(redis.url()).expect("a redis URL");
@@ -35,7 +25,7 @@ async fn a_token_put_is_got_back_whole_and_lives_its_ttl() {
     let Some(redis) = RedisServer::start() else { return };
     let store = RedisTokenStore::connect(&redis.url()).await.unwrap();
     assert!(store.get(KEY).await.unwrap().is_none(), "cold: no token");
-    let put = token("eyJ.hush-7c1e.sig");
+    let put = stored_token("eyJ.hush-7c1e.sig");
     store.put(KEY, &put, Duration::from_secs(3540)).await.unwrap();
     let got = store.get(KEY).await.unwrap().expect("the token");
     assert_eq!(got.secret.expose_secret(), "eyJ.hush-7c1e.sig");
@@ -52,7 +42,7 @@ async fn a_token_put_is_got_back_whole_and_lives_its_ttl() {
     assert!(ttl > 3_530_000 && ttl <= 3_540_000, "{ttl}");
 
     // A short TTL: gone after it.
-    store.put("ciputra:short", &token("brief"), Duration::from_millis(200)).await.unwrap();
+    store.put("ciputra:short", &stored_token("brief"), Duration::from_millis(200)).await.unwrap();
     assert!(store.get("ciputra:short").await.unwrap().is_some());
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(store.get("ciputra:short").await.unwrap().is_none(), "past its TTL the token is gone");
@@ -95,29 +85,7 @@ async fn fifty_callers_through_two_stores_fetch_one_token() {
     let Some(redis) = RedisServer::start() else { return };
     let a = Arc::new(RedisTokenStore::connect(&redis.url()).await.unwrap());
     let b = Arc::new(RedisTokenStore::connect(&redis.url()).await.unwrap());
-    let fetches = Arc::new(AtomicUsize::new(0));
-    let calls: Vec<_> = (0..50)
-        .map(|n| {
-            let store = if n % 2 == 0 { a.clone() } else { b.clone() };
-            let fetches = fetches.clone();
-            tokio::spawn(async move {
-                let fetch = || async {
-                    let n = fetches.fetch_add(1, Ordering::SeqCst);
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    Ok(token(&format!("shared-{n}")))
-                };
-                get_or_refresh(&*store, KEY, RefreshOptions::default(), OffsetDateTime::now_utc, None, fetch).await
-            })
-        })
-        .collect();
-    let mut sources = Vec::new();
-    for call in calls {
-        let (got, source) = call.await.unwrap().unwrap();
-        assert_eq!(got.secret.expose_secret(), "shared-0");
-        sources.push(source);
-    }
-    assert_eq!(fetches.load(Ordering::SeqCst), 1, "one fetch for 50 callers");
-    assert_eq!(sources.iter().filter(|s| **s == Source::Fetched).count(), 1, "{sources:?}");
+    check_one_fetch_for_many_callers(a.clone(), b.clone(), KEY).await;
     assert!(b.try_lock(KEY, "next", Duration::from_secs(1)).await.unwrap(), "the holder gave the lock up");
 }
 
@@ -125,12 +93,12 @@ async fn fifty_callers_through_two_stores_fetch_one_token() {
 async fn every_operation_fails_promptly_with_a_store_error_when_redis_goes_down() {
     let Some(redis) = RedisServer::start() else { return };
     let store = RedisTokenStore::connect(&redis.url()).await.unwrap();
-    store.put(KEY, &token("hush-down-1"), Duration::from_secs(60)).await.unwrap();
+    store.put(KEY, &stored_token("hush-down-1"), Duration::from_secs(60)).await.unwrap();
     drop(redis);
     let started = Instant::now();
     let results = [
         store.get(KEY).await.map(|_| ()),
-        store.put(KEY, &token("hush-down-2"), Duration::from_secs(60)).await,
+        store.put(KEY, &stored_token("hush-down-2"), Duration::from_secs(60)).await,
         store.try_lock(KEY, "h", Duration::from_secs(30)).await.map(|_| ()),
         store.unlock(KEY, "h").await,
     ];
@@ -142,7 +110,7 @@ async fn every_operation_fails_promptly_with_a_store_error_when_redis_goes_down(
 
     // The protocol on top falls back to fetching directly, within the operation timeout.
     let started = Instant::now();
-    let fetch = || async { Ok(token("direct")) };
+    let fetch = || async { Ok(stored_token("direct")) };
     let (got, source) =
         get_or_refresh(&store, KEY, RefreshOptions::default(), OffsetDateTime::now_utc, None, fetch).await.unwrap();
     assert_eq!((got.secret.expose_secret(), source), ("direct", Source::Fetched));

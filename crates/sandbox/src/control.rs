@@ -61,28 +61,10 @@ use gerbang_core::ProviderId;
 use serde_json::json;
 
 use crate::clock;
+use crate::emulated::{self, EmulatedGateway, Webhooks};
 use crate::payments::{self, Cause, Filter};
 use crate::state::Shared;
-use crate::{
-    DeliveryPlan, PaymentState, SandboxError, cashin, ciputra, crypto_invoice, cuan10pay, dashboard, faults, qris,
-    webhook,
-};
-
-/// The gateways the sandbox emulates today.
-pub(crate) const EMULATED: &[ProviderId] = &ProviderId::ALL;
-
-/// The moves the sandbox's controls make a pending payment of `provider` do: paid and expired
-/// everywhere, failed at Cash In, cancelled where the gateway has a cancel call (QRIS, whose
-/// cancelled invoices read expired, and Ciputra).
-pub(crate) const fn moves(provider: ProviderId) -> &'static [PaymentState] {
-    use PaymentState::{Cancelled, Expired, Failed, Paid};
-    match provider {
-        ProviderId::CashIn => &[Paid, Expired, Failed],
-        ProviderId::Qris | ProviderId::Ciputra => &[Paid, Expired, Cancelled],
-        ProviderId::Cuan10pay | ProviderId::CryptoInvoice => &[Paid, Expired],
-        _ => &[],
-    }
-}
+use crate::{DeliveryPlan, PaymentState, SandboxError, dashboard, faults, webhook};
 
 /// What a payment control did: which payment it found by the id it was given, and the state
 /// it moved it to (or whose webhook it sent).
@@ -94,23 +76,27 @@ pub(crate) struct Controlled {
     pub(crate) state: PaymentState,
 }
 
-/// The sandbox key of the payment `id` names ([`payments::resolve`]), or of the Ciputra
-/// registration it names: not a payment, yet moved by the same controls.
-fn key(shared: &Shared, provider: ProviderId, id: &str) -> Result<String, SandboxError> {
+/// The gateway of `provider` and the sandbox key of the payment `id` names
+/// ([`payments::resolve`]), or of what else the gateway's controls move
+/// ([`EmulatedGateway::controls_other`]: Ciputra's registrations, not payments).
+fn key(
+    shared: &Shared,
+    provider: ProviderId,
+    id: &str,
+) -> Result<(&'static dyn EmulatedGateway, String), SandboxError> {
+    let gateway = emulated::of(provider).ok_or(SandboxError::NotEmulated { provider })?;
     match payments::resolve(shared, provider, id) {
-        Ok(payment) => Ok(payment.reference),
-        Err(SandboxError::UnknownPayment { .. })
-            if provider == ProviderId::Ciputra && ciputra::is_registration(shared, id.trim()) =>
-        {
-            Ok(id.trim().to_owned())
+        Ok(payment) => Ok((gateway, payment.reference)),
+        Err(SandboxError::UnknownPayment { .. }) if gateway.controls_other(shared, id.trim()) => {
+            Ok((gateway, id.trim().to_owned()))
         }
         Err(e) => Err(e),
     }
 }
 
 /// Moves the pending payment of `provider` that `id` names (any of its ids: see
-/// [`payments::resolve`]) to `target` and delivers that gateway's webhook per `plan`. The one
-/// place that knows which module handles which gateway.
+/// [`payments::resolve`]) to `target` and delivers that gateway's webhook per `plan`, through
+/// its [`EmulatedGateway::settle`].
 pub(crate) fn settle(
     shared: &Arc<Shared>,
     provider: ProviderId,
@@ -118,16 +104,8 @@ pub(crate) fn settle(
     target: PaymentState,
     plan: DeliveryPlan,
 ) -> Result<Controlled, SandboxError> {
-    let reference = key(shared, provider, id)?;
-    let cause = Cause::Control;
-    let state = match provider {
-        ProviderId::Cuan10pay => cuan10pay::settle(shared, &reference, target, plan, cause),
-        ProviderId::CashIn => cashin::settle(shared, &reference, target, plan, cause),
-        ProviderId::Qris => qris::settle(shared, &reference, target, plan, cause),
-        ProviderId::CryptoInvoice => crypto_invoice::settle(shared, &reference, target, plan, cause),
-        ProviderId::Ciputra => ciputra::settle(shared, &reference, target, plan, cause),
-        other => Err(SandboxError::NotEmulated { provider: other }),
-    }?;
+    let (gateway, reference) = key(shared, provider, id)?;
+    let state = gateway.settle(shared, &reference, target, plan, Cause::Control)?;
     Ok(Controlled { reference, state })
 }
 
@@ -140,15 +118,8 @@ pub(crate) fn send_webhook(
     state: Option<PaymentState>,
     plan: DeliveryPlan,
 ) -> Result<Controlled, SandboxError> {
-    let reference = key(shared, provider, id)?;
-    let (state, webhook) = match provider {
-        ProviderId::Cuan10pay => cuan10pay::webhook_in(shared, &reference, state),
-        ProviderId::CashIn => cashin::webhook_in(shared, &reference, state),
-        ProviderId::Qris => qris::webhook_in(shared, &reference, state),
-        ProviderId::CryptoInvoice => crypto_invoice::webhook_in(shared, &reference, state),
-        ProviderId::Ciputra => ciputra::webhook_in(shared, &reference, state),
-        other => Err(SandboxError::NotEmulated { provider: other }),
-    }?;
+    let (gateway, reference) = key(shared, provider, id)?;
+    let (state, webhook) = gateway.webhook_in(shared, &reference, state)?;
     if !webhook::dispatch(shared, webhook, plan) {
         return Err(SandboxError::NoWebhookUrl { provider, reference });
     }
@@ -170,7 +141,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/clock", get(clock))
         .route("/clock/advance", post(advance_clock));
     // Controls only one gateway has (QRIS withdrawals) are added by its module, the faults' by theirs.
-    dashboard::control_routes(faults::control_routes(qris::control_routes(common)))
+    let common = emulated::all().fold(common, |router, gateway| gateway.control_routes(router));
+    dashboard::control_routes(faults::control_routes(common))
         .fallback(|| async {
             refusal(StatusCode::NOT_FOUND, "no such control route; see the gerbang-sandbox docs".into())
         })
@@ -178,23 +150,23 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 }
 
 async fn health() -> Response {
-    Json(json!({ "status": "ok", "emulated": EMULATED })).into_response()
+    Json(json!({ "status": "ok", "emulated": emulated::providers() })).into_response()
 }
 
 /// `GET /keys`: the test credentials of every gateway, as this process checks and signs with them.
 async fn keys() -> Response {
-    let mut response = Json(json!({
-        "cuan10pay": { "api_key": cuan10pay::API_KEY, "private_key": cuan10pay::PRIVATE_KEY },
-        "cashin": {
-            "client_id": cashin::CLIENT_ID,
-            "secret_key": cashin::SECRET_KEY,
-            "public_key": cashin::public_key_pem(),
-        },
-        "qris": { "api_key": qris::API_KEY },
-        "crypto-invoice": { "public_key": crypto_invoice::PUBLIC_KEY, "private_key": crypto_invoice::PRIVATE_KEY },
-        "ciputra": { "api_key": ciputra::API_KEY, "api_secret": ciputra::API_SECRET },
-    }))
-    .into_response();
+    let mut every = serde_json::Map::new();
+    for gateway in emulated::all() {
+        let mut keys = serde_json::Map::new();
+        for credential in gateway.credentials() {
+            keys.insert(credential.key.to_owned(), json!(credential.value));
+        }
+        if let Some(published) = gateway.published_key() {
+            keys.insert(published.key.to_owned(), json!(published.pem));
+        }
+        every.insert(gateway.provider().as_str().to_owned(), serde_json::Value::Object(keys));
+    }
+    let mut response = Json(serde_json::Value::Object(every)).into_response();
     response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     response
 }
@@ -237,9 +209,10 @@ enum Move {
 
 /// The gateway a path names, or why there is none (a 404).
 pub(crate) fn provider(text: &str) -> Result<ProviderId, String> {
-    text.parse::<ProviderId>().ok().filter(|p| EMULATED.contains(p)).ok_or_else(|| {
-        format!("unknown provider {text:?}; expected one of cuan10pay, cashin, qris, crypto-invoice, ciputra")
-    })
+    text.parse::<ProviderId>()
+        .ok()
+        .filter(|p| emulated::of(*p).is_some())
+        .ok_or_else(|| format!("unknown provider {text:?}; expected one of {}", emulated::listed()))
 }
 
 fn control(shared: &Arc<Shared>, (provider, id): (String, String), query: PlanQuery, action: Move) -> Response {
@@ -282,23 +255,23 @@ fn control(shared: &Arc<Shared>, (provider, id): (String, String), query: PlanQu
     }
 }
 
-/// Where a control's webhook went, for the person who pressed it: the URLs of a gateway whose
-/// webhook URL is set in its dashboard (Cuan10pay, Cash In), or that none is set; QRIS sends
-/// none; the others send to the callback URL the payment was created with. Every attempt and its
-/// answer are in `GET /_sandbox/deliveries` (and on the dashboard).
+/// Where a control's webhook went, for the person who pressed it ([`EmulatedGateway::webhooks`]):
+/// the URLs of a gateway whose webhook URL is set in its dashboard (Cuan10pay, Cash In), or that
+/// none is set; the callback URL the payment was created with; or that the gateway sends none
+/// (QRIS). Every attempt and its answer are in `GET /_sandbox/deliveries` (and on the dashboard).
 fn where_the_webhook_goes(shared: &Arc<Shared>, provider: ProviderId, plan: DeliveryPlan) -> serde_json::Value {
     if plan.drop {
         return json!("dropped by the delivery plan: not sent");
     }
-    match provider {
-        ProviderId::Qris => json!("QRIS sends no webhook: poll the status"),
-        ProviderId::Cuan10pay | ProviderId::CashIn => match shared.settings.webhook_urls.get(&provider) {
+    match emulated::of(provider).map(|gateway| gateway.webhooks()) {
+        Some(Webhooks::None { answer, .. }) => json!(answer),
+        Some(Webhooks::Configured) => match shared.settings.webhook_urls.get(&provider) {
             Some(urls) if !urls.all().is_empty() => json!({ "to": urls.all() }),
             _ => json!(format!(
                 "none sent: no webhook URL is set for {provider} (gerbang sandbox serve --webhook-url {provider}=URL)"
             )),
         },
-        _ => json!("to the callback_url the payment was created with, if it had one"),
+        Some(Webhooks::WithPayment) | None => json!("to the callback_url the payment was created with, if it had one"),
     }
 }
 
@@ -325,11 +298,12 @@ pub(crate) fn filter(query: &HashMap<String, String>, allowed: &[&str]) -> Resul
     let given = |name: &str| query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
     let provider = match given("gateway") {
         None => None,
-        Some(text) => Some(text.parse::<ProviderId>().ok().filter(|p| EMULATED.contains(p)).ok_or_else(|| {
-            format!(
-                "gateway: unknown gateway {text:?}; expected one of cuan10pay, cashin, qris, crypto-invoice, ciputra"
-            )
-        })?),
+        Some(text) => Some(
+            text.parse::<ProviderId>()
+                .ok()
+                .filter(|p| emulated::of(*p).is_some())
+                .ok_or_else(|| format!("gateway: unknown gateway {text:?}; expected one of {}", emulated::listed()))?,
+        ),
     };
     let state = given("state").map(str::parse::<PaymentState>).transpose().map_err(|e| format!("state: {e}"))?;
     Ok(Filter { provider, state })

@@ -3,7 +3,7 @@
 
 use gerbang_core::ProviderId;
 
-use crate::PaymentState;
+use crate::{PaymentState, emulated};
 
 /// Why the sandbox refused a control operation ([`Sandbox::pay`](crate::Sandbox::pay),
 /// [`Sandbox::expire`](crate::Sandbox::expire), …).
@@ -112,38 +112,17 @@ pub enum SandboxError {
 
 /// What the gateway does send, for [`SandboxError::NoWebhook`].
 fn no_webhook_hint(provider: ProviderId) -> &'static str {
-    match provider {
-        ProviderId::Cuan10pay => " (its webhooks: pending, paid, expired)",
-        ProviderId::CashIn => " (its notifications: pending, paid, expired, failed)",
-        ProviderId::Qris => " (QRIS invoices send no webhook at all: poll their status)",
-        ProviderId::CryptoInvoice => " (its one callback is for paid)",
-        ProviderId::Ciputra => " (its callbacks: paid, expired)",
-        _ => "",
-    }
+    emulated::of(provider).map_or("", |gateway| gateway.webhook_states_hint())
 }
 
 /// The ids a control takes for a payment of `provider`, for [`SandboxError::UnknownPayment`]: what
 /// [`payments::resolve`](crate::payments) matches (its key, the gateway's id, the merchant's
 /// reference), in the gateway's words.
 fn accepted_ids(provider: ProviderId) -> &'static str {
-    match provider {
-        ProviderId::Cuan10pay => "deposit id or merchant reference",
-        ProviderId::CashIn => "trxNo (the merchant reference) or referenceNo",
-        ProviderId::Qris => "invoice id",
-        ProviderId::CryptoInvoice => "invoice id or order id (the merchant reference)",
-        ProviderId::Ciputra => "external_id (the merchant reference) or order_id",
-        _ => "id",
-    }
+    emulated::of(provider).map_or("id", |gateway| gateway.accepted_ids())
 }
 
 /// What to do instead, for [`SandboxError::UnknownPayment`].
 fn unknown_hint(provider: ProviderId) -> &'static str {
-    match provider {
-        // Its create takes the amount only (`GET /api/v1/invoice/create?amount=`,
-        // `seeds/002_70371d71cc9c4025.txt`): the merchant reference never reaches the gateway.
-        ProviderId::Qris => {
-            "; QRIS invoices keep no merchant reference: pass the invoice_id, which create printed as provider_reference"
-        }
-        _ => "; create it first",
-    }
+    emulated::of(provider).map_or("; create it first", |gateway| gateway.unknown_hint())
 }

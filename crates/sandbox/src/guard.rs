@@ -41,8 +41,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::control::EMULATED;
-use crate::state::{self, Shared};
+use crate::emulated;
+use crate::state::Shared;
 
 /// What the layer needs to know: the public URL's host and origin, and the address served on.
 #[derive(Debug)]
@@ -131,9 +131,8 @@ fn changes(method: &Method) -> bool {
 
 /// Whether `path` is an emulated gateway's (its prefix, then nothing or `/`).
 fn is_gateway(path: &str) -> bool {
-    EMULATED.iter().any(|provider| {
-        path.strip_prefix(state::prefix(*provider)).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    })
+    emulated::all()
+        .any(|gateway| path.strip_prefix(gateway.prefix()).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
 }
 
 /// The one host the request names (`Host`, and the authority of an absolute-form target, which

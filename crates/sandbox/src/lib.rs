@@ -137,6 +137,7 @@ mod control;
 pub mod crypto_invoice;
 pub mod cuan10pay;
 mod dashboard;
+mod emulated;
 mod error;
 mod faults;
 mod guard;
@@ -150,6 +151,7 @@ mod state;
 mod webhook;
 
 pub use clock::{ClockAdvance, MAX_CLOCK_ADVANCE};
+pub use cuan10pay::{WEBHOOK_ATTEMPTS as CUAN10PAY_WEBHOOK_ATTEMPTS, WEBHOOK_INTERVAL as CUAN10PAY_WEBHOOK_INTERVAL};
 pub use error::SandboxError;
 pub use faults::{DEFAULT_FAULT_RETRY_AFTER, Fault, FaultAction, InjectedFault, MAX_FAULT_DELAY};
 pub use payments::{Cause, PaymentEvent, PaymentSummary};
@@ -159,4 +161,12 @@ pub use sandbox::{
     SandboxBuilder, SandboxHandle,
 };
 pub use state::PaymentState;
-pub use webhook::{CUAN10PAY_WEBHOOK_ATTEMPTS, CUAN10PAY_WEBHOOK_INTERVAL, Delivery};
+pub use webhook::Delivery;
+
+/// Every gateway the sandbox emulates, in the order it lists them: the one place that names
+/// them. Each is its module's implementation of [`EmulatedGateway`](emulated::EmulatedGateway)
+/// (its prefix and routes, how its payments move, its webhooks, faults, keys and words); the
+/// control API, the payments list, the clock, the faults and the dashboard reach a gateway only
+/// through this list. A sixth gateway is a module and a line here.
+pub(crate) const EMULATED_GATEWAYS: &[&dyn emulated::EmulatedGateway] =
+    &[&cuan10pay::Gateway, &cashin::Gateway, &qris::Gateway, &crypto_invoice::Gateway, &ciputra::Gateway];

@@ -66,11 +66,11 @@ mod tests {
 
     #[test]
     fn buttons_encode_the_reference_and_escape_the_labels() {
-        let html = controls(ProviderId::CashIn, "ORDER 1/2", &[("pay", "Pay <now>")]);
-        assert_eq!(
-            html,
-            "<form method=post action=\"/_sandbox/cashin/payments/ORDER%201%2F2/pay\"><button>Pay &lt;now&gt;</button></form>"
-        );
+        for provider in ProviderId::ALL {
+            let html = controls(provider, "ORDER 1/2", &[("pay", "Pay <now>")]);
+            let path = format!("/_sandbox/{}/payments/ORDER%201%2F2/pay", provider.as_str());
+            assert_eq!(html, format!("<form method=post action=\"{path}\"><button>Pay &lt;now&gt;</button></form>"));
+        }
         assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
         assert_eq!(
             link(&["payments", "cashin", "A/B <1>"], &[("done", "paid & sent")]),

@@ -11,7 +11,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::state::Shared;
-use crate::{PaymentState, SandboxError, cashin, ciputra, control, crypto_invoice, cuan10pay, qris};
+use crate::{PaymentState, SandboxError, control, emulated};
 
 /// What made a payment change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -147,7 +147,7 @@ impl PaymentSummary {
 
     /// The moves the sandbox's controls can make it do now: none once it is final.
     pub fn moves(&self) -> &'static [PaymentState] {
-        if self.state == PaymentState::Pending { control::moves(self.provider) } else { &[] }
+        if self.state == PaymentState::Pending { emulated::of(self.provider).map_or(&[], |g| g.moves()) } else { &[] }
     }
 }
 
@@ -162,17 +162,9 @@ pub(crate) struct Filter {
 /// applied on the sandbox clock.
 pub(crate) fn all(shared: &Shared, filter: &Filter) -> Vec<PaymentSummary> {
     let mut out = Vec::new();
-    for provider in control::EMULATED {
-        if filter.provider.is_some_and(|p| p != *provider) {
-            continue;
-        }
-        match provider {
-            ProviderId::Cuan10pay => cuan10pay::summaries(shared, &mut out),
-            ProviderId::CashIn => cashin::summaries(shared, &mut out),
-            ProviderId::Qris => qris::summaries(shared, &mut out),
-            ProviderId::CryptoInvoice => crypto_invoice::summaries(shared, &mut out),
-            ProviderId::Ciputra => ciputra::summaries(shared, &mut out),
-            _ => {}
+    for gateway in emulated::all() {
+        if filter.provider.is_none_or(|p| p == gateway.provider()) {
+            gateway.summaries(shared, &mut out);
         }
     }
     if let Some(state) = filter.state {
@@ -218,7 +210,7 @@ impl Id {
 /// [`SandboxError::AmbiguousReference`] naming each candidate's key,
 /// [`SandboxError::UnknownPayment`] when nothing matches, [`SandboxError::NotEmulated`].
 pub(crate) fn resolve(shared: &Shared, provider: ProviderId, id: &str) -> Result<PaymentSummary, SandboxError> {
-    if !control::EMULATED.contains(&provider) {
+    if emulated::of(provider).is_none() {
         return Err(SandboxError::NotEmulated { provider });
     }
     let id = id.trim();
@@ -245,16 +237,8 @@ pub(crate) fn resolve(shared: &Shared, provider: ProviderId, id: &str) -> Result
 /// for the gateways whose state is read at each look-up, done at once for all.
 pub(crate) fn expire_due(shared: &Arc<Shared>) -> Vec<(ProviderId, String)> {
     let mut expired = Vec::new();
-    for provider in control::EMULATED {
-        let references = match provider {
-            ProviderId::Cuan10pay => cuan10pay::expire_due(shared),
-            ProviderId::CashIn => cashin::expire_due(shared),
-            ProviderId::Qris => qris::expire_due(shared),
-            ProviderId::CryptoInvoice => crypto_invoice::expire_due(shared),
-            ProviderId::Ciputra => ciputra::expire_due(shared),
-            _ => Vec::new(),
-        };
-        expired.extend(references.into_iter().map(|r| (*provider, r)));
+    for gateway in emulated::all() {
+        expired.extend(gateway.expire_due(shared).into_iter().map(|r| (gateway.provider(), r)));
     }
     expired
 }

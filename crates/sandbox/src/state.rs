@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::clock::SandboxClock;
+use crate::emulated::{self, GatewayStates};
 use crate::webhook::{DeliveryLog, WebhookRetry, WebhookUrls};
-use crate::{cashin, ciputra, crypto_invoice, cuan10pay, qris, webhook};
 
 /// The state of a payment held by the sandbox, whatever the gateway calls it on the wire.
 ///
@@ -71,7 +71,7 @@ impl fmt::Display for PaymentState {
 pub(crate) struct Settings {
     /// Each gateway's dashboard URLs, with the turn counter that spreads attempts over them.
     pub(crate) webhook_urls: HashMap<ProviderId, WebhookUrls>,
-    /// `None`: each gateway's own default ([`webhook::default_retry`]).
+    /// `None`: each gateway's own default ([`EmulatedGateway::webhook_retry`](crate::emulated::EmulatedGateway::webhook_retry)).
     pub(crate) webhook_retry: Option<WebhookRetry>,
     /// The URL the links in answers start with, when set; without a trailing slash.
     pub(crate) public_url: Option<String>,
@@ -91,11 +91,8 @@ pub(crate) struct Shared {
     pub(crate) faults: crate::faults::Faults,
     pub(crate) deliveries: DeliveryLog,
     pub(crate) http: reqwest::Client,
-    pub(crate) cuan10pay: cuan10pay::Emulator,
-    pub(crate) cashin: cashin::Emulator,
-    pub(crate) qris: qris::Emulator,
-    pub(crate) crypto_invoice: crypto_invoice::Emulator,
-    pub(crate) ciputra: ciputra::Emulator,
+    /// Each emulated gateway's own state (see [`Shared::gateway_state`]).
+    pub(crate) gateways: GatewayStates,
     /// `http://ADDR` of the address the sandbox was first served on.
     pub(crate) served_at: OnceLock<String>,
 }
@@ -130,23 +127,22 @@ impl Shared {
     }
 
     pub(crate) fn webhook_retry(&self, provider: ProviderId) -> WebhookRetry {
-        self.settings.webhook_retry.unwrap_or_else(|| webhook::default_retry(provider))
+        self.settings.webhook_retry.unwrap_or_else(|| match emulated::of(provider) {
+            Some(gateway) => gateway.webhook_retry(),
+            // Never reached: only an emulated gateway's payments have webhooks.
+            None => WebhookRetry { attempts: 1, interval: Duration::from_secs(2) },
+        })
     }
 }
 
-/// The path prefix each gateway is served under, without a trailing slash. A client's base URL is
-/// the sandbox URL followed by this prefix, so that the paths of each gateway's document append to
-/// it as written (and are what that gateway's signature covers).
-pub(crate) const fn prefix(provider: ProviderId) -> &'static str {
-    match provider {
-        ProviderId::Cuan10pay => cuan10pay::PREFIX,
-        ProviderId::CashIn => cashin::PREFIX,
-        ProviderId::Qris => qris::PREFIX,
-        ProviderId::CryptoInvoice => crypto_invoice::PREFIX,
-        ProviderId::Ciputra => ciputra::PREFIX,
+/// The path prefix `provider` is served under, without a trailing slash (see
+/// [`EmulatedGateway::prefix`](crate::emulated::EmulatedGateway::prefix)).
+pub(crate) fn prefix(provider: ProviderId) -> &'static str {
+    match emulated::of(provider) {
+        Some(gateway) => gateway.prefix(),
         // `ProviderId` is non-exhaustive: a gateway added to it but not yet emulated is served
         // nowhere, and its requests get the sandbox's 404.
-        _ => "/not-emulated",
+        None => "/not-emulated",
     }
 }
 

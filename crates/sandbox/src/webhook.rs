@@ -16,16 +16,6 @@ use tracing::Instrument;
 use crate::state::{Shared, lock};
 use crate::{DeliveryPlan, SandboxError};
 
-/// **Decision**: how many times the sandbox sends a Cuan10pay webhook that is not answered with a
-/// 2xx. Cuan10pay's document (`seeds/000_b443c682d4d25840.txt`) says only "We will send POST
-/// requests to your webhook URL on status changes", nothing about retries: this is an assumption,
-/// the usual practice of gateways, so that a merchant's handler is tested for idempotency.
-pub const CUAN10PAY_WEBHOOK_ATTEMPTS: u32 = 3;
-
-/// **Decision**: the wait between two Cuan10pay webhook attempts; see
-/// [`CUAN10PAY_WEBHOOK_ATTEMPTS`]. Short, so that a sandbox run shows the retries at once.
-pub const CUAN10PAY_WEBHOOK_INTERVAL: Duration = Duration::from_secs(2);
-
 /// How long one webhook attempt may take before it is recorded as failed.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -39,20 +29,6 @@ pub(crate) struct WebhookRetry {
     pub(crate) attempts: u32,
     /// The wait after a failed attempt.
     pub(crate) interval: Duration,
-}
-
-/// The retry policy of each gateway, when the builder does not override it.
-pub(crate) fn default_retry(provider: ProviderId) -> WebhookRetry {
-    match provider {
-        ProviderId::Cuan10pay => {
-            WebhookRetry { attempts: CUAN10PAY_WEBHOOK_ATTEMPTS, interval: CUAN10PAY_WEBHOOK_INTERVAL }
-        }
-        ProviderId::CashIn => crate::cashin::WEBHOOK_RETRY,
-        ProviderId::Qris => crate::qris::WEBHOOK_RETRY,
-        ProviderId::CryptoInvoice => crate::crypto_invoice::WEBHOOK_RETRY,
-        ProviderId::Ciputra => crate::ciputra::WEBHOOK_RETRY,
-        _ => WebhookRetry { attempts: 1, interval: CUAN10PAY_WEBHOOK_INTERVAL },
-    }
 }
 
 /// One webhook delivery attempt, as recorded by the sandbox.

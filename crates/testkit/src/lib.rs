@@ -30,6 +30,7 @@ mod redis_cluster;
 mod redis_server;
 mod rotation;
 mod spans;
+mod token_contract;
 mod watched;
 pub use certs::{ServerCert, TestCa, Validity};
 pub use chromium::{CHROMIUM_FLAGS, Chromium};
@@ -51,6 +52,7 @@ pub use rotation::{
     rotation_keys, run_previous_key_scenarios, show_verification,
 };
 pub use spans::{SeenSpan, SpanCapture};
+pub use token_contract::{check_one_fetch_for_many_callers, stored_token};
 pub use watched::{CountingGateway, check_watched_creates};
 
 /// Every line of tracing output written since [`LogCapture::install`], kept in memory.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use gerbang::cashin::{CashinClient, CashinConfig};
 use gerbang::cuan10pay::{Cuan10payClient, Cuan10payConfig};
-use gerbang::sandbox::{Sandbox, SandboxHandle, cashin, cuan10pay};
+use gerbang::sandbox::{Sandbox, SandboxBuilder, SandboxHandle, cashin, cuan10pay};
 use gerbang::{Money, PaymentProvider, PaymentRequest, ProviderId};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -205,4 +205,43 @@ pub async fn sandbox_with_payments(
         }
     }
     (sandbox, payments)
+}
+
+/// A sandbox to build that sends Cuan10pay's webhooks to the receiver on `port` (a [`Serve`]
+/// started there).
+pub fn sandbox_for(port: u16) -> SandboxBuilder {
+    Sandbox::builder().webhook_url(ProviderId::Cuan10pay, format!("http://127.0.0.1:{port}/webhooks/cuan10pay"))
+}
+
+/// A `webhook serve` with `store_flags` (`--store URL`, `--store-ca FILE`, …) behind a sandbox
+/// that sends it Cuan10pay's webhooks: pays a deposit referenced `reference`, waits for its
+/// event (the store reached: the event was claimed in it), and returns every line the receiver
+/// wrote on stderr, for the caller to check what it said of its store.
+pub async fn one_event_through(store_flags: &[&str], reference: &str) -> String {
+    let port = free_port();
+    let sandbox = sandbox_for(port).start().await.unwrap();
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let serve = Serve::start(port, store_flags, tx).await;
+    let id = paid_deposit(&sandbox, reference).await;
+    let (_, event) = next_event(&mut events, Duration::from_secs(10)).await.expect("the webhook is handled");
+    assert_eq!(event["provider_reference"], id.as_str());
+    serve.stderr.lock().unwrap().join("\n")
+}
+
+/// Runs `gerbang webhook serve --store STORE` as `configure` finishes the command (the store, a
+/// CA by flag or by variable, …) and expects it to refuse to start, as a store whose certificate
+/// does not verify makes it: exit 1 within 15 s (not an outage to wait out). Its stderr, and its
+/// one `error: ` line.
+pub async fn refused_to_serve(configure: impl FnOnce(&mut tokio::process::Command)) -> (String, String) {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_gerbang"));
+    command.args(["webhook", "serve", "--port", &free_port().to_string()]);
+    configure(&mut command);
+    let run = command.envs(gateway_env()).env_remove("GERBANG_STORE_URL").kill_on_drop(true).output();
+    let output =
+        tokio::time::timeout(Duration::from_secs(15), run).await.expect("a refusal is not waited for").unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let error =
+        stderr.lines().find(|line| line.starts_with("error: ")).unwrap_or_else(|| panic!("{stderr}")).to_owned();
+    (stderr, error)
 }

@@ -36,7 +36,7 @@ pub(super) async fn authenticate(State(shared): State<Arc<Shared>>, request: Req
         }
     };
     // Only a request that is authentic spends its id, so a forged one cannot block a real one.
-    if !lock(&shared.cashin.store).remember_request_id(&request_id) {
+    if !lock(&super::emulator(&shared).store).remember_request_id(&request_id) {
         return error(StatusCode::CONFLICT, "Duplicate X-REQUEST-ID: it must be unique for each request");
     }
     let mut request = Request::from_parts(parts, Body::from(body));
@@ -73,6 +73,7 @@ fn check(shared: &Shared, parts: &Parts, body: &Bytes) -> Result<String, &'stati
     // `/payment` or `/payment/status`, as the document names them.
     let message = string_to_sign(body, client_id, request_id, parts.uri.path(), timestamp)
         .map_err(|_| "Invalid request body: it is not JSON")?;
-    verify(SECRET_KEY.as_bytes(), &message, shared.cashin.settings.hmac, signature).map_err(|_| "Invalid signature")?;
+    verify(SECRET_KEY.as_bytes(), &message, super::emulator(shared).settings.hmac, signature)
+        .map_err(|_| "Invalid signature")?;
     Ok(request_id.to_owned())
 }

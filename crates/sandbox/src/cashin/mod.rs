@@ -43,14 +43,18 @@ use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use gerbang_core::ProviderId;
 use gerbang_signing::cashin::HmacAlgorithm;
 use gerbang_signing::rsa::PrivateKey;
 use serde_json::json;
 
+use crate::emulated::{
+    Credential, EmulatedGateway, GatewaySettings, GatewayStates, Operation, PublishedKey, Webhooks, settings_of,
+};
+use crate::payments::{Cause, PaymentSummary};
 use crate::state::Shared;
-use crate::webhook::WebhookRetry;
-
-pub(crate) use payments::{expire_due, settle, summaries, webhook_in};
+use crate::webhook::{Webhook, WebhookRetry};
+use crate::{DeliveryPlan, PaymentState, SandboxError};
 
 /// The sandbox's client id for Cash In (`X-CLIENT-ID`). A published test value: it is accepted by
 /// this sandbox and nowhere else, so it is safe in examples, tests and source code.
@@ -81,7 +85,7 @@ pub const CHANNEL_ID: &str = "9552";
 pub(crate) const PREFIX: &str = "/cashin";
 
 /// How this gateway's webhooks are retried when the builder does not say.
-pub(crate) const WEBHOOK_RETRY: WebhookRetry = WebhookRetry { attempts: WEBHOOK_ATTEMPTS, interval: WEBHOOK_INTERVAL };
+const WEBHOOK_RETRY: WebhookRetry = WebhookRetry { attempts: WEBHOOK_ATTEMPTS, interval: WEBHOOK_INTERVAL };
 
 /// The key pair that signs the sandbox's notifications, made on first use and kept for the
 /// process, so that every sandbox in a test run signs alike.
@@ -105,8 +109,8 @@ pub fn public_key_pem() -> String {
 }
 
 /// Cash In's settings, from the [`SandboxBuilder`](crate::SandboxBuilder).
-#[derive(Debug, Default)]
-pub(crate) struct Settings {
+#[derive(Debug, Clone, Default)]
+struct Settings {
     /// The HMAC requests must be signed with (default SHA-256, the SDK's default).
     hmac: HmacAlgorithm,
 }
@@ -116,7 +120,7 @@ impl crate::SandboxBuilder {
     /// document is contradictory on it (`PROVIDERS.md` §2); the sandbox accepts only the one set
     /// here, so a client configured with the other is refused as the real gateway would.
     pub fn cashin_hmac(mut self, hmac: HmacAlgorithm) -> Self {
-        self.cashin.hmac = hmac;
+        self.gateway_settings::<Settings>().hmac = hmac;
         self
     }
 }
@@ -129,13 +133,123 @@ pub(crate) struct Emulator {
 }
 
 impl Emulator {
-    pub(crate) fn new(settings: Settings, max_payments: usize) -> Self {
+    fn new(settings: Settings, max_payments: usize) -> Self {
         Self { settings, store: Mutex::new(payments::Store::new(max_payments)) }
     }
 }
 
+/// Cash In's state in `shared`.
+fn emulator(shared: &Shared) -> &Emulator {
+    shared.gateway_state::<Emulator>()
+}
+
+/// Cash In, as the sandbox's shared modules see it.
+#[derive(Debug)]
+pub(crate) struct Gateway;
+
+impl EmulatedGateway for Gateway {
+    fn provider(&self) -> ProviderId {
+        ProviderId::CashIn
+    }
+
+    fn name(&self) -> &'static str {
+        "Cash In"
+    }
+
+    fn prefix(&self) -> &'static str {
+        PREFIX
+    }
+
+    fn start(&self, settings: &GatewaySettings, max_payments: usize, states: &mut GatewayStates) {
+        states.insert(Emulator::new(settings_of(settings), max_payments));
+    }
+
+    fn router(&self, shared: Arc<Shared>) -> Router {
+        router(shared)
+    }
+
+    /// A checkout can also fail (`FAILED`, notification `06`).
+    fn moves(&self) -> &'static [PaymentState] {
+        &[PaymentState::Paid, PaymentState::Expired, PaymentState::Failed]
+    }
+
+    fn settle(
+        &self,
+        shared: &Arc<Shared>,
+        reference: &str,
+        target: PaymentState,
+        plan: DeliveryPlan,
+        cause: Cause,
+    ) -> Result<PaymentState, SandboxError> {
+        payments::settle(shared, reference, target, plan, cause)
+    }
+
+    fn webhook_in(
+        &self,
+        shared: &Arc<Shared>,
+        reference: &str,
+        state: Option<PaymentState>,
+    ) -> Result<(PaymentState, Webhook), SandboxError> {
+        payments::webhook_in(shared, reference, state)
+    }
+
+    fn summaries(&self, shared: &Shared, out: &mut Vec<PaymentSummary>) {
+        payments::summaries(shared, out);
+    }
+
+    fn expire_due(&self, shared: &Arc<Shared>) -> Vec<String> {
+        payments::expire_due(shared)
+    }
+
+    /// Notifications go to the URL set in the merchant's dashboard.
+    fn webhooks(&self) -> Webhooks {
+        Webhooks::Configured
+    }
+
+    fn webhook_retry(&self) -> WebhookRetry {
+        WEBHOOK_RETRY
+    }
+
+    fn operations(&self) -> &'static [Operation] {
+        const OPERATIONS: &[Operation] =
+            &[Operation::new("create", "POST", "/payment"), Operation::new("status", "POST", "/payment/status")];
+        OPERATIONS
+    }
+
+    /// The shape of [`error`].
+    fn error_body(&self, _status: StatusCode, message: &str) -> serde_json::Value {
+        json!({ "message": message, "data": null })
+    }
+
+    fn credentials(&self) -> &'static [Credential] {
+        &[
+            Credential { key: "client_id", label: "client id", variable: None, value: CLIENT_ID },
+            Credential {
+                key: "secret_key",
+                label: "secret key",
+                variable: Some("GERBANG_CASHIN_SECRET_KEY"),
+                value: SECRET_KEY,
+            },
+        ]
+    }
+
+    /// The notifications' public key, made per process: a verifier in another process must take
+    /// it from `GET /_sandbox/keys`.
+    fn published_key(&self) -> Option<PublishedKey> {
+        Some(PublishedKey { key: "public_key", label: "notification public key (PEM)", pem: public_key_pem() })
+    }
+
+    fn accepted_ids(&self) -> &'static str {
+        "trxNo (the merchant reference) or referenceNo"
+    }
+
+    fn webhook_states_hint(&self) -> &'static str {
+        " (its notifications: pending, paid, expired, failed)"
+    }
+}
+
 /// The routes, relative to [`PREFIX`].
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+fn router(shared: Arc<Shared>) -> Router {
     let api = Router::new()
         .route("/payment", post(payments::create))
         .route("/payment/status", post(payments::status))
@@ -153,4 +267,20 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 /// signature, 404 an unknown `trxNo`, 409 a reused `trxNo` or `X-REQUEST-ID`).
 pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({ "message": message.into(), "data": null }))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faults::operations::{exists, names, of};
+
+    #[test]
+    fn its_operations_are_create_and_status_by_method_and_path() {
+        let provider = ProviderId::CashIn;
+        assert_eq!(names(provider), ["any", "create", "status"]);
+        assert_eq!(of(provider, "POST", "/payment", None), Some("create"));
+        assert_eq!(of(provider, "GET", "/payment", None), None, "another method");
+        assert_eq!(of(provider, "GET", "/checkout/abc", None), None, "a page is no operation");
+        assert!(!exists(provider, "cancel"), "Cash In has no cancel call");
+    }
 }

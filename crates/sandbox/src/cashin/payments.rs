@@ -191,7 +191,7 @@ fn open(shared: &Shared, request_id: &str, body: &[u8]) -> Result<Response, Refu
         .map_err(|_| invalid("Invalid field format: customer.phoneNumber is required, at most 16 characters"))?;
 
     let now = shared.now();
-    let mut store = lock(&shared.cashin.store);
+    let mut store = lock(&super::emulator(shared).store);
     if store.payments.contains_key(&trx_no) {
         let message = "Duplicate trxNo: it must be unique for each payment".to_owned();
         return Err(Refusal { status: StatusCode::CONFLICT, message });
@@ -231,7 +231,7 @@ fn open(shared: &Shared, request_id: &str, body: &[u8]) -> Result<Response, Refu
 pub(super) async fn status(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Response, Refusal> {
     let fields = object(&body)?;
     let trx_no = text(&fields, "trxNo", 64)?.trim();
-    let store = lock(&shared.cashin.store);
+    let store = lock(&super::emulator(&shared).store);
     let Some(checkout) = store.payments.get(trx_no) else {
         return Ok(error(StatusCode::NOT_FOUND, "Transaction not found"));
     };
@@ -262,7 +262,7 @@ pub(super) async fn status(State(shared): State<Arc<Shared>>, body: Bytes) -> Re
 /// `GET /checkout/{paymentToken}`: what the customer would see, with buttons that pay, expire
 /// or fail the checkout through the control API.
 pub(super) async fn page(State(shared): State<Arc<Shared>>, Path(token): Path<String>) -> Response {
-    let store = lock(&shared.cashin.store);
+    let store = lock(&super::emulator(&shared).store);
     let Some(checkout) = store.tokens.get(&token).and_then(|trx_no| store.payments.get(trx_no)) else {
         return not_found("such checkout");
     };
@@ -302,7 +302,7 @@ pub(crate) fn settle(
     }
     let now = shared.now();
     let checkout = {
-        let mut store = lock(&shared.cashin.store);
+        let mut store = lock(&super::emulator(shared).store);
         let Some(checkout) = store.payments.get_mut(reference.trim()) else {
             return Err(unknown(reference));
         };
@@ -336,8 +336,11 @@ pub(crate) fn webhook_in(
     reference: &str,
     state: Option<PaymentState>,
 ) -> Result<(PaymentState, Webhook), SandboxError> {
-    let checkout =
-        lock(&shared.cashin.store).payments.get(reference.trim()).cloned().ok_or_else(|| unknown(reference))?;
+    let checkout = lock(&super::emulator(shared).store)
+        .payments
+        .get(reference.trim())
+        .cloned()
+        .ok_or_else(|| unknown(reference))?;
     let state = state.unwrap_or(checkout.state);
     let webhook = notification(checkout, state, shared.now(), shared.wall_now())
         .ok_or(SandboxError::NoWebhook { provider: PROVIDER, state })?;
@@ -346,7 +349,7 @@ pub(crate) fn webhook_in(
 
 /// Every checkout, as the dashboard shows it.
 pub(crate) fn summaries(shared: &Shared, out: &mut Vec<PaymentSummary>) {
-    let store = lock(&shared.cashin.store);
+    let store = lock(&super::emulator(shared).store);
     for checkout in store.payments.values() {
         let mut summary = PaymentSummary::new(
             PROVIDER,
@@ -367,7 +370,7 @@ pub(crate) fn summaries(shared: &Shared, out: &mut Vec<PaymentSummary>) {
 /// Expires the open checkouts past their `duration`, each sending its `05` notification.
 pub(crate) fn expire_due(shared: &Arc<Shared>) -> Vec<String> {
     let now = shared.now();
-    let due: Vec<String> = lock(&shared.cashin.store)
+    let due: Vec<String> = lock(&super::emulator(shared).store)
         .payments
         .values()
         .filter(|c| c.state == PaymentState::Pending && c.expires_at <= now)

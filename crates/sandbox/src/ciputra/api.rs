@@ -69,7 +69,7 @@ pub(super) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap)
     if !(key_ok && secret_ok) {
         return unauthorized("Invalid api-key or api-secret");
     }
-    let emulator = &shared.ciputra;
+    let emulator = super::emulator(&shared);
     let iat = shared.now().unix_timestamp();
     let lifetime = i64::try_from(emulator.token_lifetime.as_secs().max(1)).unwrap_or(i64::MAX);
     let exp = iat.saturating_add(lifetime);
@@ -98,7 +98,7 @@ pub(super) async fn authenticate(State(shared): State<Arc<Shared>>, request: Req
     let Some(token) = bearer else {
         return unauthorized("The Authorization header must be Bearer <token>");
     };
-    match jwt::verify(&shared.ciputra.signing_key, token, shared.now().unix_timestamp()) {
+    match jwt::verify(&super::emulator(&shared).signing_key, token, shared.now().unix_timestamp()) {
         Ok(_) => next.run(request).await,
         Err(jwt::Refused::Expired) => unauthorized("Token expired"),
         Err(jwt::Refused::Invalid) => unauthorized("Invalid token"),
@@ -231,7 +231,7 @@ fn charge(shared: &Shared, f: &HashMap<String, String>, shortlink: &dyn Fn(&str)
         Ok(at) => at,
         Err(refused) => return refused.into_response(),
     };
-    let mut store = lock(&shared.ciputra.store);
+    let mut store = lock(&super::emulator(shared).store);
     let external_id = text(f, "external_id");
     if store.transactions.contains_key(&external_id) {
         return refusal("03", "The external_id has already been used.");
@@ -271,7 +271,7 @@ fn register(shared: &Shared, f: &HashMap<String, String>, shortlink: &dyn Fn(&st
         Ok(at) => at,
         Err(refused) => return refused.into_response(),
     };
-    let mut store = lock(&shared.ciputra.store);
+    let mut store = lock(&super::emulator(shared).store);
     let external_id = text(f, "external_id");
     if store.registrations.contains_key(&external_id) {
         return refusal("03", "The external_id has already been used.");
@@ -309,7 +309,7 @@ fn cancel(shared: &Shared, f: &HashMap<String, String>, shortlink: &dyn Fn(&str)
         return refusal("01", "The external_id field is required.");
     }
     let now = shared.now();
-    let mut store = lock(&shared.ciputra.store);
+    let mut store = lock(&super::emulator(shared).store);
     let Some(txn) = store.transactions.get_mut(&external_id) else {
         return refusal("02", "Transaction not found.");
     };
@@ -328,7 +328,7 @@ pub(super) async fn transaction_status(State(shared): State<Arc<Shared>>, body: 
     let Some(external_id) = fields(&body).and_then(|f| f.get("external_id").cloned()).filter(|e| !e.is_empty()) else {
         return refusal("01", "The external_id field is required.");
     };
-    match lock(&shared.ciputra.store).transactions.get(&external_id) {
+    match lock(&super::emulator(&shared).store).transactions.get(&external_id) {
         Some(txn) => success(txn.status_view()),
         None => refusal("02", "Transaction not found."),
     }
@@ -339,7 +339,7 @@ pub(super) async fn registration_status(State(shared): State<Arc<Shared>>, body:
     let Some(external_id) = fields(&body).and_then(|f| f.get("external_id").cloned()).filter(|e| !e.is_empty()) else {
         return refusal("01", "The external_id field is required.");
     };
-    match lock(&shared.ciputra.store).registrations.get(&external_id) {
+    match lock(&super::emulator(&shared).store).registrations.get(&external_id) {
         Some(registration) => success(registration.status_view()),
         None => refusal("02", "Registration not found."),
     }
@@ -347,7 +347,7 @@ pub(super) async fn registration_status(State(shared): State<Arc<Shared>>, body:
 
 /// `GET /pay/{order_id}`: the page a `shortlink` points at.
 pub(super) async fn page(State(shared): State<Arc<Shared>>, Path(order_id): Path<String>) -> Response {
-    let store = lock(&shared.ciputra.store);
+    let store = lock(&super::emulator(&shared).store);
     let found = store
         .transactions
         .values()

@@ -38,11 +38,14 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
+use gerbang_core::ProviderId;
+use serde_json::json;
 
+use crate::emulated::{Credential, EmulatedGateway, GatewaySettings, GatewayStates, Operation, Webhooks, settings_of};
+use crate::payments::{Cause, PaymentSummary};
 use crate::state::Shared;
-use crate::webhook::WebhookRetry;
-
-pub(crate) use store::{expire_due, is_registration, settle, summaries, webhook_in};
+use crate::webhook::{Webhook, WebhookRetry};
+use crate::{DeliveryPlan, PaymentState, SandboxError};
 
 /// The sandbox's API key for Ciputra. A published test value: it is accepted by this sandbox and
 /// nowhere else, so it is safe in examples, tests and source code.
@@ -61,11 +64,11 @@ pub(crate) const PREFIX: &str = "/ciputra";
 
 /// **Decision**: the document says nothing of callback retries; the sandbox posts each callback
 /// three times at most, two seconds apart, until the receiver answers 2xx.
-pub(crate) const WEBHOOK_RETRY: WebhookRetry = WebhookRetry { attempts: 3, interval: Duration::from_secs(2) };
+const WEBHOOK_RETRY: WebhookRetry = WebhookRetry { attempts: 3, interval: Duration::from_secs(2) };
 
 /// This gateway's settings, from the [`SandboxBuilder`](crate::SandboxBuilder).
-#[derive(Debug)]
-pub(crate) struct Settings {
+#[derive(Debug, Clone)]
+struct Settings {
     token_lifetime: Duration,
 }
 
@@ -79,7 +82,7 @@ impl crate::SandboxBuilder {
     /// How long the Ciputra tokens the sandbox issues live (default [`DEFAULT_TOKEN_LIFETIME`],
     /// an hour; at least a second): a few seconds lets a test cross an expiry.
     pub fn ciputra_token_lifetime(mut self, lifetime: Duration) -> Self {
-        self.ciputra.token_lifetime = lifetime;
+        self.gateway_settings::<Settings>().token_lifetime = lifetime;
         self
     }
 }
@@ -94,7 +97,7 @@ pub(crate) struct Emulator {
 }
 
 impl Emulator {
-    pub(crate) fn new(settings: Settings, max_payments: usize) -> Self {
+    fn new(settings: Settings, max_payments: usize) -> Self {
         Self {
             token_lifetime: settings.token_lifetime,
             signing_key: uuid::Uuid::new_v4().as_bytes().to_vec(),
@@ -103,8 +106,126 @@ impl Emulator {
     }
 }
 
+/// Ciputra's state in `shared`.
+fn emulator(shared: &Shared) -> &Emulator {
+    shared.gateway_state::<Emulator>()
+}
+
+/// Ciputra, as the sandbox's shared modules see it.
+#[derive(Debug)]
+pub(crate) struct Gateway;
+
+impl EmulatedGateway for Gateway {
+    fn provider(&self) -> ProviderId {
+        ProviderId::Ciputra
+    }
+
+    fn name(&self) -> &'static str {
+        "Ciputra"
+    }
+
+    fn prefix(&self) -> &'static str {
+        PREFIX
+    }
+
+    fn start(&self, settings: &GatewaySettings, max_payments: usize, states: &mut GatewayStates) {
+        states.insert(Emulator::new(settings_of(settings), max_payments));
+    }
+
+    fn router(&self, shared: Arc<Shared>) -> Router {
+        router(shared)
+    }
+
+    /// A transaction is cancelled by the API's `action=cancel`.
+    fn moves(&self) -> &'static [PaymentState] {
+        &[PaymentState::Paid, PaymentState::Expired, PaymentState::Cancelled]
+    }
+
+    fn settle(
+        &self,
+        shared: &Arc<Shared>,
+        reference: &str,
+        target: PaymentState,
+        plan: DeliveryPlan,
+        cause: Cause,
+    ) -> Result<PaymentState, SandboxError> {
+        store::settle(shared, reference, target, plan, cause)
+    }
+
+    fn webhook_in(
+        &self,
+        shared: &Arc<Shared>,
+        reference: &str,
+        state: Option<PaymentState>,
+    ) -> Result<(PaymentState, Webhook), SandboxError> {
+        store::webhook_in(shared, reference, state)
+    }
+
+    fn summaries(&self, shared: &Shared, out: &mut Vec<PaymentSummary>) {
+        store::summaries(shared, out);
+    }
+
+    fn expire_due(&self, shared: &Arc<Shared>) -> Vec<String> {
+        store::expire_due(shared)
+    }
+
+    /// A registration is moved by the same controls, by its `external_id` or `order_id`.
+    fn controls_other(&self, shared: &Shared, id: &str) -> bool {
+        store::is_registration(shared, id)
+    }
+
+    /// To the transaction's `callback_url`, or else the configured URL.
+    fn webhooks(&self) -> Webhooks {
+        Webhooks::WithPayment
+    }
+
+    fn webhook_retry(&self) -> WebhookRetry {
+        WEBHOOK_RETRY
+    }
+
+    /// `POST /transaction` is three operations, told apart by the form's `action`; `charge`, the
+    /// document's default, is `create`.
+    fn operations(&self) -> &'static [Operation] {
+        const TRANSACTION: Operation = Operation::new("create", "POST", "/transaction");
+        const OPERATIONS: &[Operation] = &[
+            Operation::new("token", "POST", "/auth/token"),
+            Operation { name: "cancel", ..TRANSACTION }.with_action("cancel"),
+            Operation { name: "registration", ..TRANSACTION }.with_action("registration"),
+            TRANSACTION,
+            Operation::new("status", "POST", "/transaction/status"),
+            Operation::new("registration_status", "POST", "/registration/status"),
+        ];
+        OPERATIONS
+    }
+
+    /// `{"code","status":false,"message"}`, the code the HTTP status.
+    fn error_body(&self, status: StatusCode, message: &str) -> serde_json::Value {
+        json!({ "code": status.as_u16().to_string(), "status": false, "message": message })
+    }
+
+    fn credentials(&self) -> &'static [Credential] {
+        &[
+            Credential { key: "api_key", label: "API key", variable: Some("GERBANG_CIPUTRA_API_KEY"), value: API_KEY },
+            Credential {
+                key: "api_secret",
+                label: "API secret",
+                variable: Some("GERBANG_CIPUTRA_API_SECRET"),
+                value: API_SECRET,
+            },
+        ]
+    }
+
+    fn accepted_ids(&self) -> &'static str {
+        "external_id (the merchant reference) or order_id"
+    }
+
+    fn webhook_states_hint(&self) -> &'static str {
+        " (its callbacks: paid, expired)"
+    }
+}
+
 /// The routes, relative to [`PREFIX`].
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+fn router(shared: Arc<Shared>) -> Router {
     let api = Router::new()
         .route("/transaction", post(api::transaction))
         .route("/transaction/status", post(api::transaction_status))
@@ -125,4 +246,26 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 
 fn not_found() -> (StatusCode, axum::Json<serde_json::Value>) {
     (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"code": "404", "status": false, "message": "Not found"})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faults::operations::{needs_action, of};
+
+    #[test]
+    fn a_transaction_is_told_apart_by_its_action_and_charge_is_the_default() {
+        let provider = ProviderId::Ciputra;
+        assert!(needs_action(provider, "POST", "/transaction"));
+        assert!(!needs_action(provider, "POST", "/transaction/status"));
+        assert_eq!(of(provider, "POST", "/transaction", Some("cancel")), Some("cancel"));
+        assert_eq!(of(provider, "POST", "/transaction", Some("registration")), Some("registration"));
+        assert_eq!(of(provider, "POST", "/transaction", Some("charge")), Some("create"));
+        assert_eq!(of(provider, "POST", "/transaction", None), Some("create"), "charge is the default");
+        assert_eq!(
+            of(provider, "POST", "/transaction/status", Some("cancel")),
+            Some("status"),
+            "the action of another path"
+        );
+    }
 }

@@ -224,7 +224,7 @@ pub(crate) fn settle(
     }
     let now = shared.now();
     let webhook = {
-        let mut store = lock(&shared.ciputra.store);
+        let mut store = lock(&super::emulator(shared).store);
         let counter_digits = store.digits("90", 9);
         let not_pending = |status| SandboxError::NotPending { provider, reference: reference.to_owned(), status };
         if let Some(txn) =
@@ -279,7 +279,7 @@ pub(crate) fn webhook_in(
 ) -> Result<(PaymentState, Webhook), SandboxError> {
     let provider = ProviderId::Ciputra;
     let now = shared.now();
-    let store = lock(&shared.ciputra.store);
+    let store = lock(&super::emulator(shared).store);
     let no_webhook = |state| SandboxError::NoWebhook { provider, state };
     let callback_state = |current: PaymentState| {
         let state = state.unwrap_or(current);
@@ -302,13 +302,13 @@ pub(crate) fn webhook_in(
 /// (not listed, so not found by [`resolve`](crate::payments::resolve)), yet the controls move
 /// them too.
 pub(crate) fn is_registration(shared: &Shared, id: &str) -> bool {
-    lock(&shared.ciputra.store).registrations.values().any(|r| r.external_id == id || r.order_id == id)
+    lock(&super::emulator(shared).store).registrations.values().any(|r| r.external_id == id || r.order_id == id)
 }
 
 /// Every transaction, as the dashboard shows it (registrations are not payments: they are not
 /// listed).
 pub(crate) fn summaries(shared: &Shared, out: &mut Vec<PaymentSummary>) {
-    let store = lock(&shared.ciputra.store);
+    let store = lock(&super::emulator(shared).store);
     for txn in store.transactions.values() {
         let mut summary = PaymentSummary::new(
             ProviderId::Ciputra,
@@ -331,7 +331,7 @@ pub(crate) fn summaries(shared: &Shared, out: &mut Vec<PaymentSummary>) {
 pub(crate) fn expire_due(shared: &Arc<Shared>) -> Vec<String> {
     let now = shared.now();
     let due: Vec<String> = {
-        let store = lock(&shared.ciputra.store);
+        let store = lock(&super::emulator(shared).store);
         let transactions = store.transactions.values().map(|t| (t.state, t.expires_at, &t.external_id));
         let registrations = store.registrations.values().map(|r| (r.state, r.expires_at, &r.external_id));
         transactions

@@ -43,15 +43,17 @@ use axum::http::header::REFERER;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use gerbang_core::ProviderId;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use self::fields::{Fields, Problems};
 use self::store::{CURRENCIES, Invoice, Store};
+use crate::emulated::{Credential, EmulatedGateway, GatewaySettings, GatewayStates, Operation, Webhooks, settings_of};
+use crate::payments::{Cause, PaymentSummary};
 use crate::state::{Shared, lock};
-use crate::webhook::WebhookRetry;
-
-pub(crate) use store::{expire_due, settle, summaries, webhook_in};
+use crate::webhook::{Webhook, WebhookRetry};
+use crate::{DeliveryPlan, PaymentState, SandboxError};
 
 /// The sandbox's public key for crypto invoices. A published test value: it is accepted by this
 /// sandbox and nowhere else, so it is safe in examples, tests and source code.
@@ -75,11 +77,11 @@ pub const WEBHOOK_INTERVAL: Duration = Duration::from_secs(2);
 pub(crate) const PREFIX: &str = "/crypto-invoice";
 
 /// How this gateway's webhooks are retried when the builder does not say.
-pub(crate) const WEBHOOK_RETRY: WebhookRetry = WebhookRetry { attempts: WEBHOOK_ATTEMPTS, interval: WEBHOOK_INTERVAL };
+const WEBHOOK_RETRY: WebhookRetry = WebhookRetry { attempts: WEBHOOK_ATTEMPTS, interval: WEBHOOK_INTERVAL };
 
 /// This gateway's settings, from the [`SandboxBuilder`](crate::SandboxBuilder): none yet.
-#[derive(Debug, Default)]
-pub(crate) struct Settings {}
+#[derive(Debug, Clone, Default)]
+struct Settings {}
 
 /// This gateway's state inside the sandbox.
 #[derive(Debug)]
@@ -88,13 +90,122 @@ pub(crate) struct Emulator {
 }
 
 impl Emulator {
-    pub(crate) fn new(_settings: Settings, max_payments: usize) -> Self {
+    fn new(_settings: Settings, max_payments: usize) -> Self {
         Self { store: Mutex::new(Store::new(max_payments)) }
     }
 }
 
+/// This gateway's state in `shared`.
+fn emulator(shared: &Shared) -> &Emulator {
+    shared.gateway_state::<Emulator>()
+}
+
+/// Crypto invoices, as the sandbox's shared modules see them.
+#[derive(Debug)]
+pub(crate) struct Gateway;
+
+impl EmulatedGateway for Gateway {
+    fn provider(&self) -> ProviderId {
+        ProviderId::CryptoInvoice
+    }
+
+    fn name(&self) -> &'static str {
+        "Crypto invoice"
+    }
+
+    fn prefix(&self) -> &'static str {
+        PREFIX
+    }
+
+    fn start(&self, settings: &GatewaySettings, max_payments: usize, states: &mut GatewayStates) {
+        states.insert(Emulator::new(settings_of(settings), max_payments));
+    }
+
+    fn router(&self, shared: Arc<Shared>) -> Router {
+        router(shared)
+    }
+
+    /// Invoices cannot fail or be cancelled.
+    fn moves(&self) -> &'static [PaymentState] {
+        &[PaymentState::Paid, PaymentState::Expired]
+    }
+
+    fn settle(
+        &self,
+        shared: &Arc<Shared>,
+        reference: &str,
+        target: PaymentState,
+        plan: DeliveryPlan,
+        cause: Cause,
+    ) -> Result<PaymentState, SandboxError> {
+        store::settle(shared, reference, target, plan, cause)
+    }
+
+    fn webhook_in(
+        &self,
+        shared: &Arc<Shared>,
+        reference: &str,
+        state: Option<PaymentState>,
+    ) -> Result<(PaymentState, Webhook), SandboxError> {
+        store::webhook_in(shared, reference, state)
+    }
+
+    fn summaries(&self, shared: &Shared, out: &mut Vec<PaymentSummary>) {
+        store::summaries(shared, out);
+    }
+
+    fn expire_due(&self, shared: &Arc<Shared>) -> Vec<String> {
+        store::expire_due(shared)
+    }
+
+    /// To the invoice's `callback_url`.
+    fn webhooks(&self) -> Webhooks {
+        Webhooks::WithPayment
+    }
+
+    fn webhook_retry(&self) -> WebhookRetry {
+        WEBHOOK_RETRY
+    }
+
+    fn operations(&self) -> &'static [Operation] {
+        const OPERATIONS: &[Operation] =
+            &[Operation::new("create", "POST", "/create_invoice"), Operation::new("status", "POST", "/get_invoices")];
+        OPERATIONS
+    }
+
+    /// The shape of [`error`], with the one message.
+    fn error_body(&self, _status: StatusCode, message: &str) -> Value {
+        json!({ "status": "error", "message": [message] })
+    }
+
+    fn credentials(&self) -> &'static [Credential] {
+        &[
+            Credential {
+                key: "public_key",
+                label: "public key",
+                variable: Some("GERBANG_CRYPTO_INVOICE_PUBLIC_KEY"),
+                value: PUBLIC_KEY,
+            },
+            Credential {
+                key: "private_key",
+                label: "private key",
+                variable: Some("GERBANG_CRYPTO_INVOICE_PRIVATE_KEY"),
+                value: PRIVATE_KEY,
+            },
+        ]
+    }
+
+    fn accepted_ids(&self) -> &'static str {
+        "invoice id or order id (the merchant reference)"
+    }
+
+    fn webhook_states_hint(&self) -> &'static str {
+        " (its one callback is for paid)"
+    }
+}
+
 /// The routes, relative to [`PREFIX`].
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/create_invoice", post(create_invoice))
         .route("/get_invoices", post(get_invoices))
@@ -194,7 +305,7 @@ async fn create_invoice(State(shared): State<Arc<Shared>>, headers: HeaderMap, b
 
     let now = shared.now();
     let origin = shared.origin();
-    let mut store = lock(&shared.crypto_invoice.store);
+    let mut store = lock(&emulator(&shared).store);
     let id = store.next_id();
     let invoice = Invoice {
         id,
@@ -279,7 +390,7 @@ async fn get_invoices(State(shared): State<Arc<Shared>>, headers: HeaderMap, bod
     let Some(order_id) = fields.text("order_id").filter(|_| p.is_empty()) else {
         return error(StatusCode::UNPROCESSABLE_ENTITY, p.into_messages());
     };
-    let invoices = lock(&shared.crypto_invoice.store).by_order(&order_id, shared.now());
+    let invoices = lock(&emulator(&shared).store).by_order(&order_id, shared.now());
     let list: Vec<Value> = invoices.iter().map(Invoice::listed).collect();
     success(Value::String(Value::Array(list).to_string()))
 }

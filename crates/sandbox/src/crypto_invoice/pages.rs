@@ -16,7 +16,7 @@ use crate::state::{Shared, lock};
 
 /// `GET /invoice/{id}`.
 pub(super) async fn invoice(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
-    let mut store = lock(&shared.crypto_invoice.store);
+    let mut store = lock(&super::emulator(&shared).store);
     let Some(invoice) = id.parse::<u64>().ok().and_then(|id| store.get(id, shared.now())) else {
         return not_found(&format!("invoice {id}"));
     };

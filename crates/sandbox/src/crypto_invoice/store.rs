@@ -212,7 +212,7 @@ pub(crate) fn settle(
     }
     let now = shared.now();
     let invoice = {
-        let mut store = lock(&shared.crypto_invoice.store);
+        let mut store = lock(&super::emulator(shared).store);
         let Some(invoice) = store.find(reference, now) else {
             return Err(unknown(reference));
         };
@@ -252,7 +252,7 @@ pub(crate) fn webhook_in(
     state: Option<PaymentState>,
 ) -> Result<(PaymentState, Webhook), SandboxError> {
     let mut invoice = {
-        let mut store = lock(&shared.crypto_invoice.store);
+        let mut store = lock(&super::emulator(shared).store);
         store.find(reference, shared.now()).cloned().ok_or_else(|| unknown(reference))?
     };
     let state = state.unwrap_or(invoice.state);
@@ -269,7 +269,7 @@ pub(crate) fn webhook_in(
 
 /// Every invoice, as the dashboard shows it, expiry applied.
 pub(crate) fn summaries(shared: &Shared, out: &mut Vec<PaymentSummary>) {
-    let mut store = lock(&shared.crypto_invoice.store);
+    let mut store = lock(&super::emulator(shared).store);
     store.refresh_all(shared.now());
     for invoice in store.invoices.values() {
         let reference = invoice.id.to_string();
@@ -292,7 +292,7 @@ pub(crate) fn summaries(shared: &Shared, out: &mut Vec<PaymentSummary>) {
 /// Expires the pending invoices past their `expiration_date` (what a look-up of each would
 /// do); no callback, as the gateway calls back on success only.
 pub(crate) fn expire_due(shared: &Arc<Shared>) -> Vec<String> {
-    lock(&shared.crypto_invoice.store).refresh_all(shared.now())
+    lock(&super::emulator(shared).store).refresh_all(shared.now())
 }
 
 fn unknown(reference: &str) -> SandboxError {

@@ -24,7 +24,7 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Rate limit, then credentials; the handler then gets the body bytes that were verified.
 pub(super) async fn authenticate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
-    if let Some(limiter) = &shared.cuan10pay.limiter {
+    if let Some(limiter) = &super::emulator(&shared).limiter {
         // Without connection info (the router embedded in a server that does not provide it),
         // every client shares one budget.
         let ip = request

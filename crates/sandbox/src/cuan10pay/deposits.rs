@@ -78,7 +78,7 @@ pub(super) async fn create(State(shared): State<Arc<Shared>>, body: Bytes) -> Re
     };
 
     let base = format!("{}{PREFIX}", shared.origin());
-    let mut store = lock(&shared.cuan10pay.store);
+    let mut store = lock(&super::emulator(&shared).store);
     let id = new_id("CP", now, |id| store.contains(id));
     let fee = match fee {
         Fee::Flat(fee) => fee,
@@ -138,7 +138,7 @@ fn look_up(
     let Some(reference) = query.get("ref").map(|r| r.trim()).filter(|r| !r.is_empty()) else {
         return error(StatusCode::BAD_REQUEST, "Missing required parameter: ref");
     };
-    let store = lock(&shared.cuan10pay.store);
+    let store = lock(&super::emulator(shared).store);
     match store.get(reference) {
         Some(deposit) => success(found, deposit.view()),
         None => error(StatusCode::NOT_FOUND, not_found),

@@ -38,17 +38,23 @@ mod store;
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use axum::Router;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use gerbang_core::ProviderId;
 use serde::Serialize;
+use serde_json::json;
 
+use crate::emulated::{Credential, EmulatedGateway, GatewaySettings, GatewayStates, Operation, Webhooks, settings_of};
+use crate::payments::{Cause, PaymentSummary};
 use crate::rate_limit::RateLimiter;
 use crate::state::Shared;
-
-pub(crate) use store::{expire_due, settle, summaries, webhook_in};
+use crate::webhook::{Webhook, WebhookRetry};
+use crate::{DeliveryPlan, PaymentState, SandboxError};
 
 /// The sandbox's API key for Cuan10pay. A published test value: it is accepted by this sandbox
 /// and nowhere else, so it is safe in examples, tests and source code.
@@ -68,8 +74,38 @@ pub const TIMESTAMP_TOLERANCE_SECONDS: i64 = 300;
 /// [`SandboxBuilder::cuan10pay_rate_limit`](crate::SandboxBuilder::cuan10pay_rate_limit)`(Some(DOCUMENTED_RATE_LIMIT))`.
 pub const DOCUMENTED_RATE_LIMIT: u32 = 100;
 
+/// **Decision**: how many times the sandbox sends a Cuan10pay webhook that is not answered with a
+/// 2xx. Cuan10pay's document (`seeds/000_b443c682d4d25840.txt`) says only "We will send POST
+/// requests to your webhook URL on status changes", nothing about retries: this is an assumption,
+/// the usual practice of gateways, so that a merchant's handler is tested for idempotency.
+pub const WEBHOOK_ATTEMPTS: u32 = 3;
+
+/// **Decision**: the wait between two Cuan10pay webhook attempts; see [`WEBHOOK_ATTEMPTS`].
+/// Short, so that a sandbox run shows the retries at once.
+pub const WEBHOOK_INTERVAL: Duration = Duration::from_secs(2);
+
 /// Where the emulator is mounted in the sandbox.
 pub(crate) const PREFIX: &str = "/cuan10pay";
+
+/// How this gateway's webhooks are retried when the builder does not say.
+const WEBHOOK_RETRY: WebhookRetry = WebhookRetry { attempts: WEBHOOK_ATTEMPTS, interval: WEBHOOK_INTERVAL };
+
+/// Cuan10pay's settings, from the [`SandboxBuilder`](crate::SandboxBuilder).
+#[derive(Debug, Clone, Default)]
+struct Settings {
+    /// Requests per hour per client IP; `None`: no limit.
+    rate_limit: Option<u32>,
+}
+
+impl crate::SandboxBuilder {
+    /// Cuan10pay's rate limit, in requests per hour per client IP; over it, 429 with
+    /// `Retry-After`. Off by default (`None`), so that tests and benchmarks are not throttled; the
+    /// real gateway's is [`DOCUMENTED_RATE_LIMIT`].
+    pub fn cuan10pay_rate_limit(mut self, per_hour: Option<u32>) -> Self {
+        self.gateway_settings::<Settings>().rate_limit = per_hour;
+        self
+    }
+}
 
 /// Cuan10pay's state inside the sandbox.
 #[derive(Debug)]
@@ -79,19 +115,136 @@ pub(crate) struct Emulator {
 }
 
 impl Emulator {
-    /// `rate_limit`: requests per hour per client IP, `None` for no limit; `max_payments`: how
-    /// many deposits (and orders) are kept.
-    pub(crate) fn new(rate_limit: Option<u32>, max_payments: usize) -> Self {
-        let hour = std::time::Duration::from_secs(3600);
+    /// `max_payments`: how many deposits (and orders) are kept.
+    fn new(settings: Settings, max_payments: usize) -> Self {
+        let hour = Duration::from_secs(3600);
         Self {
             store: std::sync::Mutex::new(store::Store::new(max_payments)),
-            limiter: rate_limit.map(|limit| RateLimiter::new(limit, hour)),
+            limiter: settings.rate_limit.map(|limit| RateLimiter::new(limit, hour)),
         }
     }
 }
 
+/// Cuan10pay's state in `shared`.
+fn emulator(shared: &Shared) -> &Emulator {
+    shared.gateway_state::<Emulator>()
+}
+
+/// Cuan10pay, as the sandbox's shared modules see it.
+#[derive(Debug)]
+pub(crate) struct Gateway;
+
+impl EmulatedGateway for Gateway {
+    fn provider(&self) -> ProviderId {
+        ProviderId::Cuan10pay
+    }
+
+    fn name(&self) -> &'static str {
+        "Cuan10pay"
+    }
+
+    fn prefix(&self) -> &'static str {
+        PREFIX
+    }
+
+    fn start(&self, settings: &GatewaySettings, max_payments: usize, states: &mut GatewayStates) {
+        states.insert(Emulator::new(settings_of(settings), max_payments));
+    }
+
+    fn router(&self, shared: Arc<Shared>) -> Router {
+        router(shared)
+    }
+
+    fn moves(&self) -> &'static [PaymentState] {
+        &[PaymentState::Paid, PaymentState::Expired]
+    }
+
+    fn settle(
+        &self,
+        shared: &Arc<Shared>,
+        reference: &str,
+        target: PaymentState,
+        plan: DeliveryPlan,
+        cause: Cause,
+    ) -> Result<PaymentState, SandboxError> {
+        store::settle(shared, reference, target, plan, cause)
+    }
+
+    fn webhook_in(
+        &self,
+        shared: &Arc<Shared>,
+        reference: &str,
+        state: Option<PaymentState>,
+    ) -> Result<(PaymentState, Webhook), SandboxError> {
+        store::webhook_in(shared, reference, state)
+    }
+
+    fn summaries(&self, shared: &Shared, out: &mut Vec<PaymentSummary>) {
+        store::summaries(shared, out);
+    }
+
+    fn expire_due(&self, shared: &Arc<Shared>) -> Vec<String> {
+        store::expire_due(shared)
+    }
+
+    /// Deposits' webhooks go to the URL set in the merchant's dashboard (orders' to their own
+    /// `callback_url`).
+    fn webhooks(&self) -> Webhooks {
+        Webhooks::Configured
+    }
+
+    fn webhook_retry(&self) -> WebhookRetry {
+        WEBHOOK_RETRY
+    }
+
+    fn operations(&self) -> &'static [Operation] {
+        const OPERATIONS: &[Operation] = &[
+            Operation::new("create", "POST", "/v1/deposit_create"),
+            Operation::new("status", "GET", "/v1/deposit_status"),
+            Operation::new("invoice_status", "GET", "/v1/invoice_status"),
+            Operation::new("ppob_products", "GET", "/v1/ppob_products"),
+            Operation::new("ppob_order", "POST", "/v1/ppob_order"),
+            Operation::new("smm_services", "GET", "/v1/smm_services"),
+            Operation::new("smm_order", "POST", "/v1/smm_order"),
+            Operation::new("voucher_products", "GET", "/v1/voucher_products"),
+            Operation::new("voucher_order", "POST", "/v1/voucher_order"),
+        ];
+        OPERATIONS
+    }
+
+    /// The shape of [`error`].
+    fn error_body(&self, _status: StatusCode, message: &str) -> serde_json::Value {
+        json!({ "status": "error", "message": message })
+    }
+
+    fn credentials(&self) -> &'static [Credential] {
+        &[
+            Credential {
+                key: "api_key",
+                label: "API key",
+                variable: Some("GERBANG_CUAN10PAY_API_KEY"),
+                value: API_KEY,
+            },
+            Credential {
+                key: "private_key",
+                label: "private key",
+                variable: Some("GERBANG_CUAN10PAY_PRIVATE_KEY"),
+                value: PRIVATE_KEY,
+            },
+        ]
+    }
+
+    fn accepted_ids(&self) -> &'static str {
+        "deposit id or merchant reference"
+    }
+
+    fn webhook_states_hint(&self) -> &'static str {
+        " (its webhooks: pending, paid, expired)"
+    }
+}
+
 /// The routes, relative to [`PREFIX`].
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+fn router(shared: Arc<Shared>) -> Router {
     let api = Router::new()
         .route("/v1/invoice_status", get(deposits::invoice_status))
         .route("/v1/deposit_create", post(deposits::create))

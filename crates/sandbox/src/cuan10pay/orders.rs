@@ -90,7 +90,7 @@ fn common(fields: &Fields) -> Result<Common<'_>, Refusal> {
 fn place<T: Serialize>(shared: &Arc<Shared>, kind: &str, common: &Common<'_>, item: T, price: u64) -> Response {
     let now = shared.now();
     let order_id = {
-        let mut store = lock(&shared.cuan10pay.store);
+        let mut store = lock(&super::emulator(shared).store);
         let id = new_id(kind, now, |id| store.contains_order(id));
         store.add_order(&id);
         id

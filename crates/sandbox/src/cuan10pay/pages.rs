@@ -25,7 +25,7 @@ pub(super) async fn link(State(shared): State<Arc<Shared>>, Query(query): Query<
 }
 
 fn page(shared: &Shared, deposit_id: &str) -> Response {
-    let store = lock(&shared.cuan10pay.store);
+    let store = lock(&super::emulator(shared).store);
     let Some(deposit) = store.get(deposit_id) else {
         return not_found(&format!("deposit {deposit_id}"));
     };

@@ -144,7 +144,7 @@ pub(crate) fn settle(
     }
     let now = shared.now();
     let deposit = {
-        let mut store = lock(&shared.cuan10pay.store);
+        let mut store = lock(&super::emulator(shared).store);
         let Some(deposit) = store.deposits.get_mut(reference) else {
             return Err(unknown(reference));
         };
@@ -177,7 +177,7 @@ pub(crate) fn webhook_in(
     reference: &str,
     state: Option<PaymentState>,
 ) -> Result<(PaymentState, Webhook), SandboxError> {
-    let deposit = lock(&shared.cuan10pay.store).get(reference).cloned().ok_or_else(|| unknown(reference))?;
+    let deposit = lock(&super::emulator(shared).store).get(reference).cloned().ok_or_else(|| unknown(reference))?;
     let state = state.unwrap_or(deposit.state);
     if !matches!(state, PaymentState::Pending | PaymentState::Paid | PaymentState::Expired) {
         return Err(SandboxError::NoWebhook { provider: ProviderId::Cuan10pay, state });
@@ -187,7 +187,7 @@ pub(crate) fn webhook_in(
 
 /// Every deposit, as the dashboard shows it.
 pub(crate) fn summaries(shared: &Shared, out: &mut Vec<PaymentSummary>) {
-    let store = lock(&shared.cuan10pay.store);
+    let store = lock(&super::emulator(shared).store);
     for deposit in store.deposits.values() {
         let mut summary = PaymentSummary::new(
             ProviderId::Cuan10pay,
@@ -208,7 +208,7 @@ pub(crate) fn summaries(shared: &Shared, out: &mut Vec<PaymentSummary>) {
 /// Expires the pending deposits past their `expired_time`, each sending its `EXPIRED` webhook.
 pub(crate) fn expire_due(shared: &Arc<Shared>) -> Vec<String> {
     let now = shared.now();
-    let due: Vec<String> = lock(&shared.cuan10pay.store)
+    let due: Vec<String> = lock(&super::emulator(shared).store)
         .deposits
         .values()
         .filter(|d| d.state == PaymentState::Pending && d.expires_at.is_some_and(|at| at <= now))

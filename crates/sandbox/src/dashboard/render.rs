@@ -10,8 +10,9 @@ use gerbang_signing::jakarta::format_local_datetime;
 use rust_decimal::Decimal;
 use time::OffsetDateTime;
 
+use crate::emulated::{self, Webhooks};
 use crate::page::{escape, link};
-use crate::{Delivery, PaymentState, PaymentSummary, cashin, ciputra, crypto_invoice, cuan10pay, qris};
+use crate::{Delivery, PaymentState, PaymentSummary};
 
 /// Which page the header marks as the current one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,15 +90,8 @@ pub(super) fn local(t: OffsetDateTime) -> String {
 }
 
 /// The gateway's name for a person.
-pub(super) const fn gateway_name(provider: ProviderId) -> &'static str {
-    match provider {
-        ProviderId::Cuan10pay => "Cuan10pay",
-        ProviderId::CashIn => "Cash In",
-        ProviderId::Qris => "QRIS",
-        ProviderId::CryptoInvoice => "Crypto invoice",
-        ProviderId::Ciputra => "Ciputra",
-        _ => "another gateway",
-    }
+pub(super) fn gateway_name(provider: ProviderId) -> &'static str {
+    emulated::of(provider).map_or("another gateway", |gateway| gateway.name())
 }
 
 /// `Rp 150.000` for rupiah (whole, grouped by thousands the Indonesian way); `12.5 USD` else.
@@ -153,9 +147,9 @@ pub(super) struct List<'a> {
 pub(super) fn list(list: &List<'_>, keys: &str) -> String {
     let mut html = String::with_capacity(512 + list.payments.len() * 420);
     html.push_str("<h1>Payments</h1><form class=filters method=get action=\"/\"><label>Gateway<select name=gateway><option value=\"\">any</option>");
-    for provider in crate::control::EMULATED {
-        let selected = if list.gateway == Some(*provider) { " selected" } else { "" };
-        let _ = write!(html, "<option value={}{selected}>{}</option>", provider.as_str(), gateway_name(*provider));
+    for gateway in emulated::all() {
+        let selected = if list.gateway == Some(gateway.provider()) { " selected" } else { "" };
+        let _ = write!(html, "<option value={}{selected}>{}</option>", gateway.provider().as_str(), gateway.name());
     }
     html.push_str("</select></label><label>State<select name=state><option value=\"\">any</option>");
     for state in STATES {
@@ -342,7 +336,8 @@ fn attempt(html: &mut String, index: usize, delivery: &Delivery) {
 fn controls(html: &mut String, payment: &PaymentSummary, action: &str) {
     let _ =
         write!(html, "<form class=panel id=moves method=post action=\"{action}\"><h2>Move it</h2><div class=buttons>");
-    let supported = crate::control::moves(payment.provider);
+    let gateway = emulated::of(payment.provider);
+    let supported = gateway.map_or(&[][..], |g| g.moves());
     for (target, label) in [
         (PaymentState::Paid, "Pay"),
         (PaymentState::Expired, "Expire"),
@@ -371,10 +366,8 @@ fn controls(html: &mut String, payment: &PaymentSummary, action: &str) {
          <label>Spacing ms<input type=number name=spacing_ms min=0 value=0></label>\
          <label>Drop it<input type=checkbox name=drop value=true></label></fieldset></form>",
     );
-    if payment.provider == ProviderId::Qris {
-        html.push_str(
-            "<div class=panel><h2>Its webhook</h2><p class=muted>QRIS invoices have none: they are polled.</p></div>",
-        );
+    if let Some(Webhooks::None { page, .. }) = gateway.map(|g| g.webhooks()) {
+        let _ = write!(html, "<div class=panel><h2>Its webhook</h2><p class=muted>{}</p></div>", escape(page));
         return;
     }
     let _ = write!(
@@ -394,30 +387,23 @@ fn controls(html: &mut String, payment: &PaymentSummary, action: &str) {
     );
 }
 
-/// `text` with each of the sandbox's own test secrets replaced by its name: a crypto invoice's
-/// callback carries the private key, and the dashboard shows no secret outside the masked
-/// fields of the keys panel.
+/// `text` with each of the sandbox's own test secrets (every gateway's
+/// [credentials](crate::emulated::EmulatedGateway::credentials) that the SDK reads from a
+/// variable) replaced by its name, `[sandbox cashin secret key]`: a crypto invoice's callback
+/// carries the private key, and the dashboard shows no secret outside the masked fields of the
+/// keys panel.
 pub(super) fn mask(text: &str) -> std::borrow::Cow<'_, str> {
     let mut masked = std::borrow::Cow::Borrowed(text);
-    for (name, secret) in SECRETS {
-        if masked.contains(secret) {
-            masked = std::borrow::Cow::Owned(masked.replace(secret, &format!("[{name}]")));
+    for gateway in emulated::all() {
+        for secret in gateway.credentials().iter().filter(|c| c.variable.is_some()) {
+            if masked.contains(secret.value) {
+                let name = format!("[sandbox {} {}]", gateway.provider().as_str(), secret.label);
+                masked = std::borrow::Cow::Owned(masked.replace(secret.value, &name));
+            }
         }
     }
     masked
 }
-
-/// The sandbox's test secrets, by what the masked text calls them.
-const SECRETS: [(&str, &str); 8] = [
-    ("sandbox cuan10pay API key", cuan10pay::API_KEY),
-    ("sandbox cuan10pay private key", cuan10pay::PRIVATE_KEY),
-    ("sandbox cashin secret key", cashin::SECRET_KEY),
-    ("sandbox qris API key", qris::API_KEY),
-    ("sandbox crypto-invoice public key", crypto_invoice::PUBLIC_KEY),
-    ("sandbox crypto-invoice private key", crypto_invoice::PRIVATE_KEY),
-    ("sandbox ciputra API key", ciputra::API_KEY),
-    ("sandbox ciputra API secret", ciputra::API_SECRET),
-];
 
 #[cfg(test)]
 mod tests {
@@ -434,8 +420,21 @@ mod tests {
 
     #[test]
     fn secrets_are_masked_in_shown_text() {
-        let body = format!(r#"{{"private_key":"{}","id":1}}"#, crypto_invoice::PRIVATE_KEY);
-        assert_eq!(mask(&body), r#"{"private_key":"[sandbox crypto-invoice private key]","id":1}"#);
+        let mut secrets = 0;
+        for gateway in emulated::all() {
+            for credential in gateway.credentials() {
+                let body = format!(r#"{{"{}":"{}","id":1}}"#, credential.key, credential.value);
+                let masked = mask(&body);
+                if credential.variable.is_some() {
+                    secrets += 1;
+                    let name = format!("[sandbox {} {}]", gateway.provider().as_str(), credential.label);
+                    assert_eq!(masked, format!(r#"{{"{}":"{name}","id":1}}"#, credential.key));
+                } else {
+                    assert_eq!(masked, body, "an identifier is shown as it is");
+                }
+            }
+        }
+        assert!(secrets >= 5, "every gateway has a secret");
         assert!(matches!(mask("nothing secret"), std::borrow::Cow::Borrowed(_)));
     }
 }

@@ -2,12 +2,11 @@
 
 use std::fmt::Write as _;
 
-use gerbang_core::ProviderId;
-
 use super::render::gateway_name;
+use crate::emulated;
 use crate::faults::operation_names;
 use crate::page::escape;
-use crate::{FaultAction, InjectedFault, cashin, ciputra, crypto_invoice, cuan10pay, qris, state};
+use crate::{FaultAction, InjectedFault};
 
 /// The faults page's content: the faults held (live), the form that adds one, and each
 /// gateway's operations.
@@ -64,8 +63,8 @@ pub(super) fn faults(held: &[InjectedFault]) -> String {
         "</section><form class=panel method=post action=\"/faults\"><h2>Inject a fault</h2><div class=buttons>",
     );
     html.push_str("<label>Gateway<select name=gateway>");
-    for provider in crate::control::EMULATED {
-        let _ = write!(html, "<option value={}>{}</option>", provider.as_str(), gateway_name(*provider));
+    for gateway in emulated::all() {
+        let _ = write!(html, "<option value={}>{}</option>", gateway.provider().as_str(), gateway.name());
     }
     html.push_str(
         "</select></label><label>Operation<input name=operation list=operations value=create required></label>\
@@ -82,16 +81,17 @@ pub(super) fn faults(held: &[InjectedFault]) -> String {
          <label>Body (default: the gateway's own error shape)<textarea name=body rows=2 cols=60></textarea></label>\
          <p><button>Inject</button></p></form><datalist id=operations>",
     );
-    let mut every: Vec<&str> = crate::control::EMULATED.iter().flat_map(|p| operation_names(*p)).collect();
+    let mut every: Vec<&str> = emulated::all().flat_map(|g| operation_names(g.provider())).collect();
     every.sort_unstable();
     every.dedup();
     for name in every {
         let _ = write!(html, "<option value={name}>");
     }
     html.push_str("</datalist><h2>Operations</h2><table><thead><tr><th>Gateway<th>Operations</tr></thead><tbody>");
-    for provider in crate::control::EMULATED {
-        let names: Vec<String> = operation_names(*provider).iter().map(|n| format!("<code>{n}</code>")).collect();
-        let _ = write!(html, "<tr><td>{}<td>{}</tr>", gateway_name(*provider), names.join(" "));
+    for gateway in emulated::all() {
+        let names: Vec<String> =
+            operation_names(gateway.provider()).iter().map(|n| format!("<code>{n}</code>")).collect();
+        let _ = write!(html, "<tr><td>{}<td>{}</tr>", gateway.name(), names.join(" "));
     }
     html.push_str(
         "</tbody></table><h2>Actions</h2><dl class=facts>\
@@ -105,67 +105,43 @@ pub(super) fn faults(held: &[InjectedFault]) -> String {
     html
 }
 
-/// A test key: the variable the SDK reads it from, what to call it, its value.
-type Credential = (&'static str, &'static str, &'static str);
-
-/// The panel of each gateway's base URL and test keys: the keys in masked fields, with a Copy
-/// button (the sandbox's own published values, accepted nowhere else).
+/// The panel of each gateway's base URL and test keys: its identifiers as they are, its secrets
+/// in masked fields with a Copy button (the sandbox's own published values, accepted nowhere
+/// else), and a key it publishes folded away.
 pub(super) fn keys(origin: &str) -> String {
-    let gateways: [(ProviderId, &[Credential]); 5] = [
-        (
-            ProviderId::Cuan10pay,
-            &[
-                ("GERBANG_CUAN10PAY_API_KEY", "API key", cuan10pay::API_KEY),
-                ("GERBANG_CUAN10PAY_PRIVATE_KEY", "private key", cuan10pay::PRIVATE_KEY),
-            ],
-        ),
-        (ProviderId::CashIn, &[("GERBANG_CASHIN_SECRET_KEY", "secret key", cashin::SECRET_KEY)]),
-        (ProviderId::Qris, &[("GERBANG_QRIS_API_KEY", "API key", qris::API_KEY)]),
-        (
-            ProviderId::CryptoInvoice,
-            &[
-                ("GERBANG_CRYPTO_INVOICE_PUBLIC_KEY", "public key", crypto_invoice::PUBLIC_KEY),
-                ("GERBANG_CRYPTO_INVOICE_PRIVATE_KEY", "private key", crypto_invoice::PRIVATE_KEY),
-            ],
-        ),
-        (
-            ProviderId::Ciputra,
-            &[
-                ("GERBANG_CIPUTRA_API_KEY", "API key", ciputra::API_KEY),
-                ("GERBANG_CIPUTRA_API_SECRET", "API secret", ciputra::API_SECRET),
-            ],
-        ),
-    ];
     let mut html = String::from(
         "<details class=keys><summary>Gateways and test keys</summary><table><thead><tr><th>Gateway<th>Base URL\
          <th>Credentials</tr></thead><tbody>",
     );
-    for (provider, secrets) in gateways {
-        let base = format!("{origin}{}", state::prefix(provider));
+    for gateway in emulated::all() {
+        let base = format!("{origin}{}", gateway.prefix());
         let _ = write!(
             html,
             "<tr><td>{name}<td><span class=secret><input id=base-{id} readonly value=\"{base}\" aria-label=\"{name} base URL\">\
              <button type=button class=quiet data-copy=base-{id}>Copy</button></span><td>",
-            name = gateway_name(provider),
-            id = provider.as_str(),
+            name = gateway.name(),
+            id = gateway.provider().as_str(),
             base = escape(&base),
         );
-        if provider == ProviderId::CashIn {
-            let _ = write!(html, "<div>client id <code>{}</code></div>", escape(cashin::CLIENT_ID));
-        }
-        for (variable, label, secret) in secrets {
+        for credential in gateway.credentials() {
+            let label = credential.label;
+            let Some(variable) = credential.variable else {
+                let _ = write!(html, "<div>{label} <code>{}</code></div>", escape(credential.value));
+                continue;
+            };
             let _ = write!(
                 html,
                 "<div class=secret title=\"{variable}\">{label} <input type=password readonly id=key-{variable} value=\"{secret}\" \
                  aria-label=\"{label}\"><button type=button class=quiet data-copy=key-{variable}>Copy</button></div>",
-                secret = escape(secret),
+                secret = escape(credential.value),
             );
         }
-        if provider == ProviderId::CashIn {
+        if let Some(published) = gateway.published_key() {
             let _ = write!(
                 html,
-                "<details><summary>notification public key (PEM)</summary><pre>{}</pre></details>",
-                escape(&cashin::public_key_pem())
+                "<details><summary>{}</summary><pre>{}</pre></details>",
+                published.label,
+                escape(&published.pem)
             );
         }
         html.push_str("</tr>");

@@ -5,17 +5,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::{DEFAULT_FAULT_RETRY_AFTER, Fault, FaultAction, HANG, operations};
+use crate::emulated::{self, EmulatedGateway};
+use crate::state::Shared;
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use gerbang_core::ProviderId;
-use serde_json::json;
-
-use super::{DEFAULT_FAULT_RETRY_AFTER, Fault, FaultAction, HANG, operations};
-use crate::state::{Shared, prefix};
 use gerbang_server::CutSwitch;
 
 /// The most of a request body the layer reads (to tell Ciputra's operations apart, or before a
@@ -26,7 +24,8 @@ const BODY_LIMIT: usize = 2 * 1024 * 1024;
 /// at the list.
 pub(crate) async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    let Some((provider, rest)) = gateway_of(&path) else { return next.run(request).await };
+    let Some((gateway, rest)) = gateway_of(&path) else { return next.run(request).await };
+    let provider = gateway.provider();
     if !shared.faults.any_for(provider) {
         return next.run(request).await;
     }
@@ -43,16 +42,16 @@ pub(crate) async fn inject(State(shared): State<Arc<Shared>>, request: Request, 
         return next.run(request).await;
     };
     match shared.faults.take(provider, operation) {
-        Some(fault) => play(provider, fault, request, next).await,
+        Some(fault) => play(gateway, fault, request, next).await,
         None => next.run(request).await,
     }
 }
 
 /// The gateway a path is under, and the path after its prefix.
-fn gateway_of(path: &str) -> Option<(ProviderId, &str)> {
-    crate::control::EMULATED.iter().find_map(|provider| {
-        let rest = path.strip_prefix(prefix(*provider))?;
-        (rest.is_empty() || rest.starts_with('/')).then_some((*provider, rest))
+fn gateway_of(path: &str) -> Option<(&'static dyn EmulatedGateway, &str)> {
+    emulated::all().find_map(|gateway| {
+        let rest = path.strip_prefix(gateway.prefix())?;
+        (rest.is_empty() || rest.starts_with('/')).then_some((gateway, rest))
     })
 }
 
@@ -67,7 +66,7 @@ async fn read_action(request: Request) -> Result<(Request, Option<String>), Resp
     Ok((Request::from_parts(parts, Body::from(bytes)), action))
 }
 
-async fn play(provider: ProviderId, fault: Fault, request: Request, next: Next) -> Response {
+async fn play(gateway: &dyn EmulatedGateway, fault: Fault, request: Request, next: Next) -> Response {
     if let Some(ms) = fault.delay_ms {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
@@ -77,12 +76,12 @@ async fn play(provider: ProviderId, fault: Fault, request: Request, next: Next) 
             let status =
                 fault.status.and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let message = format!("fault injected by the gerbang sandbox: HTTP {}", status.as_u16());
-            answer(status, fault.body.unwrap_or_else(|| error_body(provider, status, &message)))
+            answer(status, fault.body.unwrap_or_else(|| error_body(gateway, status, &message)))
         }
         FaultAction::RateLimit => {
             let status = StatusCode::TOO_MANY_REQUESTS;
             let message = "fault injected by the gerbang sandbox: rate limit reached";
-            let mut response = answer(status, fault.body.unwrap_or_else(|| error_body(provider, status, message)));
+            let mut response = answer(status, fault.body.unwrap_or_else(|| error_body(gateway, status, message)));
             let wait = fault.retry_after.unwrap_or(DEFAULT_FAULT_RETRY_AFTER.as_secs());
             response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(wait));
             response
@@ -91,7 +90,7 @@ async fn play(provider: ProviderId, fault: Fault, request: Request, next: Next) 
             drain(request).await;
             tokio::time::sleep(HANG).await;
             let status = StatusCode::GATEWAY_TIMEOUT;
-            answer(status, error_body(provider, status, "fault injected by the gerbang sandbox: the hang ran out"))
+            answer(status, error_body(gateway, status, "fault injected by the gerbang sandbox: the hang ran out"))
         }
         FaultAction::Cut => {
             let switch = request.extensions().get::<CutSwitch>().cloned();
@@ -134,15 +133,8 @@ fn answer(status: StatusCode, body: String) -> Response {
 }
 
 /// `message` in the gateway's own error shape, as its module answers a refusal.
-fn error_body(provider: ProviderId, status: StatusCode, message: &str) -> String {
-    let body = match provider {
-        ProviderId::Cuan10pay => json!({ "status": "error", "message": message }),
-        ProviderId::CashIn => json!({ "message": message, "data": null }),
-        ProviderId::CryptoInvoice => json!({ "status": "error", "message": [message] }),
-        ProviderId::Ciputra => json!({ "code": status.as_u16().to_string(), "status": false, "message": message }),
-        _ => json!({ "error": message }),
-    };
-    body.to_string()
+fn error_body(gateway: &dyn EmulatedGateway, status: StatusCode, message: &str) -> String {
+    gateway.error_body(status, message).to_string()
 }
 
 #[cfg(test)]
@@ -151,9 +143,15 @@ mod tests {
 
     #[test]
     fn paths_are_told_apart_by_their_gateways_prefix() {
-        assert_eq!(gateway_of("/cuan10pay/v1/deposit_create"), Some((ProviderId::Cuan10pay, "/v1/deposit_create")));
-        assert_eq!(gateway_of("/crypto-invoice/create_invoice"), Some((ProviderId::CryptoInvoice, "/create_invoice")));
-        assert_eq!(gateway_of("/cashinx/payment"), None);
-        assert_eq!(gateway_of("/_sandbox/faults"), None);
+        fn of(path: &str) -> Option<(&'static str, &str)> {
+            gateway_of(path).map(|(gateway, rest)| (gateway.prefix(), rest))
+        }
+        for gateway in emulated::all() {
+            let path = format!("{}/v1/any", gateway.prefix());
+            assert_eq!(of(&path), Some((gateway.prefix(), "/v1/any")), "{path}");
+            assert_eq!(of(gateway.prefix()), Some((gateway.prefix(), "")), "the prefix alone");
+            assert_eq!(of(&format!("{}x/v1/any", gateway.prefix())), None, "another prefix that starts the same");
+        }
+        assert_eq!(of("/_sandbox/faults"), None);
     }
 }

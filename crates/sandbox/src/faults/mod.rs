@@ -17,7 +17,7 @@
 //! the oldest rule first; a rule used up is removed.
 
 mod inject;
-mod operations;
+pub(crate) mod operations;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -182,7 +182,7 @@ impl Fault {
     fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
         let gateway = self.gateway;
-        if !crate::control::EMULATED.contains(&gateway) {
+        if crate::emulated::of(gateway).is_none() {
             problems.push(format!("gateway: the sandbox does not emulate {gateway}"));
         } else if !operations::exists(gateway, &self.operation) {
             let known = operations::names(gateway).join(", ");
@@ -387,21 +387,28 @@ impl crate::Sandbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emulated;
+
+    /// Two gateways, and two operations of the first, from the sandbox's own list.
+    fn two_gateways() -> (ProviderId, [&'static str; 2], ProviderId) {
+        let mut gateways = emulated::all().filter(|g| g.operations().len() >= 2);
+        let (Some(first), Some(second)) = (gateways.next(), gateways.next()) else { panic!("two gateways") };
+        let ops = first.operations();
+        (first.provider(), [ops[0].name, ops[1].name], second.provider())
+    }
 
     #[test]
     fn a_fault_is_refused_with_every_problem_named() {
         let faults = Faults::default();
-        let bad = Fault::new(ProviderId::CashIn, "cancel", FaultAction::Status).times(0);
+        let (gateway, [one, _], _) = two_gateways();
+        let bad = Fault::new(gateway, "no_such_operation", FaultAction::Status).times(0);
         let Err(SandboxError::InvalidFault { reason }) = faults.add(bad) else { panic!("refused") };
-        for needle in [
-            "no operation \"cancel\"; expected one of any, create, status",
-            "status: a status fault",
-            "times: at least 1",
-        ] {
+        let expected =
+            format!("no operation \"no_such_operation\"; expected one of {}", operation_names(gateway).join(", "));
+        for needle in [expected.as_str(), "status: a status fault", "times: at least 1"] {
             assert!(reason.contains(needle), "{needle}: {reason}");
         }
-        let bad =
-            Fault::new(ProviderId::Qris, "status", FaultAction::Hang).status(500).body("x").delay(MAX_FAULT_DELAY * 2);
+        let bad = Fault::new(gateway, one, FaultAction::Hang).status(500).body("x").delay(MAX_FAULT_DELAY * 2);
         let Err(SandboxError::InvalidFault { reason }) = faults.add(bad) else { panic!("refused") };
         assert!(
             reason.contains("only a status fault")
@@ -415,17 +422,17 @@ mod tests {
     #[test]
     fn the_oldest_matching_fault_serves_and_a_used_up_one_goes() {
         let faults = Faults::default();
-        let twice =
-            faults.add(Fault::new(ProviderId::Qris, "status", FaultAction::Status).status(503).times(2)).unwrap();
-        faults.add(Fault::new(ProviderId::Qris, "any", FaultAction::Cut)).unwrap();
-        assert_eq!(faults.take(ProviderId::Qris, "status").map(|f| f.action), Some(FaultAction::Status));
+        let (gateway, [one, another], other) = two_gateways();
+        let twice = faults.add(Fault::new(gateway, one, FaultAction::Status).status(503).times(2)).unwrap();
+        faults.add(Fault::new(gateway, "any", FaultAction::Cut)).unwrap();
+        assert_eq!(faults.take(gateway, one).map(|f| f.action), Some(FaultAction::Status));
         assert_eq!(faults.list()[0].remaining, Some(1));
-        assert_eq!(faults.take(ProviderId::Qris, "status").map(|f| f.action), Some(FaultAction::Status));
+        assert_eq!(faults.take(gateway, one).map(|f| f.action), Some(FaultAction::Status));
         assert!(faults.list().iter().all(|f| f.id != twice.id), "used up");
-        assert_eq!(faults.take(ProviderId::Qris, "status").map(|f| f.action), Some(FaultAction::Cut), "then `any`");
-        assert_eq!(faults.take(ProviderId::Qris, "balance").map(|f| f.action), Some(FaultAction::Cut));
+        assert_eq!(faults.take(gateway, one).map(|f| f.action), Some(FaultAction::Cut), "then `any`");
+        assert_eq!(faults.take(gateway, another).map(|f| f.action), Some(FaultAction::Cut));
         assert_eq!(faults.list()[0].hits, 2);
-        assert_eq!(faults.take(ProviderId::CashIn, "status"), None);
+        assert_eq!(faults.take(other, one), None, "another gateway's call");
         assert!(faults.remove(faults.list()[0].id));
         assert_eq!(faults.clear(), 0);
     }

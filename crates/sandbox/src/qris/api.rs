@@ -63,7 +63,7 @@ fn positive(text: &str) -> Option<u64> {
 
 /// `GET /api/v1/balance`: `{"balance": 100000}`.
 pub(super) async fn balance(State(shared): State<Arc<Shared>>) -> Response {
-    ok(json!({ "balance": lock(&shared.qris.store).balance }))
+    ok(json!({ "balance": lock(&super::emulator(&shared).store).balance }))
 }
 
 /// `GET /api/v1/invoice/create?amount=`.
@@ -75,7 +75,7 @@ pub(super) async fn create_invoice(State(shared): State<Arc<Shared>>, query: Par
     let base = format!("{}{PREFIX}", shared.origin());
     let now = shared.now();
     let timeline = Timeline::created(&shared, now);
-    let mut store = lock(&shared.qris.store);
+    let mut store = lock(&super::emulator(&shared).store);
     let invoice = store.create_invoice(amount, now, &base, timeline);
     tracing::info!(reference = %invoice.id, amount, "invoice created");
     Ok(ok(invoice.created_view()))
@@ -85,7 +85,7 @@ pub(super) async fn create_invoice(State(shared): State<Arc<Shared>>, query: Par
 pub(super) async fn invoice_status(State(shared): State<Arc<Shared>>, query: Params) -> Result<Response, Refusal> {
     let params = params(query)?;
     let id = required(&params, "invoice_id")?;
-    let mut store = lock(&shared.qris.store);
+    let mut store = lock(&super::emulator(&shared).store);
     let invoice = store.invoice(id, shared.now()).ok_or_else(|| Refusal::not_found(INVOICE_NOT_FOUND))?;
     Ok(ok(invoice.status_view()))
 }
@@ -107,7 +107,7 @@ pub(super) async fn cancel_invoice(
             .filter(|id| !id.trim().is_empty())
             .ok_or_else(|| Refusal::bad_request("Parameter invoice_id wajib diisi"))?,
     };
-    let mut store = lock(&shared.qris.store);
+    let mut store = lock(&super::emulator(&shared).store);
     let invoice = store.invoice(id.trim(), shared.now()).ok_or_else(|| Refusal::not_found(INVOICE_NOT_FOUND))?;
     if invoice.state != PaymentState::Pending {
         // The document's own message, for a paid invoice, and the same for an expired one.
@@ -146,7 +146,7 @@ pub(super) async fn withdraw_dana(State(shared): State<Arc<Shared>>, body: Bytes
     }
     let name = text("accountName").ok_or_else(|| bad("Field accountName wajib diisi"))?;
     let now = shared.now();
-    let mut store = lock(&shared.qris.store);
+    let mut store = lock(&super::emulator(&shared).store);
     let withdrawal = store.withdraw(amount, number, name, now).map_err(bad)?.clone();
     let new_balance = store.balance;
     tracing::info!(reference = %withdrawal.id, amount, "withdrawal requested");
@@ -167,7 +167,7 @@ pub(super) async fn withdraw_dana(State(shared): State<Arc<Shared>>, body: Bytes
 pub(super) async fn withdraw_status(State(shared): State<Arc<Shared>>, query: Params) -> Result<Response, Refusal> {
     let params = params(query)?;
     let id = required(&params, "withdraw_id")?;
-    let store = lock(&shared.qris.store);
+    let store = lock(&super::emulator(&shared).store);
     let withdrawal = store.withdrawal(id).ok_or_else(|| Refusal::not_found("Withdraw tidak ditemukan"))?;
     let mut view = withdrawal.view();
     if let Value::Object(map) = &mut view {
@@ -193,7 +193,7 @@ pub(super) async fn withdraw_history(State(shared): State<Arc<Shared>>, query: P
                 .ok_or_else(|| Refusal::bad_request("Status tidak valid, gunakan pending, success atau rejected"))?,
         ),
     };
-    let store = lock(&shared.qris.store);
+    let store = lock(&super::emulator(&shared).store);
     let all = store.history(status);
     let total = all.len() as u64;
     let skip = usize::try_from((page - 1).saturating_mul(limit)).unwrap_or(usize::MAX);
@@ -210,7 +210,7 @@ pub(super) async fn withdraw_history(State(shared): State<Arc<Shared>>, query: P
 /// sandbox takes no real payment): a card with the invoice id and the total, so that a page
 /// showing it has something to show.
 pub(super) async fn qr_image(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
-    let mut store = lock(&shared.qris.store);
+    let mut store = lock(&super::emulator(&shared).store);
     let Some(invoice) = store.invoice(&id, shared.now()) else {
         return error(StatusCode::NOT_FOUND, INVOICE_NOT_FOUND);
     };

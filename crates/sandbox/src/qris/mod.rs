@@ -56,11 +56,13 @@ use axum::{Json, Router};
 use gerbang_core::ProviderId;
 use serde_json::{Value, json};
 
+use crate::emulated::{Credential, EmulatedGateway, GatewaySettings, GatewayStates, Operation, Webhooks, settings_of};
+use crate::payments::{Cause, PaymentSummary};
 use crate::state::Shared;
-use crate::webhook::WebhookRetry;
+use crate::webhook::{Webhook, WebhookRetry};
+use crate::{DeliveryPlan, PaymentState, SandboxError};
 
 pub use store::{WithdrawalError, WithdrawalState};
-pub(crate) use store::{expire_due, settle, summaries, webhook_in};
 
 /// The sandbox's API key for the QRIS gateway. A published test value: it is accepted by this
 /// sandbox and nowhere else, so it is safe in examples, tests and source code.
@@ -97,11 +99,11 @@ pub(crate) const PREFIX: &str = "/qris";
 
 /// The gateway sends no webhook (none is documented): this policy is never used. It stays a
 /// one-attempt value because every gateway module declares one.
-pub(crate) const WEBHOOK_RETRY: WebhookRetry = WebhookRetry { attempts: 1, interval: Duration::from_secs(1) };
+const WEBHOOK_RETRY: WebhookRetry = WebhookRetry { attempts: 1, interval: Duration::from_secs(1) };
 
 /// This gateway's settings, from the [`SandboxBuilder`](crate::SandboxBuilder).
-#[derive(Debug)]
-pub(crate) struct Settings {
+#[derive(Debug, Clone)]
+struct Settings {
     /// The starting balance, in rupiah.
     balance: u64,
 }
@@ -115,7 +117,7 @@ impl Default for Settings {
 impl crate::SandboxBuilder {
     /// The QRIS gateway's starting balance, in rupiah (default [`DEFAULT_BALANCE`]).
     pub fn qris_balance(mut self, rupiah: u64) -> Self {
-        self.qris.balance = rupiah;
+        self.gateway_settings::<Settings>().balance = rupiah;
         self
     }
 }
@@ -127,13 +129,130 @@ pub(crate) struct Emulator {
 }
 
 impl Emulator {
-    pub(crate) fn new(settings: Settings, max_payments: usize) -> Self {
+    fn new(settings: Settings, max_payments: usize) -> Self {
         Self { store: Mutex::new(store::Store::new(settings.balance, max_payments)) }
     }
 }
 
+/// This gateway's state in `shared`.
+fn emulator(shared: &Shared) -> &Emulator {
+    shared.gateway_state::<Emulator>()
+}
+
+/// The QRIS invoice gateway, as the sandbox's shared modules see it.
+#[derive(Debug)]
+pub(crate) struct Gateway;
+
+impl EmulatedGateway for Gateway {
+    fn provider(&self) -> ProviderId {
+        ProviderId::Qris
+    }
+
+    fn name(&self) -> &'static str {
+        "QRIS"
+    }
+
+    fn prefix(&self) -> &'static str {
+        PREFIX
+    }
+
+    fn start(&self, settings: &GatewaySettings, max_payments: usize, states: &mut GatewayStates) {
+        states.insert(Emulator::new(settings_of(settings), max_payments));
+    }
+
+    fn router(&self, shared: Arc<Shared>) -> Router {
+        router(shared)
+    }
+
+    /// The withdrawals' approve and reject.
+    fn control_routes(&self, router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
+        control_routes(router)
+    }
+
+    /// A cancelled invoice reads `expired`, as the gateway's cancel call leaves it.
+    fn moves(&self) -> &'static [PaymentState] {
+        &[PaymentState::Paid, PaymentState::Expired, PaymentState::Cancelled]
+    }
+
+    fn settle(
+        &self,
+        shared: &Arc<Shared>,
+        reference: &str,
+        target: PaymentState,
+        plan: DeliveryPlan,
+        cause: Cause,
+    ) -> Result<PaymentState, SandboxError> {
+        store::settle(shared, reference, target, plan, cause)
+    }
+
+    fn webhook_in(
+        &self,
+        shared: &Arc<Shared>,
+        reference: &str,
+        state: Option<PaymentState>,
+    ) -> Result<(PaymentState, Webhook), SandboxError> {
+        store::webhook_in(shared, reference, state)
+    }
+
+    fn summaries(&self, shared: &Shared, out: &mut Vec<PaymentSummary>) {
+        store::summaries(shared, out);
+    }
+
+    fn expire_due(&self, shared: &Arc<Shared>) -> Vec<String> {
+        store::expire_due(shared)
+    }
+
+    /// None: the document describes no webhook; invoices are polled.
+    fn webhooks(&self) -> Webhooks {
+        Webhooks::None {
+            answer: "QRIS sends no webhook: poll the status",
+            page: "QRIS invoices have none: they are polled.",
+        }
+    }
+
+    fn webhook_retry(&self) -> WebhookRetry {
+        WEBHOOK_RETRY
+    }
+
+    fn operations(&self) -> &'static [Operation] {
+        const OPERATIONS: &[Operation] = &[
+            Operation::new("create", "GET", "/api/v1/invoice/create"),
+            Operation::new("status", "GET", "/api/v1/invoice/status"),
+            Operation::new("cancel", "POST", "/api/v1/invoice/cancel"),
+            Operation::new("balance", "GET", "/api/v1/balance"),
+            Operation::new("withdraw", "POST", "/api/v1/withdraw/dana"),
+            Operation::new("withdraw_status", "GET", "/api/v1/withdraw/status"),
+            Operation::new("withdraw_history", "GET", "/api/v1/withdraw/history"),
+        ];
+        OPERATIONS
+    }
+
+    /// The document's shape, as [`error`] writes it.
+    fn error_body(&self, _status: StatusCode, message: &str) -> Value {
+        json!({ "error": message })
+    }
+
+    fn credentials(&self) -> &'static [Credential] {
+        &[Credential { key: "api_key", label: "API key", variable: Some("GERBANG_QRIS_API_KEY"), value: API_KEY }]
+    }
+
+    fn accepted_ids(&self) -> &'static str {
+        "invoice id"
+    }
+
+    // Its create takes the amount only (`GET /api/v1/invoice/create?amount=`,
+    // `seeds/002_70371d71cc9c4025.txt`): the merchant reference never reaches the gateway.
+    fn unknown_hint(&self) -> &'static str {
+        "; QRIS invoices keep no merchant reference: pass the invoice_id, which create printed as provider_reference"
+    }
+
+    fn webhook_states_hint(&self) -> &'static str {
+        " (QRIS invoices send no webhook at all: poll their status)"
+    }
+}
+
 /// The routes, relative to [`PREFIX`].
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+fn router(shared: Arc<Shared>) -> Router {
     let api = Router::new()
         .route("/api/v1/balance", get(api::balance))
         .route("/api/v1/invoice/create", get(api::create_invoice))
@@ -179,7 +298,7 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 /// Adds the withdrawal controls to the control router (mounted under `/_sandbox`).
-pub(crate) fn control_routes(router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
+fn control_routes(router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
     router
         .route("/qris/withdrawals/{withdraw_id}/approve", post(control_approve))
         .route("/qris/withdrawals/{withdraw_id}/reject", post(control_reject))

@@ -326,7 +326,7 @@ pub(crate) fn settle(
         return Err(SandboxError::UnsupportedTransition { provider: ProviderId::Qris, target });
     }
     let now = shared.now();
-    let mut store = lock(&shared.qris.store);
+    let mut store = lock(&super::emulator(shared).store);
     let Some(invoice) = store.invoice(reference, now) else {
         return Err(SandboxError::UnknownPayment { provider: ProviderId::Qris, reference: reference.to_owned() });
     };
@@ -352,7 +352,7 @@ pub(crate) fn settle(
 
 /// Every invoice, as the dashboard shows it, expiry applied.
 pub(crate) fn summaries(shared: &Shared, out: &mut Vec<PaymentSummary>) {
-    let mut store = lock(&shared.qris.store);
+    let mut store = lock(&super::emulator(shared).store);
     store.refresh_all(shared.now());
     for invoice in store.invoices.values() {
         let mut summary = PaymentSummary::new(
@@ -372,7 +372,7 @@ pub(crate) fn summaries(shared: &Shared, out: &mut Vec<PaymentSummary>) {
 /// Expires the pending invoices past their `expired_at` (what a look-up of each would do); no
 /// webhook, as the gateway has none.
 pub(crate) fn expire_due(shared: &Arc<Shared>) -> Vec<String> {
-    lock(&shared.qris.store).refresh_all(shared.now())
+    lock(&super::emulator(shared).store).refresh_all(shared.now())
 }
 
 /// The document has no webhook: an invoice is known by polling its status. Refused for every
@@ -382,7 +382,7 @@ pub(crate) fn webhook_in(
     reference: &str,
     state: Option<PaymentState>,
 ) -> Result<(PaymentState, Webhook), SandboxError> {
-    let mut store = lock(&shared.qris.store);
+    let mut store = lock(&super::emulator(shared).store);
     let Some(invoice) = store.invoice(reference, shared.now()) else {
         return Err(SandboxError::UnknownPayment { provider: ProviderId::Qris, reference: reference.to_owned() });
     };
@@ -391,10 +391,10 @@ pub(crate) fn webhook_in(
 
 /// Approves a pending withdrawal (the gateway's admin sending it).
 pub(super) fn approve(shared: &Shared, withdraw_id: &str) -> Result<WithdrawalState, WithdrawalError> {
-    lock(&shared.qris.store).process(withdraw_id, WithdrawalState::Success, None, shared.now())
+    lock(&super::emulator(shared).store).process(withdraw_id, WithdrawalState::Success, None, shared.now())
 }
 
 /// Rejects a pending withdrawal, refunding amount and fee, with the admin's `note`.
 pub(super) fn reject(shared: &Shared, withdraw_id: &str, note: String) -> Result<WithdrawalState, WithdrawalError> {
-    lock(&shared.qris.store).process(withdraw_id, WithdrawalState::Rejected, Some(note), shared.now())
+    lock(&super::emulator(shared).store).process(withdraw_id, WithdrawalState::Rejected, Some(note), shared.now())
 }

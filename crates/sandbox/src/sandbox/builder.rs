@@ -12,9 +12,9 @@ use gerbang_core::{ProviderId, SharedClock, SystemClock};
 
 use super::{Sandbox, SandboxHandle};
 use crate::clock::SandboxClock;
+use crate::emulated::{self, GatewaySettings, GatewayStates};
 use crate::state::{Settings, Shared};
 use crate::webhook::{DeliveryLog, WebhookRetry, WebhookUrls};
-use crate::{cashin, ciputra, crypto_invoice, cuan10pay, qris};
 
 /// How many connections the sandbox keeps open at once, by default; see
 /// [`SandboxBuilder::max_connections`].
@@ -55,15 +55,12 @@ pub struct SandboxBuilder {
     clock: Option<SharedClock>,
     webhook_urls: HashMap<ProviderId, WebhookUrls>,
     webhook_retry: Option<WebhookRetry>,
-    cuan10pay_rate_limit: Option<u32>,
     public_url: Option<String>,
     limits: gerbang_server::Limits,
     max_payments: usize,
-    // Each gateway module's own settings; its builder methods live in that module.
-    pub(crate) cashin: cashin::Settings,
-    pub(crate) qris: qris::Settings,
-    pub(crate) crypto_invoice: crypto_invoice::Settings,
-    pub(crate) ciputra: ciputra::Settings,
+    /// Each gateway module's own settings, one value of its own type; its builder methods live
+    /// in that module and reach it with [`gateway_settings`](Self::gateway_settings).
+    gateways: GatewaySettings,
 }
 
 impl Default for SandboxBuilder {
@@ -72,19 +69,22 @@ impl Default for SandboxBuilder {
             clock: None,
             webhook_urls: HashMap::new(),
             webhook_retry: None,
-            cuan10pay_rate_limit: None,
             public_url: None,
             limits: gerbang_server::Limits::default(),
             max_payments: DEFAULT_MAX_PAYMENTS,
-            cashin: cashin::Settings::default(),
-            qris: qris::Settings::default(),
-            crypto_invoice: crypto_invoice::Settings::default(),
-            ciputra: ciputra::Settings::default(),
+            gateways: GatewaySettings::new(),
         }
     }
 }
 
 impl SandboxBuilder {
+    /// A gateway's own settings, its defaults until one of its methods changes them: what each
+    /// gateway module's builder methods (`cashin_hmac`, `qris_balance`, …) set, and its
+    /// [`EmulatedGateway::start`](crate::emulated::EmulatedGateway::start) reads.
+    pub(crate) fn gateway_settings<T: Default + Clone + Send + Sync + 'static>(&mut self) -> &mut T {
+        self.gateways.get_or_insert_default::<T>()
+    }
+
     /// How many connections the sandbox keeps open at once (default
     /// [`DEFAULT_MAX_CONNECTIONS`], 512; at least 1; lowered if the open-file limit leaves less,
     /// see `gerbang_server::Limits::connection_cap`). Past it, a new connection is admitted in
@@ -213,14 +213,6 @@ impl SandboxBuilder {
         self
     }
 
-    /// Cuan10pay's rate limit, in requests per hour per client IP; over it, 429 with
-    /// `Retry-After`. Off by default (`None`), so that tests and benchmarks are not throttled; the
-    /// real gateway's is [`cuan10pay::DOCUMENTED_RATE_LIMIT`].
-    pub fn cuan10pay_rate_limit(mut self, per_hour: Option<u32>) -> Self {
-        self.cuan10pay_rate_limit = per_hour;
-        self
-    }
-
     /// The sandbox, not yet serving.
     pub fn build(self) -> Sandbox {
         let http = reqwest::Client::builder()
@@ -234,6 +226,10 @@ impl SandboxBuilder {
             limits: self.limits,
         };
         let max = self.max_payments;
+        let mut gateways = GatewayStates::default();
+        for gateway in emulated::all() {
+            gateway.start(&self.gateways, max, &mut gateways);
+        }
         let shared = Shared {
             settings,
             clock: SandboxClock::new(self.clock.unwrap_or_else(|| Arc::new(SystemClock))),
@@ -241,11 +237,7 @@ impl SandboxBuilder {
             faults: crate::faults::Faults::default(),
             deliveries: DeliveryLog::new(max),
             http,
-            cuan10pay: cuan10pay::Emulator::new(self.cuan10pay_rate_limit, max),
-            cashin: cashin::Emulator::new(self.cashin, max),
-            qris: qris::Emulator::new(self.qris, max),
-            crypto_invoice: crypto_invoice::Emulator::new(self.crypto_invoice, max),
-            ciputra: ciputra::Emulator::new(self.ciputra, max),
+            gateways,
             served_at: OnceLock::new(),
         };
         Sandbox { shared: Arc::new(shared) }

@@ -21,10 +21,7 @@ pub use builder::{
 pub use serve::SandboxHandle;
 
 use crate::state::Shared;
-use crate::{
-    Delivery, DeliveryPlan, PaymentState, SandboxError, cashin, ciputra, control, crypto_invoice, cuan10pay, dashboard,
-    faults, guard, qris,
-};
+use crate::{Delivery, DeliveryPlan, PaymentState, SandboxError, control, dashboard, emulated, faults, guard};
 
 /// A local emulator of the payment gateways: cheap to clone (an `Arc` inside), all state in memory.
 ///
@@ -93,13 +90,12 @@ impl Sandbox {
     /// otherwise: DNS rebinding), and refuses changes that a browser says come from another site:
     /// see the crate's docs.
     pub fn router(&self) -> Router {
-        // One layer in front of every gateway: the faults injected (none: requests pass as is).
-        let gateways = Router::new()
-            .nest(cuan10pay::PREFIX, cuan10pay::router(Arc::clone(&self.shared)))
-            .nest(cashin::PREFIX, cashin::router(Arc::clone(&self.shared)))
-            .nest(qris::PREFIX, qris::router(Arc::clone(&self.shared)))
-            .nest(crypto_invoice::PREFIX, crypto_invoice::router(Arc::clone(&self.shared)))
-            .nest(ciputra::PREFIX, ciputra::router(Arc::clone(&self.shared)))
+        // Each gateway under its prefix, and one layer in front of them all: the faults injected
+        // (none: requests pass as is).
+        let gateways = emulated::all()
+            .fold(Router::new(), |router, gateway| {
+                router.nest(gateway.prefix(), gateway.router(Arc::clone(&self.shared)))
+            })
             .layer(from_fn_with_state(Arc::clone(&self.shared), faults::inject));
         // One layer in front of everything: the hosts it answers, and no change from a web page.
         let rules = Arc::new(guard::Guard::new(Arc::clone(&self.shared)));
