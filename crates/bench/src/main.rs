@@ -40,6 +40,8 @@ use table::{Goal, Row};
 
 mod crypto;
 mod dashboard;
+mod engine;
+mod memory;
 mod outbox;
 mod receiver;
 mod status;
@@ -55,12 +57,14 @@ const USAGE: &str = "\
 gerbang-bench: what the SDK costs over the same work by hand, on this machine
 
 USAGE:
-    cargo xtask bench [--runs N]
+    cargo xtask bench [--runs N] [--memory-events N]
 
 OPTIONS:
-    --runs N    repeat the whole measurement N times (default 1), printing each run's table,
-                then the lowest, median and highest of each figure
-    -h, --help  print this message
+    --runs N           repeat the whole measurement N times (default 1), printing each run's
+                       table, then the lowest, median and highest of each figure
+    --memory-events N  events through the receiver on each store for the memory rows, measured
+                       once after the runs (default 1000000; 0 leaves them out)
+    -h, --help         print this message
 ";
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -70,32 +74,37 @@ fn median(samples: &mut [Duration]) -> Duration {
     samples[samples.len() / 2]
 }
 
-/// The command line: how many runs, or a request for help.
+/// The command line: how many runs and memory events, or a request for help.
 #[derive(Debug, PartialEq, Eq)]
 enum Args {
-    Runs(usize),
+    Runs { runs: usize, memory_events: usize },
     Help,
 }
 
 fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
-    let mut runs = 1;
+    let (mut runs, mut memory_events) = (1, memory::DEFAULT_EVENTS);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        let value = match arg.as_str() {
+        let (name, value) = match arg.as_str() {
             "-h" | "--help" => return Ok(Args::Help),
-            "--runs" => args.next().ok_or("--runs needs a number")?.as_str(),
-            other => match other.strip_prefix("--runs=") {
-                Some(value) => value,
-                None => return Err(format!("unknown argument `{other}`; see --help")),
+            name @ ("--runs" | "--memory-events") => {
+                (name, args.next().ok_or_else(|| format!("{name} needs a number"))?.as_str())
+            }
+            other => match other.split_once('=') {
+                Some((name @ ("--runs" | "--memory-events"), value)) => (name, value),
+                _ => return Err(format!("unknown argument `{other}`; see --help")),
             },
         };
-        runs = value
-            .parse()
-            .ok()
-            .filter(|&runs| runs > 0)
-            .ok_or_else(|| format!("--runs takes a whole number above 0, not `{value}`"))?;
+        let number: Option<usize> = value.parse().ok();
+        if name == "--runs" {
+            runs = number
+                .filter(|&runs| runs > 0)
+                .ok_or_else(|| format!("--runs takes a whole number above 0, not `{value}`"))?;
+        } else {
+            memory_events = number.ok_or_else(|| format!("--memory-events takes a whole number, not `{value}`"))?;
+        }
     }
-    Ok(Args::Runs(runs))
+    Ok(Args::Runs { runs, memory_events })
 }
 
 /// A sandbox started on a thread and runtime of its own, so that the measuring thread measures
@@ -143,6 +152,15 @@ impl Servers {
     fn base_url(&self, provider: ProviderId) -> String {
         let index = ProviderId::ALL.iter().position(|&p| p == provider);
         index.and_then(|index| self.base_urls.get(index)).cloned().unwrap_or_default()
+    }
+
+    /// Where the store servers listen, started if they were not yet.
+    fn store_urls(&mut self) -> engine::Urls {
+        let stores = self.stores();
+        engine::Urls {
+            redis: stores.redis.as_ref().map(gerbang_testkit::RedisServer::url),
+            postgres: stores.postgres.as_ref().map(gerbang_testkit::PostgresServer::url),
+        }
     }
 
     /// The store servers, started on first use; one that is not installed is `None`, and its
@@ -275,6 +293,8 @@ fn measure(servers: &mut Servers, run: usize) -> Result<Vec<Row>> {
             "p50, ours/bare",
         ));
     }
+    rows.extend(engine::rows(&runtime, &servers.store_urls(), run)?);
+    let stores = servers.stores();
 
     // Other events than the inbox rows', so that a shared inbox does not find them done.
     let bodies = receiver::bodies(run + 0x80, OUTBOXED);
@@ -337,12 +357,12 @@ fn measure(servers: &mut Servers, run: usize) -> Result<Vec<Row>> {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let runs = match parse_args(&args)? {
+    let (runs, memory_events) = match parse_args(&args)? {
         Args::Help => {
             print!("{USAGE}");
             return Ok(());
         }
-        Args::Runs(runs) => runs,
+        Args::Runs { runs, memory_events } => (runs, memory_events),
     };
     let mut servers = Servers::start()?;
     let mut all = Vec::with_capacity(runs);
@@ -355,6 +375,11 @@ fn main() -> Result<()> {
     if runs > 1 {
         println!("spread over {runs} runs (ratio, or the figure where there is none)\n");
         println!("{}", table::spread(&all));
+    }
+    if memory_events > 0 {
+        println!("receiver memory, measured once ({} events a store)\n", table::number(memory_events as f64));
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        println!("{}", table::render(&memory::rows(&runtime, &servers.store_urls(), memory_events)?));
     }
 
     Ok(())
@@ -380,17 +405,28 @@ fn per_second_text(per_second: f64) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn memory_events_default_to_a_million_and_may_be_zero() {
+        assert_eq!(
+            parse_args(&args(&["--memory-events", "20000", "--runs=2"])),
+            Ok(Args::Runs { runs: 2, memory_events: 20_000 })
+        );
+        assert_eq!(parse_args(&args(&["--memory-events=0"])), Ok(Args::Runs { runs: 1, memory_events: 0 }));
+        assert!(parse_args(&args(&["--memory-events"])).is_err());
+    }
+
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|arg| (*arg).to_owned()).collect()
     }
 
     #[test]
     fn runs_default_to_one_and_take_a_positive_number() {
-        assert_eq!(parse_args(&[]), Ok(Args::Runs(1)));
-        assert_eq!(parse_args(&args(&["--runs", "3"])), Ok(Args::Runs(3)));
-        assert_eq!(parse_args(&args(&["--runs=5"])), Ok(Args::Runs(5)));
+        let runs = |runs| Ok(Args::Runs { runs, memory_events: memory::DEFAULT_EVENTS });
+        assert_eq!(parse_args(&[]), runs(1));
+        assert_eq!(parse_args(&args(&["--runs", "3"])), runs(3));
+        assert_eq!(parse_args(&args(&["--runs=5"])), runs(5));
         assert_eq!(parse_args(&args(&["--help"])), Ok(Args::Help));
-        for bad in [&["--runs"][..], &["--runs", "0"], &["--runs", "x"], &["--fast"]] {
+        for bad in [&["--runs"][..], &["--runs", "0"], &["--runs", "x"], &["--fast"], &["--memory-events", "-1"]] {
             assert!(parse_args(&args(bad)).is_err(), "{bad:?}");
         }
     }

@@ -20,7 +20,7 @@ pub(crate) struct Latencies {
 }
 
 impl Latencies {
-    fn new(mut samples: Vec<Duration>) -> Self {
+    pub(crate) fn new(mut samples: Vec<Duration>) -> Self {
         samples.sort_unstable();
         Self { sorted: samples }
     }

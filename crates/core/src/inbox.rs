@@ -14,8 +14,8 @@
 //! `gerbang-postgres` share one inbox between replicas.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::collections::hash_map::{Entry, RandomState};
+use std::collections::hash_map::RandomState;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -160,7 +160,9 @@ pub(crate) fn holder_token() -> String {
 /// The in-memory [`Inbox`]: the default, for one process (the quickstart, tests, a single
 /// replica). Done markers are kept for `retention` (default 7 days, longer than any gateway
 /// retries) and at most `capacity` keys (default 100 000), the oldest forgotten first. Keys are
-/// kept in their [stored](EventKey::stored) form, like every inbox.
+/// kept in their [stored](EventKey::stored) form, like every inbox. Once full, each new key
+/// forgets the oldest in O(log n): its memory and its time per event stay flat however many
+/// events it sees.
 ///
 /// ```
 /// use gerbang_core::inbox::{Claim, EventKey, Inbox, MemoryInbox};
@@ -179,7 +181,7 @@ pub(crate) fn holder_token() -> String {
 /// # }
 /// ```
 pub struct MemoryInbox {
-    entries: Mutex<HashMap<EventKey, Slot>>,
+    slots: Mutex<Slots>,
     retention: Duration,
     capacity: usize,
 }
@@ -190,6 +192,41 @@ enum Slot {
     Done { at: Instant },
 }
 
+impl Slot {
+    /// What its age is counted from: a done marker's completion, a claim's lease end.
+    fn instant(&self) -> Instant {
+        match self {
+            Self::Held { until, .. } => *until,
+            Self::Done { at } => *at,
+        }
+    }
+}
+
+/// The keys and their slots, and the same keys ordered by their slot's [instant](Slot::instant),
+/// so that the oldest is found without scanning every key (a scan per new key, once the inbox
+/// is full, cost milliseconds at 100 000 keys).
+#[derive(Default)]
+struct Slots {
+    entries: HashMap<EventKey, Slot>,
+    by_age: BTreeSet<(Instant, EventKey)>,
+}
+
+impl Slots {
+    fn set(&mut self, key: EventKey, slot: Slot) {
+        let instant = slot.instant();
+        if let Some(old) = self.entries.insert(key.clone(), slot) {
+            self.by_age.remove(&(old.instant(), key.clone()));
+        }
+        self.by_age.insert((instant, key));
+    }
+
+    fn remove(&mut self, key: &EventKey) {
+        if let Some(old) = self.entries.remove(key) {
+            self.by_age.remove(&(old.instant(), key.clone()));
+        }
+    }
+}
+
 impl MemoryInbox {
     /// An empty inbox with the default retention and capacity.
     pub fn new() -> Self {
@@ -198,31 +235,31 @@ impl MemoryInbox {
 
     /// An empty inbox keeping done markers for `retention`, and at most `capacity` keys.
     pub fn with_limits(retention: Duration, capacity: usize) -> Self {
-        Self { entries: Mutex::new(HashMap::new()), retention, capacity: capacity.max(1) }
+        Self { slots: Mutex::new(Slots::default()), retention, capacity: capacity.max(1) }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<EventKey, Slot>> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Forgets done markers past their retention, then, while over capacity, the oldest.
-    fn evict(&self, entries: &mut HashMap<EventKey, Slot>, now: Instant) {
-        entries.retain(|_, slot| match slot {
-            Slot::Done { at } => now.duration_since(*at) < self.retention,
-            Slot::Held { .. } => true,
-        });
-        while entries.len() >= self.capacity {
-            let oldest = entries
+    /// Forgets done markers past their retention, then, while full, the oldest key (a done
+    /// marker by its completion, a claim by its lease's end).
+    fn evict(&self, slots: &mut Slots, now: Instant) {
+        if let Some(cutoff) = now.checked_sub(self.retention) {
+            let expired: Vec<EventKey> = slots
+                .by_age
                 .iter()
-                .min_by_key(|(_, slot)| match slot {
-                    Slot::Done { at } => *at,
-                    Slot::Held { until, .. } => *until,
-                })
-                .map(|(key, _)| key.clone());
-            match oldest {
-                Some(key) => entries.remove(&key),
-                None => break,
-            };
+                .take_while(|(instant, _)| *instant <= cutoff)
+                .filter(|(_, key)| matches!(slots.entries.get(key), Some(Slot::Done { .. })))
+                .map(|(_, key)| key.clone())
+                .collect();
+            for key in &expired {
+                slots.remove(key);
+            }
+        }
+        while slots.entries.len() >= self.capacity {
+            let Some((_, oldest)) = slots.by_age.pop_first() else { break };
+            slots.entries.remove(&oldest);
         }
     }
 }
@@ -236,7 +273,7 @@ impl Default for MemoryInbox {
 impl fmt::Debug for MemoryInbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryInbox")
-            .field("keys", &self.lock().len())
+            .field("keys", &self.lock().entries.len())
             .field("retention", &self.retention)
             .field("capacity", &self.capacity)
             .finish()
@@ -254,44 +291,37 @@ impl Inbox for MemoryInbox {
     async fn claim(&self, key: &EventKey, lease: Duration) -> Result<Claim, Error> {
         let now = Instant::now();
         let slot_key = slot_key(key);
-        let mut entries = self.lock();
-        if entries.len() >= self.capacity && !entries.contains_key(&slot_key) {
-            self.evict(&mut entries, now);
+        let mut slots = self.lock();
+        if slots.entries.len() >= self.capacity && !slots.entries.contains_key(&slot_key) {
+            self.evict(&mut slots, now);
+        }
+        match slots.entries.get(&slot_key) {
+            Some(Slot::Done { at }) if now.duration_since(*at) < self.retention => return Ok(Claim::Done),
+            Some(Slot::Held { until, .. }) if *until > now => return Ok(Claim::InFlight),
+            // New, or a lease that ran out (its holder died), or a marker past retention.
+            _ => {}
         }
         let granted = Lease::new(key.clone(), lease);
-        let held = || Slot::Held { holder: granted.holder.clone(), until: now + lease };
-        match entries.entry(slot_key) {
-            Entry::Vacant(slot) => {
-                slot.insert(held());
-            }
-            Entry::Occupied(mut slot) => match slot.get() {
-                Slot::Done { at } if now.duration_since(*at) < self.retention => return Ok(Claim::Done),
-                Slot::Held { until, .. } if *until > now => return Ok(Claim::InFlight),
-                // A lease that ran out (its holder died), or a marker past retention.
-                _ => {
-                    slot.insert(held());
-                }
-            },
-        }
+        slots.set(slot_key, Slot::Held { holder: granted.holder.clone(), until: now + lease });
         Ok(Claim::New(granted))
     }
 
     async fn complete(&self, lease: &Lease) -> Result<bool, Error> {
         let slot_key = slot_key(&lease.key);
-        let mut entries = self.lock();
-        let ours = matches!(entries.get(&slot_key), Some(Slot::Held { holder, .. }) if *holder == lease.holder);
+        let mut slots = self.lock();
+        let ours = matches!(slots.entries.get(&slot_key), Some(Slot::Held { holder, .. }) if *holder == lease.holder);
         if ours {
-            entries.insert(slot_key, Slot::Done { at: Instant::now() });
+            slots.set(slot_key, Slot::Done { at: Instant::now() });
         }
         Ok(ours)
     }
 
     async fn release(&self, lease: &Lease) -> Result<bool, Error> {
         let slot_key = slot_key(&lease.key);
-        let mut entries = self.lock();
-        let ours = matches!(entries.get(&slot_key), Some(Slot::Held { holder, .. }) if *holder == lease.holder);
+        let mut slots = self.lock();
+        let ours = matches!(slots.entries.get(&slot_key), Some(Slot::Held { holder, .. }) if *holder == lease.holder);
         if ours {
-            entries.remove(&slot_key);
+            slots.remove(&slot_key);
         }
         Ok(ours)
     }
@@ -320,6 +350,39 @@ mod tests {
         assert_eq!(fresh.claim(&key(9), Duration::from_secs(5)).await.unwrap(), Claim::Done);
         tokio::time::sleep(Duration::from_millis(80)).await;
         assert!(matches!(fresh.claim(&key(9), Duration::from_secs(5)).await.unwrap(), Claim::New(_)));
+    }
+
+    #[tokio::test]
+    async fn a_full_inbox_keeps_the_newest_keys_and_its_index_in_step() {
+        let key = |n: u32| EventKey { provider: ProviderId::Qris, key: format!("k{n}") };
+        let inbox = MemoryInbox::with_limits(Duration::from_secs(3600), 100);
+        for n in 0..1_000 {
+            let Claim::New(lease) = inbox.claim(&key(n), Duration::from_secs(5)).await.unwrap() else { panic!() };
+            if n % 10 == 0 {
+                assert!(inbox.release(&lease).await.unwrap());
+            } else {
+                assert!(inbox.complete(&lease).await.unwrap());
+            }
+        }
+        {
+            let slots = inbox.lock();
+            assert!(slots.entries.len() <= 100, "{} keys kept", slots.entries.len());
+            assert_eq!(slots.by_age.len(), slots.entries.len(), "one index entry per key");
+            assert!(
+                slots.by_age.iter().all(|(instant, key)| slots.entries.get(key).map(Slot::instant) == Some(*instant))
+            );
+        }
+        // The newest markers are still there; the oldest were forgotten; released keys are new.
+        for n in 990..1_000 {
+            let expected = if n % 10 == 0 { "new" } else { "done" };
+            let found = match inbox.claim(&key(n), Duration::from_secs(5)).await.unwrap() {
+                Claim::New(_) => "new",
+                Claim::Done => "done",
+                Claim::InFlight => "in flight",
+            };
+            assert_eq!(found, expected, "key {n}");
+        }
+        assert!(matches!(inbox.claim(&key(1), Duration::from_secs(5)).await.unwrap(), Claim::New(_)));
     }
 
     #[test]
