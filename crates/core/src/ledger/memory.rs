@@ -71,12 +71,12 @@ impl Records {
             self.schedule.remove(&(at, key.clone()));
         }
         self.age.remove(&(record.state.is_watched(), record.recorded_at, key.clone()));
-        if let Some(id) = &record.provider_reference {
-            if let Some(keys) = self.by_id.get_mut(id.as_str()) {
-                keys.retain(|k| k != key);
-                if keys.is_empty() {
-                    self.by_id.remove(id.as_str());
-                }
+        if let Some(id) = &record.provider_reference
+            && let Some(keys) = self.by_id.get_mut(id.as_str())
+        {
+            keys.retain(|k| k != key);
+            if keys.is_empty() {
+                self.by_id.remove(id.as_str());
             }
         }
         Some(record)
