@@ -525,6 +525,7 @@ async fn flush(url: &str) -> Result<(), String> {
     let client = redis::Client::open(url).map_err(|e| e.to_string())?;
     let mut conn = client.get_multiplexed_async_connection().await.map_err(|e| e.to_string())?;
     redis::cmd("FLUSHDB")
+        .arg("ASYNC")
         .query_async::<()>(&mut conn)
         .await
         .map_err(|e| format!("emptying the bench's Redis database: {e}"))
