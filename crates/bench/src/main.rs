@@ -23,7 +23,8 @@
 //! 5. The outbox per store: delivered messages per second (a deliverer taking rounds of 32, a
 //!    sink that takes each at once) next to the receiver enqueueing the same [`OUTBOXED`]
 //!    events. Goal: ≥ 0.5.
-//! 6. The sandbox dashboard's list page with 1 000 payments: the server's render time, as the
+//! 6. The reconciler at scale (issue 24, goal 2): see [`reconcile`].
+//! 7. The sandbox dashboard's list page with 1 000 payments: the server's render time, as the
 //!    page reports it (`Server-Timing`), its slowest of the run. Goal: under 200 ms.
 //!
 //! A ratio named `bare/ours` is the bare crate's time over gerbang's: gerbang's throughput as a
@@ -44,6 +45,7 @@ mod engine;
 mod memory;
 mod outbox;
 mod receiver;
+mod reconcile;
 mod status;
 mod table;
 mod webhooks;
@@ -331,6 +333,8 @@ fn measure(servers: &mut Servers, run: usize) -> Result<Vec<Row>> {
             .goal(Goal::AtLeast(0.5)),
         );
     }
+
+    rows.extend(reconcile::rows(servers, run)?);
 
     let page = dashboard::list_page()?;
     let slowest = page.server_max.as_secs_f64() * 1e3;

@@ -201,3 +201,151 @@ fn every_look_up_finds_the_record_holding_the_value_in_that_namespace_only() {
     assert_eq!(cases.get(), u64::from(CASES));
     assert!(crossed_cases.get() > u64::from(CASES) / 2, "the values collide across namespaces too rarely");
 }
+
+/// What the in-memory ledger did before it kept indexes: every operation a scan of every record.
+/// Ties are broken by gateway and reference, as the indexes order them.
+struct Scan {
+    records: Vec<WatchedPayment>,
+    capacity: usize,
+}
+
+impl Scan {
+    fn position(&self, record: &WatchedPayment) -> Option<usize> {
+        self.records.iter().position(|r| r.provider == record.provider && r.reference == record.reference)
+    }
+
+    fn put(&mut self, record: &WatchedPayment) {
+        if let Some(at) = self.position(record) {
+            self.records[at] = record.clone();
+            return;
+        }
+        if self.records.len() >= self.capacity {
+            let oldest = (0..self.records.len()).min_by_key(|&i| {
+                let r = &self.records[i];
+                (r.state.is_watched(), r.recorded_at, r.provider, r.reference.clone())
+            });
+            self.records.remove(oldest.unwrap());
+        }
+        self.records.push(record.clone());
+    }
+
+    fn record(&mut self, record: &WatchedPayment) -> bool {
+        if self.position(record).is_some_and(|at| self.records[at].state.rank() > record.state.rank()) {
+            return false;
+        }
+        self.put(record);
+        true
+    }
+
+    fn begin_create(&mut self, record: &WatchedPayment) -> Begin {
+        if let Some(at) = self.position(record).filter(|&at| self.records[at].state != WatchState::NotCreated) {
+            return Begin::Exists(Box::new(self.records[at].clone()));
+        }
+        self.put(record);
+        Begin::Started
+    }
+
+    fn due(&mut self, now: OffsetDateTime, limit: usize, until: OffsetDateTime) -> Vec<WatchedPayment> {
+        let mut due: Vec<&mut WatchedPayment> = self
+            .records
+            .iter_mut()
+            .filter(|r| r.state.is_watched() && r.next_check.is_some_and(|at| at <= now))
+            .collect();
+        due.sort_by(|a, b| (a.next_check, a.provider, &a.reference).cmp(&(b.next_check, b.provider, &b.reference)));
+        due.into_iter()
+            .take(limit)
+            .map(|r| {
+                let handed = r.clone();
+                r.next_check = Some(until);
+                handed
+            })
+            .collect()
+    }
+
+    fn find_by_gateway_id(&self, provider: ProviderId, id: &str) -> Option<&WatchedPayment> {
+        self.records
+            .iter()
+            .filter(|r| r.provider == provider && r.provider_reference.as_deref() == Some(id))
+            .max_by(|a, b| a.recorded_at.cmp(&b.recorded_at).then_with(|| a.reference.cmp(&b.reference)))
+    }
+}
+
+/// One step of a random history: a write (through `record` or `begin_create`) of a record drawn
+/// from few references, ids, states, times; or a batch of due records taken at some time.
+#[derive(Debug, Clone)]
+enum Step {
+    Write { begin: bool, gateway: usize, reference: usize, id: Option<usize>, state: usize, at: i64, next: Option<i64> },
+    Due { at: i64, limit: usize },
+}
+
+fn steps() -> impl Strategy<Value = Vec<Step>> {
+    let write = (any::<bool>(), 0..GATEWAYS.len(), 0..VALUES.len(), prop::option::of(0..VALUES.len())).prop_flat_map(
+        |(begin, gateway, reference, id)| {
+            (0..WatchState::ALL.len(), 0..8_i64, prop::option::weighted(0.8, 0..8_i64))
+                .prop_map(move |(state, at, next)| Step::Write { begin, gateway, reference, id, state, at, next })
+        },
+    );
+    let due = (0..12_i64, 0..5_usize).prop_map(|(at, limit)| Step::Due { at, limit });
+    prop::collection::vec(prop_oneof![3 => write, 1 => due], 0..40)
+}
+
+/// The indexes the in-memory ledger keeps (by next check, by gateway id, by age for eviction)
+/// agree, after every step of random histories, with a scan of every record: the same due
+/// batches in the same order, the same records found and forgotten.
+#[test]
+fn memory_ledger_indexes_agree_with_a_scan_of_every_record() {
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let lease = std::time::Duration::from_secs(3);
+    let at = |s: i64| t0() + time::Duration::seconds(s);
+    let mut runner = TestRunner::new(Config { cases: CASES, failure_persistence: None, ..Config::default() });
+    runner
+        .run(&(steps(), 1..6_usize), |(steps, capacity)| {
+            runtime.block_on(async {
+                let ledger = MemoryLedger::with_capacity(capacity);
+                let mut scan = Scan { records: Vec::new(), capacity };
+                for step in &steps {
+                    match *step {
+                        Step::Write { begin, gateway, reference, id, state, at: recorded, next } => {
+                            let state = WatchState::ALL[state];
+                            let mut record = WatchedPayment::new(
+                                GATEWAYS[gateway],
+                                VALUES[reference],
+                                Money::idr(1),
+                                state,
+                                at(recorded),
+                            );
+                            record.provider_reference = id.map(|i| VALUES[i].to_owned());
+                            record.next_check = next.map(at);
+                            if begin {
+                                prop_assert_eq!(
+                                    ledger.begin_create(&record).await.unwrap(),
+                                    scan.begin_create(&record)
+                                );
+                            } else {
+                                prop_assert_eq!(ledger.record(&record).await.unwrap(), scan.record(&record));
+                            }
+                        }
+                        Step::Due { at: now, limit } => {
+                            let until = at(now) + lease;
+                            let due = ledger.due(at(now), limit, lease).await.unwrap();
+                            prop_assert_eq!(due, scan.due(at(now), limit, until), "{:?}", step);
+                        }
+                    }
+                    let mut held = ledger.list(usize::MAX).await.unwrap();
+                    let mut expected = scan.records.clone();
+                    for list in [&mut held, &mut expected] {
+                        list.sort_by(|a, b| (a.provider, &a.reference).cmp(&(b.provider, &b.reference)));
+                    }
+                    prop_assert_eq!(&held, &expected, "after {:?}", step);
+                    for provider in GATEWAYS {
+                        for value in VALUES {
+                            let found = ledger.find_by_gateway_id(provider, value).await.unwrap();
+                            prop_assert_eq!(found.as_ref(), scan.find_by_gateway_id(provider, value));
+                        }
+                    }
+                }
+                Ok::<(), TestCaseError>(())
+            })
+        })
+        .unwrap();
+}
