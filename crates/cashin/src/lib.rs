@@ -100,6 +100,7 @@ pub use config::{
     PRODUCTION_BASE_URL, SANDBOX_BASE_URL,
 };
 pub use convert::{DEFAULT_DURATION_MINUTES, notification_status, payment_status};
+pub use provider::CREATE_LIMITS;
 pub use request::{CheckoutCustomer, CheckoutRequest, PaymentChannel};
 pub use webhook::{
     ACK_GENERAL_ERROR_BODY, ACK_INVALID_FIELD_FORMAT_BODY, ACK_SUCCESS_BODY, ACK_UNAUTHORIZED_BODY, DEFAULT_CHANNEL_ID,

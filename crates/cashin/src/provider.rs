@@ -6,8 +6,30 @@ use gerbang_core::{
     WebhookRequest, WebhookSupport,
 };
 
+use gerbang_core::{ChannelKind, CreateLimits, Field};
+
 use crate::client::CashinClient;
 use crate::convert;
+
+/// What `POST /payment` takes (`seeds/001_3ab17dd2bbbc66f1.txt`; PROVIDERS.md §2): whole rupiah,
+/// QRIS or bank transfer (or the customer's choice), the customer's id and phone, a page for
+/// each outcome (`return_url` standing in for either), and no field for the customer's name or
+/// e-mail, a description or a callback URL (the notification URL is set in the dashboard).
+/// `convert::checkout_request` refuses the same; `tests/limits.rs` of gerbang-router holds the
+/// two to the same list.
+pub const CREATE_LIMITS: CreateLimits = CreateLimits::none()
+    .currencies(&["IDR"])
+    .channels(&[ChannelKind::Qris, ChannelKind::VirtualAccount, ChannelKind::Other], false)
+    .refuses(&[Field::CustomerName, Field::CustomerEmail, Field::Description, Field::CallbackUrl])
+    .requires(&[
+        &[Field::CustomerId],
+        &[Field::CustomerPhone],
+        &[Field::SuccessUrl, Field::ReturnUrl],
+        &[Field::CancelUrl, Field::ReturnUrl],
+    ])
+    .source(
+        "seeds/001_3ab17dd2bbbc66f1.txt: POST /payment (trxNo, amount, customer {id, phoneNumber}, callback pages)",
+    );
 
 /// A payment is a Cash In checkout page:
 ///
@@ -29,7 +51,7 @@ impl PaymentProvider for CashinClient {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::new(WebhookSupport::Signed).looked_up_by(LookupKey::Reference)
+        Capabilities::new(WebhookSupport::Signed).looked_up_by(LookupKey::Reference).with_limits(CREATE_LIMITS)
     }
 
     async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {

@@ -152,7 +152,7 @@ impl CiputraClient {
 
     /// The status call that confirms a callback naming `external_id`: shared by every callback
     /// for it that arrives while it is out, and within the
-    /// [callback budget](crate::CiputraConfigBuilder::callback_checks) ([`Error::RateLimited`]
+    /// [callback budget](crate::CiputraConfigBuilder::callback_checks) ([`Error::BudgetSpent`]
     /// past it).
     ///
     /// The token is got first, apart: whatever its call answered, a token that cannot be had is

@@ -184,7 +184,7 @@ impl CiputraConfigBuilder {
     /// How many status calls callbacks may cost (default [`DEFAULT_CALLBACK_CHECKS`](crate::DEFAULT_CALLBACK_CHECKS):
     /// 20 per 2 seconds, bursts of up to 20). The callback is unsigned, so each one that names a
     /// transaction costs an authenticated status call; past this budget a callback is answered
-    /// [`Error::RateLimited`] without a call (the receiver answers 503, and the gateway delivers
+    /// [`Error::BudgetSpent`] without a call (the receiver answers 503, and the gateway delivers
     /// it again later). Callbacks for one transaction that arrive together share one call and
     /// spend one unit. The budget is this client's (and its clones'), in this process: with N
     /// replicas the gateway may see N times it.

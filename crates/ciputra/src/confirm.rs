@@ -8,7 +8,7 @@
 //!   out share that call's answer; nothing is kept once it is given (a later callback asks
 //!   again, as it should: the state may have moved);
 //! - **a budget** ([`CiputraConfigBuilder::callback_checks`](crate::CiputraConfigBuilder::callback_checks)):
-//!   past it a callback is answered [`Error::RateLimited`], which the receiver turns into a 503,
+//!   past it a callback is answered [`Error::BudgetSpent`], which the receiver turns into a 503,
 //!   so the genuine gateway delivers it again later and nothing is lost.
 
 use std::collections::HashMap;
@@ -64,7 +64,7 @@ impl Confirmations {
         let _leave = Leave { owner: self, external_id, cell: &cell };
         cell.get_or_init(|| async {
             self.budget.acquire(BUDGET_KEY, self.quota, Priority::Normal).await.map_err(|error| {
-                tracing::warn!(gateway = "ciputra", outcome = "rate_limited", %error, "Ciputra callbacks over their budget of status calls: asking for a later delivery");
+                tracing::warn!(gateway = "ciputra", outcome = "budget_spent", %error, "Ciputra callbacks over their budget of status calls: asking for a later delivery");
                 error
             })?;
             fetch().await
@@ -120,6 +120,6 @@ mod tests {
         }
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         let refused = confirmations.confirm("E", || async { answer() }).await;
-        assert!(matches!(refused, Err(Error::RateLimited { retry_after: Some(_) })), "{refused:?}");
+        assert!(matches!(refused, Err(Error::BudgetSpent { retry_after: Some(_) })), "{refused:?}");
     }
 }

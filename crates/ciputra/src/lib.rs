@@ -70,7 +70,7 @@
 //! - callback-driven status calls have a **budget**, by default
 //!   [`DEFAULT_CALLBACK_CHECKS`]: **20 per 2 seconds** (10 a second, bursts of 20), per client
 //!   and per process, set with [`CiputraConfigBuilder::callback_checks`]. Past it a callback is
-//!   [`Error::RateLimited`](gerbang_core::Error) without a call, which a receiver answers 503:
+//!   [`Error::BudgetSpent`](gerbang_core::Error) without a call, which a receiver answers 503:
 //!   the genuine gateway delivers it again later;
 //! - with a ledger that knows every payment (`require_known_payments` in `gerbang-webhooks`), a
 //!   callback naming an `external_id` the ledger does not hold is refused before any call
@@ -125,6 +125,7 @@ pub use config::{
 };
 pub use confirm::DEFAULT_CALLBACK_CHECKS;
 pub use convert::payment_status;
+pub use provider::CREATE_LIMITS;
 pub use request::{
     Action, DESCRIPTION_FIELDS, Description, Expiry, NotificationTiming, PayCode, PayType, SendSwitch,
     TransactionRequest,

@@ -8,9 +8,30 @@ use gerbang_core::{
 use serde_json::Value;
 
 use crate::callback::{ack, parse_callback};
+use gerbang_core::{ChannelKind, CreateLimits, Field};
+
 use crate::client::CiputraClient;
 use crate::convert;
 use crate::request::TransactionRequest;
+
+/// What a charge takes (`seeds/004_627801bf8e050898.txt`; PROVIDERS.md §5): whole rupiah, the
+/// customer's name (required by the gateway), and a place for every other field
+/// (`convert::charge_request`, whose decision says where each goes).
+pub const CREATE_LIMITS: CreateLimits = CreateLimits::none()
+    .currencies(&["IDR"])
+    .channels(
+        &[
+            ChannelKind::Qris,
+            ChannelKind::VirtualAccount,
+            ChannelKind::EWallet,
+            ChannelKind::CreditCard,
+            ChannelKind::Retail,
+            ChannelKind::Other,
+        ],
+        false,
+    )
+    .requires(&[&[Field::CustomerName]])
+    .source("seeds/004_627801bf8e050898.txt: transaction, action=charge (name, amount, paytype, paycode)");
 
 /// A payment is a Ciputra transaction, keyed by the merchant's **`external_id`**:
 ///
@@ -35,7 +56,10 @@ impl PaymentProvider for CiputraClient {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::new(WebhookSupport::ConfirmedByStatus).with_cancel().looked_up_by(LookupKey::Reference)
+        Capabilities::new(WebhookSupport::ConfirmedByStatus)
+            .with_cancel()
+            .looked_up_by(LookupKey::Reference)
+            .with_limits(CREATE_LIMITS)
     }
 
     async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {

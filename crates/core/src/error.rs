@@ -82,10 +82,19 @@ pub enum Error {
         /// The gateway's own message.
         message: String,
     },
-    /// Too many requests: refused by the gateway (429) or by the client's own rate budget.
+    /// Too many requests: the gateway answered 429. Whether it created anything is the
+    /// gateway's to say (its document; see `Capabilities::safe_refusals`).
     #[error("rate limit reached{}", retry_after.map(|d| format!("; retry in {} s", d.as_secs().max(1))).unwrap_or_else(|| "; retry later".to_owned()))]
     RateLimited {
         /// How long to wait before the next call, when known.
+        retry_after: Option<Duration>,
+    },
+    /// The client's own rate budget for the gateway is spent ([`RateStore`](crate::rate::RateStore),
+    /// in memory or shared in Redis): **nothing was sent**. Unlike [`Error::RateLimited`], this proves
+    /// that the gateway knows nothing of the call.
+    #[error("this client's rate budget for the gateway is spent, so nothing was sent{}", retry_after.map(|d| format!("; retry in {} s", d.as_secs().max(1))).unwrap_or_else(|| "; retry later".to_owned()))]
+    BudgetSpent {
+        /// How long until the budget allows the next call, when known.
         retry_after: Option<Duration>,
     },
     /// The gateway does not know the payment or resource asked for.
@@ -378,7 +387,11 @@ impl Error {
     /// answer was lost may create the payment twice; check its status first.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Transport { .. } | Self::Timeout { .. } | Self::RateLimited { .. } | Self::Store { .. } => true,
+            Self::Transport { .. }
+            | Self::Timeout { .. }
+            | Self::RateLimited { .. }
+            | Self::BudgetSpent { .. }
+            | Self::Store { .. } => true,
             // A 429 that reached us as an Api error is a rate limit all the same.
             Self::Api { status: Some(s), .. } => *s >= 500 || *s == 429,
             _ => false,
@@ -424,6 +437,7 @@ impl Error {
             | Self::Redirect { .. }
             | Self::Unauthorized { .. }
             | Self::RateLimited { .. }
+            | Self::BudgetSpent { .. }
             | Self::Store { .. }
             // The merchant's own ledger refusing a create: never the webhook's doing.
             | Self::ReferenceInUse { .. }

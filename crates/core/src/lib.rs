@@ -37,7 +37,7 @@ pub use config::{
     require_credential,
 };
 pub use error::{Error, FieldProblem, Problems};
-pub use limits::{ChannelKind, CreateLimits, Refusal, SafeRefusal};
+pub use limits::{ChannelKind, CreateLimits, Field, Refusal, SafeRefusal};
 pub use money::{Currency, Money};
 pub use payment::{Customer, Payment, PaymentRequest, PaymentRequestBuilder, PaymentStatus};
 pub use provider::{Capabilities, ClaimedId, LookupKey, PaymentProvider, ProviderId, WebhookSupport};

@@ -2,6 +2,9 @@
 //! nothing was created: declared by each gateway crate on its [`Capabilities`](crate::Capabilities),
 //! read by anything choosing among gateways (`gerbang-router`) without knowing any gateway by name.
 
+use std::borrow::Cow;
+use std::fmt;
+
 use serde::Serialize;
 
 use crate::{Channel, Error, PaymentRequest};
@@ -77,6 +80,13 @@ pub struct CreateLimits {
     pub channels: &'static [ChannelKind],
     /// Whether a request without a channel is refused.
     pub channel_required: bool,
+    /// The optional fields of a [`PaymentRequest`] the gateway has no place for: set, it refuses
+    /// the request ([`Error::Validation`]) rather than drop them. A router gives the gateway the
+    /// request without them ([`CreateLimits::without_refused`]).
+    pub refused_fields: &'static [Field],
+    /// The fields the gateway requires: each entry is satisfied by any one of its fields
+    /// (`[SuccessUrl, ReturnUrl]`: a success page, or a return page standing in for it).
+    pub required_fields: &'static [&'static [Field]],
     /// Where the limits come from (the seed document and its section).
     pub source: &'static str,
 }
@@ -90,6 +100,8 @@ impl CreateLimits {
             max_whole_amount: None,
             channels: &[],
             channel_required: false,
+            refused_fields: &[],
+            required_fields: &[],
             source: "",
         }
     }
@@ -114,15 +126,33 @@ impl CreateLimits {
         self
     }
 
+    /// The same, refusing `fields` when they are set.
+    pub const fn refuses(mut self, fields: &'static [Field]) -> Self {
+        self.refused_fields = fields;
+        self
+    }
+
+    /// The same, requiring one field of each entry of `fields`.
+    pub const fn requires(mut self, fields: &'static [&'static [Field]]) -> Self {
+        self.required_fields = fields;
+        self
+    }
+
     /// The same, citing `source`.
     pub const fn source(mut self, source: &'static str) -> Self {
         self.source = source;
         self
     }
 
-    /// `Ok` when `request` is within the limits, else why not (no value of the request but its
-    /// amount, currency and channel, which are not personal).
+    /// `Ok` when `request` is within the limits and holds every field the gateway requires, else
+    /// why not (no value of the request but its amount, currency and channel, which are not
+    /// personal). Fields the gateway refuses are not checked here: see
+    /// [`without_refused`](Self::without_refused).
     pub fn check(&self, request: &PaymentRequest) -> Result<(), String> {
+        if let Some(missing) = self.required_fields.iter().find(|any| !any.iter().any(|f| f.is_set(request))) {
+            let names: Vec<&str> = missing.iter().map(|f| f.as_str()).collect();
+            return Err(format!("requires {}", names.join(" or ")));
+        }
         let currency = request.amount.currency().as_str();
         if !self.currencies.is_empty() && !self.currencies.contains(&currency) {
             return Err(format!("takes {} only, not {currency}", self.currencies.join(", ")));
@@ -148,12 +178,153 @@ impl CreateLimits {
     }
 }
 
+/// The optional fields of a [`PaymentRequest`] a gateway may refuse or require: named in
+/// [`CreateLimits`], and as [`Error::Validation`] names them (`customer.phone`, `return_url`).
+///
+/// ```
+/// use gerbang_core::{Field, Money, PaymentRequest};
+/// let request = PaymentRequest::builder("A-1", Money::idr(50_000)).customer_phone("081234567890").build().unwrap();
+/// assert!(Field::CustomerPhone.is_set(&request));
+/// assert_eq!(Field::CustomerPhone.to_string(), "customer.phone");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Field {
+    /// [`Customer::name`](crate::Customer::name).
+    CustomerName,
+    /// [`Customer::email`](crate::Customer::email).
+    CustomerEmail,
+    /// [`Customer::phone`](crate::Customer::phone).
+    CustomerPhone,
+    /// [`Customer::id`](crate::Customer::id).
+    CustomerId,
+    /// [`PaymentRequest::description`].
+    Description,
+    /// [`PaymentRequest::success_url`].
+    SuccessUrl,
+    /// [`PaymentRequest::cancel_url`].
+    CancelUrl,
+    /// [`PaymentRequest::return_url`].
+    ReturnUrl,
+    /// [`PaymentRequest::callback_url`].
+    CallbackUrl,
+    /// [`PaymentRequest::expires_in`].
+    ExpiresIn,
+}
+
+impl Field {
+    /// Every field.
+    pub const ALL: [Self; 10] = [
+        Self::CustomerName,
+        Self::CustomerEmail,
+        Self::CustomerPhone,
+        Self::CustomerId,
+        Self::Description,
+        Self::SuccessUrl,
+        Self::CancelUrl,
+        Self::ReturnUrl,
+        Self::CallbackUrl,
+        Self::ExpiresIn,
+    ];
+
+    /// The name [`Error::Validation`] gives it: `customer.name`, `success_url`, …
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::CustomerName => "customer.name",
+            Self::CustomerEmail => "customer.email",
+            Self::CustomerPhone => "customer.phone",
+            Self::CustomerId => "customer.id",
+            Self::Description => "description",
+            Self::SuccessUrl => "success_url",
+            Self::CancelUrl => "cancel_url",
+            Self::ReturnUrl => "return_url",
+            Self::CallbackUrl => "callback_url",
+            Self::ExpiresIn => "expires_in",
+        }
+    }
+
+    /// Whether `request` sets it.
+    pub fn is_set(self, request: &PaymentRequest) -> bool {
+        let customer = &request.customer;
+        match self {
+            Self::CustomerName => customer.name.is_some(),
+            Self::CustomerEmail => customer.email.is_some(),
+            Self::CustomerPhone => customer.phone.is_some(),
+            Self::CustomerId => customer.id.is_some(),
+            Self::Description => request.description.is_some(),
+            Self::SuccessUrl => request.success_url.is_some(),
+            Self::CancelUrl => request.cancel_url.is_some(),
+            Self::ReturnUrl => request.return_url.is_some(),
+            Self::CallbackUrl => request.callback_url.is_some(),
+            Self::ExpiresIn => request.expires_in.is_some(),
+        }
+    }
+
+    fn clear(self, request: &mut PaymentRequest) {
+        let customer = &mut request.customer;
+        match self {
+            Self::CustomerName => customer.name = None,
+            Self::CustomerEmail => customer.email = None,
+            Self::CustomerPhone => customer.phone = None,
+            Self::CustomerId => customer.id = None,
+            Self::Description => request.description = None,
+            Self::SuccessUrl => request.success_url = None,
+            Self::CancelUrl => request.cancel_url = None,
+            Self::ReturnUrl => request.return_url = None,
+            Self::CallbackUrl => request.callback_url = None,
+            Self::ExpiresIn => request.expires_in = None,
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Field {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl CreateLimits {
+    /// `request` without the fields the gateway refuses, and which were left out (in
+    /// [`Field::ALL`]'s order); the request itself, borrowed, when it sets none of them.
+    ///
+    /// ```
+    /// use gerbang_core::{CreateLimits, Field, Money, PaymentRequest};
+    /// const LIMITS: CreateLimits = CreateLimits::none().refuses(&[Field::CallbackUrl, Field::Description]);
+    /// let request = PaymentRequest::builder("A-1", Money::idr(50_000))
+    ///     .callback_url("https://shop.example/hook")
+    ///     .build()
+    ///     .unwrap();
+    /// let (taken, left_out) = LIMITS.without_refused(&request);
+    /// assert_eq!(left_out, [Field::CallbackUrl]);
+    /// assert!(taken.callback_url.is_none());
+    /// ```
+    pub fn without_refused<'a>(&self, request: &'a PaymentRequest) -> (Cow<'a, PaymentRequest>, Vec<Field>) {
+        let left_out: Vec<Field> =
+            Field::ALL.into_iter().filter(|f| self.refused_fields.contains(f) && f.is_set(request)).collect();
+        if left_out.is_empty() {
+            return (Cow::Borrowed(request), left_out);
+        }
+        let mut taken = request.clone();
+        for field in &left_out {
+            field.clear(&mut taken);
+        }
+        (Cow::Owned(taken), left_out)
+    }
+}
+
 /// A refusal a gateway answers with, as [`SafeRefusal`] names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Refusal {
-    /// [`Error::RateLimited`]: a 429, or the client's own budget refusing to send.
+    /// [`Error::RateLimited`]: the gateway answered 429. (The client's own budget refusing to send,
+    /// [`Error::BudgetSpent`], sent nothing: a router always fails over on it, table or not.)
     RateLimited,
     /// [`Error::Unauthorized`]: 401 or 403, credentials or signature refused.
     Unauthorized,

@@ -164,6 +164,11 @@ metric!(
     OUTBOX_DELIVERIES, "gerbang_outbox_deliveries_total", Counter, ["result"],
     "Delivery attempts of outbox messages, by result: delivered, retry (failed, tried again later), failed (the last attempt failed: a dead letter), lease_lost (taken over by another replica)."
 );
+metric!(
+    /// Route attempts by gateway and outcome.
+    ROUTE_ATTEMPTS, "gerbang_route_attempts_total", Counter, ["gateway", "outcome"],
+    "Gateways a route considered (`gerbang-router`), by what happened there: created, never_reached, rate_limited, circuit_open, skipped_limits, refused, unknown, found_by_reference, not_found_by_reference. A rising unknown is a gateway losing answers; circuit_open, one being skipped."
+);
 
 /// Every metric gerbang records, in the order of the README's table.
 pub const ALL: &[Metric] = &[
@@ -184,6 +189,7 @@ pub const ALL: &[Metric] = &[
     OUTBOX_MESSAGES,
     OUTBOX_OLDEST_PENDING_AGE,
     OUTBOX_DELIVERIES,
+    ROUTE_ATTEMPTS,
 ];
 
 /// The buckets of [`GATEWAY_REQUEST_DURATION`], in seconds: from 50 ms to 2 minutes, since a
@@ -344,4 +350,9 @@ pub fn outbox_stats(stats: &crate::outbox::Stats, now: time::OffsetDateTime) {
 /// `lease_lost`.
 pub fn outbox_delivery(result: &'static str) {
     ::metrics::counter!(OUTBOX_DELIVERIES.name, "result" => result).increment(1);
+}
+
+/// A route considered `gateway`, and `outcome` (the attempt's name) is what happened there.
+pub fn route_attempt(gateway: ProviderId, outcome: &'static str) {
+    ::metrics::counter!(ROUTE_ATTEMPTS.name, "gateway" => gateway.as_str(), "outcome" => outcome).increment(1);
 }

@@ -22,7 +22,7 @@
 //!   `(limit - reserve) × T` for [`Priority::Background`] (`reserve` =
 //!   [`Quota::background_reserve`]). Allowed: store `new_tat` (it may expire after
 //!   `new_tat - now`, when the whole budget is back). Refused: store nothing, and wait
-//!   `new_tat - now - window` ([`Error::RateLimited`] with that `retry_after`).
+//!   `new_tat - now - window` ([`Error::BudgetSpent`] with that `retry_after`).
 //!
 //! # Priorities
 //!
@@ -47,7 +47,7 @@
 //! }
 //! // Only the reserve is left: background work waits, the merchant's call goes.
 //! let refused = store.acquire("cuan10pay:0123456789abcdef", quota, Priority::Background).await;
-//! assert!(matches!(refused, Err(Error::RateLimited { retry_after: Some(_) })));
+//! assert!(matches!(refused, Err(Error::BudgetSpent { retry_after: Some(_) })));
 //! store.acquire("cuan10pay:0123456789abcdef", quota, Priority::Normal).await?;
 //! # Ok(())
 //! # }
@@ -231,7 +231,7 @@ pub fn gcra(tat: Option<u64>, now: u64, quota: &Quota, priority: Priority) -> De
 #[async_trait]
 pub trait RateStore: Send + Sync + fmt::Debug {
     /// Spends one call of `quota` under `key` at `priority`, as [`gcra`] decides on the store's
-    /// own clock: `Ok(())` when allowed, [`Error::RateLimited`] with the wait when spent (for
+    /// own clock: `Ok(())` when allowed, [`Error::BudgetSpent`] with the wait when spent (for
     /// [`Priority::Background`], when only the reserve is left). A store that cannot be reached
     /// answers [`Error::Store`]; the caller decides what that means (Cuan10pay refuses the call).
     async fn acquire(&self, key: &str, quota: Quota, priority: Priority) -> Result<(), Error>;
@@ -278,7 +278,7 @@ pub fn remaining_after(quota: &Quota, ahead_micros: u64) -> u32 {
 /// let quota = Quota::per_hour(NonZeroU32::MIN); // one call per hour
 /// store.acquire("cuan10pay:a", quota, Priority::Normal).await?;
 /// let spent = store.acquire("cuan10pay:a", quota, Priority::Normal).await;
-/// assert!(matches!(spent, Err(Error::RateLimited { retry_after: Some(_) })));
+/// assert!(matches!(spent, Err(Error::BudgetSpent { retry_after: Some(_) })));
 /// // Another account has its own budget.
 /// store.acquire("cuan10pay:b", quota, Priority::Normal).await?;
 /// # Ok(())
@@ -345,7 +345,7 @@ impl MemoryRateStore {
                     ?priority,
                     "rate budget spent"
                 );
-                Err(Error::RateLimited { retry_after: Some(retry_after) })
+                Err(Error::BudgetSpent { retry_after: Some(retry_after) })
             }
         }
     }
@@ -425,7 +425,7 @@ mod tests {
         store.acquire("a", q, Priority::Normal).await.unwrap();
         store.acquire("a", q, Priority::Normal).await.unwrap();
         let err = store.acquire("a", q, Priority::Normal).await.unwrap_err();
-        assert!(matches!(err, Error::RateLimited { retry_after: Some(w) } if w > Duration::from_secs(1790)), "{err:?}");
+        assert!(matches!(err, Error::BudgetSpent { retry_after: Some(w) } if w > Duration::from_secs(1790)), "{err:?}");
         store.acquire("b", q, Priority::Normal).await.unwrap();
     }
 }

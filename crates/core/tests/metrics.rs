@@ -166,6 +166,7 @@ fn the_helpers_record_under_their_names_and_closed_labels() {
         metrics::rate_budget_wait(ProviderId::Cuan10pay, gerbang_core::rate::Priority::Background);
         metrics::token_refresh(ProviderId::Ciputra, false);
         metrics::receiver_draining(true);
+        metrics::route_attempt(ProviderId::Cuan10pay, "never_reached");
     });
     let check = |name: &str, labels: &[(&str, &str)], expected: f64| {
         assert_eq!(value(&series, name, labels), expected, "{name} {labels:?}: {series:#?}");
@@ -183,6 +184,7 @@ fn the_helpers_record_under_their_names_and_closed_labels() {
     check("gerbang_rate_budget_waits_total", &[("gateway", "cuan10pay"), ("priority", "background")], 1.0);
     check("gerbang_token_refreshes_total", &[("gateway", "ciputra"), ("result", "failed")], 1.0);
     check("gerbang_receiver_draining", &[], 1.0);
+    check("gerbang_route_attempts_total", &[("gateway", "cuan10pay"), ("outcome", "never_reached")], 1.0);
     // Every series is one of the list, with exactly its labels.
     for s in &series {
         let metric = ALL.iter().find(|m| m.name == s.name).unwrap_or_else(|| panic!("{} is not in ALL", s.name));

@@ -109,7 +109,7 @@ pub use config::{
 };
 pub use convert::payment_status;
 pub use de::Extra;
-pub use provider::SAFE_REFUSALS;
+pub use provider::{CREATE_LIMITS, SAFE_REFUSALS};
 pub use request::{
     BannedCoin, CreateInvoiceRequest, DEFAULT_EXPIRATION_HOURS, MAX_EXPIRATION_HOURS, MIN_EXPIRATION_HOURS,
 };

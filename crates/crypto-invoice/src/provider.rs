@@ -5,10 +5,21 @@ use gerbang_core::{
     Capabilities, Error, LookupKey, Payment, PaymentProvider, PaymentRequest, ProviderId, WebhookEvent, WebhookRequest,
     WebhookSupport,
 };
-use gerbang_core::{Refusal, SafeRefusal};
+use gerbang_core::{ChannelKind, CreateLimits, Field, Refusal, SafeRefusal};
 
 use crate::client::CryptoInvoiceClient;
 use crate::convert;
+
+/// What `create_invoice` takes (`seeds/003_344fd773d4347651.txt`): a price in a fiat currency,
+/// the customer's e-mail and numeric id, a description, success/cancel/callback URLs, and no
+/// field for a return page, the customer's name or phone (`convert::invoice_request` refuses
+/// those). The customer picks the coin on the invoice page: the channel is crypto or none.
+pub const CREATE_LIMITS: CreateLimits = CreateLimits::none()
+    .channels(&[ChannelKind::Crypto], false)
+    .refuses(&[Field::ReturnUrl, Field::CustomerName, Field::CustomerPhone])
+    .source(
+        "seeds/003_344fd773d4347651.txt: create_invoice (order_id, price_amount, price_currency, customer_id, email)",
+    );
 
 /// The refusals of `create_invoice` after which no invoice exists: the document
 /// (`seeds/003_344fd773d4347651.txt`) answers `status: error` with a list of messages where a
@@ -40,7 +51,10 @@ impl PaymentProvider for CryptoInvoiceClient {
 
     fn capabilities(&self) -> Capabilities {
         // Create and status; no cancel; a callback checked by the key it carries.
-        Capabilities::new(WebhookSupport::Signed).looked_up_by(LookupKey::Reference).with_safe_refusals(SAFE_REFUSALS)
+        Capabilities::new(WebhookSupport::Signed)
+            .looked_up_by(LookupKey::Reference)
+            .with_limits(CREATE_LIMITS)
+            .with_safe_refusals(SAFE_REFUSALS)
     }
 
     async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {

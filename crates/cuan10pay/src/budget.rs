@@ -52,7 +52,7 @@ const OWN_STORE_KEY: &str = "cuan10pay:shared";
 /// # async fn main() {
 /// let budget = RateBudget::per_hour(NonZeroU32::MIN); // one call per hour
 /// assert!(budget.acquire().await.is_ok());
-/// assert!(matches!(budget.acquire().await, Err(Error::RateLimited { retry_after: Some(_) })));
+/// assert!(matches!(budget.acquire().await, Err(Error::BudgetSpent { retry_after: Some(_) })));
 /// assert!(RateBudget::unlimited().acquire().await.is_ok());
 /// # }
 /// ```
@@ -120,7 +120,7 @@ impl RateBudget {
     }
 
     /// Spends one request at `priority`, or says how long until one is available:
-    /// [`Error::RateLimited`] with `retry_after` (for [`Priority::Background`], until more than
+    /// [`Error::BudgetSpent`] with `retry_after` (for [`Priority::Background`], until more than
     /// the reserve is back: see [`gerbang_core::rate`]). A store that fails is [`Error::Store`].
     ///
     /// What is left is the `gerbang_rate_budget_remaining{gateway="cuan10pay"}` gauge, and each
@@ -137,7 +137,7 @@ impl RateBudget {
             }
             Err(error) => {
                 match &error {
-                    Error::RateLimited { retry_after } => {
+                    Error::BudgetSpent { retry_after } => {
                         metrics::rate_budget_wait(ProviderId::Cuan10pay, priority);
                         if priority == Priority::Normal {
                             // Refused to the merchant's own call: nothing is left.
@@ -145,7 +145,7 @@ impl RateBudget {
                         }
                         tracing::debug!(
                             gateway = "cuan10pay",
-                            outcome = "rate_limited",
+                            outcome = "budget_spent",
                             wait_ms = retry_after.map(|w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX)),
                             ?priority,
                             "client-side rate budget spent; call not sent"

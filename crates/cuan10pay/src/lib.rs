@@ -85,7 +85,7 @@
 //! # The rate budget
 //!
 //! The client keeps to the gateway's limit of 100 requests per hour by itself ([`RateBudget`]):
-//! a call over the budget is not sent and returns [`Error::RateLimited`](gerbang_core::Error)
+//! a call over the budget is not sent and returns [`Error::BudgetSpent`](gerbang_core::Error)
 //! with the wait. Every attempt counts, retries too, as at the gateway.
 //! `GERBANG_CUAN10PAY_RATE_LIMIT` ([`ENV_RATE_LIMIT`]) sets the budget from the environment in
 //! calls per hour (a positive whole number; default 100; `0` or anything else is a configuration

@@ -6,7 +6,7 @@ use gerbang_core::{
     WebhookSupport,
 };
 
-use gerbang_core::{ChannelKind, CreateLimits};
+use gerbang_core::{ChannelKind, CreateLimits, Field};
 
 use crate::client::QrisClient;
 use crate::convert;
@@ -17,6 +17,8 @@ use crate::convert;
 pub const CREATE_LIMITS: CreateLimits = CreateLimits::none()
     .currencies(&["IDR"])
     .channels(&[ChannelKind::Qris], false)
+    // The invoice takes an amount and nothing else (convert.rs refuses every other field).
+    .refuses(&Field::ALL)
     .source("seeds/002_70371d71cc9c4025.txt: Membuat Invoice Deposit (QRIS, amount in rupiah)");
 
 /// A payment is a QRIS invoice:

@@ -373,10 +373,12 @@ impl Reconciler {
                 record.note = Some(format!("{} has no payment {id}: the create did not take effect", record.provider));
                 self.save(record, CheckOutcome::NotCreated).await
             }
-            Err(Error::RateLimited { retry_after }) => {
+            // Our own budget refused to send (background checks leave the merchant's share), or
+            // the gateway answered 429: either way, wait rather than count a failed check.
+            Err(Error::BudgetSpent { retry_after } | Error::RateLimited { retry_after }) => {
                 record.next_check = Some(now + retry_after.unwrap_or_else(|| schedule.wait_after(record.checks)));
                 record.note =
-                    Some("waiting for the gateway's rate budget (background checks leave the merchant's share)".into());
+                    Some("waiting for the gateway's rate limit (background checks leave the merchant's share)".into());
                 self.save(record, CheckOutcome::Waiting).await
             }
             Err(error) => {

@@ -353,7 +353,7 @@ async fn with_a_budget_of_10_per_hour_the_checks_wait_and_the_merchants_calls_go
     for id in &ids[..2] {
         budgeted.payment_status(id).await.expect("the merchant's status call goes through");
     }
-    assert!(matches!(budgeted.payment_status(&ids[2]).await, Err(Error::RateLimited { .. })), "and the budget ends");
+    assert!(matches!(budgeted.payment_status(&ids[2]).await, Err(Error::BudgetSpent { .. })), "and the budget ends");
 }
 
 fn now() -> time::OffsetDateTime {

@@ -57,7 +57,7 @@ const MAX_MICROS: u64 = 1 << 52;
 ///   [`gerbang_core::rate::gcra`], exactly, on the server's clock (`TIME` in µs: every replica
 ///   counts on the same clock, whatever their own say). Allowed: `SET key <new tat> PX <ms until
 ///   the whole budget is back>`; refused: nothing is written, and the wait comes back as
-///   [`Error::RateLimited`] with `retry_after`.
+///   [`Error::BudgetSpent`] with `retry_after`.
 /// - The key is the [prefix](RedisRateStoreBuilder::prefix) (default `gerbang:rate:`) and the
 ///   budget's key (`gerbang:rate:cuan10pay:4f2a27b23b7c18df`), kept readable when it is at most
 ///   128 bytes of ASCII letters, digits and `-_.:/@+=,~`, else `#` and its SHA-256 in hex. It holds
@@ -182,7 +182,7 @@ impl RateStore for RedisRateStore {
         }
         let wait = answer.unsigned_abs();
         tracing::debug!(redis_key = %redis_key, wait_ms = wait / 1000, ?priority, "redis rate budget spent");
-        Err(Error::RateLimited { retry_after: Some(Duration::from_micros(wait)) })
+        Err(Error::BudgetSpent { retry_after: Some(Duration::from_micros(wait)) })
     }
 }
 

@@ -175,7 +175,7 @@ async fn replicas_share_each_rate_budget_and_each_budget_is_its_own() {
         let (account, result) = call.unwrap();
         match result {
             Ok(()) => *allowed.entry(account).or_default() += 1,
-            Err(Error::RateLimited { retry_after: Some(wait) }) => {
+            Err(Error::BudgetSpent { retry_after: Some(wait) }) => {
                 assert!(wait > Duration::from_secs(350) && wait <= Duration::from_secs(360), "{wait:?}");
             }
             Err(other) => panic!("neither allowed nor refused: {other:?}"),

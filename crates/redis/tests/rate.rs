@@ -34,7 +34,7 @@ async fn raw(redis: &RedisServer) -> gerbang_redis::redis::aio::MultiplexedConne
 fn outcome(result: Result<(), Error>) -> Option<Duration> {
     match result {
         Ok(()) => None,
-        Err(Error::RateLimited { retry_after: Some(wait) }) => Some(wait),
+        Err(Error::BudgetSpent { retry_after: Some(wait) }) => Some(wait),
         Err(other) => panic!("neither allowed nor refused: {other:?}"),
     }
 }
@@ -140,7 +140,7 @@ async fn each_store_says_what_is_left_of_the_budget_after_a_call() {
         }
         assert_eq!(left, [Some(4), Some(3), Some(2), Some(1), Some(0)], "{name}");
         let refused = store.acquire_with_remaining(KEY, q, Priority::Normal).await;
-        assert!(matches!(refused, Err(Error::RateLimited { .. })), "{name}: {refused:?}");
+        assert!(matches!(refused, Err(Error::BudgetSpent { .. })), "{name}: {refused:?}");
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use gerbang_core::{Error, LookupKey, Payment, PaymentProvider, ProviderId};
+use gerbang_core::{Error, Field, LookupKey, Payment, ProviderId};
 use serde::Serialize;
 
 /// What happened at one gateway of a route.
@@ -14,8 +14,8 @@ pub enum Outcome {
     Created,
     /// The request never reached it ([`Error::Transport`]): nothing exists there.
     NeverReached,
-    /// A rate limit its document says refuses the request (or our own budget, which sends
-    /// nothing): nothing exists there.
+    /// Our own rate budget refused to send ([`Error::BudgetSpent`]), or the gateway answered a
+    /// 429 its document says refuses the request: nothing exists there.
     RateLimited,
     /// Its circuit is open: not called.
     CircuitOpen,
@@ -85,11 +85,16 @@ pub struct Attempt {
     /// holds a secret or a customer's details: see [`Error`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The fields of the request this gateway has no place for, left out of what it was sent
+    /// ([`CreateLimits::refused_fields`](gerbang_core::CreateLimits::refused_fields)); JSON
+    /// `left_out`, absent when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<Field>,
 }
 
 impl Attempt {
     pub(crate) fn new(gateway: ProviderId, outcome: Outcome, detail: Option<String>) -> Self {
-        Self { gateway, outcome, detail }
+        Self { gateway, outcome, detail, left_out: Vec::new() }
     }
 }
 
@@ -113,10 +118,6 @@ impl Routed {
     /// gateway looks payments up by. `None` when the gateway's answer lacked that id.
     pub fn lookup_id(&self) -> Option<String> {
         self.payment.lookup_id(self.lookup).map(|id| format!("{}:{id}", self.payment.provider))
-    }
-
-    pub(crate) fn new(payment: Payment, attempts: Vec<Attempt>, gateway: &dyn PaymentProvider) -> Self {
-        Self { payment, attempts, lookup: gateway.capabilities().lookup }
     }
 }
 

@@ -27,12 +27,13 @@ pub(crate) enum Next {
 pub(crate) fn classify(error: &Error, caps: &Capabilities) -> (Outcome, Health, Next) {
     if caps.safe_refusals.iter().any(|row| row.refusal.matches(error)) {
         let outcome = if matches!(error, Error::RateLimited { .. }) { Outcome::RateLimited } else { Outcome::Refused };
-        // A refusal is an answer (the gateway is up), except our own budget's, which sent
-        // nothing; the two cannot be told apart, so a rate limit proves nothing either way.
-        let health = if outcome == Outcome::RateLimited { Health::Unproven } else { Health::Healthy };
-        return (outcome, health, Next::FailOver);
+        // A refusal is an answer: the gateway is up.
+        return (outcome, Health::Healthy, Next::FailOver);
     }
     match error {
+        // Our own budget refused to send: the gateway knows nothing of it, and nothing was
+        // learnt of its health.
+        Error::BudgetSpent { .. } => (Outcome::RateLimited, Health::Unproven, Next::FailOver),
         Error::Transport { .. } => (Outcome::NeverReached, Health::Unhealthy, Next::FailOver),
         // Refused for its fields, before sending or by the gateway's validation: a request the
         // gateway will not take creates nothing; so does one never sent.
@@ -75,6 +76,7 @@ mod tests {
         let without = Capabilities::new(WebhookSupport::Signed);
         let lost = Error::OutcomeUnknown { operation: "c".into(), reason: "r".into(), reference: None, lookup: None };
         let limited = Error::RateLimited { retry_after: None };
+        let spent = Error::BudgetSpent { retry_after: None };
         let cases = [
             (Error::Transport { message: "refused".into() }, &without, Outcome::NeverReached, Next::FailOver),
             (Error::validation("amount", "too small"), &without, Outcome::Refused, Next::FailOver),
@@ -82,6 +84,7 @@ mod tests {
             (api(400), &without, Outcome::Refused, Next::LookUp),
             (limited.clone(), &with_table, Outcome::RateLimited, Next::FailOver),
             (limited, &without, Outcome::Refused, Next::LookUp),
+            (spent, &without, Outcome::RateLimited, Next::FailOver),
             (api(503), &with_table, Outcome::Unknown, Next::LookUp),
             (lost, &with_table, Outcome::Unknown, Next::LookUp),
             (Error::decode("answer"), &with_table, Outcome::Unknown, Next::LookUp),

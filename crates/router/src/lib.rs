@@ -23,15 +23,20 @@
 //!
 //! # The rules
 //!
-//! For each candidate of the first [`Rule`] matching the request, in order:
+//! For each candidate of the first [`Rule`] matching the request, in order (the order given, or
+//! drawn by weight and seeded by the merchant's reference: [`Rule::weighted`]):
 //!
 //! 1. **Skipped without a call** when the request is outside the gateway's documented limits
 //!    ([`Capabilities::limits`](gerbang_core::Capabilities::limits): amount range, currency,
-//!    channels; `skipped_limits`) or its circuit is open (`circuit_open`).
+//!    channels, a field it requires; `skipped_limits`) or its circuit is open (`circuit_open`).
+//!    Otherwise it is sent the request **without the fields it has no place for**
+//!    ([`CreateLimits::without_refused`](gerbang_core::CreateLimits::without_refused)), which
+//!    it would refuse on a direct call; the attempt lists them ([`Attempt::left_out`]).
 //! 2. **Created**: that is the payment (`created`).
 //! 3. **Failed over** to the next candidate only when nothing exists there: never reached
-//!    ([`Error::Transport`](gerbang_core::Error::Transport), `never_reached`); a refusal its
-//!    document says creates nothing, from its table
+//!    ([`Error::Transport`](gerbang_core::Error::Transport), `never_reached`); our own rate
+//!    budget refusing to send ([`Error::BudgetSpent`](gerbang_core::Error::BudgetSpent),
+//!    `rate_limited`); a refusal its document says creates nothing, from its table
 //!    ([`Capabilities::safe_refusals`](gerbang_core::Capabilities::safe_refusals), `refused` or
 //!    `rate_limited`); a request refused for its fields or never sent (validation,
 //!    configuration, an unsupported operation: `refused`).
@@ -41,7 +46,8 @@
 //!    other gateway is tried; not found, the next candidate (`not_found_by_reference`). A gateway
 //!    that cannot be asked: the route **stops** with its error: never a second gateway.
 //!
-//! The router knows no gateway by name: it reads each gateway's declared capabilities.
+//! The router knows no gateway by name: it reads each gateway's declared capabilities. Every
+//! attempt counts in `gerbang_route_attempts_total{gateway, outcome}`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

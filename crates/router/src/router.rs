@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use gerbang_core::{
     Capabilities, Error, LookupKey, Payment, PaymentProvider, PaymentRequest, ProviderId, WebhookEvent, WebhookRequest,
-    WebhookSupport, async_trait,
+    WebhookSupport, async_trait, metrics,
 };
 
 use crate::attempt::{Attempt, Outcome, RouteError, Routed};
@@ -119,13 +119,14 @@ impl Router {
         RouterBuilder::default()
     }
 
-    /// The gateways `request` may go to, in order: the first matching rule's, or every gateway
-    /// in the order added when there are no rules.
-    pub fn candidates(&self, request: &PaymentRequest) -> Option<&[ProviderId]> {
+    /// The gateways `request` may go to, in order: the first matching rule's ([`Rule::order`]:
+    /// drawn by weight when it has weights), or every gateway in the order added when there are
+    /// no rules. `None` when rules exist and none matches.
+    pub fn candidates(&self, request: &PaymentRequest) -> Option<Vec<ProviderId>> {
         if self.inner.rules.is_empty() {
-            return Some(&self.inner.order);
+            return Some(self.inner.order.clone());
         }
-        self.inner.rules.iter().find(|rule| rule.matches(request)).map(Rule::candidates)
+        self.inner.rules.iter().find(|rule| rule.matches(request)).map(|rule| rule.order(&request.reference))
     }
 
     /// The gateway `id`, when it was added.
@@ -140,15 +141,29 @@ impl Router {
     /// stopped at and every attempt. A [`RouteError`] holding [`Error::OutcomeUnknown`] means the
     /// payment may exist at the last gateway tried: look there before creating it anywhere.
     pub async fn route(&self, request: &PaymentRequest) -> Result<Routed, RouteError> {
-        let Some(candidates) = self.candidates(request) else {
-            return Err(RouteError {
-                error: Error::validation("request", "no routing rule matches its channel, currency and amount"),
-                attempts: Vec::new(),
-            });
-        };
         let mut attempts = Vec::new();
+        let routed = self.try_candidates(request, &mut attempts).await;
+        for attempt in &attempts {
+            metrics::route_attempt(attempt.gateway, attempt.outcome.as_str());
+        }
+        match routed {
+            Ok((payment, lookup)) => Ok(Routed { payment, attempts, lookup }),
+            Err(error) => Err(RouteError { error, attempts }),
+        }
+    }
+
+    /// [`route`](Self::route)'s work: the payment and the key its gateway looks it up by, or the
+    /// error the route stopped with; every attempt is pushed onto `attempts`.
+    async fn try_candidates(
+        &self,
+        request: &PaymentRequest,
+        attempts: &mut Vec<Attempt>,
+    ) -> Result<(Payment, LookupKey), Error> {
+        let Some(candidates) = self.candidates(request) else {
+            return Err(Error::validation("request", "no routing rule matches its channel, currency and amount"));
+        };
         let mut last_error = None;
-        for &id in candidates {
+        for id in candidates {
             let Some(gateway) = self.inner.gateways.get(&id) else { continue };
             let caps = gateway.capabilities();
             let limits =
@@ -166,26 +181,29 @@ impl Router {
                 attempts.push(Attempt::new(id, Outcome::CircuitOpen, None));
                 continue;
             }
-            let error = match gateway.create_payment(request).await {
+            // One request serves every candidate: each is sent it without the fields it has no
+            // place for (which it would refuse), and the attempt says which were left out.
+            let (sent, left_out) = caps.limits.without_refused(request);
+            let error = match gateway.create_payment(&sent).await {
                 Ok(payment) => {
                     self.record(id, Health::Healthy).await;
-                    attempts.push(Attempt::new(id, Outcome::Created, None));
-                    return Ok(Routed::new(payment, attempts, gateway.as_ref()));
+                    attempts.push(Attempt { left_out, ..Attempt::new(id, Outcome::Created, None) });
+                    return Ok((payment, caps.lookup));
                 }
                 Err(error) => error,
             };
             let (outcome, health, next) = classify(&error, &caps);
             self.record(id, health).await;
-            attempts.push(Attempt::new(id, outcome, Some(error.to_string())));
+            attempts.push(Attempt { left_out, ..Attempt::new(id, outcome, Some(error.to_string())) });
             tracing::info!(gateway = id.as_str(), outcome = outcome.as_str(), "route attempt failed");
             match next {
                 Next::FailOver => last_error = Some(error),
-                Next::Stop => return Err(RouteError { error, attempts }),
+                Next::Stop => return Err(error),
                 Next::LookUp if caps.lookup == LookupKey::Reference && caps.payment_status => {
                     match gateway.payment_status(&request.reference).await {
                         Ok(payment) => {
                             attempts.push(Attempt::new(id, Outcome::FoundByReference, None));
-                            return Ok(Routed::new(payment, attempts, gateway.as_ref()));
+                            return Ok((payment, caps.lookup));
                         }
                         Err(not_found @ Error::NotFound { .. }) => {
                             attempts.push(Attempt::new(id, Outcome::NotFoundByReference, None));
@@ -201,22 +219,21 @@ impl Router {
                             if let Some(last) = attempts.last_mut() {
                                 last.detail = Some(format!("{error}; looking it up failed: {lookup_error}"));
                             }
-                            return Err(RouteError { error, attempts });
+                            return Err(error);
                         }
                     }
                 }
                 // It cannot be looked up by the merchant's reference: never a second gateway.
-                Next::LookUp => return Err(RouteError { error, attempts }),
+                Next::LookUp => return Err(error),
             }
         }
-        let error = last_error.unwrap_or_else(|| {
+        Err(last_error.unwrap_or_else(|| {
             if attempts.iter().any(|a| a.outcome == Outcome::CircuitOpen) {
                 Error::Transport { message: "every candidate gateway was skipped: circuit open or limits".into() }
             } else {
-                Error::validation("request", "no candidate gateway takes it (amount, currency or channel)")
+                Error::validation("request", "no candidate gateway takes it (amount, currency, channel or fields)")
             }
-        });
-        Err(RouteError { error, attempts })
+        }))
     }
 
     async fn record(&self, id: ProviderId, health: Health) {

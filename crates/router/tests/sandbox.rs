@@ -54,36 +54,6 @@ impl PaymentProvider for Counting {
     }
 }
 
-/// The QRIS gateway given only what it takes (amount and channel): until the router leaves out
-/// the fields a candidate does not take (a later slice), the test strips them, so that a request
-/// Cash In takes (customer id, phone, return page) can fall over to it.
-struct QrisOnlyAmount(QrisClient);
-
-#[async_trait]
-impl PaymentProvider for QrisOnlyAmount {
-    fn id(&self) -> ProviderId {
-        self.0.id()
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.0.capabilities()
-    }
-    async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {
-        let bare = PaymentRequest::builder(request.reference.clone(), request.amount.clone())
-            .channel(Channel::Qris)
-            .build()?;
-        self.0.create_payment(&bare).await
-    }
-    async fn payment_status(&self, id: &str) -> Result<Payment, Error> {
-        self.0.payment_status(id).await
-    }
-    async fn cancel_payment(&self, id: &str) -> Result<Payment, Error> {
-        self.0.cancel_payment(id).await
-    }
-    async fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error> {
-        self.0.verify_webhook(request).await
-    }
-}
-
 /// A base URL on loopback where nothing listens: every connection is refused.
 async fn refusing_base_url() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -181,7 +151,7 @@ async fn cuan10pay_answer_lost_stops_with_outcome_unknown_and_never_calls_the_se
 async fn cashin_answer_lost_is_found_by_reference_and_the_second_never_called() {
     let sandbox = sandbox().await;
     sandbox.inject_fault(Fault::new(ProviderId::CashIn, "create", FaultAction::CutAfter).times(1)).unwrap();
-    let second = Counting::new(QrisOnlyAmount(qris_at(&sandbox)));
+    let second = Counting::new(qris_at(&sandbox));
     let router = Router::builder().gateway(Arc::new(cashin_at(&sandbox))).gateway(second.clone()).build().unwrap();
     let routed = router.route(&cashin_order("R-FOUND")).await.unwrap();
     assert_eq!(
@@ -198,7 +168,7 @@ async fn cashin_answer_lost_is_found_by_reference_and_the_second_never_called() 
 async fn cashin_cut_before_handling_is_not_found_and_the_second_creates() {
     let sandbox = sandbox().await;
     sandbox.inject_fault(Fault::new(ProviderId::CashIn, "create", FaultAction::Cut).times(1)).unwrap();
-    let second = Arc::new(QrisOnlyAmount(qris_at(&sandbox)));
+    let second = Arc::new(qris_at(&sandbox));
     let router = Router::builder().gateway(Arc::new(cashin_at(&sandbox))).gateway(second).build().unwrap();
     let routed = router.route(&cashin_order("R-NOT-FOUND")).await.unwrap();
     assert_eq!(
@@ -209,9 +179,34 @@ async fn cashin_cut_before_handling_is_not_found_and_the_second_creates() {
             (ProviderId::Qris, Outcome::Created)
         ]
     );
+    // The QRIS gateway takes an amount and nothing else: the rest of Cash In's request was left
+    // out of what it was sent, and its attempt says so.
+    let left_out: Vec<&str> = routed.attempts[2].left_out.iter().map(|f| f.as_str()).collect();
+    assert_eq!(left_out, ["customer.phone", "customer.id", "return_url"]);
     let payments = sandbox.payments();
     assert_eq!(payments.len(), 1, "{payments:?}");
     assert_eq!(payments[0].provider, ProviderId::Qris);
+}
+
+#[tokio::test]
+async fn a_request_without_a_field_cashin_requires_skips_it_without_a_call() {
+    let sandbox = sandbox().await;
+    let cashin = Counting::new(cashin_at(&sandbox));
+    let router = Router::builder().gateway(cashin.clone()).gateway(Arc::new(qris_at(&sandbox))).build().unwrap();
+    let no_phone = PaymentRequest::builder("R-NO-PHONE", Money::idr(150_000))
+        .channel(Channel::Qris)
+        .customer_id("CUST-42")
+        .return_url("https://shop.example/orders/42")
+        .build()
+        .unwrap();
+    let routed = router.route(&no_phone).await.unwrap();
+    assert_eq!(
+        outcomes(&routed.attempts),
+        [(ProviderId::CashIn, Outcome::SkippedLimits), (ProviderId::Qris, Outcome::Created)]
+    );
+    assert_eq!(routed.attempts[0].detail.as_deref(), Some("requires customer.phone"));
+    assert_eq!(cashin.creates(), 0);
+    assert_eq!(sandbox.payments().len(), 1);
 }
 
 #[tokio::test]
@@ -332,9 +327,11 @@ async fn webhooks_are_verified_by_the_gateway_that_owns_the_payment() {
         .gateway(Arc::new(cashin_at(&sandbox)))
         .build()
         .unwrap();
-    // Cuan10pay refuses Cash In's customer id: the second order goes to Cash In.
+    // Below Cuan10pay's smallest deposit: the second order goes to Cash In.
     let at_cuan10pay = router.route(&qris_order("R-HOOK-1", 50_000)).await.unwrap();
-    let at_cashin = router.route(&cashin_order("R-HOOK-2")).await.unwrap();
+    let mut small = cashin_order("R-HOOK-2");
+    small.amount = Money::idr(5_000);
+    let at_cashin = router.route(&small).await.unwrap();
     assert_eq!(at_cashin.payment.provider, ProviderId::CashIn, "{:?}", at_cashin.attempts);
     sandbox.pay(ProviderId::Cuan10pay, at_cuan10pay.payment.provider_reference.as_deref().unwrap()).await.unwrap();
     sandbox.pay(ProviderId::CashIn, "R-HOOK-2").await.unwrap();

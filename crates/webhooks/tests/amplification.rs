@@ -174,7 +174,7 @@ async fn past_the_budget_callbacks_get_503_and_cost_no_call() {
     assert_eq!(gateway.status_calls().await, 3, "past the budget, no call");
     for delivery in &deliveries {
         assert_eq!((delivery.ack.status, delivery.ack.body.as_str()), (503, UNAVAILABLE_BODY), "{delivery:?}");
-        assert!(matches!(delivery.outcome, Outcome::VerifyUnavailable(Error::RateLimited { .. })), "{delivery:?}");
+        assert!(matches!(delivery.outcome, Outcome::VerifyUnavailable(Error::BudgetSpent { .. })), "{delivery:?}");
     }
     // The genuine gateway's callback meets the same 503 and is delivered again later; the
     // merchant's own calls are not part of the callback budget.

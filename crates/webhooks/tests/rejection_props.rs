@@ -92,6 +92,8 @@ fn error() -> impl Strategy<Value = (Error, String)> {
         m().prop_map(|s| (Error::Unauthorized { message: s.clone() }, s)),
         (0u64..100_000)
             .prop_map(|secs| (Error::RateLimited { retry_after: Some(Duration::from_secs(secs)) }, String::new())),
+        (0u64..100_000)
+            .prop_map(|secs| (Error::BudgetSpent { retry_after: Some(Duration::from_secs(secs)) }, String::new())),
         m().prop_map(|s| (Error::NotFound { message: s.clone() }, s)),
         (m(), m()).prop_map(|(f, s)| (Error::Validation { field: f, reason: s.clone() }, s)),
         (m(), m())

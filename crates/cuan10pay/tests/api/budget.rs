@@ -30,10 +30,10 @@ async fn the_call_over_the_budget_is_refused_without_being_sent_and_clones_share
     let err = clone.deposit_status("CP-1").await.expect_err("the fourth call is over the budget");
     match err {
         // 3 per hour: the next one is 20 minutes away.
-        Error::RateLimited { retry_after: Some(wait) } => {
+        Error::BudgetSpent { retry_after: Some(wait) } => {
             assert!(wait.as_secs() > 19 * 60 && wait.as_secs() <= 20 * 60, "{wait:?}")
         }
-        other => panic!("expected RateLimited with a wait, got {other:?}"),
+        other => panic!("expected BudgetSpent with a wait, got {other:?}"),
     }
     assert_eq!(mock.calls_async().await, 3);
 }
@@ -56,7 +56,7 @@ async fn a_budget_given_to_two_configs_is_shared_between_their_clients() {
     let (a, b) = (make(), make());
     a.ppob_products(None).await.unwrap();
     b.ppob_products(None).await.unwrap();
-    assert!(matches!(a.ppob_products(None).await, Err(Error::RateLimited { retry_after: Some(_) })));
+    assert!(matches!(a.ppob_products(None).await, Err(Error::BudgetSpent { retry_after: Some(_) })));
     assert_eq!(mock.calls_async().await, 2);
 }
 
@@ -103,8 +103,8 @@ async fn two_clients_built_separately_spend_one_budget_through_one_store() {
     a.deposit_status("CP-1").await.unwrap();
     b.deposit_status("CP-1").await.unwrap();
     a.deposit_status("CP-1").await.unwrap();
-    assert!(matches!(b.deposit_status("CP-1").await, Err(Error::RateLimited { retry_after: Some(_) })));
-    assert!(matches!(a.deposit_status("CP-1").await, Err(Error::RateLimited { retry_after: Some(_) })));
+    assert!(matches!(b.deposit_status("CP-1").await, Err(Error::BudgetSpent { retry_after: Some(_) })));
+    assert!(matches!(a.deposit_status("CP-1").await, Err(Error::BudgetSpent { retry_after: Some(_) })));
     assert_eq!(mock.calls_async().await, 3);
 
     // Another account on the same store has a budget of its own.
@@ -117,7 +117,7 @@ async fn two_clients_built_separately_spend_one_budget_through_one_store() {
             .build()
             .unwrap(),
     );
-    assert!(!matches!(other.deposit_status("CP-1").await, Err(Error::RateLimited { .. })));
+    assert!(!matches!(other.deposit_status("CP-1").await, Err(Error::BudgetSpent { .. })));
     assert_eq!(mock.calls_async().await, 4);
 }
 
@@ -145,11 +145,11 @@ async fn background_calls_stop_at_the_reserve_while_the_merchants_go_on() {
         reconciler.deposit_status("CP-1").await.unwrap();
     }
     let err = reconciler.deposit_status("CP-1").await.unwrap_err();
-    assert!(matches!(err, Error::RateLimited { retry_after: Some(_) }), "{err:?}");
+    assert!(matches!(err, Error::BudgetSpent { retry_after: Some(_) }), "{err:?}");
     assert_eq!(mock.calls_async().await, 4, "the refused background call was not sent");
     // The merchant's own call still has the reserve.
     client.deposit_status("CP-1").await.unwrap();
-    assert!(matches!(client.deposit_status("CP-1").await, Err(Error::RateLimited { .. })));
+    assert!(matches!(client.deposit_status("CP-1").await, Err(Error::BudgetSpent { .. })));
     assert_eq!(mock.calls_async().await, 5);
 }
 
@@ -193,7 +193,7 @@ async fn every_retry_of_a_look_up_spends_one_request() {
     for _ in 0..7 {
         store.acquire(key, quota, Priority::Normal).await.unwrap();
     }
-    assert!(matches!(store.acquire(key, quota, Priority::Normal).await, Err(Error::RateLimited { .. })));
+    assert!(matches!(store.acquire(key, quota, Priority::Normal).await, Err(Error::BudgetSpent { .. })));
 }
 
 const SCENARIO: &str = "CUAN10PAY_TEST_RATE_LIMIT_SCENARIO";
@@ -269,7 +269,7 @@ async fn a_retry_over_the_budget_is_refused_before_it_goes() {
         builder(&server.url("/api")).http_client(retrying_http()).rate_budget_per_hour(2).build().unwrap(),
     );
     let err = client.deposit_status("CP-1").await.unwrap_err();
-    assert!(matches!(err, Error::RateLimited { retry_after: Some(_) }), "{err:?}");
+    assert!(matches!(err, Error::BudgetSpent { retry_after: Some(_) }), "{err:?}");
     assert_eq!(mock.calls_async().await, 2, "the second retry was over the budget");
 }
 
@@ -288,8 +288,8 @@ async fn with_a_remote_store_a_retry_over_the_budget_is_refused_before_it_goes()
         .unwrap();
     let client = Cuan10payClient::new(config);
     let err = client.deposit_status("CP-1").await.unwrap_err();
-    assert!(matches!(err, Error::RateLimited { retry_after: Some(_) }), "{err:?}");
+    assert!(matches!(err, Error::BudgetSpent { retry_after: Some(_) }), "{err:?}");
     assert_eq!(mock.calls_async().await, 2, "the second retry was over the budget and never went out");
-    assert!(matches!(client.deposit_status("CP-1").await, Err(Error::RateLimited { .. })));
+    assert!(matches!(client.deposit_status("CP-1").await, Err(Error::BudgetSpent { .. })));
     assert_eq!(mock.calls_async().await, 2);
 }

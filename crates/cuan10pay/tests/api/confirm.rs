@@ -105,7 +105,7 @@ async fn each_confirmation_spends_one_request_of_the_budget() {
     let body = signed(DEPOSIT, "PAID", 50_000);
     verify(&client, &body).await.unwrap();
     let err = verify(&client, &body).await.unwrap_err();
-    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+    assert!(matches!(err, Error::BudgetSpent { .. }), "{err:?}");
 }
 
 #[tokio::test]
