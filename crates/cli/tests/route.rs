@@ -167,19 +167,8 @@ async fn cashin_answer_lost_is_found_by_reference_and_the_second_is_never_called
     assert_eq!(payments_at(&sandbox), [ProviderId::CashIn]);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn cashin_cut_before_handling_is_not_found_by_reference_and_the_second_is_tried() {
-    let sandbox = sandbox().await;
-    sandbox.inject_fault(Fault::new(ProviderId::CashIn, "create", FaultAction::Cut).times(1)).unwrap();
-    let run = route(&at_sandbox(&sandbox), &cashin_payment("cashin,cuan10pay", "R-NOT-TRIED")).await;
-    let tried = run.attempts();
-    assert_eq!(tried[..2], attempts(&[("cashin", "unknown"), ("cashin", "not_found_by_reference")]), "{}", run.json);
-    assert_eq!(tried.get(2).map(|(gateway, _)| gateway.as_str()), Some("cuan10pay"), "{}", run.json);
-    assert!(!payments_at(&sandbox).contains(&ProviderId::CashIn), "the cut create made nothing at Cash In");
-}
-
-/// The must-show in full: Cuan10pay creates the payment, given the request without Cash In's
-/// `--customer-id`, which it has no place for.
+/// Cuan10pay creates the payment, given the request without Cash In's `--customer-id`, which it
+/// has no place for.
 #[tokio::test(flavor = "multi_thread")]
 async fn cashin_cut_before_handling_is_not_found_by_reference_and_the_second_creates() {
     let sandbox = sandbox().await;
