@@ -25,7 +25,7 @@ pub(crate) enum PaymentCommand {
     },
 }
 
-/// The fields of `PaymentRequest`, as flags.
+/// `create`'s flags: the request, and where to record it.
 #[derive(Debug, Args)]
 pub(crate) struct CreateArgs {
     /// Record the payment in the ledger of this store (`redis://…` or `postgres://…`), for
@@ -33,6 +33,14 @@ pub(crate) struct CreateArgs {
     /// records nothing.
     #[arg(long, env = "GERBANG_STORE_URL", hide_env_values = true)]
     store: Option<String>,
+    #[command(flatten)]
+    request: RequestArgs,
+}
+
+/// The fields of `PaymentRequest`, as flags: the same for every gateway's `create` and for
+/// `route create`.
+#[derive(Debug, Args)]
+pub(crate) struct RequestArgs {
     /// The merchant's reference (order number), unique per payment.
     #[arg(long)]
     reference: String,
@@ -77,9 +85,14 @@ pub(crate) struct CreateArgs {
     expires_in: Option<Duration>,
 }
 
-impl CreateArgs {
+impl RequestArgs {
+    /// The request these flags describe, checked; a field refused is named by its flag.
+    pub(crate) fn request(&self) -> Result<PaymentRequest, Error> {
+        self.to_request().map_err(name_flags)
+    }
+
     /// The request these flags describe, checked.
-    pub(crate) fn to_request(&self) -> Result<PaymentRequest, Error> {
+    fn to_request(&self) -> Result<PaymentRequest, Error> {
         let value = Decimal::from_str_exact(self.amount.trim())
             .map_err(|_| Error::validation("amount", "expected a decimal number such as 10000 or 12.50"))?;
         let mut builder = PaymentRequest::builder(&self.reference, Money::new(value, Currency::new(&self.currency)?)?);
@@ -114,7 +127,7 @@ where
 {
     let payment = match command {
         PaymentCommand::Create(args) => {
-            let request = args.to_request().map_err(name_flags)?;
+            let request = args.request.request()?;
             let ledger = match &args.store {
                 Some(url) => crate::stores::ledger(url, true).await?,
                 None => None,
@@ -134,7 +147,7 @@ where
 
 /// A create's validation error naming the flags (`--customer-id`) where the SDK names the
 /// request's fields (`customer.id`).
-fn name_flags(error: Error) -> Error {
+pub(crate) fn name_flags(error: Error) -> Error {
     const FIELDS: [&str; 15] = [
         "reference",
         "amount",
@@ -153,6 +166,17 @@ fn name_flags(error: Error) -> Error {
         "store",
     ];
     error.rename_fields(|field| FIELDS.contains(&field).then(|| format!("--{}", field.replace(['.', '_'], "-"))))
+}
+
+/// Why a command failed: the one line `main` prints on stderr after `error: `. Most commands
+/// fail with an [`Error`]; `route create` says more than its error (where the route stopped).
+#[derive(Debug)]
+pub(crate) struct Failed(pub(crate) String);
+
+impl From<Error> for Failed {
+    fn from(error: Error) -> Self {
+        Self(error.to_string())
+    }
 }
 
 /// One line on stderr, flushed at once (a newline inside it becomes a space): what a person

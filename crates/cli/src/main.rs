@@ -12,6 +12,7 @@ mod listen;
 mod logging;
 mod providers;
 mod receive;
+mod route;
 mod sandbox;
 mod service;
 mod stores;
@@ -20,7 +21,7 @@ mod webhook;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Indonesian payment gateways from the command line.
 #[derive(Debug, Parser)]
@@ -55,6 +56,11 @@ enum Command {
         #[command(subcommand)]
         command: WebhookCommand,
     },
+    /// One payment through several gateways, failing over only when it provably does not exist.
+    Route {
+        #[command(subcommand)]
+        command: route::RouteCommand,
+    },
     /// The payments the ledger watches (recorded by `create --store`), as JSON.
     Watched(watched::WatchedArgs),
     /// The events `webhook serve --forward-to` delivers: their history, and replay.
@@ -80,9 +86,9 @@ enum WebhookCommand {
     Secret,
 }
 
-async fn run(cli: Cli) -> Result<(), gerbang::Error> {
+async fn run(cli: Cli) -> Result<(), common::Failed> {
     let base_url = cli.base_url.as_deref();
-    match cli.command {
+    let done = match cli.command {
         Command::Cuan10pay(args) => args.run(base_url).await,
         Command::Cashin(args) => args.run(base_url).await,
         Command::Qris(args) => args.run(base_url).await,
@@ -91,13 +97,29 @@ async fn run(cli: Cli) -> Result<(), gerbang::Error> {
         Command::Webhook { command: WebhookCommand::Verify(args) } => common::print_json(&args.run(base_url).await?),
         Command::Webhook { command: WebhookCommand::Serve(args) } => args.run().await,
         Command::Webhook { command: WebhookCommand::Secret } => webhook::print_secret(),
+        Command::Route { command } => return command.run().await,
         Command::Watched(args) => args.run().await,
         Command::Events { command } => command.run().await,
         Command::Sandbox { command } => command.run().await,
-    }
+    };
+    Ok(done?)
 }
 
 impl Cli {
+    /// What clap cannot check by itself: a usage error, if any (exit code 2).
+    fn usage_error(&self) -> Option<clap::Error> {
+        let Command::Route { command: route::RouteCommand::Create(args) } = &self.command else { return None };
+        let error = |message: String| Some(Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message));
+        if self.base_url.is_some() {
+            return error(
+                "route create talks to several gateways: set each one's base URL in its variable \
+                 (GERBANG_CUAN10PAY_BASE_URL, GERBANG_CASHIN_BASE_URL, …) instead of --base-url"
+                    .to_owned(),
+            );
+        }
+        args.repeated_gateway().and_then(|id| error(format!("--via names {id} twice: give each gateway once")))
+    }
+
     /// The level logged when `RUST_LOG` is not set: a service's decisions for the commands that
     /// run as one, only what went wrong for the others (their result is on stdout).
     fn default_log_level(&self) -> tracing_subscriber::filter::LevelFilter {
@@ -113,10 +135,13 @@ impl Cli {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse(); // exits with 2 on bad usage
+    if let Some(error) = cli.usage_error() {
+        error.exit(); // 2 as well
+    }
     let traces = logging::init(cli.log_format, cli.default_log_level());
     let code = match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
+        Err(common::Failed(error)) => {
             // One line, whatever the message holds.
             logging::say(logging::Level::Error, &format!("error: {error}"));
             ExitCode::FAILURE

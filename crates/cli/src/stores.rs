@@ -9,6 +9,9 @@
 //! | `redis://…` (`rediss://…`, `redis+unix://…`, `redis+cluster://…`, `rediss+cluster://…`) | one budget in Redis ([`RedisRateStore`]), spent by every process given the URL | one token in Redis ([`RedisTokenStore`]), fetched by one process for all |
 //! | `postgres://…` | this process's own | fetched by this process |
 //!
+//! `route create --store` keeps its circuits beside them: in Redis ([`circuit_store`]), shared by
+//! every process given the URL; in the process's memory for any other store.
+//!
 //! **Postgres** holds no rate budget or token store (only the webhook inbox, which the same
 //! variable names for `gerbang webhook serve`): with a `postgres://` URL the gateway commands keep
 //! today's in-process budget and token, without an error, so that one variable can serve every
@@ -265,4 +268,15 @@ pub(crate) async fn token_store() -> Result<Option<Arc<dyn TokenStore>>, Error> 
             }
         },
     }
+}
+
+/// Where `route create` keeps its circuits: in the Redis a `--store` URL names (shared by every
+/// process given it); `None` for any other store, whose router then keeps them in this process's
+/// memory.
+pub(crate) async fn circuit_store(url: &str) -> Result<Option<Arc<dyn gerbang::router::CircuitStore>>, Error> {
+    let url = url.trim();
+    Ok(match kind(url, "--store")? {
+        Kind::Redis => Some(Arc::new(store_builder!(gerbang::redis::RedisCircuitStore).connect(url).await?)),
+        Kind::Memory | Kind::Postgres => None,
+    })
 }

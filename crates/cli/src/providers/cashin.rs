@@ -17,7 +17,7 @@ pub(crate) struct CashinArgs {
 /// The path Cash In posts its notification to, and signs, unless told otherwise.
 pub(crate) use gerbang::cashin::NOTIFY_PATH;
 
-fn client(base_url: Option<&str>) -> Result<CashinClient, Error> {
+pub(crate) fn client(base_url: Option<&str>) -> Result<CashinClient, Error> {
     let mut builder = CashinConfigBuilder::from_env()?;
     if let Some(url) = base_url {
         builder = builder.base_url(url);

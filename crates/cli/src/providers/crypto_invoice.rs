@@ -12,7 +12,7 @@ pub(crate) struct CryptoInvoiceArgs {
     command: PaymentCommand,
 }
 
-fn client(base_url: Option<&str>) -> Result<CryptoInvoiceClient, Error> {
+pub(crate) fn client(base_url: Option<&str>) -> Result<CryptoInvoiceClient, Error> {
     let mut builder = CryptoInvoiceConfigBuilder::from_env()?;
     if let Some(url) = base_url {
         builder = builder.base_url(url);

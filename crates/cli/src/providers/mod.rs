@@ -6,9 +6,24 @@ pub(crate) mod crypto_invoice;
 pub(crate) mod cuan10pay;
 pub(crate) mod qris;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use gerbang::{Error, ProviderId, WebhookEvent, WebhookRequest};
+use gerbang::{Error, PaymentProvider, ProviderId, WebhookEvent, WebhookRequest};
+
+/// The client of gateway `id`, from its variables (`GERBANG_<GATEWAY>_*`, its base URL
+/// included), as its own commands build it: Cuan10pay's rate budget and Ciputra's token in the
+/// shared store, when there is one.
+pub(crate) async fn client(id: ProviderId) -> Result<Arc<dyn PaymentProvider>, Error> {
+    Ok(match id {
+        ProviderId::Cuan10pay => Arc::new(cuan10pay::client(None).await?),
+        ProviderId::CashIn => Arc::new(cashin::client(None)?),
+        ProviderId::Qris => Arc::new(qris::client(None)?),
+        ProviderId::CryptoInvoice => Arc::new(crypto_invoice::client(None)?),
+        ProviderId::Ciputra => Arc::new(ciputra::client(None).await?),
+        other => return Err(Error::Unsupported { provider: other, operation: "payments in this build" }),
+    })
+}
 
 /// A client's configuration error, naming the `--base-url` flag beside the variable where the
 /// base URL is what is missing (QRIS and Ciputra publish no host: it must be given).

@@ -62,7 +62,7 @@ enum WithdrawCommand {
     },
 }
 
-fn client(base_url: Option<&str>) -> Result<QrisClient, Error> {
+pub(crate) fn client(base_url: Option<&str>) -> Result<QrisClient, Error> {
     let mut builder = QrisConfigBuilder::from_env()?;
     if let Some(url) = base_url {
         builder = builder.base_url(url);
