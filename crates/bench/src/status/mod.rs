@@ -1,5 +1,5 @@
 //! Every gateway's status call, against the same sandbox on loopback, three ways interleaved call
-//! by call: through [`PaymentProvider::payment_status`] on an `Arc<dyn PaymentProvider>` (as a
+//! by call: through [`payment_status`](gerbang_core::PaymentProvider::payment_status) on an `Arc<dyn PaymentProvider>` (as a
 //! merchant using the facade calls it), through the gateway's typed client method, and written by
 //! hand ([`hand`]: reqwest, the bare signing crates, the answer parsed into `serde_json::Value`).
 //! Cuan10pay has a fourth way, gerbang-core's transport with the hand-written signing and
@@ -9,24 +9,23 @@
 //! the same payment every call. The SDK's clients have no rate budget, so that the figures are
 //! the SDK's, not the budget's.
 
+pub(crate) mod cpu;
+mod gateways;
 mod hand;
 mod parsing;
 
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gerbang_ciputra::{CiputraClient, CiputraConfig};
 use gerbang_core::http::Method;
 use gerbang_core::transport::{Call, HttpRequest};
-use gerbang_core::{Bank, Channel, HttpClient, Money, PaymentProvider, PaymentRequest, ProviderId};
-use gerbang_crypto_invoice::{CryptoInvoiceClient, CryptoInvoiceConfig};
-use gerbang_cuan10pay::{Cuan10payClient, Cuan10payConfig};
-use gerbang_qris::{QrisClient, QrisConfig};
-use gerbang_sandbox::{cashin, ciputra, crypto_invoice, cuan10pay, qris};
+use gerbang_core::{HttpClient, ProviderId};
+use gerbang_sandbox::cuan10pay;
 use serde_json::Value;
+
+use self::gateways::Gateway;
 
 pub(crate) use parsing::parsing;
 
@@ -111,27 +110,14 @@ async fn interleave(ways: &mut [Way<'_>]) -> Result<Vec<Duration>> {
     Ok(samples.iter_mut().map(|samples| median(samples)).collect())
 }
 
-/// Creates the payment to look up, through the trait, and gives the id its status call takes.
-async fn create(provider: &dyn PaymentProvider, request: PaymentRequest) -> Result<String> {
-    let payment = provider.create_payment(&request).await?;
-    let id = payment.lookup_id(provider.capabilities().lookup).ok_or("the created payment has no id to look up")?;
-    Ok(id.to_owned())
-}
-
-/// The trait way, then `typed`, `hand` and any `more`, interleaved.
-async fn compare<'a>(
-    gateway: &'static str,
-    provider: &'a dyn PaymentProvider,
-    id: &'a str,
-    typed: Way<'a>,
-    hand: Way<'a>,
-    more: Option<Way<'a>>,
-) -> Result<Status> {
-    let mut ways = vec![way(move || provider.payment_status(id)), typed, hand];
+/// The trait way, then `typed`, the hand-written call and any `more`, interleaved.
+async fn compare<'a, C>(gateway: &'a Gateway<C>, typed: Way<'a>, more: Option<Way<'a>>) -> Result<Status> {
+    let (provider, id, hand) = (&*gateway.provider, &*gateway.id, &gateway.hand);
+    let mut ways = vec![way(move || provider.payment_status(id)), typed, way(move || hand())];
     ways.extend(more);
     let medians = interleave(&mut ways).await?;
     Ok(Status {
-        gateway,
+        gateway: gateway.name,
         via_trait: medians[0],
         typed: medians[1],
         hand: medians[2],
@@ -139,38 +125,33 @@ async fn compare<'a>(
     })
 }
 
-/// The merchant's reference of this run's payment of `gateway`: unique per run, since Cash In
-/// and Ciputra refuse a reference used before.
-fn reference(gateway: ProviderId, run: usize) -> String {
-    format!("BENCH-{}-{run}", gateway.as_str().to_uppercase())
-}
-
 /// Every gateway's medians, in the project's order; `base_url` gives each one's sandbox URL.
 pub(crate) fn status_calls(base_url: impl Fn(ProviderId) -> String, run: usize) -> Result<Vec<Status>> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        Ok(vec![
-            cuan10pay(&base_url(ProviderId::Cuan10pay), run).await?,
-            cashin(&base_url(ProviderId::CashIn), run).await?,
-            qris(&base_url(ProviderId::Qris), run).await?,
-            crypto_invoice(&base_url(ProviderId::CryptoInvoice), run).await?,
-            ciputra(&base_url(ProviderId::Ciputra), run).await?,
-        ])
-    })
-}
+        let cuan10pay = gateways::cuan10pay(&base_url(ProviderId::Cuan10pay), run).await?;
+        let transport = &HttpClient::new();
+        let (client, id, base) = (&cuan10pay.client, &*cuan10pay.id, &*cuan10pay.base);
+        let on_transport = way(move || transport_only(transport, base, id));
+        let cuan10pay = compare(&cuan10pay, way(move || client.deposit_status(id)), Some(on_transport)).await?;
 
-async fn cuan10pay(base: &str, run: usize) -> Result<Status> {
-    let config = Cuan10payConfig::builder(cuan10pay::API_KEY, cuan10pay::PRIVATE_KEY).base_url(base);
-    let client = Cuan10payClient::new(config.without_rate_budget().build()?);
-    let provider: Arc<dyn PaymentProvider> = Arc::new(client.clone());
-    let request = PaymentRequest::builder(reference(ProviderId::Cuan10pay, run), Money::idr(50_000));
-    let id = &create(&*provider, request.channel(Channel::Qris).build()?).await?;
-    let (http, transport) = (hand::client()?, HttpClient::new());
-    let (client, http, transport) = (&client, &http, &transport);
-    let typed = way(move || client.deposit_status(id));
-    let hand = way(move || hand::cuan10pay(http, base, id));
-    let on_transport = way(move || transport_only(transport, base, id));
-    compare("Cuan10pay", &*provider, id, typed, hand, Some(on_transport)).await
+        let cashin = gateways::cashin(&base_url(ProviderId::CashIn), run).await?;
+        let (client, id) = (&cashin.client, &*cashin.id);
+        let cashin = compare(&cashin, way(move || client.checkout_status(id)), None).await?;
+
+        let qris = gateways::qris(&base_url(ProviderId::Qris), run).await?;
+        let (client, id) = (&qris.client, &*qris.id);
+        let qris = compare(&qris, way(move || client.invoice_status(id)), None).await?;
+
+        let crypto_invoice = gateways::crypto_invoice(&base_url(ProviderId::CryptoInvoice), run).await?;
+        let (client, id) = (&crypto_invoice.client, &*crypto_invoice.id);
+        let crypto_invoice = compare(&crypto_invoice, way(move || client.get_invoices(id)), None).await?;
+
+        let ciputra = gateways::ciputra(&base_url(ProviderId::Ciputra), run).await?;
+        let (client, id) = (&ciputra.client, &*ciputra.id);
+        let ciputra = compare(&ciputra, way(move || client.transaction_status(id)), None).await?;
+        Ok(vec![cuan10pay, cashin, qris, crypto_invoice, ciputra])
+    })
 }
 
 /// gerbang-core's transport with the hand-written signing and parsing: what the transport alone
@@ -193,65 +174,6 @@ async fn transport_only(transport: &HttpClient, base: &str, deposit_id: &str) ->
         return Err(format!("the gateway refused the call: HTTP {}", response.status).into());
     }
     hand::cuan10pay_deposit(serde_json::from_slice(&response.body)?)
-}
-
-async fn cashin(base: &str, run: usize) -> Result<Status> {
-    let config = gerbang_cashin::CashinConfig::builder(cashin::CLIENT_ID, cashin::SECRET_KEY).base_url(base);
-    let client = gerbang_cashin::CashinClient::new(config.build()?);
-    let provider: Arc<dyn PaymentProvider> = Arc::new(client.clone());
-    // Cash In needs the customer's id and phone, and a page to send the customer back to.
-    let request = PaymentRequest::builder(reference(ProviderId::CashIn, run), Money::idr(50_000))
-        .channel(Channel::Qris)
-        .customer_id("CUST-42")
-        .customer_phone("081234567890")
-        .return_url("https://shop.example.com/orders/42");
-    let id = &create(&*provider, request.build()?).await?;
-    let (client, http) = (&client, &hand::client()?);
-    let typed = way(move || client.checkout_status(id));
-    let hand = way(move || hand::cashin(http, base, id));
-    compare("Cash In", &*provider, id, typed, hand, None).await
-}
-
-async fn qris(base: &str, run: usize) -> Result<Status> {
-    let client = QrisClient::new(QrisConfig::builder(qris::API_KEY).base_url(base).build()?);
-    let provider: Arc<dyn PaymentProvider> = Arc::new(client.clone());
-    let request = PaymentRequest::builder(reference(ProviderId::Qris, run), Money::idr(50_000));
-    let id = &create(&*provider, request.build()?).await?;
-    let (client, http) = (&client, &hand::client()?);
-    let typed = way(move || client.invoice_status(id));
-    let hand = way(move || hand::qris(http, base, id));
-    compare("QRIS", &*provider, id, typed, hand, None).await
-}
-
-async fn crypto_invoice(base: &str, run: usize) -> Result<Status> {
-    let config = CryptoInvoiceConfig::builder(crypto_invoice::PUBLIC_KEY, crypto_invoice::PRIVATE_KEY).base_url(base);
-    let client = CryptoInvoiceClient::new(config.build()?);
-    let provider: Arc<dyn PaymentProvider> = Arc::new(client.clone());
-    let request = PaymentRequest::builder(reference(ProviderId::CryptoInvoice, run), Money::idr(150_000))
-        .customer_email("budi@example.com")
-        .description("2 x Kopi Susu");
-    let id = &create(&*provider, request.build()?).await?;
-    let (client, http) = (&client, &hand::client()?);
-    let typed = way(move || client.get_invoices(id));
-    let hand = way(move || hand::crypto_invoice(http, base, id));
-    compare("Crypto invoice", &*provider, id, typed, hand, None).await
-}
-
-async fn ciputra(base: &str, run: usize) -> Result<Status> {
-    let config = CiputraConfig::builder(ciputra::API_KEY, ciputra::API_SECRET).base_url(base);
-    let client = CiputraClient::new(config.build()?);
-    let provider: Arc<dyn PaymentProvider> = Arc::new(client.clone());
-    let request = PaymentRequest::builder(reference(ProviderId::Ciputra, run), Money::idr(350_000))
-        .channel(Channel::VirtualAccount(Bank::Bca))
-        .customer_name("Budi Santoso");
-    let id = &create(&*provider, request.build()?).await?;
-    let http = &hand::client()?;
-    // Fetched once and reused, as the client caches the token it fetched to create the payment.
-    let token = &hand::ciputra_token(http, base).await?;
-    let client = &client;
-    let typed = way(move || client.transaction_status(id));
-    let hand = way(move || hand::ciputra(http, base, token, id));
-    compare("Ciputra", &*provider, id, typed, hand, None).await
 }
 
 #[cfg(test)]

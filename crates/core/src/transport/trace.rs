@@ -10,6 +10,7 @@
 //! Numbers are recorded as `i64`: `tracing-opentelemetry` makes an unsigned one a string.
 
 use std::borrow::Cow;
+use std::fmt;
 
 use http::Method;
 use tracing::field::Empty;
@@ -20,13 +21,11 @@ use crate::Error;
 /// The span of attempt number `attempt` (from 1) of `call`, sending `request`.
 pub(super) fn attempt_span(call: Call, request: &HttpRequest, attempt: u32) -> tracing::Span {
     let method = otel_method_name(&request.method);
-    let name = match call.url_template {
-        Some(template) => Cow::Owned(format!("{method} {template}")),
-        None => Cow::Borrowed(method),
-    };
+    // The fields are only evaluated when the span is enabled: with no subscriber listening, the
+    // name is never written.
     tracing::info_span!(
         "gerbang.http.attempt",
-        otel.name = %name,
+        otel.name = %SpanName { method, template: call.url_template },
         otel.kind = "client",
         otel.status_code = Empty,
         http.request.method = method,
@@ -40,6 +39,21 @@ pub(super) fn attempt_span(call: Call, request: &HttpRequest, attempt: u32) -> t
         gerbang.gateway = call.provider.as_str(),
         gerbang.operation = call.operation,
     )
+}
+
+/// `otel.name`: `"{method} {url.template}"`, or the method alone for a call without a template.
+struct SpanName {
+    method: &'static str,
+    template: Option<&'static str>,
+}
+
+impl fmt::Display for SpanName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.template {
+            Some(template) => write!(f, "{} {template}", self.method),
+            None => f.write_str(self.method),
+        }
+    }
 }
 
 /// Records what the attempt came to: the answer's status, and for a failure (an answer of 400

@@ -1,0 +1,226 @@
+//! What a status call costs the client, apart from the server: the CPU time per call of the
+//! thread that runs the calls, one at a time and 64 at once, and the calls per second at 64 at
+//! once, through the `PaymentProvider` trait object against the [hand-written](super::hand)
+//! call.
+//!
+//! The sandbox runs in a process of its own (this program, started again with [`CHILD`] set), so
+//! that none of its work is on the clients' thread. The clients run on a current-thread tokio
+//! runtime on the measuring thread, so all of their work is on it: reqwest's connection tasks,
+//! the timers, signing and parsing (the URLs are IP addresses, so no resolver thread is used).
+//! That thread's CPU time is read from Linux's `/proc/thread-self/schedstat` (nanoseconds), with
+//! no unsafe code; where there is no such file the rows are left out.
+//!
+//! Each round runs one batch of calls through the trait and one by hand, the first of the two
+//! alternating round by round, so that drift (another process taking a core, a cache growing
+//! warm) hits both alike. The figure of each is the median over the rounds.
+
+use std::future::Future;
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::pin::Pin;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use gerbang_core::{PaymentProvider, ProviderId};
+use gerbang_sandbox::Sandbox;
+
+use super::gateways::{self, Gateway, Hand};
+use crate::table::{Goal, Row};
+use crate::{Result, median, micros};
+
+/// The environment variable that makes this program serve the sandbox instead of measuring.
+pub(crate) const CHILD: &str = "GERBANG_BENCH_SANDBOX_PROCESS";
+
+/// Rounds of each measurement: each a batch through the trait and one by hand.
+const ROUNDS: usize = 10;
+/// Calls in a batch made one at a time.
+const SERIAL_CALLS: usize = 300;
+/// Calls in flight at once in the concurrent batches.
+const CONCURRENCY: usize = 64;
+/// Calls in a concurrent batch.
+const CONCURRENT_CALLS: usize = 2_000;
+
+/// In the sandbox's process (started by [`SandboxProcess::start`]): serves the sandbox, writes
+/// each gateway's base URL on a line of its own to stdout, in the order of [`ProviderId::ALL`],
+/// and serves until stdin closes, which it does when the measuring process ends, however it
+/// ends. `None` in any other process.
+pub(crate) fn serve_if_child() -> Option<Result<()>> {
+    std::env::var_os(CHILD)?;
+    Some(serve())
+}
+
+fn serve() -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let handle = Sandbox::builder().start().await?;
+        let urls: Vec<String> = ProviderId::ALL.iter().map(|&provider| handle.base_url(provider)).collect();
+        println!("{}", urls.join("\n"));
+        tokio::task::spawn_blocking(|| std::io::stdin().read_to_end(&mut Vec::new())).await??;
+        Ok(())
+    })
+}
+
+/// The sandbox in a process of its own, ended when this is dropped.
+struct SandboxProcess {
+    child: Child,
+    base_urls: Vec<String>,
+}
+
+impl SandboxProcess {
+    fn start() -> Result<Self> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .env(CHILD, "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("the sandbox process has no stdout")?;
+        let mut process = Self { child, base_urls: Vec::new() };
+        for line in BufReader::new(stdout).lines().take(ProviderId::ALL.len()) {
+            process.base_urls.push(line?);
+        }
+        if process.base_urls.len() < ProviderId::ALL.len() {
+            return Err("the sandbox process ended before it said where it listens".into());
+        }
+        Ok(process)
+    }
+
+    fn base_url(&self, provider: ProviderId) -> &str {
+        let index = ProviderId::ALL.iter().position(|&p| p == provider).unwrap_or_default();
+        &self.base_urls[index]
+    }
+}
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The CPU time this thread has run for, if the system says.
+fn thread_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok().map(Duration::from_nanos)
+}
+
+/// One batch: the CPU time of the calling thread and the wall time it took.
+#[derive(Clone, Copy)]
+struct Batch {
+    cpu: Duration,
+    wall: Duration,
+}
+
+/// A way of making the status call that can be spawned.
+type Way = Arc<dyn Fn() -> Called + Send + Sync>;
+
+/// One call of a [`Way`]: its error as text, so that it can leave the task it runs in.
+type Called = Pin<Box<dyn Future<Output = std::result::Result<(), String>> + Send>>;
+
+fn through_trait(provider: Arc<dyn PaymentProvider>, id: Arc<str>) -> Way {
+    Arc::new(move || -> Called {
+        let (provider, id) = (provider.clone(), id.clone());
+        Box::pin(async move { provider.payment_status(&id).await.map(drop).map_err(|e| e.to_string()) })
+    })
+}
+
+fn by_hand(hand: Hand) -> Way {
+    Arc::new(move || -> Called {
+        let call = hand();
+        Box::pin(async move { call.await.map(drop).map_err(|e| e.to_string()) })
+    })
+}
+
+/// `calls` calls of `way`, `concurrency` in flight at once (each a task of this runtime).
+async fn batch(way: &Way, calls: usize, concurrency: usize) -> Result<Batch> {
+    let left = Arc::new(AtomicUsize::new(calls));
+    let cpu = thread_cpu().ok_or("no CPU time for this thread")?;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (way, left) = (way.clone(), left.clone());
+            tokio::spawn(async move {
+                while left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok() {
+                    way().await?;
+                }
+                Ok::<_, String>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    let wall = started.elapsed();
+    let cpu = thread_cpu().ok_or("no CPU time for this thread")?.saturating_sub(cpu);
+    Ok(Batch { cpu: cpu / calls as u32, wall })
+}
+
+/// Ours and hand's medians over [`ROUNDS`] interleaved rounds, after one batch each to warm up.
+async fn rounds(ours: &Way, hand: &Way, calls: usize, concurrency: usize) -> Result<[Batch; 2]> {
+    batch(ours, calls, concurrency).await?;
+    batch(hand, calls, concurrency).await?;
+    let mut batches = [Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS)];
+    for round in 0..ROUNDS {
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for way in order {
+            batches[way].push(batch([ours, hand][way], calls, concurrency).await?);
+        }
+    }
+    Ok(batches.map(|batches| {
+        let mut cpu: Vec<Duration> = batches.iter().map(|b| b.cpu).collect();
+        let mut wall: Vec<Duration> = batches.iter().map(|b| b.wall).collect();
+        Batch { cpu: median(&mut cpu), wall: median(&mut wall) }
+    }))
+}
+
+/// One gateway's three rows.
+async fn gateway<C>(gateway: Gateway<C>) -> Result<Vec<Row>> {
+    let ours = through_trait(gateway.provider.clone(), gateway.id.clone());
+    let hand = by_hand(gateway.hand.clone());
+    let [ours_one, hand_one] = rounds(&ours, &hand, SERIAL_CALLS, 1).await?;
+    let [ours_many, hand_many] = rounds(&ours, &hand, CONCURRENT_CALLS, CONCURRENCY).await?;
+    let name = gateway.name;
+    let cpu_row = |at: String, ours: Batch, hand: Batch| {
+        Row::compare(
+            format!("{name} status: client CPU per call, {at}, trait vs hand (sandbox in its own process)"),
+            micros(ours.cpu),
+            micros(hand.cpu),
+            ours.cpu.as_secs_f64() / hand.cpu.as_secs_f64(),
+            "ours/hand",
+        )
+        .goal(Goal::AtMost(1.05))
+    };
+    let per_second = |batch: Batch| CONCURRENT_CALLS as f64 / batch.wall.as_secs_f64();
+    Ok(vec![
+        cpu_row(format!("one at a time (median of {ROUNDS} × {SERIAL_CALLS})"), ours_one, hand_one),
+        cpu_row(format!("{CONCURRENCY} at once (median of {ROUNDS} × {CONCURRENT_CALLS})"), ours_many, hand_many),
+        Row::compare(
+            format!("{name} status: calls per second, {CONCURRENCY} at once, trait vs hand"),
+            format!("{} /s", crate::table::number(per_second(ours_many).round())),
+            format!("{} /s", crate::table::number(per_second(hand_many).round())),
+            per_second(ours_many) / per_second(hand_many),
+            "ours/hand",
+        )
+        .goal(Goal::AtLeast(0.98)),
+    ])
+}
+
+/// Every gateway's rows, in the project's order; none where this thread's CPU time cannot be
+/// read.
+pub(crate) fn rows(run: usize) -> Result<Vec<Row>> {
+    if thread_cpu().is_none() {
+        println!("(no /proc/thread-self/schedstat: the client CPU rows are left out)\n");
+        return Ok(Vec::new());
+    }
+    let sandbox = SandboxProcess::start()?;
+    let base = |provider| sandbox.base_url(provider);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let mut rows = gateway(gateways::cuan10pay(base(ProviderId::Cuan10pay), run).await?).await?;
+        rows.extend(gateway(gateways::cashin(base(ProviderId::CashIn), run).await?).await?);
+        rows.extend(gateway(gateways::qris(base(ProviderId::Qris), run).await?).await?);
+        rows.extend(gateway(gateways::crypto_invoice(base(ProviderId::CryptoInvoice), run).await?).await?);
+        rows.extend(gateway(gateways::ciputra(base(ProviderId::Ciputra), run).await?).await?);
+        Ok(rows)
+    })
+}
