@@ -98,9 +98,9 @@ async fn deposit(sandbox: &str) -> String {
     created["provider_reference"].as_str().unwrap().to_owned()
 }
 
-/// The wait a refused call's error line gives, in seconds: `… rate limit reached; retry in N s`.
+/// The wait a refused call's error line gives, in seconds: `… rate budget for the gateway is spent, so nothing was sent; retry in N s`.
 fn retry_in(line: &str) -> Option<u64> {
-    let (_, rest) = line.split_once("rate limit reached; retry in ")?;
+    let (_, rest) = line.split_once("rate budget for the gateway is spent, so nothing was sent; retry in ")?;
     rest.strip_suffix(" s")?.trim().parse().ok()
 }
 

@@ -170,7 +170,7 @@ fn operation_label(what: &str) -> &'static str {
         "purging done markers" | "purging final records" => "purge",
         "recording a payment" => "record",
         "beginning a create" => "begin_create",
-        "finding a payment" => "find",
+        "finding a payment" | "finding a payment at other gateways" => "find",
         "taking the payments due" => "due",
         "listing payments" | "listing messages" => "list",
         "enqueueing a message" => "enqueue",
