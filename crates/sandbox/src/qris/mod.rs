@@ -26,7 +26,7 @@
 //! `pending` to `paid` (crediting their amount) or `expired` through
 //! [`Sandbox::pay`](crate::Sandbox::pay) / [`Sandbox::expire`](crate::Sandbox::expire) or the
 //! control API, to `expired` by the cancel call or by time; they cannot fail
-//! ([`SandboxError::UnsupportedTransition`](crate::SandboxError::UnsupportedTransition)). Withdrawals move from `pending` to `success` or
+//! ([`crate::SandboxError::UnsupportedTransition`]). Withdrawals move from `pending` to `success` or
 //! `rejected` (refunding amount and fee) through
 //! [`Sandbox::qris_approve_withdrawal`](crate::Sandbox::qris_approve_withdrawal) /
 //! [`qris_reject_withdrawal`](crate::Sandbox::qris_reject_withdrawal), or the control
