@@ -64,8 +64,11 @@ async fn three_receivers_handle_each_of_50_events_once(store: &str) {
     assert_eq!(handled.len(), EVENTS, "{store}: {handled:?}");
     let statuses: BTreeSet<&str> = handled.keys().map(|k| k.rsplit(':').next().unwrap()).collect();
     assert_eq!(statuses, BTreeSet::from(["paid", "pending"]));
+    // Which replica wins each claim is a race, and on a loaded machine one replica can lose
+    // every one of them; what matters is above (each event once). Two replicas or more handling
+    // events shows that the work was split between processes sharing the store.
     let by_receiver: BTreeSet<u16> = handled.values().copied().collect();
-    assert_eq!(by_receiver.len(), 3, "every receiver handled some events");
+    assert!(by_receiver.len() >= 2, "{store}: the events were handled by one receiver only: {by_receiver:?}");
 
     // Every delivery got the gateway's own success ack (Cash In's SNAP body, a plain OK).
     assert_eq!(deliveries.len(), expected, "no delivery needed a retry");
