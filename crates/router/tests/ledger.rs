@@ -3,84 +3,23 @@
 //! its webhook reaches `Handler::mismatch` as paid twice, once, the order handled once.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may unwrap: see clippy.toml.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gerbang_cashin::{CashinClient, CashinConfig};
+use common::{cashin_at, cuan10pay_at, outcomes, qris_at, refusing_base_url};
 use gerbang_core::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use gerbang_core::inbox::MemoryInbox;
 use gerbang_core::ledger::{Ledger, MemoryLedger, WatchState, Watched, WatchedPayment};
 use gerbang_core::{
-    Capabilities, Channel, Error, Money, Payment, PaymentProvider, PaymentRequest, PaymentStatus, ProviderId,
-    WebhookEvent, WebhookRequest, async_trait,
+    Channel, Error, Money, PaymentProvider, PaymentRequest, PaymentStatus, ProviderId, WebhookEvent, async_trait,
 };
-use gerbang_cuan10pay::{Cuan10payClient, Cuan10payConfig};
-use gerbang_qris::{QrisClient, QrisConfig};
 use gerbang_router::{Outcome, Router};
-use gerbang_sandbox::{Fault, FaultAction, Sandbox, SandboxHandle, cashin, cuan10pay, qris};
+use gerbang_sandbox::{Fault, FaultAction, Sandbox};
 use gerbang_webhooks::{Handler, HandlerError, Mismatch, MismatchKind, Receiver};
 
-/// A gateway given only the amount, the channel (QRIS) and the reference: Cash In's customer
-/// id and phone are refused by Cuan10pay and QRIS, and the router does not yet leave out what a
-/// candidate does not take.
-struct OnlyAmount(Arc<dyn PaymentProvider>);
-
-#[async_trait]
-impl PaymentProvider for OnlyAmount {
-    fn id(&self) -> ProviderId {
-        self.0.id()
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.0.capabilities()
-    }
-    async fn create_payment(&self, request: &PaymentRequest) -> Result<Payment, Error> {
-        let bare = PaymentRequest::builder(request.reference.clone(), request.amount.clone())
-            .channel(Channel::Qris)
-            .build()?;
-        self.0.create_payment(&bare).await
-    }
-    async fn payment_status(&self, id: &str) -> Result<Payment, Error> {
-        self.0.payment_status(id).await
-    }
-    async fn cancel_payment(&self, id: &str) -> Result<Payment, Error> {
-        self.0.cancel_payment(id).await
-    }
-    async fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error> {
-        self.0.verify_webhook(request).await
-    }
-}
-
-/// A base URL on loopback where nothing listens: every connection is refused.
-async fn refusing_base_url() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    format!("http://{addr}/api")
-}
-
-fn cuan10pay_at(base: String) -> Arc<dyn PaymentProvider> {
-    Arc::new(Cuan10payClient::new(
-        Cuan10payConfig::builder(cuan10pay::API_KEY, cuan10pay::PRIVATE_KEY).base_url(base).build().unwrap(),
-    ))
-}
-
-fn qris_at(sandbox: &SandboxHandle) -> Arc<dyn PaymentProvider> {
-    Arc::new(QrisClient::new(
-        QrisConfig::builder(qris::API_KEY).base_url(sandbox.base_url(ProviderId::Qris)).build().unwrap(),
-    ))
-}
-
-fn cashin_at(sandbox: &SandboxHandle) -> Arc<dyn PaymentProvider> {
-    Arc::new(CashinClient::new(
-        CashinConfig::builder(cashin::CLIENT_ID, cashin::SECRET_KEY)
-            .base_url(sandbox.base_url(ProviderId::CashIn))
-            .public_key_pem(cashin::public_key_pem())
-            .build()
-            .unwrap(),
-    ))
-}
-
-/// A payment Cash In takes (and, through [`OnlyAmount`], the others).
+/// A payment Cash In takes (the router leaves out, for the others, the fields they have no place for).
 fn order(reference: &str) -> PaymentRequest {
     PaymentRequest::builder(reference, Money::idr(150_000))
         .channel(Channel::Qris)
@@ -95,10 +34,6 @@ fn watched(gateway: Arc<dyn PaymentProvider>, ledger: &Arc<MemoryLedger>) -> Arc
     Arc::new(Watched::new(gateway, ledger.clone()))
 }
 
-fn outcomes(attempts: &[gerbang_router::Attempt]) -> Vec<(ProviderId, Outcome)> {
-    attempts.iter().map(|a| (a.gateway, a.outcome)).collect()
-}
-
 async fn record(ledger: &MemoryLedger, gateway: ProviderId, reference: &str) -> WatchedPayment {
     ledger.find_by_reference(gateway, reference).await.unwrap().unwrap_or_else(|| panic!("no record at {gateway}"))
 }
@@ -108,8 +43,8 @@ async fn never_reached_is_not_created_and_the_created_one_pending() {
     let sandbox = Sandbox::builder().start().await.unwrap();
     let ledger = Arc::new(MemoryLedger::new());
     let router = Router::builder()
-        .gateway(watched(Arc::new(OnlyAmount(cuan10pay_at(refusing_base_url().await))), &ledger))
-        .gateway(watched(Arc::new(OnlyAmount(qris_at(&sandbox))), &ledger))
+        .gateway(watched(Arc::new(cuan10pay_at(refusing_base_url().await)), &ledger))
+        .gateway(watched(Arc::new(qris_at(&sandbox)), &ledger))
         .build()
         .unwrap();
     let routed = router.route(&order("LED-REFUSED")).await.unwrap();
@@ -130,8 +65,8 @@ async fn cut_before_handling_is_not_created_once_the_look_up_finds_nothing() {
     sandbox.inject_fault(Fault::new(ProviderId::CashIn, "create", FaultAction::Cut).times(1)).unwrap();
     let ledger = Arc::new(MemoryLedger::new());
     let router = Router::builder()
-        .gateway(watched(cashin_at(&sandbox), &ledger))
-        .gateway(watched(Arc::new(OnlyAmount(qris_at(&sandbox))), &ledger))
+        .gateway(watched(Arc::new(cashin_at(&sandbox)), &ledger))
+        .gateway(watched(Arc::new(qris_at(&sandbox)), &ledger))
         .build()
         .unwrap();
     let routed = router.route(&order("LED-CUT")).await.unwrap();
@@ -157,8 +92,8 @@ async fn an_answer_lost_stays_unknown_and_watched() {
     sandbox.inject_fault(Fault::new(ProviderId::Cuan10pay, "create", FaultAction::CutAfter).times(1)).unwrap();
     let ledger = Arc::new(MemoryLedger::new());
     let found = Router::builder()
-        .gateway(watched(cashin_at(&sandbox), &ledger))
-        .gateway(watched(Arc::new(OnlyAmount(qris_at(&sandbox))), &ledger))
+        .gateway(watched(Arc::new(cashin_at(&sandbox)), &ledger))
+        .gateway(watched(Arc::new(qris_at(&sandbox)), &ledger))
         .build()
         .unwrap();
     let routed = found.route(&order("LED-FOUND")).await.unwrap();
@@ -170,8 +105,8 @@ async fn an_answer_lost_stays_unknown_and_watched() {
 
     // Cuan10pay cannot be asked by reference: the route stops, the attempt stays unknown.
     let stopped = Router::builder()
-        .gateway(watched(Arc::new(OnlyAmount(cuan10pay_at(sandbox.base_url(ProviderId::Cuan10pay)))), &ledger))
-        .gateway(watched(Arc::new(OnlyAmount(qris_at(&sandbox))), &ledger))
+        .gateway(watched(Arc::new(cuan10pay_at(sandbox.base_url(ProviderId::Cuan10pay))), &ledger))
+        .gateway(watched(Arc::new(qris_at(&sandbox)), &ledger))
         .build()
         .unwrap();
     let error = stopped.route(&order("LED-LOST")).await.unwrap_err();
@@ -185,8 +120,8 @@ async fn a_5xx_that_may_hide_a_payment_is_unknown_not_not_created() {
     sandbox.inject_fault(Fault::new(ProviderId::Qris, "create", FaultAction::Status).status(503).times(1)).unwrap();
     let ledger = Arc::new(MemoryLedger::new());
     let router = Router::builder()
-        .gateway(watched(Arc::new(OnlyAmount(qris_at(&sandbox))), &ledger))
-        .gateway(watched(Arc::new(OnlyAmount(cuan10pay_at(sandbox.base_url(ProviderId::Cuan10pay)))), &ledger))
+        .gateway(watched(Arc::new(qris_at(&sandbox)), &ledger))
+        .gateway(watched(Arc::new(cuan10pay_at(sandbox.base_url(ProviderId::Cuan10pay))), &ledger))
         .build()
         .unwrap();
     let error = router.route(&order("LED-503")).await.unwrap_err();
@@ -231,10 +166,11 @@ async fn a_losing_attempt_paid_late_is_one_paid_twice_mismatch_and_the_order_is_
     // Cuan10pay. The ledger holds both attempts.
     sandbox.inject_fault(Fault::new(ProviderId::CashIn, "create", FaultAction::Cut).times(1)).unwrap();
     let ledger = Arc::new(MemoryLedger::new());
-    let (cashin, cuan10pay) = (cashin_at(&sandbox), cuan10pay_at(sandbox.base_url(ProviderId::Cuan10pay)));
+    let cashin: Arc<dyn PaymentProvider> = Arc::new(cashin_at(&sandbox));
+    let cuan10pay: Arc<dyn PaymentProvider> = Arc::new(cuan10pay_at(sandbox.base_url(ProviderId::Cuan10pay)));
     let router = Router::builder()
         .gateway(watched(cashin.clone(), &ledger))
-        .gateway(watched(Arc::new(OnlyAmount(cuan10pay.clone())), &ledger))
+        .gateway(watched(cuan10pay.clone(), &ledger))
         .build()
         .unwrap();
     let reference = "LED-TWICE";

@@ -7,8 +7,11 @@
 //! connect (`Transport`), one it refuses fails before sending (`Validation` naming the field).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may unwrap: see clippy.toml.
 
+mod common;
+
 use std::time::Duration;
 
+use common::refusing_base_url;
 use gerbang_cashin::{CashinClient, CashinConfig};
 use gerbang_ciputra::{CiputraClient, CiputraConfig};
 use gerbang_core::{
@@ -19,14 +22,6 @@ use gerbang_cuan10pay::{Cuan10payClient, Cuan10payConfig};
 use gerbang_qris::{QrisClient, QrisConfig};
 use gerbang_sandbox::{cashin, ciputra, crypto_invoice, cuan10pay, qris};
 
-/// A base URL on loopback where nothing listens.
-async fn closed_port() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    format!("http://{addr}/api")
-}
-
 /// A client that fails at once: a refused connection is the answer this test waits for.
 fn no_retries() -> HttpClient {
     HttpClient::builder().retry(RetryPolicy::none()).build().unwrap()
@@ -34,7 +29,7 @@ fn no_retries() -> HttpClient {
 
 /// Every gateway, with a request holding just what it requires, within its limits.
 async fn gateways() -> Vec<(Box<dyn PaymentProvider>, PaymentRequestBuilder)> {
-    let base = closed_port().await;
+    let base = refusing_base_url().await;
     let order = |rupiah: i64| PaymentRequest::builder("ORDER-LIMITS-1", Money::idr(rupiah));
     vec![
         (

@@ -2,19 +2,20 @@
 //! when the payment provably does not exist, and one route call leaves at most one payment.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may unwrap: see clippy.toml.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use gerbang_cashin::{CashinClient, CashinConfig};
+use common::{cashin_at, cuan10pay_at, outcomes, qris_at, refusing_base_url};
 use gerbang_core::{
     Capabilities, Channel, Error, Money, Payment, PaymentProvider, PaymentRequest, ProviderId, WebhookEvent,
     WebhookRequest, async_trait,
 };
 use gerbang_cuan10pay::{Cuan10payClient, Cuan10payConfig};
-use gerbang_qris::{QrisClient, QrisConfig};
 use gerbang_router::{CircuitPolicy, Outcome, Router};
-use gerbang_sandbox::{Fault, FaultAction, Sandbox, SandboxHandle, cashin, cuan10pay, qris};
+use gerbang_sandbox::{Fault, FaultAction, Sandbox, SandboxHandle, cuan10pay};
 
 /// A gateway that counts the creates it is asked for, so a test can say "never called".
 struct Counting {
@@ -54,34 +55,6 @@ impl PaymentProvider for Counting {
     }
 }
 
-/// A base URL on loopback where nothing listens: every connection is refused.
-async fn refusing_base_url() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    format!("http://{addr}/api")
-}
-
-fn cuan10pay_at(base: String) -> Cuan10payClient {
-    Cuan10payClient::new(
-        Cuan10payConfig::builder(cuan10pay::API_KEY, cuan10pay::PRIVATE_KEY).base_url(base).build().unwrap(),
-    )
-}
-
-fn qris_at(sandbox: &SandboxHandle) -> QrisClient {
-    QrisClient::new(QrisConfig::builder(qris::API_KEY).base_url(sandbox.base_url(ProviderId::Qris)).build().unwrap())
-}
-
-fn cashin_at(sandbox: &SandboxHandle) -> CashinClient {
-    CashinClient::new(
-        CashinConfig::builder(cashin::CLIENT_ID, cashin::SECRET_KEY)
-            .base_url(sandbox.base_url(ProviderId::CashIn))
-            .public_key_pem(cashin::public_key_pem())
-            .build()
-            .unwrap(),
-    )
-}
-
 /// A QRIS payment that Cuan10pay and the QRIS gateway both take.
 fn qris_order(reference: &str, rupiah: i64) -> PaymentRequest {
     PaymentRequest::builder(reference, Money::idr(rupiah)).channel(Channel::Qris).build().unwrap()
@@ -96,10 +69,6 @@ fn cashin_order(reference: &str) -> PaymentRequest {
         .return_url("https://shop.example/orders/42")
         .build()
         .unwrap()
-}
-
-fn outcomes(attempts: &[gerbang_router::Attempt]) -> Vec<(ProviderId, Outcome)> {
-    attempts.iter().map(|a| (a.gateway, a.outcome)).collect()
 }
 
 async fn sandbox() -> SandboxHandle {

@@ -5,19 +5,21 @@
 //! `redis-server` is not installed; failing when `CI=true`.)
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may unwrap: see clippy.toml.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use common::{cuan10pay_at, outcomes, qris_at, refusing_base_url};
 use gerbang_core::{
     Capabilities, Channel, Error, Money, Payment, PaymentProvider, PaymentRequest, ProviderId, WebhookEvent,
     WebhookRequest, async_trait,
 };
-use gerbang_cuan10pay::{Cuan10payClient, Cuan10payConfig};
-use gerbang_qris::{QrisClient, QrisConfig};
+use gerbang_cuan10pay::Cuan10payClient;
 use gerbang_redis::RedisCircuitStore;
 use gerbang_router::{CircuitPolicy, Outcome, Routed, Router};
-use gerbang_sandbox::{Sandbox, SandboxHandle, cuan10pay, qris};
+use gerbang_sandbox::{Sandbox, SandboxHandle};
 use gerbang_testkit::RedisServer;
 
 /// Cuan10pay as one replica sees it: down (every connection refused) while the shared switch
@@ -63,31 +65,9 @@ impl PaymentProvider for Switchable {
     }
 }
 
-/// A base URL on loopback where nothing listens: every connection is refused.
-async fn refusing_base_url() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    format!("http://{addr}/api")
-}
-
-fn cuan10pay_at(base: String) -> Cuan10payClient {
-    Cuan10payClient::new(
-        Cuan10payConfig::builder(cuan10pay::API_KEY, cuan10pay::PRIVATE_KEY).base_url(base).build().unwrap(),
-    )
-}
-
-fn qris_at(sandbox: &SandboxHandle) -> QrisClient {
-    QrisClient::new(QrisConfig::builder(qris::API_KEY).base_url(sandbox.base_url(ProviderId::Qris)).build().unwrap())
-}
-
 /// A QRIS payment that Cuan10pay and the QRIS gateway both take.
 fn qris_order(reference: &str) -> PaymentRequest {
     PaymentRequest::builder(reference, Money::idr(50_000)).channel(Channel::Qris).build().unwrap()
-}
-
-fn outcomes(routed: &Routed) -> Vec<(ProviderId, Outcome)> {
-    routed.attempts.iter().map(|a| (a.gateway, a.outcome)).collect()
 }
 
 /// One replica: its own Cuan10pay (switched by `down`), the QRIS gateway, and its own
@@ -139,7 +119,7 @@ async fn three_routers_sharing_redis_see_one_circuit_and_send_one_probe() {
     for n in 0..5 {
         let routed = a.router.route(&qris_order(&format!("R-A{n}"))).await.unwrap();
         assert_eq!(
-            outcomes(&routed),
+            outcomes(&routed.attempts),
             [(ProviderId::Cuan10pay, Outcome::NeverReached), (ProviderId::Qris, Outcome::Created)]
         );
     }
@@ -147,7 +127,7 @@ async fn three_routers_sharing_redis_see_one_circuit_and_send_one_probe() {
     for (name, replica) in [("B", b), ("C", c)] {
         let routed = replica.router.route(&qris_order(&format!("R-{name}-OPEN"))).await.unwrap();
         assert_eq!(
-            outcomes(&routed),
+            outcomes(&routed.attempts),
             [(ProviderId::Cuan10pay, Outcome::CircuitOpen), (ProviderId::Qris, Outcome::Created)]
         );
     }
@@ -162,7 +142,7 @@ async fn three_routers_sharing_redis_see_one_circuit_and_send_one_probe() {
     let routes: Vec<Routed> = routes.into_iter().map(Result::unwrap).collect();
     let probes = routes.iter().filter(|r| r.attempts[0].outcome == Outcome::NeverReached).count();
     let skipped = routes.iter().filter(|r| r.attempts[0].outcome == Outcome::CircuitOpen).count();
-    assert_eq!((probes, skipped), (1, 5), "{:?}", routes.iter().map(outcomes).collect::<Vec<_>>());
+    assert_eq!((probes, skipped), (1, 5), "{:?}", routes.iter().map(|r| outcomes(&r.attempts)).collect::<Vec<_>>());
     assert_eq!(calls().iter().sum::<usize>(), 6, "one probe sent among the three routers: {:?}", calls());
     assert!(routes.iter().all(|r| r.payment.provider == ProviderId::Qris));
 
@@ -178,10 +158,14 @@ async fn three_routers_sharing_redis_see_one_circuit_and_send_one_probe() {
     tokio::time::sleep(cool_down + Duration::from_millis(100)).await;
     let before = calls();
     let probe = c.router.route(&qris_order("R-C-BACK")).await.unwrap();
-    assert_eq!(outcomes(&probe), [(ProviderId::Cuan10pay, Outcome::Created)]);
+    assert_eq!(outcomes(&probe.attempts), [(ProviderId::Cuan10pay, Outcome::Created)]);
     for (name, replica) in [("A", a), ("B", b)] {
         let routed = replica.router.route(&qris_order(&format!("R-{name}-BACK"))).await.unwrap();
-        assert_eq!(outcomes(&routed), [(ProviderId::Cuan10pay, Outcome::Created)], "{name}: closed for every replica");
+        assert_eq!(
+            outcomes(&routed.attempts),
+            [(ProviderId::Cuan10pay, Outcome::Created)],
+            "{name}: closed for every replica"
+        );
     }
     let after: Vec<usize> = calls().iter().zip(&before).map(|(now, then)| now - then).collect();
     assert_eq!(after, [1, 1, 1]);

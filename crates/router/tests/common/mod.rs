@@ -1,0 +1,46 @@
+//! What the router's tests against the sandbox share: gateways pointed at it (or at nothing), and
+//! the attempts of a route as `(gateway, outcome)` pairs.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use gerbang_cashin::{CashinClient, CashinConfig};
+use gerbang_core::ProviderId;
+use gerbang_cuan10pay::{Cuan10payClient, Cuan10payConfig};
+use gerbang_qris::{QrisClient, QrisConfig};
+use gerbang_router::{Attempt, Outcome};
+use gerbang_sandbox::{SandboxHandle, cashin, cuan10pay, qris};
+
+/// A base URL on loopback where nothing listens: every connection is refused.
+pub async fn refusing_base_url() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}/api")
+}
+
+/// Cuan10pay with the sandbox's keys at `base`.
+pub fn cuan10pay_at(base: String) -> Cuan10payClient {
+    Cuan10payClient::new(
+        Cuan10payConfig::builder(cuan10pay::API_KEY, cuan10pay::PRIVATE_KEY).base_url(base).build().unwrap(),
+    )
+}
+
+/// The QRIS gateway at `sandbox`.
+pub fn qris_at(sandbox: &SandboxHandle) -> QrisClient {
+    QrisClient::new(QrisConfig::builder(qris::API_KEY).base_url(sandbox.base_url(ProviderId::Qris)).build().unwrap())
+}
+
+/// Cash In at `sandbox`.
+pub fn cashin_at(sandbox: &SandboxHandle) -> CashinClient {
+    CashinClient::new(
+        CashinConfig::builder(cashin::CLIENT_ID, cashin::SECRET_KEY)
+            .base_url(sandbox.base_url(ProviderId::CashIn))
+            .public_key_pem(cashin::public_key_pem())
+            .build()
+            .unwrap(),
+    )
+}
+
+/// Each attempt's gateway and outcome.
+pub fn outcomes(attempts: &[Attempt]) -> Vec<(ProviderId, Outcome)> {
+    attempts.iter().map(|a| (a.gateway, a.outcome)).collect()
+}
