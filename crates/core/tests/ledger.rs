@@ -220,9 +220,10 @@ impl Scan {
             return;
         }
         if self.records.len() >= self.capacity {
+            // Of records alike, the first written (the first in this list) is forgotten first.
             let oldest = (0..self.records.len()).min_by_key(|&i| {
                 let r = &self.records[i];
-                (r.state.is_watched(), r.recorded_at, r.provider, r.reference.clone())
+                (r.state.is_watched(), r.recorded_at)
             });
             self.records.remove(oldest.unwrap());
         }
@@ -251,7 +252,8 @@ impl Scan {
             .iter_mut()
             .filter(|r| r.state.is_watched() && r.next_check.is_some_and(|at| at <= now))
             .collect();
-        due.sort_by(|a, b| (a.next_check, a.provider, &a.reference).cmp(&(b.next_check, b.provider, &b.reference)));
+        // A stable sort: of records due at one instant, the first written comes first.
+        due.sort_by_key(|r| r.next_check);
         due.into_iter()
             .take(limit)
             .map(|r| {

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,23 +11,45 @@ use time::OffsetDateTime;
 use super::{Begin, Ledger, WatchState, WatchedPayment};
 use crate::{Error, ProviderId};
 
-/// A record's key: its gateway and merchant reference (shared by the indexes below, not copied).
-type Key = (ProviderId, Arc<str>);
+/// Where a record sits in [`Records::slots`].
+type Slot = u32;
 
-/// The records and three indexes kept with them, so that no operation but [`Ledger::list`]
-/// walks every record: at 100 000 watched payments, taking a batch of due ones costs what it
-/// costs at 1 000.
+/// The order records were first written in: what breaks a tie between two records due (or
+/// recorded) at the same instant, the first written first. Never reused.
+type Seq = u64;
+
+/// A record in its slot, with when it was first written.
+struct Held {
+    seq: Seq,
+    record: WatchedPayment,
+}
+
+/// The records and the indexes kept with them, so that no operation but [`Ledger::list`] walks
+/// every record: at 100 000 watched payments, taking a batch of due ones costs what it costs at
+/// 1 000.
+///
+/// The records live in one vector of slots (a freed slot is reused), and every index holds
+/// numbers only (a time, a [`Seq`], a slot): keeping the indexes in order never reads a
+/// reference's text behind a pointer. A record keeps its slot when it is written again, so
+/// records taken in the order they were first written (as a reconciler takes them) are read from
+/// neighbouring memory.
 #[derive(Default)]
 struct Records {
-    by_key: HashMap<Key, WatchedPayment>,
+    slots: Vec<Option<Held>>,
+    /// Slots freed by a removal, taken before the vector grows.
+    free: Vec<Slot>,
+    /// Each gateway's records by merchant reference.
+    by_key: HashMap<ProviderId, HashMap<String, Slot>>,
     /// The records a check is scheduled for (watched, with a `next_check`), by when: what
     /// [`Ledger::due`] takes from the front of.
-    schedule: BTreeSet<(OffsetDateTime, Key)>,
+    schedule: BTreeSet<(OffsetDateTime, Seq, Slot)>,
     /// Every record, in the order one is forgotten when the ledger is full: those no longer
     /// watched first, then the oldest recorded.
-    age: BTreeSet<(bool, OffsetDateTime, Key)>,
+    age: BTreeSet<(bool, OffsetDateTime, Seq, Slot)>,
     /// The records holding each gateway id (at any gateway; nearly always one record).
-    by_id: HashMap<String, Vec<Key>>,
+    by_id: HashMap<String, Vec<Slot>>,
+    len: usize,
+    next_seq: Seq,
 }
 
 /// When `record` is due for a check, if one is scheduled.
@@ -37,64 +59,117 @@ fn scheduled(record: &WatchedPayment) -> Option<OffsetDateTime> {
 
 impl Records {
     fn len(&self) -> usize {
-        self.by_key.len()
+        self.len
+    }
+
+    fn slot(&self, provider: ProviderId, reference: &str) -> Option<Slot> {
+        self.by_key.get(&provider)?.get(reference).copied()
+    }
+
+    fn held(&self, slot: Slot) -> Option<&Held> {
+        self.slots.get(slot as usize)?.as_ref()
+    }
+
+    fn at(&self, slot: Slot) -> Option<&WatchedPayment> {
+        Some(&self.held(slot)?.record)
     }
 
     fn get(&self, provider: ProviderId, reference: &str) -> Option<&WatchedPayment> {
-        self.by_key.get(&(provider, Arc::from(reference)))
+        self.at(self.slot(provider, reference)?)
     }
 
-    /// Writes `payment` over any record of its key, making room first when it is new and the
-    /// ledger holds `capacity` records.
+    /// Every record held.
+    fn all(&self) -> impl Iterator<Item = &WatchedPayment> {
+        self.slots.iter().flatten().map(|held| &held.record)
+    }
+
+    /// Writes `payment` over any record of its key (in its slot), making room first when it is
+    /// new and the ledger holds `capacity` records.
     fn put(&mut self, payment: &WatchedPayment, capacity: usize) {
-        let key: Key = (payment.provider, Arc::from(payment.reference.as_str()));
-        if self.remove(&key).is_none() && self.len() >= capacity {
-            // Forget the oldest record no longer watched, else the oldest of all.
-            if let Some((_, _, oldest)) = self.age.first().cloned() {
-                self.remove(&oldest);
-            }
-        }
+        let (slot, seq) =
+            match self.slot(payment.provider, &payment.reference).and_then(|slot| Some((slot, self.held(slot)?.seq))) {
+                Some((slot, seq)) => {
+                    self.unindex(slot);
+                    (slot, seq)
+                }
+                None => {
+                    if self.len >= capacity {
+                        // Forget the oldest record no longer watched, else the oldest of all.
+                        if let Some(&(_, _, _, oldest)) = self.age.first() {
+                            self.remove(oldest);
+                        }
+                    }
+                    let slot = match self.free.pop() {
+                        Some(slot) => slot,
+                        None => {
+                            self.slots.push(None);
+                            // Never more slots than the capacity, which fits a `Slot`.
+                            Slot::try_from(self.slots.len() - 1).unwrap_or(Slot::MAX)
+                        }
+                    };
+                    self.by_key.entry(payment.provider).or_default().insert(payment.reference.clone(), slot);
+                    self.len += 1;
+                    self.next_seq += 1;
+                    (slot, self.next_seq)
+                }
+            };
         if let Some(at) = scheduled(payment) {
-            self.schedule.insert((at, key.clone()));
+            self.schedule.insert((at, seq, slot));
         }
-        self.age.insert((payment.state.is_watched(), payment.recorded_at, key.clone()));
+        self.age.insert((payment.state.is_watched(), payment.recorded_at, seq, slot));
         if let Some(id) = &payment.provider_reference {
-            self.by_id.entry(id.clone()).or_default().push(key.clone());
+            self.by_id.entry(id.clone()).or_default().push(slot);
         }
-        self.by_key.insert(key, payment.clone());
+        if let Some(held) = self.slots.get_mut(slot as usize) {
+            *held = Some(Held { seq, record: payment.clone() });
+        }
     }
 
-    /// Removes the record of `key` from the map and from every index.
-    fn remove(&mut self, key: &Key) -> Option<WatchedPayment> {
-        let record = self.by_key.remove(key)?;
-        if let Some(at) = scheduled(&record) {
-            self.schedule.remove(&(at, key.clone()));
+    /// Takes the record in `slot` out of every index (not out of its slot nor `by_key`).
+    fn unindex(&mut self, slot: Slot) {
+        // The slots are borrowed alone, beside the indexes.
+        let Some(Held { seq, record }) = self.slots.get(slot as usize).and_then(Option::as_ref) else { return };
+        let seq = *seq;
+        if let Some(at) = scheduled(record) {
+            self.schedule.remove(&(at, seq, slot));
         }
-        self.age.remove(&(record.state.is_watched(), record.recorded_at, key.clone()));
+        self.age.remove(&(record.state.is_watched(), record.recorded_at, seq, slot));
         if let Some(id) = &record.provider_reference
-            && let Some(keys) = self.by_id.get_mut(id.as_str())
+            && let Some(slots) = self.by_id.get_mut(id.as_str())
         {
-            keys.retain(|k| k != key);
-            if keys.is_empty() {
+            slots.retain(|s| *s != slot);
+            if slots.is_empty() {
                 self.by_id.remove(id.as_str());
             }
         }
-        Some(record)
+    }
+
+    /// Removes the record in `slot`, from its slot and from every index, freeing the slot.
+    fn remove(&mut self, slot: Slot) {
+        self.unindex(slot);
+        let Some(Held { record, .. }) = self.slots.get_mut(slot as usize).and_then(Option::take) else { return };
+        if let Some(references) = self.by_key.get_mut(&record.provider) {
+            references.remove(&record.reference);
+        }
+        self.free.push(slot);
+        self.len -= 1;
     }
 
     /// Hands out up to `limit` records due at `now`, earliest first, moving each one's next
     /// check to `until`.
     fn take_due(&mut self, now: OffsetDateTime, limit: usize, until: OffsetDateTime) -> Vec<WatchedPayment> {
-        let taken: Vec<(OffsetDateTime, Key)> =
-            self.schedule.iter().take_while(|(at, _)| *at <= now).take(limit).cloned().collect();
-        let mut handed = Vec::with_capacity(taken.len());
-        for entry in taken {
-            self.schedule.remove(&entry);
-            let (_, key) = entry;
-            if let Some(record) = self.by_key.get_mut(&key) {
+        let mut handed = Vec::with_capacity(limit.min(self.schedule.len()));
+        while handed.len() < limit {
+            let Some(entry) = self.schedule.pop_first() else { break };
+            let (at, seq, slot) = entry;
+            if at > now {
+                self.schedule.insert(entry);
+                break;
+            }
+            if let Some(Held { record, .. }) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) {
                 handed.push(record.clone());
                 record.next_check = Some(until);
-                self.schedule.insert((until, key));
+                self.schedule.insert((until, seq, slot));
             }
         }
         handed
@@ -105,8 +180,8 @@ impl Records {
 /// (default 100 000), forgetting the oldest that are no longer watched first.
 ///
 /// Records are keyed by gateway and merchant reference, and indexed by when their next check
-/// is, by the gateway's id (should two records hold one id, the most recently recorded is
-/// found), and by age: taking a batch of due payments, a look-up and a write cost the same
+/// is (of two due at one instant, the first written is handed out first), by the gateway's id
+/// (should two records hold one id, the most recently recorded is found), and by age: taking a batch of due payments, a look-up and a write cost the same
 /// whether the ledger holds a thousand records or its whole capacity (only [`Ledger::list`]
 /// reads them all).
 ///
@@ -142,7 +217,8 @@ impl MemoryLedger {
 
     /// An empty ledger keeping at most `capacity` records.
     pub fn with_capacity(capacity: usize) -> Self {
-        Self { records: Mutex::new(Records::default()), capacity: capacity.max(1) }
+        // Slots are numbered in a `u32`: no ledger in memory holds four billion records.
+        Self { records: Mutex::new(Records::default()), capacity: capacity.clamp(1, Slot::MAX as usize) }
     }
 
     fn lock(&self) -> MutexGuard<'_, Records> {
@@ -191,10 +267,10 @@ impl Ledger for MemoryLedger {
 
     async fn find_by_gateway_id(&self, provider: ProviderId, id: &str) -> Result<Option<WatchedPayment>, Error> {
         let records = self.lock();
-        let Some(keys) = records.by_id.get(id) else { return Ok(None) };
-        Ok(keys
+        let Some(slots) = records.by_id.get(id) else { return Ok(None) };
+        Ok(slots
             .iter()
-            .filter_map(|key| records.by_key.get(key))
+            .filter_map(|slot| records.at(*slot))
             .filter(|r| r.provider == provider && r.provider_reference.as_deref() == Some(id))
             .max_by(|a, b| a.recorded_at.cmp(&b.recorded_at).then_with(|| a.reference.cmp(&b.reference)))
             .cloned())
@@ -210,7 +286,7 @@ impl Ledger for MemoryLedger {
     }
 
     async fn list(&self, limit: usize) -> Result<Vec<WatchedPayment>, Error> {
-        let mut all: Vec<WatchedPayment> = self.lock().by_key.values().cloned().collect();
+        let mut all: Vec<WatchedPayment> = self.lock().all().cloned().collect();
         all.sort_by(|a, b| b.recorded_at.cmp(&a.recorded_at).then_with(|| a.reference.cmp(&b.reference)));
         all.truncate(limit);
         Ok(all)
