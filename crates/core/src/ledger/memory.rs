@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use arrayvec::ArrayString;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -18,10 +19,78 @@ type Slot = u32;
 /// recorded) at the same instant, the first written first. Never reused.
 type Seq = u64;
 
-/// A record in its slot, with when it was first written.
+/// The longest text kept inside its record rather than behind a pointer: merchant references,
+/// gateway ids and status words are nearly always shorter.
+const INLINE: usize = 40;
+
+/// A text kept inside its record when it is short, else on the heap. Reading a record of a
+/// ledger of 100 000 then follows no pointer per text (each one a cache miss at that size).
+enum Text {
+    Inline(ArrayString<INLINE>),
+    Heap(Box<str>),
+}
+
+impl Text {
+    fn new(text: &str) -> Self {
+        ArrayString::from(text).map_or_else(|_| Self::Heap(text.into()), Self::Inline)
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Inline(text) => text,
+            Self::Heap(text) => text,
+        }
+    }
+}
+
+/// A record in its slot, with when it was first written, its texts kept as [`Text`].
 struct Held {
     seq: Seq,
-    record: WatchedPayment,
+    reference: Text,
+    provider_reference: Option<Text>,
+    provider_status: Option<Text>,
+    /// The rest of the record; its three texts above are left empty here.
+    rest: WatchedPayment,
+}
+
+impl Held {
+    fn new(seq: Seq, payment: &WatchedPayment) -> Self {
+        let text = |text: &Option<String>| text.as_deref().map(Text::new);
+        Self {
+            seq,
+            reference: Text::new(&payment.reference),
+            provider_reference: text(&payment.provider_reference),
+            provider_status: text(&payment.provider_status),
+            rest: WatchedPayment {
+                provider: payment.provider,
+                reference: String::new(),
+                provider_reference: None,
+                amount: payment.amount.clone(),
+                state: payment.state,
+                provider_status: None,
+                expires_at: payment.expires_at,
+                recorded_at: payment.recorded_at,
+                next_check: payment.next_check,
+                checks: payment.checks,
+                note: payment.note.clone(),
+            },
+        }
+    }
+
+    /// The record, whole.
+    fn payment(&self) -> WatchedPayment {
+        let text = |text: &Option<Text>| text.as_ref().map(|t| t.as_str().to_owned());
+        WatchedPayment {
+            reference: self.reference.as_str().to_owned(),
+            provider_reference: text(&self.provider_reference),
+            provider_status: text(&self.provider_status),
+            ..self.rest.clone()
+        }
+    }
+
+    fn provider_reference(&self) -> Option<&str> {
+        self.provider_reference.as_ref().map(Text::as_str)
+    }
 }
 
 /// The records and the indexes kept with them, so that no operation but [`Ledger::list`] walks
@@ -70,17 +139,13 @@ impl Records {
         self.slots.get(slot as usize)?.as_ref()
     }
 
-    fn at(&self, slot: Slot) -> Option<&WatchedPayment> {
-        Some(&self.held(slot)?.record)
-    }
-
-    fn get(&self, provider: ProviderId, reference: &str) -> Option<&WatchedPayment> {
-        self.at(self.slot(provider, reference)?)
+    fn get(&self, provider: ProviderId, reference: &str) -> Option<&Held> {
+        self.held(self.slot(provider, reference)?)
     }
 
     /// Every record held.
-    fn all(&self) -> impl Iterator<Item = &WatchedPayment> {
-        self.slots.iter().flatten().map(|held| &held.record)
+    fn all(&self) -> impl Iterator<Item = &Held> {
+        self.slots.iter().flatten()
     }
 
     /// Writes `payment` over any record of its key (in its slot), making room first when it is
@@ -121,25 +186,25 @@ impl Records {
             self.by_id.entry(id.clone()).or_default().push(slot);
         }
         if let Some(held) = self.slots.get_mut(slot as usize) {
-            *held = Some(Held { seq, record: payment.clone() });
+            *held = Some(Held::new(seq, payment));
         }
     }
 
     /// Takes the record in `slot` out of every index (not out of its slot nor `by_key`).
     fn unindex(&mut self, slot: Slot) {
         // The slots are borrowed alone, beside the indexes.
-        let Some(Held { seq, record }) = self.slots.get(slot as usize).and_then(Option::as_ref) else { return };
-        let seq = *seq;
+        let Some(held) = self.slots.get(slot as usize).and_then(Option::as_ref) else { return };
+        let (seq, record) = (held.seq, &held.rest);
         if let Some(at) = scheduled(record) {
             self.schedule.remove(&(at, seq, slot));
         }
         self.age.remove(&(record.state.is_watched(), record.recorded_at, seq, slot));
-        if let Some(id) = &record.provider_reference
-            && let Some(slots) = self.by_id.get_mut(id.as_str())
+        if let Some(id) = held.provider_reference()
+            && let Some(slots) = self.by_id.get_mut(id)
         {
             slots.retain(|s| *s != slot);
             if slots.is_empty() {
-                self.by_id.remove(id.as_str());
+                self.by_id.remove(id);
             }
         }
     }
@@ -147,9 +212,9 @@ impl Records {
     /// Removes the record in `slot`, from its slot and from every index, freeing the slot.
     fn remove(&mut self, slot: Slot) {
         self.unindex(slot);
-        let Some(Held { record, .. }) = self.slots.get_mut(slot as usize).and_then(Option::take) else { return };
-        if let Some(references) = self.by_key.get_mut(&record.provider) {
-            references.remove(&record.reference);
+        let Some(held) = self.slots.get_mut(slot as usize).and_then(Option::take) else { return };
+        if let Some(references) = self.by_key.get_mut(&held.rest.provider) {
+            references.remove(held.reference.as_str());
         }
         self.free.push(slot);
         self.len -= 1;
@@ -166,9 +231,9 @@ impl Records {
                 self.schedule.insert(entry);
                 break;
             }
-            if let Some(Held { record, .. }) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) {
-                handed.push(record.clone());
-                record.next_check = Some(until);
+            if let Some(held) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) {
+                handed.push(held.payment());
+                held.rest.next_check = Some(until);
                 self.schedule.insert((until, seq, slot));
             }
         }
@@ -242,7 +307,8 @@ impl fmt::Debug for MemoryLedger {
 impl Ledger for MemoryLedger {
     async fn record(&self, payment: &WatchedPayment) -> Result<bool, Error> {
         let mut records = self.lock();
-        if records.get(payment.provider, &payment.reference).is_some_and(|r| r.state.rank() > payment.state.rank()) {
+        if records.get(payment.provider, &payment.reference).is_some_and(|r| r.rest.state.rank() > payment.state.rank())
+        {
             return Ok(false);
         }
         records.put(payment, self.capacity);
@@ -253,16 +319,16 @@ impl Ledger for MemoryLedger {
         // One lock for the check and the write: two creates of one reference never both start.
         let mut records = self.lock();
         if let Some(existing) =
-            records.get(payment.provider, &payment.reference).filter(|r| r.state != WatchState::NotCreated)
+            records.get(payment.provider, &payment.reference).filter(|r| r.rest.state != WatchState::NotCreated)
         {
-            return Ok(Begin::Exists(Box::new(existing.clone())));
+            return Ok(Begin::Exists(Box::new(existing.payment())));
         }
         records.put(payment, self.capacity);
         Ok(Begin::Started)
     }
 
     async fn find_by_reference(&self, provider: ProviderId, reference: &str) -> Result<Option<WatchedPayment>, Error> {
-        Ok(self.lock().get(provider, reference).cloned())
+        Ok(self.lock().get(provider, reference).map(Held::payment))
     }
 
     async fn find_by_gateway_id(&self, provider: ProviderId, id: &str) -> Result<Option<WatchedPayment>, Error> {
@@ -270,10 +336,12 @@ impl Ledger for MemoryLedger {
         let Some(slots) = records.by_id.get(id) else { return Ok(None) };
         Ok(slots
             .iter()
-            .filter_map(|slot| records.at(*slot))
-            .filter(|r| r.provider == provider && r.provider_reference.as_deref() == Some(id))
-            .max_by(|a, b| a.recorded_at.cmp(&b.recorded_at).then_with(|| a.reference.cmp(&b.reference)))
-            .cloned())
+            .filter_map(|slot| records.held(*slot))
+            .filter(|r| r.rest.provider == provider && r.provider_reference() == Some(id))
+            .max_by(|a, b| {
+                a.rest.recorded_at.cmp(&b.rest.recorded_at).then_with(|| a.reference.as_str().cmp(b.reference.as_str()))
+            })
+            .map(Held::payment))
     }
 
     async fn due(&self, now: OffsetDateTime, limit: usize, lease: Duration) -> Result<Vec<WatchedPayment>, Error> {
@@ -286,7 +354,7 @@ impl Ledger for MemoryLedger {
     }
 
     async fn list(&self, limit: usize) -> Result<Vec<WatchedPayment>, Error> {
-        let mut all: Vec<WatchedPayment> = self.lock().all().cloned().collect();
+        let mut all: Vec<WatchedPayment> = self.lock().all().map(Held::payment).collect();
         all.sort_by(|a, b| b.recorded_at.cmp(&a.recorded_at).then_with(|| a.reference.cmp(&b.reference)));
         all.truncate(limit);
         Ok(all)
