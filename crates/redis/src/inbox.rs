@@ -1,7 +1,8 @@
 //! [`RedisInbox`]: the event inbox on Redis, shared by every replica.
 
 use std::fmt;
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -18,7 +19,8 @@ const DONE: &str = "done";
 
 /// Claims `KEYS[1]` for the holder `ARGV[1]` for `ARGV[2]` ms: `SET … NX PX`. Returns 1 when it
 /// was set (the claim is new), else 2 when the key holds the done marker `ARGV[3]`, else 0 (in
-/// flight: another holder has it).
+/// flight: another holder has it). What a claim runs on a server older than Redis 7.0, which
+/// refuses `SET … NX … GET` ([`RedisInbox::claim`] sends that one command elsewhere).
 static CLAIM: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -64,9 +66,11 @@ pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
 /// The [`Inbox`] on Redis: one inbox for every replica of a merchant's backend, so that an event
 /// delivered to two of them, or twice, is handled once.
 ///
-/// - A claim is a Lua script, `SET key holder NX PX lease` and, when it did not set, a `GET` of
-///   the key: granted ([`Claim::New`]) when the `SET` happened, else [`Claim::Done`] when the key
-///   holds the done marker, else [`Claim::InFlight`]. A holder that dies leaves its key to expire with the lease.
+/// - A claim is one command, `SET key holder NX PX lease GET`: granted ([`Claim::New`]) when the
+///   key was not there (and is now set), else [`Claim::Done`] when it holds the done marker, else
+///   [`Claim::InFlight`]. A holder that dies leaves its key to expire with the lease. A server
+///   older than Redis 7.0 refuses `NX` with `GET`; the inbox then runs the same as a Lua script
+///   (`SET … NX PX`, and a `GET` when it did not set), from that claim on.
 /// - [`complete`](Inbox::complete) is a Lua script: if the key still holds this lease's token (or
 ///   nothing: the lease ran out but nobody took over), it becomes the done marker `done`, kept for
 ///   the [retention](RedisInboxBuilder::retention); `false` if another holder has it.
@@ -92,6 +96,9 @@ pub struct RedisInbox {
     conn: Connection,
     prefix: String,
     retention: Duration,
+    /// Whether the server takes `SET … NX … GET` (Redis 7.0 and later). Cleared, for every clone,
+    /// the first time the server refuses it; claims then run the [`CLAIM`] script.
+    set_nx_get: Arc<AtomicBool>,
 }
 
 /// Options of a [`RedisInbox`]: [`RedisInbox::builder`].
@@ -130,7 +137,12 @@ impl RedisInboxBuilder {
     crate::conn::connection_methods!(RedisInbox, "3 s");
 
     fn finish(self, conn: Connection) -> RedisInbox {
-        RedisInbox { conn, prefix: self.prefix, retention: self.retention.max(Duration::from_millis(1)) }
+        RedisInbox {
+            conn,
+            prefix: self.prefix,
+            retention: self.retention.max(Duration::from_millis(1)),
+            set_nx_get: Arc::new(AtomicBool::new(true)),
+        }
     }
 }
 
@@ -196,12 +208,40 @@ impl Inbox for RedisInbox {
         let granted = Lease::new(key.clone(), lease);
         let redis_key = self.redis_key(key);
         let mut conn = self.conn.link();
-        // One script rather than a MULTI: as atomic (the GET sees exactly what made the SET
-        // fail, never a key that vanished in between), and one command, which a Redis Cluster
-        // client redirects (`MOVED`, after a failover) as it does any other.
-        let mut invocation = CLAIM.key(&redis_key);
-        invocation.arg(&granted.holder).arg(millis(lease)).arg(DONE);
-        let found: i64 = self.conn.run("claim", &[], invocation.invoke_async(&mut conn)).await?;
+        // One command, never a MULTI: atomic (what the GET returns is exactly what kept the SET
+        // from happening, never a key that vanished in between), and redirected by a Redis
+        // Cluster client (`MOVED`, after a failover) as any other command is.
+        let mut found = None;
+        if self.set_nx_get.load(Ordering::Relaxed) {
+            let mut set = redis::cmd("SET");
+            set.arg(&redis_key).arg(&granted.holder).arg("NX").arg("PX").arg(millis(lease)).arg("GET");
+            let sent = async {
+                match set.query_async::<Option<String>>(&mut conn).await {
+                    Ok(held) => Ok(Some(match held.as_deref() {
+                        None => 1,
+                        Some(DONE) => 2,
+                        Some(_) => 0,
+                    })),
+                    Err(e) if refuses_nx_with_get(&e) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            };
+            found = self.conn.run("claim", &[], sent).await?;
+            if found.is_none() {
+                self.set_nx_get.store(false, Ordering::Relaxed);
+                tracing::info!(
+                    "redis inbox: the server refuses SET with NX and GET (before Redis 7.0): claims run a script"
+                );
+            }
+        }
+        let found = match found {
+            Some(found) => found,
+            None => {
+                let mut invocation = CLAIM.key(&redis_key);
+                invocation.arg(&granted.holder).arg(millis(lease)).arg(DONE);
+                self.conn.run("claim", &[], invocation.invoke_async::<i64>(&mut conn)).await?
+            }
+        };
         let (claim, found) = match found {
             1 => (Claim::New(granted), "new"),
             2 => (Claim::Done, "done"),
@@ -227,6 +267,12 @@ impl Inbox for RedisInbox {
     }
 }
 
+/// Whether `error` is a server refusing `SET` with both `NX` and `GET`: a syntax error before
+/// Redis 7.0, which allowed the two together.
+fn refuses_nx_with_get(error: &redis::RedisError) -> bool {
+    error.code() == Some("ERR") && error.detail().is_some_and(|detail| detail.contains("syntax error"))
+}
+
 impl fmt::Debug for RedisInbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisInbox")
@@ -241,5 +287,46 @@ impl fmt::Debug for RedisInbox {
 impl fmt::Display for RedisInbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "redis inbox at {} (keys {}*)", self.conn.target(), self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gerbang_testkit::RedisServer;
+
+    use super::*;
+
+    /// What a server before Redis 7.0 answers `SET … NX … GET` is the syntax error any `SET`
+    /// gets whose options do not go together, as `NX` with `XX` still does; other errors are not
+    /// taken for it.
+    #[tokio::test]
+    async fn a_refused_set_is_told_from_other_errors() {
+        let Some(redis) = RedisServer::start() else { return };
+        let client = redis::Client::open(redis.url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let set = |key: &str, options: &[&str]| {
+            let mut set = redis::cmd("SET");
+            set.arg(key).arg("v").arg(options);
+            set
+        };
+        let refused = set("k", &["NX", "XX"]).query_async::<Option<String>>(&mut conn).await.unwrap_err();
+        assert!(refuses_nx_with_get(&refused), "{refused}");
+        let () = redis::cmd("LPUSH").arg("list").arg("x").query_async(&mut conn).await.unwrap();
+        let wrong_type = set("list", &["NX", "GET"]).query_async::<Option<String>>(&mut conn).await.unwrap_err();
+        assert!(!refuses_nx_with_get(&wrong_type), "{wrong_type}");
+    }
+
+    /// On this machine's Redis (7.0 or later) a claim is one `SET … NX … GET`, and the inbox
+    /// keeps its contract; with the script a server before 7.0 makes it fall back to, it keeps the
+    /// same contract.
+    #[tokio::test]
+    async fn claims_keep_the_contract_as_one_command_and_as_the_script() {
+        let Some(redis) = RedisServer::start() else { return };
+        let inbox = RedisInbox::connect(&redis.url()).await.unwrap();
+        gerbang_testkit::check_inbox_contract(&inbox, "one-command").await;
+        assert!(inbox.set_nx_get.load(Ordering::Relaxed), "Redis 7 took SET with NX and GET");
+        let scripted = RedisInbox::connect(&redis.url()).await.unwrap();
+        scripted.set_nx_get.store(false, Ordering::Relaxed);
+        gerbang_testkit::check_inbox_contract(&scripted, "script").await;
     }
 }
