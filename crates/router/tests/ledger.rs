@@ -8,7 +8,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{cashin_at, cuan10pay_at, outcomes, qris_at, refusing_base_url};
+use common::{cashin_at, cuan10pay_at, outcomes, qris_at, refusing_base_url, sandbox_with_webhooks_to_nowhere};
 use gerbang_core::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use gerbang_core::inbox::MemoryInbox;
 use gerbang_core::ledger::{Ledger, MemoryLedger, WatchState, Watched, WatchedPayment};
@@ -154,14 +154,7 @@ impl Handler for Seen {
 
 #[tokio::test]
 async fn a_losing_attempt_paid_late_is_one_paid_twice_mismatch_and_the_order_is_handled_once() {
-    let nowhere = refusing_base_url().await;
-    let sandbox = Sandbox::builder()
-        .webhook_url(ProviderId::Cuan10pay, format!("{nowhere}/hooks/cuan10pay"))
-        .webhook_url(ProviderId::CashIn, format!("{nowhere}/v1.0/debit/notify"))
-        .webhook_retry(1, Duration::from_millis(10))
-        .start()
-        .await
-        .unwrap();
+    let sandbox = sandbox_with_webhooks_to_nowhere().await;
     // Cash In's create is cut before it is handled: the look-up finds nothing, the route goes to
     // Cuan10pay. The ledger holds both attempts.
     sandbox.inject_fault(Fault::new(ProviderId::CashIn, "create", FaultAction::Cut).times(1)).unwrap();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{cashin_at, cuan10pay_at, outcomes, qris_at, refusing_base_url};
+use common::{cashin_at, cuan10pay_at, outcomes, qris_at, refusing_base_url, sandbox_with_webhooks_to_nowhere};
 use gerbang_core::{
     Capabilities, Channel, Error, Money, Payment, PaymentProvider, PaymentRequest, ProviderId, WebhookEvent,
     WebhookRequest, async_trait,
@@ -283,14 +283,7 @@ async fn a_5xx_from_a_gateway_that_cannot_be_looked_up_by_reference_stops_the_ro
 async fn webhooks_are_verified_by_the_gateway_that_owns_the_payment() {
     use gerbang_core::http::{HeaderMap, HeaderName, HeaderValue, Method};
 
-    let nowhere = refusing_base_url().await;
-    let sandbox = Sandbox::builder()
-        .webhook_url(ProviderId::Cuan10pay, format!("{nowhere}/hooks/cuan10pay"))
-        .webhook_url(ProviderId::CashIn, format!("{nowhere}/v1.0/debit/notify"))
-        .webhook_retry(1, Duration::from_millis(10))
-        .start()
-        .await
-        .unwrap();
+    let sandbox = sandbox_with_webhooks_to_nowhere().await;
     let router = Router::builder()
         .gateway(Arc::new(cuan10pay_at(sandbox.base_url(ProviderId::Cuan10pay))))
         .gateway(Arc::new(cashin_at(&sandbox)))

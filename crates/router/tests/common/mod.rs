@@ -7,7 +7,7 @@ use gerbang_core::ProviderId;
 use gerbang_cuan10pay::{Cuan10payClient, Cuan10payConfig};
 use gerbang_qris::{QrisClient, QrisConfig};
 use gerbang_router::{Attempt, Outcome};
-use gerbang_sandbox::{SandboxHandle, cashin, cuan10pay, qris};
+use gerbang_sandbox::{Sandbox, SandboxHandle, cashin, cuan10pay, qris};
 
 /// A base URL on loopback where nothing listens: every connection is refused.
 pub async fn refusing_base_url() -> String {
@@ -15,6 +15,19 @@ pub async fn refusing_base_url() -> String {
     let addr = listener.local_addr().unwrap();
     drop(listener);
     format!("http://{addr}/api")
+}
+
+/// A sandbox whose Cuan10pay and Cash In webhooks go where nothing listens, tried once more
+/// after 10 ms: a test reads them from the sandbox's own record of what it sent.
+pub async fn sandbox_with_webhooks_to_nowhere() -> SandboxHandle {
+    let nowhere = refusing_base_url().await;
+    Sandbox::builder()
+        .webhook_url(ProviderId::Cuan10pay, format!("{nowhere}/hooks/cuan10pay"))
+        .webhook_url(ProviderId::CashIn, format!("{nowhere}/v1.0/debit/notify"))
+        .webhook_retry(1, std::time::Duration::from_millis(10))
+        .start()
+        .await
+        .unwrap()
 }
 
 /// Cuan10pay with the sandbox's keys at `base`.
