@@ -141,7 +141,7 @@ impl CashinClient {
         let body = serde_json::to_vec(body)
             .map_err(|_| Error::decode(format!("{} request: could not be written as JSON", call.operation)))
             .map(Bytes::from)?;
-        let url = config.base_url.join(path)?;
+        let url = config.base_url.endpoint(path)?;
         config
             .http
             .send(call, || {

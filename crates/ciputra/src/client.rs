@@ -224,13 +224,13 @@ impl CiputraClient {
     async fn send_with(
         &self,
         call: Call,
-        path: &str,
+        path: &'static str,
         body: &str,
         token: &Token,
         redactions: &Redactions,
     ) -> Result<HttpResponse, Error> {
         let config = &self.inner.config;
-        let url = config.base_url.join(path)?;
+        let url = config.base_url.endpoint(path)?;
         let redactions = redactions.with([token.secret.expose_secret()]);
         let body = Bytes::copy_from_slice(body.as_bytes());
         config
@@ -255,7 +255,7 @@ impl CiputraClient {
     /// `POST /auth/token` with the key and secret.
     async fn fetch_token(&self) -> Result<Fetched, Error> {
         let config = &self.inner.config;
-        let url = config.base_url.join(TOKEN_PATH)?;
+        let url = config.base_url.endpoint(TOKEN_PATH)?;
         let response = config
             .http
             .send(Call::safe(PROVIDER, "token").at(TOKEN_PATH), || {

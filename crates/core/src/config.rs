@@ -4,6 +4,7 @@
 //! variables; a gateway's config uses it and the rest of [`settings`](crate::settings).
 
 use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use secrecy::SecretString;
 use url::Url;
@@ -74,9 +75,23 @@ pub fn require_credential(value: &str, what: &str) -> Result<(), Error> {
 /// use gerbang_core::BaseUrl;
 /// let base = BaseUrl::parse("https://cuan10pay.com/api/").unwrap();
 /// assert_eq!(base.join("/v1/deposit_status?ref=CP-1").unwrap().as_str(), "https://cuan10pay.com/api/v1/deposit_status?ref=CP-1");
+/// assert_eq!(base.endpoint("/v1/deposit_create").unwrap().as_str(), "https://cuan10pay.com/api/v1/deposit_create");
 /// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct BaseUrl(String);
+#[derive(Clone)]
+pub struct BaseUrl {
+    text: String,
+    /// The URLs of the fixed paths [`endpoint`](Self::endpoint) has joined, each parsed once
+    /// (parsing one costs more than the rest of building a request), shared by every clone.
+    endpoints: Arc<RwLock<Vec<(&'static str, Url)>>>,
+}
+
+impl PartialEq for BaseUrl {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for BaseUrl {}
 
 impl BaseUrl {
     /// Parses and checks a base URL.
@@ -89,7 +104,7 @@ impl BaseUrl {
         if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
             return Err(bad("it may not carry a query, fragment or credentials"));
         }
-        Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
+        Ok(Self { text: url.as_str().trim_end_matches('/').to_owned(), endpoints: Arc::default() })
     }
 
     /// Parses the variable `name` as a base URL, or uses `default` when unset.
@@ -109,31 +124,61 @@ impl BaseUrl {
 
     /// The URL of `path_and_query` (which starts with `/`) under this base.
     pub fn join(&self, path_and_query: &str) -> Result<Url, Error> {
-        Url::parse(&format!("{}{}", self.0, path_and_query))
+        Url::parse(&format!("{}{}", self.text, path_and_query))
             .map_err(|_| Error::validation("path", "does not form a valid URL with the base URL"))
+    }
+
+    /// [`join`](Self::join) for one of a gateway's fixed paths (no id in it): parsed the first
+    /// time, copied after.
+    pub fn endpoint(&self, path: &'static str) -> Result<Url, Error> {
+        let known = |endpoints: &[(&'static str, Url)]| {
+            endpoints.iter().find(|(known, _)| *known == path).map(|(_, url)| url.clone())
+        };
+        if let Some(url) = known(&self.endpoints.read().unwrap_or_else(PoisonError::into_inner)) {
+            return Ok(url);
+        }
+        let url = self.join(path)?;
+        let mut endpoints = self.endpoints.write().unwrap_or_else(PoisonError::into_inner);
+        if known(&endpoints).is_none() {
+            endpoints.push((path, url.clone()));
+        }
+        Ok(url)
     }
 
     /// The base URL as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 }
 
 impl fmt::Debug for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.0)
+        write!(f, "{:?}", self.text)
     }
 }
 
 impl fmt::Display for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_endpoint_is_its_joined_url_parsed_once_for_every_clone() {
+        let base = BaseUrl::parse("http://127.0.0.1:8870/api/").unwrap();
+        let copy = base.clone();
+        for path in ["/v1/status", "/v1/create", "/v1/status"] {
+            assert_eq!(base.endpoint(path).unwrap(), base.join(path).unwrap());
+            assert_eq!(copy.endpoint(path).unwrap(), base.join(path).unwrap());
+        }
+        let parsed: Vec<&str> = base.endpoints.read().unwrap().iter().map(|(path, _)| *path).collect();
+        assert_eq!(parsed, ["/v1/status", "/v1/create"]);
+        assert_eq!(base, BaseUrl::parse("http://127.0.0.1:8870/api").unwrap(), "equal by their text alone");
+    }
 
     #[test]
     fn refuses_queries_credentials_and_other_schemes() {

@@ -123,7 +123,7 @@ impl CryptoInvoiceClient {
         // The gateway's paths hold no id: each is its own template.
         let call = call.at(path);
         let config = &self.inner.config;
-        let url = config.base_url.join(path)?;
+        let url = config.base_url.endpoint(path)?;
         let format = config.body_format;
         // It holds the keys: the transport never logs a body, only its length.
         let text = Bytes::from(body.encode(format));

@@ -225,7 +225,7 @@ impl QrisClient {
         // The gateway's paths hold no id (ids go in the query): each is its own template.
         let call = call.at(path);
         let config = &self.inner.config;
-        let base = config.base_url.join(path)?;
+        let base = config.base_url.endpoint(path)?;
         config
             .http
             .send(call, || {
