@@ -286,16 +286,17 @@ impl<'a> Scalar<'a> {
 pub struct RawObject<'a> {
     /// Borrowed from the text parsed, in its order: reading a field copies only what it returns.
     /// A list, not a map: answers have a few dozen fields at most, and a scan of them costs less
-    /// than a tree's allocations. Where a name comes twice, the last one counts.
-    fields: Vec<(Key<'a>, &'a RawValue)>,
+    /// than a tree's allocations. Where a name comes twice, the last one counts. A field taken
+    /// is left as `None` where it stood (no shifting the rest down at every take).
+    fields: Vec<(Key<'a>, Option<&'a RawValue>)>,
 }
 
 /// A field's name, borrowed from the text unless it holds an escape.
 #[derive(Debug)]
 struct Key<'a>(Cow<'a, str>);
 
-/// An object's fields in order, as serde reads them.
-struct Fields<'a>(Vec<(Key<'a>, &'a RawValue)>);
+/// An object's fields in order, as serde reads them, none taken yet.
+struct Fields<'a>(Vec<(Key<'a>, Option<&'a RawValue>)>);
 
 impl<'de> serde::Deserialize<'de> for Fields<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -307,8 +308,8 @@ impl<'de> serde::Deserialize<'de> for Fields<'de> {
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(16));
-                while let Some(field) = map.next_entry::<Key<'de>, &'de RawValue>()? {
-                    fields.push(field);
+                while let Some((key, raw)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
+                    fields.push((key, Some(raw)));
                 }
                 Ok(Fields(fields))
             }
@@ -357,19 +358,17 @@ impl<'a> RawObject<'a> {
 
     /// The field `name`: the last of that name.
     fn get(&self, name: &str) -> Option<&'a RawValue> {
-        self.fields.iter().rev().find(|(key, _)| key.0 == name).map(|(_, raw)| *raw)
+        self.fields.iter().rev().find_map(|(key, raw)| raw.filter(|_| key.0 == name))
     }
 
     /// Takes out every field `name`, returning the last.
     fn remove(&mut self, name: &str) -> Option<&'a RawValue> {
         let mut found = None;
-        self.fields.retain(|(key, raw)| {
-            let taken = key.0 == name;
-            if taken {
-                found = Some(*raw);
+        for (key, raw) in &mut self.fields {
+            if raw.is_some() && key.0 == name {
+                found = raw.take();
             }
-            !taken
-        });
+        }
         found
     }
 
@@ -380,7 +379,7 @@ impl<'a> RawObject<'a> {
 
     /// Whether a field of that name is there, even `null`.
     pub fn contains(&self, name: &str) -> bool {
-        self.fields.iter().any(|(key, _)| key.0 == name)
+        self.fields.iter().any(|(key, raw)| raw.is_some() && key.0 == name)
     }
 
     /// Removes the first of `names` present and not `null`, with every other of `names` (so that
@@ -471,7 +470,7 @@ impl<'a> RawObject<'a> {
         self.fields
             .into_iter()
             .filter_map(|(name, raw)| {
-                serde_json::from_str::<Value>(raw.get()).ok().map(|value| (name.0.into_owned(), value))
+                serde_json::from_str::<Value>(raw?.get()).ok().map(|value| (name.0.into_owned(), value))
             })
             .collect()
     }
