@@ -5,6 +5,7 @@
 //! with `white_label`), or a JSON *string* holding the array of invoices (`get_invoices`); on
 //! error it is a list of messages, sometimes one string.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use gerbang_core::transport::HttpResponse;
@@ -82,6 +83,28 @@ struct Envelope<'a> {
     status: Option<Value>,
     #[serde(borrow, default)]
     message: Option<&'a RawValue>,
+}
+
+/// A success answer whose `message` is a string, as `get_invoices` answers (the document's
+/// "JSON in a string"): read in one pass, the string unescaped as it is read.
+#[derive(Deserialize)]
+struct TextSuccess<'a> {
+    #[serde(borrow)]
+    status: Cow<'a, str>,
+    #[serde(borrow)]
+    message: Cow<'a, str>,
+}
+
+/// The `message` of a 2xx answer whose `status` is `success` and whose `message` is a string,
+/// unescaped; `None` for any other answer, which [`answer_message`] then reads (and refuses,
+/// or takes as it comes). Only a shortcut: reading the envelope raw and then its string costs
+/// two passes over the longest text of the answer.
+fn text_success(response: &HttpResponse) -> Option<Cow<'_, str>> {
+    if !response.status.is_success() {
+        return None;
+    }
+    let answer = serde_json::from_slice::<TextSuccess<'_>>(&response.body).ok()?;
+    answer.status.eq_ignore_ascii_case("success").then_some(answer.message)
 }
 
 /// Checks the HTTP status and the envelope, and returns the success answer's `message`, raw.
@@ -344,17 +367,18 @@ impl fmt::Debug for Invoice {
 /// ```
 pub fn parse_get_invoices(response: &HttpResponse) -> Result<Vec<(Invoice, RawJson)>, Error> {
     const WHAT: &str = "get_invoices answer's message";
-    let message = answer_message("get_invoices", response)?.get();
-    let unescaped: String;
-    let inner = match message.as_bytes().first() {
-        Some(b'"') => {
-            unescaped = serde_json::from_str(message).map_err(|e| Error::decode_json(WHAT, &e))?;
-            unescaped.as_str()
+    let inner = match text_success(response) {
+        Some(message) => message,
+        None => {
+            let message = answer_message("get_invoices", response)?.get();
+            match message.as_bytes().first() {
+                Some(b'"') => Cow::Owned(serde_json::from_str(message).map_err(|e| Error::decode_json(WHAT, &e))?),
+                Some(b'[') => Cow::Borrowed(message),
+                _ => return Err(Error::decode(format!("{WHAT}: expected a JSON string holding an array of invoices"))),
+            }
         }
-        Some(b'[') => message,
-        _ => return Err(Error::decode(format!("{WHAT}: expected a JSON string holding an array of invoices"))),
     };
-    let entries: Vec<&RawValue> = serde_json::from_str(inner)
+    let entries: Vec<&RawValue> = serde_json::from_str(&inner)
         .map_err(|e| Error::decode_json(&format!("{WHAT} (the array of invoices inside the string)"), &e))?;
     entries
         .into_iter()
@@ -370,7 +394,42 @@ pub fn parse_get_invoices(response: &HttpResponse) -> Result<Vec<(Invoice, RawJs
 
 #[cfg(test)]
 mod tests {
+    use gerbang_core::http::{HeaderMap, StatusCode};
+
     use super::*;
+
+    /// The shortcut takes exactly the answers the general reading takes with a string message,
+    /// and reads the same text from them; every other answer it leaves to the general reading.
+    #[test]
+    fn the_text_shortcut_agrees_with_the_general_reading() {
+        let bodies = [
+            r#"{"status":"success","message":"[{\"id\":1,\"order_id\":\"A\"}]"}"#,
+            r#"{"status":"SUCCESS","message":"plain text, no escape"}"#,
+            r#"{ "message" : "\u00e9\n\"x\"" , "status" : "Success" }"#,
+            r#"{"status":"success","message":[{"id":1}]}"#,
+            r#"{"status":"success","message":null}"#,
+            r#"{"status":"success"}"#,
+            r#"{"status":"error","message":"Invoice not found"}"#,
+            r#"{"status":true,"message":"x"}"#,
+            r#"{"message":"x"}"#,
+            r#"{"status":"success","message":"a","message":"b"}"#,
+            r#"{"status":"success","message":"unterminated}"#,
+            "<html>Bad Gateway</html>",
+        ];
+        for status in [200, 201, 422, 500] {
+            for body in bodies {
+                let response = HttpResponse::new(
+                    StatusCode::from_u16(status).unwrap(),
+                    HeaderMap::new(),
+                    body.as_bytes().to_vec(),
+                );
+                let general = answer_message("get_invoices", &response)
+                    .ok()
+                    .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok());
+                assert_eq!(text_success(&response).map(Cow::into_owned), general, "HTTP {status}: {body}");
+            }
+        }
+    }
 
     #[test]
     fn validation_field_names_the_parameters_the_messages_name() {
