@@ -5,10 +5,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use gerbang_core::http::Method;
-use gerbang_core::secrecy::{ExposeSecret, SecretString};
 use gerbang_core::transport::{Call, HttpRequest, HttpResponse};
 use gerbang_core::{Error, ProviderId, Redactions};
-use gerbang_signing::cashin::HmacAlgorithm;
+use gerbang_signing::cashin::SigningKey;
 use serde::Serialize;
 
 use crate::config::CashinConfig;
@@ -149,15 +148,8 @@ impl CashinClient {
                 // signature, as the document requires ("must be unique each request").
                 let request_id = uuid::Uuid::new_v4().to_string();
                 let timestamp = gerbang_signing::jakarta::format_timestamp(config.clock.now());
-                let signature = request_signature(
-                    &config.secret_key,
-                    config.hmac,
-                    &body,
-                    &config.client_id,
-                    &request_id,
-                    path,
-                    &timestamp,
-                )?;
+                let signature =
+                    request_signature(&config.signing_key, &body, &config.client_id, &request_id, path, &timestamp)?;
                 Ok(HttpRequest::new(Method::POST, url.clone())
                     .redacting(redactions)
                     .header("accept", "application/json")?
@@ -176,8 +168,7 @@ impl CashinClient {
 /// where `relativePath` is the documented `/payment` or `/payment/status` whatever the base URL,
 /// and the hash is SHA-256 unless the config says SHA-512 ([`HmacAlgorithm`]).
 fn request_signature(
-    secret_key: &SecretString,
-    hmac: HmacAlgorithm,
+    key: &SigningKey,
     body: &[u8],
     client_id: &str,
     request_id: &str,
@@ -186,7 +177,7 @@ fn request_signature(
 ) -> Result<String, Error> {
     let string_to_sign = gerbang_signing::cashin::string_to_sign(body, client_id, request_id, relative_path, timestamp)
         .map_err(|_| Error::validation("body", "could not be minified for the signature"))?;
-    Ok(gerbang_signing::cashin::sign(secret_key.expose_secret().as_bytes(), &string_to_sign, hmac))
+    Ok(key.sign(&string_to_sign))
 }
 
 impl fmt::Debug for CashinClient {

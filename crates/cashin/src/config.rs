@@ -4,10 +4,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use gerbang_core::secrecy::SecretString;
+use gerbang_core::secrecy::{ExposeSecret, SecretString};
 use gerbang_core::settings::{EnvVars, GatewaySettings, GatewaySettingsBuilder, GatewaySpec};
 use gerbang_core::{BaseUrl, Error, HttpClient, SharedClock};
-use gerbang_signing::cashin::HmacAlgorithm;
+use gerbang_signing::cashin::{HmacAlgorithm, SigningKey};
 use gerbang_signing::rsa::PublicKey;
 
 /// The environment variable holding the client id (`X-CLIENT-ID`).
@@ -113,6 +113,8 @@ impl FromStr for Environment {
 pub struct CashinConfig {
     pub(crate) client_id: String,
     pub(crate) secret_key: SecretString,
+    /// The secret key made ready for [`hmac`](Self::hmac), to sign every request.
+    pub(crate) signing_key: SigningKey,
     pub(crate) public_key: Option<PublicKey>,
     pub(crate) previous_public_key: Option<PublicKey>,
     pub(crate) environment: Environment,
@@ -325,6 +327,7 @@ impl CashinConfigBuilder {
             self.settings.build_with_default_base_url(self.environment.base_url())?;
         Ok(CashinConfig {
             client_id,
+            signing_key: SigningKey::new(self.secret_key.expose_secret().as_bytes(), self.hmac),
             secret_key: self.secret_key,
             public_key,
             previous_public_key,

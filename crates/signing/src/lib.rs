@@ -134,6 +134,37 @@ impl std::fmt::Debug for HmacSha256Key {
     }
 }
 
+/// An HMAC-SHA512 key, made ready once: [`HmacSha256Key`] for SHA-512.
+///
+/// ```
+/// use gerbang_signing::{HmacSha512Key, hmac_sha512};
+///
+/// let key = HmacSha512Key::new(b"key");
+/// assert_eq!(key.mac(&[b"hello ", b"world"]), hmac_sha512(b"key", &[b"hello world"]));
+/// ```
+#[derive(Clone)]
+pub struct HmacSha512Key(Hmac<Sha512>);
+
+impl HmacSha512Key {
+    /// The key, its pads hashed.
+    #[must_use]
+    pub fn new(key: &[u8]) -> Self {
+        Self(new_mac(key))
+    }
+
+    /// HMAC-SHA512 of the concatenation of `parts`, as [`hmac_sha512`] under this key.
+    #[must_use]
+    pub fn mac(&self, parts: &[&[u8]]) -> [u8; 64] {
+        finish(self.0.clone(), parts).into()
+    }
+}
+
+impl std::fmt::Debug for HmacSha512Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HmacSha512Key(<redacted>)")
+    }
+}
+
 fn finish<D>(mut mac: Hmac<D>, parts: &[&[u8]]) -> hmac::digest::Output<Hmac<D>>
 where
     D: hmac::EagerHash,
