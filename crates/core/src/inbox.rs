@@ -15,11 +15,11 @@
 
 use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -145,16 +145,36 @@ pub trait Inbox: Send + Sync + fmt::Debug {
 }
 
 /// A token no other claim has: a per-process random prefix (from the standard library's hasher
-/// seed) and a counter.
+/// seed) and a counter, `{prefix:016x}-{counter}`. The prefix is written once; each token is
+/// the prefix and the counter's digits, without the formatting machinery (a claim pays for it).
 pub(crate) fn holder_token() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    static PREFIX: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    let prefix = *PREFIX.get_or_init(|| {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let prefix = PREFIX.get_or_init(|| {
         let mut hasher = RandomState::new().build_hasher();
         hasher.write_u128(std::process::id().into());
-        hasher.finish()
+        format!("{:016x}-", hasher.finish())
     });
-    format!("{prefix:016x}-{}", COUNTER.fetch_add(1, Ordering::Relaxed))
+    let mut token = String::with_capacity(prefix.len() + 20);
+    token.push_str(prefix);
+    push_decimal(&mut token, COUNTER.fetch_add(1, Ordering::Relaxed));
+    token
+}
+
+/// Appends `n` in decimal, as `n.to_string()` writes it.
+fn push_decimal(out: &mut String, mut n: u64) {
+    // The digits, last first: a u64 has at most 20.
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
 }
 
 /// The in-memory [`Inbox`]: the default, for one process (the quickstart, tests, a single
@@ -186,13 +206,22 @@ pub struct MemoryInbox {
     capacity: usize,
 }
 
+/// A key's state, and its place in the age index.
 #[derive(Debug)]
-enum Slot {
+struct Slot {
+    state: State,
+    /// Its entry in [`Slots::by_age`].
+    age: Age,
+}
+
+#[derive(Debug)]
+enum State {
     Held { holder: String, until: Instant },
     Done { at: Instant },
 }
 
-impl Slot {
+#[cfg(test)]
+impl State {
     /// What its age is counted from: a done marker's completion, a claim's lease end.
     fn instant(&self) -> Instant {
         match self {
@@ -202,28 +231,70 @@ impl Slot {
     }
 }
 
-/// The keys and their slots, and the same keys ordered by their slot's [instant](Slot::instant),
-/// so that the oldest is found without scanning every key (a scan per new key, once the inbox
-/// is full, cost milliseconds at 100 000 keys).
+/// A slot's place in the age index: its [instant](State::instant), then a number no other
+/// slot has, so that the index never compares keys and two slots never share a place.
+type Age = (Instant, u64);
+
+/// The keys and their slots, one map per gateway, and the same keys ordered by their slot's
+/// [instant](State::instant), so that the oldest is found without scanning every key (a scan
+/// per new key, once the inbox is full, cost milliseconds at 100 000 keys).
+///
+/// A key is one shared allocation (`Arc<str>`) held by its map and by the index; a map is
+/// looked up with the key's text, so that a claim of a known key or a completion allocates
+/// nothing, and moving a slot in the index compares two numbers, never a key.
 #[derive(Default)]
 struct Slots {
-    entries: HashMap<EventKey, Slot>,
-    by_age: BTreeSet<(Instant, EventKey)>,
+    /// Indexed by [`ProviderId::index`].
+    entries: [HashMap<Arc<str>, Slot>; ProviderId::ALL.len()],
+    by_age: BTreeMap<Age, (ProviderId, Arc<str>)>,
+    /// The number of the next slot's [`Age`].
+    next: u64,
 }
 
 impl Slots {
-    fn set(&mut self, key: EventKey, slot: Slot) {
-        let instant = slot.instant();
-        if let Some(old) = self.entries.insert(key.clone(), slot) {
-            self.by_age.remove(&(old.instant(), key.clone()));
-        }
-        self.by_age.insert((instant, key));
+    /// How many keys it holds (one index entry each).
+    fn len(&self) -> usize {
+        self.by_age.len()
     }
 
-    fn remove(&mut self, key: &EventKey) {
-        if let Some(old) = self.entries.remove(key) {
-            self.by_age.remove(&(old.instant(), key.clone()));
+    fn get(&self, gateway: ProviderId, key: &str) -> Option<&Slot> {
+        self.entries[gateway.index()].get(key)
+    }
+
+    /// A place in the index at `instant` that no slot has had.
+    fn next_age(&mut self, instant: Instant) -> Age {
+        let number = self.next;
+        self.next += 1;
+        (instant, number)
+    }
+
+    /// Gives `slot` (one of `by_age`'s) `state`, and moves it to `age` in the index.
+    fn update(by_age: &mut BTreeMap<Age, (ProviderId, Arc<str>)>, slot: &mut Slot, state: State, age: Age) {
+        slot.state = state;
+        let old = std::mem::replace(&mut slot.age, age);
+        if let Some(entry) = by_age.remove(&old) {
+            by_age.insert(age, entry);
         }
+    }
+
+    /// Adds `key`, which it does not hold, at `age`.
+    fn insert(&mut self, gateway: ProviderId, key: &str, state: State, age: Age) {
+        let shared: Arc<str> = Arc::from(key);
+        self.entries[gateway.index()].insert(Arc::clone(&shared), Slot { state, age });
+        self.by_age.insert(age, (gateway, shared));
+    }
+
+    fn remove(&mut self, gateway: ProviderId, key: &str) {
+        if let Some(old) = self.entries[gateway.index()].remove(key) {
+            self.by_age.remove(&old.age);
+        }
+    }
+
+    /// Forgets the oldest key (a done marker by its completion, a claim by its lease's end).
+    fn forget_oldest(&mut self) -> bool {
+        let Some((_, (gateway, key))) = self.by_age.pop_first() else { return false };
+        self.entries[gateway.index()].remove(&key);
+        true
     }
 }
 
@@ -246,21 +317,19 @@ impl MemoryInbox {
     /// marker by its completion, a claim by its lease's end).
     fn evict(&self, slots: &mut Slots, now: Instant) {
         if let Some(cutoff) = now.checked_sub(self.retention) {
-            let expired: Vec<EventKey> = slots
+            let expired: Vec<(ProviderId, Arc<str>)> = slots
                 .by_age
-                .iter()
-                .take_while(|(instant, _)| *instant <= cutoff)
-                .filter(|(_, key)| matches!(slots.entries.get(key), Some(Slot::Done { .. })))
-                .map(|(_, key)| key.clone())
+                .range(..=(cutoff, u64::MAX))
+                .filter(|(_, (gateway, key))| {
+                    matches!(slots.get(*gateway, key), Some(Slot { state: State::Done { .. }, .. }))
+                })
+                .map(|(_, entry)| entry.clone())
                 .collect();
-            for key in &expired {
-                slots.remove(key);
+            for (gateway, key) in &expired {
+                slots.remove(*gateway, key);
             }
         }
-        while slots.entries.len() >= self.capacity {
-            let Some((_, oldest)) = slots.by_age.pop_first() else { break };
-            slots.entries.remove(&oldest);
-        }
+        while slots.len() >= self.capacity && slots.forget_oldest() {}
     }
 }
 
@@ -273,55 +342,66 @@ impl Default for MemoryInbox {
 impl fmt::Debug for MemoryInbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryInbox")
-            .field("keys", &self.lock().entries.len())
+            .field("keys", &self.lock().len())
             .field("retention", &self.retention)
             .field("capacity", &self.capacity)
             .finish()
     }
 }
 
-/// Where [`MemoryInbox`] keeps `key`: its [stored](EventKey::stored) form, as the other inboxes
-/// do, so that memory holds the same keys apart and a 10 KB id costs 65 bytes.
-fn slot_key(key: &EventKey) -> EventKey {
-    EventKey { provider: key.provider, key: key.stored().into_owned() }
-}
-
 #[async_trait]
 impl Inbox for MemoryInbox {
     async fn claim(&self, key: &EventKey, lease: Duration) -> Result<Claim, Error> {
         let now = Instant::now();
-        let slot_key = slot_key(key);
-        let mut slots = self.lock();
-        if slots.entries.len() >= self.capacity && !slots.entries.contains_key(&slot_key) {
-            self.evict(&mut slots, now);
+        // Kept in its stored form, as the other inboxes keep it, so that memory holds the same
+        // keys apart and a 10 KB id costs 65 bytes.
+        let stored = key.stored();
+        let mut guard = self.lock();
+        let slots = &mut *guard;
+        if slots.len() >= self.capacity && slots.get(key.provider, &stored).is_none() {
+            self.evict(slots, now);
         }
-        match slots.entries.get(&slot_key) {
-            Some(Slot::Done { at }) if now.duration_since(*at) < self.retention => return Ok(Claim::Done),
-            Some(Slot::Held { until, .. }) if *until > now => return Ok(Claim::InFlight),
-            // New, or a lease that ran out (its holder died), or a marker past retention.
-            _ => {}
+        let until = now + lease;
+        let age = slots.next_age(until);
+        let Slots { entries, by_age, .. } = &mut *slots;
+        if let Some(slot) = entries[key.provider.index()].get_mut(&*stored) {
+            match &slot.state {
+                State::Done { at } if now.duration_since(*at) < self.retention => return Ok(Claim::Done),
+                State::Held { until, .. } if *until > now => return Ok(Claim::InFlight),
+                // A lease that ran out (its holder died), or a marker past retention.
+                _ => {}
+            }
+            let granted = Lease::new(key.clone(), lease);
+            Slots::update(by_age, slot, State::Held { holder: granted.holder.clone(), until }, age);
+            return Ok(Claim::New(granted));
         }
         let granted = Lease::new(key.clone(), lease);
-        slots.set(slot_key, Slot::Held { holder: granted.holder.clone(), until: now + lease });
+        slots.insert(key.provider, &stored, State::Held { holder: granted.holder.clone(), until }, age);
         Ok(Claim::New(granted))
     }
 
     async fn complete(&self, lease: &Lease) -> Result<bool, Error> {
-        let slot_key = slot_key(&lease.key);
-        let mut slots = self.lock();
-        let ours = matches!(slots.entries.get(&slot_key), Some(Slot::Held { holder, .. }) if *holder == lease.holder);
+        let stored = lease.key.stored();
+        let mut guard = self.lock();
+        let slots = &mut *guard;
+        let now = Instant::now();
+        let age = slots.next_age(now);
+        let Slots { entries, by_age, .. } = slots;
+        let Some(slot) = entries[lease.key.provider.index()].get_mut(&*stored) else { return Ok(false) };
+        let ours = matches!(&slot.state, State::Held { holder, .. } if *holder == lease.holder);
         if ours {
-            slots.set(slot_key, Slot::Done { at: Instant::now() });
+            Slots::update(by_age, slot, State::Done { at: now }, age);
         }
         Ok(ours)
     }
 
     async fn release(&self, lease: &Lease) -> Result<bool, Error> {
-        let slot_key = slot_key(&lease.key);
+        let stored = lease.key.stored();
         let mut slots = self.lock();
-        let ours = matches!(slots.entries.get(&slot_key), Some(Slot::Held { holder, .. }) if *holder == lease.holder);
+        let ours = matches!(slots.get(lease.key.provider, &stored),
+            Some(Slot { state: State::Held { holder, .. }, .. }) if *holder == lease.holder);
         if ours {
-            slots.remove(&slot_key);
+            slots.remove(lease.key.provider, &stored);
         }
         Ok(ours)
     }
@@ -366,11 +446,12 @@ mod tests {
         }
         {
             let slots = inbox.lock();
-            assert!(slots.entries.len() <= 100, "{} keys kept", slots.entries.len());
-            assert_eq!(slots.by_age.len(), slots.entries.len(), "one index entry per key");
-            assert!(
-                slots.by_age.iter().all(|(instant, key)| slots.entries.get(key).map(Slot::instant) == Some(*instant))
-            );
+            let keys: usize = slots.entries.iter().map(HashMap::len).sum();
+            assert!(keys <= 100, "{keys} keys kept");
+            assert_eq!(slots.by_age.len(), keys, "one index entry per key");
+            assert!(slots.by_age.iter().all(|(age, (gateway, key))| {
+                slots.get(*gateway, key).is_some_and(|slot| slot.age == *age && slot.state.instant() == age.0)
+            }));
         }
         // The newest markers are still there; the oldest were forgotten; released keys are new.
         for n in 990..1_000 {
@@ -386,7 +467,22 @@ mod tests {
     }
 
     #[test]
-    fn holder_tokens_differ() {
-        assert_ne!(holder_token(), holder_token());
+    fn holder_tokens_differ_and_keep_their_form() {
+        let (first, second) = (holder_token(), holder_token());
+        assert_ne!(first, second);
+        for token in [first, second] {
+            let (prefix, counter) = token.split_once('-').unwrap();
+            assert!(prefix.len() == 16 && prefix.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+            assert_eq!(counter.parse::<u64>().unwrap().to_string(), counter, "{token}");
+        }
+    }
+
+    #[test]
+    fn decimals_are_written_as_to_string_writes_them() {
+        for n in [0, 1, 9, 10, 99, 100, 12_345, u64::from(u32::MAX), u64::MAX - 1, u64::MAX] {
+            let mut out = String::from("x");
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
+        }
     }
 }

@@ -240,21 +240,107 @@ pub fn markdown_table() -> String {
     table
 }
 
+/// The outcomes of a webhook delivery the receiver reports (its `Outcome::as_str`), the most
+/// frequent first: each has its series' key made once (see [`webhook_delivery`]).
+const DELIVERY_OUTCOMES: [&str; 11] = [
+    "handled",
+    "duplicate",
+    "in_flight",
+    "rejected",
+    "verify_unavailable",
+    "handler_failed",
+    "mismatch",
+    "store_failed",
+    "drained",
+    "unknown_gateway",
+    "method_not_allowed",
+];
+
+/// Where the metadata of every gerbang metric says it was recorded, as the `metrics` macros
+/// say it for a call in this module.
+static METADATA: ::metrics::Metadata<'static> =
+    ::metrics::Metadata::new(module_path!(), ::metrics::Level::INFO, Some(module_path!()));
+
+/// The keys of the series recorded for each webhook, made once. The `metrics` macros, given
+/// label values that are not literals, build the key (a `Vec` of labels and its hash) on every
+/// call, whether or not a recorder is installed; through these, a record allocates nothing.
+/// The recorder is still asked for its handle at each record, as the macros ask, so that one
+/// installed later, or a thread's local recorder, gets every record.
+struct WebhookKeys {
+    /// By gateway ([`ProviderId::index`], then [`UNKNOWN_GATEWAY`]), then by
+    /// [`DELIVERY_OUTCOMES`].
+    deliveries: Vec<[::metrics::Key; DELIVERY_OUTCOMES.len()]>,
+    /// By gateway, then current and previous key.
+    verifications: Vec<[::metrics::Key; 2]>,
+    /// By gateway.
+    handler_duration: Vec<::metrics::Key>,
+}
+
+fn webhook_keys() -> &'static WebhookKeys {
+    static KEYS: std::sync::OnceLock<WebhookKeys> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let key = |name: &'static str, labels: &[(&'static str, &'static str)]| {
+            let labels: Vec<::metrics::Label> =
+                labels.iter().map(|&(name, value)| ::metrics::Label::from_static_parts(name, value)).collect();
+            ::metrics::Key::from_parts(name, labels)
+        };
+        let gateways = ProviderId::ALL.iter().map(|gateway| gateway.as_str());
+        WebhookKeys {
+            deliveries: gateways
+                .clone()
+                .chain([UNKNOWN_GATEWAY])
+                .map(|gateway| {
+                    DELIVERY_OUTCOMES
+                        .map(|outcome| key(WEBHOOK_DELIVERIES.name, &[("gateway", gateway), ("outcome", outcome)]))
+                })
+                .collect(),
+            verifications: gateways
+                .clone()
+                .map(|gateway| {
+                    [KeyUsed::Current, KeyUsed::Previous]
+                        .map(|used| key(WEBHOOK_VERIFICATIONS.name, &[("gateway", gateway), ("key", used.as_str())]))
+                })
+                .collect(),
+            handler_duration: gateways
+                .map(|gateway| key(WEBHOOK_HANDLER_DURATION.name, &[("gateway", gateway)]))
+                .collect(),
+        }
+    })
+}
+
 /// A webhook delivery, by what the receiver did with it: `gateway` is `None` for a gateway not
 /// configured here (label `unknown`), `outcome` the name of the receiver's outcome.
 pub fn webhook_delivery(gateway: Option<ProviderId>, outcome: &'static str) {
-    let gateway = gateway.map_or(UNKNOWN_GATEWAY, ProviderId::as_str);
-    ::metrics::counter!(WEBHOOK_DELIVERIES.name, "gateway" => gateway, "outcome" => outcome).increment(1);
+    let row = gateway.map_or(ProviderId::ALL.len(), ProviderId::index);
+    let key = DELIVERY_OUTCOMES
+        .iter()
+        .position(|known| *known == outcome)
+        .and_then(|column| webhook_keys().deliveries.get(row)?.get(column));
+    match key {
+        Some(key) => ::metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA)).increment(1),
+        None => {
+            let gateway = gateway.map_or(UNKNOWN_GATEWAY, ProviderId::as_str);
+            ::metrics::counter!(WEBHOOK_DELIVERIES.name, "gateway" => gateway, "outcome" => outcome).increment(1);
+        }
+    }
 }
 
 /// A webhook whose signature verified under `key`.
 pub fn webhook_verified(gateway: ProviderId, key: KeyUsed) {
-    ::metrics::counter!(WEBHOOK_VERIFICATIONS.name, "gateway" => gateway.as_str(), "key" => key.as_str()).increment(1);
+    let column = match key {
+        KeyUsed::Current => 0,
+        KeyUsed::Previous => 1,
+    };
+    if let Some(key) = webhook_keys().verifications.get(gateway.index()).and_then(|keys| keys.get(column)) {
+        ::metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA)).increment(1);
+    }
 }
 
 /// The handler's call for a new event took `took`.
 pub fn webhook_handled_in(gateway: ProviderId, took: Duration) {
-    ::metrics::histogram!(WEBHOOK_HANDLER_DURATION.name, "gateway" => gateway.as_str()).record(took.as_secs_f64());
+    if let Some(key) = webhook_keys().handler_duration.get(gateway.index()) {
+        ::metrics::with_recorder(|recorder| recorder.register_histogram(key, &METADATA)).record(took.as_secs_f64());
+    }
 }
 
 /// Whether the receiver drains.

@@ -30,6 +30,17 @@ impl ProviderId {
     /// Every gateway, in the order the project lists them.
     pub const ALL: [ProviderId; 5] = [Self::Cuan10pay, Self::CashIn, Self::Qris, Self::CryptoInvoice, Self::Ciputra];
 
+    /// Its position in [`ALL`](Self::ALL), for tables with an entry per gateway.
+    pub(crate) const fn index(self) -> usize {
+        match self {
+            Self::Cuan10pay => 0,
+            Self::CashIn => 1,
+            Self::Qris => 2,
+            Self::CryptoInvoice => 3,
+            Self::Ciputra => 4,
+        }
+    }
+
     /// The id as used in JSON, on the command line and in environment variable names
     /// (`cuan10pay`, `cashin`, `qris`, `crypto-invoice`, `ciputra`).
     pub const fn as_str(self) -> &'static str {
@@ -229,5 +240,17 @@ pub trait PaymentProvider: Send + Sync {
     /// merchant call the gateway at will.
     fn webhook_claims(&self, _request: &WebhookRequest<'_>) -> Option<ClaimedId> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gateways_index_is_its_place_in_the_list() {
+        for (place, gateway) in ProviderId::ALL.into_iter().enumerate() {
+            assert_eq!(gateway.index(), place, "{gateway}");
+        }
     }
 }

@@ -196,6 +196,55 @@ fn the_helpers_record_under_their_names_and_closed_labels() {
 }
 
 #[test]
+fn each_webhook_series_has_its_gateway_and_outcome_whether_its_key_was_made_ahead_or_not() {
+    // The receiver's outcomes, whose keys are made once, and one it might say later (made per
+    // record): each is counted under its own labels, for every gateway and for `unknown`.
+    let outcomes = [
+        "handled",
+        "duplicate",
+        "in_flight",
+        "rejected",
+        "verify_unavailable",
+        "handler_failed",
+        "mismatch",
+        "store_failed",
+        "drained",
+        "unknown_gateway",
+        "method_not_allowed",
+        "a_later_outcome",
+    ];
+    let gateways = ProviderId::ALL.map(Some).into_iter().chain([None]);
+    let series = recorded(|| async {
+        for gateway in gateways.clone() {
+            for outcome in outcomes {
+                metrics::webhook_delivery(gateway, outcome);
+            }
+        }
+        for gateway in ProviderId::ALL {
+            KeyUsed::Current.log_verified(gateway);
+            KeyUsed::Previous.log_verified(gateway);
+            metrics::webhook_handled_in(gateway, Duration::from_millis(3));
+        }
+    });
+    for gateway in gateways {
+        let label = gateway.map_or("unknown", ProviderId::as_str);
+        for outcome in outcomes {
+            let labels = [("gateway", label), ("outcome", outcome)];
+            assert_eq!(value(&series, "gerbang_webhook_deliveries_total", &labels), 1.0, "{labels:?}: {series:#?}");
+        }
+    }
+    for gateway in ProviderId::ALL.map(ProviderId::as_str) {
+        for key in ["current", "previous"] {
+            let labels = [("gateway", gateway), ("key", key)];
+            assert_eq!(value(&series, "gerbang_webhook_verifications_total", &labels), 1.0, "{labels:?}");
+        }
+        assert_eq!(value(&series, "gerbang_webhook_handler_duration_seconds", &[("gateway", gateway)]), 1.0);
+    }
+    let deliveries = series.iter().filter(|s| s.name == "gerbang_webhook_deliveries_total").count();
+    assert_eq!(deliveries, (ProviderId::ALL.len() + 1) * outcomes.len(), "one series per gateway and outcome");
+}
+
+#[test]
 fn the_list_names_each_metric_once_as_prometheus_expects() {
     let mut seen = std::collections::HashSet::new();
     for metric in ALL {

@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Poll;
 
 use gerbang_core::Ack;
 use gerbang_core::inbox::{EventKey, Inbox, Lease};
@@ -47,7 +49,30 @@ pub(crate) struct Deliveries {
 #[derive(Debug, Default)]
 struct Running {
     next: u64,
-    leases: HashMap<u64, Option<Lease>>,
+    leases: HashMap<u64, Option<Arc<Lease>>, BuildHasherDefault<NumberHasher>>,
+}
+
+/// Hashes the deliveries' own numbers, which count up from 0 and are never a sender's: one
+/// multiplication (its high bits are well mixed), where SipHash guards maps keyed by what
+/// others choose. Each delivery looks its number up four times.
+#[derive(Debug, Default)]
+struct NumberHasher(u64);
+
+impl Hasher for NumberHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not reached for a `u64` key; any bytes still hash.
+        for &byte in bytes {
+            self.write_u64(self.0.rotate_left(8) ^ u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 /// One delivery under way: it counts until dropped.
@@ -114,7 +139,7 @@ impl Deliveries {
     /// The deadline came: takes every lease held (their deliveries no longer release them),
     /// and tells every delivery to stop. Returns how many deliveries were under way, and the
     /// leases to give back.
-    pub(crate) fn cut(&self) -> (usize, Vec<Lease>) {
+    pub(crate) fn cut(&self) -> (usize, Vec<Arc<Lease>>) {
         let taken = {
             let mut running = self.running();
             let under_way = running.leases.len();
@@ -127,6 +152,12 @@ impl Deliveries {
     /// `work`'s output, or `None` if the drain's deadline comes first (then `work` is dropped
     /// where it stands). Work that finishes as the deadline comes counts as finished.
     pub(crate) async fn unless_cut<F: Future>(&self, work: F) -> Option<F::Output> {
+        let mut work = std::pin::pin!(work);
+        // Work done at its first poll (a signature checked, a handler that writes to memory) needs
+        // no watch on the phase: it counts as finished, as below.
+        if let Poll::Ready(output) = std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await {
+            return Some(output);
+        }
         let mut phase = self.phase.subscribe();
         tokio::select! {
             biased;
@@ -138,7 +169,7 @@ impl Deliveries {
 
 impl Ticket<'_> {
     /// The delivery claimed its event: a drain that reaches its deadline gives `lease` back.
-    pub(crate) fn hold(&self, lease: Lease) {
+    pub(crate) fn hold(&self, lease: Arc<Lease>) {
         if let Some(slot) = self.deliveries.running().leases.get_mut(&self.id) {
             *slot = Some(lease);
         }
@@ -146,7 +177,7 @@ impl Ticket<'_> {
 
     /// The delivery is done with its lease (it completes or releases it itself): the lease,
     /// unless a drain took it to give it back.
-    pub(crate) fn settle(&self) -> Option<Lease> {
+    pub(crate) fn settle(&self) -> Option<Arc<Lease>> {
         self.deliveries.running().leases.get_mut(&self.id).and_then(Option::take)
     }
 }

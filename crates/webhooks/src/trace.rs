@@ -7,6 +7,8 @@
 //! `unknown`), the answer's status, the outcome's name, and the event's dedup key (gateway,
 //! gateway's payment id and status, as in the logs). Never a header, a signature or the body.
 
+use std::fmt;
+
 use gerbang_core::ProviderId;
 use gerbang_core::http::Method;
 use tracing::field::Empty;
@@ -21,15 +23,11 @@ pub(crate) fn delivery_span(
     method: &Method,
 ) -> tracing::Span {
     let method = gerbang_core::transport::otel_method_name(method);
-    let name = match (method, route) {
-        ("_OTHER", Some(route)) => format!("HTTP {route}"),
-        (method, Some(route)) => format!("{method} {route}"),
-        ("_OTHER", None) => "HTTP".to_owned(),
-        (method, None) => method.to_owned(),
-    };
+    // The fields are only evaluated when the span is enabled: with no subscriber listening, the
+    // name is never written.
     tracing::info_span!(
         "gerbang.webhook",
-        otel.name = %name,
+        otel.name = %SpanName { method, route },
         otel.kind = "server",
         otel.status_code = Empty,
         http.request.method = method,
@@ -42,8 +40,36 @@ pub(crate) fn delivery_span(
     )
 }
 
+/// The span's name: the method (`HTTP` for one outside the known set) and the route, when
+/// there is one.
+struct SpanName {
+    method: &'static str,
+    route: Option<&'static str>,
+}
+
+impl fmt::Display for SpanName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let method = if self.method == "_OTHER" { "HTTP" } else { self.method };
+        match self.route {
+            Some(route) => write!(f, "{method} {route}"),
+            None => f.write_str(method),
+        }
+    }
+}
+
+/// Whether anything can see what is recorded on `span`: a subscriber that enabled it, or, where
+/// `tracing`'s `log` feature writes spans no subscriber enabled to a `log` logger, that logger
+/// at the span's level (INFO).
+fn seen(span: &tracing::Span) -> bool {
+    !span.is_disabled() || log::max_level() >= log::LevelFilter::Info
+}
+
 /// Records what the delivery came to: the answer's status, the outcome and the event's key.
+/// Nothing is built (the key is written anew from the event) when nobody can see it.
 pub(crate) fn record_delivery(span: &tracing::Span, delivery: &Delivery) {
+    if !seen(span) {
+        return;
+    }
     let status = delivery.ack.status;
     // As `i64`: `tracing-opentelemetry` makes an unsigned number a string.
     span.record("http.response.status_code", i64::from(status));

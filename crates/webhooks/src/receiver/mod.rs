@@ -89,16 +89,26 @@ impl Receiver {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Delivery {
-        let known = self.provider(gateway).map(|p| p.id());
+        let provider = self.provider(gateway);
+        let known = provider.map(|p| p.id());
         let span = crate::trace::delivery_span(route, known, &method);
-        let delivery = self.deliver(gateway, method, path, headers, body).instrument(span.clone()).await;
+        let delivery = self.deliver(provider, gateway, method, path, headers, body).instrument(span.clone()).await;
         crate::trace::record_delivery(&span, &delivery);
         gerbang_core::metrics::webhook_delivery(known, delivery.outcome.as_str());
         delivery
     }
 
-    async fn deliver(&self, gateway: &str, method: Method, path: &str, headers: &HeaderMap, body: &[u8]) -> Delivery {
-        let Some(provider) = self.provider(gateway) else {
+    /// One delivery for `gateway`, whose client is `provider` (`None`: not configured here).
+    async fn deliver(
+        &self,
+        provider: Option<&Arc<dyn PaymentProvider>>,
+        gateway: &str,
+        method: Method,
+        path: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Delivery {
+        let Some(provider) = provider else {
             // Debug-formatted: the name comes from the URL, and may hold anything.
             tracing::debug!(gateway = ?gateway, outcome = "unknown_gateway", "no such gateway here");
             return Delivery::new(
@@ -117,14 +127,20 @@ impl Receiver {
             return Delivery::new(provider.reject_webhook(&error), Outcome::Rejected(error));
         }
         let ticket = self.inner.deliveries.begin();
-        if let Some(refused) = self.refuse_unknown_claim(provider.as_ref(), &request).await {
+        // Each path that is not every delivery's (a ledger's, a drain's, a failure's) is boxed
+        // where it is taken: the future of every delivery then stays small, and so does each
+        // copy of it (a copy of a few kilobytes per delivery, measured as much as the ledger-less
+        // path's own work).
+        if self.inner.ledger.is_some()
+            && let Some(refused) = Box::pin(self.refuse_unknown_claim(provider.as_ref(), &request)).await
+        {
             return refused;
         }
         // A status call (Ciputra's) may take long: a drain's deadline stops it.
         let event = match self.inner.deliveries.unless_cut(provider.verify_webhook(&request)).await {
             Some(Ok(event)) => event,
             Some(Err(error)) => return unverified(provider.as_ref(), error),
-            None => return self.drained(&ticket, None).await,
+            None => return Box::pin(self.drained(&ticket, None)).await,
         };
         self.dispatch_tracked(event, &ticket).await
     }
@@ -189,17 +205,24 @@ impl Receiver {
             Ok(key) => key,
             Err(error) => return self.unkeyed(event.provider, error),
         };
-        let Found { record, conflict } = match self.record_of(&event).await {
-            Ok(found) => found,
-            Err(error) => return Self::store_failed(&key, error),
+        let Found { record, conflict } = match &self.inner.ledger {
+            Some(_) => match Box::pin(self.record_of(&event)).await {
+                Ok(found) => found,
+                Err(error) => return Self::store_failed(&key, error),
+            },
+            None => Found::default(),
         };
+        // Boxed, as the mismatch below: both are rare (a ledger's, a mismatch's), and held across
+        // every await of the delivery, whose future would otherwise carry them inline.
+        let record = record.map(Box::new);
         if let Some(record) = record.as_ref().filter(|_| event.reference.is_none()) {
             event.reference = Some(record.reference.clone());
         }
         let mismatch = match (&record, conflict) {
             (Some(record), true) => Mismatch::conflict(&event, record),
-            _ => Mismatch::between(&event, record.as_ref(), self.inner.require_known),
-        };
+            _ => Mismatch::between(&event, record.as_deref(), self.inner.require_known),
+        }
+        .map(Box::new);
         if conflict && mismatch.is_none() {
             // A paid one is said as a mismatch below; this one is passed on all the same.
             tracing::warn!(gateway = %key.provider, dedup_key = %key.key, outcome = "conflict",
@@ -212,7 +235,9 @@ impl Receiver {
                     "duplicate delivery acknowledged");
                 // The first delivery recorded it; recording again costs little and covers a
                 // replica that died between marking the event done and recording its state.
-                self.record_state(record, &event, mismatch.is_some()).await;
+                if let Some(record) = record {
+                    Box::pin(self.record_state(Some(*record), &event, mismatch.is_some())).await;
+                }
                 return Delivery::new(event.ack, Outcome::Duplicate(key));
             }
             Ok(Claim::InFlight) => {
@@ -227,8 +252,11 @@ impl Receiver {
         };
         let (record, mismatch) = match mismatch {
             Some(mismatch) => (record, Some(mismatch)),
-            None => match self.paid_elsewhere(record, &event).await {
-                Ok((record, other)) => (record, other.map(|other| Mismatch::paid_twice(&event, other))),
+            None if self.inner.ledger.is_none() => (record, None),
+            None => match Box::pin(self.paid_elsewhere(record.map(|record| *record), &event)).await {
+                Ok((record, other)) => {
+                    (record.map(Box::new), other.map(|other| Box::new(Mismatch::paid_twice(&event, other))))
+                }
                 Err(error) => {
                     if let Err(error) = self.inner.inbox.release(&lease).await {
                         tracing::warn!(gateway = %key.provider, dedup_key = %key.key, outcome = "release_failed",
@@ -238,7 +266,9 @@ impl Receiver {
                 }
             },
         };
-        ticket.hold(lease.clone());
+        // Shared with the ticket, for a drain to give back, without copying the key and holder.
+        let lease = Arc::new(lease);
+        ticket.hold(Arc::clone(&lease));
         let handling = async {
             match &mismatch {
                 Some(mismatch) => self.inner.handler.mismatch(mismatch).await,
@@ -247,7 +277,7 @@ impl Receiver {
         };
         let started = std::time::Instant::now();
         let Some(handled) = self.inner.deliveries.unless_cut(handling).await else {
-            return self.drained(ticket, Some(key)).await;
+            return Box::pin(self.drained(ticket, Some(key))).await;
         };
         gerbang_core::metrics::webhook_handled_in(key.provider, started.elapsed());
         // From here the delivery completes or releases its claim itself (unless the drain's
@@ -255,7 +285,7 @@ impl Receiver {
         // marker below is then refused, as for a lease that ran out).
         ticket.settle();
         if let Err(error) = handled {
-            return self.handler_failed(key, &lease, &error).await;
+            return Box::pin(self.handler_failed(key, &lease, &error)).await;
         }
         match self.inner.inbox.complete(&lease).await {
             Ok(true) => {}
@@ -272,10 +302,12 @@ impl Receiver {
                 kind = mismatch_kind(&mismatch.kind), "{mismatch}"),
             None => tracing::info!(gateway = %key.provider, dedup_key = %key.key, outcome = "handled", "event handled"),
         }
-        self.record_state(record, &event, mismatch.is_some()).await;
+        if let Some(record) = record {
+            Box::pin(self.record_state(Some(*record), &event, mismatch.is_some())).await;
+        }
         let ack = event.ack.clone();
         let outcome = match mismatch {
-            Some(mismatch) => Outcome::Mismatch(Box::new(mismatch)),
+            Some(mismatch) => Outcome::Mismatch(mismatch),
             None => Outcome::Handled(Box::new(event)),
         };
         Delivery::new(ack, outcome)
@@ -409,15 +441,28 @@ impl Receiver {
     /// Claims `key`; while another delivery holds it, waits for that one to finish (done, or
     /// released by a failed handler) up to the in-flight wait, polling with a growing pause.
     async fn claim(&self, key: &EventKey) -> Result<Claim, Error> {
+        match self.inner.inbox.claim(key, self.inner.lease).await? {
+            // Boxed: the wait is rare, and its timer would weigh on every delivery's future.
+            Claim::InFlight => Box::pin(self.wait_in_flight(key)).await,
+            claim => Ok(claim),
+        }
+    }
+
+    /// [`claim`](Self::claim) after a first answer that `key` is in flight: the wait counts
+    /// from that answer.
+    async fn wait_in_flight(&self, key: &EventKey) -> Result<Claim, Error> {
         let started = tokio::time::Instant::now();
         let mut pause = Duration::from_millis(20);
         loop {
-            let claim = self.inner.inbox.claim(key, self.inner.lease).await?;
-            if claim != Claim::InFlight || started.elapsed() + pause > self.inner.in_flight_wait {
-                return Ok(claim);
+            if started.elapsed() + pause > self.inner.in_flight_wait {
+                return Ok(Claim::InFlight);
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(250));
+            let claim = self.inner.inbox.claim(key, self.inner.lease).await?;
+            if claim != Claim::InFlight {
+                return Ok(claim);
+            }
         }
     }
 
