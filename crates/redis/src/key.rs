@@ -13,21 +13,21 @@ pub(crate) const MAX_READABLE: usize = 128;
 /// it (`gerbang:inbox:cuan10pay:cuan10pay:CP-1:paid`). A stored digest (`#` + SHA-256 in hex)
 /// is kept as it is: it is the digest [`tame_key`] would take of the same key.
 pub(crate) fn redis_key(prefix: &str, key: &EventKey) -> String {
-    let (gateway, stored) = (key.provider.as_str(), key.stored());
-    let mut out = String::with_capacity(prefix.len() + gateway.len() + 1 + stored.len().max(DIGEST_LEN));
-    out.push_str(prefix);
-    out.push_str(gateway);
-    out.push(':');
+    let stored = key.stored();
+    let prefix = [prefix, key.provider.as_str(), ":"];
     // Only a digest starts with `#`: a plain stored key never does.
     if stored.starts_with('#') {
+        let mut out = joined(&prefix, stored.len());
         out.push_str(&stored);
+        out
     } else {
-        push_tame(&mut out, &stored);
+        tame_key(&prefix, &stored)
     }
-    out
 }
 
-/// `prefix` + `key`, with `key` kept as it is when it is tame, hashed when it is not.
+/// The pieces of `prefix`, joined, then `key`, kept as it is when it is tame, hashed when it is
+/// not. Written into one `String` of the right size: a claim and its completion each make a key,
+/// and formatting the prefix and then the whole key cost more than the rest of a claim.
 ///
 /// A key of at most [`MAX_READABLE`] bytes of ASCII letters, digits and `-_.:/@+=,~` is kept as
 /// it is, so that an operator can find it with `redis-cli`. Any other (longer; spaces, quotes,
@@ -35,26 +35,26 @@ pub(crate) fn redis_key(prefix: &str, key: &EventKey) -> String {
 /// lie; the `{}` of a Redis Cluster hash tag, which would pin keys to one slot) becomes `#` + the
 /// SHA-256 of its bytes in hex. `#` is never in a readable key, so a readable key and a hashed
 /// one never meet.
-pub(crate) fn tame_key(prefix: &str, key: &str) -> String {
-    let mut out = String::with_capacity(prefix.len() + key.len().max(DIGEST_LEN));
-    out.push_str(prefix);
-    push_tame(&mut out, key);
-    out
-}
-
-/// `#` and a SHA-256 in hex: what a key that is not tame becomes.
-const DIGEST_LEN: usize = 65;
-
-/// Appends `key` to `out` as [`tame_key`] keeps or hashes it. Built in place: a claim and its
-/// completion each make one key, and formatting it twice cost more than the rest of the claim.
-fn push_tame(out: &mut String, key: &str) {
+pub(crate) fn tame_key(prefix: &[&str], key: &str) -> String {
+    let mut out = joined(prefix, key.len().max(DIGEST_LEN));
     if !key.is_empty() && key.len() <= MAX_READABLE && key.bytes().all(is_tame) {
         out.push_str(key);
     } else {
         out.push('#');
         out.push_str(&hex::encode(Sha256::digest(key.as_bytes())));
     }
+    out
 }
+
+/// `parts` joined, with room for `more` bytes after them.
+fn joined(parts: &[&str], more: usize) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|part| part.len()).sum::<usize>() + more);
+    parts.iter().for_each(|part| out.push_str(part));
+    out
+}
+
+/// `#` and a SHA-256 in hex: what a key that is not tame becomes.
+const DIGEST_LEN: usize = 65;
 
 fn is_tame(b: u8) -> bool {
     matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b':' | b'/' | b'@' | b'+' | b'=' | b',' | b'~')
@@ -104,7 +104,10 @@ mod tests {
 
     #[test]
     fn a_store_key_is_kept_after_the_prefix_or_hashed() {
-        assert_eq!(tame_key("gerbang:rate:", "cuan10pay:4f2a27b23b7c18df"), "gerbang:rate:cuan10pay:4f2a27b23b7c18df");
-        assert!(tame_key("gerbang:rate:", "egress ip*").starts_with("gerbang:rate:#"));
+        assert_eq!(
+            tame_key(&["gerbang:rate:"], "cuan10pay:4f2a27b23b7c18df"),
+            "gerbang:rate:cuan10pay:4f2a27b23b7c18df"
+        );
+        assert!(tame_key(&["gerbang:rate:"], "egress ip*").starts_with("gerbang:rate:#"));
     }
 }

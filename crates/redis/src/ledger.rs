@@ -192,13 +192,13 @@ impl RedisLedger {
     /// The Redis key of the record of `reference` at `provider` (for an operator's
     /// `redis-cli`): `gerbang:ledger:rec:qris:ORDER-1`.
     pub fn redis_key(&self, provider: ProviderId, reference: &str) -> String {
-        tame_key(&format!("{}rec:{}:", self.keys, provider.as_str()), reference)
+        tame_key(&[&self.keys, "rec:", provider.as_str(), ":"], reference)
     }
 
     /// The Redis key that points at the record the gateway `provider` knows by `id`:
     /// `gerbang:ledger:id:qris:INV-1`.
     pub fn id_key(&self, provider: ProviderId, id: &str) -> String {
-        tame_key(&format!("{}id:{}:", self.keys, provider.as_str()), id)
+        tame_key(&[&self.keys, "id:", provider.as_str(), ":"], id)
     }
 
     /// The sorted set of the records a check is scheduled for, by when: `gerbang:ledger:due`.

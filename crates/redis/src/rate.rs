@@ -152,7 +152,7 @@ impl RedisRateStore {
 
     /// The Redis key that holds the budget of `key` (for an operator's `redis-cli`).
     pub fn redis_key(&self, key: &str) -> String {
-        tame_key(&self.prefix, key)
+        tame_key(&[&self.prefix], key)
     }
 }
 

@@ -143,12 +143,12 @@ impl RedisTokenStore {
 
     /// The Redis key that holds the token of `key` (for an operator's `redis-cli`).
     pub fn redis_key(&self, key: &str) -> String {
-        tame_key(&self.prefix, key)
+        tame_key(&[&self.prefix], key)
     }
 
     /// The Redis key that holds the refresh lock of `key`.
     pub fn lock_key(&self, key: &str) -> String {
-        tame_key(&self.lock_prefix, key)
+        tame_key(&[&self.lock_prefix], key)
     }
 }
 
