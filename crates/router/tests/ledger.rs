@@ -8,27 +8,16 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{cashin_at, cuan10pay_at, outcomes, qris_at, refusing_base_url, sandbox_with_webhooks_to_nowhere};
+use common::{
+    cashin_at, cashin_order, cuan10pay_at, outcomes, qris_at, refusing_base_url, sandbox_with_webhooks_to_nowhere,
+};
 use gerbang_core::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use gerbang_core::inbox::MemoryInbox;
 use gerbang_core::ledger::{Ledger, MemoryLedger, WatchState, Watched, WatchedPayment};
-use gerbang_core::{
-    Channel, Error, Money, PaymentProvider, PaymentRequest, PaymentStatus, ProviderId, WebhookEvent, async_trait,
-};
+use gerbang_core::{Error, PaymentProvider, PaymentStatus, ProviderId, WebhookEvent, async_trait};
 use gerbang_router::{Outcome, Router};
 use gerbang_sandbox::{Fault, FaultAction, Sandbox};
 use gerbang_webhooks::{Handler, HandlerError, Mismatch, MismatchKind, Receiver};
-
-/// A payment Cash In takes (the router leaves out, for the others, the fields they have no place for).
-fn order(reference: &str) -> PaymentRequest {
-    PaymentRequest::builder(reference, Money::idr(150_000))
-        .channel(Channel::Qris)
-        .customer_id("CUST-42")
-        .customer_phone("081234567890")
-        .return_url("https://shop.example/orders/42")
-        .build()
-        .unwrap()
-}
 
 fn watched(gateway: Arc<dyn PaymentProvider>, ledger: &Arc<MemoryLedger>) -> Arc<dyn PaymentProvider> {
     Arc::new(Watched::new(gateway, ledger.clone()))
@@ -47,7 +36,7 @@ async fn never_reached_is_not_created_and_the_created_one_pending() {
         .gateway(watched(Arc::new(qris_at(&sandbox)), &ledger))
         .build()
         .unwrap();
-    let routed = router.route(&order("LED-REFUSED")).await.unwrap();
+    let routed = router.route(&cashin_order("LED-REFUSED")).await.unwrap();
     assert_eq!(
         outcomes(&routed.attempts),
         [(ProviderId::Cuan10pay, Outcome::NeverReached), (ProviderId::Qris, Outcome::Created)]
@@ -69,7 +58,7 @@ async fn cut_before_handling_is_not_created_once_the_look_up_finds_nothing() {
         .gateway(watched(Arc::new(qris_at(&sandbox)), &ledger))
         .build()
         .unwrap();
-    let routed = router.route(&order("LED-CUT")).await.unwrap();
+    let routed = router.route(&cashin_order("LED-CUT")).await.unwrap();
     assert_eq!(
         outcomes(&routed.attempts),
         [
@@ -96,7 +85,7 @@ async fn an_answer_lost_stays_unknown_and_watched() {
         .gateway(watched(Arc::new(qris_at(&sandbox)), &ledger))
         .build()
         .unwrap();
-    let routed = found.route(&order("LED-FOUND")).await.unwrap();
+    let routed = found.route(&cashin_order("LED-FOUND")).await.unwrap();
     assert_eq!(routed.attempts.last().map(|a| a.outcome), Some(Outcome::FoundByReference));
     let kept = record(&ledger, ProviderId::CashIn, "LED-FOUND").await;
     assert_eq!(kept.state, WatchState::Unknown, "a reconciler resolves it: {kept:?}");
@@ -109,7 +98,7 @@ async fn an_answer_lost_stays_unknown_and_watched() {
         .gateway(watched(Arc::new(qris_at(&sandbox)), &ledger))
         .build()
         .unwrap();
-    let error = stopped.route(&order("LED-LOST")).await.unwrap_err();
+    let error = stopped.route(&cashin_order("LED-LOST")).await.unwrap_err();
     assert_eq!(outcomes(&error.attempts), [(ProviderId::Cuan10pay, Outcome::Unknown)]);
     assert_eq!(record(&ledger, ProviderId::Cuan10pay, "LED-LOST").await.state, WatchState::Unknown);
 }
@@ -124,12 +113,12 @@ async fn a_5xx_that_may_hide_a_payment_is_unknown_not_not_created() {
         .gateway(watched(Arc::new(cuan10pay_at(sandbox.base_url(ProviderId::Cuan10pay))), &ledger))
         .build()
         .unwrap();
-    let error = router.route(&order("LED-503")).await.unwrap_err();
+    let error = router.route(&cashin_order("LED-503")).await.unwrap_err();
     assert_eq!(outcomes(&error.attempts), [(ProviderId::Qris, Outcome::Unknown)]);
     let kept = record(&ledger, ProviderId::Qris, "LED-503").await;
     assert_eq!(kept.state, WatchState::Unknown, "the reconciler watches it: {kept:?}");
     // And a retry of the same reference there is refused: it may exist.
-    let again = router.route(&order("LED-503")).await.unwrap_err();
+    let again = router.route(&cashin_order("LED-503")).await.unwrap_err();
     assert!(matches!(again.error, Error::ReferenceInUse { state: WatchState::Unknown, .. }), "{again}");
 }
 
@@ -167,12 +156,12 @@ async fn a_losing_attempt_paid_late_is_one_paid_twice_mismatch_and_the_order_is_
         .build()
         .unwrap();
     let reference = "LED-TWICE";
-    let routed = router.route(&order(reference)).await.unwrap();
+    let routed = router.route(&cashin_order(reference)).await.unwrap();
     assert_eq!(routed.payment.provider, ProviderId::Cuan10pay, "{:?}", routed.attempts);
     assert_eq!(record(&ledger, ProviderId::CashIn, reference).await.state, WatchState::NotCreated);
     // Yet the losing attempt exists after all (the gateway made it after the look-up found
     // nothing): the same reference, created at Cash In, outside the router.
-    cashin.create_payment(&order(reference)).await.unwrap();
+    cashin.create_payment(&cashin_order(reference)).await.unwrap();
     assert_eq!(sandbox.payments().len(), 2);
 
     // The customer pays both.

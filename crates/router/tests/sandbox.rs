@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{cashin_at, cuan10pay_at, outcomes, qris_at, refusing_base_url, sandbox_with_webhooks_to_nowhere};
+use common::{
+    cashin_at, cashin_order, cuan10pay_at, outcomes, qris_at, refusing_base_url, sandbox_with_webhooks_to_nowhere,
+};
 use gerbang_core::{
     Capabilities, Channel, Error, Money, Payment, PaymentProvider, PaymentRequest, ProviderId, WebhookEvent,
     WebhookRequest, async_trait,
@@ -58,17 +60,6 @@ impl PaymentProvider for Counting {
 /// A QRIS payment that Cuan10pay and the QRIS gateway both take.
 fn qris_order(reference: &str, rupiah: i64) -> PaymentRequest {
     PaymentRequest::builder(reference, Money::idr(rupiah)).channel(Channel::Qris).build().unwrap()
-}
-
-/// A payment that Cash In takes.
-fn cashin_order(reference: &str) -> PaymentRequest {
-    PaymentRequest::builder(reference, Money::idr(150_000))
-        .channel(Channel::Qris)
-        .customer_id("CUST-42")
-        .customer_phone("081234567890")
-        .return_url("https://shop.example/orders/42")
-        .build()
-        .unwrap()
 }
 
 async fn sandbox() -> SandboxHandle {
