@@ -236,7 +236,7 @@ impl Receiver {
                 // The first delivery recorded it; recording again costs little and covers a
                 // replica that died between marking the event done and recording its state.
                 if let Some(record) = record {
-                    Box::pin(self.record_state(Some(*record), &event, mismatch.is_some())).await;
+                    Box::pin(self.record_state(*record, &event, mismatch.is_some())).await;
                 }
                 return Delivery::new(event.ack, Outcome::Duplicate(key));
             }
@@ -303,7 +303,7 @@ impl Receiver {
             None => tracing::info!(gateway = %key.provider, dedup_key = %key.key, outcome = "handled", "event handled"),
         }
         if let Some(record) = record {
-            Box::pin(self.record_state(Some(*record), &event, mismatch.is_some())).await;
+            Box::pin(self.record_state(*record, &event, mismatch.is_some())).await;
         }
         let ack = event.ack.clone();
         let outcome = match mismatch {
@@ -397,9 +397,9 @@ impl Receiver {
         Ok((Some(record), other))
     }
 
-    /// Records what a handled event says of its payment (or that it is a mismatch).
-    async fn record_state(&self, record: Option<WatchedPayment>, event: &WebhookEvent, mismatch: bool) {
-        let (Some(ledger), Some(mut record)) = (&self.inner.ledger, record) else { return };
+    /// Records what a handled event says of `record`, its payment's (or that it is a mismatch).
+    async fn record_state(&self, mut record: WatchedPayment, event: &WebhookEvent, mismatch: bool) {
+        let Some(ledger) = &self.inner.ledger else { return };
         let state = if mismatch { WatchState::Mismatch } else { WatchState::of(&event.status) };
         if !absorb(&mut record, event, state) {
             return;
