@@ -61,7 +61,7 @@ use gerbang_core::ProviderId;
 use serde_json::json;
 
 use crate::clock;
-use crate::emulated::{self, EmulatedGateway, Webhooks};
+use crate::emulated::{self, EmulatedPayments, Settle, Webhooks};
 use crate::payments::{self, Cause, Filter};
 use crate::state::Shared;
 use crate::{DeliveryPlan, PaymentState, SandboxError, dashboard, faults, webhook};
@@ -76,19 +76,19 @@ pub(crate) struct Controlled {
     pub(crate) state: PaymentState,
 }
 
-/// The gateway of `provider` and the sandbox key of the payment `id` names
+/// The payments of `provider`'s gateway and the sandbox key of the payment `id` names
 /// ([`payments::resolve`]), or of what else the gateway's controls move
-/// ([`EmulatedGateway::controls_other`]: Ciputra's registrations, not payments).
+/// ([`EmulatedPayments::controls_other`]: Ciputra's registrations, not payments).
 fn key(
     shared: &Shared,
     provider: ProviderId,
     id: &str,
-) -> Result<(&'static dyn EmulatedGateway, String), SandboxError> {
-    let gateway = emulated::of(provider).ok_or(SandboxError::NotEmulated { provider })?;
+) -> Result<(&'static dyn EmulatedPayments, String), SandboxError> {
+    let store = emulated::of(provider).ok_or(SandboxError::NotEmulated { provider })?.payments();
     match payments::resolve(shared, provider, id) {
-        Ok(payment) => Ok((gateway, payment.reference)),
-        Err(SandboxError::UnknownPayment { .. }) if gateway.controls_other(shared, id.trim()) => {
-            Ok((gateway, id.trim().to_owned()))
+        Ok(payment) => Ok((store, payment.reference)),
+        Err(SandboxError::UnknownPayment { .. }) if store.controls_other(shared, id.trim()) => {
+            Ok((store, id.trim().to_owned()))
         }
         Err(e) => Err(e),
     }
@@ -96,7 +96,7 @@ fn key(
 
 /// Moves the pending payment of `provider` that `id` names (any of its ids: see
 /// [`payments::resolve`]) to `target` and delivers that gateway's webhook per `plan`, through
-/// its [`EmulatedGateway::settle`].
+/// its [`EmulatedPayments::settle`].
 pub(crate) fn settle(
     shared: &Arc<Shared>,
     provider: ProviderId,
@@ -104,8 +104,8 @@ pub(crate) fn settle(
     target: PaymentState,
     plan: DeliveryPlan,
 ) -> Result<Controlled, SandboxError> {
-    let (gateway, reference) = key(shared, provider, id)?;
-    let state = gateway.settle(shared, &reference, target, plan, Cause::Control)?;
+    let (store, reference) = key(shared, provider, id)?;
+    let state = store.settle(shared, Settle { reference: &reference, target, plan, cause: Cause::Control })?;
     Ok(Controlled { reference, state })
 }
 
@@ -118,8 +118,8 @@ pub(crate) fn send_webhook(
     state: Option<PaymentState>,
     plan: DeliveryPlan,
 ) -> Result<Controlled, SandboxError> {
-    let (gateway, reference) = key(shared, provider, id)?;
-    let (state, webhook) = gateway.webhook_in(shared, &reference, state)?;
+    let (store, reference) = key(shared, provider, id)?;
+    let (state, webhook) = store.webhook_in(shared, &reference, state)?;
     if !webhook::dispatch(shared, webhook, plan) {
         return Err(SandboxError::NoWebhookUrl { provider, reference });
     }
@@ -255,10 +255,10 @@ fn control(shared: &Arc<Shared>, (provider, id): (String, String), query: PlanQu
     }
 }
 
-/// Where a control's webhook went, for the person who pressed it ([`EmulatedGateway::webhooks`]):
-/// the URLs of a gateway whose webhook URL is set in its dashboard (Cuan10pay, Cash In), or that
-/// none is set; the callback URL the payment was created with; or that the gateway sends none
-/// (QRIS). Every attempt and its answer are in `GET /_sandbox/deliveries` (and on the dashboard).
+/// Where a control's webhook went, for the person who pressed it
+/// ([`EmulatedGateway::webhooks`](emulated::EmulatedGateway::webhooks)): the URLs of a gateway
+/// whose webhook URL is set in its dashboard (Cuan10pay, Cash In), or that none is set; the
+/// callback URL the payment was created with; or that the gateway sends none (QRIS). Every attempt and its answer are in `GET /_sandbox/deliveries` (and on the dashboard).
 fn where_the_webhook_goes(shared: &Arc<Shared>, provider: ProviderId, plan: DeliveryPlan) -> serde_json::Value {
     if plan.drop {
         return json!("dropped by the delivery plan: not sent");

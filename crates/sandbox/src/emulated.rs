@@ -11,9 +11,10 @@
 //!   [`SandboxBuilder`](crate::SandboxBuilder) methods store ([`GatewaySettings`]), and read back
 //!   by its handlers with [`Shared::gateway_state`];
 //! - its routes, and any control routes of its own;
-//! - how a payment is moved by the controls ([`settle`](EmulatedGateway::settle)), which moves it
-//!   has, the webhook of a state, how its payments are summarised for the dashboard, which are
-//!   due to expire;
+//! - which moves its payments have, and its payments themselves
+//!   ([`payments`](EmulatedGateway::payments), an [`EmulatedPayments`] its store module
+//!   implements): how one is moved by the controls, the webhook of a state, how they are
+//!   summarised for the dashboard, which are due to expire;
 //! - its webhooks: where they go, how they are retried;
 //! - its operations, as a fault names them, and its error shape, for a fault's answer;
 //! - its test credentials, for `GET /_sandbox/keys` and the dashboard;
@@ -66,48 +67,8 @@ pub(crate) trait EmulatedGateway: Sync {
     /// least).
     fn moves(&self) -> &'static [PaymentState];
 
-    /// Moves the payment keyed `reference` (its [`PaymentSummary::reference`], or an id
-    /// [`controls_other`](Self::controls_other) accepts) to `target`, and delivers the webhook
-    /// of its new state per `plan`; the state it is in now.
-    ///
-    /// # Errors
-    ///
-    /// [`SandboxError::UnknownPayment`], [`SandboxError::NotPending`],
-    /// [`SandboxError::UnsupportedTransition`] for a move it does not have.
-    fn settle(
-        &self,
-        shared: &Arc<Shared>,
-        reference: &str,
-        target: PaymentState,
-        plan: DeliveryPlan,
-        cause: Cause,
-    ) -> Result<PaymentState, SandboxError>;
-
-    /// The webhook the payment keyed `reference` has (or would have) in `state` (its current
-    /// state when `None`), made now, and the state it is of; nothing moves.
-    ///
-    /// # Errors
-    ///
-    /// [`SandboxError::UnknownPayment`], [`SandboxError::NoWebhook`] for a state it sends none for.
-    fn webhook_in(
-        &self,
-        shared: &Arc<Shared>,
-        reference: &str,
-        state: Option<PaymentState>,
-    ) -> Result<(PaymentState, Webhook), SandboxError>;
-
-    /// Writes a [`PaymentSummary`] of each of its payments into `out`, expiry applied.
-    fn summaries(&self, shared: &Shared, out: &mut Vec<PaymentSummary>);
-
-    /// Expires each pending payment past its expiry on the sandbox clock (sending the webhooks
-    /// the gateway sends for it); their references.
-    fn expire_due(&self, shared: &Arc<Shared>) -> Vec<String>;
-
-    /// Whether `id` names something the payment controls move that is not a payment, and so not
-    /// in its [`summaries`](Self::summaries) (Ciputra's registrations); `id` is then its key.
-    fn controls_other(&self, _shared: &Shared, _id: &str) -> bool {
-        false
-    }
+    /// Its payments: how the controls move them, their webhooks, their summaries, their expiry.
+    fn payments(&self) -> &'static dyn EmulatedPayments;
 
     /// Where its webhooks go.
     fn webhooks(&self) -> Webhooks;
@@ -141,6 +102,62 @@ pub(crate) trait EmulatedGateway: Sync {
 
     /// Which states it sends a webhook for, for [`SandboxError::NoWebhook`], starting with ` (`.
     fn webhook_states_hint(&self) -> &'static str;
+}
+
+/// The payments of one emulated gateway, as the shared modules move and list them. Implemented
+/// by a unit struct in each gateway's store module (`cuan10pay::store::Payments`, …), reached
+/// through [`EmulatedGateway::payments`]; like the gateway's, its methods hold no state of their
+/// own: they read the gateway's records from [`Shared::gateway_state`].
+pub(crate) trait EmulatedPayments: Sync {
+    /// Moves the payment keyed `settle.reference` (its [`PaymentSummary::reference`], or an id
+    /// [`controls_other`](Self::controls_other) accepts) to `settle.target`, and delivers the
+    /// webhook of its new state per `settle.plan`; the state it is in now.
+    ///
+    /// # Errors
+    ///
+    /// [`SandboxError::UnknownPayment`], [`SandboxError::NotPending`],
+    /// [`SandboxError::UnsupportedTransition`] for a move it does not have.
+    fn settle(&self, shared: &Arc<Shared>, settle: Settle<'_>) -> Result<PaymentState, SandboxError>;
+
+    /// The webhook the payment keyed `reference` has (or would have) in `state` (its current
+    /// state when `None`), made now, and the state it is of; nothing moves.
+    ///
+    /// # Errors
+    ///
+    /// [`SandboxError::UnknownPayment`], [`SandboxError::NoWebhook`] for a state it sends none for.
+    fn webhook_in(
+        &self,
+        shared: &Arc<Shared>,
+        reference: &str,
+        state: Option<PaymentState>,
+    ) -> Result<(PaymentState, Webhook), SandboxError>;
+
+    /// Writes a [`PaymentSummary`] of each of its payments into `out`, expiry applied.
+    fn summaries(&self, shared: &Shared, out: &mut Vec<PaymentSummary>);
+
+    /// Expires each pending payment past its expiry on the sandbox clock (sending the webhooks
+    /// the gateway sends for it); their references.
+    fn expire_due(&self, shared: &Arc<Shared>) -> Vec<String>;
+
+    /// Whether `id` names something the payment controls move that is not a payment, and so not
+    /// in its [`summaries`](Self::summaries) (Ciputra's registrations); `id` is then its key.
+    fn controls_other(&self, _shared: &Shared, _id: &str) -> bool {
+        false
+    }
+}
+
+/// One move of a payment, for [`EmulatedPayments::settle`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settle<'a> {
+    /// The payment's key: its [`PaymentSummary::reference`], or an id
+    /// [`EmulatedPayments::controls_other`] accepts.
+    pub(crate) reference: &'a str,
+    /// The state it moves to.
+    pub(crate) target: PaymentState,
+    /// How the webhook of its new state is delivered.
+    pub(crate) plan: DeliveryPlan,
+    /// What moved it, for its timeline.
+    pub(crate) cause: Cause,
 }
 
 /// Every emulated gateway, in the order the sandbox lists them.

@@ -10,8 +10,9 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::emulated::{EmulatedPayments, Settle};
 use crate::state::Shared;
-use crate::{PaymentState, SandboxError, control, emulated};
+use crate::{DeliveryPlan, PaymentState, SandboxError, control, emulated};
 
 /// What made a payment change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -164,7 +165,7 @@ pub(crate) fn all(shared: &Shared, filter: &Filter) -> Vec<PaymentSummary> {
     let mut out = Vec::new();
     for gateway in emulated::all() {
         if filter.provider.is_none_or(|p| p == gateway.provider()) {
-            gateway.summaries(shared, &mut out);
+            gateway.payments().summaries(shared, &mut out);
         }
     }
     if let Some(state) = filter.state {
@@ -238,18 +239,22 @@ pub(crate) fn resolve(shared: &Shared, provider: ProviderId, id: &str) -> Result
 pub(crate) fn expire_due(shared: &Arc<Shared>) -> Vec<(ProviderId, String)> {
     let mut expired = Vec::new();
     for gateway in emulated::all() {
-        expired.extend(gateway.expire_due(shared).into_iter().map(|r| (gateway.provider(), r)));
+        expired.extend(gateway.payments().expire_due(shared).into_iter().map(|r| (gateway.provider(), r)));
     }
     expired
 }
 
-/// Moves each of `due` (pending past its expiry) to expired through the gateway's own `settle`,
-/// which sends its webhook; a payment that moved meanwhile is skipped.
-pub(crate) fn settle_expired(
-    due: Vec<String>,
-    settle: impl Fn(&str) -> Result<PaymentState, SandboxError>,
-) -> Vec<String> {
-    due.into_iter().filter(|reference| settle(reference).is_ok()).collect()
+/// Moves each of `due` (pending past its expiry) to expired through the gateway's own
+/// [`settle`](EmulatedPayments::settle), which sends its webhook; a payment that moved meanwhile
+/// is skipped.
+pub(crate) fn settle_expired(store: &dyn EmulatedPayments, shared: &Arc<Shared>, due: Vec<String>) -> Vec<String> {
+    due.into_iter()
+        .filter(|reference| {
+            let expiry =
+                Settle { reference, target: PaymentState::Expired, plan: DeliveryPlan::new(), cause: Cause::Expiry };
+            store.settle(shared, expiry).is_ok()
+        })
+        .collect()
 }
 
 impl crate::Sandbox {
@@ -283,7 +288,7 @@ impl crate::Sandbox {
     /// As [`pay`](Self::pay), and [`SandboxError::UnsupportedTransition`] for a gateway without
     /// a cancel call.
     pub async fn cancel(&self, provider: ProviderId, reference: &str) -> Result<PaymentState, SandboxError> {
-        control::settle(self.shared(), provider, reference, PaymentState::Cancelled, crate::DeliveryPlan::new())
+        control::settle(self.shared(), provider, reference, PaymentState::Cancelled, DeliveryPlan::new())
             .map(|done| done.state)
     }
 }

@@ -48,13 +48,13 @@ use gerbang_signing::cashin::HmacAlgorithm;
 use gerbang_signing::rsa::PrivateKey;
 use serde_json::json;
 
+use crate::PaymentState;
 use crate::emulated::{
-    Credential, EmulatedGateway, GatewaySettings, GatewayStates, Operation, PublishedKey, Webhooks, settings_of,
+    Credential, EmulatedGateway, EmulatedPayments, GatewaySettings, GatewayStates, Operation, PublishedKey, Webhooks,
+    settings_of,
 };
-use crate::payments::{Cause, PaymentSummary};
 use crate::state::Shared;
-use crate::webhook::{Webhook, WebhookRetry};
-use crate::{DeliveryPlan, PaymentState, SandboxError};
+use crate::webhook::WebhookRetry;
 
 /// The sandbox's client id for Cash In (`X-CLIENT-ID`). A published test value: it is accepted by
 /// this sandbox and nowhere else, so it is safe in examples, tests and source code.
@@ -173,32 +173,8 @@ impl EmulatedGateway for Gateway {
         &[PaymentState::Paid, PaymentState::Expired, PaymentState::Failed]
     }
 
-    fn settle(
-        &self,
-        shared: &Arc<Shared>,
-        reference: &str,
-        target: PaymentState,
-        plan: DeliveryPlan,
-        cause: Cause,
-    ) -> Result<PaymentState, SandboxError> {
-        payments::settle(shared, reference, target, plan, cause)
-    }
-
-    fn webhook_in(
-        &self,
-        shared: &Arc<Shared>,
-        reference: &str,
-        state: Option<PaymentState>,
-    ) -> Result<(PaymentState, Webhook), SandboxError> {
-        payments::webhook_in(shared, reference, state)
-    }
-
-    fn summaries(&self, shared: &Shared, out: &mut Vec<PaymentSummary>) {
-        payments::summaries(shared, out);
-    }
-
-    fn expire_due(&self, shared: &Arc<Shared>) -> Vec<String> {
-        payments::expire_due(shared)
+    fn payments(&self) -> &'static dyn EmulatedPayments {
+        &payments::Payments
     }
 
     /// Notifications go to the URL set in the merchant's dashboard.

@@ -21,11 +21,12 @@ use time::OffsetDateTime;
 use super::auth::RequestId;
 use super::{CHANNEL_ID, CLIENT_ID, PREFIX, error, signing_key};
 use crate::bounded::{BoundedMap, BoundedSet};
+use crate::emulated::{EmulatedPayments, Settle};
 use crate::page::{controls, escape, not_found};
-use crate::payments::{Cause, PaymentSummary, Timeline, settle_expired};
+use crate::payments::{PaymentSummary, Timeline, settle_expired};
 use crate::state::{Shared, lock};
 use crate::webhook::{Outgoing, Target, Webhook, dispatch};
-use crate::{DeliveryPlan, PaymentState, SandboxError};
+use crate::{PaymentState, SandboxError};
 
 const PROVIDER: ProviderId = ProviderId::CashIn;
 
@@ -287,96 +288,101 @@ pub(super) async fn page(State(shared): State<Arc<Shared>>, Path(token): Path<St
     Html(body).into_response()
 }
 
-/// Moves an `OPEN` checkout to paid (`SUCCESS`, notification `00`), expired (`FAILED`, `05`) or
-/// failed (`FAILED`, `06`) and delivers the notification per `plan`. `reference` is the
-/// merchant's `trxNo`.
-pub(crate) fn settle(
-    shared: &Arc<Shared>,
-    reference: &str,
-    target: PaymentState,
-    plan: DeliveryPlan,
-    cause: Cause,
-) -> Result<PaymentState, SandboxError> {
-    if notification_code(target).is_none() || target == PaymentState::Pending {
-        return Err(SandboxError::UnsupportedTransition { provider: PROVIDER, target });
-    }
-    let now = shared.now();
-    let checkout = {
-        let mut store = lock(&super::emulator(shared).store);
-        let Some(checkout) = store.payments.get_mut(reference.trim()) else {
-            return Err(unknown(reference));
+/// Cash In's checkouts, as the shared modules move and list them.
+#[derive(Debug)]
+pub(crate) struct Payments;
+
+impl EmulatedPayments for Payments {
+    /// Moves an `OPEN` checkout to paid (`SUCCESS`, notification `00`), expired (`FAILED`, `05`) or
+    /// failed (`FAILED`, `06`) and delivers the notification per `plan`. `reference` is the
+    /// merchant's `trxNo`.
+    fn settle(
+        &self,
+        shared: &Arc<Shared>,
+        Settle { reference, target, plan, cause }: Settle<'_>,
+    ) -> Result<PaymentState, SandboxError> {
+        if notification_code(target).is_none() || target == PaymentState::Pending {
+            return Err(SandboxError::UnsupportedTransition { provider: PROVIDER, target });
+        }
+        let now = shared.now();
+        let checkout = {
+            let mut store = lock(&super::emulator(shared).store);
+            let Some(checkout) = store.payments.get_mut(reference.trim()) else {
+                return Err(unknown(reference));
+            };
+            if checkout.state != PaymentState::Pending {
+                return Err(SandboxError::NotPending {
+                    provider: PROVIDER,
+                    reference: reference.to_owned(),
+                    status: checkout.state,
+                });
+            }
+            checkout.state = target;
+            checkout.timeline.push(now, target, cause);
+            if target == PaymentState::Paid {
+                // **Decision**: a customer left to choose pays by QRIS.
+                checkout.method = Some(checkout.channel.unwrap_or("QRIS"));
+            }
+            checkout.clone()
         };
-        if checkout.state != PaymentState::Pending {
-            return Err(SandboxError::NotPending {
-                provider: PROVIDER,
-                reference: reference.to_owned(),
-                status: checkout.state,
-            });
+        tracing::info!(reference, status = %target, "checkout settled");
+        if let Some(webhook) = notification(checkout, target, now, shared.wall_now()) {
+            dispatch(shared, webhook, plan);
         }
-        checkout.state = target;
-        checkout.timeline.push(now, target, cause);
-        if target == PaymentState::Paid {
-            // **Decision**: a customer left to choose pays by QRIS.
-            checkout.method = Some(checkout.channel.unwrap_or("QRIS"));
+        Ok(target)
+    }
+
+    /// The notification of a checkout in `state` (its current one when `None`), made now: what
+    /// [`Sandbox::send_webhook`](crate::Sandbox::send_webhook) sends, whatever the checkout's state
+    /// now.
+    fn webhook_in(
+        &self,
+        shared: &Arc<Shared>,
+        reference: &str,
+        state: Option<PaymentState>,
+    ) -> Result<(PaymentState, Webhook), SandboxError> {
+        let checkout = lock(&super::emulator(shared).store)
+            .payments
+            .get(reference.trim())
+            .cloned()
+            .ok_or_else(|| unknown(reference))?;
+        let state = state.unwrap_or(checkout.state);
+        let webhook = notification(checkout, state, shared.now(), shared.wall_now())
+            .ok_or(SandboxError::NoWebhook { provider: PROVIDER, state })?;
+        Ok((state, webhook))
+    }
+
+    /// Every checkout, as the dashboard shows it.
+    fn summaries(&self, shared: &Shared, out: &mut Vec<PaymentSummary>) {
+        let store = lock(&super::emulator(shared).store);
+        for checkout in store.payments.values() {
+            let mut summary = PaymentSummary::new(
+                PROVIDER,
+                &checkout.trx_no,
+                checkout.amount.into(),
+                checkout.state,
+                checkout.created_at,
+                &checkout.timeline,
+            );
+            summary.gateway_id.clone_from(&checkout.reference_no);
+            summary.merchant_reference = Some(checkout.trx_no.clone());
+            summary.expires_at = Some(checkout.expires_at);
+            summary.page_url = Some(checkout.page_url.clone());
+            out.push(summary);
         }
-        checkout.clone()
-    };
-    tracing::info!(reference, status = %target, "checkout settled");
-    if let Some(webhook) = notification(checkout, target, now, shared.wall_now()) {
-        dispatch(shared, webhook, plan);
     }
-    Ok(target)
-}
 
-/// The notification of a checkout in `state` (its current one when `None`), made now: what
-/// [`Sandbox::send_webhook`](crate::Sandbox::send_webhook) sends, whatever the checkout's state
-/// now.
-pub(crate) fn webhook_in(
-    shared: &Arc<Shared>,
-    reference: &str,
-    state: Option<PaymentState>,
-) -> Result<(PaymentState, Webhook), SandboxError> {
-    let checkout = lock(&super::emulator(shared).store)
-        .payments
-        .get(reference.trim())
-        .cloned()
-        .ok_or_else(|| unknown(reference))?;
-    let state = state.unwrap_or(checkout.state);
-    let webhook = notification(checkout, state, shared.now(), shared.wall_now())
-        .ok_or(SandboxError::NoWebhook { provider: PROVIDER, state })?;
-    Ok((state, webhook))
-}
-
-/// Every checkout, as the dashboard shows it.
-pub(crate) fn summaries(shared: &Shared, out: &mut Vec<PaymentSummary>) {
-    let store = lock(&super::emulator(shared).store);
-    for checkout in store.payments.values() {
-        let mut summary = PaymentSummary::new(
-            PROVIDER,
-            &checkout.trx_no,
-            checkout.amount.into(),
-            checkout.state,
-            checkout.created_at,
-            &checkout.timeline,
-        );
-        summary.gateway_id.clone_from(&checkout.reference_no);
-        summary.merchant_reference = Some(checkout.trx_no.clone());
-        summary.expires_at = Some(checkout.expires_at);
-        summary.page_url = Some(checkout.page_url.clone());
-        out.push(summary);
+    /// Expires the open checkouts past their `duration`, each sending its `05` notification.
+    fn expire_due(&self, shared: &Arc<Shared>) -> Vec<String> {
+        let now = shared.now();
+        let due: Vec<String> = lock(&super::emulator(shared).store)
+            .payments
+            .values()
+            .filter(|c| c.state == PaymentState::Pending && c.expires_at <= now)
+            .map(|c| c.trx_no.clone())
+            .collect();
+        settle_expired(self, shared, due)
     }
-}
-
-/// Expires the open checkouts past their `duration`, each sending its `05` notification.
-pub(crate) fn expire_due(shared: &Arc<Shared>) -> Vec<String> {
-    let now = shared.now();
-    let due: Vec<String> = lock(&super::emulator(shared).store)
-        .payments
-        .values()
-        .filter(|c| c.state == PaymentState::Pending && c.expires_at <= now)
-        .map(|c| c.trx_no.clone())
-        .collect();
-    settle_expired(due, |trx_no| settle(shared, trx_no, PaymentState::Expired, DeliveryPlan::new(), Cause::Expiry))
 }
 
 fn unknown(reference: &str) -> SandboxError {

@@ -41,11 +41,12 @@ use axum::routing::{get, post};
 use gerbang_core::ProviderId;
 use serde_json::json;
 
-use crate::emulated::{Credential, EmulatedGateway, GatewaySettings, GatewayStates, Operation, Webhooks, settings_of};
-use crate::payments::{Cause, PaymentSummary};
+use crate::PaymentState;
+use crate::emulated::{
+    Credential, EmulatedGateway, EmulatedPayments, GatewaySettings, GatewayStates, Operation, Webhooks, settings_of,
+};
 use crate::state::Shared;
-use crate::webhook::{Webhook, WebhookRetry};
-use crate::{DeliveryPlan, PaymentState, SandboxError};
+use crate::webhook::WebhookRetry;
 
 /// The sandbox's API key for Ciputra. A published test value: it is accepted by this sandbox and
 /// nowhere else, so it is safe in examples, tests and source code.
@@ -141,37 +142,8 @@ impl EmulatedGateway for Gateway {
         &[PaymentState::Paid, PaymentState::Expired, PaymentState::Cancelled]
     }
 
-    fn settle(
-        &self,
-        shared: &Arc<Shared>,
-        reference: &str,
-        target: PaymentState,
-        plan: DeliveryPlan,
-        cause: Cause,
-    ) -> Result<PaymentState, SandboxError> {
-        store::settle(shared, reference, target, plan, cause)
-    }
-
-    fn webhook_in(
-        &self,
-        shared: &Arc<Shared>,
-        reference: &str,
-        state: Option<PaymentState>,
-    ) -> Result<(PaymentState, Webhook), SandboxError> {
-        store::webhook_in(shared, reference, state)
-    }
-
-    fn summaries(&self, shared: &Shared, out: &mut Vec<PaymentSummary>) {
-        store::summaries(shared, out);
-    }
-
-    fn expire_due(&self, shared: &Arc<Shared>) -> Vec<String> {
-        store::expire_due(shared)
-    }
-
-    /// A registration is moved by the same controls, by its `external_id` or `order_id`.
-    fn controls_other(&self, shared: &Shared, id: &str) -> bool {
-        store::is_registration(shared, id)
+    fn payments(&self) -> &'static dyn EmulatedPayments {
+        &store::Payments
     }
 
     /// To the transaction's `callback_url`, or else the configured URL.

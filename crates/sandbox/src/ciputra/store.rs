@@ -9,10 +9,11 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::bounded::BoundedMap;
+use crate::emulated::{EmulatedPayments, Settle};
 use crate::payments::{Cause, PaymentSummary, Timeline, settle_expired};
 use crate::state::{Shared, lock};
 use crate::webhook::{Outgoing, Target, Webhook, dispatch};
-use crate::{DeliveryPlan, PaymentState, SandboxError};
+use crate::{PaymentState, SandboxError};
 
 /// The broker every sandbox transaction belongs to (the document's answers name one).
 pub(super) const BROKER: (u32, &str) = (1, "Gerbang Sandbox Broker");
@@ -207,140 +208,145 @@ pub(super) fn callback_body(fields: &[(&str, String)]) -> String {
     fields.iter().map(|(name, value)| format!("{}={}", encode(name), encode(value))).collect::<Vec<_>>().join("&")
 }
 
-/// Moves a pending transaction or registration (found by `external_id` or `order_id`) to paid
-/// or expired, and delivers its callback per `plan`; or cancels a pending transaction, as the
-/// merchant's `action=cancel` does (no callback: the merchant asked for it).
-pub(crate) fn settle(
-    shared: &Arc<Shared>,
-    reference: &str,
-    target: PaymentState,
-    plan: DeliveryPlan,
-    cause: Cause,
-) -> Result<PaymentState, SandboxError> {
-    let provider = ProviderId::Ciputra;
-    // Nothing in the document fails; only a transaction can be cancelled.
-    if !matches!(target, PaymentState::Paid | PaymentState::Expired | PaymentState::Cancelled) {
-        return Err(SandboxError::UnsupportedTransition { provider, target });
-    }
-    let now = shared.now();
-    let webhook = {
-        let mut store = lock(&super::emulator(shared).store);
-        let counter_digits = store.digits("90", 9);
-        let not_pending = |status| SandboxError::NotPending { provider, reference: reference.to_owned(), status };
-        if let Some(txn) =
-            store.transactions.values_mut().find(|t| t.external_id == reference || t.order_id == reference)
-        {
-            if txn.state != PaymentState::Pending {
-                return Err(not_pending(txn.state));
-            }
-            if target == PaymentState::Cancelled {
-                txn.cancel(now, cause);
-                tracing::info!(reference, "Ciputra transaction cancelled");
-                return Ok(target);
-            }
-            txn.state = target;
-            txn.timeline.push(now, target, cause);
-            if target == PaymentState::Paid {
-                txn.paid_at = Some(now);
-                txn.reference_number = counter_digits;
-            }
-            transaction_callback(txn, target, now)
-        } else if target == PaymentState::Cancelled {
+/// Ciputra's transactions and registrations, as the shared modules move and list them.
+#[derive(Debug)]
+pub(crate) struct Payments;
+
+impl EmulatedPayments for Payments {
+    /// Moves a pending transaction or registration (found by `external_id` or `order_id`) to paid
+    /// or expired, and delivers its callback per `plan`; or cancels a pending transaction, as the
+    /// merchant's `action=cancel` does (no callback: the merchant asked for it).
+    fn settle(
+        &self,
+        shared: &Arc<Shared>,
+        Settle { reference, target, plan, cause }: Settle<'_>,
+    ) -> Result<PaymentState, SandboxError> {
+        let provider = ProviderId::Ciputra;
+        // Nothing in the document fails; only a transaction can be cancelled.
+        if !matches!(target, PaymentState::Paid | PaymentState::Expired | PaymentState::Cancelled) {
             return Err(SandboxError::UnsupportedTransition { provider, target });
-        } else if let Some(reg) =
-            store.registrations.values_mut().find(|r| r.external_id == reference || r.order_id == reference)
-        {
-            if reg.state != PaymentState::Pending {
-                return Err(not_pending(reg.state));
-            }
-            reg.state = target;
-            if target == PaymentState::Paid {
-                reg.registered_at = Some(now);
-                reg.reference_number = counter_digits;
-                reg.account_number = "11000011".to_owned();
-            }
-            registration_callback(reg, target, now)
-        } else {
-            return Err(SandboxError::UnknownPayment { provider, reference: reference.to_owned() });
         }
-    };
-    tracing::info!(reference, status = %target, "Ciputra transaction settled");
-    dispatch(shared, webhook, plan);
-    Ok(target)
-}
-
-/// The callback of a transaction or registration in `state` (its current one when `None`),
-/// made now, for [`Sandbox::send_webhook`](crate::Sandbox::send_webhook): the sandbox calls back
-/// when one is paid or expires, so those are the two states it has a callback for.
-pub(crate) fn webhook_in(
-    shared: &Arc<Shared>,
-    reference: &str,
-    state: Option<PaymentState>,
-) -> Result<(PaymentState, Webhook), SandboxError> {
-    let provider = ProviderId::Ciputra;
-    let now = shared.now();
-    let store = lock(&super::emulator(shared).store);
-    let no_webhook = |state| SandboxError::NoWebhook { provider, state };
-    let callback_state = |current: PaymentState| {
-        let state = state.unwrap_or(current);
-        if matches!(state, PaymentState::Paid | PaymentState::Expired) { Ok(state) } else { Err(no_webhook(state)) }
-    };
-    if let Some(txn) = store.transactions.values().find(|t| t.external_id == reference || t.order_id == reference) {
-        let state = callback_state(txn.state)?;
-        Ok((state, transaction_callback(txn, state, now)))
-    } else if let Some(reg) =
-        store.registrations.values().find(|r| r.external_id == reference || r.order_id == reference)
-    {
-        let state = callback_state(reg.state)?;
-        Ok((state, registration_callback(reg, state, now)))
-    } else {
-        Err(SandboxError::UnknownPayment { provider, reference: reference.to_owned() })
+        let now = shared.now();
+        let webhook = {
+            let mut store = lock(&super::emulator(shared).store);
+            let counter_digits = store.digits("90", 9);
+            let not_pending = |status| SandboxError::NotPending { provider, reference: reference.to_owned(), status };
+            if let Some(txn) =
+                store.transactions.values_mut().find(|t| t.external_id == reference || t.order_id == reference)
+            {
+                if txn.state != PaymentState::Pending {
+                    return Err(not_pending(txn.state));
+                }
+                if target == PaymentState::Cancelled {
+                    txn.cancel(now, cause);
+                    tracing::info!(reference, "Ciputra transaction cancelled");
+                    return Ok(target);
+                }
+                txn.state = target;
+                txn.timeline.push(now, target, cause);
+                if target == PaymentState::Paid {
+                    txn.paid_at = Some(now);
+                    txn.reference_number = counter_digits;
+                }
+                transaction_callback(txn, target, now)
+            } else if target == PaymentState::Cancelled {
+                return Err(SandboxError::UnsupportedTransition { provider, target });
+            } else if let Some(reg) =
+                store.registrations.values_mut().find(|r| r.external_id == reference || r.order_id == reference)
+            {
+                if reg.state != PaymentState::Pending {
+                    return Err(not_pending(reg.state));
+                }
+                reg.state = target;
+                if target == PaymentState::Paid {
+                    reg.registered_at = Some(now);
+                    reg.reference_number = counter_digits;
+                    reg.account_number = "11000011".to_owned();
+                }
+                registration_callback(reg, target, now)
+            } else {
+                return Err(SandboxError::UnknownPayment { provider, reference: reference.to_owned() });
+            }
+        };
+        tracing::info!(reference, status = %target, "Ciputra transaction settled");
+        dispatch(shared, webhook, plan);
+        Ok(target)
     }
-}
 
-/// Whether `id` is a registration's `external_id` or `order_id`: registrations are not payments
-/// (not listed, so not found by [`resolve`](crate::payments::resolve)), yet the controls move
-/// them too.
-pub(crate) fn is_registration(shared: &Shared, id: &str) -> bool {
-    lock(&super::emulator(shared).store).registrations.values().any(|r| r.external_id == id || r.order_id == id)
-}
-
-/// Every transaction, as the dashboard shows it (registrations are not payments: they are not
-/// listed).
-pub(crate) fn summaries(shared: &Shared, out: &mut Vec<PaymentSummary>) {
-    let store = lock(&super::emulator(shared).store);
-    for txn in store.transactions.values() {
-        let mut summary = PaymentSummary::new(
-            ProviderId::Ciputra,
-            &txn.external_id,
-            txn.amount.into(),
-            txn.state,
-            txn.created_at,
-            &txn.timeline,
-        );
-        summary.gateway_id.clone_from(&txn.order_id);
-        summary.merchant_reference = Some(txn.external_id.clone());
-        summary.expires_at = Some(txn.expires_at);
-        summary.page_url = Some(txn.shortlink.clone());
-        out.push(summary);
-    }
-}
-
-/// Expires the pending transactions and registrations past their expiry, each sending its
-/// `expired` callback.
-pub(crate) fn expire_due(shared: &Arc<Shared>) -> Vec<String> {
-    let now = shared.now();
-    let due: Vec<String> = {
+    /// The callback of a transaction or registration in `state` (its current one when `None`),
+    /// made now, for [`Sandbox::send_webhook`](crate::Sandbox::send_webhook): the sandbox calls
+    /// back when one is paid or expires, so those are the two states it has a callback for.
+    fn webhook_in(
+        &self,
+        shared: &Arc<Shared>,
+        reference: &str,
+        state: Option<PaymentState>,
+    ) -> Result<(PaymentState, Webhook), SandboxError> {
+        let provider = ProviderId::Ciputra;
+        let now = shared.now();
         let store = lock(&super::emulator(shared).store);
-        let transactions = store.transactions.values().map(|t| (t.state, t.expires_at, &t.external_id));
-        let registrations = store.registrations.values().map(|r| (r.state, r.expires_at, &r.external_id));
-        transactions
-            .chain(registrations)
-            .filter(|(state, expires_at, _)| *state == PaymentState::Pending && *expires_at <= now)
-            .map(|(_, _, id)| id.clone())
-            .collect()
-    };
-    settle_expired(due, |id| settle(shared, id, PaymentState::Expired, DeliveryPlan::new(), Cause::Expiry))
+        let no_webhook = |state| SandboxError::NoWebhook { provider, state };
+        let callback_state = |current: PaymentState| {
+            let state = state.unwrap_or(current);
+            if matches!(state, PaymentState::Paid | PaymentState::Expired) { Ok(state) } else { Err(no_webhook(state)) }
+        };
+        if let Some(txn) = store.transactions.values().find(|t| t.external_id == reference || t.order_id == reference) {
+            let state = callback_state(txn.state)?;
+            Ok((state, transaction_callback(txn, state, now)))
+        } else if let Some(reg) =
+            store.registrations.values().find(|r| r.external_id == reference || r.order_id == reference)
+        {
+            let state = callback_state(reg.state)?;
+            Ok((state, registration_callback(reg, state, now)))
+        } else {
+            Err(SandboxError::UnknownPayment { provider, reference: reference.to_owned() })
+        }
+    }
+
+    /// Whether `id` is a registration's `external_id` or `order_id`: registrations are not payments
+    /// (not listed, so not found by [`resolve`](crate::payments::resolve)), yet the controls move
+    /// them too.
+    fn controls_other(&self, shared: &Shared, id: &str) -> bool {
+        lock(&super::emulator(shared).store).registrations.values().any(|r| r.external_id == id || r.order_id == id)
+    }
+
+    /// Every transaction, as the dashboard shows it (registrations are not payments: they are not
+    /// listed).
+    fn summaries(&self, shared: &Shared, out: &mut Vec<PaymentSummary>) {
+        let store = lock(&super::emulator(shared).store);
+        for txn in store.transactions.values() {
+            let mut summary = PaymentSummary::new(
+                ProviderId::Ciputra,
+                &txn.external_id,
+                txn.amount.into(),
+                txn.state,
+                txn.created_at,
+                &txn.timeline,
+            );
+            summary.gateway_id.clone_from(&txn.order_id);
+            summary.merchant_reference = Some(txn.external_id.clone());
+            summary.expires_at = Some(txn.expires_at);
+            summary.page_url = Some(txn.shortlink.clone());
+            out.push(summary);
+        }
+    }
+
+    /// Expires the pending transactions and registrations past their expiry, each sending its
+    /// `expired` callback.
+    fn expire_due(&self, shared: &Arc<Shared>) -> Vec<String> {
+        let now = shared.now();
+        let due: Vec<String> = {
+            let store = lock(&super::emulator(shared).store);
+            let transactions = store.transactions.values().map(|t| (t.state, t.expires_at, &t.external_id));
+            let registrations = store.registrations.values().map(|r| (r.state, r.expires_at, &r.external_id));
+            transactions
+                .chain(registrations)
+                .filter(|(state, expires_at, _)| *state == PaymentState::Pending && *expires_at <= now)
+                .map(|(_, _, id)| id.clone())
+                .collect()
+        };
+        settle_expired(self, shared, due)
+    }
 }
 
 impl Transaction {

@@ -49,11 +49,12 @@ use serde_json::{Value, json};
 
 use self::fields::{Fields, Problems};
 use self::store::{CURRENCIES, Invoice, Store};
-use crate::emulated::{Credential, EmulatedGateway, GatewaySettings, GatewayStates, Operation, Webhooks, settings_of};
-use crate::payments::{Cause, PaymentSummary};
+use crate::PaymentState;
+use crate::emulated::{
+    Credential, EmulatedGateway, EmulatedPayments, GatewaySettings, GatewayStates, Operation, Webhooks, settings_of,
+};
 use crate::state::{Shared, lock};
-use crate::webhook::{Webhook, WebhookRetry};
-use crate::{DeliveryPlan, PaymentState, SandboxError};
+use crate::webhook::WebhookRetry;
 
 /// The sandbox's public key for crypto invoices. A published test value: it is accepted by this
 /// sandbox and nowhere else, so it is safe in examples, tests and source code.
@@ -130,32 +131,8 @@ impl EmulatedGateway for Gateway {
         &[PaymentState::Paid, PaymentState::Expired]
     }
 
-    fn settle(
-        &self,
-        shared: &Arc<Shared>,
-        reference: &str,
-        target: PaymentState,
-        plan: DeliveryPlan,
-        cause: Cause,
-    ) -> Result<PaymentState, SandboxError> {
-        store::settle(shared, reference, target, plan, cause)
-    }
-
-    fn webhook_in(
-        &self,
-        shared: &Arc<Shared>,
-        reference: &str,
-        state: Option<PaymentState>,
-    ) -> Result<(PaymentState, Webhook), SandboxError> {
-        store::webhook_in(shared, reference, state)
-    }
-
-    fn summaries(&self, shared: &Shared, out: &mut Vec<PaymentSummary>) {
-        store::summaries(shared, out);
-    }
-
-    fn expire_due(&self, shared: &Arc<Shared>) -> Vec<String> {
-        store::expire_due(shared)
+    fn payments(&self) -> &'static dyn EmulatedPayments {
+        &store::Payments
     }
 
     /// To the invoice's `callback_url`.

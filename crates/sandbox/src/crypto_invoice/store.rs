@@ -10,10 +10,11 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::PRIVATE_KEY;
+use crate::emulated::{EmulatedPayments, Settle};
 use crate::payments::{Cause, PaymentSummary, Timeline};
 use crate::state::{Shared, lock};
 use crate::webhook::{Outgoing, Target, Webhook, dispatch};
-use crate::{DeliveryPlan, PaymentState, SandboxError};
+use crate::{PaymentState, SandboxError};
 
 const PROVIDER: ProviderId = ProviderId::CryptoInvoice;
 
@@ -187,8 +188,8 @@ impl Store {
     }
 
     /// The invoice of id `reference` (the number in its URL and its callback), expiry applied.
-    /// An order id reaches [`settle`] already resolved to its invoice's id by
-    /// [`resolve`](crate::payments::resolve), which refuses one that several invoices carry.
+    /// An order id reaches [`settle`](EmulatedPayments::settle) already resolved to its invoice's
+    /// id by [`resolve`](crate::payments::resolve), which refuses one that several invoices carry.
     fn find(&mut self, reference: &str, now: OffsetDateTime) -> Option<&mut Invoice> {
         let id = reference.trim().parse::<u64>().ok()?;
         let invoice = self.invoices.get_mut(&id)?;
@@ -197,102 +198,107 @@ impl Store {
     }
 }
 
-/// Moves a pending invoice to paid (delivering the callback per `plan`) or expired (sending
-/// nothing: the document calls back "if payment success" only). It has no failed or cancelled
-/// state.
-pub(crate) fn settle(
-    shared: &Arc<Shared>,
-    reference: &str,
-    target: PaymentState,
-    plan: DeliveryPlan,
-    cause: Cause,
-) -> Result<PaymentState, SandboxError> {
-    if !matches!(target, PaymentState::Paid | PaymentState::Expired) {
-        return Err(SandboxError::UnsupportedTransition { provider: PROVIDER, target });
-    }
-    let now = shared.now();
-    let invoice = {
-        let mut store = lock(&super::emulator(shared).store);
-        let Some(invoice) = store.find(reference, now) else {
-            return Err(unknown(reference));
-        };
-        if invoice.state != PaymentState::Pending {
-            return Err(SandboxError::NotPending {
-                provider: PROVIDER,
-                reference: reference.to_owned(),
-                status: invoice.state,
-            });
+/// The crypto invoices, as the shared modules move and list them.
+#[derive(Debug)]
+pub(crate) struct Payments;
+
+impl EmulatedPayments for Payments {
+    /// Moves a pending invoice to paid (delivering the callback per `plan`) or expired (sending
+    /// nothing: the document calls back "if payment success" only). It has no failed or cancelled
+    /// state.
+    fn settle(
+        &self,
+        shared: &Arc<Shared>,
+        Settle { reference, target, plan, cause }: Settle<'_>,
+    ) -> Result<PaymentState, SandboxError> {
+        if !matches!(target, PaymentState::Paid | PaymentState::Expired) {
+            return Err(SandboxError::UnsupportedTransition { provider: PROVIDER, target });
         }
-        if target == PaymentState::Paid {
-            mark_paid(invoice);
-        } else {
-            invoice.state = target;
-        }
-        invoice.timeline.push(now, target, cause);
-        invoice.clone()
-    };
-    tracing::info!(id = invoice.id, status = %target, "invoice settled");
-    if target == PaymentState::Paid {
-        match callback(&invoice) {
-            Some(webhook) => {
-                dispatch(shared, webhook, plan);
+        let now = shared.now();
+        let invoice = {
+            let mut store = lock(&super::emulator(shared).store);
+            let Some(invoice) = store.find(reference, now) else {
+                return Err(unknown(reference));
+            };
+            if invoice.state != PaymentState::Pending {
+                return Err(SandboxError::NotPending {
+                    provider: PROVIDER,
+                    reference: reference.to_owned(),
+                    status: invoice.state,
+                });
             }
-            None => tracing::info!("the invoice has no callback_url: no callback sent"),
+            if target == PaymentState::Paid {
+                mark_paid(invoice);
+            } else {
+                invoice.state = target;
+            }
+            invoice.timeline.push(now, target, cause);
+            invoice.clone()
+        };
+        tracing::info!(id = invoice.id, status = %target, "invoice settled");
+        if target == PaymentState::Paid {
+            match callback(&invoice) {
+                Some(webhook) => {
+                    dispatch(shared, webhook, plan);
+                }
+                None => tracing::info!("the invoice has no callback_url: no callback sent"),
+            }
+        }
+        Ok(target)
+    }
+
+    /// The callback of an invoice paid (the one state it has a callback for; its current state
+    /// when `None`), for [`Sandbox::send_webhook`](crate::Sandbox::send_webhook): an invoice not
+    /// paid yet gets the callback its payment would send, without being paid.
+    fn webhook_in(
+        &self,
+        shared: &Arc<Shared>,
+        reference: &str,
+        state: Option<PaymentState>,
+    ) -> Result<(PaymentState, Webhook), SandboxError> {
+        let mut invoice = {
+            let mut store = lock(&super::emulator(shared).store);
+            store.find(reference, shared.now()).cloned().ok_or_else(|| unknown(reference))?
+        };
+        let state = state.unwrap_or(invoice.state);
+        if state != PaymentState::Paid {
+            return Err(SandboxError::NoWebhook { provider: PROVIDER, state });
+        }
+        if invoice.state != PaymentState::Paid {
+            mark_paid(&mut invoice);
+        }
+        let webhook = callback(&invoice)
+            .ok_or_else(|| SandboxError::NoWebhookUrl { provider: PROVIDER, reference: reference.to_owned() })?;
+        Ok((state, webhook))
+    }
+
+    /// Every invoice, as the dashboard shows it, expiry applied.
+    fn summaries(&self, shared: &Shared, out: &mut Vec<PaymentSummary>) {
+        let mut store = lock(&super::emulator(shared).store);
+        store.refresh_all(shared.now());
+        for invoice in store.invoices.values() {
+            let reference = invoice.id.to_string();
+            let mut summary = PaymentSummary::new(
+                PROVIDER,
+                reference,
+                invoice.price_amount,
+                invoice.state,
+                invoice.created_at,
+                &invoice.timeline,
+            );
+            summary.currency.clone_from(&invoice.price_currency);
+            summary.merchant_reference.clone_from(&invoice.order_id);
+            summary.expires_at = Some(invoice.expires_at);
+            summary.page_url = Some(invoice.invoice_url.clone());
+            out.push(summary);
         }
     }
-    Ok(target)
-}
 
-/// The callback of an invoice paid (the one state it has a callback for; its current state
-/// when `None`), for [`Sandbox::send_webhook`](crate::Sandbox::send_webhook): an invoice not
-/// paid yet gets the callback its payment would send, without being paid.
-pub(crate) fn webhook_in(
-    shared: &Arc<Shared>,
-    reference: &str,
-    state: Option<PaymentState>,
-) -> Result<(PaymentState, Webhook), SandboxError> {
-    let mut invoice = {
-        let mut store = lock(&super::emulator(shared).store);
-        store.find(reference, shared.now()).cloned().ok_or_else(|| unknown(reference))?
-    };
-    let state = state.unwrap_or(invoice.state);
-    if state != PaymentState::Paid {
-        return Err(SandboxError::NoWebhook { provider: PROVIDER, state });
+    /// Expires the pending invoices past their `expiration_date` (what a look-up of each would
+    /// do); no callback, as the gateway calls back on success only.
+    fn expire_due(&self, shared: &Arc<Shared>) -> Vec<String> {
+        lock(&super::emulator(shared).store).refresh_all(shared.now())
     }
-    if invoice.state != PaymentState::Paid {
-        mark_paid(&mut invoice);
-    }
-    let webhook = callback(&invoice)
-        .ok_or_else(|| SandboxError::NoWebhookUrl { provider: PROVIDER, reference: reference.to_owned() })?;
-    Ok((state, webhook))
-}
-
-/// Every invoice, as the dashboard shows it, expiry applied.
-pub(crate) fn summaries(shared: &Shared, out: &mut Vec<PaymentSummary>) {
-    let mut store = lock(&super::emulator(shared).store);
-    store.refresh_all(shared.now());
-    for invoice in store.invoices.values() {
-        let reference = invoice.id.to_string();
-        let mut summary = PaymentSummary::new(
-            PROVIDER,
-            reference,
-            invoice.price_amount,
-            invoice.state,
-            invoice.created_at,
-            &invoice.timeline,
-        );
-        summary.currency.clone_from(&invoice.price_currency);
-        summary.merchant_reference.clone_from(&invoice.order_id);
-        summary.expires_at = Some(invoice.expires_at);
-        summary.page_url = Some(invoice.invoice_url.clone());
-        out.push(summary);
-    }
-}
-
-/// Expires the pending invoices past their `expiration_date` (what a look-up of each would
-/// do); no callback, as the gateway calls back on success only.
-pub(crate) fn expire_due(shared: &Arc<Shared>) -> Vec<String> {
-    lock(&super::emulator(shared).store).refresh_all(shared.now())
 }
 
 fn unknown(reference: &str) -> SandboxError {

@@ -49,12 +49,13 @@ use gerbang_core::ProviderId;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::emulated::{Credential, EmulatedGateway, GatewaySettings, GatewayStates, Operation, Webhooks, settings_of};
-use crate::payments::{Cause, PaymentSummary};
+use crate::PaymentState;
+use crate::emulated::{
+    Credential, EmulatedGateway, EmulatedPayments, GatewaySettings, GatewayStates, Operation, Webhooks, settings_of,
+};
 use crate::rate_limit::RateLimiter;
 use crate::state::Shared;
-use crate::webhook::{Webhook, WebhookRetry};
-use crate::{DeliveryPlan, PaymentState, SandboxError};
+use crate::webhook::WebhookRetry;
 
 /// The sandbox's API key for Cuan10pay. A published test value: it is accepted by this sandbox
 /// and nowhere else, so it is safe in examples, tests and source code.
@@ -159,32 +160,8 @@ impl EmulatedGateway for Gateway {
         &[PaymentState::Paid, PaymentState::Expired]
     }
 
-    fn settle(
-        &self,
-        shared: &Arc<Shared>,
-        reference: &str,
-        target: PaymentState,
-        plan: DeliveryPlan,
-        cause: Cause,
-    ) -> Result<PaymentState, SandboxError> {
-        store::settle(shared, reference, target, plan, cause)
-    }
-
-    fn webhook_in(
-        &self,
-        shared: &Arc<Shared>,
-        reference: &str,
-        state: Option<PaymentState>,
-    ) -> Result<(PaymentState, Webhook), SandboxError> {
-        store::webhook_in(shared, reference, state)
-    }
-
-    fn summaries(&self, shared: &Shared, out: &mut Vec<PaymentSummary>) {
-        store::summaries(shared, out);
-    }
-
-    fn expire_due(&self, shared: &Arc<Shared>) -> Vec<String> {
-        store::expire_due(shared)
+    fn payments(&self) -> &'static dyn EmulatedPayments {
+        &store::Payments
     }
 
     /// Deposits' webhooks go to the URL set in the merchant's dashboard (orders' to their own

@@ -11,10 +11,11 @@ use time::OffsetDateTime;
 
 use super::PRIVATE_KEY;
 use crate::bounded::{BoundedMap, BoundedSet};
-use crate::payments::{Cause, PaymentSummary, Timeline, settle_expired};
+use crate::emulated::{EmulatedPayments, Settle};
+use crate::payments::{PaymentSummary, Timeline, settle_expired};
 use crate::state::{Shared, lock};
 use crate::webhook::{Outgoing, Target, Webhook, dispatch};
-use crate::{DeliveryPlan, PaymentState, SandboxError};
+use crate::{PaymentState, SandboxError};
 
 /// The latest deposits created, by `deposit_id`, and the ids given to the latest orders: at
 /// most [`max_payments`](crate::SandboxBuilder::max_payments) of each, the oldest forgotten first.
@@ -130,91 +131,97 @@ pub(super) fn new_id(prefix: &str, now: OffsetDateTime, taken: impl Fn(&str) -> 
     }
 }
 
-/// Moves a pending deposit to `target` (paid or expired) and delivers the webhook per `plan`.
-pub(crate) fn settle(
-    shared: &Arc<Shared>,
-    reference: &str,
-    target: PaymentState,
-    plan: DeliveryPlan,
-    cause: Cause,
-) -> Result<PaymentState, SandboxError> {
-    // The document names `pending` and `PAID` only; expiry is the one other move a deposit makes.
-    if !matches!(target, PaymentState::Paid | PaymentState::Expired) {
-        return Err(SandboxError::UnsupportedTransition { provider: ProviderId::Cuan10pay, target });
-    }
-    let now = shared.now();
-    let deposit = {
-        let mut store = lock(&super::emulator(shared).store);
-        let Some(deposit) = store.deposits.get_mut(reference) else {
-            return Err(unknown(reference));
+/// Cuan10pay's deposits, as the shared modules move and list them.
+#[derive(Debug)]
+pub(crate) struct Payments;
+
+impl EmulatedPayments for Payments {
+    /// Moves a pending deposit to `target` (paid or expired) and delivers the webhook per `plan`.
+    fn settle(
+        &self,
+        shared: &Arc<Shared>,
+        Settle { reference, target, plan, cause }: Settle<'_>,
+    ) -> Result<PaymentState, SandboxError> {
+        // The document names `pending` and `PAID` only; expiry is the one other move a deposit
+        // makes.
+        if !matches!(target, PaymentState::Paid | PaymentState::Expired) {
+            return Err(SandboxError::UnsupportedTransition { provider: ProviderId::Cuan10pay, target });
+        }
+        let now = shared.now();
+        let deposit = {
+            let mut store = lock(&super::emulator(shared).store);
+            let Some(deposit) = store.deposits.get_mut(reference) else {
+                return Err(unknown(reference));
+            };
+            if deposit.state != PaymentState::Pending {
+                return Err(SandboxError::NotPending {
+                    provider: ProviderId::Cuan10pay,
+                    reference: reference.to_owned(),
+                    status: deposit.state,
+                });
+            }
+            deposit.state = target;
+            deposit.timeline.push(now, target, cause);
+            if target == PaymentState::Paid {
+                deposit.paid_at = Some(now);
+            }
+            deposit.clone()
         };
-        if deposit.state != PaymentState::Pending {
-            return Err(SandboxError::NotPending {
-                provider: ProviderId::Cuan10pay,
-                reference: reference.to_owned(),
-                status: deposit.state,
-            });
-        }
-        deposit.state = target;
-        deposit.timeline.push(now, target, cause);
-        if target == PaymentState::Paid {
-            deposit.paid_at = Some(now);
-        }
-        deposit.clone()
-    };
-    tracing::info!(reference, status = %target, "deposit settled");
-    // The callback URL of deposits is set in the merchant's dashboard: `deposit_create` has no
-    // field for it (seeds/000_b443c682d4d25840.txt).
-    dispatch(shared, deposit_webhook(&deposit, target, shared.wall_now()), plan);
-    Ok(target)
-}
-
-/// The webhook of a deposit in `state` (its current one when `None`), made now: what
-/// [`Sandbox::send_webhook`](crate::Sandbox::send_webhook) sends. A deposit is pending, paid or
-/// expired, so those are the states it has a webhook for, whatever its state now.
-pub(crate) fn webhook_in(
-    shared: &Arc<Shared>,
-    reference: &str,
-    state: Option<PaymentState>,
-) -> Result<(PaymentState, Webhook), SandboxError> {
-    let deposit = lock(&super::emulator(shared).store).get(reference).cloned().ok_or_else(|| unknown(reference))?;
-    let state = state.unwrap_or(deposit.state);
-    if !matches!(state, PaymentState::Pending | PaymentState::Paid | PaymentState::Expired) {
-        return Err(SandboxError::NoWebhook { provider: ProviderId::Cuan10pay, state });
+        tracing::info!(reference, status = %target, "deposit settled");
+        // The callback URL of deposits is set in the merchant's dashboard: `deposit_create` has no
+        // field for it (seeds/000_b443c682d4d25840.txt).
+        dispatch(shared, deposit_webhook(&deposit, target, shared.wall_now()), plan);
+        Ok(target)
     }
-    Ok((state, deposit_webhook(&deposit, state, shared.wall_now())))
-}
 
-/// Every deposit, as the dashboard shows it.
-pub(crate) fn summaries(shared: &Shared, out: &mut Vec<PaymentSummary>) {
-    let store = lock(&super::emulator(shared).store);
-    for deposit in store.deposits.values() {
-        let mut summary = PaymentSummary::new(
-            ProviderId::Cuan10pay,
-            &deposit.id,
-            deposit.amount.into(),
-            deposit.state,
-            deposit.created_at,
-            &deposit.timeline,
-        );
-        // The SDK's notes: the merchant's reference, then the description on the next line.
-        summary.merchant_reference = deposit.notes.as_deref().and_then(|n| n.lines().next()).map(str::to_owned);
-        summary.expires_at = deposit.expires_at;
-        summary.page_url = Some(deposit.checkout_url.clone());
-        out.push(summary);
+    /// The webhook of a deposit in `state` (its current one when `None`), made now: what
+    /// [`Sandbox::send_webhook`](crate::Sandbox::send_webhook) sends. A deposit is pending, paid or
+    /// expired, so those are the states it has a webhook for, whatever its state now.
+    fn webhook_in(
+        &self,
+        shared: &Arc<Shared>,
+        reference: &str,
+        state: Option<PaymentState>,
+    ) -> Result<(PaymentState, Webhook), SandboxError> {
+        let deposit = lock(&super::emulator(shared).store).get(reference).cloned().ok_or_else(|| unknown(reference))?;
+        let state = state.unwrap_or(deposit.state);
+        if !matches!(state, PaymentState::Pending | PaymentState::Paid | PaymentState::Expired) {
+            return Err(SandboxError::NoWebhook { provider: ProviderId::Cuan10pay, state });
+        }
+        Ok((state, deposit_webhook(&deposit, state, shared.wall_now())))
     }
-}
 
-/// Expires the pending deposits past their `expired_time`, each sending its `EXPIRED` webhook.
-pub(crate) fn expire_due(shared: &Arc<Shared>) -> Vec<String> {
-    let now = shared.now();
-    let due: Vec<String> = lock(&super::emulator(shared).store)
-        .deposits
-        .values()
-        .filter(|d| d.state == PaymentState::Pending && d.expires_at.is_some_and(|at| at <= now))
-        .map(|d| d.id.clone())
-        .collect();
-    settle_expired(due, |id| settle(shared, id, PaymentState::Expired, DeliveryPlan::new(), Cause::Expiry))
+    /// Every deposit, as the dashboard shows it.
+    fn summaries(&self, shared: &Shared, out: &mut Vec<PaymentSummary>) {
+        let store = lock(&super::emulator(shared).store);
+        for deposit in store.deposits.values() {
+            let mut summary = PaymentSummary::new(
+                ProviderId::Cuan10pay,
+                &deposit.id,
+                deposit.amount.into(),
+                deposit.state,
+                deposit.created_at,
+                &deposit.timeline,
+            );
+            // The SDK's notes: the merchant's reference, then the description on the next line.
+            summary.merchant_reference = deposit.notes.as_deref().and_then(|n| n.lines().next()).map(str::to_owned);
+            summary.expires_at = deposit.expires_at;
+            summary.page_url = Some(deposit.checkout_url.clone());
+            out.push(summary);
+        }
+    }
+
+    /// Expires the pending deposits past their `expired_time`, each sending its `EXPIRED` webhook.
+    fn expire_due(&self, shared: &Arc<Shared>) -> Vec<String> {
+        let now = shared.now();
+        let due: Vec<String> = lock(&super::emulator(shared).store)
+            .deposits
+            .values()
+            .filter(|d| d.state == PaymentState::Pending && d.expires_at.is_some_and(|at| at <= now))
+            .map(|d| d.id.clone())
+            .collect();
+        settle_expired(self, shared, due)
+    }
 }
 
 fn unknown(reference: &str) -> SandboxError {

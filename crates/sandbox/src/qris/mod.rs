@@ -56,11 +56,12 @@ use axum::{Json, Router};
 use gerbang_core::ProviderId;
 use serde_json::{Value, json};
 
-use crate::emulated::{Credential, EmulatedGateway, GatewaySettings, GatewayStates, Operation, Webhooks, settings_of};
-use crate::payments::{Cause, PaymentSummary};
+use crate::PaymentState;
+use crate::emulated::{
+    Credential, EmulatedGateway, EmulatedPayments, GatewaySettings, GatewayStates, Operation, Webhooks, settings_of,
+};
 use crate::state::Shared;
-use crate::webhook::{Webhook, WebhookRetry};
-use crate::{DeliveryPlan, PaymentState, SandboxError};
+use crate::webhook::WebhookRetry;
 
 pub use store::{WithdrawalError, WithdrawalState};
 
@@ -174,32 +175,8 @@ impl EmulatedGateway for Gateway {
         &[PaymentState::Paid, PaymentState::Expired, PaymentState::Cancelled]
     }
 
-    fn settle(
-        &self,
-        shared: &Arc<Shared>,
-        reference: &str,
-        target: PaymentState,
-        plan: DeliveryPlan,
-        cause: Cause,
-    ) -> Result<PaymentState, SandboxError> {
-        store::settle(shared, reference, target, plan, cause)
-    }
-
-    fn webhook_in(
-        &self,
-        shared: &Arc<Shared>,
-        reference: &str,
-        state: Option<PaymentState>,
-    ) -> Result<(PaymentState, Webhook), SandboxError> {
-        store::webhook_in(shared, reference, state)
-    }
-
-    fn summaries(&self, shared: &Shared, out: &mut Vec<PaymentSummary>) {
-        store::summaries(shared, out);
-    }
-
-    fn expire_due(&self, shared: &Arc<Shared>) -> Vec<String> {
-        store::expire_due(shared)
+    fn payments(&self) -> &'static dyn EmulatedPayments {
+        &store::Payments
     }
 
     /// None: the document describes no webhook; invoices are polled.

@@ -12,10 +12,11 @@ use time::{Duration, OffsetDateTime};
 
 use super::{INVOICE_LIFETIME, WITHDRAW_FEE, invoice_fee};
 use crate::bounded::BoundedMap;
+use crate::emulated::{EmulatedPayments, Settle};
 use crate::payments::{Cause, PaymentSummary, Timeline};
 use crate::state::{Shared, lock};
 use crate::webhook::Webhook;
-use crate::{DeliveryPlan, PaymentState, SandboxError};
+use crate::{PaymentState, SandboxError};
 
 /// Where a withdrawal stands: "Status awal adalah pending. Admin akan menyetujui (status menjadi
 /// success) atau menolak (status menjadi rejected)." (`seeds/002_70371d71cc9c4025.txt`)
@@ -310,83 +311,88 @@ pub(super) fn utc_millis(t: OffsetDateTime) -> String {
     )
 }
 
-/// Moves a pending invoice to paid (crediting its amount to the balance) or expired, or cancels
-/// it as the gateway's cancel call does (it then reads expired, and that is the state
-/// returned). The gateway sends no webhook, so nothing is sent.
-pub(crate) fn settle(
-    shared: &Arc<Shared>,
-    reference: &str,
-    target: PaymentState,
-    // The document has no webhook: there is nothing to deliver.
-    _plan: DeliveryPlan,
-    cause: Cause,
-) -> Result<PaymentState, SandboxError> {
-    if !matches!(target, PaymentState::Paid | PaymentState::Expired | PaymentState::Cancelled) {
-        // The document's invoices are pending, paid or expired (a cancelled one reads expired).
-        return Err(SandboxError::UnsupportedTransition { provider: ProviderId::Qris, target });
-    }
-    let now = shared.now();
-    let mut store = lock(&super::emulator(shared).store);
-    let Some(invoice) = store.invoice(reference, now) else {
-        return Err(SandboxError::UnknownPayment { provider: ProviderId::Qris, reference: reference.to_owned() });
-    };
-    if invoice.state != PaymentState::Pending {
-        return Err(SandboxError::NotPending {
-            provider: ProviderId::Qris,
-            reference: reference.to_owned(),
-            status: invoice.state,
-        });
-    }
-    if target == PaymentState::Cancelled {
-        invoice.cancel(now, cause);
-    } else {
-        invoice.state = target;
-        invoice.timeline.push(now, target, cause);
-    }
-    let state = invoice.state;
-    let credit = if target == PaymentState::Paid { invoice.amount } else { 0 };
-    store.balance += credit;
-    tracing::info!(reference, status = %state, credit, "invoice settled");
-    Ok(state)
-}
+/// The QRIS gateway's invoices, as the shared modules move and list them.
+#[derive(Debug)]
+pub(crate) struct Payments;
 
-/// Every invoice, as the dashboard shows it, expiry applied.
-pub(crate) fn summaries(shared: &Shared, out: &mut Vec<PaymentSummary>) {
-    let mut store = lock(&super::emulator(shared).store);
-    store.refresh_all(shared.now());
-    for invoice in store.invoices.values() {
-        let mut summary = PaymentSummary::new(
-            ProviderId::Qris,
-            &invoice.id,
-            invoice.amount.into(),
-            invoice.state,
-            invoice.created_at,
-            &invoice.timeline,
-        );
-        summary.expires_at = Some(invoice.expired_at);
-        summary.page_url = Some(invoice.qris_image.clone());
-        out.push(summary);
+impl EmulatedPayments for Payments {
+    /// Moves a pending invoice to paid (crediting its amount to the balance) or expired, or cancels
+    /// it as the gateway's cancel call does (it then reads expired, and that is the state
+    /// returned). The gateway sends no webhook, so nothing is sent.
+    fn settle(
+        &self,
+        shared: &Arc<Shared>,
+        // The document has no webhook: there is nothing to deliver.
+        Settle { reference, target, plan: _, cause }: Settle<'_>,
+    ) -> Result<PaymentState, SandboxError> {
+        if !matches!(target, PaymentState::Paid | PaymentState::Expired | PaymentState::Cancelled) {
+            // The document's invoices are pending, paid or expired (a cancelled one reads expired).
+            return Err(SandboxError::UnsupportedTransition { provider: ProviderId::Qris, target });
+        }
+        let now = shared.now();
+        let mut store = lock(&super::emulator(shared).store);
+        let Some(invoice) = store.invoice(reference, now) else {
+            return Err(SandboxError::UnknownPayment { provider: ProviderId::Qris, reference: reference.to_owned() });
+        };
+        if invoice.state != PaymentState::Pending {
+            return Err(SandboxError::NotPending {
+                provider: ProviderId::Qris,
+                reference: reference.to_owned(),
+                status: invoice.state,
+            });
+        }
+        if target == PaymentState::Cancelled {
+            invoice.cancel(now, cause);
+        } else {
+            invoice.state = target;
+            invoice.timeline.push(now, target, cause);
+        }
+        let state = invoice.state;
+        let credit = if target == PaymentState::Paid { invoice.amount } else { 0 };
+        store.balance += credit;
+        tracing::info!(reference, status = %state, credit, "invoice settled");
+        Ok(state)
     }
-}
 
-/// Expires the pending invoices past their `expired_at` (what a look-up of each would do); no
-/// webhook, as the gateway has none.
-pub(crate) fn expire_due(shared: &Arc<Shared>) -> Vec<String> {
-    lock(&super::emulator(shared).store).refresh_all(shared.now())
-}
+    /// Every invoice, as the dashboard shows it, expiry applied.
+    fn summaries(&self, shared: &Shared, out: &mut Vec<PaymentSummary>) {
+        let mut store = lock(&super::emulator(shared).store);
+        store.refresh_all(shared.now());
+        for invoice in store.invoices.values() {
+            let mut summary = PaymentSummary::new(
+                ProviderId::Qris,
+                &invoice.id,
+                invoice.amount.into(),
+                invoice.state,
+                invoice.created_at,
+                &invoice.timeline,
+            );
+            summary.expires_at = Some(invoice.expired_at);
+            summary.page_url = Some(invoice.qris_image.clone());
+            out.push(summary);
+        }
+    }
 
-/// The document has no webhook: an invoice is known by polling its status. Refused for every
-/// state, once the invoice is found.
-pub(crate) fn webhook_in(
-    shared: &Arc<Shared>,
-    reference: &str,
-    state: Option<PaymentState>,
-) -> Result<(PaymentState, Webhook), SandboxError> {
-    let mut store = lock(&super::emulator(shared).store);
-    let Some(invoice) = store.invoice(reference, shared.now()) else {
-        return Err(SandboxError::UnknownPayment { provider: ProviderId::Qris, reference: reference.to_owned() });
-    };
-    Err(SandboxError::NoWebhook { provider: ProviderId::Qris, state: state.unwrap_or(invoice.state) })
+    /// Expires the pending invoices past their `expired_at` (what a look-up of each would do); no
+    /// webhook, as the gateway has none.
+    fn expire_due(&self, shared: &Arc<Shared>) -> Vec<String> {
+        lock(&super::emulator(shared).store).refresh_all(shared.now())
+    }
+
+    /// The document has no webhook: an invoice is known by polling its status. Refused for every
+    /// state, once the invoice is found.
+    fn webhook_in(
+        &self,
+        shared: &Arc<Shared>,
+        reference: &str,
+        state: Option<PaymentState>,
+    ) -> Result<(PaymentState, Webhook), SandboxError> {
+        let mut store = lock(&super::emulator(shared).store);
+        let Some(invoice) = store.invoice(reference, shared.now()) else {
+            return Err(SandboxError::UnknownPayment { provider: ProviderId::Qris, reference: reference.to_owned() });
+        };
+        Err(SandboxError::NoWebhook { provider: ProviderId::Qris, state: state.unwrap_or(invoice.state) })
+    }
 }
 
 /// Approves a pending withdrawal (the gateway's admin sending it).
