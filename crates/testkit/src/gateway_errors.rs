@@ -8,7 +8,7 @@
 use std::fmt::{self, Debug, Display};
 use std::future::Future;
 
-use gerbang_core::Error;
+use gerbang_core::{Error, ProviderId};
 use httpmock::MockServer;
 
 /// What the mock gateway answers: an HTTP status, a body and any headers.
@@ -123,12 +123,12 @@ impl Case {
     }
 }
 
-/// The call of a gateway a table is tried on: the gateway's name, the path of the client's base
+/// The call of a gateway a table is tried on: the gateway, the path of the client's base
 /// URL on the mock gateway, the path the call reaches, and the answers the call needs first
 /// (an access token).
 #[derive(Debug, Clone)]
 pub struct Endpoint {
-    gateway: &'static str,
+    gateway: ProviderId,
     base_path: &'static str,
     path: &'static str,
     first: Vec<(&'static str, Answer)>,
@@ -137,7 +137,7 @@ pub struct Endpoint {
 impl Endpoint {
     /// `gateway`'s call to `path`, made by a client whose base URL is the mock gateway's
     /// `base_path`.
-    pub fn new(gateway: &'static str, base_path: &'static str, path: &'static str) -> Self {
+    pub fn new(gateway: ProviderId, base_path: &'static str, path: &'static str) -> Self {
         Self { gateway, base_path, path, first: Vec::new() }
     }
 
@@ -210,7 +210,7 @@ pub fn closed_base_url(path: &str) -> String {
 /// # Panics
 ///
 /// If the call gives anything else, naming `gateway`.
-pub async fn check_closed_port_is_a_transport_error<F, Fut, T>(gateway: &str, base_path: &str, call: F)
+pub async fn check_closed_port_is_a_transport_error<F, Fut, T>(gateway: ProviderId, base_path: &str, call: F)
 where
     F: FnOnce(String) -> Fut,
     Fut: Future<Output = Result<T, Error>>,
@@ -271,7 +271,7 @@ mod tests {
 
     #[test]
     fn a_failing_case_is_named_with_its_gateway_status_and_both_errors() {
-        let endpoint = Endpoint::new("Testgate", "/api", "/api/v1/status");
+        let endpoint = Endpoint::new(ProviderId::Qris, "/api", "/api/v1/status");
         let cases = [
             Case::new("a 404 is not found", 404, "{}", Expected::Error(not_found())),
             Case::new("a 401 is unauthorized", 401, "{}", Expected::Error(Error::Unauthorized { message: "x".into() })),
@@ -279,7 +279,7 @@ mod tests {
         // A "client" that finds every payment missing: right for the first case only.
         let message = panic_message(endpoint.check(&cases, |_| async { Err::<(), _>(not_found()) }))
             .expect("a failing case fails the check");
-        assert!(message.starts_with("Testgate /api/v1/status: 1 of 2 cases failed"), "{message}");
+        assert!(message.starts_with("qris /api/v1/status: 1 of 2 cases failed"), "{message}");
         assert!(message.contains("`a 401 is unauthorized` (HTTP 401): expected Unauthorized"), "{message}");
         assert!(message.contains("got NotFound"), "{message}");
         assert!(!message.contains("a 404 is not found"), "the passing case is not listed: {message}");
@@ -292,7 +292,7 @@ mod tests {
 
     #[test]
     fn the_call_reaches_the_answer_of_its_case_and_the_answers_it_needs_first() {
-        let endpoint = Endpoint::new("Testgate", "/api", "/api/v1/status")
+        let endpoint = Endpoint::new(ProviderId::Qris, "/api", "/api/v1/status")
             .also_answering("/api/token", Answer::new(200, "token-1").header("x-kind", "token"));
         let cases = [Case::new("a 418", 418, "teapot", Expected::Error(not_found())).header("retry-after", "7")];
         // A "client" reading both answers over plain HTTP, and passing only if they are as served.
@@ -332,11 +332,11 @@ mod tests {
                 Err(e) => Err(Error::Transport { message: e.to_string() }),
             }
         };
-        assert_eq!(panic_message(check_closed_port_is_a_transport_error("Testgate", "/api", refused)), None);
-        let other = panic_message(check_closed_port_is_a_transport_error("Testgate", "/api", |_| async {
+        assert_eq!(panic_message(check_closed_port_is_a_transport_error(ProviderId::Qris, "/api", refused)), None);
+        let other = panic_message(check_closed_port_is_a_transport_error(ProviderId::Qris, "/api", |_| async {
             Err::<(), _>(not_found())
         }));
-        assert!(other.expect("a wrong error fails").starts_with("Testgate: a call to http://127.0.0.1:"));
+        assert!(other.expect("a wrong error fails").starts_with("qris: a call to http://127.0.0.1:"));
         assert!(closed_base_url("/gw").ends_with("/gw"));
     }
 }

@@ -6,14 +6,14 @@
 
 use std::fmt::Debug;
 
-use gerbang_core::{Error, KeyUsed, WebhookEvent};
+use gerbang_core::{Error, KeyUsed, ProviderId, WebhookEvent};
 
 use crate::{LogCapture, show_verification};
 
 /// What a gateway's secrets test has shown, and the log since it began.
 #[derive(Debug)]
 pub struct Shown {
-    gateway: &'static str,
+    gateway: ProviderId,
     logs: LogCapture,
     texts: Vec<String>,
 }
@@ -25,7 +25,7 @@ impl Shown {
     /// # Panics
     ///
     /// If a global subscriber is already installed.
-    pub fn capture(gateway: &'static str) -> Self {
+    pub fn capture(gateway: ProviderId) -> Self {
         Self { gateway, logs: LogCapture::install(), texts: Vec::new() }
     }
 
@@ -83,7 +83,7 @@ mod tests {
     fn shown(log: &str) -> Shown {
         let mut logs = LogCapture::default();
         logs.write_all(log.as_bytes()).expect("in memory");
-        Shown { gateway: "Testgate", logs, texts: Vec::new() }
+        Shown { gateway: ProviderId::Qris, logs, texts: Vec::new() }
     }
 
     fn panic_message(check: impl FnOnce()) -> String {
@@ -104,7 +104,7 @@ mod tests {
         let mut in_error = shown("gerbang.http");
         in_error.errors(&[Error::Api { status: Some(400), code: None, message: "key s3cret revoked".into() }]);
         let message = panic_message(|| in_error.assert_nothing_leaks(&["gerbang.http"], &["s3cret"]));
-        assert!(message.starts_with("Testgate: s3cret leaked into: the gateway answered HTTP 400"), "{message}");
+        assert!(message.starts_with("qris: s3cret leaked into: the gateway answered HTTP 400"), "{message}");
 
         let mut in_debug = shown("gerbang.http");
         in_debug.debug(&("config", "s3cret"));
@@ -119,7 +119,7 @@ mod tests {
     #[test]
     fn a_log_without_what_the_test_meant_to_exercise_fails() {
         let message = panic_message(|| shown("nothing traced").assert_nothing_leaks(&["gerbang.http"], &["s3cret"]));
-        assert!(message.starts_with("Testgate: the log has no `gerbang.http`"), "{message}");
+        assert!(message.starts_with("qris: the log has no `gerbang.http`"), "{message}");
         let message = panic_message(|| shown("gerbang.http").assert_nothing_leaks(&["gerbang.http"], &[]));
         assert!(message.contains("no secret to look for"), "{message}");
     }

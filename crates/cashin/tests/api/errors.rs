@@ -1,14 +1,14 @@
 //! Every way a call can fail, mapped to the right `Error` with the gateway's message kept.
 
 use gerbang_cashin::{CheckoutCustomer, CheckoutRequest, CheckoutStatus};
-use gerbang_core::{Error, PaymentProvider};
+use gerbang_core::{Error, PaymentProvider, ProviderId};
 use gerbang_testkit::{Case, Endpoint, Expected, check_closed_port_is_a_transport_error};
 
 use crate::common::{client_at, fixture};
 
 /// The status call, answered by a mock gateway under `/pg/fo`.
 fn status_endpoint() -> Endpoint {
-    Endpoint::new("Cash In", "/pg/fo", "/pg/fo/payment/status")
+    Endpoint::new(ProviderId::CashIn, "/pg/fo", "/pg/fo/payment/status")
 }
 
 async fn checkout_status(base_url: String) -> Result<CheckoutStatus, Error> {
@@ -145,12 +145,12 @@ async fn the_documents_checkout_example_is_a_decode_error() {
         let request = &request;
         async move { client_at(&base).create_checkout(request).await }
     };
-    Endpoint::new("Cash In", "/pg/fo", "/pg/fo/payment").check(&[example], create).await;
+    Endpoint::new(ProviderId::CashIn, "/pg/fo", "/pg/fo/payment").check(&[example], create).await;
 }
 
 #[tokio::test]
 async fn a_closed_port_is_a_transport_error() {
-    check_closed_port_is_a_transport_error("Cash In", "/pg/fo", |base| async move {
+    check_closed_port_is_a_transport_error(ProviderId::CashIn, "/pg/fo", |base| async move {
         client_at(&base).checkout_status("T").await
     })
     .await;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use gerbang_core::Error;
+use gerbang_core::{Error, ProviderId};
 use gerbang_cuan10pay::{Deposit, DepositRequest};
 use gerbang_testkit::{Case, Endpoint, Expected, check_closed_port_is_a_transport_error};
 use httpmock::MockServer;
@@ -11,7 +11,7 @@ use crate::common::{client, client_at, fixture};
 
 /// The call every table is tried on: `deposit_status`, answered by a mock gateway under `/api`.
 fn deposit_status_endpoint() -> Endpoint {
-    Endpoint::new("Cuan10pay", "/api", "/api/v1/deposit_status")
+    Endpoint::new(ProviderId::Cuan10pay, "/api", "/api/v1/deposit_status")
 }
 
 async fn deposit_status(base_url: String) -> Result<Deposit, Error> {
@@ -93,7 +93,7 @@ async fn broken_answers_are_decode_errors_naming_what_is_wrong() {
 
 #[tokio::test]
 async fn a_closed_port_is_a_transport_error() {
-    check_closed_port_is_a_transport_error("Cuan10pay", "/api", deposit_status).await;
+    check_closed_port_is_a_transport_error(ProviderId::Cuan10pay, "/api", deposit_status).await;
 }
 
 /// The document's deposit range, "min 10,000, max 10,000,000" (`seeds/000_b443c682d4d25840.txt`),

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use gerbang_core::Error;
+use gerbang_core::{Error, ProviderId};
 use gerbang_qris::Invoice;
 use gerbang_testkit::{Case, Endpoint, Expected, check_closed_port_is_a_transport_error};
 
@@ -11,7 +11,7 @@ use crate::common::{client_at, fixture};
 
 /// The status call, answered by a mock gateway under `/gw`.
 fn status_endpoint() -> Endpoint {
-    Endpoint::new("QRIS", "/gw", "/gw/api/v1/invoice/status")
+    Endpoint::new(ProviderId::Qris, "/gw", "/gw/api/v1/invoice/status")
 }
 
 async fn invoice_status(base_url: String) -> Result<Invoice, Error> {
@@ -113,5 +113,10 @@ async fn broken_answers_are_decode_errors_naming_what_is_wrong() {
 
 #[tokio::test]
 async fn a_closed_port_is_a_transport_error() {
-    check_closed_port_is_a_transport_error("QRIS", "/gw", |base| async move { client_at(&base).balance().await }).await;
+    check_closed_port_is_a_transport_error(
+        ProviderId::Qris,
+        "/gw",
+        |base| async move { client_at(&base).balance().await },
+    )
+    .await;
 }
