@@ -7,6 +7,7 @@
 
 use std::fmt::{self, Debug, Display};
 use std::future::Future;
+use std::time::Duration;
 
 use gerbang_core::{Error, ProviderId};
 use httpmock::MockServer;
@@ -25,9 +26,10 @@ impl Answer {
         Self { status, body: body.into(), headers: Vec::new() }
     }
 
-    /// The same answer with the header `name: value` as well.
+    /// The same answer with the header `name: value`, in place of any header of that name.
     #[must_use]
     pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.retain(|(kept, _)| !kept.eq_ignore_ascii_case(name));
         self.headers.push((name.to_owned(), value.to_owned()));
         self
     }
@@ -115,11 +117,59 @@ impl Case {
         Self { name, answer: Answer::new(status, body), expected }
     }
 
-    /// The same row, its answer with the header `name: value` as well.
+    /// The same row, its answer with the header `name: value` (see [`Answer::header`]).
     #[must_use]
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.answer = self.answer.header(name, value);
         self
+    }
+
+    /// The row every gateway has: HTTP 401 with `body` is [`Error::Unauthorized`] with the
+    /// gateway's `message`.
+    pub fn unauthorized(body: impl Into<String>, message: &str) -> Self {
+        let expected = Expected::Error(Error::Unauthorized { message: message.into() });
+        Self::new("HTTP 401 is unauthorized with the gateway's message", 401, body, expected)
+    }
+
+    /// The row every gateway has: HTTP 404 with `body` is [`Error::NotFound`] with the
+    /// gateway's `message`.
+    pub fn not_found(body: impl Into<String>, message: &str) -> Self {
+        let expected = Expected::Error(Error::NotFound { message: message.into() });
+        Self::new("HTTP 404 is not found with the gateway's message", 404, body, expected)
+    }
+
+    /// The row of the gateways that document a rate limit: HTTP 429 with `body` and
+    /// `Retry-After: seconds` is [`Error::RateLimited`], waiting that long.
+    pub fn rate_limited(body: impl Into<String>, seconds: u64) -> Self {
+        let expected = Expected::Error(Error::RateLimited { retry_after: Some(Duration::from_secs(seconds)) });
+        Self::new("HTTP 429 is rate limited with the Retry-After wait", 429, body, expected)
+            .header("retry-after", &seconds.to_string())
+    }
+
+    /// The row every gateway has: an error page that is not JSON (a proxy's HTTP 502 page,
+    /// `page`) still maps by its status, to [`Error::Api`] with the status's reason,
+    /// `Bad Gateway`.
+    pub fn error_page_not_json(page: impl Into<String>) -> Self {
+        let expected = Expected::Error(Error::Api { status: Some(502), code: None, message: "Bad Gateway".into() });
+        Self::new("an error page that is not JSON still maps by status", 502, page, expected)
+    }
+
+    /// The row every gateway has: malformed JSON (`body`) under HTTP 200 is a decode error
+    /// naming the call, its context starting with `call_answer` (`deposit_status answer`).
+    pub fn malformed_json(body: impl Into<String>, call_answer: &'static str) -> Self {
+        Self::new(
+            "malformed JSON is a decode error naming the call",
+            200,
+            body,
+            Expected::DecodeStartingWith(call_answer),
+        )
+    }
+
+    /// The row every gateway has: an answer under HTTP 200 (`body`) with a value of the wrong
+    /// type, `value` (an e-mail where an amount should be), is a decode error that does not
+    /// quote it.
+    pub fn quoting_no_value(body: impl Into<String>, value: &'static str) -> Self {
+        Self::new("a decode error never quotes a value of the body", 200, body, Expected::DecodeQuotingNone(value))
     }
 }
 
@@ -294,7 +344,10 @@ mod tests {
     fn the_call_reaches_the_answer_of_its_case_and_the_answers_it_needs_first() {
         let endpoint = Endpoint::new(ProviderId::Qris, "/api", "/api/v1/status")
             .also_answering("/api/token", Answer::new(200, "token-1").header("x-kind", "token"));
-        let cases = [Case::new("a 418", 418, "teapot", Expected::Error(not_found())).header("retry-after", "7")];
+        // The second header of a name replaces the first.
+        let cases = [Case::new("a 418", 418, "teapot", Expected::Error(not_found()))
+            .header("retry-after", "1")
+            .header("Retry-After", "7")];
         // A "client" reading both answers over plain HTTP, and passing only if they are as served.
         let read = |base: String| async move {
             let token = get(&format!("{base}/token")).await;
@@ -304,6 +357,7 @@ mod tests {
                 && token.ends_with("token-1")
                 && status.starts_with("HTTP/1.1 418")
                 && status.contains("retry-after: 7")
+                && status.matches("retry-after").count() == 1
                 && status.ends_with("teapot");
             if served { Err(not_found()) } else { Ok(format!("{token}\n{status}")) }
         };

@@ -26,12 +26,7 @@ async fn http_errors_map_by_status_and_keep_the_gateways_message() {
             fixture("error_400.json"),
             Expected::Error(api(400, "Invalid field format: customer.phoneNumber")),
         ),
-        Case::new(
-            "HTTP 401 is unauthorized with the gateway's message",
-            401,
-            fixture("error_401.json"),
-            Expected::Error(Error::Unauthorized { message: "Invalid signature".into() }),
-        ),
+        Case::unauthorized(fixture("error_401.json"), "Invalid signature"),
         Case::new(
             "a SNAP-shaped refusal keeps its message too",
             401,
@@ -48,24 +43,14 @@ async fn http_errors_map_by_status_and_keep_the_gateways_message() {
                 message: "Invalid Field Format".into(),
             }),
         ),
-        Case::new(
-            "HTTP 404 is not found with the gateway's message",
-            404,
-            fixture("error_404.json"),
-            Expected::Error(Error::NotFound { message: "Transaction not found".into() }),
-        ),
+        Case::not_found(fixture("error_404.json"), "Transaction not found"),
         Case::new(
             "HTTP 500 is a transient API error",
             500,
             fixture("error_500.json"),
             Expected::Transient(api(500, "Internal server error")),
         ),
-        Case::new(
-            "an error page that is not JSON still maps by status",
-            502,
-            fixture("bad_gateway.html"),
-            Expected::Error(api(502, "Bad Gateway")),
-        ),
+        Case::error_page_not_json(fixture("bad_gateway.html")),
         Case::new(
             "a refusal under HTTP 200 is an API error",
             200,
@@ -89,12 +74,7 @@ async fn http_errors_map_by_status_and_keep_the_gateways_message() {
 async fn broken_answers_are_decode_errors_naming_what_is_wrong() {
     let quoting = r#"{"message":"Successful","data":{"trxNo":"T","status":"OPEN","amount":"budi@example.com"}}"#;
     let cases = [
-        Case::new(
-            "malformed JSON names the call",
-            200,
-            fixture("malformed.json"),
-            Expected::DecodeStartingWith("payment/status answer"),
-        ),
+        Case::malformed_json(fixture("malformed.json"), "payment/status answer"),
         Case::new(
             "a missing status is named",
             200,
@@ -107,7 +87,7 @@ async fn broken_answers_are_decode_errors_naming_what_is_wrong() {
             "{}",
             Expected::Error(Error::decode("payment/status answer: missing field `data`")),
         ),
-        Case::new("no value from the body is quoted", 200, quoting, Expected::DecodeQuotingNone("budi")),
+        Case::quoting_no_value(quoting, "budi"),
     ];
     status_endpoint().check(&cases, checkout_status).await;
 }

@@ -37,12 +37,7 @@ async fn http_errors_map_by_status_and_keep_the_gateways_message() {
                 accepts: |e| matches!(e, Error::Validation { field, .. } if field == "request"),
             },
         ),
-        Case::new(
-            "HTTP 401 is unauthorized with the gateway's message",
-            401,
-            fixture("error_401.json"),
-            Expected::Error(Error::Unauthorized { message: "Invalid public key or private key.".into() }),
-        ),
+        Case::unauthorized(fixture("error_401.json"), "Invalid public key or private key."),
         Case::new(
             "an error list under HTTP 200 is an API error keeping every message",
             200,
@@ -55,12 +50,7 @@ async fn http_errors_map_by_status_and_keep_the_gateways_message() {
             fixture("error_string_500.json"),
             Expected::Transient(api(500, "Service temporarily unavailable")),
         ),
-        Case::new(
-            "an error page that is not JSON still maps by status",
-            502,
-            fixture("bad_gateway.html"),
-            Expected::Error(api(502, "Bad Gateway")),
-        ),
+        Case::error_page_not_json(fixture("bad_gateway.html")),
     ];
     lookup_endpoint().check(&cases, get_invoices).await;
 }
@@ -72,12 +62,7 @@ async fn broken_answers_are_decode_errors_naming_what_is_wrong() {
     let inner = Expected::DecodeNaming("array of invoices inside the string");
     let quoting = r#"{"status":"success","message":"[{\"id\":1,\"price_amount\":\"budi@example.com\"}]"}"#;
     let cases = [
-        Case::new(
-            "malformed JSON names the call",
-            200,
-            fixture("malformed.json"),
-            Expected::DecodeStartingWith("get_invoices answer"),
-        ),
+        Case::malformed_json(fixture("malformed.json"), "get_invoices answer"),
         Case::new(
             "a malformed string inside the answer",
             200,
@@ -91,7 +76,7 @@ async fn broken_answers_are_decode_errors_naming_what_is_wrong() {
             r#"{"status":"success","message":17}"#,
             Expected::Matching { what: "a decode error", accepts: |e| matches!(e, Error::Decode { .. }) },
         ),
-        Case::new("no value from the body is quoted", 200, quoting, Expected::DecodeQuotingNone("budi")),
+        Case::quoting_no_value(quoting, "budi"),
     ];
     lookup_endpoint().check(&cases, get_invoices).await;
 }

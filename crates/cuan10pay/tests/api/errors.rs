@@ -1,7 +1,5 @@
 //! Every way a call can fail, mapped to the right `Error` with the gateway's message kept.
 
-use std::time::Duration;
-
 use gerbang_core::{Error, ProviderId};
 use gerbang_cuan10pay::{Deposit, DepositRequest};
 use gerbang_testkit::{Case, Endpoint, Expected, check_closed_port_is_a_transport_error};
@@ -28,37 +26,16 @@ async fn http_errors_map_by_status_and_keep_the_gateways_message() {
             fixture("error_400.json"),
             Expected::Error(api(400, "The amount field is required.")),
         ),
-        Case::new(
-            "HTTP 401 is unauthorized with the gateway's message",
-            401,
-            fixture("error_401.json"),
-            Expected::Error(Error::Unauthorized { message: "Invalid signature".into() }),
-        ),
-        Case::new(
-            "HTTP 404 is not found with the gateway's message",
-            404,
-            fixture("error_404.json"),
-            Expected::Error(Error::NotFound { message: "Deposit tidak ditemukan".into() }),
-        ),
-        Case::new(
-            "HTTP 429 is rate limited with the Retry-After wait",
-            429,
-            fixture("error_429.json"),
-            Expected::Error(Error::RateLimited { retry_after: Some(Duration::from_secs(120)) }),
-        )
-        .header("retry-after", "120"),
+        Case::unauthorized(fixture("error_401.json"), "Invalid signature"),
+        Case::not_found(fixture("error_404.json"), "Deposit tidak ditemukan"),
+        Case::rate_limited(fixture("error_429.json"), 120),
         Case::new(
             "HTTP 500 is a transient API error with the gateway's message",
             500,
             fixture("error_500.json"),
             Expected::Transient(api(500, "Internal server error, please try again")),
         ),
-        Case::new(
-            "an error page that is not JSON still maps by status",
-            502,
-            fixture("bad_gateway.html"),
-            Expected::Error(api(502, "Bad Gateway")),
-        ),
+        Case::error_page_not_json(fixture("bad_gateway.html")),
         Case::new(
             "a status error under HTTP 200 is an API error",
             200,
@@ -73,12 +50,7 @@ async fn http_errors_map_by_status_and_keep_the_gateways_message() {
 async fn broken_answers_are_decode_errors_naming_what_is_wrong() {
     let quoting = r#"{"status":"success","data":{"deposit_id":"CP-1","status":"pending","amount":"budi@example.com"}}"#;
     let cases = [
-        Case::new(
-            "malformed JSON names the call",
-            200,
-            fixture("malformed.json"),
-            Expected::DecodeStartingWith("deposit_status answer"),
-        ),
+        Case::malformed_json(fixture("malformed.json"), "deposit_status answer"),
         Case::new(
             "a missing id is named",
             200,
@@ -86,7 +58,7 @@ async fn broken_answers_are_decode_errors_naming_what_is_wrong() {
             Expected::DecodeNaming("deposit_id"),
         ),
         Case::new("a missing `data` is named", 200, fixture("missing_data.json"), Expected::DecodeNaming("`data`")),
-        Case::new("no value from the body is quoted", 200, quoting, Expected::DecodeQuotingNone("budi")),
+        Case::quoting_no_value(quoting, "budi"),
     ];
     deposit_status_endpoint().check(&cases, deposit_status).await;
 }

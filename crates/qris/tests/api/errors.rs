@@ -1,8 +1,6 @@
 //! Every way a call can fail, mapped to the right `Error` with the gateway's message kept
 //! verbatim (`error_for`'s decision).
 
-use std::time::Duration;
-
 use gerbang_core::{Error, ProviderId};
 use gerbang_qris::Invoice;
 use gerbang_testkit::{Case, Endpoint, Expected, check_closed_port_is_a_transport_error};
@@ -31,37 +29,16 @@ async fn http_errors_map_by_status_and_keep_the_gateways_message() {
             fixture("error_400.json"),
             Expected::Error(api(400, "Parameter amount wajib diisi")),
         ),
-        Case::new(
-            "HTTP 401 is unauthorized with the message verbatim",
-            401,
-            fixture("error_401.json"),
-            Expected::Error(Error::Unauthorized { message: "API key tidak valid".into() }),
-        ),
-        Case::new(
-            "HTTP 404 is not found with the message verbatim",
-            404,
-            fixture("error_404.json"),
-            Expected::Error(Error::NotFound { message: "Invoice tidak ditemukan".into() }),
-        ),
-        Case::new(
-            "HTTP 429 is rate limited with the Retry-After wait",
-            429,
-            r#"{"error":"Terlalu banyak permintaan"}"#,
-            Expected::Error(Error::RateLimited { retry_after: Some(Duration::from_secs(30)) }),
-        )
-        .header("retry-after", "30"),
+        Case::unauthorized(fixture("error_401.json"), "API key tidak valid"),
+        Case::not_found(fixture("error_404.json"), "Invoice tidak ditemukan"),
+        Case::rate_limited(r#"{"error":"Terlalu banyak permintaan"}"#, 30),
         Case::new(
             "HTTP 500 is a transient API error with the message verbatim",
             500,
             fixture("error_500.json"),
             Expected::Transient(api(500, "Terjadi kesalahan pada server")),
         ),
-        Case::new(
-            "an error page that is not JSON still maps by status",
-            502,
-            fixture("bad_gateway.html"),
-            Expected::Error(api(502, "Bad Gateway")),
-        ),
+        Case::error_page_not_json(fixture("bad_gateway.html")),
         Case::new(
             "success false under HTTP 200 is an API error",
             200,
@@ -93,19 +70,14 @@ async fn broken_answers_are_decode_errors_naming_what_is_wrong() {
     let quoting = r#"{"invoice_id":"64c8d9e","amount":"budi@example.com","status":"pending"}"#;
     let fraction = r#"{"invoice_id":"64c8d9e","amount":10000.5,"status":"pending"}"#;
     let cases = [
-        Case::new(
-            "malformed JSON names the call",
-            200,
-            fixture("malformed.json"),
-            Expected::DecodeStartingWith("invoice_status answer"),
-        ),
+        Case::malformed_json(fixture("malformed.json"), "invoice_status answer"),
         Case::new(
             "a missing id is named",
             200,
             fixture("invoice_missing_id.json"),
             Expected::DecodeNaming("invoice_id"),
         ),
-        Case::new("no value from the body is quoted", 200, quoting, Expected::DecodeQuotingNone("budi")),
+        Case::quoting_no_value(quoting, "budi"),
         Case::new("a fraction of a rupiah", 200, fraction, Expected::DecodeNaming("whole number of rupiah")),
     ];
     status_endpoint().check(&cases, invoice_status).await;
