@@ -27,6 +27,8 @@ async fn http_errors_map_by_status_and_keep_the_gateways_message() {
             Expected::Error(api(400, "Invalid field format: customer.phoneNumber")),
         ),
         Case::unauthorized(fixture("error_401.json"), "Invalid signature"),
+        // The notification side of the document speaks SNAP, `responseCode` and
+        // `responseMessage` (`seeds/001_3ab17dd2bbbc66f1.txt`): a refusal in that shape is read too.
         Case::new(
             "a SNAP-shaped refusal keeps its message too",
             401,
