@@ -11,48 +11,47 @@ use gerbang_cashin::{
     CashinClient, CheckoutCustomer, CheckoutRequest, NOTIFY_PATH, NotificationSigner, PrivateKey, WebhookVerifier,
 };
 use gerbang_core::http::{HeaderMap, HeaderValue, Method};
-use gerbang_core::{HttpClient, KeyUsed, Money, PaymentProvider, PaymentRequest, RetryPolicy, WebhookRequest};
-use gerbang_testkit::{LogCapture, answer_with_errors, assert_nothing_leaks};
+use gerbang_core::{
+    HttpClient, KeyUsed, Money, PaymentProvider, PaymentRequest, ProviderId, RetryPolicy, WebhookRequest,
+};
+use gerbang_testkit::{Shown, answer_with_errors, closed_base_url};
 use httpmock::MockServer;
 
-use common::{CLIENT_ID, NOW_TEXT, SECRET_KEY, builder, client, fixture, fixture_bytes};
+use common::{CLIENT_ID, NOW_TEXT, SECRET_KEY, builder, client, client_at, fixture, fixture_bytes};
 
 const PHONE: &str = "081299990000";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_secret_key_and_customer_details_never_reach_logs_debug_or_errors() {
-    let logs = LogCapture::install();
+    let mut shown = Shown::capture(ProviderId::CashIn);
     let server = MockServer::start_async().await;
     let answers =
         [("/pg/fo/payment", 401, fixture("error_401.json")), ("/pg/fo/payment/status", 500, fixture("error_500.json"))];
     answer_with_errors(&server, &answers).await;
 
-    let mut shown = Vec::<String>::new();
     // Cash In's key being rotated out: a public key, but no `Debug` or log needs its text.
     let previous_private = PrivateKey::from_pem(&fixture("webhook/rotation_previous_private_pkcs8.pem")).unwrap();
     let previous_pem = previous_private.public_key().to_pem();
     let previous_text = previous_pem.lines().nth(2).unwrap().to_owned();
     let config = builder(&server.url("/pg/fo")).previous_public_key_pem(previous_pem.clone()).build().unwrap();
-    shown.push(format!("{config:?}"));
-    shown.push(format!("{:?}", builder(&server.url("/pg/fo")).previous_public_key_pem(previous_pem)));
+    shown.debug(&config);
+    shown.debug(&builder(&server.url("/pg/fo")).previous_public_key_pem(previous_pem));
     let rotating = CashinClient::new(config);
-    shown.push(format!("{rotating:?}"));
-    shown.push(format!("{:?}", rotating.webhook_verifier().unwrap()));
+    shown.debug(&rotating);
+    shown.debug(&rotating.webhook_verifier().unwrap());
     let current_private = PrivateKey::from_pem(&fixture("webhook/cashin_private_pkcs8.pem")).unwrap();
     let body = fixture_bytes("webhook/paid_compact.json");
     for (key, expected) in [(current_private, KeyUsed::Current), (previous_private, KeyUsed::Previous)] {
         let headers = NotificationSigner::new(key, CLIENT_ID).headers(NOTIFY_PATH, &body, NOW_TEXT).unwrap();
         let event = rotating.verify_webhook(&WebhookRequest::new(Method::POST, NOTIFY_PATH, &headers, &body)).await;
-        let event = event.unwrap();
-        assert_eq!(event.verified_with, Some(expected));
-        shown.push(format!("{event:?}"));
+        shown.verification(event, Some(expected));
     }
     let client = client(&server);
-    shown.push(format!("{client:?}"));
+    shown.debug(&client);
     let customer = CheckoutCustomer::new("CUST-1", PHONE);
     let checkout =
         CheckoutRequest::new("TRX-1", 10_000, 30, "https://shop.example/ok", "https://shop.example/back", customer);
-    shown.push(format!("{checkout:?}"));
+    shown.debug(&checkout);
 
     let request = PaymentRequest::builder("TRX-2", Money::idr(10_000))
         .channel("qris".parse().unwrap())
@@ -78,10 +77,7 @@ async fn the_secret_key_and_customer_details_never_reach_logs_debug_or_errors() 
         .await;
     let slow = CashinClient::new(builder(&server.url("/slow")).http_client(impatient).build().unwrap());
     errors.push(slow.checkout_status("TRX-1").await.unwrap_err());
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
-    let refused = CashinClient::new(builder(&format!("http://127.0.0.1:{port}/pg/fo")).build().unwrap());
+    let refused = client_at(&closed_base_url("/pg/fo"));
     errors.push(refused.create_payment(&request).await.unwrap_err());
 
     // A notification with a forged signature, carrying the phone in its body.
@@ -92,14 +88,9 @@ async fn the_secret_key_and_customer_details_never_reach_logs_debug_or_errors() 
     let body = format!(r#"{{"originalReferenceNo":"TRX-1","latestTransactionStatus":"00","phone":"{PHONE}"}}"#);
     let notification = WebhookRequest::new(Method::POST, "/v1.0/debit/notify", &headers, body.as_bytes());
     errors.push(verifier.verify(&notification).unwrap_err());
+    shown.errors(&errors);
 
-    for error in &errors {
-        shown.push(format!("{error:?}"));
-        shown.push(error.to_string());
-    }
-    let logs = logs.text();
-    assert!(logs.contains("gerbang.http") && logs.contains("hyper"), "the calls were traced: {logs}");
-    assert!(logs.contains(r#"key="current""#) && logs.contains(r#"key="previous""#), "the key used is logged: {logs}");
-    shown.push(logs);
-    assert_nothing_leaks(&shown, &[SECRET_KEY, PHONE, &previous_text]);
+    // The calls were traced, and the key each notification verified with is logged.
+    let logged = ["gerbang.http", "hyper", r#"key="current""#, r#"key="previous""#];
+    shown.assert_nothing_leaks(&logged, &[SECRET_KEY, PHONE, &previous_text]);
 }

@@ -7,9 +7,9 @@ mod common;
 
 use common::{PRIVATE_KEY, PUBLIC_KEY, builder, fixture};
 use gerbang_core::http::{HeaderMap, Method};
-use gerbang_core::{Decimal, KeyUsed, PaymentProvider, WebhookRequest};
+use gerbang_core::{Decimal, KeyUsed, PaymentProvider, ProviderId, WebhookRequest};
 use gerbang_crypto_invoice::{CreateInvoiceRequest, CryptoInvoiceClient, WebhookVerifier};
-use gerbang_testkit::{LogCapture, answer_with_errors, assert_nothing_leaks, show_verification};
+use gerbang_testkit::{Shown, answer_with_errors};
 use httpmock::MockServer;
 
 const EMAIL: &str = "budi.secret@example.com";
@@ -18,7 +18,7 @@ const PREVIOUS_KEY: &str = "test-previous-key-PV3m8";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_log_debug_or_error_shows_a_key_or_the_email() {
-    let logs = LogCapture::install();
+    let mut shown = Shown::capture(ProviderId::CryptoInvoice);
     let server = MockServer::start_async().await;
     // A gateway that quotes the previous key back in an error.
     let revoked = format!(r#"{{"status":"error","message":["key {PREVIOUS_KEY} was revoked"]}}"#);
@@ -32,13 +32,11 @@ async fn no_log_debug_or_error_shows_a_key_or_the_email() {
     let client =
         CryptoInvoiceClient::new(builder(&server.url("/api/v1")).previous_private_key(PREVIOUS_KEY).build().unwrap());
     let request = CreateInvoiceRequest::new(Decimal::ONE).email(EMAIL);
-    let mut shown = vec![
-        format!("{client:?}"),
-        format!("{:?}", client.config()),
-        format!("{:?}", builder(&server.url("/api/v1")).previous_private_key(PREVIOUS_KEY)),
-        format!("{:?}", WebhookVerifier::new(PRIVATE_KEY).with_previous_key(PREVIOUS_KEY)),
-        format!("{request:?}"),
-    ];
+    shown.debug(&client);
+    shown.debug(client.config());
+    shown.debug(&builder(&server.url("/api/v1")).previous_private_key(PREVIOUS_KEY));
+    shown.debug(&WebhookVerifier::new(PRIVATE_KEY).with_previous_key(PREVIOUS_KEY));
+    shown.debug(&request);
     // Callbacks carrying each key, and one carrying neither.
     let headers = HeaderMap::new();
     for (key, expected) in
@@ -46,7 +44,7 @@ async fn no_log_debug_or_error_shows_a_key_or_the_email() {
     {
         let body = format!(r#"{{"private_key":"{key}","id":4711,"order_id":"ORDER-1"}}"#);
         let callback = WebhookRequest::new(Method::POST, "/callbacks/crypto", &headers, body.as_bytes());
-        show_verification(&mut shown, client.verify_webhook(&callback).await, expected);
+        shown.verification(client.verify_webhook(&callback).await, expected);
     }
     let errors = [
         client.create_invoice(&request).await.unwrap_err(),
@@ -57,13 +55,9 @@ async fn no_log_debug_or_error_shows_a_key_or_the_email() {
             .unwrap_err(),
     ];
     assert!(errors[1].to_string().contains("<redacted> was revoked"), "{}", errors[1]);
-    for error in &errors {
-        shown.push(error.to_string());
-        shown.push(format!("{error:?}"));
-    }
-    let logs = logs.text();
-    assert!(logs.contains("gerbang.http"), "the calls were traced: {logs}");
-    assert!(logs.contains(r#"key="current""#) && logs.contains(r#"key="previous""#), "the key used is logged: {logs}");
-    shown.push(logs);
-    assert_nothing_leaks(&shown, &[PUBLIC_KEY, PRIVATE_KEY, PREVIOUS_KEY, EMAIL]);
+    shown.errors(&errors);
+
+    // The calls were traced, and the key each callback carried is logged.
+    let logged = ["gerbang.http", r#"key="current""#, r#"key="previous""#];
+    shown.assert_nothing_leaks(&logged, &[PUBLIC_KEY, PRIVATE_KEY, PREVIOUS_KEY, EMAIL]);
 }

@@ -5,12 +5,12 @@
 mod common;
 
 use gerbang_core::http::{HeaderMap, Method};
-use gerbang_core::{Channel, KeyUsed, Money, PaymentProvider, PaymentRequest, WebhookRequest};
+use gerbang_core::{Channel, KeyUsed, Money, PaymentProvider, PaymentRequest, ProviderId, WebhookRequest};
 use gerbang_cuan10pay::{Cuan10payClient, Cuan10payConfig, DepositRequest, PpobOrderRequest, WebhookVerifier};
-use gerbang_testkit::{LogCapture, answer_with_errors, assert_nothing_leaks, show_verification};
+use gerbang_testkit::{Shown, answer_with_errors, closed_base_url};
 use httpmock::MockServer;
 
-use common::{API_KEY, NOW, PRIVATE_KEY, builder, fixture};
+use common::{API_KEY, NOW, PRIVATE_KEY, builder, client_at, fixture};
 
 /// The private key being rotated out: as secret as the current one.
 const PREVIOUS_KEY: &str = "test-previous-key-PV3m8";
@@ -20,9 +20,8 @@ const PHONE: &str = "081299990000";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn keys_and_customer_details_never_reach_logs_debug_or_errors() {
-    let logs = LogCapture::install();
+    let mut shown = Shown::capture(ProviderId::Cuan10pay);
 
-    let mut shown = Vec::<String>::new();
     let server = MockServer::start_async().await;
     let answers = [
         ("/api/v1/deposit_status", 401, fixture("error_401.json")),
@@ -35,12 +34,12 @@ async fn keys_and_customer_details_never_reach_logs_debug_or_errors() {
 
     let config =
         builder(&server.url("/api")).previous_private_key(PREVIOUS_KEY).rate_budget_per_hour(100).build().unwrap();
-    shown.push(format!("{config:?}"));
-    shown.push(format!("{:?}", builder(&server.url("/api")).previous_private_key(PREVIOUS_KEY)));
+    shown.debug(&config);
+    shown.debug(&builder(&server.url("/api")).previous_private_key(PREVIOUS_KEY));
     let client = Cuan10payClient::new(config);
-    shown.push(format!("{client:?}"));
-    shown.push(format!("{:?}", client.webhook_verifier()));
-    shown.push(format!("{:?}", WebhookVerifier::new(PRIVATE_KEY).with_previous_key(PREVIOUS_KEY)));
+    shown.debug(&client);
+    shown.debug(&client.webhook_verifier());
+    shown.debug(&WebhookVerifier::new(PRIVATE_KEY).with_previous_key(PREVIOUS_KEY));
 
     // Webhooks under each key, and one under neither: the verification log says which key,
     // never the key.
@@ -50,20 +49,20 @@ async fn keys_and_customer_details_never_reach_logs_debug_or_errors() {
     {
         let body = WebhookVerifier::new(key).signed_body("CP-1", "PAID", 50_000, NOW);
         let request = WebhookRequest::new(Method::POST, "/webhooks/cuan10pay", &headers, body.as_bytes());
-        show_verification(&mut shown, client.verify_webhook(&request).await, expected);
+        shown.verification(client.verify_webhook(&request).await, expected);
     }
 
     let deposit = DepositRequest::new("QRIS", 50_000).customer_email(EMAIL).customer_phone(PHONE);
-    shown.push(format!("{deposit:?}"));
+    shown.debug(&deposit);
     let ppob = PpobOrderRequest::new("PULSA_50K", PHONE);
-    shown.push(format!("{ppob:?}"));
+    shown.debug(&ppob);
     let payment = PaymentRequest::builder("ORDER-1", Money::idr(50_000))
         .channel(Channel::Qris)
         .customer_email(EMAIL)
         .customer_phone(PHONE)
         .build()
         .unwrap();
-    shown.push(format!("{payment:?}"));
+    shown.debug(&payment);
 
     let mut errors = vec![
         client.invoice_status("INV-1").await.unwrap_err(),
@@ -73,11 +72,8 @@ async fn keys_and_customer_details_never_reach_logs_debug_or_errors() {
         client.ppob_order(&ppob).await.unwrap_err(),
     ];
 
-    // Nothing listens on this port: a transport error.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
-    let refused = Cuan10payClient::new(builder(&format!("http://127.0.0.1:{port}/api")).build().unwrap());
+    // Nothing listens there: a transport error.
+    let refused = client_at(&closed_base_url("/api"));
     errors.push(refused.deposit_status("CP-1").await.unwrap_err());
     errors.push(refused.create_payment(&payment).await.unwrap_err());
 
@@ -99,14 +95,9 @@ async fn keys_and_customer_details_never_reach_logs_debug_or_errors() {
     assert!(errors[0].to_string().contains("<redacted> was revoked"), "{}", errors[0]);
     assert!(errors.iter().any(|e| matches!(e, gerbang_core::Error::Unauthorized { .. })));
     assert!(errors.iter().any(|e| matches!(e, gerbang_core::Error::Transport { .. })));
-    for error in &errors {
-        shown.push(format!("{error:?}"));
-        shown.push(error.to_string());
-    }
+    shown.errors(&errors);
 
-    let logs = logs.text();
-    assert!(logs.contains("gerbang.http") && logs.contains("hyper"), "the calls were traced: {logs}");
-    assert!(logs.contains(r#"key="current""#) && logs.contains(r#"key="previous""#), "the key used is logged: {logs}");
-    shown.push(logs);
-    assert_nothing_leaks(&shown, &[API_KEY, PRIVATE_KEY, PREVIOUS_KEY, EMAIL, PHONE]);
+    // The calls were traced, and the key each webhook verified with is logged.
+    let logged = ["gerbang.http", "hyper", r#"key="current""#, r#"key="previous""#];
+    shown.assert_nothing_leaks(&logged, &[API_KEY, PRIVATE_KEY, PREVIOUS_KEY, EMAIL, PHONE]);
 }

@@ -8,39 +8,27 @@ mod common;
 
 use std::time::Duration;
 
-use gerbang_core::{Error, HttpClient, Money, PaymentProvider, PaymentRequest, RetryPolicy};
+use gerbang_core::{Error, HttpClient, Money, PaymentProvider, PaymentRequest, ProviderId, RetryPolicy};
 use gerbang_qris::{QrisClient, QrisConfig, WithdrawHistoryQuery, WithdrawRequest};
-use gerbang_testkit::{LogCapture, assert_nothing_leaks};
+use gerbang_testkit::{Shown, answer_with_errors, closed_base_url};
 use httpmock::MockServer;
 
-use common::{API_KEY, builder, fixture};
+use common::{API_KEY, builder, client_at, fixture};
 
 /// The DANA account number: a phone number, personal data too.
 const PHONE: &str = "081299990000";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_key_never_reaches_logs_debug_or_errors() {
-    let logs = LogCapture::install();
+    let mut shown = Shown::capture(ProviderId::Qris);
 
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.path("/gw/api/v1/invoice/status");
-            then.status(401).body(fixture("error_401.json"));
-        })
-        .await;
-    server
-        .mock_async(|when, then| {
-            when.path("/gw/api/v1/invoice/create");
-            then.status(500).body(fixture("error_500.json"));
-        })
-        .await;
-    server
-        .mock_async(|when, then| {
-            when.path("/gw/api/v1/withdraw/dana");
-            then.status(401).body(fixture("error_401.json"));
-        })
-        .await;
+    let answers = [
+        ("/gw/api/v1/invoice/status", 401, fixture("error_401.json")),
+        ("/gw/api/v1/invoice/create", 500, fixture("error_500.json")),
+        ("/gw/api/v1/withdraw/dana", 401, fixture("error_401.json")),
+    ];
+    answer_with_errors(&server, &answers).await;
     server
         .mock_async(|when, then| {
             when.path("/gw/api/v1/balance");
@@ -48,14 +36,13 @@ async fn the_key_never_reaches_logs_debug_or_errors() {
         })
         .await;
 
-    let mut shown = Vec::<String>::new();
     let config = builder(&server.url("/gw")).build().unwrap();
-    shown.push(format!("{config:?}"));
-    shown.push(format!("{:?}", builder(&server.url("/gw"))));
+    shown.debug(&config);
+    shown.debug(&builder(&server.url("/gw")));
     let client = QrisClient::new(config);
-    shown.push(format!("{client:?}"));
+    shown.debug(&client);
     let withdraw = WithdrawRequest::new(50_000, PHONE, "John Doe");
-    shown.push(format!("{withdraw:?}"));
+    shown.debug(&withdraw);
 
     let mut errors = vec![
         client.invoice_status("64c8d9e").await.unwrap_err(),
@@ -74,12 +61,9 @@ async fn the_key_never_reaches_logs_debug_or_errors() {
     let slow = QrisClient::new(builder(&server.url("/gw")).http_client(impatient).build().unwrap());
     errors.push(slow.balance().await.unwrap_err());
 
-    // Nothing listens on this port: a transport error, with and without retries.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
-    let base = format!("http://127.0.0.1:{port}/gw");
-    let refused = QrisClient::new(builder(&base).build().unwrap());
+    // Nothing listens there: a transport error, with and without retries.
+    let base = closed_base_url("/gw");
+    let refused = client_at(&base);
     errors.push(refused.balance().await.unwrap_err());
     errors.push(refused.withdraw_history(&WithdrawHistoryQuery::new()).await.unwrap_err());
     let retrying = HttpClient::builder()
@@ -97,13 +81,8 @@ async fn the_key_never_reaches_logs_debug_or_errors() {
     assert!(errors.iter().any(|e| matches!(e, Error::Api { status: Some(500), .. })));
     assert!(errors.iter().any(|e| matches!(e, Error::Timeout { .. })));
     assert!(errors.iter().any(|e| matches!(e, Error::Transport { .. })));
-    for error in &errors {
-        shown.push(format!("{error:?}"));
-        shown.push(error.to_string());
-    }
+    shown.errors(&errors);
 
-    let logs = logs.text();
-    assert!(logs.contains("gerbang.http") && logs.contains("hyper"), "the calls were traced: {logs}");
-    shown.push(logs);
-    assert_nothing_leaks(&shown, &[API_KEY, PHONE]);
+    // The calls were traced, down to hyper.
+    shown.assert_nothing_leaks(&["gerbang.http", "hyper"], &[API_KEY, PHONE]);
 }

@@ -1,5 +1,6 @@
 //! Test support shared by the gateway crates' tests: capturing every line of tracing output,
-//! checking that no secret or customer detail shows in what a failing run printed, the fixtures
+//! checking that no secret or customer detail shows in what a failing run printed ([`Shown`]),
+//! the error answers every gateway maps, each gateway giving its table ([`Endpoint`]), the fixtures
 //! each crate records from the sandbox, and private servers for one test (Redis, Postgres,
 //! Prometheus, and chromedriver with headless Chromium) and a private Python virtual environment.
 //! Not published.
@@ -18,7 +19,9 @@ mod chromium;
 mod circuit_contract;
 mod contract;
 mod env_scenario;
+mod gateway_errors;
 mod hostile;
+mod leaks;
 mod local;
 #[cfg(feature = "otlp")]
 pub mod otlp;
@@ -37,10 +40,12 @@ pub use chromium::{CHROMIUM_FLAGS, Chromium};
 pub use circuit_contract::check_circuit_contract;
 pub use contract::{check_inbox_contract, check_ledger_contract};
 pub use env_scenario::{SCENARIO_VAR, env_scenario, run_env_scenario};
+pub use gateway_errors::{Answer, Case, Endpoint, Expected, check_closed_port_is_a_transport_error, closed_base_url};
 pub use hostile::{
     Cutting, ECHO_STATUSES, Echoing, REDIRECTS, Redirecting, answer_with_errors, check_echoed_secrets_are_scrubbed,
     check_no_redirect_is_followed,
 };
+pub use leaks::Shown;
 pub use outbox_contract::{check_outbox_contract, outbox_message};
 pub use postgres_server::PostgresServer;
 pub use prometheus_server::PrometheusServer;

@@ -48,7 +48,12 @@ pub fn builder(base_url: &str) -> CashinConfigBuilder {
 
 /// A client talking to `server` under `/pg/fo` (as the real base URL has a path).
 pub fn client(server: &MockServer) -> CashinClient {
-    CashinClient::new(builder(&server.url("/pg/fo")).build().expect("config"))
+    client_at(&server.url("/pg/fo"))
+}
+
+/// A client whose base URL is `base_url` (a mock gateway's, or one where nothing listens).
+pub fn client_at(base_url: &str) -> CashinClient {
+    CashinClient::new(builder(base_url).build().expect("config"))
 }
 
 /// The `X-SIGNATURE` a request should carry, computed here with `sha2`, `hmac` and `base64`

@@ -1,64 +1,77 @@
 //! Every way an answer can say no, mapped to the right `Error`: the envelope's refusals under
 //! HTTP 200 included.
 
-use gerbang_core::Error;
-use httpmock::MockServer;
+use gerbang_ciputra::TransactionStatus;
+use gerbang_core::{Error, ProviderId};
+use gerbang_testkit::{Answer, Case, Endpoint, Expected, check_closed_port_is_a_transport_error};
 
-use crate::common::{client, fixture, serve_doc_token};
+use crate::common::{client_at, fixture};
 
-/// The error `transaction_status` gives when the gateway answers `status` with `body`.
-async fn status_error(status: u16, body: &str) -> Error {
-    let server = MockServer::start_async().await;
-    serve_doc_token(&server).await;
-    server
-        .mock_async(|when, then| {
-            when.path("/api/transaction/status");
-            then.status(status).header("retry-after", "7").body(body);
-        })
-        .await;
-    client(&server).transaction_status("TEST00001111114").await.expect_err("an error")
+/// The status call, answered by a mock gateway under `/api` that hands out the document's token
+/// first.
+fn status_endpoint() -> Endpoint {
+    let token = Answer::new(200, fixture("token.json")).header("content-type", "application/json");
+    Endpoint::new(ProviderId::Ciputra, "/api", "/api/transaction/status").also_answering("/api/auth/token", token)
 }
 
-#[tokio::test]
-async fn a_code_other_than_00_under_http_200_is_an_api_error_with_code_and_message() {
-    let err = status_error(200, &fixture("error_under_200.json")).await;
-    assert_eq!(err, Error::Api { status: Some(200), code: Some("05".into()), message: "Transaction not found".into() });
+async fn transaction_status(base_url: String) -> Result<TransactionStatus, Error> {
+    client_at(&base_url).transaction_status("TEST00001111114").await
 }
 
-#[tokio::test]
-async fn status_false_under_http_200_is_an_api_error_even_with_code_00() {
-    let err = status_error(200, &fixture("status_false_under_200.json")).await;
-    assert_eq!(err, Error::Api { status: Some(200), code: Some("00".into()), message: "Paycode is not active".into() });
+/// `cases`, every answer carrying `Retry-After: 7`, as every answer of these tests always has.
+fn with_retry_after<const N: usize>(cases: [Case; N]) -> [Case; N] {
+    cases.map(|case| case.header("retry-after", "7"))
 }
 
 #[tokio::test]
 async fn http_errors_map_by_status_and_keep_the_gateways_message() {
-    let err = status_error(500, &fixture("error_500.json")).await;
-    assert_eq!(
-        err,
-        Error::Api { status: Some(500), code: Some("500".into()), message: "Internal server error".into() }
-    );
-    assert!(err.is_transient());
-
-    let err = status_error(404, r#"{"code":"404","status":false,"message":"Not found"}"#).await;
-    assert_eq!(err, Error::NotFound { message: "Not found".into() });
-
-    let err = status_error(429, r#"{"code":"429","status":false,"message":"Too many"}"#).await;
-    assert_eq!(err, Error::RateLimited { retry_after: Some(std::time::Duration::from_secs(7)) });
-
-    let err = status_error(502, &fixture("bad_gateway.html")).await;
-    assert_eq!(err, Error::Api { status: Some(502), code: None, message: "Bad Gateway".into() });
+    let api = |status, code: Option<&str>, message: &str| Error::Api {
+        status: Some(status),
+        code: code.map(Into::into),
+        message: message.into(),
+    };
+    let cases = with_retry_after([
+        // Every answer comes in the envelope `{"code":"00","status":true,…}`
+        // (`seeds/004_627801bf8e050898.txt`): anything else, under HTTP 200 too, is a refusal.
+        Case::new(
+            "a code other than 00 under HTTP 200 is an API error with code and message",
+            200,
+            fixture("error_under_200.json"),
+            Expected::Error(api(200, Some("05"), "Transaction not found")),
+        ),
+        Case::new(
+            "status false under HTTP 200 is an API error even with code 00",
+            200,
+            fixture("status_false_under_200.json"),
+            Expected::Error(api(200, Some("00"), "Paycode is not active")),
+        ),
+        Case::new(
+            "HTTP 500 is a transient API error with the gateway's code",
+            500,
+            fixture("error_500.json"),
+            Expected::Transient(api(500, Some("500"), "Internal server error")),
+        ),
+        Case::not_found(r#"{"code":"404","status":false,"message":"Not found"}"#, "Not found"),
+        Case::rate_limited(r#"{"code":"429","status":false,"message":"Too many"}"#, 7),
+        Case::error_page_not_json(fixture("bad_gateway.html")),
+    ]);
+    status_endpoint().check(&cases, transaction_status).await;
 }
 
 #[tokio::test]
 async fn broken_answers_are_decode_errors_naming_the_call() {
-    for body in [fixture("malformed.json"), fixture("missing_data.json"), "[]".to_owned(), "{}".to_owned()] {
-        let err = status_error(200, &body).await;
-        assert!(
-            matches!(&err, Error::Decode { context } if context.starts_with("transaction_status answer")),
-            "{body}: {err:?}"
-        );
-    }
-    let err = status_error(200, r#"{"code":"00","status":true,"data":{"amount":"lots"},"message":"Success"}"#).await;
-    assert!(matches!(&err, Error::Decode { context } if !context.contains("lots")), "{err:?}");
+    let naming_the_call = || Expected::DecodeStartingWith("transaction_status answer");
+    let cases = with_retry_after([
+        Case::malformed_json(fixture("malformed.json"), "transaction_status answer"),
+        Case::new("an envelope without data", 200, fixture("missing_data.json"), naming_the_call()),
+        Case::new("an array", 200, "[]", naming_the_call()),
+        Case::new("an empty object", 200, "{}", naming_the_call()),
+        Case::quoting_no_value(r#"{"code":"00","status":true,"data":{"amount":"lots"},"message":"Success"}"#, "lots"),
+    ]);
+    status_endpoint().check(&cases, transaction_status).await;
+}
+
+#[tokio::test]
+async fn a_closed_port_is_a_transport_error() {
+    check_closed_port_is_a_transport_error(ProviderId::Ciputra, "/api", transaction_status).await;
 }

@@ -55,7 +55,12 @@ pub fn builder(base_url: &str) -> CiputraConfigBuilder {
 
 /// A client talking to `server` under `/api`.
 pub fn client(server: &MockServer) -> CiputraClient {
-    CiputraClient::new(builder(&server.url("/api")).build().expect("config"))
+    client_at(&server.url("/api"))
+}
+
+/// A client whose base URL is `base_url` (a mock gateway's, or one where nothing listens).
+pub fn client_at(base_url: &str) -> CiputraClient {
+    CiputraClient::new(builder(base_url).build().expect("config"))
 }
 
 /// Serves the document's token answer at `/api/auth/token`.

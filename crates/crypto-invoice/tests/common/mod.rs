@@ -36,5 +36,10 @@ pub fn builder(base_url: &str) -> CryptoInvoiceConfigBuilder {
 
 /// A client talking to `server` under `/api/v1` (as the real base URL has a path).
 pub fn client(server: &MockServer) -> CryptoInvoiceClient {
-    CryptoInvoiceClient::new(builder(&server.url("/api/v1")).build().expect("config"))
+    client_at(&server.url("/api/v1"))
+}
+
+/// A client whose base URL is `base_url` (a mock gateway's, or one where nothing listens).
+pub fn client_at(base_url: &str) -> CryptoInvoiceClient {
+    CryptoInvoiceClient::new(builder(base_url).build().expect("config"))
 }

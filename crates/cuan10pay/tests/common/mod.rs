@@ -40,7 +40,12 @@ pub fn builder(base_url: &str) -> Cuan10payConfigBuilder {
 
 /// A client talking to `server` under `/api` (as the real base URL has a path).
 pub fn client(server: &MockServer) -> Cuan10payClient {
-    Cuan10payClient::new(builder(&server.url("/api")).build().expect("config"))
+    client_at(&server.url("/api"))
+}
+
+/// A client whose base URL is `base_url` (a mock gateway's, or one where nothing listens).
+pub fn client_at(base_url: &str) -> Cuan10payClient {
+    Cuan10payClient::new(builder(base_url).build().expect("config"))
 }
 
 /// The `X-SIGNATURE` a request should carry, computed here with `hmac` and `sha2` rather than

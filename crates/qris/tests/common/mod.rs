@@ -23,5 +23,10 @@ pub fn builder(base_url: &str) -> QrisConfigBuilder {
 
 /// A client talking to `server` under `/gw` (a base URL with a path, as a real one may have).
 pub fn client(server: &MockServer) -> QrisClient {
-    QrisClient::new(builder(&server.url("/gw")).build().expect("config"))
+    client_at(&server.url("/gw"))
+}
+
+/// A client whose base URL is `base_url` (a mock gateway's, or one where nothing listens).
+pub fn client_at(base_url: &str) -> QrisClient {
+    QrisClient::new(builder(base_url).build().expect("config"))
 }
