@@ -45,6 +45,17 @@ pub async fn check_inbox_contract(inbox: &dyn Inbox, unique: &str) {
     let won = claims.iter().filter(|c| matches!(c, Ok(Claim::New(_)))).count();
     assert_eq!(won, 1, "of 32 concurrent claims exactly one wins: {claims:?}");
 
+    // An inbox that answers at once (`claim_now`, `complete_now`) answers as it does otherwise.
+    let e = key("e");
+    if let Some(first) = inbox.claim_now(&e, long) {
+        let Ok(Claim::New(lease)) = first else { panic!("a first claim_now must be new: {first:?}") };
+        assert_eq!(inbox.claim(&e, long).await.ok(), Some(Claim::InFlight), "claim sees what claim_now claimed");
+        assert_eq!(inbox.claim_now(&e, long).and_then(Result::ok), Some(Claim::InFlight), "held: in flight");
+        assert_eq!(inbox.complete_now(&lease).and_then(Result::ok), Some(true), "the holder completes at once");
+        assert_eq!(inbox.claim_now(&e, long).and_then(Result::ok), Some(Claim::Done), "done at once");
+        assert_eq!(inbox.claim(&e, long).await.ok(), Some(Claim::Done), "and done for claim");
+    }
+
     check_odd_keys(inbox, unique).await;
 }
 
