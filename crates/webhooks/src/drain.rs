@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::Poll;
 
 use gerbang_core::Ack;
@@ -37,24 +38,31 @@ pub struct Drained {
     pub released: usize,
 }
 
-/// Every delivery under way, with the lease it holds once it has claimed its event.
+/// Every delivery under way, and the lease each holds while its handler runs.
+///
+/// A delivery counts itself in and out with an atomic counter, and takes the lock only to
+/// leave its lease with the leases and take it back: every delivery does both, and the lock
+/// is the one thing deliveries share.
 #[derive(Debug)]
 pub(crate) struct Deliveries {
-    running: Mutex<Running>,
-    /// Woken each time a delivery ends.
+    /// How many deliveries are under way.
+    under_way: AtomicUsize,
+    /// The number of the next delivery.
+    next: AtomicU64,
+    /// The leases held, by delivery number.
+    leases: Mutex<Leases>,
+    /// Whether a drain began: from then on, each delivery that ends wakes it (`ended`).
+    draining: AtomicBool,
+    /// Woken each time a delivery ends, once a drain began.
     ended: Notify,
     phase: watch::Sender<Phase>,
 }
 
-#[derive(Debug, Default)]
-struct Running {
-    next: u64,
-    leases: HashMap<u64, Option<Arc<Lease>>, BuildHasherDefault<NumberHasher>>,
-}
+type Leases = HashMap<u64, Lease, BuildHasherDefault<NumberHasher>>;
 
 /// Hashes the deliveries' own numbers, which count up from 0 and are never a sender's: one
 /// multiplication (its high bits are well mixed), where SipHash guards maps keyed by what
-/// others choose. Each delivery looks its number up four times.
+/// others choose. Each delivery looks its number up twice.
 #[derive(Debug, Default)]
 struct NumberHasher(u64);
 
@@ -78,32 +86,37 @@ impl Hasher for NumberHasher {
 /// One delivery under way: it counts until dropped.
 pub(crate) struct Ticket<'a> {
     id: u64,
+    /// Whether its lease is with the [leases](Deliveries::leases) (or was, and a drain took it).
+    holds: AtomicBool,
     deliveries: &'a Deliveries,
 }
 
 impl Deliveries {
     pub(crate) fn new() -> Self {
         Self {
-            running: Mutex::new(Running::default()),
+            under_way: AtomicUsize::new(0),
+            next: AtomicU64::new(0),
+            leases: Mutex::new(Leases::default()),
+            draining: AtomicBool::new(false),
             ended: Notify::new(),
             phase: watch::Sender::new(Phase::Serving),
         }
     }
 
-    fn running(&self) -> MutexGuard<'_, Running> {
-        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    fn leases(&self) -> MutexGuard<'_, Leases> {
+        self.leases.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn begin(&self) -> Ticket<'_> {
-        let mut running = self.running();
-        let id = running.next;
-        running.next += 1;
-        running.leases.insert(id, None);
-        Ticket { id, deliveries: self }
+        // Sequentially consistent, as `draining` and the count's other reads and writes: a
+        // drain that counts none left has set `draining` first, so the last delivery to end
+        // either is counted out before the drain counts, or sees `draining` and wakes it.
+        self.under_way.fetch_add(1, Ordering::SeqCst);
+        Ticket { id: self.next.fetch_add(1, Ordering::Relaxed), holds: AtomicBool::new(false), deliveries: self }
     }
 
     pub(crate) fn count(&self) -> usize {
-        self.running().leases.len()
+        self.under_way.load(Ordering::SeqCst)
     }
 
     pub(crate) fn phase(&self) -> Phase {
@@ -111,6 +124,7 @@ impl Deliveries {
     }
 
     pub(crate) fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
         self.phase.send_if_modified(|phase| {
             let serving = *phase == Phase::Serving;
             if serving {
@@ -139,12 +153,8 @@ impl Deliveries {
     /// The deadline came: takes every lease held (their deliveries no longer release them),
     /// and tells every delivery to stop. Returns how many deliveries were under way, and the
     /// leases to give back.
-    pub(crate) fn cut(&self) -> (usize, Vec<Arc<Lease>>) {
-        let taken = {
-            let mut running = self.running();
-            let under_way = running.leases.len();
-            (under_way, running.leases.values_mut().filter_map(Option::take).collect())
-        };
+    pub(crate) fn cut(&self) -> (usize, Vec<Lease>) {
+        let taken = (self.count(), self.leases().drain().map(|(_, lease)| lease).collect());
         self.phase.send_replace(Phase::Cut);
         taken
     }
@@ -168,24 +178,33 @@ impl Deliveries {
 }
 
 impl Ticket<'_> {
-    /// The delivery claimed its event: a drain that reaches its deadline gives `lease` back.
-    pub(crate) fn hold(&self, lease: Arc<Lease>) {
-        if let Some(slot) = self.deliveries.running().leases.get_mut(&self.id) {
-            *slot = Some(lease);
-        }
+    /// The delivery claimed its event: the ticket keeps `lease` while the handler runs, so that
+    /// a drain that reaches its deadline gives it back; [`settle`](Self::settle) returns it.
+    pub(crate) fn hold(&self, lease: Lease) {
+        self.holds.store(true, Ordering::Relaxed);
+        self.deliveries.leases().insert(self.id, lease);
     }
 
     /// The delivery is done with its lease (it completes or releases it itself): the lease,
     /// unless a drain took it to give it back.
-    pub(crate) fn settle(&self) -> Option<Arc<Lease>> {
-        self.deliveries.running().leases.get_mut(&self.id).and_then(Option::take)
+    pub(crate) fn settle(&self) -> Option<Lease> {
+        if !self.holds.swap(false, Ordering::Relaxed) {
+            return None;
+        }
+        self.deliveries.leases().remove(&self.id)
     }
 }
 
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
-        self.deliveries.running().leases.remove(&self.id);
-        self.deliveries.ended.notify_waiters();
+        let deliveries = self.deliveries;
+        if *self.holds.get_mut() {
+            deliveries.leases().remove(&self.id);
+        }
+        deliveries.under_way.fetch_sub(1, Ordering::SeqCst);
+        if deliveries.draining.load(Ordering::SeqCst) {
+            deliveries.ended.notify_waiters();
+        }
     }
 }
 

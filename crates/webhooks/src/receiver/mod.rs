@@ -266,9 +266,8 @@ impl Receiver {
                 }
             },
         };
-        // Shared with the ticket, for a drain to give back, without copying the key and holder.
-        let lease = Arc::new(lease);
-        ticket.hold(Arc::clone(&lease));
+        // Kept by the ticket while the handler runs, for a drain to give back.
+        ticket.hold(lease);
         let handling = async {
             match &mismatch {
                 Some(mismatch) => self.inner.handler.mismatch(mismatch).await,
@@ -280,14 +279,21 @@ impl Receiver {
             return Box::pin(self.drained(ticket, Some(key))).await;
         };
         gerbang_core::metrics::webhook_handled_in(key.provider, started.elapsed());
-        // From here the delivery completes or releases its claim itself (unless the drain's
-        // deadline came just as the handler finished: the drain gives it back, and the done
-        // marker below is then refused, as for a lease that ran out).
-        ticket.settle();
+        // From here the delivery completes or releases its claim itself, unless the drain's
+        // deadline came just as the handler finished: the drain took the claim and gives it
+        // back, and the gateway's next copy is handled again (at least once), as for a handler
+        // the deadline stopped.
+        let Some(lease) = ticket.settle() else {
+            return Box::pin(self.drained(ticket, Some(key))).await;
+        };
         if let Err(error) = handled {
             return Box::pin(self.handler_failed(key, &lease, &error)).await;
         }
-        match self.inner.inbox.complete(&lease).await {
+        let completed = match self.inner.inbox.complete_now(&lease) {
+            Some(completed) => completed,
+            None => self.inner.inbox.complete(&lease).await,
+        };
+        match completed {
             Ok(true) => {}
             Ok(false) => tracing::warn!(gateway = %key.provider, dedup_key = %key.key, outcome = "lease_expired",
                 "the lease ran out before the handler finished"),
@@ -441,7 +447,11 @@ impl Receiver {
     /// Claims `key`; while another delivery holds it, waits for that one to finish (done, or
     /// released by a failed handler) up to the in-flight wait, polling with a growing pause.
     async fn claim(&self, key: &EventKey) -> Result<Claim, Error> {
-        match self.inner.inbox.claim(key, self.inner.lease).await? {
+        let claim = match self.inner.inbox.claim_now(key, self.inner.lease) {
+            Some(claim) => claim?,
+            None => self.inner.inbox.claim(key, self.inner.lease).await?,
+        };
+        match claim {
             // Boxed: the wait is rare, and its timer would weigh on every delivery's future.
             Claim::InFlight => Box::pin(self.wait_in_flight(key)).await,
             claim => Ok(claim),
