@@ -176,14 +176,20 @@ impl RedisInbox {
         self.retention
     }
 
-    /// Runs `script` on `lease`'s key with the holder token and then `args`: whether the lease
-    /// was still the holder's.
+    /// Runs `script` on `lease`'s key with the holder token and then `done_for` (the done
+    /// marker and how long it is kept, in milliseconds), if any: whether the lease was still
+    /// the holder's.
+    ///
+    /// One `EVALSHA` written as a single command, the way a hand-written client sends it;
+    /// only when the server does not know the script (`NOSCRIPT`: a restart, a failover) is it
+    /// loaded and run again. `redis`'s `ScriptInvocation` gathers the arguments apart and copies
+    /// them into that same command on every call: a good part of a completion's own work.
     async fn holder_script(
         &self,
         operation: &'static str,
         script: &Script,
         lease: &Lease,
-        args: &[String],
+        done_for: Option<u64>,
     ) -> Result<bool, Error> {
         // A hand-made lease whose "token" is the done marker must not pass for its holder.
         if lease.holder == DONE {
@@ -191,12 +197,25 @@ impl RedisInbox {
         }
         let key = self.redis_key(&lease.key);
         let mut conn = self.conn.link();
-        let mut invocation = script.key(&key);
-        invocation.arg(&lease.holder);
-        for arg in args {
-            invocation.arg(arg);
+        let mut evalsha = redis::cmd("EVALSHA");
+        evalsha.arg(script.get_hash()).arg(1).arg(&key).arg(&lease.holder);
+        if let Some(retention) = done_for {
+            evalsha.arg(DONE).arg(retention);
         }
-        let ours: i64 = self.conn.run(operation, &[], invocation.invoke_async(&mut conn)).await?;
+        let sent = async {
+            match evalsha.query_async::<i64>(&mut conn).await {
+                Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+                    let mut invocation = script.key(&key);
+                    invocation.arg(&lease.holder);
+                    if let Some(retention) = done_for {
+                        invocation.arg(DONE).arg(retention);
+                    }
+                    invocation.invoke_async(&mut conn).await
+                }
+                answered => answered,
+            }
+        };
+        let ours = self.conn.run(operation, &[], sent).await?;
         tracing::debug!(gateway = %lease.key.provider, dedup_key = %lease.key.key, ours = ours == 1, "redis inbox {operation}");
         Ok(ours == 1)
     }
@@ -252,12 +271,11 @@ impl Inbox for RedisInbox {
     }
 
     async fn complete(&self, lease: &Lease) -> Result<bool, Error> {
-        let args = [DONE.to_owned(), millis(self.retention).to_string()];
-        self.holder_script("complete", &COMPLETE, lease, &args).await
+        self.holder_script("complete", &COMPLETE, lease, Some(millis(self.retention))).await
     }
 
     async fn release(&self, lease: &Lease) -> Result<bool, Error> {
-        self.holder_script("release", &COMPARE_AND_DELETE, lease, &[]).await
+        self.holder_script("release", &COMPARE_AND_DELETE, lease, None).await
     }
 
     async fn ping(&self) -> Result<(), Error> {
