@@ -37,6 +37,10 @@ pub struct HandlerFn<F>(F);
 
 /// A [`Handler`] from an async closure taking the event.
 ///
+/// The closure is given the event as its own (a copy per call, so that its future may keep it
+/// across `.await`s); a handler that only reads the event can implement [`Handler`] itself and
+/// borrow it.
+///
 /// ```
 /// use gerbang_webhooks::handler_fn;
 /// let handler = handler_fn(|event| async move {
