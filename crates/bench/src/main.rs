@@ -412,6 +412,9 @@ fn main() -> Result<()> {
     if let Some(served) = status::cpu::serve_if_child() {
         return served;
     }
+    if let Some(measured) = memory::measure_if_child() {
+        return Ok(measured?);
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (runs, only, memory_events) = match parse_args(&args)? {
         Args::Help => {
@@ -434,8 +437,7 @@ fn main() -> Result<()> {
     }
     if memory_events > 0 && only.wants(Part::Others) {
         println!("receiver memory, measured once ({} events a store)\n", table::number(memory_events as f64));
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        println!("{}", table::render(&memory::rows(&runtime, &servers.store_urls(), memory_events)?));
+        println!("{}", table::render(&memory::rows(&servers.store_urls(), memory_events)?));
     }
 
     Ok(())

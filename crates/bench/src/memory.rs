@@ -13,8 +13,15 @@
 //!
 //! The webhooks are signed as they are delivered (holding a million bodies would be the
 //! benchmark's own memory), from [`CONCURRENCY`] concurrent deliveries.
+//!
+//! Each store's row is measured in a process of its own ([`measure_if_child`]): measured one
+//! after the other in one process, a row read the heap the row before left behind (a memory
+//! inbox's 100 000 freed keys, which the next row's allocations fill in their own order and
+//! grow past) as its own growth, 8 to 22 bytes an event on a receiver that, alone, grows by
+//! none.
 
 use std::hint::black_box;
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,6 +43,13 @@ pub(crate) const CONCURRENCY: usize = 16;
 /// The memory inbox's default capacity (`MemoryInbox::new`).
 const MEMORY_INBOX_CAPACITY: usize = 100_000;
 
+/// Set, to the store's name, in a process started to measure one store's row; with the event
+/// count and the store servers' URLs.
+const CHILD: &str = "GERBANG_BENCH_MEMORY_ROW";
+const CHILD_EVENTS: &str = "GERBANG_BENCH_MEMORY_EVENTS";
+const CHILD_REDIS: &str = "GERBANG_BENCH_MEMORY_REDIS_URL";
+const CHILD_POSTGRES: &str = "GERBANG_BENCH_MEMORY_POSTGRES_URL";
+
 /// One store's memory row.
 pub(crate) struct Resident {
     pub(crate) events: usize,
@@ -53,6 +67,86 @@ impl Resident {
     /// Bytes grown per event after the warm-up (negative when it shrank).
     pub(crate) fn growth_per_event(&self) -> f64 {
         (self.at_end as f64 - self.after_warm_up as f64) / (self.events - self.warm_up) as f64
+    }
+
+    /// The row as the measuring process writes it to its parent: one line of numbers.
+    fn line(&self) -> String {
+        let capacity = self.capacity.map_or_else(|| "-".to_owned(), |capacity| capacity.to_string());
+        format!(
+            "resident {} {} {} {} {} {capacity}",
+            self.events,
+            self.warm_up,
+            self.after_warm_up,
+            self.at_end,
+            self.took.as_micros()
+        )
+    }
+
+    /// A row from its [`line`](Self::line).
+    fn from_line(line: &str) -> Option<Self> {
+        let mut words = line.strip_prefix("resident ")?.split(' ');
+        let mut number = || words.next()?.parse::<u64>().ok();
+        let (events, warm_up, after_warm_up, at_end, took) = (number()?, number()?, number()?, number()?, number()?);
+        let capacity = match words.next()? {
+            "-" => None,
+            capacity => Some(capacity.parse().ok()?),
+        };
+        Some(Self {
+            events: usize::try_from(events).ok()?,
+            warm_up: usize::try_from(warm_up).ok()?,
+            after_warm_up,
+            at_end,
+            took: Duration::from_micros(took),
+            capacity,
+        })
+    }
+}
+
+/// In a process started by [`resident_apart`]: measures the one store's row it was started for
+/// and writes it to stdout. `None` in any other process.
+pub(crate) fn measure_if_child() -> Option<Result<(), String>> {
+    let store = std::env::var(CHILD).ok()?;
+    Some(measure_as_child(&store))
+}
+
+fn measure_as_child(store: &str) -> Result<(), String> {
+    let store = Store::named(store).ok_or_else(|| format!("no store named `{store}`"))?;
+    let events = std::env::var(CHILD_EVENTS).ok().and_then(|events| events.parse().ok()).unwrap_or(DEFAULT_EVENTS);
+    let urls = Urls { redis: std::env::var(CHILD_REDIS).ok(), postgres: std::env::var(CHILD_POSTGRES).ok() };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    match resident(&runtime, store, &urls, events)? {
+        Some(row) => println!("{}", row.line()),
+        None => println!("none"),
+    }
+    Ok(())
+}
+
+/// `store`'s row, measured in a process of its own (this program, started again).
+fn resident_apart(store: Store, urls: &Urls, events: usize) -> Result<Option<Resident>, String> {
+    let program = std::env::current_exe().map_err(|e| format!("the memory rows start this program again: {e}"))?;
+    let mut command = Command::new(program);
+    command.env(CHILD, store.name()).env(CHILD_EVENTS, events.to_string());
+    for (name, url) in [(CHILD_REDIS, &urls.redis), (CHILD_POSTGRES, &urls.postgres)] {
+        if let Some(url) = url {
+            command.env(name, url);
+        }
+    }
+    let output = command.output().map_err(|e| format!("the {} memory row's process: {e}", store.name()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!(
+            "the {} memory row's process failed ({}): {}",
+            store.name(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    match stdout.lines().last() {
+        Some("none") => Ok(None),
+        Some(line) => Resident::from_line(line)
+            .map(Some)
+            .ok_or_else(|| format!("the {} memory row's process wrote `{line}`", store.name())),
+        None => Err(format!("the {} memory row's process wrote nothing", store.name())),
     }
 }
 
@@ -119,9 +213,9 @@ pub(crate) fn resident(
         headers: HeaderMap::new(),
     });
     let started = Instant::now();
-    runtime.block_on(engine::drive(Arc::clone(&work), 0..warm_up, CONCURRENCY))?;
+    runtime.block_on(engine::drive_unsampled(Arc::clone(&work), 0..warm_up, CONCURRENCY))?;
     let after_warm_up = resident_bytes()?;
-    runtime.block_on(engine::drive(work, warm_up..events, CONCURRENCY))?;
+    runtime.block_on(engine::drive_unsampled(work, warm_up..events, CONCURRENCY))?;
     let at_end = resident_bytes()?;
     Ok(Some(Resident {
         events,
@@ -133,11 +227,12 @@ pub(crate) fn resident(
     }))
 }
 
-/// The table's rows: one per store, each measured once per invocation; goal ≤ 1 byte per event.
-pub(crate) fn rows(runtime: &tokio::runtime::Runtime, urls: &Urls, events: usize) -> Result<Vec<Row>, String> {
+/// The table's rows: one per store, each measured once per invocation, in a process of its own;
+/// goal ≤ 1 byte per event.
+pub(crate) fn rows(urls: &Urls, events: usize) -> Result<Vec<Row>, String> {
     let mut rows = Vec::new();
     for store in [Store::Memory, Store::Redis, Store::Postgres] {
-        let Some(row) = resident(runtime, store, urls, events)? else { continue };
+        let Some(row) = resident_apart(store, urls, events)? else { continue };
         let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
         let inbox = match row.capacity {
             Some(capacity) => format!("memory inbox of {} keys", number(capacity as f64)),
@@ -189,5 +284,27 @@ mod tests {
             capacity: None,
         };
         assert!((row.growth_per_event() - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_row_goes_to_the_parent_process_and_back_whole() {
+        for capacity in [Some(100_000), None] {
+            let row = Resident {
+                events: 1_000_000,
+                warm_up: 200_000,
+                after_warm_up: 21_000_000,
+                at_end: 21_400_000,
+                took: Duration::from_micros(17_250_000),
+                capacity,
+            };
+            let back = Resident::from_line(&row.line()).expect("its own line");
+            assert_eq!(
+                (back.events, back.warm_up, back.after_warm_up, back.at_end, back.took, back.capacity),
+                (row.events, row.warm_up, row.after_warm_up, row.at_end, row.took, row.capacity)
+            );
+        }
+        for broken in ["", "none", "resident 1 2 3", "resident 1 2 3 4 five -", "resident 1 2 3 4 5"] {
+            assert!(Resident::from_line(broken).is_none(), "{broken:?}");
+        }
     }
 }
