@@ -64,14 +64,18 @@ async fn three_receivers_handle_each_of_50_events_once(store: &str) {
     assert_eq!(handled.len(), EVENTS, "{store}: {handled:?}");
     let statuses: BTreeSet<&str> = handled.keys().map(|k| k.rsplit(':').next().unwrap()).collect();
     assert_eq!(statuses, BTreeSet::from(["paid", "pending"]));
-    // Which replica wins each claim is a race, and on a loaded machine one replica can lose
-    // every one of them; what matters is above (each event once). Two replicas or more handling
-    // events shows that the work was split between processes sharing the store.
-    let by_receiver: BTreeSet<u16> = handled.values().copied().collect();
-    assert!(by_receiver.len() >= 2, "{store}: the events were handled by one receiver only: {by_receiver:?}");
-
     // Every delivery got the gateway's own success ack (Cash In's SNAP body, a plain OK).
     assert_eq!(deliveries.len(), expected, "no delivery needed a retry");
+    // And every receiver was sent copies and acknowledged them: each event handled once by three
+    // processes that all saw it is the shared store at work. Which of them wins each claim is a
+    // race (on a loaded machine one can win all fifty), so who handled what is not checked.
+    for receiver in &receivers {
+        let answered = deliveries
+            .iter()
+            .filter(|delivery| delivery.url == receiver.url(delivery.provider.as_str()) && delivery.status == Some(200))
+            .count();
+        assert!(answered > 0, "{store}: the receiver at {} answered no delivery", receiver.url("cuan10pay"));
+    }
     for delivery in &deliveries {
         assert_eq!(delivery.status, Some(200), "{delivery:?}");
         let ack = delivery.answer.as_deref().unwrap_or_default();
