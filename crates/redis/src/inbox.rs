@@ -205,12 +205,8 @@ impl RedisInbox {
         let sent = async {
             match evalsha.query_async::<i64>(&mut conn).await {
                 Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
-                    let mut invocation = script.key(&key);
-                    invocation.arg(&lease.holder);
-                    if let Some(retention) = done_for {
-                        invocation.arg(DONE).arg(retention);
-                    }
-                    invocation.invoke_async(&mut conn).await
+                    script.load_async(&mut conn).await?;
+                    evalsha.query_async(&mut conn).await
                 }
                 answered => answered,
             }
