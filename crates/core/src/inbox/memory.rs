@@ -56,6 +56,26 @@ impl MemoryInbox {
     fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
         self.slots.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    fn claim_here(&self, key: &EventKey, lease: Duration) -> Claim {
+        // Kept in its stored form, as the other inboxes keep it, so that memory holds the same
+        // keys apart and a 10 KB id costs 65 bytes.
+        let stored = key.stored();
+        let mut slots = self.lock();
+        // Read under the lock, as every instant the slots are given: see `Slots::done`.
+        let now = Instant::now();
+        slots.claim(key.provider, &stored, now, now + lease, || {
+            let (number, holder) = numbered_holder();
+            (number, Lease { key: key.clone(), holder, duration: lease })
+        })
+    }
+
+    fn complete_here(&self, lease: &Lease) -> bool {
+        let stored = lease.key.stored();
+        let mut slots = self.lock();
+        let now = Instant::now();
+        holder_number(&lease.holder).is_some_and(|holder| slots.complete(lease.key.provider, &stored, holder, now))
+    }
 }
 
 impl Default for MemoryInbox {
@@ -96,28 +116,6 @@ impl Inbox for MemoryInbox {
 
     fn complete_now(&self, lease: &Lease) -> Option<Result<bool, Error>> {
         Some(Ok(self.complete_here(lease)))
-    }
-}
-
-impl MemoryInbox {
-    fn claim_here(&self, key: &EventKey, lease: Duration) -> Claim {
-        // Kept in its stored form, as the other inboxes keep it, so that memory holds the same
-        // keys apart and a 10 KB id costs 65 bytes.
-        let stored = key.stored();
-        let mut slots = self.lock();
-        // Read under the lock, as every instant the slots are given: see `Slots::done`.
-        let now = Instant::now();
-        slots.claim(key.provider, &stored, now, now + lease, || {
-            let (number, holder) = numbered_holder();
-            (number, Lease { key: key.clone(), holder, duration: lease })
-        })
-    }
-
-    fn complete_here(&self, lease: &Lease) -> bool {
-        let stored = lease.key.stored();
-        let mut slots = self.lock();
-        let now = Instant::now();
-        holder_number(&lease.holder).is_some_and(|holder| slots.complete(lease.key.provider, &stored, holder, now))
     }
 }
 
