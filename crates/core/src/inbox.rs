@@ -122,9 +122,21 @@ pub trait Inbox: Send + Sync + fmt::Debug {
     /// Claims `key` for `lease`, unless it is done or held by a lease that has not run out.
     async fn claim(&self, key: &EventKey, lease: Duration) -> Result<Claim, Error>;
 
-    /// Marks the claimed event done, for good (or for the store's retention). Returns `false`
-    /// when the lease had run out and another holder had taken the key over: the event was then
-    /// handled more than once, which the handler must tolerate (at least once).
+    /// Marks the claimed event done, for good (or for the store's retention): its handler ran.
+    /// Returns `true` when the claim was still this lease's (or its lease had run out and
+    /// nobody had taken the key over).
+    ///
+    /// Returns `false` when it was done already, or when the lease had run out and another
+    /// holder had taken the key over. The event is then handled more than once, which the
+    /// handler must tolerate (at least once). The event is marked done all the same, over the
+    /// other holder's claim: a handler ran to the end, so a later delivery is a duplicate, and
+    /// the other holder, when it finishes, is told so (its `complete` or `release` answers
+    /// `false`). Keeping its claim instead would lose this completion whenever that holder
+    /// failed, and have the event handled a third time. On Redis it also makes a completion
+    /// one plain command, with nothing to compare first.
+    ///
+    /// Complete only a lease that was not [released](Self::release): what a store does with
+    /// one is its own (the key may be another holder's, or gone).
     async fn complete(&self, lease: &Lease) -> Result<bool, Error>;
 
     /// Gives the claim up, so that the next delivery is handled. Returns `false` when the lease

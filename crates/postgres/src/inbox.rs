@@ -106,8 +106,10 @@ impl PostgresInbox {
 
     /// Marks the claimed event done inside the caller's transaction `tx`, so that the
     /// application's own writes (the order marked paid) and the done marker commit together, or
-    /// not at all. Returns `false` when the lease is no longer this holder's (then the event was
-    /// handled more than once: roll back, or accept it). Commit afterwards; until the commit,
+    /// not at all. Returns `false` when the claim was no longer this lease's, or the event was done
+    /// already; it is marked done in `tx` all the same, as [`Inbox::complete`] says. Another
+    /// delivery then handled the event, or is handling it: roll back to leave it to that one, or
+    /// commit to keep both (at least once). Commit afterwards; until the commit,
     /// other claims of this key wait for it (keep the transaction short), and then see
     /// [`Claim::Done`]. If the transaction rolls back, the claim stays as it was, held until its
     /// lease runs out, and a later delivery is handled again.
@@ -123,11 +125,11 @@ impl PostgresInbox {
         let key = &lease.key;
         let stored: &str = &key.stored();
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&key.provider.as_str(), &stored, &lease.holder];
-        let rows = match timeout_at(deadline, tx.execute(&self.sql.complete, &params)).await {
+        let row = match timeout_at(deadline, tx.query_opt(&self.sql.complete, &params)).await {
             Ok(done) => done.map_err(|e| self.conn.store_error("marking an event done", &Failure::Postgres(e)))?,
             Err(_) => return Err(self.conn.timed_out("marking an event done")),
         };
-        Ok(rows == 1)
+        ours(row).map_err(|e| self.conn.store_error("marking an event done", &Failure::Postgres(e)))
     }
 
     /// Deletes done markers completed more than `retention` ago, and claims whose lease ran out
@@ -198,19 +200,24 @@ impl Inbox for PostgresInbox {
 }
 
 impl PostgresInbox {
-    /// Runs `sql` (complete or release) for `lease`; true when it touched the holder's row.
+    /// Runs `sql` (complete or release) for `lease`: whether the row it touched was the
+    /// holder's.
     async fn by_holder(&self, what: &str, sql: &str, lease: &Lease) -> Result<bool, Error> {
         let key = &lease.key;
         let stored: &str = &key.stored();
-        let rows = self
-            .conn
+        self.conn
             .run(what, async |client: &Object| {
                 let statement = client.prepare_cached(sql).await?;
-                Ok(client.execute(&statement, &[&key.provider.as_str(), &stored, &lease.holder]).await?)
+                Ok(ours(client.query_opt(&statement, &[&key.provider.as_str(), &stored, &lease.holder]).await?)?)
             })
-            .await?;
-        Ok(rows == 1)
+            .await
     }
+}
+
+/// Whether the row a completion or release returned (none: it touched no row) says the claim
+/// was the lease's holder's.
+fn ours(row: Option<tokio_postgres::Row>) -> Result<bool, tokio_postgres::Error> {
+    row.map_or(Ok(false), |row| row.try_get(0))
 }
 
 impl fmt::Debug for PostgresInbox {

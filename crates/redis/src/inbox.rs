@@ -35,18 +35,19 @@ return 0
     )
 });
 
-/// Completes a claim: if `KEYS[1]` is still held by `ARGV[1]`, or by nobody (the lease ran out
-/// and nobody took over: the event was handled once, as [`MemoryInbox`] also counts it), it
-/// becomes the done marker `ARGV[2]` for `ARGV[3]` ms and the script returns 1; if another holder
-/// has it, or it is done already, it returns 0.
+/// Completes a claim on a server before Redis 7.0 (elsewhere [`RedisInbox::complete`] sends
+/// the one command `SET … PX … GET` this does): `KEYS[1]` becomes the done marker `ARGV[2]` for
+/// `ARGV[3]` ms, and the script returns 1 if it held `ARGV[1]`'s claim or nothing (the lease ran
+/// out and nobody took over: the event was handled once, as [`MemoryInbox`] also counts it),
+/// else 0 (another holder had taken it over, or it was done already).
 ///
 /// [`MemoryInbox`]: gerbang_core::inbox::MemoryInbox
 static COMPLETE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local current = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 if current == ARGV[1] or current == false then
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   return 1
 end
 return 0
@@ -71,9 +72,12 @@ pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
 ///   [`Claim::InFlight`]. A holder that dies leaves its key to expire with the lease. A server
 ///   older than Redis 7.0 refuses `NX` with `GET`; the inbox then runs the same as a Lua script
 ///   (`SET … NX PX`, and a `GET` when it did not set), from that claim on.
-/// - [`complete`](Inbox::complete) is a Lua script: if the key still holds this lease's token (or
-///   nothing: the lease ran out but nobody took over), it becomes the done marker `done`, kept for
-///   the [retention](RedisInboxBuilder::retention); `false` if another holder has it.
+/// - A completion is one command too, `SET key done PX retention GET`: the key becomes the done
+///   marker `done`, kept for the [retention](RedisInboxBuilder::retention), whoever held it (the
+///   handler ran: see [`Inbox::complete`]); `true` when what it replaced was this lease's token,
+///   or nothing (the lease ran out but nobody took over). It is the store work a hand-written
+///   inbox does, with no script to compare first. Before Redis 7.0 it is a Lua script doing the
+///   same.
 /// - [`release`](Inbox::release) is a Lua compare-and-delete on the token (the script the token
 ///   store's unlock runs too).
 /// - The key is the [prefix](RedisInboxBuilder::prefix) (default `gerbang:inbox:`), the gateway,
@@ -97,7 +101,8 @@ pub struct RedisInbox {
     prefix: String,
     retention: Duration,
     /// Whether the server takes `SET … NX … GET` (Redis 7.0 and later). Cleared, for every clone,
-    /// the first time the server refuses it; claims then run the [`CLAIM`] script.
+    /// the first time the server refuses it or a completion's `SET … GET`; claims and completions
+    /// then run the [`CLAIM`] and [`COMPLETE`] scripts.
     set_nx_get: Arc<AtomicBool>,
 }
 
@@ -176,6 +181,16 @@ impl RedisInbox {
         self.retention
     }
 
+    /// Remembers that the server refused `SET` with `NX` and `GET`, or with `GET` (before Redis
+    /// 7.0, 6.2): claims and completions run their scripts from now on.
+    fn refused_set_get(&self) {
+        if self.set_nx_get.swap(false, Ordering::Relaxed) {
+            tracing::info!(
+                "redis inbox: the server refuses SET with NX and GET (before Redis 7.0): claims and completions run scripts"
+            );
+        }
+    }
+
     /// Runs `script` on `lease`'s key with the holder token and then `done_for` (the done
     /// marker and how long it is kept, in milliseconds), if any: whether the lease was still
     /// the holder's.
@@ -191,7 +206,8 @@ impl RedisInbox {
         lease: &Lease,
         done_for: Option<u64>,
     ) -> Result<bool, Error> {
-        // A hand-made lease whose "token" is the done marker must not pass for its holder.
+        // A hand-made lease whose "token" is the done marker must not pass for its holder, nor
+        // complete anything.
         if lease.holder == DONE {
             return Ok(false);
         }
@@ -237,16 +253,13 @@ impl Inbox for RedisInbox {
                         Some(DONE) => 2,
                         Some(_) => 0,
                     })),
-                    Err(e) if refuses_nx_with_get(&e) => Ok(None),
+                    Err(e) if refuses_set_options(&e) => Ok(None),
                     Err(e) => Err(e),
                 }
             };
             found = self.conn.run("claim", &[], sent).await?;
             if found.is_none() {
-                self.set_nx_get.store(false, Ordering::Relaxed);
-                tracing::info!(
-                    "redis inbox: the server refuses SET with NX and GET (before Redis 7.0): claims run a script"
-                );
+                self.refused_set_get();
             }
         }
         let found = match found {
@@ -267,7 +280,31 @@ impl Inbox for RedisInbox {
     }
 
     async fn complete(&self, lease: &Lease) -> Result<bool, Error> {
-        self.holder_script("complete", &COMPLETE, lease, Some(millis(self.retention))).await
+        let retention = millis(self.retention);
+        if lease.holder == DONE || !self.set_nx_get.load(Ordering::Relaxed) {
+            return self.holder_script("complete", &COMPLETE, lease, Some(retention)).await;
+        }
+        let redis_key = self.redis_key(&lease.key);
+        let mut conn = self.conn.link();
+        let mut set = redis::cmd("SET");
+        set.arg(&redis_key).arg(DONE).arg("PX").arg(retention).arg("GET");
+        let sent = async {
+            match set.query_async::<Option<String>>(&mut conn).await {
+                Ok(held) => Ok(Some(held.is_none_or(|held| held == lease.holder))),
+                Err(e) if refuses_set_options(&e) => Ok(None),
+                Err(e) => Err(e),
+            }
+        };
+        match self.conn.run("complete", &[], sent).await? {
+            Some(ours) => {
+                tracing::debug!(redis_key = %redis_key, ours, "redis inbox complete");
+                Ok(ours)
+            }
+            None => {
+                self.refused_set_get();
+                self.holder_script("complete", &COMPLETE, lease, Some(retention)).await
+            }
+        }
     }
 
     async fn release(&self, lease: &Lease) -> Result<bool, Error> {
@@ -281,9 +318,9 @@ impl Inbox for RedisInbox {
     }
 }
 
-/// Whether `error` is a server refusing `SET` with both `NX` and `GET`: a syntax error before
-/// Redis 7.0, which allowed the two together.
-fn refuses_nx_with_get(error: &redis::RedisError) -> bool {
+/// Whether `error` is a server refusing `SET`'s options: `NX` with `GET` before Redis 7.0, `GET`
+/// before 6.2. Both are the syntax error any `SET` gets whose options it does not take.
+fn refuses_set_options(error: &redis::RedisError) -> bool {
     error.code() == Some("ERR") && error.detail().is_some_and(|detail| detail.contains("syntax error"))
 }
 
@@ -324,15 +361,39 @@ mod tests {
             set
         };
         let refused = set("k", &["NX", "XX"]).query_async::<Option<String>>(&mut conn).await.unwrap_err();
-        assert!(refuses_nx_with_get(&refused), "{refused}");
+        assert!(refuses_set_options(&refused), "{refused}");
         let () = redis::cmd("LPUSH").arg("list").arg("x").query_async(&mut conn).await.unwrap();
         let wrong_type = set("list", &["NX", "GET"]).query_async::<Option<String>>(&mut conn).await.unwrap_err();
-        assert!(!refuses_nx_with_get(&wrong_type), "{wrong_type}");
+        assert!(!refuses_set_options(&wrong_type), "{wrong_type}");
     }
 
-    /// On this machine's Redis (7.0 or later) a claim is one `SET … NX … GET`, and the inbox
-    /// keeps its contract; with the script a server before 7.0 makes it fall back to, it keeps the
-    /// same contract.
+    /// A restart or a failover empties the server's script cache: a script sent by its hash is
+    /// refused (`NOSCRIPT`). A release, and a completion on a server before Redis 7.0 (as the
+    /// inbox takes this one to be), load the script and go on.
+    #[tokio::test]
+    async fn a_server_that_forgot_the_scripts_still_completes_and_releases() {
+        let Some(redis) = RedisServer::start() else { return };
+        let inbox = RedisInbox::connect(&redis.url()).await.unwrap();
+        inbox.set_nx_get.store(false, Ordering::Relaxed);
+        let client = redis::Client::open(redis.url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let flush = || redis::cmd("SCRIPT").arg("FLUSH").to_owned();
+        let key = |n: &str| EventKey { provider: gerbang_core::ProviderId::Cuan10pay, key: format!("flush:{n}") };
+        let lease = Duration::from_secs(30);
+        let Ok(Claim::New(done)) = inbox.claim(&key("1"), lease).await else { panic!("new") };
+        let Ok(Claim::New(released)) = inbox.claim(&key("2"), lease).await else { panic!("new") };
+        let () = flush().query_async(&mut conn).await.unwrap();
+        assert!(inbox.complete(&done).await.unwrap(), "completed after the flush");
+        assert_eq!(inbox.claim(&key("1"), lease).await.unwrap(), Claim::Done);
+        let () = flush().query_async(&mut conn).await.unwrap();
+        assert!(inbox.release(&released).await.unwrap(), "released after the flush");
+        assert!(matches!(inbox.claim(&key("2"), lease).await.unwrap(), Claim::New(_)));
+        assert!(!inbox.release(&released).await.unwrap(), "a released holder cannot release again");
+    }
+
+    /// On this machine's Redis (7.0 or later) a claim and a completion are each one `SET`, and
+    /// the inbox keeps its contract; with the scripts a server before 7.0 makes it fall back to,
+    /// it keeps the same contract.
     #[tokio::test]
     async fn claims_keep_the_contract_as_one_command_and_as_the_script() {
         let Some(redis) = RedisServer::start() else { return };

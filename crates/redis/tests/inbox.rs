@@ -72,25 +72,6 @@ async fn keys_are_laid_out_under_the_prefix_and_hold_the_holder_then_the_marker(
 }
 
 #[tokio::test]
-async fn a_server_that_forgot_the_scripts_still_completes_and_releases() {
-    // A restart or a failover empties the server's script cache: a completion sent by its
-    // script's hash is refused (`NOSCRIPT`), and must load the script and go on.
-    let Some(redis) = RedisServer::start() else { return };
-    let inbox = RedisInbox::connect(&redis.url()).await.unwrap();
-    let mut conn = raw(&redis).await;
-    let flush = || gerbang_redis::redis::cmd("SCRIPT").arg("FLUSH").to_owned();
-    let Claim::New(done) = inbox.claim(&key("CP-F1"), Duration::from_secs(30)).await.unwrap() else { panic!("new") };
-    let Claim::New(released) = inbox.claim(&key("CP-F2"), Duration::from_secs(30)).await.unwrap() else { panic!() };
-    let () = flush().query_async(&mut conn).await.unwrap();
-    assert!(inbox.complete(&done).await.unwrap(), "completed after the flush");
-    assert_eq!(inbox.claim(&key("CP-F1"), Duration::from_secs(30)).await.unwrap(), Claim::Done);
-    let () = flush().query_async(&mut conn).await.unwrap();
-    assert!(inbox.release(&released).await.unwrap(), "released after the flush");
-    assert!(matches!(inbox.claim(&key("CP-F2"), Duration::from_secs(30)).await.unwrap(), Claim::New(_)));
-    assert!(!inbox.complete(&released).await.unwrap(), "a released holder still cannot complete");
-}
-
-#[tokio::test]
 async fn a_done_marker_expires_after_its_retention() {
     let Some(redis) = RedisServer::start() else { return };
     let inbox = RedisInbox::builder().retention(Duration::from_millis(300)).connect(&redis.url()).await.unwrap();

@@ -21,23 +21,35 @@ pub async fn check_inbox_contract(inbox: &dyn Inbox, unique: &str) {
     assert_eq!(inbox.claim(&a, long).await.ok(), Some(Claim::Done), "a done key stays done");
     assert_eq!(inbox.release(&lease).await.ok(), Some(false), "a done key cannot be released");
 
-    // A released claim can be claimed again.
+    // A released claim can be claimed again, and a former holder cannot release it.
     let b = key("b");
     let Ok(Claim::New(first)) = inbox.claim(&b, long).await else { panic!("new") };
     assert_eq!(inbox.release(&first).await.ok(), Some(true), "the holder releases");
     let Ok(Claim::New(second)) = inbox.claim(&b, long).await else { panic!("a released key is new again") };
-    assert_eq!(inbox.complete(&first).await.ok(), Some(false), "a former holder cannot complete");
+    assert_eq!(inbox.release(&first).await.ok(), Some(false), "a former holder cannot release");
+    assert_eq!(inbox.claim(&b, long).await.ok(), Some(Claim::InFlight), "the new claim stands");
     assert_eq!(inbox.complete(&second).await.ok(), Some(true));
 
-    // A lease that runs out lets the next claim in; the dead holder can no longer complete.
-    let c = key("c");
+    // A lease that runs out lets the next claim in. The dead holder cannot release it; if it
+    // finishes after all, it is told the claim was not its own, and the event is done (its
+    // handler ran): the holder that took over is told so when it finishes.
+    let (c, f) = (key("c"), key("f"));
     let Ok(Claim::New(dead)) = inbox.claim(&c, Duration::from_millis(300)).await else { panic!("new") };
+    let Ok(Claim::New(late)) = inbox.claim(&f, Duration::from_millis(300)).await else { panic!("new") };
     tokio::time::sleep(Duration::from_millis(600)).await;
     let Ok(Claim::New(next)) = inbox.claim(&c, long).await else { panic!("an expired lease lets the next claim in") };
-    assert_eq!(inbox.complete(&dead).await.ok(), Some(false), "an expired holder cannot complete");
     assert_eq!(inbox.release(&dead).await.ok(), Some(false), "an expired holder cannot release");
     assert_eq!(inbox.claim(&c, long).await.ok(), Some(Claim::InFlight));
-    assert_eq!(inbox.complete(&next).await.ok(), Some(true));
+    assert_eq!(inbox.complete(&dead).await.ok(), Some(false), "an expired holder is told it was taken over");
+    assert_eq!(inbox.claim(&c, long).await.ok(), Some(Claim::Done), "the event is done: a handler ran");
+    assert_eq!(inbox.complete(&next).await.ok(), Some(false), "the holder that took over is told");
+    assert_eq!(inbox.release(&next).await.ok(), Some(false), "and cannot give a done event back");
+    assert_eq!(inbox.claim(&c, long).await.ok(), Some(Claim::Done));
+
+    // An expired lease nobody took over still completes: the event was handled once.
+    assert_eq!(inbox.complete(&late).await.ok(), Some(true), "a late holder nobody replaced completes");
+    assert_eq!(inbox.claim(&f, long).await.ok(), Some(Claim::Done));
+    assert_eq!(inbox.complete(&late).await.ok(), Some(false), "a done event is not completed twice");
 
     // Many claims at once: exactly one wins.
     let d = key("d");

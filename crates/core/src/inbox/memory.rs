@@ -247,11 +247,16 @@ impl Slots {
         Claim::New(lease)
     }
 
-    /// Marks `key`, if `holder` holds it, done at `now`: whether it did.
+    /// Marks `key`, if it is claimed, done at `now`, whoever holds it (the handler ran: see
+    /// [`Inbox::complete`]): whether `holder` held it.
     fn complete(&mut self, gateway: ProviderId, key: &str, holder: u64, now: Instant) -> bool {
-        let Some(place) = self.held_by(gateway, key, holder) else { return false };
+        let Some(place) = self.find(self.hasher.hash_one((gateway, key)), gateway, key) else { return false };
+        let Some(State::Held { holder: held, .. }) = self.slab[place].as_ref().map(|slot| &slot.state) else {
+            return false;
+        };
+        let ours = *held == holder;
         self.enter(place, State::Done { at: now });
-        true
+        ours
     }
 
     /// Forgets `key`, if `holder` holds it: whether it did.

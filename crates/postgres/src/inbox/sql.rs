@@ -31,12 +31,16 @@ impl Statements {
              RETURNING inbox.holder"
         );
         let state = format!("SELECT state FROM {t} WHERE gateway = $1 AND dedup_key = $2");
+        // Whoever holds the claim (the handler ran: `Inbox::complete`); the row says whether
+        // it was this holder's.
         let complete = format!(
             "UPDATE {t} SET state = 'done', done_at = now() \
-             WHERE gateway = $1 AND dedup_key = $2 AND holder = $3 AND state = 'claimed'"
+             WHERE gateway = $1 AND dedup_key = $2 AND state = 'claimed' \
+             RETURNING holder = $3"
         );
-        let release =
-            format!("DELETE FROM {t} WHERE gateway = $1 AND dedup_key = $2 AND holder = $3 AND state = 'claimed'");
+        let release = format!(
+            "DELETE FROM {t} WHERE gateway = $1 AND dedup_key = $2 AND holder = $3 AND state = 'claimed' RETURNING true"
+        );
         let purge = format!(
             "DELETE FROM {t} WHERE coalesce(done_at, lease_until) < now() - $1::float8 * interval '1 millisecond'"
         );

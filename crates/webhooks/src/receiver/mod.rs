@@ -296,7 +296,7 @@ impl Receiver {
         match completed {
             Ok(true) => {}
             Ok(false) => tracing::warn!(gateway = %key.provider, dedup_key = %key.key, outcome = "lease_expired",
-                "the lease ran out before the handler finished"),
+                "the lease ran out before the handler finished: another delivery took the event over, or finished it first"),
             // The handler ran: answering non-2xx would have it run again for nothing more than
             // a lost marker, and the gateway's retry would then be handled again anyway. Log it
             // and acknowledge.
