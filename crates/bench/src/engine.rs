@@ -4,9 +4,10 @@
 //! the same concurrency, for each store:
 //!
 //! - memory: `MemoryInbox` against a `Mutex<HashMap>` holding the same slots;
-//! - Redis: `RedisInbox` (a claim, one `SET NX PX GET`; a completion, a script that compares
-//!   the holder before its `SET PX`, one `EVALSHA`) against `SET key holder NX PX` then
-//!   `SET key done XX PX` on one `redis` `ConnectionManager`, as a hand-written inbox would;
+//! - Redis: `RedisInbox` (a claim, one `SET NX PX GET`; a completion, one `SET PX GET` that
+//!   tells from the value it replaced whether the claim was still the holder's) against
+//!   `SET key holder NX PX` then `SET key done XX PX` on one `redis` `ConnectionManager`, as a
+//!   hand-written inbox would;
 //! - Postgres: `PostgresInbox` against the same claim and complete statements it sends
 //!   ([`CLAIM_SQL`], [`COMPLETE_SQL`]), prepared once per connection, on a `deadpool-postgres`
 //!   pool of the inbox's default size.
@@ -42,19 +43,27 @@ pub(crate) const PATH: &str = "/webhooks/cuan10pay";
 /// The concurrent deliveries each store is measured at.
 pub(crate) const CONCURRENCY: [usize; 3] = [1, 16, 64];
 
-/// Events per side (receiver or baseline) and concurrency, on each store: enough for a stable
-/// p99 (100 samples above it), few enough that the three stores at three concurrencies take
-/// about a minute of a run on a loaded two-core machine.
-pub(crate) fn events(store: Store) -> usize {
+/// Events per side (receiver or baseline) at `concurrency` on `store`: enough for a stable p99
+/// (100 samples above it) and for each side's rounds to last about a tenth of a second or more
+/// (shorter ones read the scheduler's hiccups as the side's rate), few enough that the three
+/// stores at three concurrencies take well under a minute of a run on a two-core machine.
+pub(crate) fn events(store: Store, concurrency: usize) -> usize {
     match store {
-        Store::Memory => 20_000,
-        Store::Redis => 8_000,
+        Store::Memory => 80_000,
+        Store::Redis if concurrency == 1 => 8_000,
+        Store::Redis => 40_000,
         Store::Postgres => 4_000,
     }
 }
 
+/// The memory inbox's bound in these rows: above the keys of a run (each side's
+/// [`events`] at every concurrency), so that it holds the same keys as the baseline's map, which
+/// never forgets one. Full at its default 100 000, it would forget its oldest key on every claim,
+/// and the map would not; the receiver memory rows ([`crate::memory`]) run it full.
+const MEMORY_CAPACITY: usize = 1_000_000;
+
 /// Rounds each side runs in, taking turns.
-const ROUNDS: usize = 2;
+const ROUNDS: usize = 4;
 
 /// How long a done marker is kept by the Redis baseline: the inbox's default retention.
 const RETENTION_MS: u64 = 7 * 24 * 3600 * 1000;
@@ -70,7 +79,8 @@ pub(crate) const CLAIM_SQL: &str = "INSERT INTO \"gerbang_inbox\" AS inbox (gate
 
 /// The inbox's complete statement on its default table, as the Postgres baseline sends it.
 pub(crate) const COMPLETE_SQL: &str = "UPDATE \"gerbang_inbox\" SET state = 'done', done_at = now() \
-     WHERE gateway = $1 AND dedup_key = $2 AND holder = $3 AND state = 'claimed'";
+     WHERE gateway = $1 AND dedup_key = $2 AND state = 'claimed' \
+     RETURNING holder = $3";
 
 /// A store the receiver is measured on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -411,8 +421,8 @@ impl HandStore for HandPostgres {
     async fn complete(&self, key: &str, holder: &str) -> Result<bool, String> {
         let client = self.client().await?;
         let statement = client.prepare_cached(COMPLETE_SQL).await.map_err(|e| e.to_string())?;
-        let rows = client.execute(&statement, &[&"cuan10pay", &key, &holder]).await.map_err(|e| e.to_string())?;
-        Ok(rows == 1)
+        let row = client.query_opt(&statement, &[&"cuan10pay", &key, &holder]).await.map_err(|e| e.to_string())?;
+        row.map_or(Ok(false), |row| row.try_get(0).map_err(|e| e.to_string()))
     }
 }
 
@@ -422,10 +432,14 @@ pub(crate) struct Urls {
     pub(crate) postgres: Option<String>,
 }
 
-/// The inbox of `store` the receiver uses.
+/// The inbox of `store` the receiver uses. The memory one keeps every key of a run, as the
+/// baseline's map does ([`MEMORY_CAPACITY`]).
 pub(crate) async fn inbox(store: Store, urls: &Urls) -> Result<Option<Arc<dyn Inbox>>, String> {
     Ok(match store {
-        Store::Memory => Some(Arc::new(gerbang_core::inbox::MemoryInbox::new())),
+        Store::Memory => Some(Arc::new(gerbang_core::inbox::MemoryInbox::with_limits(
+            Duration::from_secs(7 * 86_400),
+            MEMORY_CAPACITY,
+        ))),
         Store::Redis => match &urls.redis {
             Some(url) => Some(Arc::new(gerbang_redis::RedisInbox::connect(url).await.map_err(|e| e.to_string())?)),
             None => None,
@@ -488,7 +502,7 @@ pub(crate) fn pairs(runtime: &tokio::runtime::Runtime, urls: &Urls, run: usize) 
 
 /// `store`'s receiver and baseline at `concurrency`, in [`ROUNDS`] turns each.
 async fn pair(store: Store, receiver: &Receiver, hand: &Hand, concurrency: usize, run: usize) -> Result<Pair, String> {
-    let per_round = events(store) / ROUNDS;
+    let per_round = events(store, concurrency) / ROUNDS;
     let (mut ours, mut by_hand) = ((Duration::ZERO, Vec::new()), (Duration::ZERO, Vec::new()));
     for round in 0..ROUNDS {
         let what = |side: &str| tag(&format!("{}{run}c{concurrency}r{round}{side}", store.name()));

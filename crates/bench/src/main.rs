@@ -69,8 +69,9 @@ OPTIONS:
                        table, then the lowest, median and highest of each figure
     --only PART        measure one part only: `status` (the SDK's status calls against
                        hand-written ones), `cpu` (the client's CPU per status call, and calls per
-                       second), or `others` (signing, webhooks, receiver, outbox, reconciler,
-                       dashboard); default: all
+                       second), `engine` (the receiver against hand-written work on each
+                       store), or `others` (signing, webhooks, the receiver per event, outbox,
+                       reconciler, dashboard); default: all
     --memory-events N  events through the receiver on each store for the memory rows, measured
                        once after the runs (default 1000000; 0 leaves them out); with `--only`
                        other than `others`, left out
@@ -99,6 +100,8 @@ enum Part {
     Status,
     /// The client's CPU per status call, and calls per second ([`status::cpu`]).
     Cpu,
+    /// The receiver against hand-written work on its storage engine ([`engine`]).
+    Engine,
     /// Everything else.
     Others,
 }
@@ -133,8 +136,9 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
                 only = Only(Some(match value {
                     "status" => Part::Status,
                     "cpu" => Part::Cpu,
+                    "engine" => Part::Engine,
                     "others" => Part::Others,
-                    _ => return Err(format!("--only takes status, cpu or others, not `{value}`")),
+                    _ => return Err(format!("--only takes status, cpu, engine or others, not `{value}`")),
                 }));
             }
             "--runs" => {
@@ -265,6 +269,10 @@ fn measure(servers: &mut Servers, run: usize, only: Only) -> Result<Vec<Row>> {
     if only.wants(Part::Cpu) {
         rows.extend(status::cpu::rows(run)?);
     }
+    if only == Only(Some(Part::Engine)) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        rows.extend(engine::rows(&runtime, &servers.store_urls(), run)?);
+    }
     if !only.wants(Part::Others) {
         return Ok(rows);
     }
@@ -344,7 +352,9 @@ fn measure(servers: &mut Servers, run: usize, only: Only) -> Result<Vec<Row>> {
             "p50, ours/bare",
         ));
     }
-    rows.extend(engine::rows(&runtime, &servers.store_urls(), run)?);
+    if only.wants(Part::Engine) {
+        rows.extend(engine::rows(&runtime, &servers.store_urls(), run)?);
+    }
     let stores = servers.stores();
 
     // Other events than the inbox rows', so that a shared inbox does not find them done.
@@ -493,7 +503,13 @@ mod tests {
         );
         let cpu = Only(Some(Part::Cpu));
         assert!(cpu.wants(Part::Cpu) && !cpu.wants(Part::Status) && !cpu.wants(Part::Others));
-        assert!([Part::Status, Part::Cpu, Part::Others].into_iter().all(|part| Only(None).wants(part)));
+        assert!([Part::Status, Part::Cpu, Part::Engine, Part::Others].into_iter().all(|part| Only(None).wants(part)));
+        let engine = Only(Some(Part::Engine));
+        assert!(engine.wants(Part::Engine) && !engine.wants(Part::Others));
+        assert_eq!(
+            parse_args(&args(&["--only", "engine"])),
+            Ok(Args::Runs { runs: 1, only: engine, memory_events: events })
+        );
     }
 
     #[test]
