@@ -43,6 +43,7 @@ TASKS:
                 are passed on to it. It prints one table (figures, ratios, goals) per run.
                   --runs N                repeat the whole measurement N times, then print the
                                           spread of each figure
+                  --only PART             one part only: status, cpu, engine, others
                   --help                  the benchmark's own help
     help        Print this message.
 
