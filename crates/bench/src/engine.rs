@@ -506,17 +506,23 @@ async fn pair(store: Store, receiver: &Receiver, hand: &Hand, concurrency: usize
     let (mut ours, mut by_hand) = ((Duration::ZERO, Vec::new()), (Duration::ZERO, Vec::new()));
     for round in 0..ROUNDS {
         let what = |side: &str| tag(&format!("{}{run}c{concurrency}r{round}{side}", store.name()));
-        let (elapsed, samples) = hand.drive(bodies(&what("h"), per_round), concurrency).await?;
-        by_hand.0 += elapsed;
-        by_hand.1.extend(samples);
-        let work = ThroughReceiver {
-            receiver: receiver.clone(),
-            bodies: bodies(&what("r"), per_round),
-            headers: HeaderMap::new(),
-        };
-        let (elapsed, samples) = drive(Arc::new(work), 0..per_round, concurrency).await?;
-        ours.0 += elapsed;
-        ours.1.extend(samples);
+        // Each side goes first in every other round: what one side leaves the store to do
+        // (Redis growing its table, Postgres writing back) falls on both alike.
+        let mut sides = [(true, bodies(&what("h"), per_round)), (false, bodies(&what("r"), per_round))];
+        if round % 2 == 1 {
+            sides.reverse();
+        }
+        for (by_hand_now, bodies) in sides {
+            let (elapsed, samples) = if by_hand_now {
+                hand.drive(bodies, concurrency).await?
+            } else {
+                let work = ThroughReceiver { receiver: receiver.clone(), bodies, headers: HeaderMap::new() };
+                drive(Arc::new(work), 0..per_round, concurrency).await?
+            };
+            let side = if by_hand_now { &mut by_hand } else { &mut ours };
+            side.0 += elapsed;
+            side.1.extend(samples);
+        }
     }
     let events = per_round * ROUNDS;
     let run_of = |(elapsed, samples): (Duration, Vec<Duration>)| Run {
