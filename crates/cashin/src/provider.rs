@@ -76,6 +76,10 @@ impl PaymentProvider for CashinClient {
         self.webhook_verifier()?.verify(request)
     }
 
+    fn verify_webhook_now(&self, request: &WebhookRequest<'_>) -> Option<Result<WebhookEvent, Error>> {
+        Some(self.webhook_verifier().and_then(|verifier| verifier.verify(request)))
+    }
+
     fn reject_webhook(&self, error: &Error) -> Ack {
         crate::webhook::rejection(error)
     }

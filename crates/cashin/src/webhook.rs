@@ -78,7 +78,7 @@ pub fn ack_invalid_field_format() -> Ack {
 /// use gerbang_core::Error;
 ///
 /// let ack = rejection(&Error::invalid_signature("does not match"));
-/// assert_eq!((ack.status, ack.body.as_str()), (401, r#"{"responseCode":"4015600","responseMessage":"Unauthorized. [Signature]"}"#));
+/// assert_eq!((ack.status, &*ack.body), (401, r#"{"responseCode":"4015600","responseMessage":"Unauthorized. [Signature]"}"#));
 /// assert_eq!(rejection(&Error::decode("not JSON")).status, 400);
 /// ```
 pub fn rejection(error: &Error) -> Ack {

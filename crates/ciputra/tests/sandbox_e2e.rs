@@ -38,7 +38,7 @@ async fn receive(
         Err(error) => client.reject_webhook(error),
     };
     let _ = events.send(outcome);
-    (StatusCode::from_u16(ack.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), ack.body)
+    (StatusCode::from_u16(ack.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), ack.body.into_owned())
 }
 
 fn client_of(sandbox: &SandboxHandle, clock: SharedClock) -> CiputraClient {

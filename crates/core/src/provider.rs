@@ -223,6 +223,16 @@ pub trait PaymentProvider: Send + Sync {
     /// [`WebhookEvent::ack`] is the answer the gateway expects.
     async fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error>;
 
+    /// [`verify_webhook`](Self::verify_webhook) answered at once, by a gateway that verifies a
+    /// webhook on its bytes alone (a signature, no status call); `None`, the default, to be
+    /// asked through `verify_webhook`. A receiver asks this first: an answer here spares the
+    /// boxed future each call of an `async` trait method costs, for every delivery. When it
+    /// answers, it answers as `verify_webhook` would.
+    fn verify_webhook_now(&self, request: &WebhookRequest<'_>) -> Option<Result<WebhookEvent, Error>> {
+        let _ = request;
+        None
+    }
+
     /// The answer to send back when [`verify_webhook`](Self::verify_webhook) failed: by default
     /// 401 for a bad signature or timestamp and 400 otherwise, as plain text; gateways that expect
     /// a particular body (Cash In's SNAP codes) override it.

@@ -1,5 +1,6 @@
 //! Webhooks: the raw request as received, the verified event, and the answer to send back.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use http::{HeaderMap, Method};
@@ -105,8 +106,10 @@ impl fmt::Debug for WebhookRequest<'_> {
 pub struct Ack {
     /// HTTP status.
     pub status: u16,
-    /// Body, sent as is.
-    pub body: String,
+    /// Body, sent as is. Borrowed when it is a fixed text, as every gateway's success answer
+    /// is: the receiver copies the answer for each delivery, and a borrowed one costs nothing
+    /// to copy (`&ack.body` reads it as a `&str`).
+    pub body: Cow<'static, str>,
     /// `Content-Type` of the body.
     #[serde(skip, default = "text_plain")]
     pub content_type: &'static str,
@@ -117,13 +120,13 @@ fn text_plain() -> &'static str {
 }
 
 impl Ack {
-    /// A plain-text answer.
-    pub fn text(status: u16, body: impl Into<String>) -> Self {
+    /// A plain-text answer: `body` a `&'static str` (kept borrowed) or a `String`.
+    pub fn text(status: u16, body: impl Into<Cow<'static, str>>) -> Self {
         Self { status, body: body.into(), content_type: text_plain() }
     }
 
-    /// A JSON answer.
-    pub fn json(status: u16, body: impl Into<String>) -> Self {
+    /// A JSON answer: `body` a `&'static str` (kept borrowed) or a `String`.
+    pub fn json(status: u16, body: impl Into<Cow<'static, str>>) -> Self {
         Self { status, body: body.into(), content_type: "application/json" }
     }
 
@@ -142,7 +145,7 @@ impl Ack {
     /// ```
     /// use gerbang_core::{Ack, Error};
     /// let gone = Error::Api { status: Some(200), code: Some("02".into()), message: "Transaction TX-9 not found".into() };
-    /// assert_eq!((Ack::rejection(&gone).status, Ack::rejection(&gone).body.as_str()), (400, "webhook refused"));
+    /// assert_eq!((Ack::rejection(&gone).status, &*Ack::rejection(&gone).body), (400, "webhook refused"));
     /// let down = Error::Api { status: Some(503), code: None, message: "maintenance".into() };
     /// assert_eq!(Ack::rejection(&down).status, 503);
     /// ```

@@ -80,4 +80,8 @@ impl PaymentProvider for CryptoInvoiceClient {
     async fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error> {
         self.webhook_verifier().verify(request)
     }
+
+    fn verify_webhook_now(&self, request: &WebhookRequest<'_>) -> Option<Result<WebhookEvent, Error>> {
+        Some(self.webhook_verifier().verify(request))
+    }
 }

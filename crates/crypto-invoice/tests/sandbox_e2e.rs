@@ -51,11 +51,11 @@ async fn receive(
             if merchant.handled.insert(event.dedup_key().unwrap()) {
                 merchant.shipped.push(event.reference.clone().unwrap_or_default());
             }
-            (StatusCode::from_u16(event.ack().status).unwrap(), event.ack().body.clone())
+            (StatusCode::from_u16(event.ack().status).unwrap(), event.ack().body.to_string())
         }
         Err(error) => {
             let ack = client.reject_webhook(&error);
-            (StatusCode::from_u16(ack.status).unwrap(), ack.body)
+            (StatusCode::from_u16(ack.status).unwrap(), ack.body.into_owned())
         }
     }
 }

@@ -81,6 +81,11 @@ impl PaymentProvider for Cuan10payClient {
         Err(Error::Unsupported { provider: ProviderId::Cuan10pay, operation: "cancel_payment" })
     }
 
+    fn verify_webhook_now(&self, request: &WebhookRequest<'_>) -> Option<Result<WebhookEvent, Error>> {
+        // With a confirming status call, not at once.
+        (!self.config().confirm_webhooks_with_status).then(|| self.webhook_verifier().verify(request))
+    }
+
     async fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error> {
         let event = self.webhook_verifier().verify(request)?;
         if !self.config().confirm_webhooks_with_status {

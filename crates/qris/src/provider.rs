@@ -72,4 +72,8 @@ impl PaymentProvider for QrisClient {
     async fn verify_webhook(&self, _request: &WebhookRequest<'_>) -> Result<WebhookEvent, Error> {
         Err(Error::Unsupported { provider: ProviderId::Qris, operation: "verify_webhook" })
     }
+
+    fn verify_webhook_now(&self, _request: &WebhookRequest<'_>) -> Option<Result<WebhookEvent, Error>> {
+        Some(Err(Error::Unsupported { provider: ProviderId::Qris, operation: "verify_webhook" }))
+    }
 }

@@ -186,7 +186,7 @@ async fn a_callback_for_an_unknown_external_id_is_refused_without_the_gateways_w
     let sandbox = Sandbox::builder().start().await.unwrap();
     let (receiver, calls) = receiver(&sandbox);
     let delivery = callback(&receiver, "NO-SUCH-POLICY").await;
-    assert_eq!((delivery.ack.status, delivery.ack.body.as_str()), (400, REFUSED_BODY), "{delivery:?}");
+    assert_eq!((delivery.ack.status, &*delivery.ack.body), (400, REFUSED_BODY), "{delivery:?}");
     let Outcome::Rejected(error) = &delivery.outcome else { panic!("{delivery:?}") };
     assert!(error.to_string().contains("not found"), "the detail stays in the outcome: {error}");
     assert!(!delivery.ack.body.to_lowercase().contains("not found"));
@@ -194,12 +194,8 @@ async fn a_callback_for_an_unknown_external_id_is_refused_without_the_gateways_w
     sandbox.shutdown().await;
 }
 
-/// Every gateway's forged or malformed webhook gets that gateway's 4xx, with one of its fixed
-/// bodies: never the verifier's message.
-#[tokio::test(flavor = "multi_thread")]
-async fn every_gateways_forged_webhook_gets_its_4xx_with_a_generic_body() {
-    let sandbox = Sandbox::builder().start().await.unwrap();
-    let (receiver, calls) = receiver(&sandbox);
+/// Each gateway's forged or malformed webhooks, with the statuses its refusal may have.
+fn forged() -> Vec<(ProviderId, HeaderMap, &'static str, &'static [u16])> {
     let mut cashin_headers = HeaderMap::new();
     for (name, value) in [
         ("x-timestamp", "2026-12-06T10:00:00+07:00"),
@@ -212,7 +208,7 @@ async fn every_gateways_forged_webhook_gets_its_4xx_with_a_generic_body() {
         cashin_headers.insert(name, HeaderValue::from_static(value));
     }
     let cashin_body = r#"{"originalReferenceNo":"ORDER-1","latestTransactionStatus":"00","amount":{"value":"150000.00","currency":"IDR"}}"#;
-    let forged: [(ProviderId, HeaderMap, &str, &[u16]); 7] = [
+    vec![
         (
             ProviderId::Cuan10pay,
             HeaderMap::new(),
@@ -230,21 +226,54 @@ async fn every_gateways_forged_webhook_gets_its_4xx_with_a_generic_body() {
         ),
         (ProviderId::Qris, HeaderMap::new(), r#"{"invoice_id":"INV-1","status":"paid"}"#, &[400]),
         (ProviderId::Ciputra, HeaderMap::new(), "order_id=TE1&status=paid", &[400]),
-    ];
+    ]
+}
+
+/// Every gateway's forged or malformed webhook gets that gateway's 4xx, with one of its fixed
+/// bodies: never the verifier's message.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_gateways_forged_webhook_gets_its_4xx_with_a_generic_body() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let (receiver, calls) = receiver(&sandbox);
     let generic = [
         REFUSED_BODY,
         REFUSED_SIGNATURE_BODY,
         gerbang_cashin::ACK_UNAUTHORIZED_BODY,
         gerbang_cashin::ACK_INVALID_FIELD_FORMAT_BODY,
     ];
-    for (gateway, headers, body, statuses) in forged {
+    for (gateway, headers, body, statuses) in forged() {
         let delivery = deliver(&receiver, gateway, &headers, body).await;
         let Outcome::Rejected(error) = &delivery.outcome else { panic!("{gateway}: {delivery:?}") };
         assert!(statuses.contains(&delivery.ack.status), "{gateway}: {delivery:?}");
-        assert!(generic.contains(&delivery.ack.body.as_str()), "{gateway}: {:?}", delivery.ack.body);
+        assert!(generic.contains(&&*delivery.ack.body), "{gateway}: {:?}", delivery.ack.body);
         assert!(!delivery.ack.body.contains(&error.to_string()), "{gateway}");
     }
     assert_eq!(calls.load(Ordering::SeqCst), 0);
+    sandbox.shutdown().await;
+}
+
+/// A gateway that verifies a webhook at once (`verify_webhook_now`: every one but Ciputra,
+/// whose callbacks need a status call) answers as it does when asked to wait, genuine or not.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_webhook_verified_at_once_is_verified_as_when_awaited() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let genuine =
+        gerbang_cuan10pay::WebhookVerifier::new(cuan10pay::PRIVATE_KEY).signed_body("CP-NOW-1", "PAID", 150_000, now);
+    let mut asked: Vec<_> = forged().into_iter().map(|(gateway, headers, body, _)| (gateway, headers, body)).collect();
+    asked.push((ProviderId::Cuan10pay, HeaderMap::new(), genuine.as_str()));
+    let mut answered_now = 0;
+    for (gateway, headers, body) in asked {
+        let provider = gateways(&sandbox).into_iter().find(|p| p.id() == gateway).unwrap();
+        let request = gerbang_core::WebhookRequest::new(Method::POST, "/webhook", &headers, body.as_bytes());
+        if let Some(at_once) = provider.verify_webhook_now(&request) {
+            answered_now += 1;
+            let later = provider.verify_webhook(&request).await;
+            assert_eq!(format!("{at_once:?}"), format!("{later:?}"), "{gateway}: {body}");
+            assert_eq!(at_once.is_ok(), body == genuine, "only the genuine one verifies: {at_once:?}");
+        }
+    }
+    assert_eq!(answered_now, 7, "every gateway but Ciputra answers at once");
     sandbox.shutdown().await;
 }
 

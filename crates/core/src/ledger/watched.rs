@@ -180,6 +180,10 @@ impl PaymentProvider for Watched {
         self.inner.verify_webhook(request).await
     }
 
+    fn verify_webhook_now(&self, request: &WebhookRequest<'_>) -> Option<Result<WebhookEvent, Error>> {
+        self.inner.verify_webhook_now(request)
+    }
+
     fn reject_webhook(&self, error: &Error) -> Ack {
         self.inner.reject_webhook(error)
     }
