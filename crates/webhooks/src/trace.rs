@@ -60,7 +60,7 @@ impl fmt::Display for SpanName {
 /// Whether anything can see what is recorded on `span`: a subscriber that enabled it, or, where
 /// `tracing`'s `log` feature writes spans no subscriber enabled to a `log` logger, that logger
 /// at the span's level (INFO).
-fn seen(span: &tracing::Span) -> bool {
+pub(crate) fn seen(span: &tracing::Span) -> bool {
     !span.is_disabled() || log::max_level() >= log::LevelFilter::Info
 }
 
