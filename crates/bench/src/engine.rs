@@ -554,7 +554,7 @@ pub(crate) fn rows(runtime: &tokio::runtime::Runtime, urls: &Urls, run: usize) -
                 figures(&pair.receiver),
                 figures(&pair.baseline),
                 pair.ratio,
-                "rate, ours/hand",
+                "rate, ours/hand: median round",
             )
             .goal(Goal::AtLeast(0.8))
         })
