@@ -181,14 +181,25 @@ impl RedisInbox {
         self.retention
     }
 
-    /// Remembers that the server refused `SET` with `NX` and `GET`, or with `GET` (before Redis
-    /// 7.0, 6.2): claims and completions run their scripts from now on.
-    fn refused_set_get(&self) {
-        if self.set_nx_get.swap(false, Ordering::Relaxed) {
+    /// Sends `set`, a `SET … GET`: the value it replaced (`Some(None)`: none), or `None` when the
+    /// server refuses its options (`NX` with `GET` before Redis 7.0, `GET` before 6.2). That is
+    /// remembered for every clone: claims and completions run their scripts from then on.
+    async fn set_get(&self, operation: &'static str, set: &redis::Cmd) -> Result<Option<Option<String>>, Error> {
+        let mut conn = self.conn.link();
+        let sent = async {
+            match set.query_async::<Option<String>>(&mut conn).await {
+                Ok(held) => Ok(Some(held)),
+                Err(e) if refuses_set_options(&e) => Ok(None),
+                Err(e) => Err(e),
+            }
+        };
+        let replaced = self.conn.run(operation, &[], sent).await?;
+        if replaced.is_none() && self.set_nx_get.swap(false, Ordering::Relaxed) {
             tracing::info!(
                 "redis inbox: the server refuses SET with NX and GET (before Redis 7.0): claims and completions run scripts"
             );
         }
+        Ok(replaced)
     }
 
     /// Runs `script` on `lease`'s key with the holder token and then `done_for` (the done
@@ -238,7 +249,6 @@ impl Inbox for RedisInbox {
     async fn claim(&self, key: &EventKey, lease: Duration) -> Result<Claim, Error> {
         let granted = Lease::new(key.clone(), lease);
         let redis_key = self.redis_key(key);
-        let mut conn = self.conn.link();
         // One command, never a MULTI: atomic (what the GET returns is exactly what kept the SET
         // from happening, never a key that vanished in between), and redirected by a Redis
         // Cluster client (`MOVED`, after a failover) as any other command is.
@@ -246,28 +256,18 @@ impl Inbox for RedisInbox {
         if self.set_nx_get.load(Ordering::Relaxed) {
             let mut set = redis::cmd("SET");
             set.arg(&redis_key).arg(&granted.holder).arg("NX").arg("PX").arg(millis(lease)).arg("GET");
-            let sent = async {
-                match set.query_async::<Option<String>>(&mut conn).await {
-                    Ok(held) => Ok(Some(match held.as_deref() {
-                        None => 1,
-                        Some(DONE) => 2,
-                        Some(_) => 0,
-                    })),
-                    Err(e) if refuses_set_options(&e) => Ok(None),
-                    Err(e) => Err(e),
-                }
-            };
-            found = self.conn.run("claim", &[], sent).await?;
-            if found.is_none() {
-                self.refused_set_get();
-            }
+            found = self.set_get("claim", &set).await?.map(|held| match held.as_deref() {
+                None => 1,
+                Some(DONE) => 2,
+                Some(_) => 0,
+            });
         }
         let found = match found {
             Some(found) => found,
             None => {
                 let mut invocation = CLAIM.key(&redis_key);
                 invocation.arg(&granted.holder).arg(millis(lease)).arg(DONE);
-                self.conn.run("claim", &[], invocation.invoke_async::<i64>(&mut conn)).await?
+                self.conn.run("claim", &[], invocation.invoke_async::<i64>(&mut self.conn.link())).await?
             }
         };
         let (claim, found) = match found {
@@ -285,25 +285,15 @@ impl Inbox for RedisInbox {
             return self.holder_script("complete", &COMPLETE, lease, Some(retention)).await;
         }
         let redis_key = self.redis_key(&lease.key);
-        let mut conn = self.conn.link();
         let mut set = redis::cmd("SET");
         set.arg(&redis_key).arg(DONE).arg("PX").arg(retention).arg("GET");
-        let sent = async {
-            match set.query_async::<Option<String>>(&mut conn).await {
-                Ok(held) => Ok(Some(held.is_none_or(|held| held == lease.holder))),
-                Err(e) if refuses_set_options(&e) => Ok(None),
-                Err(e) => Err(e),
-            }
-        };
-        match self.conn.run("complete", &[], sent).await? {
-            Some(ours) => {
+        match self.set_get("complete", &set).await? {
+            Some(held) => {
+                let ours = held.is_none_or(|held| held == lease.holder);
                 tracing::debug!(redis_key = %redis_key, ours, "redis inbox complete");
                 Ok(ours)
             }
-            None => {
-                self.refused_set_get();
-                self.holder_script("complete", &COMPLETE, lease, Some(retention)).await
-            }
+            None => self.holder_script("complete", &COMPLETE, lease, Some(retention)).await,
         }
     }
 
