@@ -250,27 +250,25 @@ impl Slots {
     /// Marks `key`, if it is claimed, done at `now`, whoever holds it (the handler ran: see
     /// [`Inbox::complete`]): whether `holder` held it.
     fn complete(&mut self, gateway: ProviderId, key: &str, holder: u64, now: Instant) -> bool {
-        let Some(place) = self.find(self.hasher.hash_one((gateway, key)), gateway, key) else { return false };
-        let Some(State::Held { holder: held, .. }) = self.slab[place].as_ref().map(|slot| &slot.state) else {
-            return false;
-        };
-        let ours = *held == holder;
+        let Some((place, held)) = self.claimed(gateway, key) else { return false };
         self.enter(place, State::Done { at: now });
-        ours
+        held == holder
     }
 
     /// Forgets `key`, if `holder` holds it: whether it did.
     fn release(&mut self, gateway: ProviderId, key: &str, holder: u64) -> bool {
-        let Some(place) = self.held_by(gateway, key, holder) else { return false };
+        let Some((place, _)) = self.claimed(gateway, key).filter(|&(_, held)| held == holder) else { return false };
         self.forget(place);
         true
     }
 
-    /// The place of `key`'s slot, if `holder` holds it.
-    fn held_by(&self, gateway: ProviderId, key: &str, holder: u64) -> Option<usize> {
+    /// The place of `key`'s slot and its holder, if it is claimed.
+    fn claimed(&self, gateway: ProviderId, key: &str) -> Option<(usize, u64)> {
         let place = self.find(self.hasher.hash_one((gateway, key)), gateway, key)?;
-        let slot = self.slab[place].as_ref()?;
-        matches!(slot.state, State::Held { holder: held, .. } if held == holder).then_some(place)
+        match self.slab[place].as_ref()?.state {
+            State::Held { holder, .. } => Some((place, holder)),
+            State::Done { .. } => None,
+        }
     }
 
     /// The place of the slot of `gateway`'s `key`, whose hash is `hash`.
