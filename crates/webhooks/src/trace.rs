@@ -57,17 +57,10 @@ impl fmt::Display for SpanName {
     }
 }
 
-/// Whether anything can see what is recorded on `span`: a subscriber that enabled it, or, where
-/// `tracing`'s `log` feature writes spans no subscriber enabled to a `log` logger, that logger
-/// at the span's level (INFO).
-pub(crate) fn seen(span: &tracing::Span) -> bool {
-    !span.is_disabled() || log::max_level() >= log::LevelFilter::Info
-}
-
 /// Records what the delivery came to: the answer's status, the outcome and the event's key.
 /// Nothing is built (the key is written anew from the event) when nobody can see it.
 pub(crate) fn record_delivery(span: &tracing::Span, delivery: &Delivery) {
-    if !seen(span) {
+    if !gerbang_core::transport::span_seen(span) {
         return;
     }
     let status = delivery.ack.status;

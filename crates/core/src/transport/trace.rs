@@ -18,12 +18,36 @@ use tracing::field::Empty;
 use super::{Call, HttpRequest, HttpResponse};
 use crate::Error;
 
-/// The span of attempt number `attempt` (from 1) of `call`, sending `request`.
+/// Whether anything can see what is recorded on `span`: a subscriber that enabled it, or, where
+/// `tracing`'s `log` feature writes spans no subscriber enabled to a `log` logger, that logger
+/// at the span's level (INFO, the level of every span gerbang opens).
+///
+/// A span nobody sees is not free: a future instrumented with it enters and leaves it at each
+/// poll, and each of those and each field recorded asks whether `log` wants it. Where this
+/// answers `false`, gerbang puts [`tracing::Span::none`] in its place, or instruments nothing.
+///
+/// ```
+/// use gerbang_core::transport::span_seen;
+///
+/// // No subscriber and no logger here.
+/// assert!(!span_seen(&tracing::info_span!("checkout")));
+/// ```
+pub fn span_seen(span: &tracing::Span) -> bool {
+    !span.is_disabled() || log::max_level() >= log::LevelFilter::Info
+}
+
+/// `span`, or [`tracing::Span::none`] where [nothing sees it](span_seen).
+pub(super) fn if_seen(span: tracing::Span) -> tracing::Span {
+    if span_seen(&span) { span } else { tracing::Span::none() }
+}
+
+/// The span of attempt number `attempt` (from 1) of `call`, sending `request`, if
+/// [anything sees it](span_seen).
 pub(super) fn attempt_span(call: Call, request: &HttpRequest, attempt: u32) -> tracing::Span {
     let method = otel_method_name(&request.method);
     // The fields are only evaluated when the span is enabled: with no subscriber listening, the
     // name is never written.
-    tracing::info_span!(
+    if_seen(tracing::info_span!(
         "gerbang.http.attempt",
         otel.name = %SpanName { method, template: call.url_template },
         otel.kind = "client",
@@ -38,7 +62,7 @@ pub(super) fn attempt_span(call: Call, request: &HttpRequest, attempt: u32) -> t
         "error.type" = Empty,
         gerbang.gateway = call.provider.as_str(),
         gerbang.operation = call.operation,
-    )
+    ))
 }
 
 /// `otel.name`: `"{method} {url.template}"`, or the method alone for a call without a template.

@@ -92,7 +92,7 @@ impl Receiver {
         let provider = self.provider(gateway);
         let known = provider.map(|p| p.id());
         let span = crate::trace::delivery_span(route, known, &method);
-        let delivery = if crate::trace::seen(&span) {
+        let delivery = if gerbang_core::transport::span_seen(&span) {
             self.deliver(provider, gateway, method, path, headers, body).instrument(span.clone()).await
         } else {
             // Nobody can see the span: entering and leaving it at each poll would be work for
