@@ -528,8 +528,7 @@ async fn pair(store: Store, receiver: &Receiver, hand: &Hand, concurrency: usize
         // Rates over the same events: the hand's time over the receiver's.
         ratios.push(took[1].as_secs_f64() / took[0].as_secs_f64());
     }
-    ratios.sort_by(f64::total_cmp);
-    let ratio = (ratios[(ROUNDS - 1) / 2] + ratios[ROUNDS / 2]) / 2.0;
+    let ratio = crate::median_ratio(&mut ratios);
     let events = per_round * ROUNDS;
     let run_of = |(elapsed, samples): (Duration, Vec<Duration>)| Run {
         per_second: events as f64 / elapsed.as_secs_f64(),

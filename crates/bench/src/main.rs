@@ -85,6 +85,15 @@ fn median(samples: &mut [Duration]) -> Duration {
     samples[samples.len() / 2]
 }
 
+/// The median of rounds' ratios, each round's two sides measured back to back (an even count's
+/// two middle ones averaged): a burst on the machine that hits a few rounds of one side moves
+/// it less than it moves a ratio of sums or of each side's median.
+fn median_ratio(ratios: &mut [f64]) -> f64 {
+    ratios.sort_by(f64::total_cmp);
+    let n = ratios.len();
+    (ratios[(n - 1) / 2] + ratios[n / 2]) / 2.0
+}
+
 /// The command line: how many runs of which parts and how many memory events, or a request for
 /// help.
 #[derive(Debug, PartialEq, Eq)]
