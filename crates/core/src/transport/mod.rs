@@ -397,7 +397,8 @@ impl HttpClient {
             let result = loop {
                 attempts += 1;
                 gate(attempts).await?;
-                let (attempt, attempt_span) = self.start_attempt(call, &mut build, attempts)?;
+                let (request, attempt_span) = Self::next_request(call, &mut build, attempts)?;
+                let attempt = self.start_attempt(call, request, &attempt_span);
                 let attempt_started = Instant::now();
                 let result = attempt.await;
                 crate::metrics::gateway_attempt(
@@ -449,30 +450,32 @@ impl HttpClient {
         .instrument(span)
     }
 
-    /// Attempt number `number` of `call`: its request built and handed to reqwest, the attempt
-    /// in its span and boxed, and the span.
+    /// The request of attempt number `number` of `call`, and its span.
     ///
-    /// Two costs of a call's future that a hand-written call does not have are kept out of it
-    /// (cachegrind counted them as cache misses over a status call):
-    /// - Out of line, so that what building a request takes on the stack (the gateway's
-    ///   signing, the headers, reqwest's own request) is not part of the frame of every poll of
-    ///   the call's future, but only of this function, once.
-    /// - Boxed, so that every call's future (and the gateway's, and the trait's box of it) holds
-    ///   a pointer instead of the attempt's 700 bytes, which each level it is awaited from would
-    ///   copy again.
+    /// This and [`start_attempt`](Self::start_attempt) keep out of a call's future two costs a
+    /// hand-written call does not have (cachegrind counted them as cache misses over a status
+    /// call):
+    /// - Each is out of line, so that what building a request takes on the stack (the
+    ///   gateway's signing, the headers) and what handing it to reqwest takes are part of
+    ///   neither the frame of every poll of the call's future nor each other's: reqwest's own
+    ///   5 KB frame starts where a hand-written call's would.
+    /// - The attempt is boxed, so that every call's future (and the gateway's, and the trait's
+    ///   box of it) holds a pointer instead of the attempt's 700 bytes, which each level it is
+    ///   awaited from would copy again.
     #[inline(never)]
-    fn start_attempt<F>(
-        &self,
-        call: Call,
-        build: &mut F,
-        number: u32,
-    ) -> Result<(PendingAttempt<'_>, tracing::Span), Error>
+    fn next_request<F>(call: Call, build: &mut F, number: u32) -> Result<(HttpRequest, tracing::Span), Error>
     where
         F: FnMut() -> Result<HttpRequest, Error>,
     {
         let request = build()?;
         let span = trace::attempt_span(call, &request, number);
-        Ok((Box::pin(self.attempt(call, request).instrument(span.clone())), span))
+        Ok((request, span))
+    }
+
+    /// The attempt sending `request`, in `span`, boxed: see [`next_request`](Self::next_request).
+    #[inline(never)]
+    fn start_attempt(&self, call: Call, request: HttpRequest, span: &tracing::Span) -> PendingAttempt<'_> {
+        Box::pin(self.attempt(call, request).instrument(span.clone()))
     }
 
     /// One attempt: the request is handed to reqwest before the future is returned, so that the
