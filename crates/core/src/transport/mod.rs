@@ -390,64 +390,68 @@ impl HttpClient {
             attempts = tracing::field::Empty,
         ));
         let recorded = span.clone();
-        async move {
-            let started = Instant::now();
-            let mut waits = self.inner.retry.backoff();
-            let mut attempts = 0u32;
-            let result = loop {
-                attempts += 1;
-                gate(attempts).await?;
-                let (request, attempt_span) = Self::next_request(call, &mut build, attempts)?;
-                let attempt = self.start_attempt(call, request, &attempt_span);
-                let attempt_started = Instant::now();
-                let result = attempt.await;
-                crate::metrics::gateway_attempt(
-                    call.provider,
-                    call.operation,
-                    crate::metrics::AttemptStatus::of(&result),
-                    attempt_started.elapsed(),
-                );
-                trace::record_attempt(&attempt_span, &result);
-                // The attempt's span ends here, not after the wait before the next one.
-                drop(attempt_span);
-                let wait = match (&result, call.retry) {
-                    (_, Retry::Never) => None,
-                    (Ok(resp), Retry::Safe) if retry::is_retryable_status(resp.status) => {
-                        match (waits.next(), resp.retry_after()) {
-                            (None, _) => None,
-                            (Some(_), Some(asked)) if asked > self.inner.retry.max_retry_after => None,
-                            (Some(computed), asked) => Some(asked.unwrap_or(computed)),
+        // Boxed, as the attempt is (see `next_request`): the futures of the gateway's calls
+        // that await this one, level upon level, each hold and move a pointer, not this.
+        Box::pin(
+            async move {
+                let started = Instant::now();
+                let mut waits = self.inner.retry.backoff();
+                let mut attempts = 0u32;
+                let result = loop {
+                    attempts += 1;
+                    gate(attempts).await?;
+                    let (request, attempt_span) = Self::next_request(call, &mut build, attempts)?;
+                    let attempt = self.start_attempt(call, request, &attempt_span);
+                    let attempt_started = Instant::now();
+                    let result = attempt.await;
+                    crate::metrics::gateway_attempt(
+                        call.provider,
+                        call.operation,
+                        crate::metrics::AttemptStatus::of(&result),
+                        attempt_started.elapsed(),
+                    );
+                    trace::record_attempt(&attempt_span, &result);
+                    // The attempt's span ends here, not after the wait before the next one.
+                    drop(attempt_span);
+                    let wait = match (&result, call.retry) {
+                        (_, Retry::Never) => None,
+                        (Ok(resp), Retry::Safe) if retry::is_retryable_status(resp.status) => {
+                            match (waits.next(), resp.retry_after()) {
+                                (None, _) => None,
+                                (Some(_), Some(asked)) if asked > self.inner.retry.max_retry_after => None,
+                                (Some(computed), asked) => Some(asked.unwrap_or(computed)),
+                            }
                         }
+                        (
+                            Err(Error::Transport { .. } | Error::Timeout { .. } | Error::OutcomeUnknown { .. }),
+                            Retry::Safe,
+                        ) => waits.next(),
+                        _ => None,
+                    };
+                    match wait {
+                        Some(wait) => {
+                            tracing::debug!(attempt = attempts, wait_ms = wait.as_millis() as u64, "retrying");
+                            crate::metrics::gateway_retry(call.provider, call.operation);
+                            tokio::time::sleep(wait).await;
+                        }
+                        None => break result,
                     }
-                    (
-                        Err(Error::Transport { .. } | Error::Timeout { .. } | Error::OutcomeUnknown { .. }),
-                        Retry::Safe,
-                    ) => waits.next(),
-                    _ => None,
                 };
-                match wait {
-                    Some(wait) => {
-                        tracing::debug!(attempt = attempts, wait_ms = wait.as_millis() as u64, "retrying");
-                        crate::metrics::gateway_retry(call.provider, call.operation);
-                        tokio::time::sleep(wait).await;
+                let span = recorded;
+                // Signed: tracing-opentelemetry exports an unsigned number as a string.
+                span.record("latency_ms", i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX));
+                span.record("attempts", i64::from(attempts));
+                match &result {
+                    Ok(resp) => {
+                        span.record("http.status", i64::from(resp.status.as_u16()));
+                        tracing::debug!("gateway answered");
                     }
-                    None => break result,
+                    Err(e) => tracing::debug!(error = %e, "gateway call failed"),
                 }
-            };
-            let span = recorded;
-            // Signed: tracing-opentelemetry exports an unsigned number as a string.
-            span.record("latency_ms", i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX));
-            span.record("attempts", i64::from(attempts));
-            match &result {
-                Ok(resp) => {
-                    span.record("http.status", i64::from(resp.status.as_u16()));
-                    tracing::debug!("gateway answered");
-                }
-                Err(e) => tracing::debug!(error = %e, "gateway call failed"),
+                result
             }
-            result
-        }
-        .instrument(span)
+            .instrument(span),
+        )
     }
 
     /// The request of attempt number `number` of `call`, and its span.
