@@ -38,7 +38,7 @@ use crate::{Result, median, median_ratio, micros};
 pub(crate) const CHILD: &str = "GERBANG_BENCH_SANDBOX_PROCESS";
 
 /// Rounds of each measurement: each a batch through the trait and one by hand.
-const ROUNDS: usize = 30;
+const ROUNDS: usize = 60;
 /// Calls in a batch made one at a time.
 const SERIAL_CALLS: usize = 300;
 /// Calls in flight at once in the concurrent batches.
