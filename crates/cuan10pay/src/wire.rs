@@ -325,20 +325,30 @@ impl TryFrom<Take<'_>> for Order {
 /// make parsing fail (as serde's `alias` would, with "duplicate field"), and the other stays in
 /// `extra`. Taking a dozen fields from a short list by name costs less than building a map
 /// only to remove them from it again (`cargo xtask bench` measures the parse). Keys are borrowed
-/// from the answer where they need no unescaping.
-pub(crate) struct Take<'de>(Vec<(Cow<'de, str>, Value)>);
+/// from the answer where they need no unescaping. An entry taken (or dropped) is left as `None`
+/// where it stood, rather than shifting every entry after it down.
+pub(crate) struct Take<'de>(Vec<(Cow<'de, str>, Option<Value>)>);
 
 impl Take<'_> {
     /// The value of the first of `names` that is present and not `null`, removed with every
     /// other entry of that name. A name sent twice means its last value, as in a JSON map.
-    fn take(&mut self, names: &[&str]) -> Option<(String, Value)> {
+    fn take<'n>(&mut self, names: &[&'n str]) -> Option<(&'n str, Value)> {
         let (name, index) = names.iter().find_map(|name| {
-            let index = self.0.iter().rposition(|(key, _)| key == name)?;
-            (!self.0[index].1.is_null()).then_some((*name, index))
+            let index = self.0.iter().rposition(|(key, value)| value.is_some() && key == name)?;
+            (!matches!(self.0[index].1, Some(Value::Null))).then_some((*name, index))
         })?;
-        let (_, value) = self.0.remove(index);
-        self.0.retain(|(key, _)| key != name);
-        Some((name.to_owned(), value))
+        let value = self.0[index].1.take()?;
+        self.drop_all(&[name]);
+        Some((name, value))
+    }
+
+    /// Drops every entry named one of `names`.
+    fn drop_all(&mut self, names: &[&str]) {
+        for (key, value) in &mut self.0 {
+            if value.is_some() && names.contains(&key.as_ref()) {
+                *value = None;
+            }
+        }
     }
 
     fn parse<T>(
@@ -349,7 +359,7 @@ impl Take<'_> {
         match self.take(names) {
             None => {
                 // A `null` is the same as absent: drop it rather than keep it in `extra`.
-                self.0.retain(|(key, _)| !names.contains(&key.as_ref()));
+                self.drop_all(names);
                 Ok(None)
             }
             Some((name, value)) => read(value).map_err(|e| format!("`{name}`: {e}")),
@@ -374,7 +384,7 @@ impl Take<'_> {
 
     /// What no field took, as a map (a later duplicate key overwriting an earlier one).
     fn into_extra(self) -> Extra {
-        self.0.into_iter().map(|(key, value)| (key.into_owned(), value)).collect()
+        self.0.into_iter().filter_map(|(key, value)| Some((key.into_owned(), value?))).collect()
     }
 }
 
@@ -397,7 +407,7 @@ impl<'de> Visitor<'de> for TakeVisitor {
         // The hint is capped: it comes from the answer, which must not choose our allocation.
         let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(32));
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            entries.push((key, map.next_value()?));
+            entries.push((key, Some(map.next_value()?)));
         }
         Ok(Take(entries))
     }
