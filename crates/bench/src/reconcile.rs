@@ -2,14 +2,17 @@
 //! two on the bench's private servers).
 //!
 //! - **Taking a batch of due payments** (`Ledger::due` with the reconciler's batch and lease)
-//!   with [`SIZES`] watched payments loaded, every one of them due: the median of [`TAKES`]
-//!   batches at each size, each batch recorded back (untimed) behind the others as a check's
-//!   outcome is, so that the takes go round every payment. Goal: at 100 000 ≤ 1.5× the time at
-//!   1 000. The load itself goes through the store's own `record`, [`LOAD_AT_ONCE`] writes in
-//!   flight (Redis pipelines them on its one connection, Postgres spreads them over its pool).
-//! - **Memory** (memory ledger): the process's resident memory per watched payment once
-//!   100 000 are loaded, and its growth while [`FLAT_TAKES`] more batches are taken and recorded
-//!   back (goal: flat, at most 1 MiB).
+//!   with [`SIZES`] watched payments loaded, every one of them due, each size in a ledger of its
+//!   own (a Redis prefix, a Postgres table): the median of [`TAKES`] batches at each size, each
+//!   batch recorded back (untimed) behind the others as a check's outcome is, so that the takes
+//!   go round every payment. The sizes take their turns round by round, so that what else the
+//!   machine does in those seconds (a neighbour's burst, Postgres's autovacuum) falls on every
+//!   size alike. Goal: at 100 000 ≤ 1.5× the time at 1 000. The load itself goes through the
+//!   store's own `record`, [`LOAD_AT_ONCE`] writes in flight (Redis pipelines them on its one
+//!   connection, Postgres spreads them over its pool).
+//! - **Memory** (a memory ledger of its own, measured before the batches): the process's
+//!   resident memory per watched payment once 100 000 are loaded, and its growth while
+//!   [`FLAT_TAKES`] more batches are taken and recorded back (goal: flat, at most 1 MiB).
 //! - **Throughput against the sandbox**: [`CHECKED`] QRIS payments created in the sandbox through
 //!   a `Watched` gateway, a `Reconciler` at `--reconcile-every 1s` (its default batch, lease,
 //!   poll and concurrency, as `gerbang webhook serve` runs it), run for [`WINDOW`] after a
@@ -39,7 +42,7 @@ use gerbang_webhooks::{Receiver, handler_fn};
 
 use crate::table::{self, Goal, Row};
 
-/// The watched payments each ledger holds in turn: grown from one size to the next.
+/// The watched payments of the three ledgers of a store.
 pub(crate) const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
 /// Due batches timed at each size.
 pub(crate) const TAKES: usize = 300;
@@ -61,7 +64,7 @@ pub(crate) const WINDOW: Duration = Duration::from_secs(3);
 pub(crate) struct Scaling {
     /// The median time of one batch, at each size.
     pub(crate) medians: [Duration; 3],
-    /// How long loading all 100 000 took.
+    /// How long loading the three ledgers took.
     pub(crate) load: Duration,
 }
 
@@ -146,28 +149,26 @@ impl Back {
     }
 }
 
-/// The median time of a due batch at each of [`SIZES`] in `ledger`, an empty ledger of its own.
-pub(crate) async fn scaling(ledger: &dyn Ledger) -> Result<Scaling, String> {
-    let mut medians = [Duration::ZERO; 3];
-    let mut back = Back::new();
-    let mut loaded = 0;
-    let mut load_time = Duration::ZERO;
-    for (median, size) in medians.iter_mut().zip(SIZES) {
-        let started = Instant::now();
-        load(ledger, loaded, size).await?;
-        load_time += started.elapsed();
-        loaded = size;
-        // A few batches first: connections, prepared statements, the script cache.
-        for _ in 0..10 {
-            back.take(ledger).await?;
-        }
-        let mut samples = Vec::with_capacity(TAKES);
-        for _ in 0..TAKES {
-            samples.push(back.take(ledger).await?);
-        }
-        *median = crate::median(&mut samples);
+/// The median time of a due batch at each of [`SIZES`], each in its ledger of `ledgers` (empty
+/// ones, each its own), the sizes taking their turns round by round.
+pub(crate) async fn scaling(ledgers: [&dyn Ledger; 3]) -> Result<Scaling, String> {
+    let started = Instant::now();
+    for (ledger, size) in ledgers.into_iter().zip(SIZES) {
+        load(ledger, 0, size).await?;
     }
-    Ok(Scaling { medians, load: load_time })
+    let load = started.elapsed();
+    let mut backs = [Back::new(), Back::new(), Back::new()];
+    let mut samples = [(); 3].map(|()| Vec::with_capacity(TAKES));
+    // A few rounds first, untimed: connections, prepared statements, the script cache.
+    for round in 0..10 + TAKES {
+        for ((back, ledger), samples) in backs.iter_mut().zip(ledgers).zip(&mut samples) {
+            let took = back.take(ledger).await?;
+            if round >= 10 {
+                samples.push(took);
+            }
+        }
+    }
+    Ok(Scaling { medians: samples.map(|mut samples| crate::median(&mut samples)), load })
 }
 
 /// The process's resident memory in bytes (Linux), or `None` where `/proc` does not say.
@@ -178,12 +179,13 @@ fn resident() -> Option<i64> {
     Some(kib * 1024)
 }
 
-/// [`scaling`] on a memory ledger, and its footprint: resident memory per payment at 100 000,
-/// and what [`FLAT_TAKES`] more batches add.
+/// A memory ledger's footprint (resident memory per payment at 100 000, and what
+/// [`FLAT_TAKES`] more batches add), then [`scaling`] on memory ledgers. In that order: memory
+/// the scaling's ledgers gave back to the allocator would be reused by the footprint's.
 pub(crate) async fn memory() -> Result<(Scaling, Option<Footprint>), String> {
     let before = resident();
     let ledger = gerbang_core::ledger::MemoryLedger::new();
-    let scaled = scaling(&ledger).await?;
+    load(&ledger, 0, SIZES[2]).await?;
     let loaded = resident();
     let mut back = Back::new();
     for _ in 0..1_000 {
@@ -201,7 +203,9 @@ pub(crate) async fn memory() -> Result<(Scaling, Option<Footprint>), String> {
         _ => None,
     };
     drop(ledger);
-    Ok((scaled, footprint))
+    let ledgers = [(); 3].map(|()| gerbang_core::ledger::MemoryLedger::new());
+    let [small, middle, large] = &ledgers;
+    Ok((scaling([small, middle, large]).await?, footprint))
 }
 
 /// What one row of throughput found.
@@ -442,14 +446,29 @@ pub(crate) fn rows(servers: &mut crate::Servers, run: usize) -> crate::Result<Ve
     });
     let postgres_url = stores.postgres.as_ref().map(gerbang_testkit::PostgresServer::url);
     if let Some(url) = &redis_url {
-        let ledger = runtime.block_on(redis_ledger(url, &format!("bench{run}:scale:")))?;
-        rows.push(scaling_row("Redis", &runtime.block_on(scaling(&ledger))?));
+        let prefixes = SIZES.map(|size| format!("bench{run}:scale{size}:"));
+        let [a, b, c] = runtime.block_on(async {
+            Ok::<_, String>([
+                redis_ledger(url, &prefixes[0]).await?,
+                redis_ledger(url, &prefixes[1]).await?,
+                redis_ledger(url, &prefixes[2]).await?,
+            ])
+        })?;
+        rows.push(scaling_row("Redis", &runtime.block_on(scaling([&a, &b, &c]))?));
     }
     if let Some(url) = &postgres_url {
-        let table = format!("gerbang_ledger_scale{run}");
-        let ledger = runtime.block_on(postgres_ledger(url, &table))?;
-        let scaled = runtime.block_on(scaling(&ledger));
-        runtime.block_on(drop_table(&ledger, &table))?;
+        let tables = SIZES.map(|size| format!("gerbang_ledger_scale{run}_{size}"));
+        let [a, b, c] = runtime.block_on(async {
+            Ok::<_, String>([
+                postgres_ledger(url, &tables[0]).await?,
+                postgres_ledger(url, &tables[1]).await?,
+                postgres_ledger(url, &tables[2]).await?,
+            ])
+        })?;
+        let scaled = runtime.block_on(scaling([&a, &b, &c]));
+        for (ledger, table) in [&a, &b, &c].into_iter().zip(&tables) {
+            runtime.block_on(drop_table(ledger, table))?;
+        }
         rows.push(scaling_row("Postgres", &scaled?));
     }
 
