@@ -44,6 +44,8 @@ TASKS:
                   --runs N                repeat the whole measurement N times, then print the
                                           spread of each figure
                   --only PART             one part only: status, cpu, engine, others
+                  --profile-status G:W:N  N status calls of gateway G one way (trait or
+                                          hand) and nothing else, for a profiler
                   --help                  the benchmark's own help
     help        Print this message.
 

@@ -63,6 +63,7 @@ gerbang-bench: what the SDK costs over the same work by hand, on this machine
 
 USAGE:
     cargo xtask bench [--runs N] [--only PART] [--memory-events N]
+    cargo xtask bench --profile-status GATEWAY:WAY:CALLS
 
 OPTIONS:
     --runs N           repeat the whole measurement N times (default 1), printing each run's
@@ -75,6 +76,13 @@ OPTIONS:
     --memory-events N  events through the receiver on each store for the memory rows, measured
                        once after the runs (default 1000000; 0 leaves them out); with `--only`
                        other than `others`, left out
+    --profile-status GATEWAY:WAY:CALLS
+                       for a profiler: CALLS status calls of GATEWAY (cuan10pay, cashin, qris,
+                       crypto-invoice, ciputra) one at a time, WAY `trait` or `hand` only, after
+                       100 to warm up, and nothing else (no table); run it under `valgrind
+                       --tool=cachegrind` with two counts, and the difference of the totals over
+                       the difference of the counts is one call's cost (the README's Performance
+                       section shows how)
     -h, --help         print this message
 ";
 
@@ -98,7 +106,17 @@ fn median_ratio(ratios: &mut [f64]) -> f64 {
 /// help.
 #[derive(Debug, PartialEq, Eq)]
 enum Args {
-    Runs { runs: usize, only: Only, memory_events: usize },
+    Runs {
+        runs: usize,
+        only: Only,
+        memory_events: usize,
+    },
+    /// `--profile-status`: see [`status::cpu::profile`].
+    Profile {
+        gateway: ProviderId,
+        hand: bool,
+        calls: usize,
+    },
     Help,
 }
 
@@ -131,6 +149,10 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
     while let Some(arg) = args.next() {
         let (name, value) = match arg.as_str() {
             "-h" | "--help" => return Ok(Args::Help),
+            "--profile-status" => {
+                let value = args.next().ok_or("--profile-status needs GATEWAY:WAY:CALLS")?;
+                return parse_profile(value);
+            }
             name @ ("--runs" | "--only" | "--memory-events") => {
                 (name, args.next().ok_or_else(|| format!("{name} needs a value"))?.as_str())
             }
@@ -161,6 +183,22 @@ fn parse_args(args: &[String]) -> std::result::Result<Args, String> {
         }
     }
     Ok(Args::Runs { runs, only, memory_events })
+}
+
+/// `--profile-status`'s `GATEWAY:WAY:CALLS`.
+fn parse_profile(value: &str) -> std::result::Result<Args, String> {
+    let bad = || format!("--profile-status takes GATEWAY:WAY:CALLS (cuan10pay:trait:1100, say), not `{value}`");
+    let mut parts = value.split(':');
+    let (Some(gateway), Some(way), Some(calls), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let gateway = gateway.parse().map_err(|_| bad())?;
+    let hand = match way {
+        "trait" => false,
+        "hand" => true,
+        _ => return Err(bad()),
+    };
+    Ok(Args::Profile { gateway, hand, calls: calls.parse().map_err(|_| bad())? })
 }
 
 /// A sandbox started on a thread and runtime of its own, so that the measuring thread measures
@@ -441,6 +479,7 @@ fn main() -> Result<()> {
             return Ok(());
         }
         Args::Runs { runs, only, memory_events } => (runs, only, memory_events),
+        Args::Profile { gateway, hand, calls } => return status::cpu::profile(gateway, hand, calls),
     };
     let mut servers = Servers::start()?;
     let mut all = Vec::with_capacity(runs);
@@ -495,6 +534,18 @@ mod tests {
         assert!(parse_args(&args(&["--memory-events"])).is_err());
     }
 
+    #[test]
+    fn profile_status_names_a_gateway_a_way_and_a_count() {
+        assert_eq!(
+            parse_args(&args(&["--profile-status", "crypto-invoice:hand:1100"])),
+            Ok(Args::Profile { gateway: ProviderId::CryptoInvoice, hand: true, calls: 1_100 })
+        );
+        assert_eq!(
+            parse_args(&args(&["--profile-status", "qris:trait:100"])),
+            Ok(Args::Profile { gateway: ProviderId::Qris, hand: false, calls: 100 })
+        );
+    }
+
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|arg| (*arg).to_owned()).collect()
     }
@@ -536,6 +587,10 @@ mod tests {
             &["--only"],
             &["--only", "rsa"],
             &["--memory-events", "-1"],
+            &["--profile-status", "cuan10pay:trait"],
+            &["--profile-status", "paypal:trait:10"],
+            &["--profile-status", "qris:both:10"],
+            &["--profile-status", "qris:hand:ten"],
         ] {
             assert!(parse_args(&args(bad)).is_err(), "{bad:?}");
         }

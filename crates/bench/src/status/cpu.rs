@@ -235,6 +235,36 @@ async fn gateway<C>(gateway: Gateway<C>) -> Result<Vec<Row>> {
     ])
 }
 
+/// `--profile-status`: `calls` status calls of `gateway` one at a time, by hand or through the
+/// trait, after 100 to warm up, against the sandbox in its own process, and nothing else: what a
+/// profiler (cachegrind, callgrind) run over this process twice, with two counts, tells apart is
+/// the calls' own cost. No CPU clock is read (valgrind does not emulate the vDSO call rustix
+/// makes), no table printed.
+pub(crate) fn profile(gateway: ProviderId, hand: bool, calls: usize) -> Result<()> {
+    let sandbox = SandboxProcess::start()?;
+    let base = sandbox.base_url(gateway);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let way = match gateway {
+            ProviderId::Cuan10pay => the_way(gateways::cuan10pay(base, 0).await?, hand),
+            ProviderId::CashIn => the_way(gateways::cashin(base, 0).await?, hand),
+            ProviderId::Qris => the_way(gateways::qris(base, 0).await?, hand),
+            ProviderId::CryptoInvoice => the_way(gateways::crypto_invoice(base, 0).await?, hand),
+            ProviderId::Ciputra => the_way(gateways::ciputra(base, 0).await?, hand),
+            other => return Err(format!("no status call set up for {other}").into()),
+        };
+        for _ in 0..100 + calls {
+            way().await?;
+        }
+        Ok(())
+    })
+}
+
+/// A gateway's status call by hand or through the trait.
+fn the_way<C>(gateway: Gateway<C>, hand: bool) -> Way {
+    if hand { by_hand(gateway.hand) } else { through_trait(gateway.provider, gateway.id) }
+}
+
 /// Every gateway's rows, in the project's order; none where this thread's CPU time cannot be
 /// read.
 pub(crate) fn rows(run: usize) -> Result<Vec<Row>> {
