@@ -447,24 +447,14 @@ pub(crate) fn rows(servers: &mut crate::Servers, run: usize) -> crate::Result<Ve
     let postgres_url = stores.postgres.as_ref().map(gerbang_testkit::PostgresServer::url);
     if let Some(url) = &redis_url {
         let prefixes = SIZES.map(|size| format!("bench{run}:scale{size}:"));
-        let [a, b, c] = runtime.block_on(async {
-            Ok::<_, String>([
-                redis_ledger(url, &prefixes[0]).await?,
-                redis_ledger(url, &prefixes[1]).await?,
-                redis_ledger(url, &prefixes[2]).await?,
-            ])
-        })?;
+        let [a, b, c] =
+            runtime.block_on(per_size(&prefixes, |prefix| async move { redis_ledger(url, &prefix).await }))?;
         rows.push(scaling_row("Redis", &runtime.block_on(scaling([&a, &b, &c]))?));
     }
     if let Some(url) = &postgres_url {
         let tables = SIZES.map(|size| format!("gerbang_ledger_scale{run}_{size}"));
-        let [a, b, c] = runtime.block_on(async {
-            Ok::<_, String>([
-                postgres_ledger(url, &tables[0]).await?,
-                postgres_ledger(url, &tables[1]).await?,
-                postgres_ledger(url, &tables[2]).await?,
-            ])
-        })?;
+        let [a, b, c] =
+            runtime.block_on(per_size(&tables, |table| async move { postgres_ledger(url, &table).await }))?;
         let scaled = runtime.block_on(scaling([&a, &b, &c]));
         for (ledger, table) in [&a, &b, &c].into_iter().zip(&tables) {
             runtime.block_on(drop_table(ledger, table))?;
@@ -548,6 +538,14 @@ async fn flush(url: &str) -> Result<(), String> {
         .query_async::<()>(&mut conn)
         .await
         .map_err(|e| format!("emptying the bench's Redis database: {e}"))
+}
+
+/// A ledger for each of [`SIZES`], `make` given the size's own name (a Redis prefix, a table).
+async fn per_size<L, Fut>(names: &[String; 3], make: impl Fn(String) -> Fut) -> Result<[L; 3], String>
+where
+    Fut: std::future::Future<Output = Result<L, String>>,
+{
+    Ok([make(names[0].clone()).await?, make(names[1].clone()).await?, make(names[2].clone()).await?])
 }
 
 /// A Postgres ledger at `url` on a table of its own, `table`.

@@ -238,8 +238,8 @@ async fn gateway<C>(gateway: Gateway<C>) -> Result<Vec<Row>> {
 /// `--profile-status`: `calls` status calls of `gateway` one at a time, by hand or through the
 /// trait, after 100 to warm up, against the sandbox in its own process, and nothing else: what a
 /// profiler (cachegrind, callgrind) run over this process twice, with two counts, tells apart is
-/// the calls' own cost. No CPU clock is read (valgrind does not emulate the vDSO call rustix
-/// makes), no table printed.
+/// the calls' own cost. No CPU clock is read (under valgrind, reading it through rustix crashed
+/// the process: rustix finds the clock through the vDSO), no table printed.
 pub(crate) fn profile(gateway: ProviderId, hand: bool, calls: usize) -> Result<()> {
     let sandbox = SandboxProcess::start()?;
     let base = sandbox.base_url(gateway);
