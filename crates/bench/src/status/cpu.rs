@@ -203,13 +203,37 @@ async fn rounds(ours: &Way, hand: &Way, calls: usize, concurrency: usize) -> Res
     Ok(Rounds { ours, hand, cpu, rate })
 }
 
+/// A gateway's status call both ways, as the table names the gateway.
+struct Ways {
+    name: &'static str,
+    ours: Way,
+    hand: Way,
+}
+
+impl Ways {
+    fn of<C>(gateway: Gateway<C>) -> Self {
+        let ours = through_trait(gateway.provider, gateway.id);
+        Self { name: gateway.name, ours, hand: by_hand(gateway.hand) }
+    }
+}
+
+/// `provider`'s status call both ways, its payment created at `base` (the reference unique to
+/// `run`).
+async fn ways(provider: ProviderId, base: &str, run: usize) -> Result<Ways> {
+    Ok(match provider {
+        ProviderId::Cuan10pay => Ways::of(gateways::cuan10pay(base, run).await?),
+        ProviderId::CashIn => Ways::of(gateways::cashin(base, run).await?),
+        ProviderId::Qris => Ways::of(gateways::qris(base, run).await?),
+        ProviderId::CryptoInvoice => Ways::of(gateways::crypto_invoice(base, run).await?),
+        ProviderId::Ciputra => Ways::of(gateways::ciputra(base, run).await?),
+        other => return Err(format!("no status call set up for {other}").into()),
+    })
+}
+
 /// One gateway's three rows.
-async fn gateway<C>(gateway: Gateway<C>) -> Result<Vec<Row>> {
-    let ours = through_trait(gateway.provider.clone(), gateway.id.clone());
-    let hand = by_hand(gateway.hand.clone());
+async fn gateway(Ways { name, ours, hand }: Ways) -> Result<Vec<Row>> {
     let one = rounds(&ours, &hand, SERIAL_CALLS, 1).await?;
     let many = rounds(&ours, &hand, CONCURRENT_CALLS, CONCURRENCY).await?;
-    let name = gateway.name;
     let cpu_row = |at: String, rounds: &Rounds| {
         Row::compare(
             format!("{name} status: client CPU per call, {at}, trait vs hand (sandbox in its own process)"),
@@ -245,24 +269,13 @@ pub(crate) fn profile(gateway: ProviderId, hand: bool, calls: usize) -> Result<(
     let base = sandbox.base_url(gateway);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let way = match gateway {
-            ProviderId::Cuan10pay => the_way(gateways::cuan10pay(base, 0).await?, hand),
-            ProviderId::CashIn => the_way(gateways::cashin(base, 0).await?, hand),
-            ProviderId::Qris => the_way(gateways::qris(base, 0).await?, hand),
-            ProviderId::CryptoInvoice => the_way(gateways::crypto_invoice(base, 0).await?, hand),
-            ProviderId::Ciputra => the_way(gateways::ciputra(base, 0).await?, hand),
-            other => return Err(format!("no status call set up for {other}").into()),
-        };
+        let ways = ways(gateway, base, 0).await?;
+        let way = if hand { ways.hand } else { ways.ours };
         for _ in 0..100 + calls {
             way().await?;
         }
         Ok(())
     })
-}
-
-/// A gateway's status call by hand or through the trait.
-fn the_way<C>(gateway: Gateway<C>, hand: bool) -> Way {
-    if hand { by_hand(gateway.hand) } else { through_trait(gateway.provider, gateway.id) }
 }
 
 /// Every gateway's rows, in the project's order; none where this thread's CPU time cannot be
@@ -273,14 +286,12 @@ pub(crate) fn rows(run: usize) -> Result<Vec<Row>> {
         return Ok(Vec::new());
     }
     let sandbox = SandboxProcess::start()?;
-    let base = |provider| sandbox.base_url(provider);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let mut rows = gateway(gateways::cuan10pay(base(ProviderId::Cuan10pay), run).await?).await?;
-        rows.extend(gateway(gateways::cashin(base(ProviderId::CashIn), run).await?).await?);
-        rows.extend(gateway(gateways::qris(base(ProviderId::Qris), run).await?).await?);
-        rows.extend(gateway(gateways::crypto_invoice(base(ProviderId::CryptoInvoice), run).await?).await?);
-        rows.extend(gateway(gateways::ciputra(base(ProviderId::Ciputra), run).await?).await?);
+        let mut rows = Vec::new();
+        for provider in ProviderId::ALL {
+            rows.extend(gateway(ways(provider, sandbox.base_url(provider), run).await?).await?);
+        }
         Ok(rows)
     })
 }
