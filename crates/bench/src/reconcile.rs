@@ -103,9 +103,9 @@ fn watched(n: usize) -> WatchedPayment {
     record
 }
 
-/// Writes records `from..to` through `ledger.record`, [`LOAD_AT_ONCE`] at a time.
-async fn load(ledger: &dyn Ledger, from: usize, to: usize) -> Result<(), String> {
-    let mut writes = futures_util::stream::iter(from..to)
+/// Writes `payments` records (numbered from 0) through `ledger.record`, [`LOAD_AT_ONCE`] at a time.
+async fn load(ledger: &dyn Ledger, payments: usize) -> Result<(), String> {
+    let mut writes = futures_util::stream::iter(0..payments)
         .map(|n| async move { ledger.record(&watched(n)).await })
         .buffer_unordered(LOAD_AT_ONCE);
     while let Some(written) = writes.next().await {
@@ -154,7 +154,7 @@ impl Back {
 pub(crate) async fn scaling(ledgers: [&dyn Ledger; 3]) -> Result<Scaling, String> {
     let started = Instant::now();
     for (ledger, size) in ledgers.into_iter().zip(SIZES) {
-        load(ledger, 0, size).await?;
+        load(ledger, size).await?;
     }
     let load = started.elapsed();
     let mut backs = [Back::new(), Back::new(), Back::new()];
@@ -185,7 +185,7 @@ fn resident() -> Option<i64> {
 pub(crate) async fn memory() -> Result<(Scaling, Option<Footprint>), String> {
     let before = resident();
     let ledger = gerbang_core::ledger::MemoryLedger::new();
-    load(&ledger, 0, SIZES[2]).await?;
+    load(&ledger, SIZES[2]).await?;
     let loaded = resident();
     let mut back = Back::new();
     for _ in 0..1_000 {
