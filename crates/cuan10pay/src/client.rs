@@ -312,19 +312,27 @@ fn lookup_path(path: &str, name: &str, value: &str) -> Result<String, Error> {
     if value.trim().is_empty() {
         return Err(Error::validation("reference", "may not be empty"));
     }
-    Ok(format!("{path}?{name}={}", encode(value)))
+    Ok(with_query(path, name, value))
 }
 
 /// `path`, or `path?name=value` when a filter is given.
 fn filter_path(path: &str, name: &str, value: Option<&str>) -> String {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
-        Some(value) => format!("{path}?{name}={}", encode(value)),
+        Some(value) => with_query(path, name, value),
         None => path.to_owned(),
     }
 }
 
-fn encode(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+/// `path?name=value`, the value form-encoded, written into one allocation (a value that needs no
+/// escaping fills it exactly).
+fn with_query(path: &str, name: &str, value: &str) -> String {
+    let mut text = String::with_capacity(path.len() + name.len() + value.len() + 2);
+    text.push_str(path);
+    text.push('?');
+    text.push_str(name);
+    text.push('=');
+    text.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
+    text
 }
 
 impl fmt::Debug for Cuan10payClient {
