@@ -380,14 +380,16 @@ impl HttpClient {
         GF: Future<Output = Result<(), Error>>,
         F: FnMut() -> Result<HttpRequest, Error>,
     {
-        let span = trace::if_seen(tracing::info_span!(
-            "gerbang.http",
-            gateway = call.provider.as_str(),
-            operation = call.operation,
-            http.status = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-        ));
+        let span = trace::if_seen(|| {
+            tracing::info_span!(
+                "gerbang.http",
+                gateway = call.provider.as_str(),
+                operation = call.operation,
+                http.status = tracing::field::Empty,
+                latency_ms = tracing::field::Empty,
+                attempts = tracing::field::Empty,
+            )
+        });
         let recorded = span.clone();
         // Boxed, as the attempt is (see `next_request`): the futures of the gateway's calls
         // that await this one, level upon level, each hold and move a pointer, not this.
