@@ -348,18 +348,79 @@ pub fn receiver_draining(draining: bool) {
     ::metrics::gauge!(RECEIVER_DRAINING.name).set(if draining { 1.0 } else { 0.0 });
 }
 
+/// The keys of the two series an attempt records, for one gateway, operation and status.
+struct AttemptKeys {
+    gateway: ProviderId,
+    operation: &'static str,
+    status: AttemptStatus,
+    /// Of [`GATEWAY_REQUESTS`].
+    requests: ::metrics::Key,
+    /// Of [`GATEWAY_REQUEST_DURATION`].
+    duration: ::metrics::Key,
+}
+
+impl AttemptKeys {
+    fn new(gateway: ProviderId, operation: &'static str, status: AttemptStatus) -> Self {
+        let label = ::metrics::Label::from_static_parts;
+        let (gateway_label, operation_label) = (label("gateway", gateway.as_str()), label("operation", operation));
+        let status_label = match status {
+            AttemptStatus::Http(code) => ::metrics::Label::new("status", http_status_label(code)),
+            AttemptStatus::Failed(what) => label("status", what),
+        };
+        Self {
+            gateway,
+            operation,
+            status,
+            requests: ::metrics::Key::from_parts(
+                GATEWAY_REQUESTS.name,
+                vec![gateway_label.clone(), operation_label.clone(), status_label],
+            ),
+            duration: ::metrics::Key::from_parts(GATEWAY_REQUEST_DURATION.name, vec![gateway_label, operation_label]),
+        }
+    }
+
+    fn record(&self, took: Duration) {
+        ::metrics::with_recorder(|recorder| {
+            recorder.register_counter(&self.requests, &METADATA).increment(1);
+            recorder.register_histogram(&self.duration, &METADATA).record(took.as_secs_f64());
+        });
+    }
+}
+
+/// How many [`AttemptKeys`] a thread keeps: past it (a gateway answering many different codes),
+/// an attempt's keys are made for it alone.
+const ATTEMPT_KEYS_PER_THREAD: usize = 128;
+
+thread_local! {
+    /// The keys of the attempts recorded on this thread, made once each. Made per attempt, as the
+    /// `metrics` macros make them for labels that are not literals, they cost two allocations and
+    /// a hash, recorder or none (about 450 instructions of a status call). Per thread, so that
+    /// finding them takes no lock; the recorder is still asked for its handles at each record,
+    /// as the macros ask.
+    static ATTEMPT_KEYS: std::cell::RefCell<Vec<AttemptKeys>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// One attempt of a gateway call, answered with `status` (an HTTP code, or what became of it:
 /// see [`GATEWAY_REQUESTS`]) after `took`.
 pub(crate) fn gateway_attempt(gateway: ProviderId, operation: &'static str, status: AttemptStatus, took: Duration) {
-    let status = match status {
-        AttemptStatus::Http(code) => http_status_label(code),
-        AttemptStatus::Failed(what) => ::metrics::SharedString::const_str(what),
-    };
-    let gateway = gateway.as_str();
-    ::metrics::counter!(GATEWAY_REQUESTS.name, "gateway" => gateway, "operation" => operation, "status" => status)
-        .increment(1);
-    ::metrics::histogram!(GATEWAY_REQUEST_DURATION.name, "gateway" => gateway, "operation" => operation)
-        .record(took.as_secs_f64());
+    let cached = ATTEMPT_KEYS.try_with(|keys| {
+        let mut keys = keys.try_borrow_mut().ok()?;
+        let known =
+            |keys: &AttemptKeys| keys.gateway == gateway && keys.status == status && keys.operation == operation;
+        let index = match keys.iter().position(known) {
+            Some(index) => index,
+            None if keys.len() < ATTEMPT_KEYS_PER_THREAD => {
+                keys.push(AttemptKeys::new(gateway, operation, status));
+                keys.len() - 1
+            }
+            None => return None,
+        };
+        keys[index].record(took);
+        Some(())
+    });
+    if !matches!(cached, Ok(Some(()))) {
+        AttemptKeys::new(gateway, operation, status).record(took);
+    }
 }
 
 /// The `status` label of an answer's HTTP code. The codes gateways answer most are static
