@@ -340,6 +340,23 @@ impl<'de> serde::Deserialize<'de> for Key<'de> {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for RawObject<'de> {
+    /// An object read where it stands in a larger document (an element of an array, say), its
+    /// fields borrowed from the text as [`parse`](Self::parse) borrows them: one pass finds
+    /// them, rather than one to find the object and another to read it.
+    ///
+    /// ```
+    /// use gerbang_core::de::RawObject;
+    ///
+    /// let mut list: Vec<RawObject> = serde_json::from_str(r#"[{"id":1},{"id":"2"}]"#).unwrap();
+    /// assert_eq!(list[1].string(&["id"])?.as_deref(), Some("2"));
+    /// # Ok::<(), String>(())
+    /// ```
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::deserialize(d).map(|Fields(fields)| Self { fields })
+    }
+}
+
 impl<'a> RawObject<'a> {
     /// Parses `text` as a JSON object, borrowing its fields from it.
     ///
