@@ -366,7 +366,6 @@ impl fmt::Debug for Invoice {
 /// # Ok::<(), gerbang_core::Error>(())
 /// ```
 pub fn parse_get_invoices(response: &HttpResponse) -> Result<Vec<(Invoice, RawJson)>, Error> {
-    const WHAT: &str = "get_invoices answer's message";
     let inner = match text_success(response) {
         Some(message) => message,
         None => {
@@ -378,7 +377,18 @@ pub fn parse_get_invoices(response: &HttpResponse) -> Result<Vec<(Invoice, RawJs
             }
         }
     };
-    let entries: Vec<&RawValue> = serde_json::from_str(&inner)
+    match only_invoice(&inner) {
+        Some(only) => Ok(vec![only]),
+        None => every_invoice(&inner),
+    }
+}
+
+/// What [`parse_get_invoices`] says it reads, in its errors.
+const WHAT: &str = "get_invoices answer's message";
+
+/// Every invoice of `list` (the text of a JSON array of invoices), each with its text.
+fn every_invoice(list: &str) -> Result<Vec<(Invoice, RawJson)>, Error> {
+    let entries: Vec<&RawValue> = serde_json::from_str(list)
         .map_err(|e| Error::decode_json(&format!("{WHAT} (the array of invoices inside the string)"), &e))?;
     entries
         .into_iter()
@@ -392,11 +402,57 @@ pub fn parse_get_invoices(response: &HttpResponse) -> Result<Vec<(Invoice, RawJs
         .collect()
 }
 
+/// The invoice of a list holding exactly one (an order's usual), read in one pass over the text,
+/// where the general reading takes two: one to find each entry's text (kept as the payment's
+/// `raw`), another to read its fields. With one entry, its text is the list's less the brackets
+/// and the whitespace around them, which that pass has checked is all there is. `None` for any
+/// other list, or one the pass refused: [`every_invoice`] then reads it, or says why not.
+fn only_invoice(list: &str) -> Option<(Invoice, RawJson)> {
+    let [object]: [Object<'_>; 1] = serde_json::from_str::<Vec<Object<'_>>>(list).ok()?.try_into().ok()?;
+    let json_space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    let text = list.trim_matches(json_space).strip_prefix('[')?.strip_suffix(']')?.trim_matches(json_space);
+    Some((Invoice::read(object).ok()?, RawJson::from_parsed_text(text)))
+}
+
 #[cfg(test)]
 mod tests {
     use gerbang_core::http::{HeaderMap, StatusCode};
+    use proptest::prelude::*;
 
     use super::*;
+
+    proptest! {
+        /// A list of one invoice read in one pass reads as the general reading reads it: the
+        /// same invoice and the same text kept, whatever the whitespace around and inside it,
+        /// the escapes in it, or its fields' kinds. Any other list is left to the general
+        /// reading.
+        #[test]
+        fn one_invoice_read_in_one_pass_is_the_invoice_read_in_two(
+            fields in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec!["id", "order_id", "status", "amount", "price_amount", "test", "title", "x", "t\\u0069tle"]),
+                    proptest::sample::select(vec!["1", "\"1.50\"", "\"paid\"", "null", "true", "[1,{\"a\":\"]\"}]", "{\"b\":[]}", "\"a\\\"]\\n\"", "-2.5e3"]),
+                ),
+                0..8,
+            ),
+            space in proptest::sample::select(vec!["", " ", "\n\t", "\r\n  "]),
+            count in 0usize..3,
+        ) {
+            let object = fields.iter().map(|(name, value)| format!("{space}\"{name}\"{space}:{space}{value}")).collect::<Vec<_>>();
+            let object = format!("{{{}{space}}}", object.join(","));
+            let list = format!("{space}[{space}{}{space}]{space}", vec![object; count].join(","));
+            let general = every_invoice(&list).ok();
+            match only_invoice(&list) {
+                Some((invoice, raw)) => {
+                    let (expected, expected_raw) = general.as_ref().and_then(|all| all.first()).expect("the general reading reads it too");
+                    prop_assert_eq!(count, 1);
+                    prop_assert_eq!(&invoice, expected);
+                    prop_assert_eq!(raw.as_str(), expected_raw.as_str());
+                }
+                None => prop_assert!(count != 1 || general.is_none(), "a list of one left to the general reading: {}", list),
+            }
+        }
+    }
 
     /// The shortcut takes exactly the answers the general reading takes with a string message,
     /// and reads the same text from them; every other answer it leaves to the general reading.
