@@ -394,7 +394,7 @@ const ATTEMPT_KEYS_PER_THREAD: usize = 128;
 thread_local! {
     /// The keys of the attempts recorded on this thread, made once each. Made per attempt, as the
     /// `metrics` macros make them for labels that are not literals, they cost two allocations and
-    /// a hash, recorder or none (about 450 instructions of a status call). Per thread, so that
+    /// a hash, recorder or none (about 950 instructions of a status call). Per thread, so that
     /// finding them takes no lock; the recorder is still asked for its handles at each record,
     /// as the macros ask.
     static ATTEMPT_KEYS: std::cell::RefCell<Vec<AttemptKeys>> = const { std::cell::RefCell::new(Vec::new()) };

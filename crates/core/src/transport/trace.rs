@@ -41,8 +41,9 @@ pub fn span_seen(span: &tracing::Span) -> bool {
 /// Where nothing could listen at all (no `tracing` dispatcher was ever set, and no `log` logger
 /// wants INFO), `make` is not called: a span macro with no dispatcher set makes a disabled span
 /// anyway, evaluates and records every field for `log`, and asks `log` again when it is dropped
-/// (about 450 instructions of a status call). `has_been_set` is what `tracing`'s own macros ask
-/// before doing that, and is documented as the way to leave trace points out entirely.
+/// (about 480 instructions of a status call). `has_been_set` is what `tracing`'s own macros ask
+/// before doing that; its comment says it may be used to leave trace points out entirely when
+/// tracing is not in use (it is hidden from `tracing`'s documentation, as the macros' helpers are).
 pub(super) fn if_seen(make: impl FnOnce() -> tracing::Span) -> tracing::Span {
     if !tracing::dispatcher::has_been_set() && log::max_level() < log::LevelFilter::Info {
         return tracing::Span::none();
