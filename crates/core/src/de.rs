@@ -364,8 +364,8 @@ impl<'a> RawObject<'a> {
     ///
     /// Why it is not one: `not valid JSON (line L, column C)` or `not a JSON object`.
     pub fn parse(text: &'a str) -> Result<Self, String> {
-        match serde_json::from_str::<Fields<'a>>(text) {
-            Ok(Fields(fields)) => Ok(Self { fields }),
+        match serde_json::from_str::<Self>(text) {
+            Ok(object) => Ok(object),
             Err(e) if e.is_syntax() || e.is_eof() => {
                 Err(format!("not valid JSON (line {}, column {})", e.line(), e.column()))
             }
