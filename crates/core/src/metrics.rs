@@ -2,8 +2,8 @@
 //! metric that every crate records through.
 //!
 //! Every crate records through the [`metrics`](https://docs.rs/metrics) facade, as it logs through `tracing`:
-//! unconditionally, and for nothing when no recorder is installed (a record then costs an atomic
-//! load). Install one to export them: the `gerbang` facade's `metrics` feature has a Prometheus
+//! unconditionally, and for next to nothing when no recorder is installed (a record then asks
+//! for the recorder and gets a no-op; the keys of the series recorded per call are made once). Install one to export them: the `gerbang` facade's `metrics` feature has a Prometheus
 //! recorder (`gerbang::metrics::install`) and a `GET /metrics` route; `gerbang webhook serve`
 //! serves it on its port. Any other `metrics` recorder works too.
 //!
@@ -424,7 +424,7 @@ pub(crate) fn gateway_attempt(gateway: ProviderId, operation: &'static str, stat
 }
 
 /// The `status` label of an answer's HTTP code. The codes gateways answer most are static
-/// text, so that an attempt recorded with no recorder installed (the default) writes nothing.
+/// text, so that making an attempt's keys (once per thread, see [`AttemptKeys`]) writes none.
 fn http_status_label(code: u16) -> ::metrics::SharedString {
     let text = match code {
         200 => "200",
